@@ -60,9 +60,12 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Vec<String>> {
             current.push(byte);
             continue;
         }
-        match rest.next()? {
-            &ESCAPED_ZERO => current.push(0),
-            &TERMINATOR => components.push(String::from_utf8(std::mem::take(&mut current)).ok()?),
+        match *rest.next()? {
+            ESCAPED_ZERO => current.push(0),
+            TERMINATOR => {
+                let component = String::from_utf8(std::mem::take(&mut current)).ok()?;
+                components.push(component);
+            }
             _ => return None,
         }
     }
