@@ -19,7 +19,7 @@ impl Clock for SystemClock {
 
 /// New identifiers for entities.
 pub trait IdGenerator: Send + Sync + 'static {
-    fn new_id(&self) -> String;
+    fn new_id(&self) -> uuid::Uuid;
 }
 
 /// UUIDv7 identifiers: unique without coordination, and ordered by creation time.
@@ -27,7 +27,7 @@ pub trait IdGenerator: Send + Sync + 'static {
 pub struct UuidV7Ids;
 
 impl IdGenerator for UuidV7Ids {
-    fn new_id(&self) -> String {
-        uuid::Uuid::now_v7().to_string()
+    fn new_id(&self) -> uuid::Uuid {
+        uuid::Uuid::now_v7()
     }
 }

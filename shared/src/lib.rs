@@ -1,7 +1,16 @@
 //! Itinera's domain crate: everything the entry points share, free of any AWS dependency.
 //!
+//! - [`api`]: the route table, the HTTP pipeline and thin handlers, for Lambda and local alike.
+//! - [`airplanes`]: the fleet; one file per use case (`create.rs`, `list.rs`, ...).
 //! - [`storage`]: the storage port (DynamoDB semantics in typed terms) and the table schema.
+//! - [`pagination`], [`version`]: list pages and optimistic concurrency, shared by every entity.
 //! - [`clock`]: time and identifier ports.
+//! - [`error`]: the error use cases return.
 
+pub mod airplanes;
+pub mod api;
 pub mod clock;
+pub mod error;
+pub mod pagination;
 pub mod storage;
+pub mod version;

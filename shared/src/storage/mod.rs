@@ -103,7 +103,11 @@ pub enum Condition {
 }
 
 impl Condition {
-    pub fn compare(attribute: impl Into<String>, comparison: Comparison, value: impl Into<Value>) -> Self {
+    pub fn compare(
+        attribute: impl Into<String>,
+        comparison: Comparison,
+        value: impl Into<Value>,
+    ) -> Self {
         Self::Compare {
             attribute: attribute.into(),
             comparison,
@@ -169,7 +173,10 @@ pub enum WriteOp {
     Update(Update),
     Delete(Delete),
     /// Check a condition on an item without writing it.
-    Check { key: Key, condition: Condition },
+    Check {
+        key: Key,
+        condition: Condition,
+    },
 }
 
 impl WriteOp {

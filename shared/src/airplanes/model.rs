@@ -1,0 +1,242 @@
+//! Airplane values: validated newtypes that cannot hold an invalid value, and the entity.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// The most characters a model number may have.
+pub const MODEL_NUMBER_MAX_CHARS: usize = 64;
+/// The smallest and largest seat capacity an airplane may have.
+pub const CAPACITY_RANGE: std::ops::RangeInclusive<u16> = 1..=1000;
+
+/// An airplane's model number: trimmed, 1-64 printable characters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct ModelNumber(String);
+
+impl ModelNumber {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err("must not be empty".into());
+        }
+        if trimmed.chars().count() > MODEL_NUMBER_MAX_CHARS {
+            return Err(format!(
+                "must be at most {MODEL_NUMBER_MAX_CHARS} characters"
+            ));
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err("must contain only printable characters".into());
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The form model numbers are matched in: case-insensitive.
+    pub fn match_key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+/// The number of passenger seats: 1 to 1000.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Capacity(u16);
+
+impl Capacity {
+    pub fn get(self) -> u16 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for Capacity {
+    type Error = String;
+
+    fn try_from(value: i64) -> Result<Self, Self::Error> {
+        u16::try_from(value)
+            .ok()
+            .filter(|seats| CAPACITY_RANGE.contains(seats))
+            .map(Self)
+            .ok_or_else(|| {
+                format!(
+                    "must be between {} and {}",
+                    CAPACITY_RANGE.start(),
+                    CAPACITY_RANGE.end()
+                )
+            })
+    }
+}
+
+/// An airplane's identifier: a UUID in its canonical lowercase form.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct AirplaneId(String);
+
+impl AirplaneId {
+    /// Reads an id from a path; anything that is not a UUID cannot name an airplane.
+    pub fn parse(raw: &str) -> Option<Self> {
+        uuid::Uuid::try_parse(raw)
+            .ok()
+            .map(|id| Self(id.hyphenated().to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<uuid::Uuid> for AirplaneId {
+    fn from(id: uuid::Uuid) -> Self {
+        Self(id.hyphenated().to_string())
+    }
+}
+
+impl fmt::Display for AirplaneId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An airplane of the fleet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Airplane {
+    pub id: AirplaneId,
+    pub model_number: ModelNumber,
+    pub capacity: Capacity,
+    #[serde(skip)]
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a new airplane is made of.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewAirplane {
+    pub model_number: ModelNumber,
+    pub capacity: Capacity,
+}
+
+/// A change to an airplane: at least one field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AirplaneChanges {
+    model_number: Option<ModelNumber>,
+    capacity: Option<Capacity>,
+}
+
+impl AirplaneChanges {
+    /// `None` when nothing would change.
+    pub fn new(model_number: Option<ModelNumber>, capacity: Option<Capacity>) -> Option<Self> {
+        (model_number.is_some() || capacity.is_some()).then_some(Self {
+            model_number,
+            capacity,
+        })
+    }
+
+    pub fn model_number(&self) -> Option<&ModelNumber> {
+        self.model_number.as_ref()
+    }
+
+    pub fn capacity(&self) -> Option<Capacity> {
+        self.capacity
+    }
+}
+
+/// Which airplanes a list shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AirplaneFilter {
+    min_capacity: Option<Capacity>,
+    max_capacity: Option<Capacity>,
+    model_number: Option<ModelNumber>,
+}
+
+impl AirplaneFilter {
+    /// Fails when the capacity bounds leave no possible airplane.
+    pub fn new(
+        min_capacity: Option<Capacity>,
+        max_capacity: Option<Capacity>,
+        model_number: Option<ModelNumber>,
+    ) -> Result<Self, String> {
+        if let (Some(min), Some(max)) = (min_capacity, max_capacity)
+            && min > max
+        {
+            return Err("must not be greater than maxCapacity".into());
+        }
+        Ok(Self {
+            min_capacity,
+            max_capacity,
+            model_number,
+        })
+    }
+
+    pub fn min_capacity(&self) -> Option<Capacity> {
+        self.min_capacity
+    }
+
+    pub fn max_capacity(&self) -> Option<Capacity> {
+        self.max_capacity
+    }
+
+    pub fn model_number(&self) -> Option<&ModelNumber> {
+        self.model_number.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_number_is_trimmed() {
+        assert_eq!(
+            ModelNumber::parse("  A320neo ").unwrap().as_str(),
+            "A320neo"
+        );
+    }
+
+    #[test]
+    fn model_number_rejects_blank_long_and_control_characters() {
+        assert!(ModelNumber::parse("   ").is_err());
+        assert!(ModelNumber::parse(&"x".repeat(65)).is_err());
+        assert!(ModelNumber::parse(&"é".repeat(64)).is_ok());
+        assert!(ModelNumber::parse("A3\u{0}20").is_err());
+        assert!(ModelNumber::parse("A3\n20").is_err());
+    }
+
+    #[test]
+    fn capacity_accepts_only_1_to_1000() {
+        for valid in [1, 150, 1000] {
+            assert_eq!(Capacity::try_from(valid).unwrap().get() as i64, valid);
+        }
+        for invalid in [0, -3, 1001, i64::MAX, i64::MIN] {
+            assert!(Capacity::try_from(invalid).is_err(), "{invalid}");
+        }
+    }
+
+    #[test]
+    fn airplane_id_accepts_only_uuids_in_canonical_form() {
+        let id = AirplaneId::parse("0190F5D2-6A3E-7C4B-9A1E-3F2B8C4D5E6F").unwrap();
+        assert_eq!(id.as_str(), "0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f");
+        assert!(AirplaneId::parse("../etc").is_none());
+        assert!(AirplaneId::parse("").is_none());
+    }
+
+    #[test]
+    fn changes_need_at_least_one_field() {
+        assert!(AirplaneChanges::new(None, None).is_none());
+        assert!(AirplaneChanges::new(None, Some(Capacity::try_from(5).unwrap())).is_some());
+    }
+
+    #[test]
+    fn filter_rejects_inverted_capacity_bounds() {
+        let low = Capacity::try_from(10).ok();
+        let high = Capacity::try_from(20).ok();
+        assert!(AirplaneFilter::new(high, low, None).is_err());
+        assert!(AirplaneFilter::new(low, high, None).is_ok());
+        assert!(AirplaneFilter::new(low, low, None).is_ok());
+    }
+}

@@ -1,0 +1,163 @@
+//! How airplanes are stored: keys, index attributes and the item layout (see docs/data-model.md).
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::model::{Airplane, AirplaneId, Capacity, ModelNumber};
+use crate::storage::{Index, Item, Key, StoreError};
+
+/// The partition of index 1 that lists every airplane, newest first.
+pub(crate) const ALL_AIRPLANES: &str = "AIRPLANES";
+/// The attribute counting the flights that still use an airplane; deletion requires it to be 0.
+pub(crate) const ACTIVE_FLIGHTS: &str = "activeFlights";
+/// The index that lists every airplane.
+pub(crate) const LIST_INDEX: Index = Index::Gsi1;
+/// The index that lists the airplanes of one model number.
+pub(crate) const MODEL_INDEX: Index = Index::Gsi2;
+
+pub(crate) fn key(id: &AirplaneId) -> Key {
+    Key::new(format!("AIRPLANE#{id}"), "AIRPLANE")
+}
+
+/// The partition of index 2 holding the airplanes of one model number (matched case-insensitively).
+pub(crate) fn model_partition(model_number: &ModelNumber) -> String {
+    format!("AIRPLANES#MODEL#{}", model_number.match_key())
+}
+
+/// Index sort key: creation time, then id, so that lists come out in creation order.
+fn list_sort_key(created_at: &DateTime<Utc>, id: &AirplaneId) -> String {
+    format!(
+        "{}#{id}",
+        created_at.to_rfc3339_opts(SecondsFormat::Millis, true)
+    )
+}
+
+/// The stored form of an airplane.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AirplaneRecord {
+    pk: String,
+    sk: String,
+    gsi1pk: String,
+    gsi1sk: String,
+    gsi2pk: String,
+    gsi2sk: String,
+    entity: String,
+    id: String,
+    model_number: String,
+    capacity: u16,
+    version: u64,
+    active_flights: u32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+const ENTITY: &str = "Airplane";
+
+/// The item for a newly created airplane, in use by no flight.
+pub(crate) fn new_item(airplane: &Airplane) -> Item {
+    let key = key(&airplane.id);
+    let sort_key = list_sort_key(&airplane.created_at, &airplane.id);
+    let record = AirplaneRecord {
+        pk: key.pk,
+        sk: key.sk,
+        gsi1pk: ALL_AIRPLANES.to_owned(),
+        gsi1sk: sort_key.clone(),
+        gsi2pk: model_partition(&airplane.model_number),
+        gsi2sk: sort_key,
+        entity: ENTITY.to_owned(),
+        id: airplane.id.to_string(),
+        model_number: airplane.model_number.as_str().to_owned(),
+        capacity: airplane.capacity.get(),
+        version: airplane.version,
+        active_flights: 0,
+        created_at: airplane.created_at,
+        updated_at: airplane.updated_at,
+    };
+    match serde_json::to_value(record) {
+        Ok(Value::Object(item)) => item,
+        _ => unreachable!("a record of strings and numbers always serializes to an object"),
+    }
+}
+
+/// The attributes to set when a model number changes, index key included.
+pub(crate) fn model_number_attributes(model_number: &ModelNumber) -> [(String, Value); 2] {
+    [
+        ("modelNumber".to_owned(), Value::from(model_number.as_str())),
+        (
+            MODEL_INDEX.partition_key().to_owned(),
+            Value::from(model_partition(model_number)),
+        ),
+    ]
+}
+
+/// The number of flights an airplane's item says use it.
+pub(crate) fn active_flights(item: &Item) -> u64 {
+    item.get(ACTIVE_FLIGHTS)
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+}
+
+/// Reads an airplane back; an item that does not decode is corrupt data, not a caller's mistake.
+pub(crate) fn from_item(item: Item) -> Result<Airplane, StoreError> {
+    let record: AirplaneRecord =
+        serde_json::from_value(Value::Object(item)).map_err(StoreError::internal)?;
+    let corrupt =
+        |what: &str| StoreError::internal(format!("stored airplane has an invalid {what}"));
+    Ok(Airplane {
+        id: AirplaneId::parse(&record.id).ok_or_else(|| corrupt("id"))?,
+        model_number: ModelNumber::parse(&record.model_number)
+            .map_err(|_| corrupt("model number"))?,
+        capacity: Capacity::try_from(i64::from(record.capacity))
+            .map_err(|_| corrupt("capacity"))?,
+        version: record.version,
+        created_at: record.created_at,
+        updated_at: record.updated_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn airplane() -> Airplane {
+        let created = DateTime::parse_from_rfc3339("2026-11-21T08:00:00.123Z")
+            .unwrap()
+            .to_utc();
+        Airplane {
+            id: AirplaneId::parse("0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f").unwrap(),
+            model_number: ModelNumber::parse("A320neo").unwrap(),
+            capacity: Capacity::try_from(180).unwrap(),
+            version: 1,
+            created_at: created,
+            updated_at: created,
+        }
+    }
+
+    #[test]
+    fn an_airplane_survives_the_round_trip_through_its_item() {
+        let original = airplane();
+        assert_eq!(from_item(new_item(&original)).unwrap(), original);
+    }
+
+    #[test]
+    fn the_item_carries_its_keys_and_index_keys() {
+        let item = new_item(&airplane());
+        assert_eq!(Key::of(&item).unwrap(), key(&airplane().id));
+        assert_eq!(item["gsi1pk"], "AIRPLANES");
+        assert_eq!(
+            item["gsi1sk"],
+            "2026-11-21T08:00:00.123Z#0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f"
+        );
+        assert_eq!(item["gsi2pk"], "AIRPLANES#MODEL#a320neo");
+        assert_eq!(active_flights(&item), 0);
+    }
+
+    #[test]
+    fn a_corrupt_item_is_an_internal_error() {
+        let mut item = new_item(&airplane());
+        item.insert("capacity".into(), Value::from(0));
+        assert!(matches!(from_item(item), Err(StoreError::Internal(_))));
+    }
+}

@@ -1,0 +1,322 @@
+//! Turning a JSON body or a query string into typed values, with every field error reported at
+//! once, unknown fields refused, and numeric strings coerced.
+//!
+//! A handler names the fields it accepts, asks for each with a parse function (usually a domain
+//! newtype's `parse`/`TryFrom`), then calls [`Fields::finish`] with what it got back: either every
+//! value is there and valid, or the caller gets one 400 listing every problem.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::problem::{ApiError, FieldError};
+
+/// Named values waiting to be parsed: JSON body fields or query parameters.
+#[derive(Debug)]
+pub struct Fields<V> {
+    values: BTreeMap<String, V>,
+    errors: Vec<FieldError>,
+}
+
+/// The fields of a JSON object body.
+pub type JsonFields = Fields<Value>;
+/// The parameters of a query string.
+pub type QueryParams = Fields<String>;
+
+impl<V> Fields<V> {
+    fn new(values: BTreeMap<String, V>, allowed: &[&str], kind: &str) -> Result<Self, ApiError> {
+        let unknown: Vec<FieldError> = values
+            .keys()
+            .filter(|name| !allowed.contains(&name.as_str()))
+            .map(|name| {
+                FieldError::new(
+                    name.clone(),
+                    format!("is not an accepted {kind}; accepted: {}", list(allowed)),
+                )
+            })
+            .collect();
+        if unknown.is_empty() {
+            return Ok(Self {
+                values,
+                errors: Vec::new(),
+            });
+        }
+        let names: Vec<&str> = unknown.iter().map(|error| error.field.as_str()).collect();
+        Err(ApiError::Validation {
+            detail: format!(
+                "Unknown {kind}(s): {}. Accepted: {}.",
+                list(&names),
+                list(allowed)
+            ),
+            errors: unknown,
+        })
+    }
+
+    /// Whether the caller sent no values at all.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// A value that must be present and valid; `None` (with the error recorded) otherwise.
+    pub fn required<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(V) -> Result<T, String>,
+    ) -> Option<T> {
+        match self.values.remove(name) {
+            Some(value) => self.record(name, parse(value)),
+            None => {
+                self.errors.push(FieldError::new(name, "is required"));
+                None
+            }
+        }
+    }
+
+    /// A value that may be absent: `Some(None)` when absent, `None` (with the error recorded)
+    /// when present and invalid.
+    pub fn optional<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(V) -> Result<T, String>,
+    ) -> Option<Option<T>> {
+        match self.values.remove(name) {
+            Some(value) => self.record(name, parse(value)).map(Some),
+            None => Some(None),
+        }
+    }
+
+    /// Records an error that involves more than one field (such as inverted bounds).
+    pub fn reject(&mut self, name: &str, message: impl Into<String>) {
+        self.errors.push(FieldError::new(name, message));
+    }
+
+    fn record<T>(&mut self, name: &str, parsed: Result<T, String>) -> Option<T> {
+        parsed
+            .map_err(|message| self.errors.push(FieldError::new(name, message)))
+            .ok()
+    }
+
+    /// Either every parsed value, or a 400 listing every field error.
+    pub fn finish<P: Parsed>(self, parsed: P) -> Result<P::Values, ApiError> {
+        if !self.errors.is_empty() {
+            return Err(ApiError::invalid_fields(self.errors));
+        }
+        // Without errors every `required`/`optional` call returned `Some`.
+        parsed.all().ok_or(ApiError::Internal)
+    }
+}
+
+impl JsonFields {
+    /// Reads a JSON object body that may hold only `allowed` fields.
+    pub fn from_body(body: &[u8], allowed: &[&str]) -> Result<Self, ApiError> {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::BadRequest {
+                detail: format!(
+                    "The request needs a JSON object body with: {}.",
+                    list(allowed)
+                ),
+            });
+        }
+        let value: Value = serde_json::from_slice(body).map_err(|error| ApiError::BadRequest {
+            detail: format!(
+                "The body is not valid JSON: {} at line {}, column {}.",
+                json_problem(&error),
+                error.line(),
+                error.column()
+            ),
+        })?;
+        let Value::Object(object) = value else {
+            return Err(ApiError::BadRequest {
+                detail: "The body must be a JSON object.".into(),
+            });
+        };
+        Self::new(object.into_iter().collect(), allowed, "field")
+    }
+}
+
+impl QueryParams {
+    /// Reads a query string that may hold only `allowed` parameters, each at most once.
+    pub fn from_query(query: Option<&str>, allowed: &[&str]) -> Result<Self, ApiError> {
+        let mut values = BTreeMap::new();
+        for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            if values
+                .insert(name.to_string(), value.into_owned())
+                .is_some()
+            {
+                return Err(ApiError::invalid_field(name, "must be given at most once"));
+            }
+        }
+        Self::new(values, allowed, "query parameter")
+    }
+}
+
+/// What went wrong in a JSON document, without echoing any of it.
+fn json_problem(error: &serde_json::Error) -> &'static str {
+    use serde_json::error::Category;
+    match error.classify() {
+        Category::Eof => "the document ends early",
+        Category::Syntax => "a syntax error",
+        Category::Data | Category::Io => "an unreadable value",
+    }
+}
+
+fn list(names: &[&str]) -> String {
+    names.join(", ")
+}
+
+/// A JSON string.
+pub fn string(value: Value) -> Result<String, String> {
+    match value {
+        Value::String(text) => Ok(text),
+        _ => Err("must be a string".into()),
+    }
+}
+
+/// A whole number, from a JSON integer or a string of digits (`"150"`).
+pub fn integer(value: Value) -> Result<i64, String> {
+    match &value {
+        Value::Number(number) => number.as_i64(),
+        Value::String(text) => parse_integer(text),
+        _ => None,
+    }
+    .ok_or_else(|| "must be a whole number".into())
+}
+
+/// A whole number from a query parameter.
+pub fn integer_text(text: String) -> Result<i64, String> {
+    parse_integer(&text).ok_or_else(|| "must be a whole number".into())
+}
+
+fn parse_integer(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// A tuple of parse results that are all present once no error was recorded.
+pub trait Parsed {
+    type Values;
+    fn all(self) -> Option<Self::Values>;
+}
+
+macro_rules! parsed_tuple {
+    ($($name:ident),+) => {
+        impl<$($name),+> Parsed for ($(Option<$name>,)+) {
+            type Values = ($($name,)+);
+            #[allow(non_snake_case)]
+            fn all(self) -> Option<Self::Values> {
+                let ($($name,)+) = self;
+                Some(($($name?,)+))
+            }
+        }
+    };
+}
+
+parsed_tuple!(A);
+parsed_tuple!(A, B);
+parsed_tuple!(A, B, C);
+parsed_tuple!(A, B, C, D);
+parsed_tuple!(A, B, C, D, E);
+parsed_tuple!(A, B, C, D, E, F);
+parsed_tuple!(A, B, C, D, E, F, G);
+parsed_tuple!(A, B, C, D, E, F, G, H);
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn integers_come_from_numbers_and_numeric_strings_only() {
+        assert_eq!(integer(json!(150)), Ok(150));
+        assert_eq!(integer(json!("150")), Ok(150));
+        assert_eq!(integer(json!("-3")), Ok(-3));
+        for invalid in [
+            json!("abc"),
+            json!(1.5),
+            json!("1.5"),
+            json!(""),
+            json!(" 1"),
+            json!(null),
+            json!(true),
+            json!([1]),
+        ] {
+            assert!(integer(invalid.clone()).is_err(), "{invalid}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_named_with_the_accepted_set() {
+        let error = JsonFields::from_body(br#"{"capacity": 1, "isAdmin": true}"#, &["capacity"])
+            .unwrap_err();
+        let ApiError::Validation { detail, errors } = error else {
+            panic!("expected a validation error");
+        };
+        assert!(
+            detail.contains("isAdmin") && detail.contains("Accepted: capacity"),
+            "{detail}"
+        );
+        assert_eq!(errors[0].field, "isAdmin");
+    }
+
+    #[test]
+    fn malformed_json_says_where_it_broke() {
+        let error = JsonFields::from_body(b"{\n  \"capacity\": 1,\n}", &["capacity"]).unwrap_err();
+        let ApiError::BadRequest { detail } = error else {
+            panic!("expected a bad request");
+        };
+        assert!(detail.contains("line 3"), "{detail}");
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_is_refused() {
+        assert!(matches!(
+            JsonFields::from_body(b"[1]", &["a"]),
+            Err(ApiError::BadRequest { .. })
+        ));
+        assert!(matches!(
+            JsonFields::from_body(b"  ", &["a"]),
+            Err(ApiError::BadRequest { .. })
+        ));
+    }
+
+    #[test]
+    fn every_field_error_is_reported_at_once() {
+        let mut fields = JsonFields::from_body(br#"{"a": "x"}"#, &["a", "b"]).unwrap();
+        let a = fields.required("a", integer);
+        let b = fields.required("b", integer);
+        let ApiError::Validation { errors, .. } = fields.finish((a, b)).unwrap_err() else {
+            panic!("expected a validation error");
+        };
+        let names: Vec<_> = errors.iter().map(|error| error.field.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+    }
+
+    #[test]
+    fn optional_fields_may_be_absent() {
+        let mut fields = JsonFields::from_body(br#"{"a": 1}"#, &["a", "b"]).unwrap();
+        let a = fields.optional("a", integer);
+        let b = fields.optional("b", integer);
+        assert_eq!(fields.finish((a, b)).unwrap(), (Some(1), None));
+    }
+
+    #[test]
+    fn query_parameters_are_decoded_and_may_not_repeat() {
+        let mut params = QueryParams::from_query(
+            Some("modelNumber=A320%20neo&limit=5"),
+            &["modelNumber", "limit"],
+        )
+        .unwrap();
+        let model = params.required("modelNumber", Ok);
+        let limit = params.required("limit", integer_text);
+        assert_eq!(
+            params.finish((model, limit)).unwrap(),
+            ("A320 neo".to_owned(), 5)
+        );
+        assert!(QueryParams::from_query(Some("limit=1&limit=2"), &["limit"]).is_err());
+        assert!(QueryParams::from_query(Some("scan=1"), &["limit"]).is_err());
+    }
+}

@@ -1,0 +1,142 @@
+//! `/v1/airplanes`: the fleet over HTTP.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::airplanes::{
+    self, AirplaneChanges, AirplaneFilter, AirplaneId, Capacity, ModelNumber, NewAirplane,
+};
+use crate::api::fields::{integer, integer_text, string};
+use crate::api::pipeline::Services;
+use crate::api::problem::ApiError;
+use crate::api::reply::Reply;
+use crate::api::request::Input;
+use crate::pagination::PageLimit;
+
+/// The fields a create or an update may carry.
+const FIELDS: &[&str] = &["modelNumber", "capacity"];
+/// The query parameters of the list.
+const LIST_PARAMS: &[&str] = &[
+    "limit",
+    "cursor",
+    "minCapacity",
+    "maxCapacity",
+    "modelNumber",
+];
+
+fn model_number(value: Value) -> Result<ModelNumber, String> {
+    ModelNumber::parse(&string(value)?)
+}
+
+fn capacity(value: Value) -> Result<Capacity, String> {
+    Capacity::try_from(integer(value)?)
+}
+
+fn airplane_id(input: &Input) -> Result<AirplaneId, ApiError> {
+    AirplaneId::parse(input.param("id")).ok_or_else(|| ApiError::NotFound {
+        detail: "No airplane exists with this id.".into(),
+    })
+}
+
+fn location(id: &AirplaneId) -> String {
+    format!("/v1/airplanes/{id}")
+}
+
+pub(crate) async fn create(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
+    let mut body = input.json_fields(FIELDS)?;
+    let model_number = body.required("modelNumber", model_number);
+    let capacity = body.required("capacity", capacity);
+    let (model_number, capacity) = body.finish((model_number, capacity))?;
+    let new = NewAirplane {
+        model_number,
+        capacity,
+    };
+    let airplane =
+        airplanes::create_airplane(&*services.store, &*services.clock, &*services.ids, new).await?;
+    Ok(Reply::created(&airplane, location(&airplane.id))?.with_version(airplane.version))
+}
+
+pub(crate) async fn get(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
+    input.query_params(&[])?;
+    let id = airplane_id(&input)?;
+    let airplane = airplanes::get_airplane(&*services.store, &id).await?;
+    Ok(Reply::ok(&airplane)?.with_version(airplane.version))
+}
+
+pub(crate) async fn list(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
+    let mut params = input.query_params(LIST_PARAMS)?;
+    let limit = params.optional("limit", |text| PageLimit::try_from(integer_text(text)?));
+    let cursor = params.optional("cursor", Ok);
+    let min = params.optional("minCapacity", |text| {
+        Capacity::try_from(integer_text(text)?)
+    });
+    let max = params.optional("maxCapacity", |text| {
+        Capacity::try_from(integer_text(text)?)
+    });
+    let model = params.optional("modelNumber", |text| ModelNumber::parse(&text));
+    let filter = match (min, max, model) {
+        (Some(min), Some(max), Some(model)) => match AirplaneFilter::new(min, max, model) {
+            Ok(filter) => Some(filter),
+            Err(message) => {
+                params.reject("minCapacity", message);
+                None
+            }
+        },
+        _ => None,
+    };
+    let (limit, cursor, filter) = params.finish((limit, cursor, filter))?;
+    let limit = limit.unwrap_or_default();
+    let scope = list_scope(&filter);
+    let start_after = cursor
+        .map(|cursor| services.cursors.decode(&scope, &cursor))
+        .transpose()?;
+    let page = airplanes::list_airplanes(&*services.store, &filter, limit, start_after).await?;
+    let next = page.next.map(|key| services.cursors.encode(&scope, &key));
+    Reply::list(&page.airplanes, limit.get(), next.as_deref())
+}
+
+/// What a cursor of the list is bound to: the filters, so a cursor cannot cross into another
+/// query's results.
+fn list_scope(filter: &AirplaneFilter) -> String {
+    format!(
+        "airplanes?min={:?}&max={:?}&model={:?}",
+        filter.min_capacity().map(Capacity::get),
+        filter.max_capacity().map(Capacity::get),
+        filter.model_number().map(ModelNumber::match_key),
+    )
+}
+
+pub(crate) async fn update(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
+    let id = airplane_id(&input)?;
+    input.query_params(&[])?;
+    let mut body = input.json_fields(FIELDS)?;
+    if body.is_empty() {
+        return Err(ApiError::BadRequest {
+            detail: format!(
+                "The body must change at least one of: {}.",
+                FIELDS.join(", ")
+            ),
+        });
+    }
+    let model_number = body.optional("modelNumber", model_number);
+    let capacity = body.optional("capacity", capacity);
+    let (model_number, capacity) = body.finish((model_number, capacity))?;
+    let changes = AirplaneChanges::new(model_number, capacity).ok_or(ApiError::Internal)?;
+    let airplane = airplanes::update_airplane(
+        &*services.store,
+        &*services.clock,
+        &id,
+        &changes,
+        &input.precondition(),
+    )
+    .await?;
+    Ok(Reply::ok(&airplane)?.with_version(airplane.version))
+}
+
+pub(crate) async fn delete(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
+    let id = airplane_id(&input)?;
+    input.query_params(&[])?;
+    airplanes::delete_airplane(&*services.store, &id, &input.precondition()).await?;
+    Ok(Reply::no_content())
+}

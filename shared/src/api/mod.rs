@@ -1,0 +1,25 @@
+//! The HTTP side of the domain: the route table, the request pipeline and the handlers, shared by
+//! the Lambda functions and the local API. Front ends only translate their request type into an
+//! [`ApiRequest`] and the resulting `http::Response` back.
+
+mod cors;
+mod cursor;
+mod fields;
+mod handlers;
+mod pipeline;
+mod problem;
+mod reply;
+mod request;
+mod router;
+pub mod routes;
+mod security;
+
+pub use cors::CorsPolicy;
+pub use cursor::CursorCodec;
+pub use fields::{Fields, JsonFields, Parsed, QueryParams};
+pub use pipeline::{Api, Services};
+pub use problem::{ApiError, FieldError};
+pub use reply::Reply;
+pub use request::{ApiRequest, Input, MAX_BODY_BYTES, PathParams, RequestBody};
+pub use router::{RouteMatch, Router};
+pub use routes::{PLATFORM_FUNCTIONS, ROUTES, Route, StoreAccess, route_of_function};

@@ -1,0 +1,218 @@
+//! The request pipeline, identical behind API Gateway and on the local server.
+//!
+//! Order: request id and a log span carrying it -> routing (or preflight) -> body size and
+//! content-type checks -> the route's handler -> response shaping (envelope, `ETag`, 304) ->
+//! security headers, CORS, `X-Request-Id` on every response -> one structured access-log line.
+//! Authentication, rate limits and authorization slot in between the body checks and the handler.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
+use tracing::Instrument;
+
+use super::cors::CorsPolicy;
+use super::cursor::CursorCodec;
+use super::problem::{ApiError, allow_header};
+use super::request::{ApiRequest, Input, MAX_BODY_BYTES, PathParams, RequestBody};
+use super::router::{RouteMatch, Router};
+use super::routes::{ROUTES, Route};
+use super::security;
+use crate::clock::{Clock, IdGenerator};
+use crate::storage::Store;
+
+/// The ports and helpers handlers use, built once per process.
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdGenerator>,
+    pub cursors: CursorCodec,
+}
+
+/// The API: services, CORS policy and the router over the route table.
+pub struct Api {
+    services: Arc<Services>,
+    cors: CorsPolicy,
+    router: Router,
+}
+
+/// Where a request goes after routing.
+enum Routing {
+    Route(&'static Route, PathParams),
+    Preflight(Vec<Method>),
+    Reject(ApiError),
+}
+
+impl Api {
+    pub fn new(services: Services, cors: CorsPolicy) -> Self {
+        Self {
+            services: Arc::new(services),
+            cors,
+            router: Router::new(ROUTES),
+        }
+    }
+
+    pub fn services(&self) -> &Arc<Services> {
+        &self.services
+    }
+
+    /// Routes a request by the route table (the local server, and the preflight function).
+    pub async fn handle(&self, request: ApiRequest) -> Response<Bytes> {
+        let routing = if request.method == Method::OPTIONS {
+            match self.router.methods(&request.path) {
+                Some(methods) => Routing::Preflight(methods),
+                None => Routing::Reject(ApiError::no_route()),
+            }
+        } else {
+            match self.router.find(&request.method, &request.path) {
+                RouteMatch::Found { route, params } => Routing::Route(route, params),
+                RouteMatch::MethodNotAllowed { allow } => {
+                    Routing::Reject(ApiError::MethodNotAllowed { allow })
+                }
+                RouteMatch::NotFound => Routing::Reject(ApiError::no_route()),
+            }
+        };
+        self.respond(request, routing).await
+    }
+
+    /// Runs one route for a request API Gateway already routed to it (a Lambda function).
+    pub async fn handle_route(
+        &self,
+        route: &'static Route,
+        params: PathParams,
+        request: ApiRequest,
+    ) -> Response<Bytes> {
+        self.respond(request, Routing::Route(route, params)).await
+    }
+
+    async fn respond(&self, request: ApiRequest, routing: Routing) -> Response<Bytes> {
+        let started = Instant::now();
+        let span = tracing::info_span!(
+            "request",
+            request_id = %request.request_id,
+            method = %request.method,
+            path = %request.path,
+            route = match &routing {
+                Routing::Route(route, _) => route.path,
+                _ => "",
+            },
+            ip = request.client_ip.as_deref().unwrap_or(""),
+            user_agent = request
+                .headers
+                .get(header::USER_AGENT)
+                .and_then(|agent| agent.to_str().ok())
+                .unwrap_or(""),
+        );
+        async move {
+            let request_id = request.request_id.clone();
+            let request_headers = request.headers.clone();
+            let mut response = match routing {
+                Routing::Route(route, params) => self.run(route, params, request).await,
+                Routing::Preflight(methods) => self.preflight(&request.headers, methods),
+                Routing::Reject(error) => error.into_response(&request_id),
+            };
+            let headers = response.headers_mut();
+            security::apply(headers);
+            if let Ok(id) = HeaderValue::from_str(&request_id) {
+                headers.insert("x-request-id", id);
+            }
+            if !headers.contains_key(header::ACCESS_CONTROL_ALLOW_METHODS) {
+                self.cors.decorate(&request_headers, headers);
+            }
+            tracing::info!(
+                target: "itinera::access",
+                status = response.status().as_u16(),
+                latency_us = started.elapsed().as_micros() as u64,
+                "request completed"
+            );
+            response
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn run(
+        &self,
+        route: &'static Route,
+        params: PathParams,
+        request: ApiRequest,
+    ) -> Response<Bytes> {
+        let conditional_get = request.method == Method::GET;
+        let body = match request.body {
+            RequestBody::Complete(body) if body.len() <= MAX_BODY_BYTES => body,
+            _ => {
+                return ApiError::PayloadTooLarge {
+                    limit_bytes: MAX_BODY_BYTES,
+                }
+                .into_response(&request.request_id);
+            }
+        };
+        if !body.is_empty() && !is_json(&request.headers) {
+            return ApiError::UnsupportedMediaType.into_response(&request.request_id);
+        }
+        let input = Input {
+            params,
+            query: request.query,
+            headers: request.headers,
+            body,
+        };
+        let headers = input.headers.clone();
+        match (route.handler)(Arc::clone(&self.services), input).await {
+            Ok(reply) => reply.into_response(&headers, conditional_get),
+            Err(error) => error.into_response(&request.request_id),
+        }
+    }
+
+    /// `OPTIONS`: the methods of the path, and the CORS preflight answer for allowed origins.
+    fn preflight(&self, request: &HeaderMap, mut methods: Vec<Method>) -> Response<Bytes> {
+        methods.push(Method::OPTIONS);
+        let mut response = Response::new(Bytes::new());
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        let headers = response.headers_mut();
+        if let Ok(allow) = HeaderValue::from_str(&allow_header(&methods)) {
+            headers.insert(header::ALLOW, allow);
+        }
+        self.cors.decorate_preflight(request, &methods, headers);
+        response
+    }
+}
+
+/// Whether the request declares a JSON body (`application/json` or `application/*+json`).
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(content_type) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn content_type(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn json_content_types_are_recognised() {
+        assert!(is_json(&content_type("application/json")));
+        assert!(is_json(&content_type("Application/JSON; charset=utf-8")));
+        assert!(is_json(&content_type("application/merge-patch+json")));
+        assert!(!is_json(&content_type("text/plain")));
+        assert!(!is_json(&content_type("application/x-www-form-urlencoded")));
+        assert!(!is_json(&HeaderMap::new()));
+    }
+}

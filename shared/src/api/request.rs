@@ -1,0 +1,88 @@
+//! A request as the pipeline sees it, whichever front end (API Gateway or the local server)
+//! received it, and the slice of it a handler gets.
+
+use bytes::Bytes;
+use http::{HeaderMap, Method};
+
+use super::fields::{JsonFields, QueryParams};
+use super::problem::ApiError;
+use super::reply::if_match_versions;
+use crate::version::Precondition;
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A request's body as the front end received it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RequestBody {
+    Complete(Bytes),
+    /// The front end stopped reading at [`MAX_BODY_BYTES`].
+    TooLarge,
+}
+
+/// An HTTP request, normalized by the front end.
+#[derive(Clone, Debug)]
+pub struct ApiRequest {
+    pub method: Method,
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: HeaderMap,
+    pub body: RequestBody,
+    /// API Gateway's request id in Lambda, a fresh UUID locally.
+    pub request_id: String,
+    /// The client address as the front end saw it (API Gateway's source IP, the socket's peer
+    /// address locally); never taken from a client-supplied header.
+    pub client_ip: Option<String>,
+}
+
+/// Path parameters captured by a route's template (`{id}`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PathParams(Vec<(String, String)>);
+
+impl PathParams {
+    pub fn new(params: Vec<(String, String)>) -> Self {
+        Self(params)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// What a handler receives: the parts of the request it may act on.
+#[derive(Clone, Debug)]
+pub struct Input {
+    pub params: PathParams,
+    pub query: Option<String>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Input {
+    /// A path parameter; the route template guarantees its presence.
+    pub fn param(&self, name: &str) -> &str {
+        self.params.get(name).unwrap_or_default()
+    }
+
+    /// The JSON object body, restricted to `allowed` fields.
+    pub fn json_fields(&self, allowed: &[&str]) -> Result<JsonFields, ApiError> {
+        JsonFields::from_body(&self.body, allowed)
+    }
+
+    /// The query string, restricted to `allowed` parameters.
+    pub fn query_params(&self, allowed: &[&str]) -> Result<QueryParams, ApiError> {
+        QueryParams::from_query(self.query.as_deref(), allowed)
+    }
+
+    /// The caller's `If-Match` precondition.
+    pub fn precondition(&self) -> Precondition {
+        match if_match_versions(&self.headers) {
+            None => Precondition::None,
+            Some(Err(())) => Precondition::AnyVersion,
+            Some(Ok(versions)) => Precondition::OneOf(versions),
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The route table: the single source of truth for the API's surface.
+//!
+//! The local API mounts it, each Lambda binary runs one entry of it (looked up by its function
+//! name), and a test proves that `template.yaml` declares exactly these functions, paths, methods
+//! and store permissions. Adding an endpoint means one handler, one entry here, one binary in
+//! `functions/src/bin/` and one function in the template.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use http::Method;
+
+use super::handlers::{airplanes, health};
+use super::pipeline::Services;
+use super::problem::ApiError;
+use super::reply::Reply;
+use super::request::Input;
+
+/// The future a handler returns.
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Reply, ApiError>> + Send>>;
+/// A handler: decode the input, run one use case, shape the reply.
+pub type Handler = fn(Arc<Services>, Input) -> HandlerFuture;
+
+/// Who may call a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, without credentials.
+    Anonymous,
+}
+
+/// Which rate-limit tier a route counts against (besides the global one every request counts in).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateTier {
+    /// Only the global per-client tier.
+    Global,
+    /// The tier for requests that change data.
+    Write,
+}
+
+/// What a route's function may do to the table; the template grants exactly this.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreAccess {
+    None,
+    /// `GetItem` and `Query`.
+    Read,
+    /// Reads plus `PutItem`, `UpdateItem`, `DeleteItem` and `ConditionCheckItem`.
+    ReadWrite,
+}
+
+/// One endpoint.
+#[derive(Debug)]
+pub struct Route {
+    /// The Lambda function and binary name (kebab-case).
+    pub function: &'static str,
+    pub method: Method,
+    /// The path template, with `{name}` parameters (the syntax API Gateway uses too).
+    pub path: &'static str,
+    pub access: Access,
+    pub rate_tier: RateTier,
+    pub store_access: StoreAccess,
+    pub handler: Handler,
+}
+
+/// Functions in the template that are not routes: `preflight` answers CORS preflight requests for
+/// every path, which API Gateway's static CORS support cannot do for a list of origins.
+pub const PLATFORM_FUNCTIONS: &[&str] = &["preflight"];
+
+/// Every route of the API.
+pub static ROUTES: &[Route] = &[
+    Route {
+        function: "health",
+        method: Method::GET,
+        path: "/v1/health",
+        access: Access::Anonymous,
+        rate_tier: RateTier::Global,
+        store_access: StoreAccess::Read,
+        handler: |services, input| Box::pin(health::check(services, input)),
+    },
+    Route {
+        function: "create-airplane",
+        method: Method::POST,
+        path: "/v1/airplanes",
+        access: Access::Anonymous,
+        rate_tier: RateTier::Write,
+        store_access: StoreAccess::ReadWrite,
+        handler: |services, input| Box::pin(airplanes::create(services, input)),
+    },
+    Route {
+        function: "list-airplanes",
+        method: Method::GET,
+        path: "/v1/airplanes",
+        access: Access::Anonymous,
+        rate_tier: RateTier::Global,
+        store_access: StoreAccess::Read,
+        handler: |services, input| Box::pin(airplanes::list(services, input)),
+    },
+    Route {
+        function: "get-airplane",
+        method: Method::GET,
+        path: "/v1/airplanes/{id}",
+        access: Access::Anonymous,
+        rate_tier: RateTier::Global,
+        store_access: StoreAccess::Read,
+        handler: |services, input| Box::pin(airplanes::get(services, input)),
+    },
+    Route {
+        function: "update-airplane",
+        method: Method::PATCH,
+        path: "/v1/airplanes/{id}",
+        access: Access::Anonymous,
+        rate_tier: RateTier::Write,
+        store_access: StoreAccess::ReadWrite,
+        handler: |services, input| Box::pin(airplanes::update(services, input)),
+    },
+    Route {
+        function: "delete-airplane",
+        method: Method::DELETE,
+        path: "/v1/airplanes/{id}",
+        access: Access::Anonymous,
+        rate_tier: RateTier::Write,
+        store_access: StoreAccess::ReadWrite,
+        handler: |services, input| Box::pin(airplanes::delete(services, input)),
+    },
+];
+
+/// The route a function serves.
+pub fn route_of_function(function: &str) -> Option<&'static Route> {
+    ROUTES.iter().find(|route| route.function == function)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn function_names_and_method_path_pairs_are_unique() {
+        let functions: HashSet<_> = ROUTES.iter().map(|route| route.function).collect();
+        assert_eq!(functions.len(), ROUTES.len());
+        let endpoints: HashSet<_> = ROUTES
+            .iter()
+            .map(|route| (&route.method, route.path))
+            .collect();
+        assert_eq!(endpoints.len(), ROUTES.len());
+        assert!(
+            PLATFORM_FUNCTIONS
+                .iter()
+                .all(|name| route_of_function(name).is_none())
+        );
+    }
+
+    #[test]
+    fn function_names_are_kebab_case_and_paths_are_versioned() {
+        for route in ROUTES {
+            assert!(
+                route
+                    .function
+                    .bytes()
+                    .all(|byte| byte.is_ascii_lowercase() || byte == b'-'),
+                "{}",
+                route.function
+            );
+            assert!(route.path.starts_with("/v1/"), "{}", route.path);
+        }
+    }
+
+    #[test]
+    fn routes_that_change_data_count_in_the_write_tier_and_may_write() {
+        for route in ROUTES {
+            let writes = !matches!(route.method, Method::GET | Method::HEAD);
+            assert_eq!(
+                route.rate_tier == RateTier::Write,
+                writes,
+                "{}",
+                route.function
+            );
+            if !writes {
+                assert_ne!(
+                    route.store_access,
+                    StoreAccess::ReadWrite,
+                    "{}",
+                    route.function
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! The one error type use cases return: what went wrong in the caller's terms, or which
+//! dependency failed underneath.
+
+use crate::storage::StoreError;
+
+/// A use case's failure. The HTTP layer maps each variant to a status in exactly one place
+/// (`api::problem`).
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// The entity does not exist (or the caller may not know that it does).
+    #[error("no {entity} with this id exists")]
+    NotFound { entity: &'static str },
+    /// The request contradicts the current state (an airplane still in use, a duplicate, ...).
+    #[error("{detail}")]
+    Conflict { detail: String },
+    /// The caller's `If-Match` names a version that is no longer current.
+    #[error("the {entity} was changed since the version named in If-Match")]
+    PreconditionFailed { entity: &'static str },
+    /// A dependency failed; the cause stays in the chain for the log.
+    #[error("storage failed")]
+    Store(#[from] StoreError),
+}
