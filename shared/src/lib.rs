@@ -6,11 +6,14 @@
 //! - [`pagination`], [`version`]: list pages and optimistic concurrency, shared by every entity.
 //! - [`clock`]: time and identifier ports.
 //! - [`error`]: the error use cases return.
+//! - [`config`], [`telemetry`]: settings from the environment and JSON logs, for every entry point.
 
 pub mod airplanes;
 pub mod api;
 pub mod clock;
+pub mod config;
 pub mod error;
 pub mod pagination;
 pub mod storage;
+pub mod telemetry;
 pub mod version;

@@ -1,0 +1,149 @@
+//! Settings every entry point reads from the environment once, at start, failing fast with a
+//! message that names the variable.
+
+use crate::api::CorsPolicy;
+
+/// The shortest cursor signing key accepted, in bytes.
+pub const MIN_SIGNING_KEY_BYTES: usize = 32;
+
+/// A setting that is missing or malformed.
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {variable} {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    pub fn new(variable: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            variable,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// The pipeline's settings.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// `CORS_ALLOWED_ORIGINS`: comma-separated origins; empty allows none.
+    pub cors: CorsPolicy,
+    /// `CURSOR_SIGNING_KEY`: signs pagination cursors; every instance must share it.
+    pub cursor_signing_key: Option<SigningKey>,
+    /// `LOG_LEVEL`: `info` by default; per-target directives such as `info,itinera=debug` work.
+    pub log_level: String,
+}
+
+/// A secret that is never printed.
+#[derive(Clone)]
+pub struct SigningKey(Vec<u8>);
+
+impl SigningKey {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.len() < MIN_SIGNING_KEY_BYTES {
+            return Err(format!(
+                "must be at least {MIN_SIGNING_KEY_BYTES} bytes long"
+            ));
+        }
+        Ok(Self(text.as_bytes().to_vec()))
+    }
+
+    /// A random key for a process that has none configured (local runs only).
+    pub fn random() -> Self {
+        let bytes = [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()]
+            .iter()
+            .flat_map(|id| id.into_bytes())
+            .collect();
+        Self(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey(<redacted>)")
+    }
+}
+
+impl ApiConfig {
+    /// Reads the settings through `lookup` (the process environment in production, a map in
+    /// tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let cors = CorsPolicy::from_list(&lookup("CORS_ALLOWED_ORIGINS").unwrap_or_default())
+            .map_err(|problem| ConfigError::new("CORS_ALLOWED_ORIGINS", problem))?;
+        let cursor_signing_key = lookup("CURSOR_SIGNING_KEY")
+            .map(|key| SigningKey::parse(&key))
+            .transpose()
+            .map_err(|problem| ConfigError::new("CURSOR_SIGNING_KEY", problem))?;
+        let log_level = lookup("LOG_LEVEL").unwrap_or_else(|| "info".into());
+        crate::telemetry::parse_filter(&log_level)
+            .map_err(|problem| ConfigError::new("LOG_LEVEL", problem))?;
+        Ok(Self {
+            cors,
+            cursor_signing_key,
+            log_level,
+        })
+    }
+
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(env)
+    }
+}
+
+/// One variable of the process environment; unset and empty are the same.
+pub fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<ApiConfig, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        ApiConfig::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.log_level, "info");
+        assert!(config.cursor_signing_key.is_none());
+    }
+
+    #[test]
+    fn a_short_signing_key_names_its_variable() {
+        let error = config(&[("CURSOR_SIGNING_KEY", "short")]).unwrap_err();
+        assert_eq!(error.variable, "CURSOR_SIGNING_KEY");
+        assert!(!format!("{error:?}").contains("short") || error.problem.contains("32"));
+    }
+
+    #[test]
+    fn malformed_origins_and_log_levels_are_refused() {
+        assert_eq!(
+            config(&[("CORS_ALLOWED_ORIGINS", "*")])
+                .unwrap_err()
+                .variable,
+            "CORS_ALLOWED_ORIGINS"
+        );
+        assert_eq!(
+            config(&[("LOG_LEVEL", "loud")]).unwrap_err().variable,
+            "LOG_LEVEL"
+        );
+    }
+
+    #[test]
+    fn the_signing_key_is_never_printed() {
+        let key = SigningKey::parse("0123456789abcdef0123456789abcdef").unwrap();
+        assert!(!format!("{key:?}").contains("0123"));
+    }
+}
