@@ -1,1 +1,2 @@
 //! The suite.
+mod conformance;

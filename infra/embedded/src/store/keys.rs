@@ -197,7 +197,7 @@ impl KeyRange {
     #[cfg(test)]
     fn contains(&self, key: &[u8]) -> bool {
         use std::ops::RangeBounds;
-        self.bounds().contains(&key)
+        RangeBounds::<&[u8]>::contains(&self.bounds(), &key)
     }
 }
 
