@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# The project's test command: formatting, lints, every test (the AWS storage adapter against a
+# local moto server) and the template lint. CI runs exactly this, so a green run here is a green
+# run there.
+#
+# Needs a Rust toolchain installed with rustup and python3 (3.11+) with pip. Everything else is
+# installed on first use: rustfmt and clippy through rustup, moto and cfn-lint into .venv/ at
+# the versions pinned below (the venv is reused while the pins are unchanged).
+#
+# Environment:
+#   ITINERA_MOTO_PORT   port for moto instead of a free one picked at random
+#   MOTO_START_TIMEOUT  seconds to wait for moto to answer (default 30)
+set -euo pipefail
+
+# Pinned so a new release of either cannot turn a green build red on its own; bump them on
+# purpose, in one commit with whatever the new version asks of the code or the template.
+MOTO_VERSION="5.2.1"
+CFN_LINT_VERSION="1.51.0"
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+VENV="$ROOT/.venv"
+LOG_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+MOTO_LOG="$LOG_DIR/moto.log"
+MOTO_START_TIMEOUT="${MOTO_START_TIMEOUT:-30}"
+MOTO_PID=""
+
+step() {
+    printf '\n==> %s\n' "$*"
+}
+
+fail() {
+    printf '\nFAILED: %s\n' "$*" >&2
+    exit 1
+}
+
+stop_moto() {
+    if [[ -n "$MOTO_PID" ]] && kill -0 "$MOTO_PID" 2>/dev/null; then
+        kill "$MOTO_PID" 2>/dev/null || true
+        # Give it a moment to close its socket, then insist.
+        for _ in $(seq 1 20); do
+            kill -0 "$MOTO_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$MOTO_PID" 2>/dev/null || true
+        wait "$MOTO_PID" 2>/dev/null || true
+    fi
+    MOTO_PID=""
+}
+
+trap stop_moto EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- tools
+
+step "Checking tools"
+command -v cargo >/dev/null || fail "cargo not found: install Rust with rustup first"
+command -v python3 >/dev/null || fail "python3 not found: install Python 3.11 or newer with pip"
+
+missing_components=()
+cargo fmt --version >/dev/null 2>&1 || missing_components+=(rustfmt)
+cargo clippy --version >/dev/null 2>&1 || missing_components+=(clippy)
+if ((${#missing_components[@]} > 0)); then
+    command -v rustup >/dev/null || fail "${missing_components[*]} missing and rustup not found"
+    echo "installing ${missing_components[*]} with rustup"
+    rustup component add "${missing_components[@]}"
+fi
+
+# The stamp records what the venv was built with, so changing a pin rebuilds it.
+PINS="moto[server]==$MOTO_VERSION cfn-lint==$CFN_LINT_VERSION"
+STAMP="$VENV/.itinera-pins"
+if [[ ! -x "$VENV/bin/python" || ! -x "$VENV/bin/moto_server" || ! -x "$VENV/bin/cfn-lint" ||
+    ! -f "$STAMP" || "$(cat "$STAMP")" != "$PINS" ]]; then
+    echo "preparing $VENV with $PINS"
+    python3 -m venv --clear "$VENV" \
+        || fail "could not create $VENV (on Debian and Ubuntu, install the python3-venv package)"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION" \
+        || fail "could not install $PINS into $VENV"
+    echo "$PINS" >"$STAMP"
+else
+    echo "reusing $VENV ($PINS)"
+fi
+
+# ---------------------------------------------------------------- moto
+
+step "Starting moto"
+[[ -x "$VENV/bin/moto_server" ]] || fail "moto_server missing from $VENV/bin after installing $PINS"
+
+port_is_free() {
+    "$VENV/bin/python" - "$1" <<'PY'
+import socket, sys
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+finally:
+    s.close()
+PY
+}
+
+if [[ -n "${ITINERA_MOTO_PORT:-}" ]]; then
+    PORT="$ITINERA_MOTO_PORT"
+    port_is_free "$PORT" || fail "port $PORT (ITINERA_MOTO_PORT) is already in use on 127.0.0.1"
+else
+    PORT="$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+fi
+
+mkdir -p "$LOG_DIR"
+"$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$MOTO_LOG" 2>&1 &
+MOTO_PID=$!
+
+moto_answers() {
+    "$VENV/bin/python" - "$1" <<'PY'
+import json, sys, urllib.request
+try:
+    with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/moto-api/data.json", timeout=1) as response:
+        json.load(response)
+except Exception:
+    sys.exit(1)
+PY
+}
+
+deadline=$((SECONDS + MOTO_START_TIMEOUT))
+until moto_answers "$PORT"; do
+    if ! kill -0 "$MOTO_PID" 2>/dev/null; then
+        MOTO_PID=""
+        echo "--- last lines of $MOTO_LOG" >&2
+        tail -n 20 "$MOTO_LOG" >&2 || true
+        fail "moto exited before answering on 127.0.0.1:$PORT"
+    fi
+    if ((SECONDS >= deadline)); then
+        echo "--- last lines of $MOTO_LOG" >&2
+        tail -n 20 "$MOTO_LOG" >&2 || true
+        fail "moto did not answer on 127.0.0.1:$PORT within ${MOTO_START_TIMEOUT}s"
+    fi
+    sleep 0.25
+done
+# Whatever answered must be the server started above, not something else on that port.
+kill -0 "$MOTO_PID" 2>/dev/null || fail "moto exited right after starting; see $MOTO_LOG"
+echo "moto is answering on 127.0.0.1:$PORT (pid $MOTO_PID, log $MOTO_LOG)"
+
+# ---------------------------------------------------------------- checks
+
+step "cargo fmt --all -- --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test --workspace (DynamoDB at http://127.0.0.1:$PORT)"
+ITINERA_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$PORT" cargo test --workspace
+
+step "cfn-lint template.yaml"
+"$VENV/bin/cfn-lint" template.yaml
+
+step "All checks passed"
