@@ -14,9 +14,7 @@ use itinera::api::{
     Api, ApiRequest, CursorCodec, PLATFORM_FUNCTIONS, PathParams, RequestBody, Route, Services,
     route_of_function,
 };
-use itinera::clock::{SystemClock, UuidV7Ids};
 use itinera::config::{ApiConfig, ConfigError};
-use itinera::storage::Store;
 use itinera_aws::{DynamoDbConfig, DynamoDbStore, build_client};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, service_fn};

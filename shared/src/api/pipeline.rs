@@ -19,7 +19,7 @@ use super::request::{ApiRequest, Input, MAX_BODY_BYTES, PathParams, RequestBody}
 use super::router::{RouteMatch, Router};
 use super::routes::{ROUTES, Route};
 use super::security;
-use crate::clock::{Clock, IdGenerator};
+use crate::clock::{Clock, IdGenerator, SystemClock, UuidV7Ids};
 use crate::storage::Store;
 
 /// The ports and helpers handlers use, built once per process.
@@ -28,6 +28,18 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
     pub cursors: CursorCodec,
+}
+
+impl Services {
+    /// Services over `store` with the system clock and UUIDv7 identifiers.
+    pub fn new(store: Arc<dyn Store>, cursors: CursorCodec) -> Self {
+        Self {
+            store,
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(UuidV7Ids),
+            cursors,
+        }
+    }
 }
 
 /// The API: services, CORS policy and the router over the route table.
