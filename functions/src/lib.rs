@@ -80,26 +80,8 @@ async fn build_api(config: Result<ApiConfig, ConfigError>) -> Result<Api, Startu
     let dynamodb = DynamoDbConfig::from_env()?;
     let client = build_client(&dynamodb).await;
     let store = DynamoDbStore::new(client, dynamodb.table_name);
-    Ok(api_over(
-        Arc::new(store),
-        CursorCodec::new(key.as_bytes()),
-        config.cors,
-    ))
-}
-
-/// The pipeline over a given store (also what tests run events through).
-pub fn api_over(
-    store: Arc<dyn Store>,
-    cursors: CursorCodec,
-    cors: itinera::api::CorsPolicy,
-) -> Api {
-    let services = Services {
-        store,
-        clock: Arc::new(SystemClock),
-        ids: Arc::new(UuidV7Ids),
-        cursors,
-    };
-    Api::new(services, cors)
+    let services = Services::new(Arc::new(store), CursorCodec::new(key.as_bytes()));
+    Ok(Api::new(services, config.cors))
 }
 
 /// Runs one API Gateway event through the pipeline.
