@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{self, ReturnValue, Select, TransactWriteItem};
+use aws_sdk_dynamodb::types::{self, ReturnValue, TransactWriteItem};
 use itinera::storage::{
     Delete, Item, Key, MAX_QUERY_LIMIT, MAX_TRANSACTION_OPERATIONS, Order, Page, Put, Query, Store,
     StoreError, Update, WriteOp,
@@ -197,7 +197,6 @@ impl Store for DynamoDbStore {
             .scan_index_forward(query.order == Order::Ascending)
             .limit(i32::try_from(query.limit).unwrap_or(i32::MAX))
             .set_exclusive_start_key(query.start_after.as_ref().map(to_attributes))
-            .select(Select::AllAttributes)
             .send()
             .await
             .map_err(from_sdk)?;
@@ -383,6 +382,54 @@ mod tests {
         let update = item.update().expect("an update");
         assert_eq!(update.update_expression(), "ADD #n0 :v0");
         assert_eq!(update.condition_expression(), Some("#n0 > :v1"));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_is_unavailable() {
+        // Port 1 on the loopback interface refuses connections on any ordinary machine.
+        let mut config = crate::DynamoDbConfig::new("itinera");
+        config.endpoint = Some("http://127.0.0.1:1".into());
+        let client = crate::build_local_client(&config).expect("an endpoint is set");
+        let store = DynamoDbStore::new(client, "itinera");
+        let outcome = store.check_health().await;
+        assert!(
+            matches!(outcome, Err(StoreError::Unavailable(_))),
+            "{outcome:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_times_out_as_unavailable() {
+        // Accepts connections and reads nothing, like a host that hangs mid-request.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a local port");
+        let address = listener.local_addr().expect("the bound address");
+        let held = tokio::spawn(async move {
+            let mut connections = Vec::new();
+            while let Ok((connection, _)) = listener.accept().await {
+                connections.push(connection);
+            }
+        });
+        let mut config = crate::DynamoDbConfig::new("itinera");
+        config.endpoint = Some(format!("http://{address}"));
+        config.attempt_timeout = std::time::Duration::from_millis(100);
+        config.operation_timeout = std::time::Duration::from_millis(400);
+        let client = crate::build_local_client(&config).expect("an endpoint is set");
+        let store = DynamoDbStore::new(client, "itinera");
+
+        let started = std::time::Instant::now();
+        let outcome = store.get(&Key::new("A", "B")).await;
+        assert!(
+            matches!(outcome, Err(StoreError::Unavailable(_))),
+            "{outcome:?}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "the operation timeout bounds the call, took {:?}",
+            started.elapsed()
+        );
+        held.abort();
     }
 
     #[test]
