@@ -1,2 +1,3 @@
 //! The suite.
 mod conformance;
+mod template;

@@ -1,0 +1,734 @@
+//! `template.yaml` against the code it deploys.
+//!
+//! The route table (`itinera::api::ROUTES`) and the table schema (`itinera::storage::TABLE`) are
+//! the sources of truth; the template restates them for CloudFormation. These tests fail as soon
+//! as the two drift apart: a route without a function (or the reverse), a function on the wrong
+//! path or method, a policy wider or narrower than the route's store access, a table whose keys
+//! or indexes differ from the schema, a function without a sample event, an environment variable
+//! the code reads but the template does not set, an API Gateway error that is not a problem
+//! document.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use itinera::api::{PLATFORM_FUNCTIONS, ROUTES, Route, StoreAccess};
+use itinera::storage::TABLE;
+use serde_yaml_ng::Value;
+
+/// The function that answers CORS preflight requests (a platform function, not a route).
+const PREFLIGHT: &str = "preflight";
+
+/// DynamoDB actions each store access level grants, and nothing else.
+fn expected_actions(access: StoreAccess) -> BTreeSet<&'static str> {
+    let read = ["dynamodb:GetItem", "dynamodb:Query"];
+    let write = [
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
+    ];
+    match access {
+        StoreAccess::None => BTreeSet::new(),
+        StoreAccess::Read => read.into_iter().collect(),
+        StoreAccess::ReadWrite => read.into_iter().chain(write).collect(),
+    }
+}
+
+/// What the Globals must hand every function: each variable the functions read, except
+/// `DYNAMODB_ENDPOINT`, which exists only to point local runs at a local DynamoDB.
+const ENVIRONMENT: &[&str] = &[
+    "TABLE_NAME",
+    "CURSOR_SIGNING_KEY",
+    "CORS_ALLOWED_ORIGINS",
+    "LOG_LEVEL",
+    "DYNAMODB_CONNECT_TIMEOUT_MS",
+    "DYNAMODB_ATTEMPT_TIMEOUT_MS",
+    "DYNAMODB_OPERATION_TIMEOUT_MS",
+    "DYNAMODB_MAX_ATTEMPTS",
+    "AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH",
+];
+
+/// Headers every response carries, API Gateway's own error responses included.
+const SECURITY_HEADERS: &[(&str, &str)] = &[
+    (
+        "Strict-Transport-Security",
+        "max-age=31536000; includeSubDomains",
+    ),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    (
+        "Content-Security-Policy",
+        "default-src 'none'; frame-ancestors 'none'",
+    ),
+    ("Cross-Origin-Resource-Policy", "same-origin"),
+    ("X-XSS-Protection", "0"),
+];
+
+// ------------------------------------------------------------------ reading the template
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate lives one level below the repository root")
+        .to_path_buf()
+}
+
+fn template() -> &'static Value {
+    static TEMPLATE: OnceLock<Value> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let path = repo_root().join("template.yaml");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|error| panic!("reading {}: {error}", path.display()));
+        serde_yaml_ng::from_str(&text)
+            .unwrap_or_else(|error| panic!("parsing {}: {error}", path.display()))
+    })
+}
+
+fn resources() -> &'static serde_yaml_ng::Mapping {
+    template()["Resources"]
+        .as_mapping()
+        .expect("the template has a Resources mapping")
+}
+
+fn resource(logical_id: &str) -> &'static Value {
+    let resource = &resources()[logical_id];
+    assert!(
+        !resource.is_null(),
+        "template.yaml has no resource {logical_id}"
+    );
+    resource
+}
+
+fn text<'a>(value: &'a Value, what: &str) -> &'a str {
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("{what} should be a plain string, found {value:?}"))
+}
+
+/// `(tag, value)` of a CloudFormation short-form intrinsic such as `!Ref Table`.
+fn intrinsic(value: &Value) -> Option<(String, &Value)> {
+    match value {
+        Value::Tagged(tagged) => Some((tagged.tag.to_string(), &tagged.value)),
+        _ => None,
+    }
+}
+
+fn is_ref(value: &Value, target: &str) -> bool {
+    matches!(intrinsic(value), Some((tag, inner)) if tag == "!Ref" && inner.as_str() == Some(target))
+}
+
+/// `HealthFunction` for `health`, `CreateAirplaneFunction` for `create-airplane`.
+fn logical_id_of(function: &str) -> String {
+    let mut id: String = function
+        .split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    id.push_str("Function");
+    id
+}
+
+/// Every `AWS::Serverless::Function`, keyed by the binary it runs.
+fn functions() -> BTreeMap<String, (String, &'static Value)> {
+    let mut functions = BTreeMap::new();
+    for (logical_id, resource) in resources() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let logical_id = text(logical_id, "a logical id").to_string();
+        let metadata = &resource["Metadata"];
+        assert_eq!(
+            metadata["BuildMethod"].as_str(),
+            Some("rust-cargolambda"),
+            "{logical_id} must be built with cargo-lambda"
+        );
+        let binary = text(
+            &metadata["BuildProperties"]["Binary"],
+            &format!("{logical_id}'s Metadata.BuildProperties.Binary"),
+        )
+        .to_string();
+        let previous = functions.insert(binary.clone(), (logical_id.clone(), resource));
+        assert!(
+            previous.is_none(),
+            "two functions run the binary {binary}: {} and {logical_id}",
+            previous.map(|(id, _)| id).unwrap_or_default()
+        );
+    }
+    functions
+}
+
+fn function(name: &str) -> &'static Value {
+    resource(&logical_id_of(name))
+}
+
+/// One API event of a function: (path, upper-case method).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct ApiEvent {
+    path: String,
+    method: String,
+}
+
+fn api_events(name: &str) -> Vec<ApiEvent> {
+    let events = function(name)["Properties"]["Events"]
+        .as_mapping()
+        .unwrap_or_else(|| panic!("{name} has no Events"));
+    events
+        .iter()
+        .map(|(event_name, event)| {
+            let event_name = text(event_name, "an event name");
+            assert_eq!(
+                event["Type"].as_str(),
+                Some("Api"),
+                "{name}.{event_name} should be an Api (REST API) event"
+            );
+            let properties = &event["Properties"];
+            assert!(
+                is_ref(&properties["RestApiId"], "Api"),
+                "{name}.{event_name} should attach to the template's Api (RestApiId: !Ref Api), \
+                 not to SAM's implicit API"
+            );
+            ApiEvent {
+                path: text(&properties["Path"], "an event Path").to_string(),
+                method: text(&properties["Method"], "an event Method").to_ascii_uppercase(),
+            }
+        })
+        .collect()
+}
+
+fn expected_functions() -> BTreeSet<String> {
+    ROUTES
+        .iter()
+        .map(|route| route.function)
+        .chain(PLATFORM_FUNCTIONS.iter().copied())
+        .map(str::to_string)
+        .collect()
+}
+
+fn route_paths() -> BTreeSet<&'static str> {
+    ROUTES.iter().map(|route| route.path).collect()
+}
+
+// ------------------------------------------------------------------ functions and routes
+
+#[test]
+fn declares_one_function_per_route_and_platform_function() {
+    let declared: BTreeSet<String> = functions().into_keys().collect();
+    let expected = expected_functions();
+    assert_eq!(
+        declared,
+        expected,
+        "functions in template.yaml (left) differ from ROUTES + PLATFORM_FUNCTIONS (right); \
+         missing: {:?}, unexpected: {:?}",
+        expected.difference(&declared).collect::<Vec<_>>(),
+        declared.difference(&expected).collect::<Vec<_>>()
+    );
+    for (binary, (logical_id, _)) in functions() {
+        assert_eq!(
+            logical_id,
+            logical_id_of(&binary),
+            "the function running {binary} should be named {}",
+            logical_id_of(&binary)
+        );
+    }
+}
+
+#[test]
+fn each_route_function_serves_exactly_its_route() {
+    for route in ROUTES {
+        let events = api_events(route.function);
+        assert_eq!(
+            events,
+            vec![ApiEvent {
+                path: route.path.to_string(),
+                method: route.method.as_str().to_string(),
+            }],
+            "{} should have exactly one Api event, {} {}",
+            route.function,
+            route.method,
+            route.path
+        );
+    }
+}
+
+/// API Gateway matches a request to the most specific resource first and only then looks for
+/// the method, so a `/{proxy+}` OPTIONS method never sees requests to `/v1/...`: preflight must
+/// be attached to every route path itself.
+#[test]
+fn preflight_answers_options_on_every_route_path_and_nothing_else() {
+    assert!(PLATFORM_FUNCTIONS.contains(&PREFLIGHT));
+    let events = api_events(PREFLIGHT);
+    assert!(
+        events.iter().all(|event| event.method == "OPTIONS"),
+        "preflight should only answer OPTIONS: {events:?}"
+    );
+    let paths: Vec<&str> = events.iter().map(|event| event.path.as_str()).collect();
+    let distinct: BTreeSet<&str> = paths.iter().copied().collect();
+    assert_eq!(
+        distinct.len(),
+        paths.len(),
+        "duplicate preflight paths: {paths:?}"
+    );
+    assert_eq!(
+        distinct,
+        route_paths(),
+        "preflight paths differ from the route paths"
+    );
+}
+
+#[test]
+fn no_two_functions_claim_the_same_method_and_path() {
+    let mut owners: BTreeMap<ApiEvent, String> = BTreeMap::new();
+    for name in expected_functions() {
+        for event in api_events(&name) {
+            if let Some(other) = owners.insert(event.clone(), name.clone()) {
+                panic!(
+                    "{} {} is claimed by {other} and {name}",
+                    event.method, event.path
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn functions_run_on_provided_al2023_arm64_built_from_the_workspace() {
+    let globals = &template()["Globals"]["Function"];
+    assert_eq!(globals["Runtime"].as_str(), Some("provided.al2023"));
+    assert_eq!(globals["Handler"].as_str(), Some("bootstrap"));
+    assert_eq!(
+        globals["Architectures"].as_sequence().map(Vec::as_slice),
+        Some(&[Value::from("arm64")][..])
+    );
+    // cargo-lambda writes target/lambda/<binary>/bootstrap under the workspace root, which is
+    // where sam build looks for it.
+    assert_eq!(globals["CodeUri"].as_str(), Some("./"));
+    assert_eq!(globals["Tracing"].as_str(), Some("Active"));
+    assert_eq!(globals["LoggingConfig"]["LogFormat"].as_str(), Some("JSON"));
+    for name in expected_functions() {
+        let properties = &function(&name)["Properties"];
+        for setting in [
+            "Runtime",
+            "Handler",
+            "Architectures",
+            "CodeUri",
+            "Environment",
+        ] {
+            assert!(
+                properties[setting].is_null(),
+                "{name} overrides the global {setting}; change Globals instead"
+            );
+        }
+    }
+}
+
+// ------------------------------------------------------------------ permissions
+
+/// DynamoDB actions a function's policies grant. Every policy must be an inline document
+/// scoped to the table and its indexes: SAM policy templates and managed policies are wider
+/// than any route needs.
+fn dynamodb_actions(name: &str) -> BTreeSet<String> {
+    let policies = &function(name)["Properties"]["Policies"];
+    let mut actions = BTreeSet::new();
+    let Some(policies) = policies.as_sequence() else {
+        assert!(
+            policies.is_null(),
+            "{name}: Policies should be a list of inline policy documents"
+        );
+        return actions;
+    };
+    for policy in policies {
+        let statements = policy["Statement"].as_sequence().unwrap_or_else(|| {
+            panic!("{name}: {policy:?} is not an inline policy document (Statement list)")
+        });
+        for statement in statements {
+            assert_eq!(
+                statement["Effect"].as_str(),
+                Some("Allow"),
+                "{name}: {statement:?}"
+            );
+            let listed: Vec<&str> = match &statement["Action"] {
+                Value::String(action) => vec![action.as_str()],
+                Value::Sequence(list) => list
+                    .iter()
+                    .map(|action| text(action, "an Action"))
+                    .collect(),
+                other => panic!("{name}: unexpected Action {other:?}"),
+            };
+            assert!(
+                listed.iter().all(|action| !action.contains('*')),
+                "{name}: wildcard actions are not least privilege: {listed:?}"
+            );
+            assert!(
+                listed.iter().all(|action| action.starts_with("dynamodb:")),
+                "{name}: only DynamoDB permissions are expected so far: {listed:?}"
+            );
+            assert_table_scoped(name, &statement["Resource"]);
+            actions.extend(listed.into_iter().map(str::to_string));
+        }
+    }
+    actions
+}
+
+/// The resources of a DynamoDB statement: the table and its indexes, nothing else.
+fn assert_table_scoped(name: &str, resources: &Value) {
+    let resources = resources
+        .as_sequence()
+        .unwrap_or_else(|| panic!("{name}: Resource should list the table and its indexes"));
+    let mut table = false;
+    let mut indexes = false;
+    for resource in resources {
+        match intrinsic(resource) {
+            Some((tag, inner)) if tag == "!GetAtt" && inner.as_str() == Some("Table.Arn") => {
+                table = true;
+            }
+            Some((tag, inner))
+                if tag == "!Sub" && inner.as_str() == Some("${Table.Arn}/index/*") =>
+            {
+                indexes = true;
+            }
+            _ => panic!("{name}: unexpected policy resource {resource:?}"),
+        }
+    }
+    assert!(
+        table && indexes,
+        "{name}: grant on both the table and its indexes"
+    );
+    assert_eq!(resources.len(), 2, "{name}: {resources:?}");
+}
+
+#[test]
+fn policies_grant_exactly_the_store_access_of_each_route() {
+    let accesses = ROUTES
+        .iter()
+        .map(|route: &Route| (route.function, route.store_access))
+        .chain(
+            PLATFORM_FUNCTIONS
+                .iter()
+                .map(|&name| (name, StoreAccess::None)),
+        );
+    for (name, access) in accesses {
+        let granted = dynamodb_actions(name);
+        let expected: BTreeSet<String> = expected_actions(access)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(
+            granted, expected,
+            "{name} ({access:?}) has the wrong DynamoDB actions"
+        );
+    }
+}
+
+// ------------------------------------------------------------------ table
+
+fn key_schema(value: &Value, what: &str) -> Vec<(String, String)> {
+    value
+        .as_sequence()
+        .unwrap_or_else(|| panic!("{what}: KeySchema should be a list"))
+        .iter()
+        .map(|key| {
+            (
+                text(&key["AttributeName"], "a key AttributeName").to_string(),
+                text(&key["KeyType"], "a KeyType").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn hash_range(partition: &str, sort: &str) -> Vec<(String, String)> {
+    vec![
+        (partition.to_string(), "HASH".to_string()),
+        (sort.to_string(), "RANGE".to_string()),
+    ]
+}
+
+#[test]
+fn table_matches_the_storage_schema() {
+    let table = resource("Table");
+    assert_eq!(table["Type"].as_str(), Some("AWS::DynamoDB::Table"));
+    let properties = &table["Properties"];
+
+    assert_eq!(
+        key_schema(&properties["KeySchema"], "Table"),
+        hash_range(TABLE.partition_key, TABLE.sort_key)
+    );
+
+    let mut expected_attributes = BTreeSet::from([TABLE.partition_key, TABLE.sort_key]);
+    for index in TABLE.indexes {
+        expected_attributes.extend([index.partition_key, index.sort_key]);
+    }
+    let attributes: BTreeMap<&str, &str> = properties["AttributeDefinitions"]
+        .as_sequence()
+        .expect("AttributeDefinitions")
+        .iter()
+        .map(|definition| {
+            (
+                text(&definition["AttributeName"], "an AttributeName"),
+                text(&definition["AttributeType"], "an AttributeType"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        attributes.keys().copied().collect::<BTreeSet<_>>(),
+        expected_attributes,
+        "AttributeDefinitions must list exactly the key attributes"
+    );
+    assert!(
+        attributes.values().all(|kind| *kind == "S"),
+        "every key attribute is a string: {attributes:?}"
+    );
+
+    let indexes: BTreeMap<&str, &Value> = properties["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .expect("GlobalSecondaryIndexes")
+        .iter()
+        .map(|index| (text(&index["IndexName"], "an IndexName"), index))
+        .collect();
+    assert_eq!(
+        indexes.keys().copied().collect::<BTreeSet<_>>(),
+        TABLE
+            .indexes
+            .iter()
+            .map(|index| index.name)
+            .collect::<BTreeSet<_>>()
+    );
+    for schema in TABLE.indexes {
+        let index = indexes[schema.name];
+        assert_eq!(
+            key_schema(&index["KeySchema"], schema.name),
+            hash_range(schema.partition_key, schema.sort_key),
+            "keys of {}",
+            schema.name
+        );
+        assert_eq!(
+            index["Projection"]["ProjectionType"].as_str(),
+            Some("ALL"),
+            "{} projects every attribute",
+            schema.name
+        );
+    }
+
+    let ttl = &properties["TimeToLiveSpecification"];
+    assert_eq!(ttl["AttributeName"].as_str(), Some(TABLE.ttl_attribute));
+    assert_eq!(ttl["Enabled"].as_bool(), Some(true));
+}
+
+#[test]
+fn table_is_on_demand_recoverable_encrypted_and_retained() {
+    let table = resource("Table");
+    let properties = &table["Properties"];
+    assert_eq!(properties["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
+    assert_eq!(
+        properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
+        Some(true)
+    );
+    assert_eq!(
+        properties["SSESpecification"]["SSEEnabled"].as_bool(),
+        Some(true)
+    );
+    assert!(is_ref(
+        &properties["DeletionProtectionEnabled"],
+        "TableDeletionProtection"
+    ));
+    assert_eq!(table["DeletionPolicy"].as_str(), Some("Retain"));
+    assert_eq!(table["UpdateReplacePolicy"].as_str(), Some("Retain"));
+}
+
+// ------------------------------------------------------------------ environment
+
+#[test]
+fn globals_set_every_variable_the_functions_read() {
+    let variables = template()["Globals"]["Function"]["Environment"]["Variables"]
+        .as_mapping()
+        .expect("Globals.Function.Environment.Variables");
+    let declared: BTreeSet<&str> = variables
+        .keys()
+        .map(|key| text(key, "a variable name"))
+        .collect();
+    for variable in ENVIRONMENT {
+        assert!(declared.contains(variable), "Globals do not set {variable}");
+    }
+    assert!(
+        !declared.contains("DYNAMODB_ENDPOINT"),
+        "DYNAMODB_ENDPOINT is for local runs; deployed functions use the regional endpoint"
+    );
+    assert!(is_ref(&variables["TABLE_NAME"], "Table"));
+    assert!(is_ref(&variables["CURSOR_SIGNING_KEY"], "CursorSigningKey"));
+    assert_eq!(
+        variables["AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH"].as_str(),
+        Some("true")
+    );
+
+    let key = &template()["Parameters"]["CursorSigningKey"];
+    assert_eq!(
+        key["NoEcho"].as_bool(),
+        Some(true),
+        "the signing key is a secret"
+    );
+    assert!(
+        key["MinLength"].as_u64().is_some_and(|length| length >= 32),
+        "the signing key needs at least 32 characters"
+    );
+}
+
+// ------------------------------------------------------------------ API Gateway's own errors
+
+#[test]
+fn gateway_errors_are_problem_documents_with_the_security_headers() {
+    let responses = resource("Api")["Properties"]["GatewayResponses"]
+        .as_mapping()
+        .expect("Api.Properties.GatewayResponses");
+    let mut statuses = BTreeMap::new();
+    for (kind, response) in responses {
+        let kind = text(kind, "a gateway response type");
+        let status: u16 = text(&response["StatusCode"], "a StatusCode")
+            .parse()
+            .unwrap_or_else(|error| panic!("{kind}: StatusCode: {error}"));
+        statuses.insert(kind, status);
+
+        let headers = &response["ResponseParameters"]["Headers"];
+        // Static header values are wrapped in single quotes; API Gateway strips the outer pair.
+        let header = |name: &str| {
+            let value = headers[name]
+                .as_str()
+                .unwrap_or_else(|| panic!("{kind} lacks the {name} header"));
+            value
+                .strip_prefix('\'')
+                .and_then(|value| value.strip_suffix('\''))
+                .unwrap_or_else(|| panic!("{kind}: {name} should be a quoted static value"))
+                .to_string()
+        };
+        assert_eq!(header("Content-Type"), "application/problem+json", "{kind}");
+        for (name, value) in SECURITY_HEADERS {
+            assert_eq!(header(name), *value, "{kind}: {name}");
+        }
+
+        // The template is not VTL, only $context substitution; fill in what API Gateway would.
+        let body = text(
+            &response["ResponseTemplates"]["application/json"],
+            "a response template",
+        )
+        .replace("$context.requestId", "0d4c7a6e-9f0b-4d7e-8a51-2b3c4d5e6f70")
+        .replace("$context.error.messageString", "\"Invalid request body\"");
+        let problem: serde_json::Value = serde_json::from_str(&body)
+            .unwrap_or_else(|error| panic!("{kind}: the body is not JSON once filled in: {error}"));
+        for member in ["type", "title", "detail", "requestId"] {
+            assert!(
+                problem[member].is_string(),
+                "{kind}: `{member}` missing from {problem}"
+            );
+        }
+        assert_eq!(
+            problem["status"],
+            u64::from(status),
+            "{kind}: `status` must equal the HTTP status"
+        );
+        assert_eq!(
+            problem["requestId"], "0d4c7a6e-9f0b-4d7e-8a51-2b3c4d5e6f70",
+            "{kind}"
+        );
+    }
+
+    // An unknown route is API Gateway's "missing authentication token": it must read as 404.
+    for (kind, status) in [
+        ("MISSING_AUTHENTICATION_TOKEN", 404),
+        ("THROTTLED", 429),
+        ("DEFAULT_4XX", 400),
+        ("DEFAULT_5XX", 500),
+    ] {
+        assert_eq!(statuses.get(kind), Some(&status), "{kind}");
+    }
+}
+
+// ------------------------------------------------------------------ sample events
+
+fn event_files() -> BTreeMap<String, PathBuf> {
+    let dir = repo_root().join("events");
+    std::fs::read_dir(&dir)
+        .unwrap_or_else(|error| panic!("reading {}: {error}", dir.display()))
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "json")
+        })
+        .map(|path| {
+            let stem = path
+                .file_stem()
+                .and_then(|stem| stem.to_str())
+                .expect("a UTF-8 file name")
+                .to_string();
+            (stem, path)
+        })
+        .collect()
+}
+
+#[test]
+fn every_function_has_a_sample_event_and_every_event_a_function() {
+    let files: BTreeSet<String> = event_files().into_keys().collect();
+    let functions = expected_functions();
+    assert_eq!(
+        files,
+        functions,
+        "events/*.json (left) differ from the functions (right); missing: {:?}, orphaned: {:?}",
+        functions.difference(&files).collect::<Vec<_>>(),
+        files.difference(&functions).collect::<Vec<_>>()
+    );
+}
+
+/// Each sample is an API Gateway REST proxy event for one of its function's own API events, so
+/// `sam local invoke <Function> -e events/<name>.json` exercises the real path.
+#[test]
+fn sample_events_target_their_functions_endpoints() {
+    for (name, path) in event_files() {
+        let text = std::fs::read_to_string(&path).expect("readable event");
+        let event: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        let endpoint = ApiEvent {
+            path: event["resource"].as_str().unwrap_or_default().to_string(),
+            method: event["httpMethod"].as_str().unwrap_or_default().to_string(),
+        };
+        assert!(
+            api_events(&name).contains(&endpoint),
+            "events/{name}.json is for {endpoint:?}, which is not one of {name}'s endpoints"
+        );
+        let context = &event["requestContext"];
+        assert_eq!(context["resourcePath"], event["resource"], "{name}");
+        assert_eq!(context["httpMethod"], event["httpMethod"], "{name}");
+        for member in [
+            "requestId",
+            "stage",
+            "path",
+            "apiId",
+            "accountId",
+            "domainName",
+        ] {
+            assert!(
+                context[member].is_string(),
+                "{name}: requestContext.{member}"
+            );
+        }
+        assert!(
+            context["identity"]["sourceIp"].is_string(),
+            "{name}: sourceIp"
+        );
+
+        // Path parameters present exactly for the `{name}` segments of the resource.
+        let expected: BTreeSet<&str> = endpoint
+            .path
+            .split('/')
+            .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+            .collect();
+        let given: BTreeSet<&str> = event["pathParameters"]
+            .as_object()
+            .map(|parameters| parameters.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(given, expected, "events/{name}.json pathParameters");
+    }
+}
