@@ -95,7 +95,7 @@ pub async fn handle_event(api: &Api, target: Target, event: Request) -> http::Re
 }
 
 /// Translates API Gateway's request: its request id and source IP come from the request context,
-/// never from client headers.
+/// never from client headers; the path is the one API Gateway matched, without the stage.
 fn to_api_request(event: Request) -> (ApiRequest, PathParams) {
     let context = event.request_context_ref();
     let (request_id, client_ip) = match context {
@@ -130,9 +130,13 @@ fn to_api_request(event: Request) -> (ApiRequest, PathParams) {
         Body::Binary(bytes) => Bytes::from(bytes),
         _ => Bytes::new(),
     };
+    let path = match parts.raw_http_path() {
+        "" => parts.uri.path().to_owned(),
+        raw => raw.to_owned(),
+    };
     let request = ApiRequest {
         method: parts.method,
-        path: parts.uri.path().to_owned(),
+        path,
         query: parts.uri.query().map(str::to_owned),
         headers: parts.headers,
         body: RequestBody::Complete(body),

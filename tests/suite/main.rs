@@ -1,3 +1,9 @@
-//! The suite.
+//! Itinera's integration suite, one binary: black-box API tests through the router, sample
+//! events through the Lambda handlers, the storage conformance suite on both adapter families,
+//! and the checks that `template.yaml` matches the route table and the table schema.
+
+mod api;
 mod conformance;
+mod events;
+mod local_server;
 mod template;

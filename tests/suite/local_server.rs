@@ -1,0 +1,133 @@
+//! The local API's HTTP front end over a real socket: compression, body limits while streaming,
+//! and graceful shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use itinera_tests::spawn_app;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+
+/// A running local server and the means to stop it.
+struct Server {
+    address: std::net::SocketAddr,
+    stop: oneshot::Sender<()>,
+    stopped: tokio::task::JoinHandle<()>,
+    _app: Arc<itinera_tests::TestApp>,
+}
+
+async fn start() -> Server {
+    let app = Arc::new(spawn_app());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped_signal) = oneshot::channel::<()>();
+    let api = Arc::new(itinera_tests::api_over(
+        Arc::clone(&app.store),
+        Arc::new(itinera::clock::UuidV7Ids),
+    ));
+    let stopped = tokio::spawn(local_api::serve(listener, api, async move {
+        let _ = stopped_signal.await;
+    }));
+    Server {
+        address,
+        stop,
+        stopped,
+        _app: app,
+    }
+}
+
+/// Sends raw HTTP/1.1 and reads the whole response (the request asks to close the connection).
+async fn exchange(address: std::net::SocketAddr, request: &[u8]) -> Vec<u8> {
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response))
+        .await
+        .expect("the server answers")
+        .ok();
+    response
+}
+
+fn head(response: &[u8]) -> String {
+    let end = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(response.len());
+    String::from_utf8_lossy(&response[..end]).to_lowercase()
+}
+
+fn post(body: &str) -> Vec<u8> {
+    format!(
+        "POST /v1/airplanes HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn large_responses_are_gzipped_for_clients_that_accept_it_and_small_ones_are_not() {
+    let server = start().await;
+    for n in 0..20 {
+        let response = exchange(
+            server.address,
+            &post(&format!(
+                "{{\"modelNumber\":\"Model {n}\",\"capacity\":{}}}",
+                n + 1
+            )),
+        )
+        .await;
+        assert!(
+            head(&response).starts_with("http/1.1 201"),
+            "{}",
+            head(&response)
+        );
+    }
+    let list = b"GET /v1/airplanes HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\naccept-encoding: gzip\r\n\r\n";
+    let compressed = head(&exchange(server.address, list).await);
+    assert!(
+        compressed.contains("content-encoding: gzip"),
+        "{compressed}"
+    );
+    let health = b"GET /v1/health HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\naccept-encoding: gzip\r\n\r\n";
+    let small = head(&exchange(server.address, health).await);
+    assert!(
+        small.starts_with("http/1.1 200") && !small.contains("content-encoding"),
+        "{small}"
+    );
+    let plain = b"GET /v1/airplanes HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n";
+    assert!(!head(&exchange(server.address, plain).await).contains("content-encoding"));
+    server.stop.send(()).unwrap();
+    server.stopped.await.unwrap();
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_413_without_being_stored() {
+    let server = start().await;
+    let body = format!(
+        "{{\"modelNumber\":\"{}\",\"capacity\":1}}",
+        "x".repeat(100 * 1024)
+    );
+    let response = exchange(server.address, &post(&body)).await;
+    let head = head(&response);
+    assert!(head.starts_with("http/1.1 413"), "{head}");
+    assert!(head.contains("content-type: application/problem+json"));
+    let list = b"GET /v1/airplanes HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n";
+    let listed = exchange(server.address, list).await;
+    assert!(String::from_utf8_lossy(&listed).contains("\"data\":[]"));
+    server.stop.send(()).unwrap();
+    server.stopped.await.unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_stops_accepting_and_lets_the_server_finish() {
+    let server = start().await;
+    let health = b"GET /v1/health HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n";
+    assert!(head(&exchange(server.address, health).await).starts_with("http/1.1 200"));
+    server.stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(15), server.stopped)
+        .await
+        .expect("serve returns after shutdown")
+        .unwrap();
+    assert!(TcpStream::connect(server.address).await.is_err());
+}
