@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Cold starts of the Lambda binaries, end to end on this machine: builds the release binaries and
+# the harness, starts moto on a free loopback port, creates the table and seeds the airplane the
+# sample event asks for, then runs the harness (infra/coldstart) for get-airplane and health and
+# prints the binaries' stripped and zipped sizes. Stops moto on exit.
+#
+# Environment:
+#   RUNS               measured runs per binary (default 20)
+#   FUNCTIONS          binaries to measure (default "get-airplane health")
+#   CARGO_TARGET_DIR   default target/bench-release, so that release experiments leave the
+#                      shared debug build alone
+#   SKIP_BUILD=1       measure the binaries already built in CARGO_TARGET_DIR
+#   MOTO_START_TIMEOUT seconds to wait for moto (default 30)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+
+RUNS="${RUNS:-20}"
+FUNCTIONS="${FUNCTIONS:-get-airplane health}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target/bench-release}"
+RELEASE="$CARGO_TARGET_DIR/release"
+MOTO_START_TIMEOUT="${MOTO_START_TIMEOUT:-30}"
+TABLE="itinera-coldstart"
+# The id in events/get-airplane.json.
+AIRPLANE_ID="0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/itinera-coldstart.XXXXXX")"
+MOTO_PID=""
+
+step() { printf '\n==> %s\n' "$*"; }
+fail() {
+    printf '\nFAILED: %s\n' "$*" >&2
+    exit 1
+}
+
+cleanup() {
+    if [[ -n "$MOTO_PID" ]] && kill -0 "$MOTO_PID" 2>/dev/null; then
+        kill "$MOTO_PID" 2>/dev/null || true
+        for _ in $(seq 1 20); do
+            kill -0 "$MOTO_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$MOTO_PID" 2>/dev/null || true
+        wait "$MOTO_PID" 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# moto and boto3 from the project's venv (infra/test.sh builds it), else from the PATH.
+if [[ -x "$ROOT/.venv/bin/moto_server" ]]; then
+    MOTO="$ROOT/.venv/bin/moto_server"
+    PYTHON="$ROOT/.venv/bin/python"
+else
+    MOTO="$(command -v moto_server)" || fail "moto_server not found: run infra/test.sh once, or pip install 'moto[server]'"
+    PYTHON="$(command -v python3)" || fail "python3 not found"
+fi
+"$PYTHON" -c 'import boto3' 2>/dev/null || fail "$PYTHON cannot import boto3 (moto depends on it)"
+
+# ---------------------------------------------------------------- build
+
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+    step "Building release binaries into $CARGO_TARGET_DIR"
+    bins=()
+    for function in $FUNCTIONS; do bins+=(--bin "$function"); done
+    cargo build --release -p itinera-functions "${bins[@]}"
+    cargo build --release -p coldstart
+fi
+for function in $FUNCTIONS; do
+    [[ -x "$RELEASE/$function" ]] || fail "$RELEASE/$function is missing"
+done
+[[ -x "$RELEASE/coldstart" ]] || fail "$RELEASE/coldstart is missing"
+
+# ---------------------------------------------------------------- moto
+
+step "Starting moto"
+PORT="$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+"$MOTO" -H 127.0.0.1 -p "$PORT" >"$WORK/moto.log" 2>&1 &
+MOTO_PID=$!
+ENDPOINT="http://127.0.0.1:$PORT"
+
+deadline=$((SECONDS + MOTO_START_TIMEOUT))
+until "$PYTHON" -c "import urllib.request; urllib.request.urlopen('$ENDPOINT/moto-api/data.json', timeout=1)" 2>/dev/null; do
+    kill -0 "$MOTO_PID" 2>/dev/null || { tail -n 20 "$WORK/moto.log" >&2; MOTO_PID=""; fail "moto exited"; }
+    ((SECONDS < deadline)) || { tail -n 20 "$WORK/moto.log" >&2; fail "moto did not answer within ${MOTO_START_TIMEOUT}s"; }
+    sleep 0.25
+done
+echo "moto on $ENDPOINT (pid $MOTO_PID)"
+
+step "Creating table $TABLE and seeding airplane $AIRPLANE_ID"
+# The schema of shared/src/storage/schema.rs and the item layout of
+# shared/src/airplanes/records.rs, written directly so the seeded item is exactly what
+# create-airplane stores.
+"$PYTHON" - "$ENDPOINT" "$TABLE" "$AIRPLANE_ID" <<'PY'
+import sys
+import boto3
+
+endpoint, table, airplane_id = sys.argv[1:]
+client = boto3.client(
+    "dynamodb",
+    endpoint_url=endpoint,
+    region_name="us-east-1",
+    aws_access_key_id="coldstart",
+    aws_secret_access_key="coldstart",
+)
+keys = ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"]
+index = lambda n: {
+    "IndexName": f"gsi{n}",
+    "KeySchema": [
+        {"AttributeName": f"gsi{n}pk", "KeyType": "HASH"},
+        {"AttributeName": f"gsi{n}sk", "KeyType": "RANGE"},
+    ],
+    "Projection": {"ProjectionType": "ALL"},
+}
+client.create_table(
+    TableName=table,
+    BillingMode="PAY_PER_REQUEST",
+    KeySchema=[
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ],
+    AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in keys],
+    GlobalSecondaryIndexes=[index(1), index(2)],
+)
+client.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+created = "2026-01-01T08:00:00.000Z"
+sort_key = f"{created}#{airplane_id}"
+client.put_item(
+    TableName=table,
+    Item={
+        "pk": {"S": f"AIRPLANE#{airplane_id}"},
+        "sk": {"S": "AIRPLANE"},
+        "gsi1pk": {"S": "AIRPLANES"},
+        "gsi1sk": {"S": sort_key},
+        "gsi2pk": {"S": "AIRPLANES#MODEL#a320neo"},
+        "gsi2sk": {"S": sort_key},
+        "entity": {"S": "Airplane"},
+        "id": {"S": airplane_id},
+        "modelNumber": {"S": "A320neo"},
+        "capacity": {"N": "180"},
+        "version": {"N": "1"},
+        "activeFlights": {"N": "0"},
+        "createdAt": {"S": created},
+        "updatedAt": {"S": created},
+    },
+)
+print(f"table {table} ready, airplane {airplane_id} seeded")
+PY
+
+# ---------------------------------------------------------------- measure
+
+for function in $FUNCTIONS; do
+    step "Cold starts of $function ($RUNS runs)"
+    event="events/$function.json"
+    [[ -f "$event" ]] || fail "$event is missing"
+    "$RELEASE/coldstart" "$RELEASE/$function" \
+        --runs "$RUNS" \
+        --event "$event" \
+        --log "$WORK/$function.log" \
+        --env "TABLE_NAME=$TABLE" \
+        --env "DYNAMODB_ENDPOINT=$ENDPOINT" \
+        --env "CURSOR_SIGNING_KEY=coldstart-signing-key-0123456789abcdef" \
+        --env "LOG_LEVEL=info"
+done
+
+step "Deployment sizes"
+# Lambda receives the binary as `bootstrap` inside a deflated zip.
+printf '%-16s %14s %14s\n' "function" "stripped" "zip"
+for function in $FUNCTIONS; do
+    zip_size="$("$PYTHON" - "$RELEASE/$function" "$WORK/$function.zip" <<'PY'
+import os, sys, zipfile
+binary, archive = sys.argv[1:]
+with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+    info = zipfile.ZipInfo("bootstrap")
+    info.external_attr = 0o755 << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    with open(binary, "rb") as f:
+        z.writestr(info, f.read(), compresslevel=9)
+print(os.path.getsize(archive))
+PY
+)"
+    size="$(stat -c %s "$RELEASE/$function")"
+    awk -v f="$function" -v s="$size" -v z="$zip_size" \
+        'BEGIN { printf "%-16s %10.2f MiB %10.2f MiB   (%d / %d bytes)\n", f, s / 1048576, z / 1048576, s, z }'
+done
+exit 0

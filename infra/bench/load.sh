@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Load on the local API, loopback only and bounded in time: builds local-api in release, starts it
+# on a free port over a fresh data directory, seeds one airplane, then runs wrk against
+# GET /v1/airplanes/{id} and POST /v1/airplanes and prints throughput and p50/p99 for each.
+# Stops the server and removes the data directory on exit.
+#
+# Every POST commits a write transaction with fsync, so its figures measure the disk as much as
+# the code; they are not comparable with the GETs.
+#
+# Environment:
+#   DURATION           seconds of load per scenario (default 10, at most 120)
+#   CONNECTIONS        wrk connections (default 16)
+#   THREADS            wrk threads (default 2)
+#   LOG_LEVEL          the server's log level (default info: one JSON line per request, as deployed)
+#   CARGO_TARGET_DIR   default target/bench-release
+#   SKIP_BUILD=1       use the local-api already built in CARGO_TARGET_DIR
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+
+DURATION="${DURATION:-10}"
+CONNECTIONS="${CONNECTIONS:-16}"
+THREADS="${THREADS:-2}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target/bench-release}"
+RELEASE="$CARGO_TARGET_DIR/release"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/itinera-load.XXXXXX")"
+SERVER_PID=""
+
+fail() {
+    printf '\nFAILED: %s\n' "$*" >&2
+    exit 1
+}
+
+[[ "$DURATION" =~ ^[0-9]+$ ]] && ((DURATION >= 1 && DURATION <= 120)) \
+    || fail "DURATION must be 1 to 120 seconds"
+[[ "$CONNECTIONS" =~ ^[0-9]+$ ]] && ((CONNECTIONS >= 1 && CONNECTIONS <= 1000)) \
+    || fail "CONNECTIONS must be 1 to 1000"
+[[ "$THREADS" =~ ^[0-9]+$ ]] && ((THREADS >= 1 && THREADS <= CONNECTIONS)) \
+    || fail "THREADS must be 1 to CONNECTIONS"
+
+cleanup() {
+    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        # SIGTERM starts the server's graceful shutdown; insist after two seconds.
+        kill "$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 1 20); do
+            kill -0 "$SERVER_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+step() { printf '\n==> %s\n' "$*"; }
+
+if ! command -v wrk >/dev/null; then
+    step "Installing wrk"
+    command -v apt-get >/dev/null || fail "wrk is missing and apt-get is not available; install wrk"
+    sudo=""
+    ((EUID == 0)) || sudo="sudo"
+    $sudo apt-get install -y -qq wrk || { $sudo apt-get update -qq && $sudo apt-get install -y -qq wrk; } \
+        || fail "could not install wrk"
+fi
+command -v curl >/dev/null || fail "curl not found"
+
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+    step "Building local-api (release) into $CARGO_TARGET_DIR"
+    cargo build --release -p local-api
+fi
+[[ -x "$RELEASE/local-api" ]] || fail "$RELEASE/local-api is missing"
+
+step "Starting local-api"
+PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+BASE="http://127.0.0.1:$PORT"
+PORT="$PORT" DATA_DIR="$WORK/data" LOG_LEVEL="${LOG_LEVEL:-info}" \
+    CURSOR_SIGNING_KEY="load-test-signing-key-0123456789abcdef" \
+    "$RELEASE/local-api" >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for attempt in $(seq 1 100); do
+    curl -fs -o /dev/null "$BASE/v1/health" && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 20 "$WORK/server.log" >&2; SERVER_PID=""; fail "local-api exited"; }
+    ((attempt < 100)) || fail "local-api did not answer within 10 s"
+    sleep 0.1
+done
+echo "local-api on $BASE (pid $SERVER_PID, data in $WORK/data)"
+
+step "Seeding an airplane"
+created="$(curl -fsS -X POST "$BASE/v1/airplanes" \
+    -H 'Content-Type: application/json' -H 'Accept: application/json' \
+    -d '{"modelNumber":"A320neo","capacity":180}')" || fail "POST /v1/airplanes failed"
+ID="$(printf '%s' "$created" | python3 -c '
+import json, sys
+def find(value):
+    if isinstance(value, dict):
+        if isinstance(value.get("id"), str):
+            return value["id"]
+        for inner in value.values():
+            found = find(inner)
+            if found:
+                return found
+    return None
+print(find(json.load(sys.stdin)) or "")')"
+[[ -n "$ID" ]] || fail "no id in the create response: $created"
+curl -fsS -o /dev/null "$BASE/v1/airplanes/$ID" || fail "GET /v1/airplanes/$ID failed"
+echo "airplane $ID"
+
+cat >"$WORK/post.lua" <<'LUA'
+-- Creates airplanes; the server assigns the ids, so every request writes a new item. Failed
+-- requests show up in wrk's "Non-2xx or 3xx responses" line and in the summary.
+wrk.method = "POST"
+wrk.body = '{"modelNumber":"A320neo","capacity":180}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json"
+LUA
+
+summary() {
+    # wrk --latency prints the percentile table and Requests/sec; pick the figures out of it.
+    awk -v name="$1" '
+        /^ +50%/ { p50 = $2 }
+        /^ +99%/ { p99 = $2 }
+        /Requests\/sec/ { rps = $2 }
+        /Non-2xx or 3xx responses/ { bad = $NF }
+        END { printf "%-22s %10s req/s   p50 %8s   p99 %8s   non-2xx %s\n", name, rps, p50, p99, (bad == "" ? 0 : bad) }
+    ' "$2"
+}
+
+WRK=(wrk --threads "$THREADS" --connections "$CONNECTIONS" --duration "${DURATION}s" --timeout 5s --latency)
+
+step "GET /v1/airplanes/{id}: ${DURATION}s, $CONNECTIONS connections, $THREADS threads"
+"${WRK[@]}" -H 'Accept: application/json' "$BASE/v1/airplanes/$ID" | tee "$WORK/get.txt"
+
+step "POST /v1/airplanes: ${DURATION}s, $CONNECTIONS connections, $THREADS threads"
+"${WRK[@]}" --script "$WORK/post.lua" "$BASE/v1/airplanes" | tee "$WORK/post.txt"
+
+step "Summary (loopback, $(nproc) cores shared with wrk)"
+summary "GET airplane by id" "$WORK/get.txt"
+summary "POST airplane" "$WORK/post.txt"
