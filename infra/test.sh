@@ -110,7 +110,8 @@ else
 fi
 
 mkdir -p "$LOG_DIR"
-"$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$MOTO_LOG" 2>&1 &
+# moto, with requests serialized as DynamoDB applies them atomically (see infra/moto_server.py).
+"$VENV/bin/python" "$ROOT/infra/moto_server.py" -H 127.0.0.1 -p "$PORT" >"$MOTO_LOG" 2>&1 &
 MOTO_PID=$!
 
 moto_answers() {

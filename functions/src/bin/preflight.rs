@@ -1,4 +1,4 @@
-//! `OPTIONS /{proxy+}`: answers CORS preflight requests for every route.
+//! `OPTIONS` on every route path: answers CORS preflight requests for the configured origins.
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
