@@ -110,10 +110,11 @@ impl Reply {
         } else {
             (self.status, self.body)
         };
-        let mut response = Response::new(body.clone().map(Bytes::from).unwrap_or_default());
+        let has_body = body.is_some();
+        let mut response = Response::new(body.map(Bytes::from).unwrap_or_default());
         *response.status_mut() = status;
         let headers = response.headers_mut();
-        if body.is_some() {
+        if has_body {
             headers.insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
