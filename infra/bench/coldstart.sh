@@ -10,6 +10,11 @@
 #   CARGO_TARGET_DIR   default target/bench-release, so that release experiments leave the
 #                      shared debug build alone
 #   SKIP_BUILD=1       measure the binaries already built in CARGO_TARGET_DIR
+#   BIN_DIR            where the function binaries are (default CARGO_TARGET_DIR/release; the
+#                      harness always comes from there); infra/bench/profiles.sh uses it
+#   EXTRA_ENV          space-separated K=V added to every function's environment, e.g.
+#                      SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt to read one CA bundle
+#                      (as on Lambda's OS image) instead of every file of a Debian /etc/ssl/certs
 #   MOTO_START_TIMEOUT seconds to wait for moto (default 30)
 set -euo pipefail
 
@@ -20,6 +25,7 @@ RUNS="${RUNS:-20}"
 FUNCTIONS="${FUNCTIONS:-get-airplane health}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target/bench-release}"
 RELEASE="$CARGO_TARGET_DIR/release"
+BIN_DIR="${BIN_DIR:-$RELEASE}"
 MOTO_START_TIMEOUT="${MOTO_START_TIMEOUT:-30}"
 TABLE="itinera-coldstart"
 # The id in events/get-airplane.json.
@@ -69,7 +75,7 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     cargo build --release -p coldstart
 fi
 for function in $FUNCTIONS; do
-    [[ -x "$RELEASE/$function" ]] || fail "$RELEASE/$function is missing"
+    [[ -x "$BIN_DIR/$function" ]] || fail "$BIN_DIR/$function is missing"
 done
 [[ -x "$RELEASE/coldstart" ]] || fail "$RELEASE/coldstart is missing"
 
@@ -151,25 +157,28 @@ PY
 
 # ---------------------------------------------------------------- measure
 
+extra=()
+for pair in ${EXTRA_ENV:-}; do extra+=(--env "$pair"); done
 for function in $FUNCTIONS; do
     step "Cold starts of $function ($RUNS runs)"
     event="events/$function.json"
     [[ -f "$event" ]] || fail "$event is missing"
-    "$RELEASE/coldstart" "$RELEASE/$function" \
+    "$RELEASE/coldstart" "$BIN_DIR/$function" \
         --runs "$RUNS" \
         --event "$event" \
         --log "$WORK/$function.log" \
         --env "TABLE_NAME=$TABLE" \
         --env "DYNAMODB_ENDPOINT=$ENDPOINT" \
         --env "CURSOR_SIGNING_KEY=coldstart-signing-key-0123456789abcdef" \
-        --env "LOG_LEVEL=info"
+        --env "LOG_LEVEL=info" \
+        "${extra[@]}"
 done
 
 step "Deployment sizes"
 # Lambda receives the binary as `bootstrap` inside a deflated zip.
 printf '%-16s %14s %14s\n' "function" "stripped" "zip"
 for function in $FUNCTIONS; do
-    zip_size="$("$PYTHON" - "$RELEASE/$function" "$WORK/$function.zip" <<'PY'
+    zip_size="$("$PYTHON" - "$BIN_DIR/$function" "$WORK/$function.zip" <<'PY'
 import os, sys, zipfile
 binary, archive = sys.argv[1:]
 with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z:
@@ -181,7 +190,7 @@ with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED, compresslev
 print(os.path.getsize(archive))
 PY
 )"
-    size="$(stat -c %s "$RELEASE/$function")"
+    size="$(stat -c %s "$BIN_DIR/$function")"
     awk -v f="$function" -v s="$size" -v z="$zip_size" \
         'BEGIN { printf "%-16s %10.2f MiB %10.2f MiB   (%d / %d bytes)\n", f, s / 1048576, z / 1048576, s, z }'
 done
