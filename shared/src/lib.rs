@@ -4,6 +4,7 @@
 //! - [`airplanes`]: the fleet; one file per use case (`create.rs`, `list.rs`, ...).
 //! - [`storage`]: the storage port (DynamoDB semantics in typed terms) and the table schema.
 //! - [`pagination`], [`version`]: list pages and optimistic concurrency, shared by every entity.
+//! - [`identity`]: roles, the authenticated principal and the request context of a change.
 //! - [`clock`]: time and identifier ports.
 //! - [`error`]: the error use cases return.
 //! - [`config`], [`telemetry`]: settings from the environment and JSON logs, for every entry point.
@@ -13,6 +14,7 @@ pub mod api;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod identity;
 pub mod pagination;
 pub mod storage;
 pub mod telemetry;

@@ -20,6 +20,7 @@ use super::router::{RouteMatch, Router};
 use super::routes::{ROUTES, Route};
 use super::security;
 use crate::clock::{Clock, IdGenerator, SystemClock, UuidV7Ids};
+use crate::identity::RequestContext;
 use crate::storage::Store;
 
 /// The ports and helpers handlers use, built once per process.
@@ -164,6 +165,10 @@ impl Api {
             return ApiError::UnsupportedMediaType.into_response(&request.request_id);
         }
         let input = Input {
+            context: RequestContext {
+                request_id: request.request_id.clone(),
+                principal: None,
+            },
             params,
             query: request.query,
             headers: request.headers,

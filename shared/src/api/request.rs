@@ -7,6 +7,7 @@ use http::{HeaderMap, Method};
 use super::fields::{JsonFields, QueryParams};
 use super::problem::ApiError;
 use super::reply::if_match_versions;
+use crate::identity::RequestContext;
 use crate::version::Precondition;
 
 /// The largest request body accepted.
@@ -55,6 +56,8 @@ impl PathParams {
 /// What a handler receives: the parts of the request it may act on.
 #[derive(Clone, Debug)]
 pub struct Input {
+    /// The request id and the authenticated caller, if any.
+    pub context: RequestContext,
     pub params: PathParams,
     pub query: Option<String>,
     pub headers: HeaderMap,
