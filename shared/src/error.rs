@@ -16,6 +16,17 @@ pub enum DomainError {
     /// The caller's `If-Match` names a version that is no longer current.
     #[error("the {entity} was changed since the version named in If-Match")]
     PreconditionFailed { entity: &'static str },
+    /// The caller's credentials (password, refresh token) are not valid. Deliberately says nothing
+    /// about which part was wrong.
+    #[error("the credentials are not valid")]
+    Unauthenticated,
+    /// A value is well-formed but breaks a rule that needs the domain to check (a password equal to
+    /// the username, a role change that would leave no admin, ...).
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     /// A dependency failed; the cause stays in the chain for the log.
     #[error("storage failed")]
     Store(#[from] StoreError),

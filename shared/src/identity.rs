@@ -140,8 +140,14 @@ mod tests {
     #[test]
     fn admins_count_as_staff() {
         let id = UserId::from(uuid::Uuid::nil());
-        let admin = Principal { user_id: id.clone(), role: Role::Admin };
-        let customer = Principal { user_id: id, role: Role::Customer };
+        let admin = Principal {
+            user_id: id.clone(),
+            role: Role::Admin,
+        };
+        let customer = Principal {
+            user_id: id,
+            role: Role::Customer,
+        };
         assert!(admin.is_staff() && admin.is_admin());
         assert!(!customer.is_staff() && !customer.is_admin());
     }
@@ -151,10 +157,19 @@ mod tests {
         let id = UserId::parse("0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f").unwrap();
         let signed_in = RequestContext {
             request_id: "r".into(),
-            principal: Some(Principal { user_id: id, role: Role::Customer }),
+            principal: Some(Principal {
+                user_id: id,
+                role: Role::Customer,
+            }),
         };
-        assert_eq!(signed_in.actor().key(), "user:0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f");
-        let anonymous = RequestContext { request_id: "r".into(), principal: None };
+        assert_eq!(
+            signed_in.actor().key(),
+            "user:0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f"
+        );
+        let anonymous = RequestContext {
+            request_id: "r".into(),
+            principal: None,
+        };
         assert_eq!(anonymous.actor(), Actor::System);
     }
 }

@@ -4,6 +4,7 @@
 //! - [`airplanes`]: the fleet; one file per use case (`create.rs`, `list.rs`, ...).
 //! - [`storage`]: the storage port (DynamoDB semantics in typed terms) and the table schema.
 //! - [`pagination`], [`version`]: list pages and optimistic concurrency, shared by every entity.
+//! - [`audit`]: audit entries, written in the same transaction as the change they record.
 //! - [`identity`]: roles, the authenticated principal and the request context of a change.
 //! - [`clock`]: time and identifier ports.
 //! - [`error`]: the error use cases return.
@@ -11,6 +12,7 @@
 
 pub mod airplanes;
 pub mod api;
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod error;

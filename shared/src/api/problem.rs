@@ -40,6 +40,10 @@ pub enum ApiError {
         detail: String,
         errors: Vec<FieldError>,
     },
+    /// 401: no valid credentials; answered with `WWW-Authenticate: Bearer`.
+    Unauthorized { detail: String },
+    /// 403: authenticated, but the route needs another role.
+    Forbidden,
     /// 404: no such resource, or no such route.
     NotFound { detail: String },
     /// 405: the path exists, the method does not.
@@ -48,6 +52,8 @@ pub enum ApiError {
     Conflict { detail: String },
     /// 412: `If-Match` names a version that is no longer current.
     PreconditionFailed { detail: String },
+    /// 429: a rate limit is exhausted; `Retry-After` says when the window resets.
+    TooManyRequests { retry_after_seconds: u64 },
     /// 413: the body is larger than the pipeline accepts.
     PayloadTooLarge { limit_bytes: usize },
     /// 415: the body is not JSON.
@@ -62,6 +68,9 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest { .. } | Self::Validation { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
@@ -96,6 +105,9 @@ impl ApiError {
         match self {
             Self::BadRequest { .. } => ("bad-request", "Bad request"),
             Self::Validation { .. } => ("validation-error", "Invalid request"),
+            Self::Unauthorized { .. } => ("unauthorized", "Unauthorized"),
+            Self::Forbidden => ("forbidden", "Forbidden"),
+            Self::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             Self::NotFound { .. } => ("not-found", "Not found"),
             Self::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             Self::Conflict { .. } => ("conflict", "Conflict"),
@@ -110,6 +122,7 @@ impl ApiError {
     fn detail(&self) -> String {
         match self {
             Self::BadRequest { detail }
+            | Self::Unauthorized { detail }
             | Self::Validation { detail, .. }
             | Self::NotFound { detail }
             | Self::Conflict { detail }
@@ -122,6 +135,12 @@ impl ApiError {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+            Self::Forbidden => "Your role does not allow this request.".into(),
+            Self::TooManyRequests {
+                retry_after_seconds,
+            } => {
+                format!("Too many requests; retry in {retry_after_seconds} seconds.")
+            }
             Self::PayloadTooLarge { limit_bytes } => {
                 format!("The request body must not exceed {limit_bytes} bytes.")
             }
@@ -221,6 +240,10 @@ impl From<DomainError> for ApiError {
                     "The {entity} has changed since the version named in If-Match; fetch it again."
                 ),
             },
+            DomainError::Unauthenticated => Self::Unauthorized {
+                detail: "The credentials are not valid.".into(),
+            },
+            DomainError::Invalid { field, message } => Self::invalid_field(field, message),
             DomainError::Store(store) => store.into(),
         }
     }
