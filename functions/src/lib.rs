@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use itinera::api::{
-    Api, ApiRequest, CursorCodec, PLATFORM_FUNCTIONS, PathParams, RequestBody, Route, Services,
-    route_of_function,
+    Api, ApiRequest, Credentials, CursorCodec, PLATFORM_FUNCTIONS, PathParams, RequestBody, Route,
+    Services, route_of_function,
 };
 use itinera::config::{ApiConfig, ConfigError};
 use itinera_aws::{DynamoDbConfig, DynamoDbStore, build_client};
@@ -141,6 +141,7 @@ fn to_api_request(event: Request) -> (ApiRequest, PathParams) {
         headers: parts.headers,
         body: RequestBody::Complete(body),
         request_id,
+        credentials: Credentials::Verified(None),
         client_ip,
     };
     (request, params)

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
-use itinera::api::{Api, ApiRequest, CorsPolicy, CursorCodec, RequestBody, Services};
+use itinera::api::{Api, ApiRequest, CorsPolicy, Credentials, CursorCodec, RequestBody, Services};
 use itinera::clock::{IdGenerator, SystemClock, UuidV7Ids};
 use itinera::storage::Store;
 use itinera_embedded::EmbeddedStore;
@@ -48,6 +48,7 @@ pub fn api_over(store: Arc<dyn Store>, ids: Arc<dyn IdGenerator>) -> Api {
         clock: Arc::new(SystemClock),
         ids,
         cursors: CursorCodec::new(SIGNING_KEY),
+        authenticator: None,
     };
     Api::new(
         services,
@@ -133,6 +134,7 @@ impl TestRequest {
             headers: self.headers,
             body: self.body,
             request_id: uuid::Uuid::new_v4().to_string(),
+            credentials: Credentials::BearerHeader,
             client_ip: Some("203.0.113.7".into()),
         }
     }

@@ -20,7 +20,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use itinera::api::{Api, ApiRequest, MAX_BODY_BYTES, RequestBody};
+use itinera::api::{Api, ApiRequest, Credentials, MAX_BODY_BYTES, RequestBody};
 use itinera::config::{ApiConfig, ConfigError, env};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
@@ -126,6 +126,7 @@ async fn handle(
         headers: parts.headers,
         body,
         request_id: uuid::Uuid::new_v4().to_string(),
+        credentials: Credentials::BearerHeader,
         client_ip: Some(peer.ip().to_string()),
     };
     Ok(api.handle(request).await.map(Full::new))

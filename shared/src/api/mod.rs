@@ -17,9 +17,11 @@ mod security;
 pub use cors::CorsPolicy;
 pub use cursor::CursorCodec;
 pub use fields::{Fields, JsonFields, Parsed, QueryParams};
-pub use pipeline::{Api, Services};
+pub use pipeline::{Api, Authenticator, Services};
 pub use problem::{ApiError, FieldError};
 pub use reply::Reply;
-pub use request::{ApiRequest, Input, MAX_BODY_BYTES, PathParams, RequestBody};
+pub use request::{ApiRequest, Credentials, Input, MAX_BODY_BYTES, PathParams, RequestBody};
 pub use router::{RouteMatch, Router};
-pub use routes::{PLATFORM_FUNCTIONS, ROUTES, Route, StoreAccess, route_of_function};
+pub use routes::{
+    Access, Denial, PLATFORM_FUNCTIONS, ROUTES, RateTier, Route, StoreAccess, route_of_function,
+};

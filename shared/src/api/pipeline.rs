@@ -15,13 +15,20 @@ use tracing::Instrument;
 use super::cors::CorsPolicy;
 use super::cursor::CursorCodec;
 use super::problem::{ApiError, allow_header};
-use super::request::{ApiRequest, Input, MAX_BODY_BYTES, PathParams, RequestBody};
+use super::request::{ApiRequest, Credentials, Input, MAX_BODY_BYTES, PathParams, RequestBody};
 use super::router::{RouteMatch, Router};
-use super::routes::{ROUTES, Route};
+use super::routes::{Denial, ROUTES, Route};
 use super::security;
 use crate::clock::{Clock, IdGenerator, SystemClock, UuidV7Ids};
-use crate::identity::RequestContext;
+use crate::identity::{Principal, RequestContext};
 use crate::storage::Store;
+
+/// Verifies bearer tokens when the front end has not (the local API; in AWS the Lambda
+/// authorizer does it before the function runs).
+pub trait Authenticator: Send + Sync + 'static {
+    /// The principal a valid token names; `None` for any invalid token.
+    fn authenticate(&self, token: &str) -> Option<Principal>;
+}
 
 /// The ports and helpers handlers use, built once per process.
 pub struct Services {
@@ -29,6 +36,9 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
     pub cursors: CursorCodec,
+    /// Verifies `Authorization: Bearer` tokens for requests with [`Credentials::BearerHeader`];
+    /// without one, every presented token is refused.
+    pub authenticator: Option<Arc<dyn Authenticator>>,
 }
 
 impl Services {
@@ -39,7 +49,14 @@ impl Services {
             clock: Arc::new(SystemClock),
             ids: Arc::new(UuidV7Ids),
             cursors,
+            authenticator: None,
         }
+    }
+
+    /// The same services, verifying bearer tokens with `authenticator`.
+    pub fn with_authenticator(mut self, authenticator: Arc<dyn Authenticator>) -> Self {
+        self.authenticator = Some(authenticator);
+        self
     }
 }
 
@@ -111,6 +128,7 @@ impl Api {
                 _ => "",
             },
             ip = request.client_ip.as_deref().unwrap_or(""),
+            user_id = tracing::field::Empty,
             user_agent = request
                 .headers
                 .get(header::USER_AGENT)
@@ -164,10 +182,28 @@ impl Api {
         if !body.is_empty() && !is_json(&request.headers) {
             return ApiError::UnsupportedMediaType.into_response(&request.request_id);
         }
+        let principal = match self.authenticate(&request.credentials, &request.headers) {
+            Ok(principal) => principal,
+            Err(error) => return error.into_response(&request.request_id),
+        };
+        if let Some(principal) = &principal {
+            tracing::Span::current().record("user_id", principal.user_id.as_str());
+        }
+        if let Err(denial) = route.access.admits(principal.as_ref()) {
+            let error = match denial {
+                Denial::Unauthenticated => ApiError::Unauthorized {
+                    detail:
+                        "This route needs an access token: send `Authorization: Bearer <token>`."
+                            .into(),
+                },
+                Denial::Forbidden => ApiError::Forbidden,
+            };
+            return error.into_response(&request.request_id);
+        }
         let input = Input {
             context: RequestContext {
                 request_id: request.request_id.clone(),
-                principal: None,
+                principal,
             },
             params,
             query: request.query,
@@ -178,6 +214,37 @@ impl Api {
         match (route.handler)(Arc::clone(&self.services), input).await {
             Ok(reply) => reply.into_response(&headers, conditional_get),
             Err(error) => error.into_response(&request.request_id),
+        }
+    }
+
+    /// The caller, from a front end that verified it or from the bearer token.
+    fn authenticate(
+        &self,
+        credentials: &Credentials,
+        headers: &HeaderMap,
+    ) -> Result<Option<Principal>, ApiError> {
+        match credentials {
+            Credentials::Verified(principal) => Ok(principal.clone()),
+            Credentials::BearerHeader => {
+                let Some(value) = headers.get(header::AUTHORIZATION) else {
+                    return Ok(None);
+                };
+                let token = value
+                    .to_str()
+                    .ok()
+                    .and_then(|value| value.split_once(' '))
+                    .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                    .map(|(_, token)| token.trim())
+                    .filter(|token| !token.is_empty());
+                let authenticator = self.services.authenticator.as_deref();
+                token
+                    .zip(authenticator)
+                    .and_then(|(token, authenticator)| authenticator.authenticate(token))
+                    .map(Some)
+                    .ok_or_else(|| ApiError::Unauthorized {
+                        detail: "The access token is malformed, expired or not valid.".into(),
+                    })
+            }
         }
     }
 

@@ -7,7 +7,7 @@ use http::{HeaderMap, Method};
 use super::fields::{JsonFields, QueryParams};
 use super::problem::ApiError;
 use super::reply::if_match_versions;
-use crate::identity::RequestContext;
+use crate::identity::{Principal, RequestContext};
 use crate::version::Precondition;
 
 /// The largest request body accepted.
@@ -31,9 +31,21 @@ pub struct ApiRequest {
     pub body: RequestBody,
     /// API Gateway's request id in Lambda, a fresh UUID locally.
     pub request_id: String,
+    /// Where the caller's identity comes from.
+    pub credentials: Credentials,
     /// The client address as the front end saw it (API Gateway's source IP, the socket's peer
     /// address locally); never taken from a client-supplied header.
     pub client_ip: Option<String>,
+}
+
+/// How the pipeline learns who is calling.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Credentials {
+    /// The pipeline verifies the request's `Authorization: Bearer` token itself (the local API).
+    BearerHeader,
+    /// The front end verified them already (API Gateway's Lambda authorizer); `None` when the
+    /// route has no authorizer and the caller is anonymous.
+    Verified(Option<Principal>),
 }
 
 /// Path parameters captured by a route's template (`{id}`).

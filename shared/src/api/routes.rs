@@ -16,17 +16,57 @@ use super::pipeline::Services;
 use super::problem::ApiError;
 use super::reply::Reply;
 use super::request::Input;
+use crate::identity::Principal;
 
 /// The future a handler returns.
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Reply, ApiError>> + Send>>;
 /// A handler: decode the input, run one use case, shape the reply.
 pub type Handler = fn(Arc<Services>, Input) -> HandlerFuture;
 
-/// Who may call a route.
+/// Who may call a route. Roles nest: an admin may call every staff route, staff every customer
+/// route. Ownership (a customer reaching only their own bookings, contracts, profile) is checked
+/// by the use cases, which answer 404 for another user's resource so ids cannot be probed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
     /// Anyone, without credentials.
     Anonymous,
+    /// Any signed-in user: customer, staff or admin.
+    Customer,
+    /// Staff or admin.
+    Staff,
+    /// Admins only.
+    Admin,
+}
+
+/// Why a caller may not use a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Denial {
+    /// Nobody is signed in (401).
+    Unauthenticated,
+    /// Signed in with a role below the route's (403).
+    Forbidden,
+}
+
+impl Access {
+    /// Whether `principal` (or an anonymous caller) may call a route with this access.
+    pub fn admits(self, principal: Option<&Principal>) -> Result<(), Denial> {
+        let Some(principal) = principal else {
+            return match self {
+                Access::Anonymous => Ok(()),
+                _ => Err(Denial::Unauthenticated),
+            };
+        };
+        let allowed = match self {
+            Access::Anonymous | Access::Customer => true,
+            Access::Staff => principal.is_staff(),
+            Access::Admin => principal.is_admin(),
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(Denial::Forbidden)
+        }
+    }
 }
 
 /// Which rate-limit tier a route counts against (besides the global one every request counts in).
@@ -164,6 +204,33 @@ mod tests {
             );
             assert!(route.path.starts_with("/v1/"), "{}", route.path);
         }
+    }
+
+    #[test]
+    fn access_nests_roles_and_needs_a_principal_beyond_anonymous() {
+        use crate::identity::{Role, UserId};
+        let principal = |role| Principal {
+            user_id: UserId::from(uuid::Uuid::nil()),
+            role,
+        };
+        let (customer, staff, admin) = (
+            principal(Role::Customer),
+            principal(Role::Staff),
+            principal(Role::Admin),
+        );
+        assert_eq!(Access::Anonymous.admits(None), Ok(()));
+        for access in [Access::Customer, Access::Staff, Access::Admin] {
+            assert_eq!(access.admits(None), Err(Denial::Unauthenticated));
+        }
+        assert_eq!(Access::Customer.admits(Some(&customer)), Ok(()));
+        assert_eq!(
+            Access::Staff.admits(Some(&customer)),
+            Err(Denial::Forbidden)
+        );
+        assert_eq!(Access::Staff.admits(Some(&staff)), Ok(()));
+        assert_eq!(Access::Admin.admits(Some(&staff)), Err(Denial::Forbidden));
+        assert_eq!(Access::Admin.admits(Some(&admin)), Ok(()));
+        assert_eq!(Access::Staff.admits(Some(&admin)), Ok(()));
     }
 
     #[test]
