@@ -3,6 +3,7 @@
 //! and the checks that `template.yaml` matches the route table and the table schema.
 
 mod api;
+mod audit;
 mod conformance;
 mod events;
 mod local_server;

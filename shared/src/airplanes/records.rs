@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::model::{Airplane, AirplaneId, Capacity, ModelNumber};
 use crate::storage::{Index, Item, Key, StoreError};
@@ -53,7 +53,8 @@ struct AirplaneRecord {
     updated_at: DateTime<Utc>,
 }
 
-const ENTITY: &str = "Airplane";
+/// The entity type stored items and audit entries name airplanes by.
+pub(crate) const ENTITY: &str = "Airplane";
 
 /// The item for a newly created airplane, in use by no flight.
 pub(crate) fn new_item(airplane: &Airplane) -> Item {
@@ -78,6 +79,15 @@ pub(crate) fn new_item(airplane: &Airplane) -> Item {
     match serde_json::to_value(record) {
         Ok(Value::Object(item)) => item,
         _ => unreachable!("a record of strings and numbers always serializes to an object"),
+    }
+}
+
+/// The airplane's public fields as a JSON object, as the API shows them: what audit entries
+/// record as `before` and `after`.
+pub(crate) fn view(airplane: &Airplane) -> Map<String, Value> {
+    match serde_json::to_value(airplane) {
+        Ok(Value::Object(fields)) => fields,
+        _ => unreachable!("an airplane always serializes to an object"),
     }
 }
 
@@ -152,6 +162,18 @@ mod tests {
         );
         assert_eq!(item["gsi2pk"], "AIRPLANES#MODEL#a320neo");
         assert_eq!(active_flights(&item), 0);
+    }
+
+    #[test]
+    fn the_view_holds_the_public_fields_only() {
+        let view = view(&airplane());
+        let mut names: Vec<&str> = view.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            ["capacity", "createdAt", "id", "modelNumber", "updatedAt"]
+        );
+        assert_eq!(view["createdAt"], "2026-11-21T08:00:00.123Z");
     }
 
     #[test]

@@ -5,22 +5,33 @@ use serde_json::Value;
 use super::get::{ENTITY, get_airplane};
 use super::model::{Airplane, AirplaneChanges, AirplaneId};
 use super::records;
-use crate::clock::Clock;
+use crate::audit::{self, Action, Change};
+use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
-use crate::storage::{Condition, Store, StoreError, Update, VERSION_ATTRIBUTE};
+use crate::identity::RequestContext;
+use crate::storage::{Condition, Store, StoreError, Update, VERSION_ATTRIBUTE, WriteOp};
 use crate::version::Precondition;
 
 /// How often a change is re-read and retried when a concurrent change wins the race and the
 /// caller named no version.
 const ATTEMPTS: usize = 3;
 
+/// The position of the airplane's update in the transaction; the audit entry follows it.
+const UPDATE_OPERATION: usize = 0;
+
 /// Reads the airplane, checks the caller's precondition, then sets only the changed attributes
 /// with a condition on the version read, so a concurrent change (or a counter another use case
-/// keeps on the item) is never overwritten. Costs one read and one conditional write.
-#[tracing::instrument(skip(store, clock, changes), fields(airplane_id = %id))]
+/// keeps on the item) is never overwritten. The update and its audit entry (the changed fields
+/// before and after) commit in one transaction. Costs one read and one transaction of two writes.
+#[tracing::instrument(
+    skip(store, clock, ids, context, changes),
+    fields(airplane_id = %id, request_id = %context.request_id)
+)]
 pub async fn update_airplane(
     store: &dyn Store,
     clock: &dyn Clock,
+    ids: &dyn IdGenerator,
+    context: &RequestContext,
     id: &AirplaneId,
     changes: &AirplaneChanges,
     precondition: &Precondition,
@@ -30,30 +41,43 @@ pub async fn update_airplane(
         if !precondition.admits(current.version) {
             return Err(DomainError::PreconditionFailed { entity: ENTITY });
         }
-        let mut update = Update::new(records::key(id));
-        if let Some(model_number) = changes.model_number() {
-            update
-                .set
-                .extend(records::model_number_attributes(model_number));
-        }
-        if let Some(capacity) = changes.capacity() {
-            update
-                .set
-                .push(("capacity".into(), Value::from(capacity.get())));
-        }
-        update
-            .set
-            .push(("updatedAt".into(), Value::from(clock_now(clock))));
-        update
-            .set
-            .push((VERSION_ATTRIBUTE.into(), Value::from(current.version + 1)));
-        update.condition = Some(Condition::version_is(current.version));
-        match store.update(update).await {
-            Ok(item) => return Ok(records::from_item(item)?),
-            Err(StoreError::ConditionFailed) if precondition.is_explicit() => {
+        let now = clock.now();
+        let changed = Airplane {
+            model_number: changes
+                .model_number()
+                .cloned()
+                .unwrap_or_else(|| current.model_number.clone()),
+            capacity: changes.capacity().unwrap_or(current.capacity),
+            version: current.version + 1,
+            updated_at: now,
+            ..current.clone()
+        };
+        let (before, after) = Change::diff(&records::view(&current), &records::view(&changed));
+        let change = Change {
+            entity_type: records::ENTITY,
+            entity_id: id.to_string(),
+            action: Action::Update,
+            before,
+            after,
+        };
+        let operations = vec![
+            WriteOp::Update(versioned_update(&current, &changed, changes)),
+            audit::entry(&change, context, now, ids.new_id()),
+        ];
+        match store.transact(operations).await {
+            Ok(()) => return Ok(changed),
+            Err(StoreError::TransactionConditionFailed {
+                index: UPDATE_OPERATION,
+            }) if precondition.is_explicit() => {
                 return Err(stale_or_gone(store, id).await);
             }
-            Err(StoreError::ConditionFailed) => continue,
+            // A concurrent change won the race: read again and retry. A transaction conflict
+            // (both in flight at once) is retried too; the re-read checks an explicit
+            // precondition against whichever change committed.
+            Err(StoreError::TransactionConditionFailed {
+                index: UPDATE_OPERATION,
+            })
+            | Err(StoreError::TransactionConflict) => continue,
             Err(other) => return Err(other.into()),
         }
     }
@@ -62,14 +86,37 @@ pub async fn update_airplane(
     })
 }
 
-fn clock_now(clock: &dyn Clock) -> String {
-    clock
-        .now()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+/// The update that moves the item from `current` to `changed`: only the attributes the caller
+/// changed, the timestamp and the version, guarded by the version read.
+fn versioned_update(current: &Airplane, changed: &Airplane, changes: &AirplaneChanges) -> Update {
+    let mut update = Update::new(records::key(&current.id));
+    if let Some(model_number) = changes.model_number() {
+        update
+            .set
+            .extend(records::model_number_attributes(model_number));
+    }
+    if let Some(capacity) = changes.capacity() {
+        update
+            .set
+            .push(("capacity".into(), Value::from(capacity.get())));
+    }
+    update.set.push((
+        "updatedAt".into(),
+        Value::from(
+            changed
+                .updated_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        ),
+    ));
+    update
+        .set
+        .push((VERSION_ATTRIBUTE.into(), Value::from(changed.version)));
+    update.condition = Some(Condition::version_is(current.version));
+    update
 }
 
 /// After a version condition failed: the airplane was deleted meanwhile (404) or changed (412).
-pub(crate) async fn stale_or_gone(store: &dyn Store, id: &AirplaneId) -> DomainError {
+async fn stale_or_gone(store: &dyn Store, id: &AirplaneId) -> DomainError {
     match get_airplane(store, id).await {
         Ok(_) => DomainError::PreconditionFailed { entity: ENTITY },
         Err(error) => error,

@@ -4,13 +4,22 @@
 //! Entries are keyed by entity (`AUDIT#<type>#<id>`, sorted by time) and indexed by actor on
 //! `gsi1` (`AUDIT_ACTOR#<actor>`, sorted by time): the admin's audit view and a user's own activity
 //! feed are each one Query.
+//!
+//! - `history.rs`: the two queries, [`list_entity_history`] and [`list_actor_history`].
+//! - `view.rs`: [`AuditEntry`], an entry as readers see it.
+
+mod history;
+mod view;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::identity::RequestContext;
 use crate::storage::{Condition, Index, Item, Put, WriteOp};
+
+pub use history::{AuditPage, TimeRange, list_actor_history, list_entity_history};
+pub use view::AuditEntry;
 
 /// The index listing an actor's entries.
 pub const ACTOR_INDEX: Index = Index::Gsi1;
@@ -26,7 +35,7 @@ pub fn actor_partition(actor: &str) -> String {
 }
 
 /// What happened to the entity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Create,

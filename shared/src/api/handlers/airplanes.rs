@@ -52,8 +52,14 @@ pub(crate) async fn create(services: Arc<Services>, input: Input) -> Result<Repl
         model_number,
         capacity,
     };
-    let airplane =
-        airplanes::create_airplane(&*services.store, &*services.clock, &*services.ids, new).await?;
+    let airplane = airplanes::create_airplane(
+        &*services.store,
+        &*services.clock,
+        &*services.ids,
+        &input.context,
+        new,
+    )
+    .await?;
     Ok(Reply::created(&airplane, location(&airplane.id))?.with_version(airplane.version))
 }
 
@@ -126,6 +132,8 @@ pub(crate) async fn update(services: Arc<Services>, input: Input) -> Result<Repl
     let airplane = airplanes::update_airplane(
         &*services.store,
         &*services.clock,
+        &*services.ids,
+        &input.context,
         &id,
         &changes,
         &input.precondition(),
@@ -137,6 +145,14 @@ pub(crate) async fn update(services: Arc<Services>, input: Input) -> Result<Repl
 pub(crate) async fn delete(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
     let id = airplane_id(&input)?;
     input.query_params(&[])?;
-    airplanes::delete_airplane(&*services.store, &id, &input.precondition()).await?;
+    airplanes::delete_airplane(
+        &*services.store,
+        &*services.clock,
+        &*services.ids,
+        &input.context,
+        &id,
+        &input.precondition(),
+    )
+    .await?;
     Ok(Reply::no_content())
 }

@@ -1,0 +1,32 @@
+//! The audit entry as readers see it: a typed view of a stored entry, without its keys.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::Action;
+use crate::storage::{Item, StoreError};
+
+/// One recorded change, newest-first lists of which make up the audit log and activity feeds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    pub id: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub action: Action,
+    /// `user:<id>` or `system`.
+    pub actor: String,
+    pub request_id: String,
+    pub at: DateTime<Utc>,
+    pub before: Map<String, Value>,
+    pub after: Map<String, Value>,
+}
+
+impl AuditEntry {
+    /// Reads an entry back from its item; the key and index attributes are left behind. An item
+    /// that does not decode is corrupt data, not a caller's mistake.
+    pub(crate) fn from_item(item: Item) -> Result<Self, StoreError> {
+        serde_json::from_value(Value::Object(item)).map_err(StoreError::internal)
+    }
+}
