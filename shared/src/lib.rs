@@ -18,6 +18,7 @@ pub mod config;
 pub mod error;
 pub mod identity;
 pub mod pagination;
+pub mod ratelimit;
 pub mod storage;
 pub mod telemetry;
 pub mod version;

@@ -7,4 +7,5 @@ mod audit;
 mod conformance;
 mod events;
 mod local_server;
+mod ratelimit;
 mod template;

@@ -1,0 +1,249 @@
+//! Counting requests in the store and deciding on them.
+
+use std::error::Error as StdError;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use http::Method;
+use serde_json::Value;
+
+use super::{Decision, GlobalEnforcement, RateKey, RateLimitConfig, Tier};
+use crate::api::ApiError;
+use crate::clock::Clock;
+use crate::storage::{Key, Store, StoreError, TABLE, Update};
+
+/// Every counter's partition key starts with this, followed by `<tier>#<key>`.
+pub const PARTITION_PREFIX: &str = "RATE#";
+/// The numeric attribute a counter item counts in.
+pub const COUNT_ATTRIBUTE: &str = "hits";
+/// How long after its window's end a counter may be removed: enough for an instance whose
+/// clock runs a little behind to finish counting in a window the others have left.
+pub const TTL_MARGIN_SECONDS: i64 = 60;
+
+/// How long a client told to retry after a fail-closed refusal should wait.
+const UNAVAILABLE_RETRY_SECONDS: u32 = 5;
+
+/// The store could not count or read a tier's counter.
+#[derive(Debug, thiserror::Error)]
+#[error("the {tier} rate limit could not be checked")]
+pub struct LimiterUnavailable {
+    pub tier: Tier,
+    /// Refuse the request (503) rather than let it through unlimited; see [`Tier::fails_closed`].
+    pub fail_closed: bool,
+    #[source]
+    pub source: StoreError,
+}
+
+impl LimiterUnavailable {
+    /// The response to refuse the request with, when the tier fails closed; `None` means the
+    /// request proceeds without this tier (the failure was logged at warn).
+    pub fn rejection(&self) -> Option<ApiError> {
+        self.fail_closed.then_some(ApiError::Unavailable {
+            retry_after_seconds: UNAVAILABLE_RETRY_SECONDS,
+        })
+    }
+}
+
+/// Counts requests per tier and key in fixed windows held in the store.
+pub struct RateLimiter {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    config: RateLimitConfig,
+}
+
+/// The window a moment falls in.
+struct Window {
+    start_ms: i64,
+    /// The window's end, in epoch seconds rounded up.
+    reset_at_epoch_seconds: i64,
+}
+
+impl RateLimiter {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: RateLimitConfig) -> Self {
+        Self {
+            store,
+            clock,
+            config,
+        }
+    }
+
+    pub fn config(&self) -> &RateLimitConfig {
+        &self.config
+    }
+
+    /// The limiter's current time: render a decision's headers against it.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The tiers a request with `method` is counted in (with [`hit`](Self::hit), before its
+    /// handler runs): `global` unless the edge enforces it, and `write` for POST, PUT, PATCH and
+    /// DELETE. The auth tier is never in this list: it is peeked before and counted after.
+    pub fn counted_tiers(&self, method: &Method) -> Vec<Tier> {
+        let mut tiers = Vec::with_capacity(2);
+        if self.config.global_enforcement == GlobalEnforcement::App {
+            tiers.push(Tier::Global);
+        }
+        if is_write(method) {
+            tiers.push(Tier::Write);
+        }
+        tiers
+    }
+
+    /// Counts one request for `key` in `tier` and decides on it: one atomic store update.
+    ///
+    /// Refused requests are counted too; in a fixed window that only moves a count that is
+    /// already over the limit.
+    #[tracing::instrument(skip(self), fields(tier = %tier, key = %key))]
+    pub async fn hit(&self, tier: Tier, key: &RateKey) -> Result<Decision, LimiterUnavailable> {
+        let window = self.window();
+        let count = self
+            .add_one(tier, key, &window)
+            .await
+            .map_err(|error| unavailable(tier, error))?;
+        Ok(Decision::counted(
+            tier,
+            self.config.limit(tier),
+            count,
+            window.reset_at_epoch_seconds,
+        ))
+    }
+
+    /// Decides whether one more request for `key` fits in `tier` without counting it: one read.
+    #[tracing::instrument(skip(self), fields(tier = %tier, key = %key))]
+    pub async fn peek(&self, tier: Tier, key: &RateKey) -> Result<Decision, LimiterUnavailable> {
+        let window = self.window();
+        let count = self
+            .read(tier, key, &window)
+            .await
+            .map_err(|error| unavailable(tier, error))?;
+        Ok(Decision::peeked(
+            tier,
+            self.config.limit(tier),
+            count,
+            window.reset_at_epoch_seconds,
+        ))
+    }
+
+    /// Counts a failed authentication attempt for `key` in the auth tier (successful attempts
+    /// are never counted). The decision says what remains for the next attempt.
+    pub async fn record_failure(&self, key: &RateKey) -> Result<Decision, LimiterUnavailable> {
+        self.hit(Tier::Auth, key).await
+    }
+
+    fn window(&self) -> Window {
+        let window_ms = i64::try_from(self.config.window_ms).unwrap_or(i64::MAX);
+        let now_ms = self.clock.now().timestamp_millis();
+        let start_ms = now_ms - now_ms.rem_euclid(window_ms);
+        let end_ms = start_ms.saturating_add(window_ms);
+        Window {
+            start_ms,
+            reset_at_epoch_seconds: end_ms.saturating_add(999).div_euclid(1_000),
+        }
+    }
+
+    async fn add_one(&self, tier: Tier, key: &RateKey, window: &Window) -> Result<u64, StoreError> {
+        let mut update = Update::new(counter_key(tier, key, window));
+        update.add.push((COUNT_ATTRIBUTE.into(), 1));
+        // Set on every hit (always the same value for a window) rather than only on the first,
+        // which would need a condition and a second round trip.
+        update.set.push((
+            TABLE.ttl_attribute.into(),
+            Value::from(window.reset_at_epoch_seconds + TTL_MARGIN_SECONDS),
+        ));
+        let item = self.store.update(update).await?;
+        count_of(item.get(COUNT_ATTRIBUTE))?
+            .ok_or_else(|| StoreError::internal("a counter update returned no count"))
+    }
+
+    async fn read(&self, tier: Tier, key: &RateKey, window: &Window) -> Result<u64, StoreError> {
+        let item = self.store.get(&counter_key(tier, key, window)).await?;
+        Ok(count_of(item.as_ref().and_then(|item| item.get(COUNT_ATTRIBUTE)))?.unwrap_or(0))
+    }
+}
+
+/// The store key of `key`'s counter in `tier` for `window`.
+fn counter_key(tier: Tier, key: &RateKey, window: &Window) -> Key {
+    Key::new(
+        format!("{PARTITION_PREFIX}{tier}#{key}"),
+        window.start_ms.to_string(),
+    )
+}
+
+/// A counter's count; `Ok(None)` when the attribute is missing.
+fn count_of(value: Option<&Value>) -> Result<Option<u64>, StoreError> {
+    match value {
+        None => Ok(None),
+        Some(value) => value.as_u64().map(Some).ok_or_else(|| {
+            StoreError::internal(format!("a counter holds {value} instead of a count"))
+        }),
+    }
+}
+
+fn is_write(method: &Method) -> bool {
+    [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(method)
+}
+
+/// Wraps a store failure, logging it where the fail-open or fail-closed choice is made.
+fn unavailable(tier: Tier, source: StoreError) -> LimiterUnavailable {
+    let error = chain(&source);
+    if tier.fails_closed() {
+        tracing::error!(%tier, %error, "rate limit unavailable; refusing the request");
+    } else {
+        tracing::warn!(%tier, %error, "rate limit unavailable; admitting the request unlimited");
+    }
+    LimiterUnavailable {
+        tier,
+        fail_closed: tier.fails_closed(),
+        source,
+    }
+}
+
+fn chain(error: &(dyn StdError + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_methods_that_change_data_count_as_writes() {
+        for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            assert!(is_write(&method), "{method}");
+        }
+        for method in [Method::GET, Method::HEAD, Method::OPTIONS] {
+            assert!(!is_write(&method), "{method}");
+        }
+    }
+
+    #[test]
+    fn only_the_auth_tier_fails_closed() {
+        let failure = |tier| unavailable(tier, StoreError::internal("down"));
+        assert_eq!(
+            failure(Tier::Auth).rejection(),
+            Some(ApiError::Unavailable {
+                retry_after_seconds: UNAVAILABLE_RETRY_SECONDS
+            })
+        );
+        assert_eq!(failure(Tier::Global).rejection(), None);
+        assert_eq!(failure(Tier::Write).rejection(), None);
+    }
+
+    #[test]
+    fn a_counter_that_is_not_a_count_is_an_internal_error() {
+        assert!(matches!(
+            count_of(Some(&Value::from("many"))),
+            Err(StoreError::Internal(_))
+        ));
+        assert_eq!(count_of(None).unwrap(), None);
+        assert_eq!(count_of(Some(&Value::from(3))).unwrap(), Some(3));
+    }
+}
