@@ -10,6 +10,7 @@
 //! - [`error`]: the error use cases return.
 //! - [`config`], [`telemetry`]: settings from the environment and JSON logs, for every entry point.
 
+pub mod accounts;
 pub mod airplanes;
 pub mod api;
 pub mod audit;

@@ -2,6 +2,7 @@
 //! events through the Lambda handlers, the storage conformance suite on both adapter families,
 //! and the checks that `template.yaml` matches the route table and the table schema.
 
+mod accounts;
 mod api;
 mod audit;
 mod conformance;

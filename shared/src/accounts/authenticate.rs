@@ -1,0 +1,57 @@
+//! Signing in: checking a login name and password without revealing which accounts exist.
+
+use std::sync::Arc;
+
+use super::get::load;
+use super::hashing::{PasswordHasher, spawn_verify, spawn_verify_against_dummy};
+use super::model::{LoginName, User};
+use super::records::{self, StoredUser};
+use crate::error::DomainError;
+use crate::storage::Store;
+
+/// The user whose email or username is `login` and whose password is `password`.
+///
+/// Every failure is the same `DomainError::Unauthenticated`: unknown login, wrong password and
+/// disabled account alike, so the answer never tells an attacker which accounts exist. An unknown
+/// login still pays for one full hash verification (against a dummy hash), so response time does
+/// not tell them either. Costs two reads (the reservation, then the user) and one verification on
+/// the blocking pool.
+#[tracing::instrument(skip_all, fields(user_id))]
+pub async fn authenticate(
+    store: &dyn Store,
+    hasher: &Arc<dyn PasswordHasher>,
+    login: &LoginName,
+    password: &str,
+) -> Result<User, DomainError> {
+    let Some(stored) = find(store, login).await? else {
+        spawn_verify_against_dummy(hasher, password).await?;
+        tracing::info!("sign-in refused: unknown login");
+        return Err(DomainError::Unauthenticated);
+    };
+    tracing::Span::current().record("user_id", stored.user.id.as_str());
+    if !spawn_verify(hasher, password, &stored.password_hash).await? {
+        tracing::info!("sign-in refused: wrong password");
+        return Err(DomainError::Unauthenticated);
+    }
+    if stored.user.disabled {
+        tracing::info!("sign-in refused: account disabled");
+        return Err(DomainError::Unauthenticated);
+    }
+    Ok(stored.user)
+}
+
+/// Follows the email or username reservation to the user it belongs to.
+async fn find(store: &dyn Store, login: &LoginName) -> Result<Option<StoredUser>, DomainError> {
+    let key = match login {
+        LoginName::Email(email) => records::email_key(email),
+        LoginName::Username(username) => records::username_key(username),
+    };
+    let Some(reservation) = store.get(&key).await? else {
+        return Ok(None);
+    };
+    match load(store, &records::reserved_for(&reservation)?).await {
+        Ok(stored) => Ok(Some(stored)),
+        Err(DomainError::NotFound { .. }) => Ok(None),
+        Err(other) => Err(other),
+    }
+}

@@ -1,0 +1,308 @@
+//! How users are stored: the user item, the items that keep emails and usernames unique, index
+//! keys, and the audit view that leaves secrets out (see docs/data-model.md).
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::model::{Email, PersonName, Phone, User, Username};
+use crate::identity::{Role, UserId};
+use crate::storage::{Condition, Index, Item, Key, Put, StoreError, WriteOp};
+
+/// The entity type users are recorded under in the audit log.
+pub(crate) const AUDIT_ENTITY: &str = "User";
+/// The index listing the users of one role, newest first.
+pub(crate) const ROLE_INDEX: Index = Index::Gsi1;
+/// The index listing every user, newest first.
+pub(crate) const LIST_INDEX: Index = Index::Gsi2;
+/// The partition of [`LIST_INDEX`] holding every user.
+pub(crate) const ALL_USERS: &str = "USERS";
+/// The attribute holding the PHC string; never leaves this module except for verification.
+pub(crate) const PASSWORD_HASH: &str = "passwordHash";
+
+pub(crate) fn key(id: &UserId) -> Key {
+    Key::new(format!("USER#{id}"), "USER")
+}
+
+/// The item that reserves an email address for one user.
+pub(crate) fn email_key(email: &Email) -> Key {
+    Key::new(format!("USER_EMAIL#{email}"), "USER_EMAIL")
+}
+
+/// The item that reserves a username for one user.
+pub(crate) fn username_key(username: &Username) -> Key {
+    Key::new(format!("USERNAME#{username}"), "USERNAME")
+}
+
+/// The partition of [`ROLE_INDEX`] holding the users of `role`.
+pub(crate) fn role_partition(role: Role) -> String {
+    format!("USERS#ROLE#{role}")
+}
+
+/// Index sort key: creation time, then id, so lists come out in creation order.
+fn list_sort_key(created_at: &DateTime<Utc>, id: &UserId) -> String {
+    format!(
+        "{}#{id}",
+        created_at.to_rfc3339_opts(SecondsFormat::Millis, true)
+    )
+}
+
+/// A user with the password hash only the storage layer and the login path see.
+#[derive(Clone, Debug)]
+pub(crate) struct StoredUser {
+    pub(crate) user: User,
+    pub(crate) password_hash: String,
+}
+
+/// The stored form of a user.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserRecord {
+    pk: String,
+    sk: String,
+    gsi1pk: String,
+    gsi1sk: String,
+    gsi2pk: String,
+    gsi2sk: String,
+    entity: String,
+    id: String,
+    email: String,
+    username: String,
+    name: String,
+    /// Absent when the user has no phone number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    phone: Option<String>,
+    role: Role,
+    disabled: bool,
+    password_hash: String,
+    version: u64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+const ENTITY: &str = "User";
+
+/// The item for a user as it is now, index keys included.
+pub(crate) fn item(stored: &StoredUser) -> Item {
+    let user = &stored.user;
+    let key = key(&user.id);
+    let sort_key = list_sort_key(&user.created_at, &user.id);
+    let record = UserRecord {
+        pk: key.pk,
+        sk: key.sk,
+        gsi1pk: role_partition(user.role),
+        gsi1sk: sort_key.clone(),
+        gsi2pk: ALL_USERS.to_owned(),
+        gsi2sk: sort_key,
+        entity: ENTITY.to_owned(),
+        id: user.id.to_string(),
+        email: user.email.to_string(),
+        username: user.username.to_string(),
+        name: user.name.as_str().to_owned(),
+        phone: user.phone.as_ref().map(|phone| phone.as_str().to_owned()),
+        role: user.role,
+        disabled: user.disabled,
+        password_hash: stored.password_hash.clone(),
+        version: user.version,
+        created_at: user.created_at,
+        updated_at: user.updated_at,
+    };
+    into_item(record)
+}
+
+/// The item that reserves `key` (an email or username key) for `user`.
+fn reservation(key: Key, entity: &str, user: &UserId) -> Item {
+    let mut item = Item::new();
+    key.write_into(&mut item);
+    item.insert("entity".into(), Value::from(entity));
+    item.insert("userId".into(), Value::from(user.as_str()));
+    item
+}
+
+/// The writes that create a user: the user item, then the email and username reservations, each
+/// conditional on the item not existing. A failed condition names its operation, so callers tell
+/// "email taken" from "username taken" by [`CreateOps`]' indexes.
+pub(crate) fn create_ops(stored: &StoredUser) -> Vec<WriteOp> {
+    let user = &stored.user;
+    let put = |item| {
+        WriteOp::Put(Put {
+            item,
+            condition: Some(Condition::ItemNotExists),
+        })
+    };
+    vec![
+        put(item(stored)),
+        put(reservation(email_key(&user.email), "UserEmail", &user.id)),
+        put(reservation(
+            username_key(&user.username),
+            "Username",
+            &user.id,
+        )),
+    ]
+}
+
+/// Positions of the operations [`create_ops`] returns.
+pub(crate) struct CreateOps;
+
+impl CreateOps {
+    pub(crate) const USER: usize = 0;
+    pub(crate) const EMAIL: usize = 1;
+    pub(crate) const USERNAME: usize = 2;
+}
+
+/// The user id a reservation item points to.
+pub(crate) fn reserved_for(item: &Item) -> Result<UserId, StoreError> {
+    item.get("userId")
+        .and_then(Value::as_str)
+        .and_then(UserId::parse)
+        .ok_or_else(|| StoreError::internal("a user reservation item has no valid userId"))
+}
+
+/// The attributes to set when a role changes, index key included.
+pub(crate) fn role_attributes(role: Role) -> [(String, Value); 2] {
+    [
+        ("role".to_owned(), Value::from(role.as_str())),
+        (
+            ROLE_INDEX.partition_key().to_owned(),
+            Value::from(role_partition(role)),
+        ),
+    ]
+}
+
+/// A user as the audit log records it: the public view, never the password hash.
+pub(crate) fn audit_view(user: &User) -> Map<String, Value> {
+    match serde_json::to_value(user) {
+        Ok(Value::Object(view)) => view,
+        _ => unreachable!("a user always serializes to an object"),
+    }
+}
+
+/// A timestamp in the stored form (RFC 3339, milliseconds, `Z`).
+pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn into_item(record: impl Serialize) -> Item {
+    match serde_json::to_value(record) {
+        Ok(Value::Object(item)) => item,
+        _ => unreachable!("a record of strings and numbers always serializes to an object"),
+    }
+}
+
+/// Reads a user back; an item that does not decode is corrupt data, not a caller's mistake.
+pub(crate) fn from_item(item: Item) -> Result<StoredUser, StoreError> {
+    let record: UserRecord =
+        serde_json::from_value(Value::Object(item)).map_err(StoreError::internal)?;
+    let corrupt = |what: &str| StoreError::internal(format!("stored user has an invalid {what}"));
+    let user = User {
+        id: UserId::parse(&record.id).ok_or_else(|| corrupt("id"))?,
+        email: Email::parse(&record.email).map_err(|_| corrupt("email"))?,
+        username: Username::parse(&record.username).map_err(|_| corrupt("username"))?,
+        name: PersonName::parse(&record.name).map_err(|_| corrupt("name"))?,
+        phone: record
+            .phone
+            .as_deref()
+            .map(Phone::parse)
+            .transpose()
+            .map_err(|_| corrupt("phone"))?,
+        role: record.role,
+        disabled: record.disabled,
+        version: record.version,
+        created_at: record.created_at,
+        updated_at: record.updated_at,
+    };
+    Ok(StoredUser {
+        user,
+        password_hash: record.password_hash,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored_user() -> StoredUser {
+        let created = DateTime::parse_from_rfc3339("2026-11-21T08:00:00.123Z")
+            .unwrap()
+            .to_utc();
+        StoredUser {
+            user: User {
+                id: UserId::parse("0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f").unwrap(),
+                email: Email::parse("ann@example.com").unwrap(),
+                username: Username::parse("ann").unwrap(),
+                name: PersonName::parse("Ann Lee").unwrap(),
+                phone: Some(Phone::parse("+442079460958").unwrap()),
+                role: Role::Customer,
+                disabled: false,
+                version: 1,
+                created_at: created,
+                updated_at: created,
+            },
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        }
+    }
+
+    #[test]
+    fn a_user_survives_the_round_trip_through_its_item() {
+        let original = stored_user();
+        let read = from_item(item(&original)).unwrap();
+        assert_eq!(read.user, original.user);
+        assert_eq!(read.password_hash, original.password_hash);
+    }
+
+    #[test]
+    fn the_item_carries_its_keys_and_index_keys() {
+        let item = item(&stored_user());
+        assert_eq!(Key::of(&item).unwrap(), key(&stored_user().user.id));
+        assert_eq!(item["pk"], "USER#0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f");
+        assert_eq!(item["gsi1pk"], "USERS#ROLE#customer");
+        assert_eq!(
+            item["gsi1sk"],
+            "2026-11-21T08:00:00.123Z#0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f"
+        );
+        assert_eq!(item["gsi2pk"], "USERS");
+        assert_eq!(item["gsi2sk"], item["gsi1sk"]);
+        assert_eq!(item["role"], "customer");
+    }
+
+    #[test]
+    fn creation_reserves_the_email_and_the_username_for_the_user() {
+        let ops = create_ops(&stored_user());
+        let keys: Vec<Key> = ops.iter().filter_map(WriteOp::key).collect();
+        assert_eq!(keys[CreateOps::USER], key(&stored_user().user.id));
+        assert_eq!(
+            keys[CreateOps::EMAIL],
+            Key::new("USER_EMAIL#ann@example.com", "USER_EMAIL")
+        );
+        assert_eq!(
+            keys[CreateOps::USERNAME],
+            Key::new("USERNAME#ann", "USERNAME")
+        );
+        for op in &ops {
+            let WriteOp::Put(put) = op else {
+                panic!("creation only puts");
+            };
+            assert_eq!(put.condition, Some(Condition::ItemNotExists));
+        }
+        let WriteOp::Put(email) = &ops[CreateOps::EMAIL] else {
+            unreachable!()
+        };
+        assert_eq!(reserved_for(&email.item).unwrap(), stored_user().user.id);
+    }
+
+    #[test]
+    fn the_audit_view_and_the_public_view_leave_the_hash_out() {
+        let view = Value::Object(audit_view(&stored_user().user)).to_string();
+        assert!(!view.contains("argon2"), "{view}");
+        assert!(!view.contains("passwordHash"), "{view}");
+        assert!(!view.contains("version"), "{view}");
+        assert!(view.contains("\"username\":\"ann\""));
+    }
+
+    #[test]
+    fn a_corrupt_item_is_an_internal_error() {
+        let mut item = item(&stored_user());
+        item.insert("email".into(), Value::from("not an email"));
+        assert!(matches!(from_item(item), Err(StoreError::Internal(_))));
+    }
+}
