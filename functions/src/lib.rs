@@ -7,6 +7,9 @@
 //! same pipeline the local API runs; API Gateway has already routed it, so a route function runs
 //! its route directly with the path parameters API Gateway captured.
 
+pub mod authorizer;
+pub mod keys;
+
 use std::sync::Arc;
 
 use bytes::Bytes;

@@ -14,6 +14,7 @@ pub mod accounts;
 pub mod airplanes;
 pub mod api;
 pub mod audit;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod error;

@@ -5,6 +5,7 @@
 mod accounts;
 mod api;
 mod audit;
+mod auth;
 mod conformance;
 mod events;
 mod local_server;

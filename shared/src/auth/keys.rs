@@ -1,0 +1,476 @@
+//! The Ed25519 keys behind access tokens: parsed from PKCS#8 PEM, read from the environment once
+//! at start, and, for local runs, generated once and kept on disk.
+//!
+//! Only the functions that issue tokens (login, refresh) get the private key; everything that
+//! verifies tokens (the Lambda authorizer, the local API) needs just the public key.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::path::Path;
+
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+
+use super::tokens::{TokenIssuer, TokenVerifier};
+use crate::config::{ConfigError, env};
+
+/// `JWT_PRIVATE_KEY`: the signing key, PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
+pub const PRIVATE_KEY_VARIABLE: &str = "JWT_PRIVATE_KEY";
+/// `JWT_PUBLIC_KEY`: the verification key, SPKI PEM (`-----BEGIN PUBLIC KEY-----`).
+pub const PUBLIC_KEY_VARIABLE: &str = "JWT_PUBLIC_KEY";
+/// `JWT_ISSUER`: the `iss` claim tokens carry and verifiers demand.
+pub const ISSUER_VARIABLE: &str = "JWT_ISSUER";
+/// `JWT_AUDIENCE`: the `aud` claim tokens carry and verifiers demand.
+pub const AUDIENCE_VARIABLE: &str = "JWT_AUDIENCE";
+
+pub const DEFAULT_ISSUER: &str = "itinera";
+pub const DEFAULT_AUDIENCE: &str = "itinera-api";
+
+/// The file under the local data directory that keeps the dev signing key across restarts.
+pub const DEV_KEY_FILE: &str = "dev-jwt-key.pem";
+
+/// A key that could not be read or made. Never carries key material.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("is not an Ed25519 key in PKCS#8 PEM form ({0})")]
+    Malformed(String),
+    #[error("the operating system gave no random bytes")]
+    Randomness(#[source] getrandom::Error),
+}
+
+/// The private half: signs access tokens. Its `Debug` shows only the public half.
+#[derive(Clone)]
+pub struct PrivateKey(SigningKey);
+
+impl PrivateKey {
+    /// Reads a PKCS#8 PEM private key (as `openssl genpkey -algorithm ed25519` writes it).
+    pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
+        SigningKey::from_pkcs8_pem(pem.trim())
+            .map(Self)
+            .map_err(|error| KeyError::Malformed(error.to_string()))
+    }
+
+    /// A new key from the operating system's random source.
+    pub fn generate() -> Result<Self, KeyError> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(KeyError::Randomness)?;
+        let key = SigningKey::from_bytes(&seed);
+        seed.fill(0);
+        Ok(Self(key))
+    }
+
+    pub fn public_key(&self) -> PublicKey {
+        PublicKey(self.0.verifying_key())
+    }
+
+    /// The key as PKCS#8 PEM, to store it.
+    pub fn to_pem(&self) -> PrivateKeyPem {
+        let pem = self
+            .0
+            .to_pkcs8_pem(LineEnding::LF)
+            .expect("an Ed25519 key always encodes as PKCS#8");
+        PrivateKeyPem(pem.as_str().to_owned())
+    }
+
+    /// The PKCS#8 DER the token library signs with.
+    pub(crate) fn to_pkcs8_der(&self) -> Vec<u8> {
+        self.0
+            .to_pkcs8_der()
+            .expect("an Ed25519 key always encodes as PKCS#8")
+            .as_bytes()
+            .to_vec()
+    }
+}
+
+impl fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PrivateKey")
+            .field("public_key", &self.public_key())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A private key's PEM text; `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PrivateKeyPem(String);
+
+impl PrivateKeyPem {
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PrivateKeyPem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PrivateKeyPem(<redacted>)")
+    }
+}
+
+/// The public half: verifies access tokens. Not a secret.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PublicKey(VerifyingKey);
+
+impl PublicKey {
+    /// Reads an SPKI PEM public key (as `openssl pkey -pubout` writes it).
+    pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
+        VerifyingKey::from_public_key_pem(pem.trim())
+            .map(Self)
+            .map_err(|error| KeyError::Malformed(error.to_string()))
+    }
+
+    pub fn to_pem(&self) -> String {
+        self.0
+            .to_public_key_pem(LineEnding::LF)
+            .expect("an Ed25519 key always encodes as SPKI")
+    }
+
+    /// The raw 32 key bytes the token library verifies with.
+    pub(crate) fn as_bytes(&self) -> &[u8; 32] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({})", hex(self.0.as_bytes()))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The token settings of one entry point. Each key is optional here; asking for a
+/// [`TokenIssuer`] or [`TokenVerifier`] without its key fails with the variable's name, so a
+/// function only needs the key it uses.
+#[derive(Clone, Debug)]
+pub struct TokenKeys {
+    pub private_key: Option<PrivateKey>,
+    pub public_key: Option<PublicKey>,
+    pub issuer: String,
+    pub audience: String,
+}
+
+impl TokenKeys {
+    /// Reads the settings through `lookup` (the process environment, or the environment with
+    /// keys fetched from SSM filled in). PEM text may have its line breaks written as `\n`, as
+    /// single-line `.env` files need.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let value = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let private_key = value(PRIVATE_KEY_VARIABLE)
+            .map(|pem| PrivateKey::from_pem(&unescape_newlines(&pem)))
+            .transpose()
+            .map_err(|error| ConfigError::new(PRIVATE_KEY_VARIABLE, error.to_string()))?;
+        let public_key = value(PUBLIC_KEY_VARIABLE)
+            .map(|pem| PublicKey::from_pem(&unescape_newlines(&pem)))
+            .transpose()
+            .map_err(|error| ConfigError::new(PUBLIC_KEY_VARIABLE, error.to_string()))?;
+        if let (Some(private_key), Some(public_key)) = (&private_key, &public_key)
+            && private_key.public_key() != *public_key
+        {
+            return Err(ConfigError::new(
+                PUBLIC_KEY_VARIABLE,
+                format!("is not the public half of {PRIVATE_KEY_VARIABLE}"),
+            ));
+        }
+        let issuer = value(ISSUER_VARIABLE).unwrap_or_else(|| DEFAULT_ISSUER.into());
+        let audience = value(AUDIENCE_VARIABLE).unwrap_or_else(|| DEFAULT_AUDIENCE.into());
+        Ok(Self {
+            private_key,
+            public_key,
+            issuer,
+            audience,
+        })
+    }
+
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(env)
+    }
+
+    /// The issuer for login and refresh; needs `JWT_PRIVATE_KEY`.
+    pub fn token_issuer(&self) -> Result<TokenIssuer, ConfigError> {
+        let key = self
+            .private_key
+            .as_ref()
+            .ok_or_else(|| ConfigError::new(PRIVATE_KEY_VARIABLE, "must be set"))?;
+        TokenIssuer::new(key, &self.issuer, &self.audience)
+            .map_err(|error| ConfigError::new(PRIVATE_KEY_VARIABLE, error.to_string()))
+    }
+
+    /// The verifier for the authorizer and the local API; needs `JWT_PUBLIC_KEY`, or derives it
+    /// from `JWT_PRIVATE_KEY` when only that is set (a process that issues and verifies).
+    pub fn token_verifier(&self) -> Result<TokenVerifier, ConfigError> {
+        let key = self
+            .public_key
+            .or_else(|| self.private_key.as_ref().map(PrivateKey::public_key))
+            .ok_or_else(|| ConfigError::new(PUBLIC_KEY_VARIABLE, "must be set"))?;
+        Ok(TokenVerifier::new(&key, &self.issuer, &self.audience))
+    }
+}
+
+fn unescape_newlines(pem: &str) -> String {
+    pem.replace("\\n", "\n")
+}
+
+/// Why the dev key pair could not be loaded or created.
+#[derive(Debug, thiserror::Error)]
+pub enum DevKeyError {
+    #[error("reading or writing the dev key file {path}")]
+    Io {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("the dev key file {path} {source}; delete it to get a new key pair")]
+    Corrupt {
+        path: String,
+        #[source]
+        source: KeyError,
+    },
+    #[error("generating the dev key pair")]
+    Generate(#[source] KeyError),
+}
+
+/// The local API's key pair: read from `<data_dir>/dev-jwt-key.pem`, or generated and written
+/// there (owner read/write only) on first use, so tokens issued before a restart stay valid
+/// after it. Concurrent first starts agree on one key: the file appears atomically and only the
+/// first writer's key is kept. Returns the private key as PEM and the public key as PEM.
+pub fn dev_keys(data_dir: &Path) -> Result<(PrivateKeyPem, String), DevKeyError> {
+    let path = data_dir.join(DEV_KEY_FILE);
+    let io_error = |source| DevKeyError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let key = match std::fs::read_to_string(&path) {
+        Ok(pem) => {
+            restrict_permissions(&path).map_err(io_error)?;
+            PrivateKey::from_pem(&pem).map_err(|source| DevKeyError::Corrupt {
+                path: path.display().to_string(),
+                source,
+            })?
+        }
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(data_dir).map_err(io_error)?;
+            let generated = PrivateKey::generate().map_err(DevKeyError::Generate)?;
+            match publish_once(&path, generated.to_pem().expose_secret()) {
+                Ok(()) => generated,
+                // Another process wrote its key first: use that one.
+                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
+                    return dev_keys(data_dir);
+                }
+                Err(error) => return Err(io_error(error)),
+            }
+        }
+        Err(error) => return Err(io_error(error)),
+    };
+    Ok((key.to_pem(), key.public_key().to_pem()))
+}
+
+/// Writes `contents` to a private temporary file, then links it to `path`, which fails with
+/// `AlreadyExists` instead of replacing a file another process published first. A crash
+/// leaves at most a stray temporary file, never a half-written key at `path`.
+fn publish_once(path: &Path, contents: &str) -> io::Result<()> {
+    let temporary = path.with_extension(format!("pem.{}.tmp", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let written = options.open(&temporary).and_then(|mut file| {
+        file.write_all(contents.as_bytes())?;
+        file.sync_all()
+    });
+    let published = written.and_then(|()| std::fs::hard_link(&temporary, path));
+    // The temporary name is ours alone; it goes whether or not publishing worked.
+    let _ = std::fs::remove_file(&temporary);
+    published
+}
+
+/// Tightens a key file someone loosened (a copy, a checkout) back to owner-only.
+#[cfg(unix)]
+fn restrict_permissions(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let permissions = std::fs::metadata(path)?.permissions();
+    if permissions.mode() & 0o077 != 0 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn restrict_permissions(_path: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn keys(vars: &[(&str, &str)]) -> Result<TokenKeys, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
+        TokenKeys::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    /// A private key in the PKCS#8 v1 layout `openssl genpkey -algorithm ed25519` writes (the
+    /// seed only, no public key inside), so that keys made with the usual tools are known to load.
+    fn openssl_style_pem(seed: [u8; 32]) -> String {
+        use base64::Engine;
+        let mut der = vec![
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        der.extend_from_slice(&seed);
+        let body = base64::engine::general_purpose::STANDARD.encode(der);
+        format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n")
+    }
+
+    #[test]
+    fn keys_survive_the_round_trip_through_pem() {
+        let private = PrivateKey::generate().unwrap();
+        let pem = private.to_pem();
+        assert!(
+            pem.expose_secret()
+                .starts_with("-----BEGIN PRIVATE KEY-----")
+        );
+        let read = PrivateKey::from_pem(pem.expose_secret()).unwrap();
+        assert_eq!(read.public_key(), private.public_key());
+        let public = PublicKey::from_pem(&private.public_key().to_pem()).unwrap();
+        assert_eq!(public, private.public_key());
+    }
+
+    #[test]
+    fn keys_from_openssl_load() {
+        let seed = [7u8; 32];
+        let private = PrivateKey::from_pem(&openssl_style_pem(seed)).unwrap();
+        let expected = PublicKey(SigningKey::from_bytes(&seed).verifying_key());
+        assert_eq!(private.public_key(), expected);
+    }
+
+    #[test]
+    fn a_public_key_is_not_a_private_key_and_garbage_is_neither() {
+        let private = PrivateKey::generate().unwrap();
+        let public_pem = private.public_key().to_pem();
+        assert!(PrivateKey::from_pem(&public_pem).is_err());
+        assert!(PublicKey::from_pem(private.to_pem().expose_secret()).is_err());
+        assert!(PublicKey::from_pem("not a key").is_err());
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_private_key() {
+        let private = PrivateKey::generate().unwrap();
+        let pem = private.to_pem();
+        let body: String = pem
+            .expose_secret()
+            .lines()
+            .filter(|line| !line.starts_with("-----"))
+            .collect();
+        for shown in [
+            format!("{private:?}"),
+            format!("{pem:?}"),
+            format!(
+                "{:?}",
+                keys(&[("JWT_PRIVATE_KEY", pem.expose_secret())]).unwrap()
+            ),
+        ] {
+            assert!(!shown.contains(&body), "{shown}");
+            assert!(!shown.contains("BEGIN PRIVATE KEY"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn defaults_apply_and_keys_are_optional_until_used() {
+        let keys = keys(&[]).unwrap();
+        assert_eq!(keys.issuer, "itinera");
+        assert_eq!(keys.audience, "itinera-api");
+        assert_eq!(keys.token_issuer().unwrap_err().variable, "JWT_PRIVATE_KEY");
+        assert_eq!(
+            keys.token_verifier().unwrap_err().variable,
+            "JWT_PUBLIC_KEY"
+        );
+    }
+
+    #[test]
+    fn every_setting_is_read_and_escaped_newlines_are_accepted() {
+        let private = PrivateKey::generate().unwrap();
+        let public_pem = private.public_key().to_pem().replace('\n', "\\n");
+        let keys = keys(&[
+            ("JWT_PRIVATE_KEY", private.to_pem().expose_secret()),
+            ("JWT_PUBLIC_KEY", &public_pem),
+            ("JWT_ISSUER", "itinera-staging"),
+            ("JWT_AUDIENCE", "itinera-staging-api"),
+        ])
+        .unwrap();
+        assert_eq!(keys.public_key, Some(private.public_key()));
+        assert_eq!(keys.issuer, "itinera-staging");
+        assert_eq!(keys.audience, "itinera-staging-api");
+        assert!(keys.token_issuer().is_ok() && keys.token_verifier().is_ok());
+    }
+
+    #[test]
+    fn malformed_or_mismatched_keys_name_their_variable() {
+        let error =
+            keys(&[("JWT_PRIVATE_KEY", "-----BEGIN PRIVATE KEY-----\nAAAA\n")]).unwrap_err();
+        assert_eq!(error.variable, "JWT_PRIVATE_KEY");
+        let error = keys(&[("JWT_PUBLIC_KEY", "ssh-ed25519 AAAA")]).unwrap_err();
+        assert_eq!(error.variable, "JWT_PUBLIC_KEY");
+        let other = PrivateKey::generate().unwrap().public_key().to_pem();
+        let error = keys(&[
+            (
+                "JWT_PRIVATE_KEY",
+                PrivateKey::generate().unwrap().to_pem().expose_secret(),
+            ),
+            ("JWT_PUBLIC_KEY", &other),
+        ])
+        .unwrap_err();
+        assert_eq!(error.variable, "JWT_PUBLIC_KEY");
+        assert!(error.problem.contains("JWT_PRIVATE_KEY"), "{error}");
+    }
+
+    #[test]
+    fn the_dev_key_pair_is_generated_once_and_kept() {
+        let dir = std::env::temp_dir().join(format!("itinera-dev-keys-{}", uuid::Uuid::new_v4()));
+        let (private, public) = dev_keys(&dir).unwrap();
+        let (again_private, again_public) = dev_keys(&dir).unwrap();
+        assert_eq!(private, again_private);
+        assert_eq!(public, again_public);
+        let derived = PrivateKey::from_pem(private.expose_secret())
+            .unwrap()
+            .public_key();
+        assert_eq!(derived, PublicKey::from_pem(&public).unwrap());
+        let file = dir.join(DEV_KEY_FILE);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let leftovers: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers, vec![std::ffi::OsString::from(DEV_KEY_FILE)]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_corrupt_dev_key_file_is_reported_not_replaced() {
+        let dir = std::env::temp_dir().join(format!("itinera-dev-keys-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(DEV_KEY_FILE), "half a key").unwrap();
+        assert!(matches!(dev_keys(&dir), Err(DevKeyError::Corrupt { .. })));
+        assert_eq!(
+            std::fs::read_to_string(dir.join(DEV_KEY_FILE)).unwrap(),
+            "half a key"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,24 @@
+//! Authentication: short-lived access tokens (EdDSA-signed JWTs), the keys that sign and verify
+//! them, and long-lived refresh sessions kept in the store.
+//!
+//! - [`keys`]: Ed25519 keys as PKCS#8 PEM, [`TokenKeys`] read from the environment, and the dev
+//!   key pair the local API keeps on disk.
+//! - [`tokens`]: [`TokenIssuer`] (private key, for login and refresh) and [`TokenVerifier`]
+//!   (public key only, for the authorizer and the local API).
+//! - [`sessions`]: opaque refresh tokens stored by hash, rotated on every use, with reuse
+//!   detection that revokes the whole session family.
+
+pub mod keys;
+pub mod sessions;
+pub mod tokens;
+
+pub use keys::{
+    DEV_KEY_FILE, DevKeyError, KeyError, PrivateKey, PrivateKeyPem, PublicKey, TokenKeys, dev_keys,
+};
+pub use sessions::{
+    FamilyId, REFRESH_TOKEN_LIFETIME, RefreshToken, revoke, revoke_all_sessions_except,
+    revoke_family, rotate, session_family, start_session,
+};
+pub use tokens::{
+    ACCESS_TOKEN_LIFETIME, AccessToken, DEFAULT_LEEWAY, TokenError, TokenIssuer, TokenVerifier,
+};
