@@ -200,6 +200,51 @@ async fn auth_failures_count_and_peeks_do_not() {
     assert_eq!(other_ip.remaining, 5);
 }
 
+#[tokio::test]
+async fn refunded_successes_leave_only_failures_counted() {
+    let limits = limits(small_limits());
+    let ip = client("198.51.100.4");
+    // Ten successful attempts, each counted before its handler and refunded after it.
+    for _ in 0..10 {
+        let counted = hit(&limits, Tier::Auth, &ip).await;
+        assert!(counted.allowed);
+        limits
+            .limiter
+            .refund(Tier::Auth, &ip, &counted)
+            .await
+            .unwrap();
+    }
+    // Then failures, which keep their count: the budget is the full five.
+    for _ in 0..5 {
+        assert!(hit(&limits, Tier::Auth, &ip).await.allowed);
+    }
+    assert!(!hit(&limits, Tier::Auth, &ip).await.allowed);
+}
+
+#[tokio::test]
+async fn a_refund_after_the_window_ended_takes_nothing_from_the_next() {
+    let limits = limits(small_limits());
+    let ip = client("198.51.100.4");
+    let counted = hit(&limits, Tier::Auth, &ip).await;
+    limits.clock.advance_ms(WINDOW_MS);
+    let next_window = hit(&limits, Tier::Auth, &ip).await;
+    assert_eq!(next_window.remaining, 4);
+    limits
+        .limiter
+        .refund(Tier::Auth, &ip, &counted)
+        .await
+        .unwrap();
+    assert_eq!(
+        limits
+            .limiter
+            .peek(Tier::Auth, &ip)
+            .await
+            .unwrap()
+            .remaining,
+        4
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_hits_never_admit_more_than_the_limit() {
     let limits = Arc::new(limits(RateLimitConfig {

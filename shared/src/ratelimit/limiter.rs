@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{Decision, GlobalEnforcement, RateKey, RateLimitConfig, Tier};
 use crate::api::ApiError;
 use crate::clock::Clock;
-use crate::storage::{Key, Store, StoreError, TABLE, Update};
+use crate::storage::{Comparison, Condition, Key, Store, StoreError, TABLE, Update};
 
 /// Every counter's partition key starts with this, followed by `<tier>#<key>`.
 pub const PARTITION_PREFIX: &str = "RATE#";
@@ -129,6 +129,34 @@ impl RateLimiter {
     /// are never counted). The decision says what remains for the next attempt.
     pub async fn record_failure(&self, key: &RateKey) -> Result<Decision, LimiterUnavailable> {
         self.hit(Tier::Auth, key).await
+    }
+
+    /// Takes back one count of `key` in `tier` for a request counted with [`hit`](Self::hit)
+    /// that turned out not to count: a successful authentication attempt. `counted` is the
+    /// decision `hit` returned; once its window has ended there is nothing left to take back.
+    ///
+    /// Counting every attempt before the handler and refunding the successes keeps the auth tier
+    /// exact under concurrency, which peeking cannot: parallel attempts all pass a peek before
+    /// any of their failures is recorded.
+    #[tracing::instrument(skip(self, counted), fields(tier = %tier, key = %key))]
+    pub async fn refund(
+        &self,
+        tier: Tier,
+        key: &RateKey,
+        counted: &Decision,
+    ) -> Result<(), LimiterUnavailable> {
+        let window = self.window();
+        if window.reset_at_epoch_seconds != counted.reset_at_epoch_seconds {
+            return Ok(());
+        }
+        let mut update = Update::new(counter_key(tier, key, &window));
+        update.add.push((COUNT_ATTRIBUTE.into(), -1));
+        // Never below zero, and never creating a counter that is not there.
+        update.condition = Some(Condition::compare(COUNT_ATTRIBUTE, Comparison::Greater, 0));
+        match self.store.update(update).await {
+            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
+            Err(error) => Err(unavailable(tier, error)),
+        }
     }
 
     fn window(&self) -> Window {

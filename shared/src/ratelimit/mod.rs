@@ -9,8 +9,9 @@
 //! the new count, so concurrent requests each see a distinct count and no more than the limit
 //! are admitted, whichever instance serves them.
 //!
-//! - [`RateLimiter`]: `hit` counts and decides, `peek` decides without counting, and
-//!   `record_failure` counts a failed authentication attempt.
+//! - [`RateLimiter`]: `hit` counts and decides, `refund` takes a count back (a successful
+//!   authentication), `peek` decides without counting, and `record_failure` counts a failed
+//!   authentication attempt.
 //! - [`Decision`]: one tier's verdict; [`Decision::tightest`] picks the one a response reports and
 //!   [`Decision::apply_headers`] writes the `X-RateLimit-*` and `Retry-After` headers.
 //! - [`RateKey`]: a client (IPv4 address, IPv6 /64) or an account (hashed).
