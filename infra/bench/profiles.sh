@@ -9,6 +9,9 @@
 #   RUNS               measured runs per configuration (default 20)
 #   CARGO_TARGET_DIR   default target/bench-release
 #   SKIP_BUILD=1       measure the binaries kept by an earlier run
+#   SRC                source tree to build (default: this checkout), e.g. a `git archive` of one
+#                      commit, so that unfinished work elsewhere in the checkout stays out of
+#                      the comparison; the dependencies compiled for one tree serve the next
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -17,6 +20,7 @@ cd "$ROOT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target/bench-release}"
 CONFIGS="${CONFIGS:-current unwind opt-s lto-thin}"
 KEPT="$CARGO_TARGET_DIR/profiles"
+SRC="${SRC:-$ROOT}"
 
 # The overrides of each configuration; "current" is the profile as committed.
 overrides() {
@@ -36,6 +40,7 @@ for label in $CONFIGS; do
 done
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+    cd "$SRC"
     cargo build --release -p coldstart
     for label in $CONFIGS; do
         # Word splitting is wanted: the overrides are separate arguments.
@@ -49,6 +54,7 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
         echo "$((SECONDS - start)) s" >"$KEPT/$label/build-time"
         echo "built in $((SECONDS - start)) s"
     done
+    cd "$ROOT"
 fi
 
 for label in $CONFIGS; do

@@ -178,13 +178,11 @@ impl Drop for Running {
     }
 }
 
-fn run_once(
-    api: &RuntimeApi,
-    options: &Options,
-    env: &[(String, String)],
-    event: &Arc<Vec<u8>>,
-    run: usize,
-) -> Result<Sample, String> {
+fn run_once(options: &Options, event: &Arc<Vec<u8>>, run: usize) -> Result<Sample, String> {
+    // A fresh emulator per run; it closes when this function returns, after the kill.
+    let api = RuntimeApi::start()
+        .map_err(|error| format!("cannot start the runtime API emulator: {error}"))?;
+    let env = lambda_env(options, &api.address().to_string());
     let request_id = request_id(run);
     let arn = format!(
         "arn:aws:lambda:us-east-1:123456789012:function:{}",
@@ -416,19 +414,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let api = match RuntimeApi::start() {
-        Ok(api) => api,
-        Err(error) => {
-            eprintln!("cannot start the runtime API emulator: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let env = lambda_env(&options, &api.address().to_string());
     let event = Arc::new(options.event.clone());
 
     let mut samples = Vec::with_capacity(options.runs);
     for run in 0..options.warmup + options.runs {
-        match run_once(&api, &options, &env, &event, run) {
+        match run_once(&options, &event, run) {
             Ok(sample) if run >= options.warmup => samples.push(sample),
             Ok(_) => {}
             Err(problem) => {

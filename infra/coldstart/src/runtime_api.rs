@@ -1,11 +1,14 @@
 //! A Lambda Runtime API emulator: the four endpoints the runtime client calls, over plain
 //! HTTP/1.1 on loopback, reporting what the function did and when.
 //!
-//! One invocation is staged at a time. The first `GET .../invocation/next` receives it; a later
-//! poll is left unanswered (as Lambda does while no event is queued) until the process is killed.
+//! Each run gets its own emulator on its own port, so a request still in flight from a process
+//! of an earlier run (its second poll, say) can never take the event meant for the next one. The
+//! first `GET .../invocation/next` receives the staged invocation; a later poll is left
+//! unanswered (as Lambda does while no event is queued) until the process is killed.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
@@ -68,10 +71,19 @@ impl Shared {
     }
 }
 
-/// The emulator, listening on a free loopback port.
+/// The emulator, listening on a free loopback port until dropped.
 pub struct RuntimeApi {
     address: SocketAddr,
     shared: Arc<Shared>,
+    stopped: Arc<AtomicBool>,
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        // Wakes the accept loop so that it sees the flag and closes the listener.
+        let _ = TcpStream::connect(self.address);
+    }
 }
 
 impl RuntimeApi {
@@ -84,11 +96,17 @@ impl RuntimeApi {
             staged: Mutex::new(None),
             observations: Mutex::new(sender),
         });
+        let stopped = Arc::new(AtomicBool::new(false));
         let accepting = Arc::clone(&shared);
+        let stop = Arc::clone(&stopped);
         thread::Builder::new()
             .name("runtime-api".into())
-            .spawn(move || accept_loop(&listener, &accepting))?;
-        Ok(Self { address, shared })
+            .spawn(move || accept_loop(&listener, &accepting, &stop))?;
+        Ok(Self {
+            address,
+            shared,
+            stopped,
+        })
     }
 
     /// `host:port`, the value of `AWS_LAMBDA_RUNTIME_API`.
@@ -96,8 +114,7 @@ impl RuntimeApi {
         self.address
     }
 
-    /// Stages one invocation and returns the channel on which this run's observations arrive.
-    /// Observations of earlier runs go to channels nobody reads any more.
+    /// Stages one invocation and returns the channel on which its observations arrive.
     pub fn stage(
         &self,
         request_id: String,
@@ -126,8 +143,11 @@ impl RuntimeApi {
     }
 }
 
-fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
+fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, stopped: &AtomicBool) {
     for stream in listener.incoming() {
+        if stopped.load(Ordering::SeqCst) {
+            return;
+        }
         let Ok(stream) = stream else { continue };
         let shared = Arc::clone(shared);
         // A failed spawn only loses this connection; the client retries with a new one.
