@@ -4,8 +4,11 @@ use std::sync::Arc;
 
 use http::{Method, StatusCode};
 use itinera::clock::UuidV7Ids;
+use itinera::identity::Role;
 use itinera::storage::{Delete, Item, Key, Page, Put, Query, Store, StoreError, Update, WriteOp};
-use itinera_tests::{ALLOWED_ORIGIN, TestRequest, TestResponse, api_over, send, spawn_app};
+use itinera_tests::{
+    ALLOWED_ORIGIN, TestRequest, TestResponse, api_over, send, spawn_app, token_for,
+};
 use serde_json::{Value, json};
 
 const SECURITY_HEADERS: [(&str, &str); 7] = [
@@ -641,10 +644,13 @@ async fn preflight_is_answered_without_touching_the_store() {
 #[tokio::test]
 async fn a_store_outage_is_a_generic_503_with_retry_after() {
     let api = api_over(Arc::new(UnreachableStore), Arc::new(UuidV7Ids));
+    let staff = token_for(Role::Staff);
     for request in [
         TestRequest::get("/v1/health"),
-        TestRequest::get("/v1/airplanes"),
-        TestRequest::post("/v1/airplanes").json(&json!({"modelNumber": "A", "capacity": 1})),
+        TestRequest::get("/v1/airplanes").bearer(&staff),
+        TestRequest::post("/v1/airplanes")
+            .bearer(&staff)
+            .json(&json!({"modelNumber": "A", "capacity": 1})),
     ] {
         let response = send(&api, request).await;
         let body = assert_problem(&response, 503);

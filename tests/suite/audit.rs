@@ -191,8 +191,7 @@ async fn each_airplane_change_over_http_is_recorded_with_its_request_and_changed
     for entry in &history {
         assert_eq!(entry.entity_type, AIRPLANE);
         assert_eq!(entry.entity_id, id);
-        // Requests carry no principal until sign-in is wired to the airplane routes.
-        assert_eq!(entry.actor, "system");
+        assert_eq!(entry.actor, format!("user:{}", app.staff.user_id));
     }
     assert_eq!(create.request_id, request_id(&created));
     assert_eq!(update.request_id, request_id(&updated));
@@ -320,7 +319,8 @@ async fn rejected_changes_leave_no_entry() {
             .await
             .is_empty()
     );
-    let everything = actor_history(&*app.store, &Actor::System, TimeRange::default(), 100).await;
+    let staff = Actor::User(app.staff.user_id.clone());
+    let everything = actor_history(&*app.store, &staff, TimeRange::default(), 100).await;
     assert_eq!(everything.len(), 2, "{everything:?}");
 }
 

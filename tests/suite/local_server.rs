@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use itinera_tests::spawn_app;
+use itinera::identity::Role;
+use itinera_tests::{spawn_app, token_for};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -37,10 +38,23 @@ async fn start() -> Server {
     }
 }
 
-/// Sends raw HTTP/1.1 and reads the whole response (the request asks to close the connection).
+/// Sends raw HTTP/1.1 as a staff member and reads the whole response (the request asks to close
+/// the connection).
 async fn exchange(address: std::net::SocketAddr, request: &[u8]) -> Vec<u8> {
+    let line_end = request
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .expect("a request line")
+        + 2;
+    let authorization = format!("authorization: Bearer {}\r\n", token_for(Role::Staff));
+    let request = [
+        &request[..line_end],
+        authorization.as_bytes(),
+        &request[line_end..],
+    ]
+    .concat();
     let mut stream = TcpStream::connect(address).await.unwrap();
-    stream.write_all(request).await.unwrap();
+    stream.write_all(&request).await.unwrap();
     let mut response = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response))
         .await

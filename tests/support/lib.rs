@@ -1,12 +1,16 @@
 //! Test support: a `spawn_app`-style helper that gives each test its own API over its own
 //! embedded store, and small request/response types to drive it through the router.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use itinera::api::{Api, ApiRequest, CorsPolicy, Credentials, CursorCodec, RequestBody, Services};
-use itinera::clock::{IdGenerator, SystemClock, UuidV7Ids};
+use itinera::auth::keys::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
+use itinera::auth::{PrivateKey, TokenIssuer, TokenVerifier};
+use itinera::clock::{IdGenerator, UuidV7Ids};
+use itinera::identity::{Principal, Role, UserId};
+use itinera::ratelimit::RateLimitConfig;
 use itinera::storage::Store;
 use itinera_embedded::EmbeddedStore;
 use serde_json::Value;
@@ -17,39 +21,84 @@ pub const ALLOWED_ORIGIN: &str = "https://app.example.com";
 /// The key test apps sign cursors with.
 pub const SIGNING_KEY: &[u8] = b"test-signing-key-of-at-least-32-bytes";
 
+/// The key pair test apps sign and verify access tokens with, made once per test process.
+static TOKEN_KEY: LazyLock<PrivateKey> =
+    LazyLock::new(|| PrivateKey::generate().expect("an Ed25519 key"));
+
+/// The issuer of access tokens test apps accept.
+pub fn token_issuer() -> TokenIssuer {
+    TokenIssuer::new(&TOKEN_KEY, DEFAULT_ISSUER, DEFAULT_AUDIENCE).expect("a usable key")
+}
+
 /// An API over a fresh embedded store in a temporary directory, removed when dropped.
+///
+/// Requests sent with [`TestApp::send`] go as a staff member unless they carry their own
+/// `Authorization` or are marked [`TestRequest::anonymous`], so tests of the fleet need not sign in.
 pub struct TestApp {
     pub api: Api,
     pub store: Arc<dyn Store>,
+    /// The staff member requests go as by default.
+    pub staff: Principal,
+    staff_token: String,
     _data: TempDir,
 }
 
-/// A new app with UUIDv7 ids.
+/// A new app with UUIDv7 ids and the default rate limits.
 pub fn spawn_app() -> TestApp {
-    spawn_app_with_ids(Arc::new(UuidV7Ids))
+    spawn_app_with(Arc::new(UuidV7Ids), RateLimitConfig::default())
 }
 
 /// A new app whose entities get ids from `ids`.
 pub fn spawn_app_with_ids(ids: Arc<dyn IdGenerator>) -> TestApp {
+    spawn_app_with(ids, RateLimitConfig::default())
+}
+
+/// A new app with its own id generator and rate limits.
+pub fn spawn_app_with(ids: Arc<dyn IdGenerator>, limits: RateLimitConfig) -> TestApp {
     let data = tempfile::tempdir().expect("temporary directory");
     let store: Arc<dyn Store> =
         Arc::new(EmbeddedStore::open(data.path()).expect("embedded store opens"));
+    let staff = principal(Role::Staff);
     TestApp {
-        api: api_over(Arc::clone(&store), ids),
+        api: api_over_with(Arc::clone(&store), ids, limits),
         store,
+        staff_token: token_of(&staff),
+        staff,
         _data: data,
     }
 }
 
+/// A principal of `role` with a fresh id, that exists only in tokens (enough for routes that do
+/// not look the user up).
+pub fn principal(role: Role) -> Principal {
+    Principal {
+        user_id: UserId::from(uuid::Uuid::now_v7()),
+        role,
+    }
+}
+
+/// An access token for `principal`, valid now.
+pub fn token_of(principal: &Principal) -> String {
+    token_issuer().issue(principal, chrono::Utc::now()).token
+}
+
+/// An access token for a fresh principal of `role`.
+pub fn token_for(role: Role) -> String {
+    token_of(&principal(role))
+}
+
 /// An API over any store, configured as the test apps are.
 pub fn api_over(store: Arc<dyn Store>, ids: Arc<dyn IdGenerator>) -> Api {
-    let services = Services {
-        store,
-        clock: Arc::new(SystemClock),
-        ids,
-        cursors: CursorCodec::new(SIGNING_KEY),
-        authenticator: None,
-    };
+    api_over_with(store, ids, RateLimitConfig::default())
+}
+
+fn api_over_with(store: Arc<dyn Store>, ids: Arc<dyn IdGenerator>, limits: RateLimitConfig) -> Api {
+    let verifier = TokenVerifier::new(&TOKEN_KEY.public_key(), DEFAULT_ISSUER, DEFAULT_AUDIENCE);
+    let mut services = Services::new(store, CursorCodec::new(SIGNING_KEY))
+        .with_authenticator(Arc::new(verifier))
+        .with_token_issuer(token_issuer())
+        .with_rate_limits(limits);
+    services.ids = ids;
     Api::new(
         services,
         CorsPolicy::from_list(ALLOWED_ORIGIN).expect("valid origin"),
@@ -72,6 +121,8 @@ pub struct TestRequest {
     target: String,
     headers: HeaderMap,
     body: RequestBody,
+    anonymous: bool,
+    client_ip: String,
 }
 
 impl TestRequest {
@@ -81,7 +132,26 @@ impl TestRequest {
             target: target.into(),
             headers: HeaderMap::new(),
             body: RequestBody::Complete(Bytes::new()),
+            anonymous: false,
+            client_ip: "203.0.113.7".into(),
         }
+    }
+
+    /// Sends no credentials at all.
+    pub fn anonymous(mut self) -> Self {
+        self.anonymous = true;
+        self
+    }
+
+    /// Sends `Authorization: Bearer <token>`.
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// Comes from another client address.
+    pub fn from_ip(mut self, ip: &str) -> Self {
+        self.client_ip = ip.into();
+        self
     }
 
     pub fn get(target: impl Into<String>) -> Self {
@@ -135,7 +205,7 @@ impl TestRequest {
             body: self.body,
             request_id: uuid::Uuid::new_v4().to_string(),
             credentials: Credentials::BearerHeader,
-            client_ip: Some("203.0.113.7".into()),
+            client_ip: Some(self.client_ip),
         }
     }
 }
@@ -164,6 +234,11 @@ impl TestResponse {
 
 impl TestApp {
     pub async fn send(&self, request: TestRequest) -> TestResponse {
+        let request = if request.anonymous || request.headers.contains_key("authorization") {
+            request
+        } else {
+            request.bearer(&self.staff_token)
+        };
         send(&self.api, request).await
     }
 

@@ -9,25 +9,38 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use tracing::Instrument;
 
 use super::cors::CorsPolicy;
 use super::cursor::CursorCodec;
-use super::problem::{ApiError, allow_header};
+use super::problem::{ApiError, allow_header, chain};
 use super::request::{ApiRequest, Credentials, Input, MAX_BODY_BYTES, PathParams, RequestBody};
 use super::router::{RouteMatch, Router};
-use super::routes::{Denial, ROUTES, Route};
+use super::routes::{Denial, ROUTES, RateTier, Route};
 use super::security;
+use crate::accounts::{Argon2id, PasswordHasher};
+use crate::auth::{TokenIssuer, TokenVerifier};
 use crate::clock::{Clock, IdGenerator, SystemClock, UuidV7Ids};
 use crate::identity::{Principal, RequestContext};
+use crate::ratelimit::{Decision, RateKey, RateLimitConfig, RateLimiter, Tier};
 use crate::storage::Store;
 
 /// Verifies bearer tokens when the front end has not (the local API; in AWS the Lambda
 /// authorizer does it before the function runs).
 pub trait Authenticator: Send + Sync + 'static {
-    /// The principal a valid token names; `None` for any invalid token.
-    fn authenticate(&self, token: &str) -> Option<Principal>;
+    /// The principal a token valid at `now` names; `None` for any invalid token.
+    fn authenticate(&self, token: &str, now: DateTime<Utc>) -> Option<Principal>;
+}
+
+/// The reason a token is refused goes to the log, never to the caller.
+impl Authenticator for TokenVerifier {
+    fn authenticate(&self, token: &str, now: DateTime<Utc>) -> Option<Principal> {
+        self.verify(token, now)
+            .inspect_err(|error| tracing::info!(reason = %error, "refused an access token"))
+            .ok()
+    }
 }
 
 /// The ports and helpers handlers use, built once per process.
@@ -39,18 +52,59 @@ pub struct Services {
     /// Verifies `Authorization: Bearer` tokens for requests with [`Credentials::BearerHeader`];
     /// without one, every presented token is refused.
     pub authenticator: Option<Arc<dyn Authenticator>>,
+    /// Hashes and verifies passwords (argon2id).
+    pub passwords: Arc<dyn PasswordHasher>,
+    /// Signs access tokens; only the processes that sign users in hold the private key.
+    pub tokens: Option<Arc<TokenIssuer>>,
+    /// Counts requests per client (and per account for sign-in) in the shared store.
+    pub limiter: Arc<RateLimiter>,
 }
 
 impl Services {
     /// Services over `store` with the system clock and UUIDv7 identifiers.
     pub fn new(store: Arc<dyn Store>, cursors: CursorCodec) -> Self {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let limiter = RateLimiter::new(
+            Arc::clone(&store),
+            Arc::clone(&clock),
+            RateLimitConfig::default(),
+        );
         Self {
             store,
-            clock: Arc::new(SystemClock),
+            clock,
             ids: Arc::new(UuidV7Ids),
             cursors,
             authenticator: None,
+            passwords: Arc::new(Argon2id::owasp_minimum()),
+            tokens: None,
+            limiter: Arc::new(limiter),
         }
+    }
+
+    /// The same services, limiting requests as `config` says.
+    pub fn with_rate_limits(mut self, config: RateLimitConfig) -> Self {
+        self.limiter = Arc::new(RateLimiter::new(
+            Arc::clone(&self.store),
+            Arc::clone(&self.clock),
+            config,
+        ));
+        self
+    }
+
+    /// The same services, signing access tokens with `issuer`.
+    pub fn with_token_issuer(mut self, issuer: TokenIssuer) -> Self {
+        self.tokens = Some(Arc::new(issuer));
+        self
+    }
+
+    /// The token issuer; a process without the private key cannot sign anyone in.
+    pub(crate) fn token_issuer(&self) -> Result<&TokenIssuer, super::problem::ApiError> {
+        self.tokens.as_deref().ok_or_else(|| {
+            tracing::error!(
+                "this function has no token signing key but serves a route that signs users in"
+            );
+            super::problem::ApiError::Internal
+        })
     }
 
     /// The same services, verifying bearer tokens with `authenticator`.
@@ -189,6 +243,20 @@ impl Api {
         if let Some(principal) = &principal {
             tracing::Span::current().record("user_id", principal.user_id.as_str());
         }
+        let limits = match self
+            .count(route, &request.method, request.client_ip.as_deref(), &body)
+            .await
+        {
+            Ok(limits) => limits,
+            Err(error) => return error.into_response(&request.request_id),
+        };
+        let now = self.services.limiter.now();
+        if let Some(rejection) = limits
+            .tightest()
+            .and_then(|decision| decision.rejection(now))
+        {
+            return limits.decorate(rejection.into_response(&request.request_id), now);
+        }
         if let Err(denial) = route.access.admits(principal.as_ref()) {
             let error = match denial {
                 Denial::Unauthenticated => ApiError::Unauthorized {
@@ -198,7 +266,7 @@ impl Api {
                 },
                 Denial::Forbidden => ApiError::Forbidden,
             };
-            return error.into_response(&request.request_id);
+            return limits.decorate(error.into_response(&request.request_id), now);
         }
         let input = Input {
             context: RequestContext {
@@ -211,9 +279,73 @@ impl Api {
             body,
         };
         let headers = input.headers.clone();
-        match (route.handler)(Arc::clone(&self.services), input).await {
+        let response = match (route.handler)(Arc::clone(&self.services), input).await {
             Ok(reply) => reply.into_response(&headers, conditional_get),
             Err(error) => error.into_response(&request.request_id),
+        };
+        if response.status().is_success() {
+            self.refund_successful_sign_in(&limits).await;
+        }
+        limits.decorate(response, self.services.limiter.now())
+    }
+
+    /// Counts the request in every tier that applies to it: global (where the app enforces it),
+    /// write for changes, and for sign-in routes the auth tier per client and per account.
+    async fn count(
+        &self,
+        route: &Route,
+        method: &Method,
+        client_ip: Option<&str>,
+        body: &[u8],
+    ) -> Result<Limits, ApiError> {
+        let limiter = &self.services.limiter;
+        let client = RateKey::client(client_ip);
+        let mut counts: Vec<(Tier, RateKey)> = limiter
+            .counted_tiers(method)
+            .into_iter()
+            .map(|tier| (tier, client.clone()))
+            .collect();
+        if route.rate_tier == RateTier::Auth {
+            counts.push((Tier::Auth, client.clone()));
+            if let Some(account) = sign_in_account(body) {
+                counts.push((Tier::Auth, account));
+            }
+        }
+        let mut limits = Limits::default();
+        for (tier, key) in counts {
+            match limiter.hit(tier, &key).await {
+                Ok(decision) => {
+                    let refused = !decision.allowed;
+                    limits.counted.push((key, decision));
+                    if refused {
+                        break;
+                    }
+                }
+                Err(unavailable) => {
+                    if let Some(rejection) = unavailable.rejection() {
+                        return Err(rejection);
+                    }
+                }
+            }
+        }
+        Ok(limits)
+    }
+
+    /// Successful sign-ins do not count against the auth tier: give back what the request took.
+    async fn refund_successful_sign_in(&self, limits: &Limits) {
+        for (key, decision) in limits
+            .counted
+            .iter()
+            .filter(|(_, decision)| decision.tier == Tier::Auth)
+        {
+            if let Err(error) = self
+                .services
+                .limiter
+                .refund(Tier::Auth, key, decision)
+                .await
+            {
+                tracing::warn!(error = %chain(&error.source), "could not give back a sign-in's auth count");
+            }
         }
     }
 
@@ -239,7 +371,9 @@ impl Api {
                 let authenticator = self.services.authenticator.as_deref();
                 token
                     .zip(authenticator)
-                    .and_then(|(token, authenticator)| authenticator.authenticate(token))
+                    .and_then(|(token, authenticator)| {
+                        authenticator.authenticate(token, self.services.clock.now())
+                    })
                     .map(Some)
                     .ok_or_else(|| ApiError::Unauthorized {
                         detail: "The access token is malformed, expired or not valid.".into(),
@@ -260,6 +394,34 @@ impl Api {
         self.cors.decorate_preflight(request, &methods, headers);
         response
     }
+}
+
+/// What one request was counted as, per tier and key.
+#[derive(Default)]
+struct Limits {
+    counted: Vec<(RateKey, Decision)>,
+}
+
+impl Limits {
+    fn tightest(&self) -> Option<Decision> {
+        Decision::tightest(self.counted.iter().map(|(_, decision)| *decision))
+    }
+
+    /// Adds the tightest tier's `X-RateLimit-*` headers (and `Retry-After` on a refusal).
+    fn decorate(&self, mut response: Response<Bytes>, now: DateTime<Utc>) -> Response<Bytes> {
+        if let Some(decision) = self.tightest() {
+            decision.apply_headers(now, response.headers_mut());
+        }
+        response
+    }
+}
+
+/// The account a sign-in body names (`email` or `username`), for the per-account auth tier.
+fn sign_in_account(body: &[u8]) -> Option<RateKey> {
+    let fields: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body).ok()?;
+    ["email", "username"]
+        .into_iter()
+        .find_map(|name| fields.get(name)?.as_str().map(RateKey::account))
 }
 
 /// Whether the request declares a JSON body (`application/json` or `application/*+json`).

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use http::Method;
 
-use super::handlers::{airplanes, health};
+use super::handlers::{accounts, airplanes, audit, auth, health};
 use super::pipeline::Services;
 use super::problem::ApiError;
 use super::reply::Reply;
@@ -76,6 +76,9 @@ pub enum RateTier {
     Global,
     /// The tier for requests that change data.
     Write,
+    /// Sign-in, registration and token refresh: counted per client and per account, failures
+    /// only; also counted in the write tier.
+    Auth,
 }
 
 /// What a route's function may do to the table; the template grants exactly this.
@@ -99,6 +102,8 @@ pub struct Route {
     pub access: Access,
     pub rate_tier: RateTier,
     pub store_access: StoreAccess,
+    /// Whether the function signs access tokens, and so holds the private signing key.
+    pub signs_tokens: bool,
     pub handler: Handler,
 }
 
@@ -115,52 +120,178 @@ pub static ROUTES: &[Route] = &[
         access: Access::Anonymous,
         rate_tier: RateTier::Global,
         store_access: StoreAccess::Read,
+        signs_tokens: false,
         handler: |services, input| Box::pin(health::check(services, input)),
     },
     Route {
         function: "create-airplane",
         method: Method::POST,
         path: "/v1/airplanes",
-        access: Access::Anonymous,
+        access: Access::Staff,
         rate_tier: RateTier::Write,
         store_access: StoreAccess::ReadWrite,
+        signs_tokens: false,
         handler: |services, input| Box::pin(airplanes::create(services, input)),
     },
     Route {
         function: "list-airplanes",
         method: Method::GET,
         path: "/v1/airplanes",
-        access: Access::Anonymous,
+        access: Access::Customer,
         rate_tier: RateTier::Global,
         store_access: StoreAccess::Read,
+        signs_tokens: false,
         handler: |services, input| Box::pin(airplanes::list(services, input)),
     },
     Route {
         function: "get-airplane",
         method: Method::GET,
         path: "/v1/airplanes/{id}",
-        access: Access::Anonymous,
+        access: Access::Customer,
         rate_tier: RateTier::Global,
         store_access: StoreAccess::Read,
+        signs_tokens: false,
         handler: |services, input| Box::pin(airplanes::get(services, input)),
     },
     Route {
         function: "update-airplane",
         method: Method::PATCH,
         path: "/v1/airplanes/{id}",
-        access: Access::Anonymous,
+        access: Access::Staff,
         rate_tier: RateTier::Write,
         store_access: StoreAccess::ReadWrite,
+        signs_tokens: false,
         handler: |services, input| Box::pin(airplanes::update(services, input)),
     },
     Route {
         function: "delete-airplane",
         method: Method::DELETE,
         path: "/v1/airplanes/{id}",
+        access: Access::Staff,
+        rate_tier: RateTier::Write,
+        store_access: StoreAccess::ReadWrite,
+        signs_tokens: false,
+        handler: |services, input| Box::pin(airplanes::delete(services, input)),
+    },
+    Route {
+        function: "register",
+        method: Method::POST,
+        path: "/v1/auth/register",
+        access: Access::Anonymous,
+        rate_tier: RateTier::Auth,
+        store_access: StoreAccess::ReadWrite,
+        signs_tokens: false,
+        handler: |services, input| Box::pin(accounts::register(services, input)),
+    },
+    Route {
+        function: "login",
+        method: Method::POST,
+        path: "/v1/auth/login",
+        access: Access::Anonymous,
+        rate_tier: RateTier::Auth,
+        store_access: StoreAccess::ReadWrite,
+        signs_tokens: true,
+        handler: |services, input| Box::pin(auth::login(services, input)),
+    },
+    Route {
+        function: "refresh",
+        method: Method::POST,
+        path: "/v1/auth/refresh",
+        access: Access::Anonymous,
+        rate_tier: RateTier::Auth,
+        store_access: StoreAccess::ReadWrite,
+        signs_tokens: true,
+        handler: |services, input| Box::pin(auth::refresh(services, input)),
+    },
+    Route {
+        function: "logout",
+        method: Method::POST,
+        path: "/v1/auth/logout",
         access: Access::Anonymous,
         rate_tier: RateTier::Write,
         store_access: StoreAccess::ReadWrite,
-        handler: |services, input| Box::pin(airplanes::delete(services, input)),
+        signs_tokens: false,
+        handler: |services, input| Box::pin(auth::logout(services, input)),
+    },
+    Route {
+        function: "get-my-profile",
+        method: Method::GET,
+        path: "/v1/users/me",
+        access: Access::Customer,
+        rate_tier: RateTier::Global,
+        store_access: StoreAccess::Read,
+        signs_tokens: false,
+        handler: |services, input| Box::pin(accounts::me(services, input)),
+    },
+    Route {
+        function: "update-my-profile",
+        method: Method::PATCH,
+        path: "/v1/users/me",
+        access: Access::Customer,
+        rate_tier: RateTier::Write,
+        store_access: StoreAccess::ReadWrite,
+        signs_tokens: false,
+        handler: |services, input| Box::pin(accounts::update_me(services, input)),
+    },
+    Route {
+        function: "change-my-password",
+        method: Method::POST,
+        path: "/v1/users/me/password",
+        access: Access::Customer,
+        rate_tier: RateTier::Write,
+        store_access: StoreAccess::ReadWrite,
+        signs_tokens: true,
+        handler: |services, input| Box::pin(accounts::change_password(services, input)),
+    },
+    Route {
+        function: "list-my-activity",
+        method: Method::GET,
+        path: "/v1/users/me/activity",
+        access: Access::Customer,
+        rate_tier: RateTier::Global,
+        store_access: StoreAccess::Read,
+        signs_tokens: false,
+        handler: |services, input| Box::pin(audit::my_activity(services, input)),
+    },
+    Route {
+        function: "list-users",
+        method: Method::GET,
+        path: "/v1/users",
+        access: Access::Admin,
+        rate_tier: RateTier::Global,
+        store_access: StoreAccess::Read,
+        signs_tokens: false,
+        handler: |services, input| Box::pin(accounts::list(services, input)),
+    },
+    Route {
+        function: "get-user",
+        method: Method::GET,
+        path: "/v1/users/{id}",
+        access: Access::Admin,
+        rate_tier: RateTier::Global,
+        store_access: StoreAccess::Read,
+        signs_tokens: false,
+        handler: |services, input| Box::pin(accounts::get(services, input)),
+    },
+    Route {
+        function: "update-user",
+        method: Method::PATCH,
+        path: "/v1/users/{id}",
+        access: Access::Admin,
+        rate_tier: RateTier::Write,
+        store_access: StoreAccess::ReadWrite,
+        signs_tokens: false,
+        handler: |services, input| Box::pin(accounts::update(services, input)),
+    },
+    Route {
+        function: "list-audit-entries",
+        method: Method::GET,
+        path: "/v1/audit",
+        access: Access::Admin,
+        rate_tier: RateTier::Global,
+        store_access: StoreAccess::Read,
+        signs_tokens: false,
+        handler: |services, input| Box::pin(audit::list(services, input)),
     },
 ];
 
@@ -237,12 +368,8 @@ mod tests {
     fn routes_that_change_data_count_in_the_write_tier_and_may_write() {
         for route in ROUTES {
             let writes = !matches!(route.method, Method::GET | Method::HEAD);
-            assert_eq!(
-                route.rate_tier == RateTier::Write,
-                writes,
-                "{}",
-                route.function
-            );
+            let write_tier = matches!(route.rate_tier, RateTier::Write | RateTier::Auth);
+            assert_eq!(write_tier, writes, "{}", route.function);
             if !writes {
                 assert_ne!(
                     route.store_access,

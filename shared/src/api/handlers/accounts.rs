@@ -1,0 +1,210 @@
+//! `/v1/auth/register`, `/v1/users/me` and the admin's `/v1/users`: accounts over HTTP.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::accounts::{
+    self, AdminChanges, Email, NewAccount, Password, PersonName, Phone, ProfileChanges, Username,
+};
+use crate::api::fields::{integer_text, string};
+use crate::api::pipeline::Services;
+use crate::api::problem::ApiError;
+use crate::api::reply::Reply;
+use crate::api::request::Input;
+use crate::auth;
+use crate::identity::{Principal, Role, UserId};
+use crate::pagination::PageLimit;
+
+use super::auth::issue_tokens;
+
+const REGISTER_FIELDS: &[&str] = &["email", "username", "password", "name"];
+const PROFILE_FIELDS: &[&str] = &["name", "phone"];
+const PASSWORD_FIELDS: &[&str] = &["currentPassword", "newPassword"];
+const ADMIN_FIELDS: &[&str] = &["role", "disabled"];
+const LIST_PARAMS: &[&str] = &["role", "limit", "cursor"];
+
+/// The signed-in caller; the route's access already required one.
+pub(crate) fn caller(input: &Input) -> Result<&Principal, ApiError> {
+    input
+        .context
+        .principal
+        .as_ref()
+        .ok_or_else(|| ApiError::Unauthorized {
+            detail: "This route needs an access token: send `Authorization: Bearer <token>`."
+                .into(),
+        })
+}
+
+fn user_id(input: &Input) -> Result<UserId, ApiError> {
+    UserId::parse(input.param("id")).ok_or_else(|| ApiError::NotFound {
+        detail: "No user exists with this id.".into(),
+    })
+}
+
+fn user_location(id: &UserId) -> String {
+    format!("/v1/users/{id}")
+}
+
+fn text<T>(parse: fn(&str) -> Result<T, String>) -> impl FnOnce(Value) -> Result<T, String> {
+    move |value| parse(&string(value)?)
+}
+
+/// A JSON boolean, strictly: no coercion of strings or numbers into flags.
+fn boolean(value: Value) -> Result<bool, String> {
+    value
+        .as_bool()
+        .ok_or_else(|| "must be true or false".into())
+}
+
+/// `POST /v1/auth/register`: a customer account.
+pub(crate) async fn register(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
+    let mut body = input.json_fields(REGISTER_FIELDS)?;
+    let email = body.required("email", text(Email::parse));
+    let username = body.required("username", text(Username::parse));
+    let password = body.required("password", text(Password::parse));
+    let name = body.required("name", text(PersonName::parse));
+    let (email, username, password, name) = body.finish((email, username, password, name))?;
+    let account = NewAccount {
+        email,
+        username,
+        password,
+        name,
+    };
+    let user = accounts::register(
+        &*services.store,
+        &*services.clock,
+        &*services.ids,
+        &services.passwords,
+        &input.context,
+        account,
+    )
+    .await?;
+    Ok(Reply::created(&user, user_location(&user.id))?.with_version(user.version))
+}
+
+/// `GET /v1/users/me`.
+pub(crate) async fn me(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
+    input.query_params(&[])?;
+    let user = accounts::get_user(&*services.store, &caller(&input)?.user_id).await?;
+    Ok(Reply::ok(&user)?.with_version(user.version))
+}
+
+/// `PATCH /v1/users/me`: name and phone (`null` clears the phone).
+pub(crate) async fn update_me(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
+    let id = caller(&input)?.user_id.clone();
+    input.query_params(&[])?;
+    let mut body = input.json_fields(PROFILE_FIELDS)?;
+    if body.is_empty() {
+        return Err(ApiError::BadRequest {
+            detail: format!(
+                "The body must change at least one of: {}.",
+                PROFILE_FIELDS.join(", ")
+            ),
+        });
+    }
+    let name = body.optional("name", text(PersonName::parse));
+    let phone = body.optional("phone", |value| match value {
+        Value::Null => Ok(None),
+        value => Phone::parse(&string(value)?).map(Some),
+    });
+    let (name, phone) = body.finish((name, phone))?;
+    let changes = ProfileChanges::new(name, phone).ok_or(ApiError::Internal)?;
+    let user = accounts::update_profile(
+        &*services.store,
+        &*services.clock,
+        &*services.ids,
+        &input.context,
+        &id,
+        &changes,
+        &input.precondition(),
+    )
+    .await?;
+    Ok(Reply::ok(&user)?.with_version(user.version))
+}
+
+/// `POST /v1/users/me/password`: needs the current password; signs the user out everywhere and
+/// answers with the tokens of a fresh session, so only the caller stays signed in.
+pub(crate) async fn change_password(
+    services: Arc<Services>,
+    input: Input,
+) -> Result<Reply, ApiError> {
+    let principal = caller(&input)?.clone();
+    input.query_params(&[])?;
+    let mut body = input.json_fields(PASSWORD_FIELDS)?;
+    let current = body.required("currentPassword", string);
+    let new = body.required("newPassword", text(Password::parse));
+    let (current, new) = body.finish((current, new))?;
+    accounts::change_password(
+        &*services.store,
+        &*services.clock,
+        &*services.ids,
+        &services.passwords,
+        &input.context,
+        &principal.user_id,
+        &current,
+        &new,
+    )
+    .await?;
+    auth::revoke_all_sessions_except(&*services.store, &principal.user_id, None).await?;
+    let tokens = issue_tokens(&services, &principal).await?;
+    Reply::ok(&tokens)
+}
+
+/// `GET /v1/users` (admin): newest first, optionally of one role.
+pub(crate) async fn list(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
+    let mut params = input.query_params(LIST_PARAMS)?;
+    let role = params.optional("role", |text| Role::parse(&text));
+    let limit = params.optional("limit", |text| PageLimit::try_from(integer_text(text)?));
+    let cursor = params.optional("cursor", Ok);
+    let (role, limit, cursor) = params.finish((role, limit, cursor))?;
+    let limit = limit.unwrap_or_default();
+    let scope = format!("users?role={}", role.map_or("", Role::as_str));
+    let start_after = cursor
+        .map(|cursor| services.cursors.decode(&scope, &cursor))
+        .transpose()?;
+    let page = accounts::list_users(&*services.store, role, limit, start_after).await?;
+    let next = page.next.map(|key| services.cursors.encode(&scope, &key));
+    Reply::list(&page.users, limit.get(), next.as_deref())
+}
+
+/// `GET /v1/users/{id}` (admin).
+pub(crate) async fn get(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
+    input.query_params(&[])?;
+    let user = accounts::get_user(&*services.store, &user_id(&input)?).await?;
+    Ok(Reply::ok(&user)?.with_version(user.version))
+}
+
+/// `PATCH /v1/users/{id}` (admin): role and disabled flag. Disabling a user also ends their
+/// sessions at once; their access tokens run out within their 15 minutes.
+pub(crate) async fn update(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
+    let id = user_id(&input)?;
+    input.query_params(&[])?;
+    let mut body = input.json_fields(ADMIN_FIELDS)?;
+    if body.is_empty() {
+        return Err(ApiError::BadRequest {
+            detail: format!(
+                "The body must change at least one of: {}.",
+                ADMIN_FIELDS.join(", ")
+            ),
+        });
+    }
+    let role = body.optional("role", text(Role::parse));
+    let disabled = body.optional("disabled", boolean);
+    let (role, disabled) = body.finish((role, disabled))?;
+    let changes = AdminChanges::new(role, disabled).ok_or(ApiError::Internal)?;
+    let user = accounts::admin_update_user(
+        &*services.store,
+        &*services.clock,
+        &*services.ids,
+        &input.context,
+        &id,
+        &changes,
+        &input.precondition(),
+    )
+    .await?;
+    if user.disabled {
+        auth::revoke_all_sessions_except(&*services.store, &user.id, None).await?;
+    }
+    Ok(Reply::ok(&user)?.with_version(user.version))
+}
