@@ -14,10 +14,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use itinera::api::{
-    Api, ApiRequest, Credentials, CursorCodec, PLATFORM_FUNCTIONS, PathParams, RequestBody, Route,
+    Api, ApiRequest, Credentials, CursorCodec, PREFLIGHT_FUNCTION, PathParams, RequestBody, Route,
     Services, route_of_function,
 };
 use itinera::config::{ApiConfig, ConfigError};
+use itinera::ratelimit::RateLimitConfig;
 use itinera_aws::{DynamoDbConfig, DynamoDbStore, build_client};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, service_fn};
@@ -27,17 +28,22 @@ use lambda_http::{Body, Request, RequestExt, service_fn};
 pub enum Target {
     /// One route of the table, already routed by API Gateway.
     Route(&'static Route),
-    /// A platform function that routes by the table itself (`preflight`).
+    /// The preflight function, which routes by the table itself.
     Router,
 }
 
 impl Target {
-    /// The target of the function named `function`.
+    /// The target of the HTTP function named `function` (the authorizer is not one: it answers
+    /// API Gateway, not clients).
     pub fn of(function: &str) -> Option<Self> {
-        if PLATFORM_FUNCTIONS.contains(&function) {
+        if function == PREFLIGHT_FUNCTION {
             return Some(Self::Router);
         }
         route_of_function(function).map(Self::Route)
+    }
+
+    fn signs_tokens(self) -> bool {
+        matches!(self, Self::Route(route) if route.signs_tokens)
     }
 }
 
@@ -51,7 +57,7 @@ pub async fn run(function: &str) -> Result<(), lambda_http::Error> {
             .as_ref()
             .map_or("info", |config| config.log_level.as_str()),
     );
-    let api = match build_api(config).await {
+    let api = match build_api(config, target).await {
         Ok(api) => Arc::new(api),
         Err(error) => {
             tracing::error!(%error, "configuration is invalid; the function cannot start");
@@ -72,18 +78,31 @@ pub enum StartupError {
     Api(#[from] ConfigError),
     #[error(transparent)]
     DynamoDb(#[from] itinera_aws::ConfigError),
+    #[error(transparent)]
+    Keys(#[from] keys::KeyLoadError),
 }
 
 /// The pipeline over DynamoDB, from the process environment.
-async fn build_api(config: Result<ApiConfig, ConfigError>) -> Result<Api, StartupError> {
+async fn build_api(
+    config: Result<ApiConfig, ConfigError>,
+    target: Target,
+) -> Result<Api, StartupError> {
     let config = config?;
+    let limits = RateLimitConfig::from_env()?;
     let key = config
         .cursor_signing_key
         .ok_or_else(|| ConfigError::new("CURSOR_SIGNING_KEY", "must be set"))?;
     let dynamodb = DynamoDbConfig::from_env()?;
     let client = build_client(&dynamodb).await;
     let store = DynamoDbStore::new(client, dynamodb.table_name);
-    let services = Services::new(Arc::new(store), CursorCodec::new(key.as_bytes()));
+    let mut services =
+        Services::new(Arc::new(store), CursorCodec::new(key.as_bytes())).with_rate_limits(limits);
+    if target.signs_tokens() {
+        let issuer = keys::load_token_keys(&[keys::KeyUse::Issue])
+            .await?
+            .token_issuer()?;
+        services = services.with_token_issuer(issuer);
+    }
     Ok(Api::new(services, config.cors))
 }
 
@@ -126,6 +145,14 @@ fn to_api_request(event: Request) -> (ApiRequest, PathParams) {
             })
             .unwrap_or_default(),
     );
+    let credentials = match authorizer::principal_from_request(&event) {
+        Ok(principal) => Credentials::Verified(Some(principal)),
+        Err(authorizer::AuthorizerContextError::Missing) => Credentials::Verified(None),
+        Err(error) => {
+            tracing::error!(%error, "ignoring an authorizer context that names no principal");
+            Credentials::Verified(None)
+        }
+    };
     let (parts, body) = event.into_parts();
     let body = match body {
         Body::Empty => Bytes::new(),
@@ -144,7 +171,7 @@ fn to_api_request(event: Request) -> (ApiRequest, PathParams) {
         headers: parts.headers,
         body: RequestBody::Complete(body),
         request_id,
-        credentials: Credentials::Verified(None),
+        credentials,
         client_ip,
     };
     (request, params)
@@ -168,7 +195,7 @@ fn to_lambda_response(response: http::Response<Bytes>) -> http::Response<Body> {
 mod tests {
     use std::collections::BTreeSet;
 
-    use itinera::api::ROUTES;
+    use itinera::api::{AUTHORIZER_FUNCTION, PLATFORM_FUNCTIONS, ROUTES};
 
     use super::*;
 
@@ -194,6 +221,11 @@ mod tests {
             .map(str::to_owned)
             .collect();
         assert_eq!(binaries, functions);
-        assert!(binaries.iter().all(|name| Target::of(name).is_some()));
+        let http_functions = binaries.iter().filter(|name| *name != AUTHORIZER_FUNCTION);
+        assert!(
+            http_functions
+                .into_iter()
+                .all(|name| Target::of(name).is_some())
+        );
     }
 }

@@ -23,5 +23,6 @@ pub use reply::Reply;
 pub use request::{ApiRequest, Credentials, Input, MAX_BODY_BYTES, PathParams, RequestBody};
 pub use router::{RouteMatch, Router};
 pub use routes::{
-    Access, Denial, PLATFORM_FUNCTIONS, ROUTES, RateTier, Route, StoreAccess, route_of_function,
+    AUTHORIZER_FUNCTION, Access, Denial, PLATFORM_FUNCTIONS, PREFLIGHT_FUNCTION, ROUTES, RateTier,
+    Route, StoreAccess, route_of_function,
 };

@@ -107,9 +107,13 @@ pub struct Route {
     pub handler: Handler,
 }
 
-/// Functions in the template that are not routes: `preflight` answers CORS preflight requests for
-/// every path, which API Gateway's static CORS support cannot do for a list of origins.
-pub const PLATFORM_FUNCTIONS: &[&str] = &["preflight"];
+/// The function that answers CORS preflight requests for every path, which API Gateway's static
+/// CORS support cannot do for a list of origins.
+pub const PREFLIGHT_FUNCTION: &str = "preflight";
+/// The Lambda authorizer that verifies access tokens in front of every non-anonymous route.
+pub const AUTHORIZER_FUNCTION: &str = "authorizer";
+/// Functions in the template that are not routes.
+pub const PLATFORM_FUNCTIONS: &[&str] = &[PREFLIGHT_FUNCTION, AUTHORIZER_FUNCTION];
 
 /// Every route of the API.
 pub static ROUTES: &[Route] = &[
