@@ -34,6 +34,7 @@ fn small_limits() -> RateLimitConfig {
         global_max: 10,
         write_max: 3,
         auth_max: 5,
+        account_max: 8,
         global_enforcement: GlobalEnforcement::App,
     }
 }

@@ -20,8 +20,16 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use itinera::api::{Api, ApiRequest, Credentials, MAX_BODY_BYTES, RequestBody};
-use itinera::config::{ApiConfig, ConfigError, env};
+use itinera::accounts::{self, Email, Password};
+use itinera::api::{
+    Api, ApiRequest, Credentials, CursorCodec, MAX_BODY_BYTES, RequestBody, Services,
+};
+use itinera::auth::keys::{PRIVATE_KEY_VARIABLE, PUBLIC_KEY_VARIABLE};
+use itinera::auth::{DevKeyError, TokenKeys, dev_keys};
+use itinera::config::{ApiConfig, ConfigError, SigningKey, env};
+use itinera::error::DomainError;
+use itinera::ratelimit::RateLimitConfig;
+use itinera::storage::Store;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
@@ -37,9 +45,14 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub struct LocalConfig {
     /// `PORT` (default 3000; 0 picks a free port).
     pub port: u16,
-    /// `DATA_DIR` (default `.data`): where the embedded store keeps its file.
+    /// `DATA_DIR` (default `.data`): where the embedded store keeps its file (and the dev key pair).
     pub data_dir: PathBuf,
     pub api: ApiConfig,
+    /// `RATE_*`: the rate-limit tiers (every tier counted here, on the embedded store).
+    pub limits: RateLimitConfig,
+    /// `BOOTSTRAP_ADMIN_EMAIL` and `BOOTSTRAP_ADMIN_PASSWORD`: the first admin, created at start
+    /// when no admin exists.
+    pub bootstrap_admin: Option<(Email, Password)>,
 }
 
 impl LocalConfig {
@@ -51,16 +64,104 @@ impl LocalConfig {
             None => 3000,
         };
         let data_dir = lookup("DATA_DIR").map_or_else(|| PathBuf::from(".data"), PathBuf::from);
+        let bootstrap_admin = match (lookup(ADMIN_EMAIL), lookup(ADMIN_PASSWORD)) {
+            (None, None) => None,
+            (Some(email), Some(password)) => Some((
+                Email::parse(&email).map_err(|problem| ConfigError::new(ADMIN_EMAIL, problem))?,
+                Password::parse(&password)
+                    .map_err(|problem| ConfigError::new(ADMIN_PASSWORD, problem))?,
+            )),
+            (Some(_), None) => {
+                return Err(ConfigError::new(
+                    ADMIN_PASSWORD,
+                    "must be set with BOOTSTRAP_ADMIN_EMAIL",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::new(
+                    ADMIN_EMAIL,
+                    "must be set with BOOTSTRAP_ADMIN_PASSWORD",
+                ));
+            }
+        };
         Ok(Self {
             port,
             data_dir,
+            limits: RateLimitConfig::from_lookup(&lookup)?,
             api: ApiConfig::from_lookup(lookup)?,
+            bootstrap_admin,
         })
     }
 
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(env)
     }
+}
+
+const ADMIN_EMAIL: &str = "BOOTSTRAP_ADMIN_EMAIL";
+const ADMIN_PASSWORD: &str = "BOOTSTRAP_ADMIN_PASSWORD";
+
+/// Why the local API could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("the dev key pair in the data directory is unusable")]
+    DevKeys(#[from] DevKeyError),
+    #[error("the first admin could not be created")]
+    Bootstrap(#[source] DomainError),
+}
+
+/// The pipeline over `store`: it issues and verifies tokens itself (with `JWT_PRIVATE_KEY` /
+/// `JWT_PUBLIC_KEY` when set, otherwise with a dev key pair kept in the data directory) and counts
+/// every rate-limit tier in the store.
+pub fn build_api(config: &LocalConfig, store: Arc<dyn Store>) -> Result<Api, StartError> {
+    let keys = match env(PRIVATE_KEY_VARIABLE) {
+        Some(_) => TokenKeys::from_env()?,
+        None => {
+            let (private, public) = dev_keys(&config.data_dir)?;
+            let private = private.expose_secret().to_owned();
+            TokenKeys::from_lookup(|name| match name {
+                PRIVATE_KEY_VARIABLE => Some(private.clone()),
+                PUBLIC_KEY_VARIABLE => Some(public.clone()),
+                other => env(other),
+            })?
+        }
+    };
+    let cursor_key = config.api.cursor_signing_key.clone().unwrap_or_else(|| {
+        tracing::warn!(
+            "CURSOR_SIGNING_KEY is not set: using a random key, so cursors end with this process"
+        );
+        SigningKey::random()
+    });
+    let services = Services::new(store, CursorCodec::new(cursor_key.as_bytes()))
+        .with_authenticator(Arc::new(keys.token_verifier()?))
+        .with_token_issuer(keys.token_issuer()?)
+        .with_rate_limits(config.limits.clone());
+    Ok(Api::new(services, config.api.cors.clone()))
+}
+
+/// Creates the first admin from the bootstrap settings when no admin exists yet.
+pub async fn bootstrap_admin(config: &LocalConfig, api: &Api) -> Result<(), StartError> {
+    let Some((email, password)) = config.bootstrap_admin.clone() else {
+        return Ok(());
+    };
+    let services = api.services();
+    let created = accounts::bootstrap_admin(
+        &*services.store,
+        &*services.clock,
+        &*services.ids,
+        &services.passwords,
+        email,
+        password,
+    )
+    .await
+    .map_err(StartError::Bootstrap)?;
+    match created {
+        Some(admin) => tracing::info!(user_id = %admin.id, "created the first admin"),
+        None => tracing::info!("an admin exists; the bootstrap settings were not needed"),
+    }
+    Ok(())
 }
 
 /// Serves `api` on `listener` until `shutdown` completes, then stops accepting and waits (up to a

@@ -3,10 +3,8 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use itinera::api::{Api, CursorCodec, Services};
-use itinera::config::SigningKey;
 use itinera_embedded::EmbeddedStore;
-use local_api::{LocalConfig, serve, shutdown_signal};
+use local_api::{LocalConfig, bootstrap_admin, build_api, serve, shutdown_signal};
 use tokio::net::TcpListener;
 
 #[tokio::main]
@@ -29,14 +27,20 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let key = config.api.cursor_signing_key.clone().unwrap_or_else(|| {
-        tracing::warn!(
-            "CURSOR_SIGNING_KEY is not set: using a random key, so cursors end with this process"
+    let api = match build_api(&config, Arc::new(store)) {
+        Ok(api) => Arc::new(api),
+        Err(error) => {
+            eprintln!("local-api cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(error) = bootstrap_admin(&config, &api).await {
+        eprintln!(
+            "local-api cannot start: {}",
+            itinera::api::error_chain(&error)
         );
-        SigningKey::random()
-    });
-    let services = Services::new(Arc::new(store), CursorCodec::new(key.as_bytes()));
-    let api = Arc::new(Api::new(services, config.api.cors.clone()));
+        return ExitCode::FAILURE;
+    }
     let listener = match TcpListener::bind(("127.0.0.1", config.port)).await {
         Ok(listener) => listener,
         Err(error) => {

@@ -308,7 +308,7 @@ impl Api {
         if route.rate_tier == RateTier::Auth {
             counts.push((Tier::Auth, client.clone()));
             if let Some(account) = sign_in_account(body) {
-                counts.push((Tier::Auth, account));
+                counts.push((Tier::Account, account));
             }
         }
         let mut limits = Limits::default();

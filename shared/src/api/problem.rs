@@ -217,7 +217,7 @@ struct ProblemBody<'a> {
 }
 
 /// The cause chain of an error, outermost first, for the log.
-pub(crate) fn chain(error: &(dyn StdError + 'static)) -> String {
+pub fn chain(error: &(dyn StdError + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -52,9 +52,11 @@ pub struct RateLimitConfig {
     pub global_max: u32,
     /// `RATE_WRITE_MAX`: POST, PUT, PATCH and DELETE requests per client per window (100).
     pub write_max: u32,
-    /// `RATE_AUTH_MAX`: failed login, register and refresh attempts per client and per account
-    /// per window (5).
+    /// `RATE_AUTH_MAX`: failed login, register and refresh attempts per client per window (5).
     pub auth_max: u32,
+    /// `RATE_AUTH_ACCOUNT_MAX`: failed sign-in attempts against one account per window, from any
+    /// client (20, four times the per-client limit).
+    pub account_max: u32,
     /// `RATE_GLOBAL_ENFORCEMENT`: `app` (default) or `edge`.
     pub global_enforcement: GlobalEnforcement,
 }
@@ -66,6 +68,7 @@ impl Default for RateLimitConfig {
             global_max: 1_000,
             write_max: 100,
             auth_max: 5,
+            account_max: 20,
             global_enforcement: GlobalEnforcement::App,
         }
     }
@@ -95,6 +98,7 @@ impl RateLimitConfig {
             global_max: max("RATE_MAX", defaults.global_max)?,
             write_max: max("RATE_WRITE_MAX", defaults.write_max)?,
             auth_max: max("RATE_AUTH_MAX", defaults.auth_max)?,
+            account_max: max("RATE_AUTH_ACCOUNT_MAX", defaults.account_max)?,
             global_enforcement,
         })
     }
@@ -110,6 +114,7 @@ impl RateLimitConfig {
             Tier::Global => self.global_max,
             Tier::Write => self.write_max,
             Tier::Auth => self.auth_max,
+            Tier::Account => self.account_max,
         }
     }
 }
@@ -174,6 +179,7 @@ mod tests {
                 global_max: 50,
                 write_max: 10,
                 auth_max: 3,
+                account_max: 20,
                 global_enforcement: GlobalEnforcement::Edge,
             }
         );

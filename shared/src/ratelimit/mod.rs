@@ -43,12 +43,16 @@ pub enum Tier {
     Global,
     /// Requests that change data (POST, PUT, PATCH, DELETE), per client.
     Write,
-    /// Failed authentication attempts, per client and per account.
+    /// Failed authentication attempts, per client.
     Auth,
+    /// Failed authentication attempts against one account, from any client. Looser than the
+    /// per-client tier, so a guesser at one address cannot lock the owner out from another, yet
+    /// bounded, so guessing spread over many addresses stays slow.
+    Account,
 }
 
 impl Tier {
-    pub const ALL: [Tier; 3] = [Tier::Global, Tier::Write, Tier::Auth];
+    pub const ALL: [Tier; 4] = [Tier::Global, Tier::Write, Tier::Auth, Tier::Account];
 
     /// The tier's name in counter keys and logs.
     pub fn name(self) -> &'static str {
@@ -56,18 +60,24 @@ impl Tier {
             Self::Global => "global",
             Self::Write => "write",
             Self::Auth => "auth",
+            Self::Account => "account",
         }
     }
 
     /// Whether requests are refused (503) when the tier's counter cannot be read or written.
     ///
-    /// The auth tier fails closed: it is the only thing between a password guesser and an
+    /// The auth tiers fail closed: it is the only thing between a password guesser and an
     /// account, and an outage of the store is exactly when nobody watches. The global and write
     /// tiers fail open: they protect capacity, a store outage already stops most work, and
     /// refusing every request because a counter is unreachable would turn a degraded store into
     /// a full outage. The edge (WAF, stage throttling) still limits every client meanwhile.
     pub fn fails_closed(self) -> bool {
-        matches!(self, Self::Auth)
+        matches!(self, Self::Auth | Self::Account)
+    }
+
+    /// Whether the tier counts only failed attempts (successes are given back).
+    pub fn counts_failures_only(self) -> bool {
+        matches!(self, Self::Auth | Self::Account)
     }
 }
 
