@@ -2,12 +2,14 @@
 //! events through the Lambda handlers, the storage conformance suite on both adapter families,
 //! and the checks that `template.yaml` matches the route table and the table schema.
 
+mod access;
 mod accounts;
 mod api;
 mod audit;
 mod auth;
 mod conformance;
 mod events;
+mod identity;
 mod local_server;
 mod ratelimit;
 mod template;

@@ -189,6 +189,14 @@ impl ApiError {
             } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
             }
+            Self::TooManyRequests {
+                retry_after_seconds,
+            } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+            }
+            Self::Unauthorized { .. } => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
             _ => {}
         }
         response
@@ -336,6 +344,20 @@ mod tests {
         let response = ApiError::from(StoreError::Throttled("slow down".into())).into_response("r");
         assert_eq!(response.status(), 503);
         assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    }
+
+    #[test]
+    fn a_401_asks_for_a_bearer_token_and_a_429_says_when_to_retry() {
+        let unauthorized = ApiError::Unauthorized {
+            detail: "no token".into(),
+        }
+        .into_response("r");
+        assert_eq!(unauthorized.headers()[header::WWW_AUTHENTICATE], "Bearer");
+        let limited = ApiError::TooManyRequests {
+            retry_after_seconds: 42,
+        }
+        .into_response("r");
+        assert_eq!(limited.headers()[header::RETRY_AFTER], "42");
     }
 
     #[test]

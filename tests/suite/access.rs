@@ -1,0 +1,148 @@
+//! The authorization matrix: every route of the table, called by an anonymous client, a customer,
+//! another customer, a staff member and an admin. A route added without an expected access here
+//! fails the first test, so nothing ships unprotected by accident.
+
+use std::collections::BTreeMap;
+
+use http::StatusCode;
+use itinera::api::{Access, ROUTES, Route};
+use itinera::identity::{Principal, Role};
+use itinera_tests::{TestApp, TestRequest, principal, spawn_app, token_of};
+use serde_json::json;
+
+/// Who may call each route, written down independently of the route table.
+const EXPECTED: [(&str, Access); 18] = [
+    ("health", Access::Anonymous),
+    ("register", Access::Anonymous),
+    ("login", Access::Anonymous),
+    ("refresh", Access::Anonymous),
+    ("logout", Access::Anonymous),
+    ("list-airplanes", Access::Customer),
+    ("get-airplane", Access::Customer),
+    ("create-airplane", Access::Staff),
+    ("update-airplane", Access::Staff),
+    ("delete-airplane", Access::Staff),
+    ("get-my-profile", Access::Customer),
+    ("update-my-profile", Access::Customer),
+    ("change-my-password", Access::Customer),
+    ("list-my-activity", Access::Customer),
+    ("list-users", Access::Admin),
+    ("get-user", Access::Admin),
+    ("update-user", Access::Admin),
+    ("list-audit-entries", Access::Admin),
+];
+
+#[test]
+fn every_route_declares_exactly_the_expected_access() {
+    let expected: BTreeMap<&str, Access> = EXPECTED.into_iter().collect();
+    let declared: BTreeMap<&str, Access> = ROUTES
+        .iter()
+        .map(|route| (route.function, route.access))
+        .collect();
+    assert_eq!(
+        declared, expected,
+        "a route's access changed or a route has no expected access"
+    );
+}
+
+/// The callers of the matrix: `None` is anonymous.
+fn callers() -> Vec<(&'static str, Option<Principal>)> {
+    vec![
+        ("anonymous", None),
+        ("customer", Some(principal(Role::Customer))),
+        ("other customer", Some(principal(Role::Customer))),
+        ("staff", Some(principal(Role::Staff))),
+        ("admin", Some(principal(Role::Admin))),
+    ]
+}
+
+fn admitted(access: Access, caller: Option<&Principal>) -> bool {
+    match (access, caller) {
+        (Access::Anonymous, _) => true,
+        (_, None) => false,
+        (Access::Customer, Some(_)) => true,
+        (Access::Staff, Some(principal)) => principal.is_staff(),
+        (Access::Admin, Some(principal)) => principal.is_admin(),
+    }
+}
+
+/// A request to `route` with a plausible path and an empty JSON object body for writes.
+fn request(route: &Route) -> TestRequest {
+    let path = route
+        .path
+        .replace("{id}", &uuid::Uuid::now_v7().to_string());
+    let request = TestRequest::new(route.method.clone(), path);
+    if route.method == http::Method::GET {
+        request
+    } else {
+        request.json(&json!({}))
+    }
+}
+
+async fn send_as(app: &TestApp, route: &Route, caller: Option<&Principal>) -> StatusCode {
+    let request = match caller {
+        Some(principal) => request(route).bearer(&token_of(principal)),
+        None => request(route).anonymous(),
+    };
+    app.send(request).await.status
+}
+
+#[tokio::test]
+async fn the_route_table_times_every_role_gives_the_declared_matrix() {
+    let app = spawn_app();
+    for route in ROUTES {
+        for (name, caller) in callers() {
+            let status = send_as(&app, route, caller.as_ref()).await;
+            let who = format!("{name} on {} {}", route.method, route.path);
+            if admitted(route.access, caller.as_ref()) {
+                assert!(
+                    status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
+                    "{who}: expected to pass authorization, got {status}"
+                );
+            } else if caller.is_none() {
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "{who}");
+            } else {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{who}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_customer_cannot_read_or_change_another_users_account() {
+    let app = spawn_app();
+    let register = |username: &str| {
+        TestRequest::post("/v1/auth/register")
+            .anonymous()
+            .json(&json!({
+                "email": format!("{username}@example.com"),
+                "username": username,
+                "password": "a long enough passphrase",
+                "name": username,
+            }))
+    };
+    let victim = app.send(register("victim")).await.json()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let attacker = token_of(&principal(Role::Customer));
+    for request in [
+        TestRequest::get(format!("/v1/users/{victim}")),
+        TestRequest::patch(format!("/v1/users/{victim}")).json(&json!({"role": "admin"})),
+        TestRequest::get(format!("/v1/audit?actor={victim}")),
+    ] {
+        let status = app.send(request.bearer(&attacker)).await.status;
+        assert!(
+            status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND,
+            "{status}"
+        );
+    }
+    let mine = app
+        .send(TestRequest::get("/v1/users/me").bearer(&attacker))
+        .await;
+    assert_eq!(
+        mine.status,
+        StatusCode::NOT_FOUND,
+        "a token for a user that does not exist finds no profile"
+    );
+}
