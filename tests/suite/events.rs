@@ -1,60 +1,282 @@
 //! Every sample event in `events/` deserializes as API Gateway would send it and runs through its
 //! function's handler in-process, so `cargo lambda invoke --data-file events/<fn>.json` and
 //! `sam local invoke` get events that really work.
+//!
+//! The events chain as a client's requests would: the account `register` creates is the one
+//! `login` signs in; `refresh` and `logout` present the refresh tokens the previous answers gave;
+//! the protected routes carry the context the authorizer answers for a real access token. What an
+//! event file cannot know in advance (tokens, the new user's id) is filled in here, into the
+//! event as written, so the files themselves stay what the tests run.
 
 use std::sync::Arc;
 
+use itinera::api::Api;
+use itinera::clock::SystemClock;
+use itinera::identity::Role;
+use itinera_functions::authorizer::{Unauthorized, authorize};
 use itinera_functions::{Target, handle_event};
-use itinera_tests::{FixedId, spawn_app_with_ids};
+use itinera_tests::{FixedId, api_over, principal, spawn_app, token_of, token_verifier};
 use lambda_http::Body;
+use lambda_http::aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequestTypeRequest;
 use lambda_http::request::LambdaRequest;
+use serde_json::{Value, json};
 
 /// The airplane id the sample events use.
 const SAMPLE_AIRPLANE_ID: &str = "0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f";
 
-/// The functions in the order their events make sense (create before get, delete last), with the
-/// status each event must produce.
-const EVENTS: [(&str, u16); 7] = [
-    ("health", 200),
-    ("create-airplane", 201),
-    ("list-airplanes", 200),
-    ("get-airplane", 200),
-    ("update-airplane", 200),
-    ("delete-airplane", 204),
-    ("preflight", 204),
-];
-
-fn event(function: &str) -> lambda_http::Request {
+/// The JSON of `events/<function>.json`.
+fn event_json(function: &str) -> Value {
     let path = format!("{}/../events/{function}.json", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"));
-    let request: LambdaRequest = serde_json::from_str(&text)
-        .unwrap_or_else(|error| panic!("{path} is not an API Gateway event: {error}"));
+    serde_json::from_str(&text).unwrap_or_else(|error| panic!("{path} is not JSON: {error}"))
+}
+
+/// An event's JSON as the request `lambda_http` hands a function.
+fn request(function: &str, event: Value) -> lambda_http::Request {
+    let request: LambdaRequest = serde_json::from_value(event).unwrap_or_else(|error| {
+        panic!("events/{function}.json is not an API Gateway event: {error}")
+    });
     request.into()
+}
+
+fn event(function: &str) -> lambda_http::Request {
+    request(function, event_json(function))
+}
+
+/// Runs `event` through `function`'s handler, checks the status, and returns the JSON body
+/// (`Null` when empty).
+async fn run(api: &Api, function: &str, event: Value, status: u16) -> Value {
+    let target = Target::of(function).unwrap_or_else(|| panic!("{function} has no target"));
+    let response = handle_event(api, target, request(function, event)).await;
+    let body = match response.body() {
+        Body::Text(text) => text.clone(),
+        Body::Empty => String::new(),
+        other => panic!("{function}: unexpected body {other:?}"),
+    };
+    assert_eq!(response.status().as_u16(), status, "{function}: {body}");
+    assert!(
+        response.headers().contains_key("x-request-id"),
+        "{function}"
+    );
+    if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&body).unwrap_or_else(|error| panic!("{function}: {error}: {body}"))
+    }
+}
+
+/// The event with another JSON body.
+fn with_body(mut event: Value, body: &Value) -> Value {
+    assert!(event["body"].is_string(), "the event has a body to replace");
+    event["body"] = Value::String(body.to_string());
+    event
+}
+
+/// The event with the principal of `context` (the authorizer's answer) in place of the one
+/// written in its `requestContext.authorizer`.
+fn with_principal(mut event: Value, context: &Value) -> Value {
+    let authorizer = event["requestContext"]["authorizer"]
+        .as_object_mut()
+        .expect("a protected route's event carries the authorizer context");
+    for key in ["principalId", "userId", "role"] {
+        assert!(authorizer.contains_key(key), "the context has {key}");
+        authorizer.insert(key.into(), context[key].clone());
+    }
+    event
+}
+
+/// The event addressed to the user `id` (`/v1/users/{id}`).
+fn for_user(mut event: Value, id: &str) -> Value {
+    let path = event["resource"]
+        .as_str()
+        .expect("a resource")
+        .replace("{id}", id);
+    let stage = event["requestContext"]["stage"]
+        .as_str()
+        .expect("a stage")
+        .to_owned();
+    event["pathParameters"]["id"] = json!(id);
+    event["requestContext"]["path"] = json!(format!("/{stage}{path}"));
+    event["path"] = json!(path);
+    event
+}
+
+/// The authorizer's sample event, sending `token` as its bearer token.
+fn authorizer_event(token: Option<&str>) -> ApiGatewayCustomAuthorizerRequestTypeRequest {
+    let mut event = event_json("authorizer");
+    for headers in ["headers", "multiValueHeaders"] {
+        let headers = event[headers].as_object_mut().expect("headers");
+        let written = headers
+            .remove("Authorization")
+            .expect("the sample sends an Authorization header");
+        let Some(token) = token else { continue };
+        let value = json!(format!("Bearer {token}"));
+        headers.insert(
+            "Authorization".into(),
+            if written.is_array() {
+                json!([value])
+            } else {
+                value
+            },
+        );
+    }
+    serde_json::from_value(event).expect("an API Gateway REQUEST authorizer event")
+}
+
+/// What API Gateway puts in a route's `requestContext.authorizer` once the authorizer allowed
+/// `token`: the principal id next to the context the authorizer answered.
+fn context_for(token: &str) -> Value {
+    let response = authorize(
+        &token_verifier(),
+        &SystemClock,
+        authorizer_event(Some(token)),
+    )
+    .expect("the authorizer allows a valid token");
+    let mut context = serde_json::to_value(&response.context).expect("a JSON context");
+    context["principalId"] = json!(response.principal_id);
+    context
 }
 
 #[tokio::test]
 async fn every_sample_event_runs_through_its_function_with_the_expected_status() {
-    let id = uuid::Uuid::parse_str(SAMPLE_AIRPLANE_ID).unwrap();
-    let app = spawn_app_with_ids(Arc::new(FixedId(id)));
-    for (function, status) in EVENTS {
-        let target = Target::of(function).unwrap_or_else(|| panic!("{function} has no target"));
-        let response = handle_event(&app.api, target, event(function)).await;
-        let body = match response.body() {
-            Body::Text(text) => text.clone(),
-            Body::Empty => String::new(),
-            other => panic!("{function}: unexpected body {other:?}"),
-        };
-        assert_eq!(response.status().as_u16(), status, "{function}: {body}");
-        assert!(
-            response.headers().contains_key("x-request-id"),
-            "{function}"
-        );
+    let app = spawn_app();
+    // The fleet events name their airplane, so its creation must give it that id; the same
+    // store, as one deployment's functions share one table.
+    let fleet = api_over(
+        Arc::clone(&app.store),
+        Arc::new(FixedId(uuid::Uuid::parse_str(SAMPLE_AIRPLANE_ID).unwrap())),
+    );
+
+    run(&app.api, "health", event_json("health"), 200).await;
+
+    // The events' account: registered, then signed in with the same credentials.
+    let user = run(&app.api, "register", event_json("register"), 201).await;
+    let user_id = user["data"]["id"]
+        .as_str()
+        .expect("the new user's id")
+        .to_owned();
+    let session = run(&app.api, "login", event_json("login"), 200).await;
+    let access_token = session["data"]["accessToken"]
+        .as_str()
+        .expect("an access token");
+    let login_refresh = session["data"]["refreshToken"]
+        .as_str()
+        .expect("a refresh token");
+
+    let refreshed = run(
+        &app.api,
+        "refresh",
+        with_body(
+            event_json("refresh"),
+            &json!({"refreshToken": login_refresh}),
+        ),
+        200,
+    )
+    .await;
+    let rotated = refreshed["data"]["refreshToken"]
+        .as_str()
+        .expect("a rotated refresh token");
+    assert_ne!(rotated, login_refresh, "refresh rotates the token");
+    let logout = with_body(event_json("logout"), &json!({"refreshToken": rotated}));
+    run(&app.api, "logout", logout, 204).await;
+    // The session really ended: its token no longer refreshes.
+    let ended = with_body(event_json("refresh"), &json!({"refreshToken": rotated}));
+    run(&app.api, "refresh", ended, 401).await;
+
+    // The user's own routes, with the context the authorizer answers for the login's token.
+    let customer = context_for(access_token);
+    assert_eq!(customer["userId"], user_id.as_str());
+    assert_eq!(customer["role"], "customer");
+    let me = with_principal(event_json("get-my-profile"), &customer);
+    let profile = run(&app.api, "get-my-profile", me, 200).await;
+    assert_eq!(profile["data"]["id"], user_id.as_str());
+    let update = with_principal(event_json("update-my-profile"), &customer);
+    let updated = run(&app.api, "update-my-profile", update, 200).await;
+    assert_eq!(updated["data"]["name"], "Augusta Ada King");
+    let change = with_principal(event_json("change-my-password"), &customer);
+    let fresh = run(&app.api, "change-my-password", change, 200).await;
+    assert!(fresh["data"]["accessToken"].is_string(), "{fresh}");
+    let activity = with_principal(event_json("list-my-activity"), &customer);
+    let activity = run(&app.api, "list-my-activity", activity, 200).await;
+    assert!(
+        !activity["data"].as_array().expect("a page").is_empty(),
+        "the user's registration and changes are their activity: {activity}"
+    );
+
+    // The admin routes, as an admin other than the user (an admin cannot demote themselves).
+    let admin = context_for(&token_of(&principal(Role::Admin)));
+    let listed = with_principal(event_json("list-users"), &admin);
+    let users = run(&app.api, "list-users", listed, 200).await;
+    assert!(
+        users["data"]
+            .as_array()
+            .expect("a page")
+            .iter()
+            .any(|listed| listed["id"] == user_id.as_str()),
+        "{users}"
+    );
+    let get = for_user(with_principal(event_json("get-user"), &admin), &user_id);
+    let got = run(&app.api, "get-user", get, 200).await;
+    assert_eq!(got["data"]["id"], user_id.as_str());
+    let promote = for_user(with_principal(event_json("update-user"), &admin), &user_id);
+    let promoted = run(&app.api, "update-user", promote, 200).await;
+    assert_eq!(promoted["data"]["role"], "staff");
+    // The fleet, as the staff member the events' context names.
+    for (function, status) in [
+        ("create-airplane", 201),
+        ("list-airplanes", 200),
+        ("get-airplane", 200),
+        ("update-airplane", 200),
+        ("delete-airplane", 204),
+    ] {
+        run(&fleet, function, event_json(function), status).await;
     }
+    // The airplane's history, as the admin reads it: created, changed, removed.
+    let audit = with_principal(event_json("list-audit-entries"), &admin);
+    let history = run(&app.api, "list-audit-entries", audit, 200).await;
+    assert_eq!(
+        history["data"].as_array().expect("a page").len(),
+        3,
+        "{history}"
+    );
+
+    run(&app.api, "preflight", event_json("preflight"), 204).await;
+}
+
+#[test]
+fn the_authorizer_event_allows_a_valid_token_and_refuses_a_missing_one() {
+    let staff = principal(Role::Staff);
+    let event = authorizer_event(Some(&token_of(&staff)));
+    let method_arn = event.method_arn.clone().expect("a method ARN");
+    let response = authorize(&token_verifier(), &SystemClock, event).expect("allowed");
+    assert_eq!(
+        response.principal_id.as_deref(),
+        Some(staff.user_id.as_str())
+    );
+    assert_eq!(response.context.user_id, staff.user_id.as_str());
+    assert_eq!(response.context.role, "staff");
+    // Allowed on the whole stage of the event's API, so the cached answer serves every route.
+    let stage = method_arn
+        .splitn(3, '/')
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("/");
+    let policy = serde_json::to_value(&response.policy_document).unwrap();
+    assert_eq!(
+        policy["Statement"][0]["Resource"],
+        json!([format!("{stage}/*")])
+    );
+    assert_eq!(policy["Statement"][0]["Effect"], "Allow");
+
+    assert_eq!(
+        authorize(&token_verifier(), &SystemClock, authorizer_event(None)),
+        Err(Unauthorized)
+    );
 }
 
 #[tokio::test]
 async fn the_request_id_and_client_ip_come_from_the_request_context() {
-    let app = spawn_app_with_ids(Arc::new(FixedId(uuid::Uuid::now_v7())));
+    let app = spawn_app();
     let request = event("health");
     let expected = match lambda_http::RequestExt::request_context_ref(&request) {
         Some(lambda_http::request::RequestContext::ApiGatewayV1(context)) => {

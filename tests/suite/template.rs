@@ -6,18 +6,44 @@
 //! path or method, a policy wider or narrower than the route's store access, a table whose keys
 //! or indexes differ from the schema, a function without a sample event, an environment variable
 //! the code reads but the template does not set, an API Gateway error that is not a problem
-//! document.
+//! document, a protected route the authorizer does not guard (or an anonymous one it does), a
+//! token key readable by a function that has no use for it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use itinera::api::{PLATFORM_FUNCTIONS, ROUTES, Route, StoreAccess};
+use itinera::api::{
+    AUTHORIZER_FUNCTION, Access, PLATFORM_FUNCTIONS, ROUTES, Route, StoreAccess, route_of_function,
+};
+use itinera::auth::keys::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
+use itinera::ratelimit::{GlobalEnforcement, RateLimitConfig};
 use itinera::storage::TABLE;
 use serde_yaml_ng::Value;
 
 /// The function that answers CORS preflight requests (a platform function, not a route).
 const PREFLIGHT: &str = "preflight";
+
+/// The authorizer the Api applies to every method that does not opt out.
+const BEARER_AUTHORIZER: &str = "BearerAuthorizer";
+
+/// The template parameters naming the SSM parameters of the token keys, and the variables that
+/// hand those names to the functions.
+const PRIVATE_KEY_PARAMETER: &str = "JwtPrivateKeyParameter";
+const PUBLIC_KEY_PARAMETER: &str = "JwtPublicKeyParameter";
+const PRIVATE_KEY_PARAMETER_VARIABLE: &str = "JWT_PRIVATE_KEY_PARAMETER";
+const PUBLIC_KEY_PARAMETER_VARIABLE: &str = "JWT_PUBLIC_KEY_PARAMETER";
+
+/// The key parameter a function may read, through which variable: the private key for the
+/// routes that sign tokens, the public key for the authorizer, nothing for the others.
+fn key_parameter_of(name: &str) -> Option<(&'static str, &'static str)> {
+    if name == AUTHORIZER_FUNCTION {
+        return Some((PUBLIC_KEY_PARAMETER, PUBLIC_KEY_PARAMETER_VARIABLE));
+    }
+    route_of_function(name)
+        .filter(|route| route.signs_tokens)
+        .map(|_| (PRIVATE_KEY_PARAMETER, PRIVATE_KEY_PARAMETER_VARIABLE))
+}
 
 /// DynamoDB actions each store access level grants, and nothing else.
 fn expected_actions(access: StoreAccess) -> BTreeSet<&'static str> {
@@ -47,6 +73,14 @@ const ENVIRONMENT: &[&str] = &[
     "DYNAMODB_OPERATION_TIMEOUT_MS",
     "DYNAMODB_MAX_ATTEMPTS",
     "AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH",
+    "JWT_ISSUER",
+    "JWT_AUDIENCE",
+    "RATE_WINDOW_MS",
+    "RATE_MAX",
+    "RATE_WRITE_MAX",
+    "RATE_AUTH_MAX",
+    "RATE_AUTH_ACCOUNT_MAX",
+    "RATE_GLOBAL_ENFORCEMENT",
 ];
 
 /// Headers every response carries, API Gateway's own error responses included.
@@ -175,10 +209,14 @@ struct ApiEvent {
     method: String,
 }
 
-fn api_events(name: &str) -> Vec<ApiEvent> {
-    let events = function(name)["Properties"]["Events"]
-        .as_mapping()
-        .unwrap_or_else(|| panic!("{name} has no Events"));
+/// The Api events of a function, with each event's `Auth` (null when it has none); none for a
+/// function without Events (the authorizer).
+fn api_events_with_auth(name: &str) -> Vec<(ApiEvent, &'static Value)> {
+    let events = &function(name)["Properties"]["Events"];
+    let Some(events) = events.as_mapping() else {
+        assert!(events.is_null(), "{name}: Events should be a mapping");
+        return Vec::new();
+    };
     events
         .iter()
         .map(|(event_name, event)| {
@@ -194,11 +232,19 @@ fn api_events(name: &str) -> Vec<ApiEvent> {
                 "{name}.{event_name} should attach to the template's Api (RestApiId: !Ref Api), \
                  not to SAM's implicit API"
             );
-            ApiEvent {
+            let endpoint = ApiEvent {
                 path: text(&properties["Path"], "an event Path").to_string(),
                 method: text(&properties["Method"], "an event Method").to_ascii_uppercase(),
-            }
+            };
+            (endpoint, &properties["Auth"])
         })
+        .collect()
+}
+
+fn api_events(name: &str) -> Vec<ApiEvent> {
+    api_events_with_auth(name)
+        .into_iter()
+        .map(|(endpoint, _)| endpoint)
         .collect()
 }
 
@@ -313,35 +359,55 @@ fn functions_run_on_provided_al2023_arm64_built_from_the_workspace() {
     assert_eq!(globals["LoggingConfig"]["LogFormat"].as_str(), Some("JSON"));
     for name in expected_functions() {
         let properties = &function(&name)["Properties"];
-        for setting in [
-            "Runtime",
-            "Handler",
-            "Architectures",
-            "CodeUri",
-            "Environment",
-        ] {
+        for setting in ["Runtime", "Handler", "Architectures", "CodeUri"] {
             assert!(
                 properties[setting].is_null(),
                 "{name} overrides the global {setting}; change Globals instead"
             );
         }
+        // A function's own Environment (SAM merges it over the Globals) holds only the name of
+        // the key parameter it may read; everything else belongs in Globals.
+        let own: BTreeSet<&str> = properties["Environment"]["Variables"]
+            .as_mapping()
+            .map(|variables| {
+                variables
+                    .keys()
+                    .map(|key| text(key, "a variable name"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let expected: BTreeSet<&str> = key_parameter_of(&name)
+            .map(|(_, variable)| variable)
+            .into_iter()
+            .collect();
+        assert_eq!(
+            own, expected,
+            "{name} sets variables of its own beyond its key parameter; change Globals instead"
+        );
     }
 }
 
 // ------------------------------------------------------------------ permissions
 
-/// DynamoDB actions a function's policies grant. Every policy must be an inline document
-/// scoped to the table and its indexes: SAM policy templates and managed policies are wider
-/// than any route needs.
-fn dynamodb_actions(name: &str) -> BTreeSet<String> {
+/// What a function's policies grant: DynamoDB actions (on the table and its indexes only) and
+/// SSM actions with the template parameter naming the one SSM parameter each applies to. Every
+/// policy must be an inline document: SAM policy templates and managed policies are wider than
+/// any function needs.
+#[derive(Debug, Default)]
+struct Grants {
+    dynamodb: BTreeSet<String>,
+    ssm: BTreeSet<(String, String)>,
+}
+
+fn grants(name: &str) -> Grants {
     let policies = &function(name)["Properties"]["Policies"];
-    let mut actions = BTreeSet::new();
+    let mut grants = Grants::default();
     let Some(policies) = policies.as_sequence() else {
         assert!(
             policies.is_null(),
             "{name}: Policies should be a list of inline policy documents"
         );
-        return actions;
+        return grants;
     };
     for policy in policies {
         let statements = policy["Statement"].as_sequence().unwrap_or_else(|| {
@@ -365,15 +431,54 @@ fn dynamodb_actions(name: &str) -> BTreeSet<String> {
                 listed.iter().all(|action| !action.contains('*')),
                 "{name}: wildcard actions are not least privilege: {listed:?}"
             );
-            assert!(
-                listed.iter().all(|action| action.starts_with("dynamodb:")),
-                "{name}: only DynamoDB permissions are expected so far: {listed:?}"
-            );
-            assert_table_scoped(name, &statement["Resource"]);
-            actions.extend(listed.into_iter().map(str::to_string));
+            if listed.iter().all(|action| action.starts_with("dynamodb:")) {
+                assert_table_scoped(name, &statement["Resource"]);
+                grants
+                    .dynamodb
+                    .extend(listed.into_iter().map(str::to_string));
+            } else if listed.iter().all(|action| action.starts_with("ssm:")) {
+                let parameter = parameter_of(name, &statement["Resource"]);
+                grants.ssm.extend(
+                    listed
+                        .into_iter()
+                        .map(|action| (action.to_string(), parameter.clone())),
+                );
+            } else {
+                panic!(
+                    "{name}: only DynamoDB and SSM permissions are expected, one service per \
+                     statement: {listed:?}"
+                );
+            }
         }
     }
-    actions
+    grants
+}
+
+/// The template parameter an SSM statement's single resource is the ARN of:
+/// `!Sub arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${<Parameter>}`.
+/// Parameter names start with `/`, hence no slash after `parameter`.
+fn parameter_of(name: &str, resources: &Value) -> String {
+    let resources = resources
+        .as_sequence()
+        .unwrap_or_else(|| panic!("{name}: an SSM Resource should be a list"));
+    assert_eq!(
+        resources.len(),
+        1,
+        "{name}: an SSM statement names one parameter: {resources:?}"
+    );
+    let arn = match intrinsic(&resources[0]) {
+        Some((tag, inner)) if tag == "!Sub" => text(inner, "an SSM parameter ARN"),
+        _ => panic!("{name}: unexpected SSM resource {:?}", resources[0]),
+    };
+    let parameter = arn
+        .strip_prefix("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${")
+        .and_then(|rest| rest.strip_suffix('}'))
+        .unwrap_or_else(|| panic!("{name}: {arn} is not the ARN of one parameter of the stack"));
+    assert!(
+        !template()["Parameters"][parameter].is_null(),
+        "{name}: {parameter} is not a template parameter"
+    );
+    parameter.to_string()
 }
 
 /// The resources of a DynamoDB statement: the table and its indexes, nothing else.
@@ -414,7 +519,7 @@ fn policies_grant_exactly_the_store_access_of_each_route() {
                 .map(|&name| (name, StoreAccess::None)),
         );
     for (name, access) in accesses {
-        let granted = dynamodb_actions(name);
+        let granted = grants(name).dynamodb;
         let expected: BTreeSet<String> = expected_actions(access)
             .into_iter()
             .map(str::to_string)
@@ -422,6 +527,173 @@ fn policies_grant_exactly_the_store_access_of_each_route() {
         assert_eq!(
             granted, expected,
             "{name} ({access:?}) has the wrong DynamoDB actions"
+        );
+    }
+}
+
+/// Rate-limit counters are `UpdateItem`s. Every route that counts in the write or auth tier must
+/// be able to write one; with the global tier at the edge, a read-only route counts nothing and
+/// must hold no write action at all.
+#[test]
+fn routes_that_count_in_the_table_may_update_it_and_reads_may_not_write() {
+    let writes = expected_actions(StoreAccess::ReadWrite)
+        .difference(&expected_actions(StoreAccess::Read))
+        .map(|action| action.to_string())
+        .collect::<BTreeSet<_>>();
+    for route in ROUTES {
+        let granted = grants(route.function).dynamodb;
+        if route.method == http::Method::GET {
+            assert!(
+                granted.is_disjoint(&writes),
+                "{}: a GET route counts no limiter in edge mode and needs no write: {granted:?}",
+                route.function
+            );
+        } else {
+            assert!(
+                granted.contains("dynamodb:UpdateItem"),
+                "{} counts in the write or auth tier and needs dynamodb:UpdateItem",
+                route.function
+            );
+        }
+    }
+}
+
+/// The private key signs every access token; only the functions that issue tokens may read it.
+/// The authorizer reads the public key and nothing else; no other function touches SSM.
+#[test]
+fn only_token_signers_read_the_private_key_and_only_the_authorizer_the_public_key() {
+    for name in expected_functions() {
+        let expected: BTreeSet<(String, String)> = key_parameter_of(&name)
+            .map(|(parameter, _)| ("ssm:GetParameter".to_string(), parameter.to_string()))
+            .into_iter()
+            .collect();
+        assert_eq!(grants(&name).ssm, expected, "{name}'s SSM permissions");
+
+        let variables = &function(&name)["Properties"]["Environment"]["Variables"];
+        for (parameter, variable) in [
+            (PRIVATE_KEY_PARAMETER, PRIVATE_KEY_PARAMETER_VARIABLE),
+            (PUBLIC_KEY_PARAMETER, PUBLIC_KEY_PARAMETER_VARIABLE),
+        ] {
+            let given = &variables[variable];
+            if key_parameter_of(&name) == Some((parameter, variable)) {
+                assert!(
+                    is_ref(given, parameter),
+                    "{name}: {variable} should be !Ref {parameter}, found {given:?}"
+                );
+            } else {
+                assert!(given.is_null(), "{name} should not be given {variable}");
+            }
+        }
+    }
+    let signers: BTreeSet<&str> = ROUTES
+        .iter()
+        .filter(|route| route.signs_tokens)
+        .map(|route| route.function)
+        .collect();
+    assert_eq!(
+        signers,
+        BTreeSet::from(["login", "refresh", "change-my-password"])
+    );
+
+    let globals = &template()["Globals"]["Function"]["Environment"]["Variables"];
+    for variable in [
+        PRIVATE_KEY_PARAMETER_VARIABLE,
+        PUBLIC_KEY_PARAMETER_VARIABLE,
+        "JWT_PRIVATE_KEY",
+        "JWT_PUBLIC_KEY",
+    ] {
+        assert!(
+            globals[variable].is_null(),
+            "{variable} must not reach every function through Globals"
+        );
+    }
+    for (parameter, default) in [
+        (PRIVATE_KEY_PARAMETER, "/itinera/jwt/private-key"),
+        (PUBLIC_KEY_PARAMETER, "/itinera/jwt/public-key"),
+    ] {
+        let parameter = &template()["Parameters"][parameter];
+        assert_eq!(parameter["Type"].as_str(), Some("String"));
+        assert_eq!(parameter["Default"].as_str(), Some(default));
+    }
+}
+
+// ------------------------------------------------------------------ authorizer
+
+#[test]
+fn the_authorizer_runs_for_api_gateway_only() {
+    let authorizer = function(AUTHORIZER_FUNCTION);
+    assert!(
+        authorizer["Properties"]["Events"].is_null(),
+        "the authorizer answers API Gateway, not clients: it has no Api event"
+    );
+    assert!(grants(AUTHORIZER_FUNCTION).dynamodb.is_empty());
+
+    let auth = &resource("Api")["Properties"]["Auth"];
+    assert_eq!(
+        auth["DefaultAuthorizer"].as_str(),
+        Some(BEARER_AUTHORIZER),
+        "every method needs a token unless it opts out"
+    );
+    // Preflight is our own function's OPTIONS events, which opt out themselves; SAM's flag only
+    // concerns the OPTIONS methods of its Cors setting.
+    assert_eq!(
+        auth["AddDefaultAuthorizerToCorsPreflight"].as_bool(),
+        Some(false)
+    );
+    let authorizers = auth["Authorizers"]
+        .as_mapping()
+        .expect("Api.Properties.Auth.Authorizers");
+    assert_eq!(authorizers.len(), 1, "one authorizer: {authorizers:?}");
+    let bearer = &auth["Authorizers"][BEARER_AUTHORIZER];
+    assert_eq!(bearer["FunctionPayloadType"].as_str(), Some("REQUEST"));
+    assert!(
+        matches!(
+            intrinsic(&bearer["FunctionArn"]),
+            Some((tag, inner)) if tag == "!GetAtt"
+                && inner.as_str() == Some("AuthorizerFunction.Arn")
+        ),
+        "the bearer authorizer runs AuthorizerFunction: {:?}",
+        bearer["FunctionArn"]
+    );
+    let identity = &bearer["Identity"];
+    assert_eq!(
+        identity["Headers"].as_sequence().map(Vec::as_slice),
+        Some(&[Value::from("Authorization")][..]),
+        "the answer is cached per Authorization header, and only that"
+    );
+    // The cached answer allows the whole stage; keep it shorter than an access token's life so
+    // an expired token is refused soon after it expires.
+    assert_eq!(identity["ReauthorizeEvery"].as_u64(), Some(60));
+}
+
+/// `Auth: Authorizer: NONE` on an event if and only if its route is anonymous; the preflight
+/// methods always, since browsers send preflight requests without credentials.
+#[test]
+fn exactly_the_anonymous_routes_and_preflight_opt_out_of_the_authorizer() {
+    let opts_out = |auth: &Value| match &auth["Authorizer"] {
+        Value::Null => false,
+        Value::String(name) if name == "NONE" => true,
+        Value::String(name) if name == BEARER_AUTHORIZER => false,
+        other => panic!("unexpected authorizer {other:?}"),
+    };
+    for route in ROUTES {
+        for (endpoint, auth) in api_events_with_auth(route.function) {
+            assert_eq!(
+                opts_out(auth),
+                route.access == Access::Anonymous,
+                "{} ({:?}) {} {}: Authorizer NONE exactly for anonymous routes",
+                route.function,
+                route.access,
+                endpoint.method,
+                endpoint.path
+            );
+        }
+    }
+    for (endpoint, auth) in api_events_with_auth(PREFLIGHT) {
+        assert!(
+            opts_out(auth),
+            "preflight OPTIONS {} needs Authorizer NONE",
+            endpoint.path
         );
     }
 }
@@ -565,6 +837,57 @@ fn globals_set_every_variable_the_functions_read() {
         variables["AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH"].as_str(),
         Some("true")
     );
+    // Tokens are issued and verified with the claims the code defaults to, so the local API and
+    // the deployed functions accept each other's tokens' shape.
+    assert_eq!(variables["JWT_ISSUER"].as_str(), Some(DEFAULT_ISSUER));
+    assert_eq!(variables["JWT_AUDIENCE"].as_str(), Some(DEFAULT_AUDIENCE));
+
+    // The rate limits, read as the functions read them: literal values as they stand, parameters
+    // at their defaults. They must parse, keep the documented limits and leave the global tier
+    // to the edge.
+    let deployed = |name: &str| -> Option<String> {
+        let value = variables.get(name)?;
+        match intrinsic(value) {
+            Some((tag, parameter)) if tag == "!Ref" => {
+                let parameter = text(parameter, "a parameter name");
+                match &template()["Parameters"][parameter]["Default"] {
+                    Value::Number(number) => Some(number.to_string()),
+                    Value::String(text) => Some(text.clone()),
+                    other => panic!("{name}: {parameter} has no usable Default: {other:?}"),
+                }
+            }
+            Some(_) => panic!("{name}: unexpected value {value:?}"),
+            None => value.as_str().map(str::to_string),
+        }
+    };
+    let limits = RateLimitConfig::from_lookup(deployed)
+        .unwrap_or_else(|error| panic!("the template's rate limits do not parse: {error}"));
+    assert_eq!(
+        limits,
+        RateLimitConfig {
+            global_enforcement: GlobalEnforcement::Edge,
+            ..RateLimitConfig::default()
+        },
+        "the template's rate limits differ from the documented defaults, or count the global \
+         tier in the table"
+    );
+    assert_eq!(
+        variables["RATE_GLOBAL_ENFORCEMENT"].as_str(),
+        Some("edge"),
+        "in AWS the WAF rule and the stage throttling carry the global tier"
+    );
+    for variable in [
+        "RATE_WINDOW_MS",
+        "RATE_MAX",
+        "RATE_WRITE_MAX",
+        "RATE_AUTH_MAX",
+        "RATE_AUTH_ACCOUNT_MAX",
+    ] {
+        assert!(
+            matches!(intrinsic(&variables[variable]), Some((tag, _)) if tag == "!Ref"),
+            "{variable} should come from a parameter, so operators tune it without editing the file"
+        );
+    }
 
     let key = &template()["Parameters"]["CursorSigningKey"];
     assert_eq!(
@@ -639,6 +962,9 @@ fn gateway_errors_are_problem_documents_with_the_security_headers() {
     // An unknown route is API Gateway's "missing authentication token": it must read as 404.
     for (kind, status) in [
         ("MISSING_AUTHENTICATION_TOKEN", 404),
+        // Refused by the authorizer or sent without a token: otherwise DEFAULT_4XX's 400.
+        ("UNAUTHORIZED", 401),
+        ("ACCESS_DENIED", 403),
         ("THROTTLED", 429),
         ("DEFAULT_4XX", 400),
         ("DEFAULT_5XX", 500),
@@ -682,8 +1008,18 @@ fn every_function_has_a_sample_event_and_every_event_a_function() {
     );
 }
 
+/// The route an endpoint belongs to.
+fn route_at(endpoint: &ApiEvent) -> Option<&'static Route> {
+    ROUTES
+        .iter()
+        .find(|route| route.path == endpoint.path && route.method.as_str() == endpoint.method)
+}
+
 /// Each sample is an API Gateway REST proxy event for one of its function's own API events, so
-/// `sam local invoke <Function> -e events/<name>.json` exercises the real path.
+/// `sam local invoke <Function> -e events/<name>.json` exercises the real path. A protected
+/// route's event carries the authorizer's context as API Gateway passes it on; an anonymous
+/// one's carries none. The authorizer's own sample is the REQUEST event API Gateway sends it
+/// for a protected route.
 #[test]
 fn sample_events_target_their_functions_endpoints() {
     for (name, path) in event_files() {
@@ -694,11 +1030,75 @@ fn sample_events_target_their_functions_endpoints() {
             path: event["resource"].as_str().unwrap_or_default().to_string(),
             method: event["httpMethod"].as_str().unwrap_or_default().to_string(),
         };
-        assert!(
-            api_events(&name).contains(&endpoint),
-            "events/{name}.json is for {endpoint:?}, which is not one of {name}'s endpoints"
-        );
         let context = &event["requestContext"];
+        if name == AUTHORIZER_FUNCTION {
+            let route = route_at(&endpoint).unwrap_or_else(|| {
+                panic!("events/authorizer.json is for {endpoint:?}, which is no route")
+            });
+            assert_ne!(
+                route.access,
+                Access::Anonymous,
+                "events/authorizer.json should guard a protected route, not {}",
+                route.function
+            );
+            assert_eq!(event["type"], "REQUEST", "a REQUEST authorizer's event");
+            let bearer = event["headers"]["Authorization"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(
+                bearer.starts_with("Bearer "),
+                "events/authorizer.json needs an `Authorization: Bearer ...` header"
+            );
+            // arn:aws:execute-api:<region>:<account>:<api>/<stage>/<METHOD>/<path>
+            let method_arn = event["methodArn"].as_str().unwrap_or_default();
+            let expected_suffix = format!(
+                ":{}:{}/{}/{}{}",
+                context["accountId"].as_str().unwrap_or_default(),
+                context["apiId"].as_str().unwrap_or_default(),
+                context["stage"].as_str().unwrap_or_default(),
+                endpoint.method,
+                event["path"].as_str().unwrap_or_default(),
+            );
+            assert!(
+                method_arn.starts_with("arn:aws:execute-api:")
+                    && method_arn.ends_with(&expected_suffix),
+                "events/authorizer.json: methodArn {method_arn} should end with {expected_suffix}"
+            );
+            assert!(
+                context["authorizer"].is_null(),
+                "the authorizer's own event has no authorizer context"
+            );
+        } else {
+            assert!(
+                api_events(&name).contains(&endpoint),
+                "events/{name}.json is for {endpoint:?}, which is not one of {name}'s endpoints"
+            );
+            let protected = route_at(&endpoint)
+                .filter(|_| name != PREFLIGHT)
+                .is_some_and(|route| route.access != Access::Anonymous);
+            let authorizer = &context["authorizer"];
+            if protected {
+                let user_id = authorizer["userId"].as_str().unwrap_or_default();
+                assert!(
+                    itinera::identity::UserId::parse(user_id).is_some(),
+                    "events/{name}.json: requestContext.authorizer.userId should be a user id"
+                );
+                assert_eq!(
+                    authorizer["principalId"], authorizer["userId"],
+                    "events/{name}.json: API Gateway passes the principal id next to the context"
+                );
+                let role = authorizer["role"].as_str().unwrap_or_default();
+                assert!(
+                    itinera::identity::Role::parse(role).is_ok(),
+                    "events/{name}.json: requestContext.authorizer.role should be a role"
+                );
+            } else {
+                assert!(
+                    authorizer.is_null(),
+                    "events/{name}.json: no authorizer runs for an anonymous route or preflight"
+                );
+            }
+        }
         assert_eq!(context["resourcePath"], event["resource"], "{name}");
         assert_eq!(context["httpMethod"], event["httpMethod"], "{name}");
         for member in [

@@ -30,6 +30,11 @@ pub fn token_issuer() -> TokenIssuer {
     TokenIssuer::new(&TOKEN_KEY, DEFAULT_ISSUER, DEFAULT_AUDIENCE).expect("a usable key")
 }
 
+/// The verifier of the tokens [`token_issuer`] issues, as the API's authorizer holds it.
+pub fn token_verifier() -> TokenVerifier {
+    TokenVerifier::new(&TOKEN_KEY.public_key(), DEFAULT_ISSUER, DEFAULT_AUDIENCE)
+}
+
 /// An API over a fresh embedded store in a temporary directory, removed when dropped.
 ///
 /// Requests sent with [`TestApp::send`] go as a staff member unless they carry their own
