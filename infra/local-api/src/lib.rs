@@ -137,7 +137,7 @@ pub fn build_api(config: &LocalConfig, store: Arc<dyn Store>) -> Result<Api, Sta
     let services = Services::new(store, CursorCodec::new(cursor_key.as_bytes()))
         .with_authenticator(Arc::new(keys.token_verifier()?))
         .with_token_issuer(keys.token_issuer()?)
-        .with_rate_limits(config.limits.clone());
+        .with_rate_limits(config.limits);
     Ok(Api::new(services, config.api.cors.clone()))
 }
 
