@@ -22,7 +22,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use itinera::accounts::{self, Email, Password};
 use itinera::api::{
-    Api, ApiRequest, Credentials, CursorCodec, MAX_BODY_BYTES, RequestBody, Services,
+    Api, ApiRequest, CachedAuthenticator, Credentials, CursorCodec, MAX_BODY_BYTES, RequestBody,
+    Services,
 };
 use itinera::auth::keys::{PRIVATE_KEY_VARIABLE, PUBLIC_KEY_VARIABLE};
 use itinera::auth::{DevKeyError, TokenKeys, dev_keys};
@@ -99,6 +100,8 @@ impl LocalConfig {
 }
 
 const ADMIN_EMAIL: &str = "BOOTSTRAP_ADMIN_EMAIL";
+/// How long a verified token is remembered: the cache time of the authorizer in AWS.
+const VERIFIED_TOKEN_TTL: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 const ADMIN_PASSWORD: &str = "BOOTSTRAP_ADMIN_PASSWORD";
 
 /// Why the local API could not start.
@@ -135,7 +138,10 @@ pub fn build_api(config: &LocalConfig, store: Arc<dyn Store>) -> Result<Api, Sta
         SigningKey::random()
     });
     let services = Services::new(store, CursorCodec::new(cursor_key.as_bytes()))
-        .with_authenticator(Arc::new(keys.token_verifier()?))
+        .with_authenticator(Arc::new(CachedAuthenticator::new(
+            Arc::new(keys.token_verifier()?),
+            VERIFIED_TOKEN_TTL,
+        )))
         .with_token_issuer(keys.token_issuer()?)
         .with_rate_limits(config.limits);
     Ok(Api::new(services, config.api.cors.clone()))

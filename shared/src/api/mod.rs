@@ -17,7 +17,7 @@ mod security;
 pub use cors::CorsPolicy;
 pub use cursor::CursorCodec;
 pub use fields::{Fields, JsonFields, Parsed, QueryParams};
-pub use pipeline::{Api, Authenticator, Services};
+pub use pipeline::{Api, Authenticator, CachedAuthenticator, Services};
 pub use problem::{ApiError, FieldError, chain as error_chain};
 pub use reply::Reply;
 pub use request::{ApiRequest, Credentials, Input, MAX_BODY_BYTES, PathParams, RequestBody};

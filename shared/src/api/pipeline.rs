@@ -43,6 +43,48 @@ impl Authenticator for TokenVerifier {
     }
 }
 
+/// Remembers tokens it has verified for a short while, as API Gateway caches the authorizer's
+/// answer: a signature check costs tens of microseconds, a map lookup far less. The trade is the
+/// same as in AWS: a token stays accepted for up to `ttl` after the moment it was first verified,
+/// even if it expires in between.
+pub struct CachedAuthenticator {
+    inner: Arc<dyn Authenticator>,
+    ttl: chrono::TimeDelta,
+    verified: std::sync::Mutex<std::collections::HashMap<String, (Principal, DateTime<Utc>)>>,
+}
+
+impl CachedAuthenticator {
+    /// The most tokens remembered; the cache starts over when it is full.
+    const CAPACITY: usize = 10_000;
+
+    pub fn new(inner: Arc<dyn Authenticator>, ttl: chrono::TimeDelta) -> Self {
+        Self {
+            inner,
+            ttl,
+            verified: std::sync::Mutex::default(),
+        }
+    }
+}
+
+impl Authenticator for CachedAuthenticator {
+    fn authenticate(&self, token: &str, now: DateTime<Utc>) -> Option<Principal> {
+        if let Ok(verified) = self.verified.lock()
+            && let Some((principal, until)) = verified.get(token)
+            && now < *until
+        {
+            return Some(principal.clone());
+        }
+        let principal = self.inner.authenticate(token, now)?;
+        if let Ok(mut verified) = self.verified.lock() {
+            if verified.len() >= Self::CAPACITY {
+                verified.clear();
+            }
+            verified.insert(token.to_owned(), (principal.clone(), now + self.ttl));
+        }
+        Some(principal)
+    }
+}
+
 /// The ports and helpers handlers use, built once per process.
 pub struct Services {
     pub store: Arc<dyn Store>,
@@ -444,7 +486,46 @@ fn is_json(headers: &HeaderMap) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
+    use crate::identity::{Role, UserId};
+
+    /// Accepts one token and counts how often it is asked.
+    struct Counting(AtomicUsize);
+
+    impl Authenticator for Counting {
+        fn authenticate(&self, token: &str, _: DateTime<Utc>) -> Option<Principal> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            (token == "good").then(|| Principal {
+                user_id: UserId::from(uuid::Uuid::nil()),
+                role: Role::Staff,
+            })
+        }
+    }
+
+    #[test]
+    fn a_cached_token_is_verified_once_per_ttl_and_a_bad_one_every_time() {
+        let inner = Arc::new(Counting(AtomicUsize::new(0)));
+        let cache = CachedAuthenticator::new(inner.clone(), chrono::TimeDelta::seconds(60));
+        let start = Utc::now();
+        assert!(cache.authenticate("good", start).is_some());
+        assert!(
+            cache
+                .authenticate("good", start + chrono::TimeDelta::seconds(59))
+                .is_some()
+        );
+        assert_eq!(inner.0.load(Ordering::SeqCst), 1);
+        assert!(
+            cache
+                .authenticate("good", start + chrono::TimeDelta::seconds(61))
+                .is_some()
+        );
+        assert_eq!(inner.0.load(Ordering::SeqCst), 2);
+        assert!(cache.authenticate("bad", start).is_none());
+        assert!(cache.authenticate("bad", start).is_none());
+        assert_eq!(inner.0.load(Ordering::SeqCst), 4);
+    }
 
     fn content_type(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{Decision, GlobalEnforcement, RateKey, RateLimitConfig, Tier};
 use crate::api::ApiError;
 use crate::clock::Clock;
-use crate::storage::{Comparison, Condition, Key, Store, StoreError, TABLE, Update};
+use crate::storage::{Comparison, Condition, Durability, Key, Store, StoreError, TABLE, Update};
 
 /// Every counter's partition key starts with this, followed by `<tier>#<key>`.
 pub const PARTITION_PREFIX: &str = "RATE#";
@@ -150,6 +150,7 @@ impl RateLimiter {
             return Ok(());
         }
         let mut update = Update::new(counter_key(tier, key, &window));
+        update.durability = Durability::Relaxed;
         update.add.push((COUNT_ATTRIBUTE.into(), -1));
         // Never below zero, and never creating a counter that is not there.
         update.condition = Some(Condition::compare(COUNT_ATTRIBUTE, Comparison::Greater, 0));
@@ -172,6 +173,8 @@ impl RateLimiter {
 
     async fn add_one(&self, tier: Tier, key: &RateKey, window: &Window) -> Result<u64, StoreError> {
         let mut update = Update::new(counter_key(tier, key, window));
+        // A count lost to a crash is harmless; an fsync on every request is not.
+        update.durability = Durability::Relaxed;
         update.add.push((COUNT_ATTRIBUTE.into(), 1));
         // Set on every hit (always the same value for a window) rather than only on the first,
         // which would need a condition and a second round trip.

@@ -144,6 +144,19 @@ pub struct Update {
     /// Numeric attributes incremented (negative to decrement); a missing attribute counts as 0.
     pub add: Vec<(String, i64)>,
     pub condition: Option<Condition>,
+    pub durability: Durability,
+}
+
+/// How soon a write must be on disk when the store acknowledges it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// On disk before the call returns: survives a crash right after (every entity write).
+    #[default]
+    Immediate,
+    /// May reach the disk with a later write: a crash can lose it. Only for data whose loss is
+    /// harmless and whose write is on a hot path, such as rate-limit counters. DynamoDB makes
+    /// every write durable anyway; the embedded store skips the fsync.
+    Relaxed,
 }
 
 impl Update {
@@ -155,6 +168,7 @@ impl Update {
             remove: Vec::new(),
             add: Vec::new(),
             condition: None,
+            durability: Durability::Immediate,
         }
     }
 }

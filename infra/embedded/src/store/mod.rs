@@ -24,8 +24,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use itinera::storage::{
-    Condition, Delete, Index, Item, Key, MAX_QUERY_LIMIT, MAX_TRANSACTION_OPERATIONS, Order, Page,
-    Put, Query, Store, StoreError, TABLE, Update, WriteOp,
+    self, Condition, Delete, Index, Item, Key, MAX_QUERY_LIMIT, MAX_TRANSACTION_OPERATIONS, Order,
+    Page, Put, Query, Store, StoreError, TABLE, Update, WriteOp,
 };
 use redb::{
     Database, Durability, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, Table,
@@ -119,10 +119,20 @@ impl EmbeddedStore {
         T: Send + 'static,
         F: FnOnce(&mut Tables<'_>) -> Result<T, StoreError> + Send + 'static,
     {
+        self.write_with(Durability::Immediate, work).await
+    }
+
+    /// [`Self::write`] with the given durability: `None` commits without fsync (the commit
+    /// reaches the disk with the next immediate one), for writes the caller marked relaxed.
+    async fn write_with<T, F>(&self, durability: Durability, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tables<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
         let db = Arc::clone(&self.db);
         tokio::task::spawn_blocking(move || {
             let mut txn = db.begin_write().map_err(StoreError::internal)?;
-            txn.set_durability(Durability::Immediate)
+            txn.set_durability(durability)
                 .map_err(StoreError::internal)?;
             let outcome = Tables::open(&txn).and_then(|mut tables| work(&mut tables));
             match outcome {
@@ -516,7 +526,11 @@ impl Store for EmbeddedStore {
 
     async fn update(&self, update: Update) -> Result<Item, StoreError> {
         item::check_update(&update)?;
-        self.write(move |tables| {
+        let durability = match update.durability {
+            storage::Durability::Immediate => Durability::Immediate,
+            storage::Durability::Relaxed => Durability::None,
+        };
+        self.write_with(durability, move |tables| {
             let old = tables.load(&update.key)?;
             if !check_condition(update.condition.as_ref(), old.as_ref()) {
                 return Err(StoreError::ConditionFailed);

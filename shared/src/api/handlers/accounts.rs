@@ -12,7 +12,7 @@ use crate::api::pipeline::Services;
 use crate::api::problem::ApiError;
 use crate::api::reply::Reply;
 use crate::api::request::Input;
-use crate::auth;
+use crate::auth::{self, sessions::RevocationReason};
 use crate::identity::{Principal, Role, UserId};
 use crate::pagination::PageLimit;
 
@@ -146,8 +146,17 @@ pub(crate) async fn change_password(
         &new,
     )
     .await?;
-    auth::revoke_all_sessions_except(&*services.store, &principal.user_id, None).await?;
-    let tokens = issue_tokens(&services, &principal).await?;
+    auth::revoke_all_sessions_except(
+        &*services.store,
+        &*services.clock,
+        &*services.ids,
+        &input.context,
+        &principal.user_id,
+        None,
+        RevocationReason::PasswordChanged,
+    )
+    .await?;
+    let tokens = issue_tokens(&services, &input.context, &principal).await?;
     Reply::ok(&tokens)
 }
 
@@ -204,7 +213,16 @@ pub(crate) async fn update(services: Arc<Services>, input: Input) -> Result<Repl
     )
     .await?;
     if user.disabled {
-        auth::revoke_all_sessions_except(&*services.store, &user.id, None).await?;
+        auth::revoke_all_sessions_except(
+            &*services.store,
+            &*services.clock,
+            &*services.ids,
+            &input.context,
+            &user.id,
+            None,
+            RevocationReason::UserDisabled,
+        )
+        .await?;
     }
     Ok(Reply::ok(&user)?.with_version(user.version))
 }

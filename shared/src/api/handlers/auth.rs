@@ -13,9 +13,9 @@ use crate::api::pipeline::Services;
 use crate::api::problem::ApiError;
 use crate::api::reply::Reply;
 use crate::api::request::Input;
-use crate::auth;
+use crate::auth::{self, sessions::RevocationReason};
 use crate::error::DomainError;
-use crate::identity::Principal;
+use crate::identity::{Principal, RequestContext};
 
 const LOGIN_FIELDS: &[&str] = &["email", "username", "password"];
 const REFRESH_FIELDS: &[&str] = &["refreshToken"];
@@ -30,16 +30,24 @@ pub(crate) struct Tokens {
     token_type: &'static str,
 }
 
-/// Starts a session for `principal`: a new refresh-token family and an access token.
+/// Starts a session for `principal`: a new refresh-token family and an access token. The
+/// session's start is recorded as made by `principal` under the request id of `context`: a
+/// login request carries no access token, yet the user who just signed in is the actor.
 pub(crate) async fn issue_tokens(
     services: &Services,
+    context: &RequestContext,
     principal: &Principal,
 ) -> Result<Tokens, ApiError> {
     let issuer = services.token_issuer()?;
+    let as_user = RequestContext {
+        request_id: context.request_id.clone(),
+        principal: Some(principal.clone()),
+    };
     let refresh = auth::start_session(
         &*services.store,
         &*services.clock,
         &*services.ids,
+        &as_user,
         &principal.user_id,
     )
     .await?;
@@ -81,7 +89,7 @@ pub(crate) async fn login(services: Arc<Services>, input: Input) -> Result<Reply
         user_id: user.id,
         role: user.role,
     };
-    Reply::ok(&issue_tokens(&services, &principal).await?)
+    Reply::ok(&issue_tokens(&services, &input.context, &principal).await?)
 }
 
 fn presented_refresh_token(input: &Input) -> Result<String, ApiError> {
@@ -96,12 +104,23 @@ fn presented_refresh_token(input: &Input) -> Result<String, ApiError> {
 pub(crate) async fn refresh(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
     let presented = presented_refresh_token(&input)?;
     let issuer = services.token_issuer()?;
-    let (user_id, refresh) = auth::rotate(&*services.store, &*services.clock, &presented).await?;
+    let (user_id, refresh) = auth::rotate(
+        &*services.store,
+        &*services.clock,
+        &*services.ids,
+        &input.context,
+        &presented,
+    )
+    .await?;
     let user = match accounts::get_user(&*services.store, &user_id).await {
         Ok(user) if !user.disabled => user,
-        Ok(_) | Err(DomainError::NotFound { .. }) => {
-            auth::revoke_family(&*services.store, refresh.family_id()).await?;
-            return Err(DomainError::Unauthenticated.into());
+        Ok(_) => {
+            let reason = RevocationReason::UserDisabled;
+            return Err(end_session(&services, &input.context, &refresh, reason).await);
+        }
+        Err(DomainError::NotFound { .. }) => {
+            let reason = RevocationReason::UserNotFound;
+            return Err(end_session(&services, &input.context, &refresh, reason).await);
         }
         Err(other) => return Err(other.into()),
     };
@@ -118,10 +137,40 @@ pub(crate) async fn refresh(services: Arc<Services>, input: Input) -> Result<Rep
     })
 }
 
+/// Revokes the session a refresh has just extended, for a user who may no longer sign in, and
+/// answers the refusal.
+async fn end_session(
+    services: &Services,
+    context: &RequestContext,
+    refresh: &auth::RefreshToken,
+    reason: RevocationReason,
+) -> ApiError {
+    let revoked = auth::revoke_family(
+        &*services.store,
+        &*services.clock,
+        &*services.ids,
+        context,
+        refresh.family_id(),
+        reason,
+    )
+    .await;
+    match revoked {
+        Ok(_) => DomainError::Unauthenticated.into(),
+        Err(error) => error.into(),
+    }
+}
+
 /// `POST /v1/auth/logout`: ends the refresh token's session. Unknown tokens are accepted too, so
 /// the answer says nothing about which tokens exist.
 pub(crate) async fn logout(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
     let presented = presented_refresh_token(&input)?;
-    auth::revoke(&*services.store, &presented).await?;
+    auth::revoke(
+        &*services.store,
+        &*services.clock,
+        &*services.ids,
+        &input.context,
+        &presented,
+    )
+    .await?;
     Ok(Reply::no_content())
 }
