@@ -422,13 +422,26 @@ async fn the_audit_log_and_activity_feed_show_changes_by_who_made_them() {
         .await;
     assert_eq!(activity.status, StatusCode::OK);
     let entries = activity.json()["data"].clone();
-    let actions: Vec<&str> = entries
+    let actions: Vec<(&str, &str)> = entries
         .as_array()
         .unwrap()
         .iter()
-        .map(|entry| entry["action"].as_str().unwrap())
+        .map(|entry| {
+            (
+                entry["entityType"].as_str().unwrap(),
+                entry["action"].as_str().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(actions, ["update", "create"]);
+    // Newest first: the rename, the sign-in's session, the registration.
+    assert_eq!(
+        actions,
+        [
+            ("User", "update"),
+            ("Session", "create"),
+            ("User", "create")
+        ]
+    );
     let (airplane, _) = app.create_airplane("A319", 140).await;
     let admin = itinera_tests::token_of(&principal(Role::Admin));
     let history = app

@@ -18,6 +18,12 @@
 //! - family: `pk = SESSION#<familyId>`, `sk = SESSION`; `userId`, `revoked`, `createdAt`,
 //!   `expiresAt` (that of its newest token); on index 1 as `gsi1pk = USER#<userId>#SESSIONS`,
 //!   `gsi1sk = <createdAt>#<familyId>`, to list a user's sessions.
+//!
+//! Every change to a family writes an audit entry (entity `Session`, id the family id) in the
+//! same transaction: its start (`create`, after `userId`), each rotation (`update`, `expiresAt`
+//! and `rotatedAt`) and its revocation (`update`, after `revoked` and the reason). Tokens and
+//! their hashes are never recorded: a hash is the key a token is looked up by. A revocation of a
+//! family that is already revoked or gone changes nothing and records nothing.
 
 use std::fmt;
 
@@ -25,12 +31,13 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
-use crate::identity::UserId;
+use crate::identity::{RequestContext, UserId};
 use crate::storage::{
     Comparison, Condition, Index, Item, Key, Put, Query, Store, StoreError, TABLE, Update, WriteOp,
 };
@@ -51,9 +58,43 @@ const ACTIVE: &str = "active";
 const ROTATED: &str = "rotated";
 const REVOKED: &str = "revoked";
 
-/// The operations of a rotation, in transaction order.
+/// The operations of a rotation, in transaction order; its audit entry comes last.
 const OLD_TOKEN_OPERATION: usize = 0;
 const FAMILY_OPERATION: usize = 2;
+
+/// The position of the family's update in a revocation; its audit entry follows it.
+const REVOKE_OPERATION: usize = 0;
+
+/// How often a revocation is retried when it collides with a concurrent transaction on the same
+/// family (DynamoDB cancels both; the retry then finds the family revoked or still live).
+const REVOKE_ATTEMPTS: usize = 3;
+
+/// Why a session family was revoked, as its audit entry records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevocationReason {
+    /// The user signed out with one of the family's tokens.
+    Logout,
+    /// The user changed their password, which ends their other sessions.
+    PasswordChanged,
+    /// An admin disabled the user, or a refresh found the user disabled.
+    UserDisabled,
+    /// A refresh found that the user no longer exists.
+    UserNotFound,
+    /// A rotated token was presented again: two parties hold the family's tokens.
+    TokenReused,
+}
+
+impl RevocationReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Logout => "logout",
+            Self::PasswordChanged => "password changed",
+            Self::UserDisabled => "user disabled",
+            Self::UserNotFound => "user not found",
+            Self::TokenReused => "refresh token reused",
+        }
+    }
+}
 
 /// The id of a session family: every refresh token descending from one login.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -118,13 +159,15 @@ impl fmt::Debug for RefreshToken {
     }
 }
 
-/// Starts a session for `user_id` after a login: a new family and its first token, in one
-/// transaction.
+/// Starts a session for `user_id` after a login: a new family, its first token and the family's
+/// audit entry, in one transaction. The entry is recorded as made in `context`, whose principal
+/// should be the user who signed in (a login request carries no access token yet).
 #[tracing::instrument(skip_all, fields(user_id = %user_id, family_id))]
 pub async fn start_session(
     store: &dyn Store,
     clock: &dyn Clock,
     ids: &dyn IdGenerator,
+    context: &RequestContext,
     user_id: &UserId,
 ) -> Result<RefreshToken, DomainError> {
     let now = clock.now();
@@ -132,6 +175,12 @@ pub async fn start_session(
     tracing::Span::current().record("family_id", family_id.as_str());
     let (secret, hash) = new_secret();
     let expires_at = now + REFRESH_TOKEN_LIFETIME;
+    let change = family_change(
+        &family_id,
+        Action::Create,
+        Map::new(),
+        object(json!({ "userId": user_id.as_str() })),
+    );
     store
         .transact(vec![
             WriteOp::Put(Put {
@@ -142,6 +191,7 @@ pub async fn start_session(
                 item: token_item(&hash, user_id, &family_id, now, expires_at),
                 condition: Some(Condition::ItemNotExists),
             }),
+            audit::entry(&change, context, now, ids.new_id()),
         ])
         .await?;
     Ok(RefreshToken {
@@ -157,10 +207,16 @@ pub async fn start_session(
 /// token, and a token presented a second time, which also revokes its family. The caller still
 /// has to check that the user exists and is not disabled before issuing an access token, and
 /// should revoke the new token's family (see [`revoke_family`]) when that check fails.
+///
+/// A rotation records an update of the family (its new `expiresAt`, and `rotatedAt`) in the same
+/// transaction; a revocation for reuse records that; a refused token records nothing else. The
+/// entries are recorded as made in `context`.
 #[tracing::instrument(skip_all, fields(user_id, family_id))]
 pub async fn rotate(
     store: &dyn Store,
     clock: &dyn Clock,
+    ids: &dyn IdGenerator,
+    context: &RequestContext,
     presented: &str,
 ) -> Result<(UserId, RefreshToken), DomainError> {
     let hash = hash_of(presented).ok_or(DomainError::Unauthenticated)?;
@@ -176,7 +232,7 @@ pub async fn rotate(
         return Err(DomainError::Unauthenticated);
     }
     if token.state != ACTIVE {
-        return Err(reuse_detected(store, &token.family_id).await);
+        return Err(reuse_detected(store, clock, ids, context, &token.family_id).await);
     }
 
     let (secret, new_hash) = new_secret();
@@ -196,6 +252,17 @@ pub async fn rotate(
         Condition::ItemExists,
         Condition::compare(REVOKED, Comparison::Equal, false),
     ]));
+    // An active token is always its family's newest (a rotation retires the old token and adds
+    // the new one together), so its expiry is the family's before this rotation.
+    let change = family_change(
+        &token.family_id,
+        Action::Update,
+        object(json!({ TABLE.ttl_attribute: token.expires_at })),
+        object(json!({
+            TABLE.ttl_attribute: expires_at.timestamp(),
+            "rotatedAt": timestamp(now),
+        })),
+    );
     let operations = vec![
         WriteOp::Update(retire),
         WriteOp::Put(Put {
@@ -203,6 +270,7 @@ pub async fn rotate(
             condition: Some(Condition::ItemNotExists),
         }),
         WriteOp::Update(extend),
+        audit::entry(&change, context, now, ids.new_id()),
     ];
     match store.transact(operations).await {
         Ok(()) => Ok((
@@ -220,7 +288,7 @@ pub async fn rotate(
                 index: OLD_TOKEN_OPERATION,
             }
             | StoreError::TransactionConflict,
-        ) => Err(reuse_detected(store, &token.family_id).await),
+        ) => Err(reuse_detected(store, clock, ids, context, &token.family_id).await),
         Err(StoreError::TransactionConditionFailed {
             index: FAMILY_OPERATION,
         }) => Err(DomainError::Unauthenticated),
@@ -228,10 +296,17 @@ pub async fn rotate(
     }
 }
 
-/// Ends the session a refresh token belongs to (logout): its whole family is revoked. An
-/// unknown or malformed token is not an error, so logging out twice is harmless.
+/// Ends the session a refresh token belongs to (logout): its whole family is revoked, and the
+/// revocation recorded as made in `context`. An unknown or malformed token is not an error, so
+/// logging out twice is harmless (and the second time records nothing).
 #[tracing::instrument(skip_all, fields(family_id))]
-pub async fn revoke(store: &dyn Store, presented: &str) -> Result<(), DomainError> {
+pub async fn revoke(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    ids: &dyn IdGenerator,
+    context: &RequestContext,
+    presented: &str,
+) -> Result<(), DomainError> {
     let Some(hash) = hash_of(presented) else {
         return Ok(());
     };
@@ -240,32 +315,77 @@ pub async fn revoke(store: &dyn Store, presented: &str) -> Result<(), DomainErro
     };
     let token = StoredToken::from_item(item)?;
     tracing::Span::current().record("family_id", token.family_id.as_str());
-    revoke_family(store, &token.family_id).await
+    revoke_family(
+        store,
+        clock,
+        ids,
+        context,
+        &token.family_id,
+        RevocationReason::Logout,
+    )
+    .await?;
+    Ok(())
 }
 
-/// Revokes one session family: none of its tokens refreshes again. Revoking a family that is
-/// already revoked or gone (expired) succeeds.
-#[tracing::instrument(skip(store), fields(family_id = %family_id))]
-pub async fn revoke_family(store: &dyn Store, family_id: &FamilyId) -> Result<(), DomainError> {
-    let mut update = Update::new(family_key(family_id));
-    update.set = vec![(REVOKED.into(), Value::Bool(true))];
-    update.condition = Some(Condition::ItemExists);
-    match store.update(update).await {
-        Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
-        Err(other) => Err(other.into()),
+/// Revokes one session family: none of its tokens refreshes again. The flag and its audit entry
+/// (recorded as made in `context`, with `reason`) are one transaction, conditional on the family
+/// existing and not being revoked yet. Returns whether this call revoked it: revoking a family
+/// that is already revoked or gone (expired) succeeds, changes nothing and records nothing.
+#[tracing::instrument(skip(store, clock, ids, context), fields(family_id = %family_id))]
+pub async fn revoke_family(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    ids: &dyn IdGenerator,
+    context: &RequestContext,
+    family_id: &FamilyId,
+    reason: RevocationReason,
+) -> Result<bool, DomainError> {
+    let change = family_change(
+        family_id,
+        Action::Update,
+        object(json!({ REVOKED: false })),
+        object(json!({ REVOKED: true, "reason": reason.as_str() })),
+    );
+    for _ in 0..REVOKE_ATTEMPTS {
+        let mut update = Update::new(family_key(family_id));
+        update.set = vec![(REVOKED.into(), Value::Bool(true))];
+        update.condition = Some(Condition::And(vec![
+            Condition::ItemExists,
+            Condition::compare(REVOKED, Comparison::Equal, false),
+        ]));
+        let operations = vec![
+            WriteOp::Update(update),
+            audit::entry(&change, context, clock.now(), ids.new_id()),
+        ];
+        match store.transact(operations).await {
+            Ok(()) => return Ok(true),
+            Err(StoreError::TransactionConditionFailed {
+                index: REVOKE_OPERATION,
+            }) => return Ok(false),
+            // Another revocation (or a rotation) of the family was in flight: try again, and
+            // find the family revoked or still live.
+            Err(StoreError::TransactionConflict) => continue,
+            Err(other) => return Err(other.into()),
+        }
     }
+    Err(StoreError::TransactionConflict.into())
 }
 
 /// Revokes every session of a user but `keep_family` (after a password change, the session
-/// that changed it stays signed in; `None` ends them all, as disabling a user should). Returns
-/// how many families were revoked. Reads the user's families from index 1, one query page at a
-/// time; the index is eventually consistent, so a session started within the same instant may
-/// be missed, as with any sign-out-everywhere.
-#[tracing::instrument(skip(store), fields(user_id = %user_id))]
+/// that changed it stays signed in; `None` ends them all, as disabling a user should), each
+/// with its audit entry recorded as made in `context` for `reason`. Returns how many families
+/// this call revoked. Reads the user's families from index 1, one query page at a time; the
+/// index is eventually consistent, so a session started within the same instant may be missed,
+/// as with any sign-out-everywhere.
+#[tracing::instrument(skip(store, clock, ids, context), fields(user_id = %user_id))]
 pub async fn revoke_all_sessions_except(
     store: &dyn Store,
+    clock: &dyn Clock,
+    ids: &dyn IdGenerator,
+    context: &RequestContext,
     user_id: &UserId,
     keep_family: Option<&FamilyId>,
+    reason: RevocationReason,
 ) -> Result<usize, DomainError> {
     let mut query = Query::partition(Some(USER_SESSIONS_INDEX), user_sessions(user_id));
     let mut revoked = 0;
@@ -276,8 +396,10 @@ pub async fn revoke_all_sessions_except(
             if family.revoked || Some(&family.family_id) == keep_family {
                 continue;
             }
-            revoke_family(store, &family.family_id).await?;
-            revoked += 1;
+            // A family revoked since the query (say by a concurrent logout) is not counted.
+            if revoke_family(store, clock, ids, context, &family.family_id, reason).await? {
+                revoked += 1;
+            }
         }
         match page.last_evaluated_key {
             Some(last) => query.start_after = Some(last),
@@ -312,14 +434,45 @@ pub async fn session_family(
 }
 
 /// A second presentation of one token: revoke the family, then refuse.
-async fn reuse_detected(store: &dyn Store, family_id: &FamilyId) -> DomainError {
+async fn reuse_detected(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    ids: &dyn IdGenerator,
+    context: &RequestContext,
+    family_id: &FamilyId,
+) -> DomainError {
     tracing::warn!(
         family_id = family_id.as_str(),
         "a refresh token was presented again after rotation; revoking its session family"
     );
-    match revoke_family(store, family_id).await {
-        Ok(()) => DomainError::Unauthenticated,
+    let reason = RevocationReason::TokenReused;
+    match revoke_family(store, clock, ids, context, family_id, reason).await {
+        Ok(_) => DomainError::Unauthenticated,
         Err(error) => error,
+    }
+}
+
+/// The audit record of a change to a session family. Callers pass only non-secret fields: never
+/// a token or its hash.
+fn family_change(
+    family_id: &FamilyId,
+    action: Action,
+    before: Map<String, Value>,
+    after: Map<String, Value>,
+) -> Change {
+    Change {
+        entity_type: FAMILY_ENTITY,
+        entity_id: family_id.to_string(),
+        action,
+        before,
+        after,
+    }
+}
+
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(fields) => fields,
+        _ => unreachable!("audit fields are always written as a JSON object"),
     }
 }
 
