@@ -10,7 +10,7 @@ use std::path::Path;
 
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
-use ed25519_dalek::{SigningKey, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 
 use super::tokens::{TokenIssuer, TokenVerifier};
 use crate::config::{ConfigError, env};
@@ -73,13 +73,9 @@ impl PrivateKey {
         PrivateKeyPem(pem.as_str().to_owned())
     }
 
-    /// The PKCS#8 DER the token library signs with.
-    pub(crate) fn to_pkcs8_der(&self) -> Vec<u8> {
-        self.0
-            .to_pkcs8_der()
-            .expect("an Ed25519 key always encodes as PKCS#8")
-            .as_bytes()
-            .to_vec()
+    /// The Ed25519 signature of `message`. The key itself never leaves this type.
+    pub(crate) fn sign(&self, message: &[u8]) -> Signature {
+        self.0.sign(message)
     }
 }
 
@@ -125,7 +121,15 @@ impl PublicKey {
             .expect("an Ed25519 key always encodes as SPKI")
     }
 
-    /// The raw 32 key bytes the token library verifies with.
+    /// Whether `signature` is this key's signature of `message`, under the strict rules: besides
+    /// the non-canonical `S` every check refuses, a small-order key or `R` is refused too, the
+    /// cases in which one signature could pass for several messages or keys.
+    pub(crate) fn verify_strict(&self, message: &[u8], signature: &Signature) -> bool {
+        self.0.verify_strict(message, signature).is_ok()
+    }
+
+    /// The raw 32 key bytes, which tests try as an HMAC secret the way an attacker would.
+    #[cfg(test)]
     pub(crate) fn as_bytes(&self) -> &[u8; 32] {
         self.0.as_bytes()
     }

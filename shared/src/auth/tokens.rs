@@ -1,19 +1,24 @@
 //! Access tokens: JWTs signed with Ed25519 (`alg: EdDSA`), so that verifiers hold only the
 //! public key and a leaked verifier configuration cannot mint tokens.
 //!
-//! The algorithm is pinned: the header must say `EdDSA` before any signature check runs, which
-//! shuts out `alg: none` and the HS256-with-the-public-key confusion. Times are checked against
-//! the `now` the caller passes, so tests and the local API share one clock.
+//! The compact JWS form (RFC 7515, section 7.1) is written and read here for this one algorithm
+//! only, rather than through a general JWT library: the tokens never use any other, and every
+//! other algorithm such a library supports is code a forged header could reach.
+//!
+//! The algorithm is pinned: the header must say `EdDSA`, and carry nothing this verifier does
+//! not understand, before any signature check runs, which shuts out `alg: none` and the
+//! HS256-with-the-public-key confusion. The claims are read only once the signature has verified.
+//! Times are checked against the `now` the caller passes, so tests and the local API share one
+//! clock.
 
 use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeDelta, Utc};
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use ed25519_dalek::Signature;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::keys::{KeyError, PrivateKey, PublicKey};
 use crate::identity::{Principal, Role, UserId};
@@ -26,6 +31,16 @@ pub const DEFAULT_LEEWAY: TimeDelta = TimeDelta::seconds(30);
 
 /// The only `alg` header accepted.
 const ALGORITHM: &str = "EdDSA";
+
+/// The only `typ` header accepted, when one is present.
+const TYPE: &str = "JWT";
+
+/// The header every issued token carries, before encoding.
+const HEADER: &str = r#"{"alg":"EdDSA","typ":"JWT"}"#;
+
+/// The longest token looked at. An issued token is under 500 bytes; anything far larger is
+/// refused before any decoding, so a huge header cannot cost memory or parsing time.
+const MAX_TOKEN_LENGTH: usize = 4096;
 
 /// A signed access token and how many seconds it stays valid (the response's `expiresIn`).
 #[derive(Clone, PartialEq, Eq)]
@@ -43,7 +58,11 @@ impl fmt::Debug for AccessToken {
     }
 }
 
-/// The claims of an access token.
+/// The claims of an access token. Every one is required, and a claim given twice is refused
+/// rather than read as its first or last value. Claims not named here are ignored.
+///
+/// `aud` must be a single string: RFC 7519 also allows an array, but these tokens are only ever
+/// issued for one audience, so an array is not something this issuer writes.
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: String,
@@ -54,6 +73,28 @@ struct Claims {
     nbf: i64,
     exp: i64,
     jti: String,
+}
+
+/// The JOSE header a token may carry: `alg`, and optionally `typ` and `kid`. Any other member,
+/// `crit` above all, could ask for processing this verifier does not do, so it is refused, as is
+/// a member given twice.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JoseHeader {
+    alg: String,
+    #[serde(default, deserialize_with = "present_string")]
+    typ: Option<String>,
+    // Accepted so that a key rotation can label tokens; with one key there is nothing to pick.
+    #[serde(default, rename = "kid", deserialize_with = "present_string")]
+    _kid: Option<String>,
+}
+
+/// An optional header member that, when present, must be a string: `null` is not a way to leave
+/// it out.
+fn present_string<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    String::deserialize(deserializer).map(Some)
 }
 
 /// Why a token was refused. For the log only: every variant is the same 401 to the caller, so a
@@ -80,19 +121,18 @@ pub enum TokenError {
 
 /// Signs access tokens; holds the private key.
 pub struct TokenIssuer {
-    key: EncodingKey,
-    header: Header,
+    key: PrivateKey,
     issuer: String,
     audience: String,
 }
 
 impl TokenIssuer {
-    /// An issuer for `iss` = `issuer` and `aud` = `audience`. Signs one probe token, so that a key
-    /// the signing library cannot use fails here, at start, instead of on a login.
+    /// An issuer for `iss` = `issuer` and `aud` = `audience`. Signs one probe token and verifies
+    /// it with the key's public half, so that a key that cannot make tokens its verifiers accept
+    /// fails here, at start, instead of on a login.
     pub fn new(key: &PrivateKey, issuer: &str, audience: &str) -> Result<Self, KeyError> {
         let issuer = Self {
-            key: EncodingKey::from_ed_der(&key.to_pkcs8_der()),
-            header: Header::new(Algorithm::EdDSA),
+            key: key.clone(),
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
         };
@@ -100,19 +140,20 @@ impl TokenIssuer {
             user_id: UserId::from(uuid::Uuid::nil()),
             role: Role::Customer,
         };
-        issuer
-            .sign(&issuer.claims(&probe, Utc::now()))
-            .map_err(|error| KeyError::Malformed(error.to_string()))?;
+        let now = Utc::now();
+        let token = issuer.issue(&probe, now).token;
+        TokenVerifier::new(&key.public_key(), &issuer.issuer, &issuer.audience)
+            .verify(&token, now)
+            .map_err(|error| KeyError::Malformed(format!("a probe token was refused: {error}")))?;
         Ok(issuer)
     }
 
     /// A token for `principal`, valid from `now` for [`ACCESS_TOKEN_LIFETIME`].
     pub fn issue(&self, principal: &Principal, now: DateTime<Utc>) -> AccessToken {
-        let token = self
-            .sign(&self.claims(principal, now))
-            .expect("the key was proven to sign when the issuer was built");
+        let claims = serde_json::to_vec(&self.claims(principal, now))
+            .expect("claims of strings and integers always serialize");
         AccessToken {
-            token,
+            token: sign(&self.key, HEADER.as_bytes(), &claims),
             expires_in: ACCESS_TOKEN_LIFETIME.num_seconds().unsigned_abs(),
         }
     }
@@ -130,10 +171,6 @@ impl TokenIssuer {
             jti: uuid::Uuid::new_v4().to_string(),
         }
     }
-
-    fn sign(&self, claims: &Claims) -> Result<String, jsonwebtoken::errors::Error> {
-        jsonwebtoken::encode(&self.header, claims, &self.key)
-    }
 }
 
 impl fmt::Debug for TokenIssuer {
@@ -145,11 +182,22 @@ impl fmt::Debug for TokenIssuer {
     }
 }
 
+/// The compact serialization of a JWS with `header` and `payload`: both base64url-encoded, and
+/// the Ed25519 signature over the ASCII of `header.payload` appended, base64url-encoded too.
+fn sign(key: &PrivateKey, header: &[u8], payload: &[u8]) -> String {
+    let mut token = URL_SAFE_NO_PAD.encode(header);
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(payload, &mut token);
+    let signature = key.sign(token.as_bytes());
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(signature.to_bytes(), &mut token);
+    token
+}
+
 /// Verifies access tokens; holds only the public key.
 #[derive(Clone)]
 pub struct TokenVerifier {
-    key: DecodingKey,
-    validation: Validation,
+    key: PublicKey,
     issuer: String,
     audience: String,
     leeway: TimeDelta,
@@ -159,16 +207,8 @@ impl TokenVerifier {
     /// A verifier that accepts only tokens from `issuer` for `audience`, with
     /// [`DEFAULT_LEEWAY`] of clock skew.
     pub fn new(key: &PublicKey, issuer: &str, audience: &str) -> Self {
-        let mut validation = Validation::new(Algorithm::EdDSA);
-        // Times are checked in `verify` against the caller's clock, not the library's.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
-        validation.set_issuer(&[issuer]);
-        validation.set_audience(&[audience]);
         Self {
-            key: DecodingKey::from_ed_der(key.as_bytes()),
-            validation,
+            key: *key,
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             leeway: DEFAULT_LEEWAY,
@@ -183,19 +223,13 @@ impl TokenVerifier {
 
     /// The principal a valid token names.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Principal, TokenError> {
-        check_header(token)?;
-        let claims = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
-            .map_err(|error| match error.kind() {
-                ErrorKind::InvalidSignature => TokenError::Signature,
-                ErrorKind::InvalidAlgorithm
-                | ErrorKind::InvalidAlgorithmName
-                | ErrorKind::MissingAlgorithm
-                | ErrorKind::InvalidKeyFormat => TokenError::Algorithm,
-                ErrorKind::InvalidIssuer => TokenError::Issuer,
-                ErrorKind::InvalidAudience => TokenError::Audience,
-                _ => TokenError::Malformed,
-            })?
-            .claims;
+        let claims = self.verified_claims(token)?;
+        if claims.iss != self.issuer {
+            return Err(TokenError::Issuer);
+        }
+        if claims.aud != self.audience {
+            return Err(TokenError::Audience);
+        }
         let now = now.timestamp();
         let leeway = self.leeway.num_seconds();
         if now >= claims.exp.saturating_add(leeway) {
@@ -210,6 +244,34 @@ impl TokenVerifier {
             role: claims.role,
         })
     }
+
+    /// The claims of a token whose form, header and signature are all sound, checked in that
+    /// order; nothing of the payload is parsed before the signature has verified.
+    fn verified_claims(&self, token: &str) -> Result<Claims, TokenError> {
+        if token.len() > MAX_TOKEN_LENGTH {
+            return Err(TokenError::Malformed);
+        }
+        let mut segments = token.split('.');
+        let (Some(header), Some(payload), Some(signature), None) = (
+            segments.next(),
+            segments.next(),
+            segments.next(),
+            segments.next(),
+        ) else {
+            return Err(TokenError::Malformed);
+        };
+        let header_json = decode_segment(header)?;
+        let payload_json = decode_segment(payload)?;
+        let signature = decode_segment(signature)?;
+        check_header(&header_json)?;
+        let signature = Signature::from_slice(&signature).map_err(|_| TokenError::Signature)?;
+        // The signing input is the segments as they were sent, not a re-encoding of them.
+        let signing_input = &token[..header.len() + 1 + payload.len()];
+        if !self.key.verify_strict(signing_input.as_bytes(), &signature) {
+            return Err(TokenError::Signature);
+        }
+        json_object(&payload_json)
+    }
 }
 
 impl fmt::Debug for TokenVerifier {
@@ -222,19 +284,39 @@ impl fmt::Debug for TokenVerifier {
     }
 }
 
-/// Pins the algorithm before the library looks at the token: `alg` must be `EdDSA`, and no
-/// `crit` extension may ask for processing this verifier does not do.
-fn check_header(token: &str) -> Result<(), TokenError> {
-    let encoded = token.split('.').next().ok_or(TokenError::Malformed)?;
-    let bytes = URL_SAFE_NO_PAD
-        .decode(encoded)
-        .map_err(|_| TokenError::Malformed)?;
-    let header: serde_json::Map<String, Value> =
-        serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)?;
-    if header.get("alg").and_then(Value::as_str) != Some(ALGORITHM) {
+/// One segment of a compact JWS: base64url without padding, and nothing else. `=`, `+`, `/` and
+/// whitespace are refused, and so are unused low bits that are not zero, so that every byte
+/// string has exactly one accepted encoding and a signature cannot be re-encoded into a second
+/// token that still verifies.
+fn decode_segment(segment: &str) -> Result<Vec<u8>, TokenError> {
+    let url_safe = |byte: &u8| byte.is_ascii_alphanumeric() || *byte == b'-' || *byte == b'_';
+    if !segment.as_bytes().iter().all(url_safe) {
+        return Err(TokenError::Malformed);
+    }
+    // The engine also refuses padding and non-zero trailing bits; the check above makes the
+    // alphabet explicit rather than a property of the engine's configuration.
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| TokenError::Malformed)
+}
+
+/// A JSON object read into `T`. Serde would also fill a struct from a JSON array of its fields
+/// in order; the header and the claims are objects, so anything else is refused.
+fn json_object<T: DeserializeOwned>(json: &[u8]) -> Result<T, TokenError> {
+    if json.trim_ascii_start().first() != Some(&b'{') {
+        return Err(TokenError::Malformed);
+    }
+    serde_json::from_slice(json).map_err(|_| TokenError::Malformed)
+}
+
+/// Pins the algorithm before the signature is looked at: the header must be a JSON object with
+/// `alg` = `EdDSA`, `typ` = `JWT` if it has a `typ`, an optional `kid`, and nothing else.
+fn check_header(json: &[u8]) -> Result<(), TokenError> {
+    let header: JoseHeader = json_object(json)?;
+    if header.alg != ALGORITHM {
         return Err(TokenError::Algorithm);
     }
-    if header.contains_key("crit") {
+    if header.typ.is_some_and(|typ| typ != TYPE) {
         return Err(TokenError::Malformed);
     }
     Ok(())
@@ -243,7 +325,7 @@ fn check_header(token: &str) -> Result<(), TokenError> {
 #[cfg(test)]
 mod tests {
     use hmac::{Hmac, KeyInit, Mac};
-    use serde_json::json;
+    use serde_json::{Value, json};
     use sha2::Sha256;
 
     use super::*;
@@ -315,10 +397,23 @@ mod tests {
         format!("{message}.{}", URL_SAFE_NO_PAD.encode(tag))
     }
 
-    /// Signs arbitrary claims with the real key, through the library, with an EdDSA header.
+    /// Signs arbitrary claims with the real key under the issuer's own header.
     fn signed(fixture: &Fixture, claims: &Value) -> String {
-        let key = EncodingKey::from_ed_der(&fixture.private.to_pkcs8_der());
-        jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), claims, &key).unwrap()
+        signed_raw(fixture, HEADER, &claims.to_string())
+    }
+
+    /// Signs `header` and `payload` with the real key, byte for byte as given (so JSON that
+    /// `json!` cannot write, such as a repeated member, can be tried), so that a refusal is down
+    /// to what they say and not to the signature.
+    fn signed_raw(fixture: &Fixture, header: &str, payload: &str) -> String {
+        sign(&fixture.private, header.as_bytes(), payload.as_bytes())
+    }
+
+    /// The token with its `index`th segment replaced by `segment`.
+    fn with_segment(token: &str, index: usize, segment: &str) -> String {
+        let mut parts: Vec<&str> = token.split('.').collect();
+        parts[index] = segment;
+        parts.join(".")
     }
 
     #[test]
@@ -541,6 +636,285 @@ mod tests {
             fixture.verifier.verify(&format!("{header}.{rest}"), now()),
             Err(TokenError::Malformed)
         );
+    }
+
+    #[test]
+    fn padding_and_characters_outside_base64url_are_refused() {
+        let fixture = fixture();
+        let token = fixture.issuer.issue(&principal(), now()).token;
+        let parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        for (index, part) in parts.iter().enumerate() {
+            for altered in [
+                format!("{part}="),
+                format!("{part}=="),
+                format!("+{}", &part[1..]),
+                format!("/{}", &part[1..]),
+                format!(" {part}"),
+                format!("{part}\n"),
+                format!("{}\t{}", &part[..4], &part[4..]),
+                format!("{}%2B", &part[..part.len() - 1]),
+            ] {
+                let forged = with_segment(&token, index, &altered);
+                assert_eq!(
+                    fixture.verifier.verify(&forged, now()),
+                    Err(TokenError::Malformed),
+                    "segment {index} as {altered:?}"
+                );
+            }
+        }
+        // The signature as a padded, standard-alphabet encoder would write it.
+        let (message, signature) = token.rsplit_once('.').unwrap();
+        let bytes = URL_SAFE_NO_PAD.decode(signature).unwrap();
+        let standard = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        assert_eq!(
+            fixture
+                .verifier
+                .verify(&format!("{message}.{standard}"), now()),
+            Err(TokenError::Malformed)
+        );
+    }
+
+    #[test]
+    fn a_signature_re_encoded_with_stray_low_bits_is_refused() {
+        let fixture = fixture();
+        let token = fixture.issuer.issue(&principal(), now()).token;
+        let (message, signature) = token.rsplit_once('.').unwrap();
+        // 64 bytes take 86 characters; the last one carries 4 bits of the signature and 2
+        // unused ones. Setting an unused bit gives another spelling of the same 64 bytes.
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let last = signature.as_bytes()[signature.len() - 1];
+        let value = ALPHABET.iter().position(|&c| c == last).unwrap();
+        assert_eq!(value & 0b11, 0);
+        let respelled = format!(
+            "{message}.{}{}",
+            &signature[..signature.len() - 1],
+            char::from(ALPHABET[value | 0b01])
+        );
+        assert_ne!(respelled, token);
+        assert_eq!(
+            fixture.verifier.verify(&respelled, now()),
+            Err(TokenError::Malformed)
+        );
+    }
+
+    #[test]
+    fn extra_or_missing_segments_are_refused() {
+        let fixture = fixture();
+        let token = fixture.issuer.issue(&principal(), now()).token;
+        let signature = token.rsplit('.').next().unwrap();
+        let (header, _) = token.split_once('.').unwrap();
+        for forged in [
+            format!("{token}."),
+            format!("{token}.{signature}"),
+            format!("{header}.{token}"),
+            format!(".{token}"),
+            format!("{token}.."),
+            token.rsplit_once('.').unwrap().0.to_owned(),
+            header.to_owned(),
+        ] {
+            assert_eq!(
+                fixture.verifier.verify(&forged, now()),
+                Err(TokenError::Malformed),
+                "{forged}"
+            );
+        }
+        // Five segments, the shape of an encrypted JWT.
+        let jwe = format!("{header}..{}..{signature}", &signature[..22]);
+        assert_eq!(
+            fixture.verifier.verify(&jwe, now()),
+            Err(TokenError::Malformed)
+        );
+    }
+
+    #[test]
+    fn an_oversized_token_is_refused_even_when_signed() {
+        let fixture = fixture();
+        let padded = |length: usize| {
+            let mut claims = claims();
+            claims["pad"] = json!("x".repeat(length));
+            signed(&fixture, &claims)
+        };
+        let longest = (2_500..)
+            .take_while(|&length| padded(length).len() <= MAX_TOKEN_LENGTH)
+            .last()
+            .unwrap();
+        let at_limit = padded(longest);
+        let over_limit = padded(longest + 1);
+        assert!(at_limit.len() <= MAX_TOKEN_LENGTH && over_limit.len() > MAX_TOKEN_LENGTH);
+        assert!(fixture.verifier.verify(&at_limit, now()).is_ok());
+        assert_eq!(
+            fixture.verifier.verify(&over_limit, now()),
+            Err(TokenError::Malformed)
+        );
+        let huge = format!("{at_limit}{}", "A".repeat(1 << 20));
+        assert_eq!(
+            fixture.verifier.verify(&huge, now()),
+            Err(TokenError::Malformed)
+        );
+    }
+
+    #[test]
+    fn a_signature_made_over_a_different_header_is_refused() {
+        let fixture = fixture();
+        let with_kid = signed_raw(
+            &fixture,
+            r#"{"alg":"EdDSA","typ":"JWT","kid":"2026-11"}"#,
+            &claims().to_string(),
+        );
+        assert!(fixture.verifier.verify(&with_kid, now()).is_ok());
+        let swapped = with_segment(&with_kid, 0, &URL_SAFE_NO_PAD.encode(HEADER));
+        assert_eq!(
+            fixture.verifier.verify(&swapped, now()),
+            Err(TokenError::Signature)
+        );
+        // The same header with its members reordered is different bytes, and those are signed.
+        let token = fixture.issuer.issue(&principal(), now()).token;
+        let reordered = URL_SAFE_NO_PAD.encode(r#"{"typ":"JWT","alg":"EdDSA"}"#);
+        assert_eq!(
+            fixture
+                .verifier
+                .verify(&with_segment(&token, 0, &reordered), now()),
+            Err(TokenError::Signature)
+        );
+    }
+
+    #[test]
+    fn a_signature_of_the_wrong_length_is_refused() {
+        let fixture = fixture();
+        let token = fixture.issuer.issue(&principal(), now()).token;
+        let (message, signature) = token.rsplit_once('.').unwrap();
+        let bytes = URL_SAFE_NO_PAD.decode(signature).unwrap();
+        assert_eq!(bytes.len(), 64);
+        let mut longer = bytes.clone();
+        longer.push(0);
+        for wrong in [
+            bytes[..63].to_vec(),
+            longer,
+            bytes.repeat(2),
+            bytes[..32].to_vec(),
+            Vec::new(),
+        ] {
+            let forged = format!("{message}.{}", URL_SAFE_NO_PAD.encode(&wrong));
+            assert_eq!(
+                fixture.verifier.verify(&forged, now()),
+                Err(TokenError::Signature),
+                "{} bytes",
+                wrong.len()
+            );
+        }
+    }
+
+    #[test]
+    fn only_alg_typ_and_kid_may_be_in_the_header() {
+        let fixture = fixture();
+        let payload = claims().to_string();
+        for header in [
+            r#"{"alg":"EdDSA"}"#,
+            r#"{"alg":"EdDSA","typ":"JWT"}"#,
+            r#"{"kid":"2026-11","alg":"EdDSA"}"#,
+        ] {
+            let token = signed_raw(&fixture, header, &payload);
+            assert!(fixture.verifier.verify(&token, now()).is_ok(), "{header}");
+        }
+        for (header, error) in [
+            (r#"{"alg":"eddsa"}"#, TokenError::Algorithm),
+            (r#"{"alg":"Ed25519"}"#, TokenError::Algorithm),
+            (r#"{"alg":"ES256","typ":"JWT"}"#, TokenError::Algorithm),
+            (r#"{"typ":"JWT"}"#, TokenError::Malformed),
+            (r#"{"alg":"EdDSA","typ":"JOSE"}"#, TokenError::Malformed),
+            (r#"{"alg":"EdDSA","typ":null}"#, TokenError::Malformed),
+            (r#"{"alg":"EdDSA","kid":7}"#, TokenError::Malformed),
+            (r#"{"alg":"EdDSA","kid":null}"#, TokenError::Malformed),
+            (r#"{"alg":null}"#, TokenError::Malformed),
+            (r#"{"alg":"EdDSA","crit":[]}"#, TokenError::Malformed),
+            (
+                r#"{"alg":"EdDSA","jku":"https://attacker.example/keys"}"#,
+                TokenError::Malformed,
+            ),
+            (
+                r#"{"alg":"EdDSA","jwk":{"kty":"OKP","crv":"Ed25519","x":"AA"}}"#,
+                TokenError::Malformed,
+            ),
+            (r#"{"alg":"none","alg":"EdDSA"}"#, TokenError::Malformed),
+            (r#"{"alg":"EdDSA","alg":"EdDSA"}"#, TokenError::Malformed),
+            (r#"["EdDSA"]"#, TokenError::Malformed),
+            (r#"["EdDSA","JWT"]"#, TokenError::Malformed),
+            (r#""EdDSA""#, TokenError::Malformed),
+            ("null", TokenError::Malformed),
+            ("", TokenError::Malformed),
+        ] {
+            let token = signed_raw(&fixture, header, &payload);
+            assert_eq!(
+                fixture.verifier.verify(&token, now()),
+                Err(error),
+                "{header}"
+            );
+        }
+    }
+
+    #[test]
+    fn claims_repeated_listed_or_with_an_audience_list_are_refused() {
+        let fixture = fixture();
+        let claims_json = claims().to_string();
+        let repeated = format!(
+            r#"{}, "role": "customer"}}"#,
+            claims_json.trim_end_matches('}')
+        );
+        assert_eq!(
+            fixture
+                .verifier
+                .verify(&signed_raw(&fixture, HEADER, &repeated), now()),
+            Err(TokenError::Malformed)
+        );
+        let as_array = json!([
+            "0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f",
+            "admin",
+            ISSUER,
+            AUDIENCE,
+            now().timestamp(),
+            now().timestamp(),
+            now().timestamp() + 900,
+            "a",
+        ]);
+        assert_eq!(
+            fixture.verifier.verify(&signed(&fixture, &as_array), now()),
+            Err(TokenError::Malformed)
+        );
+        let mut claims = claims();
+        claims["aud"] = json!([AUDIENCE]);
+        assert_eq!(
+            fixture.verifier.verify(&signed(&fixture, &claims), now()),
+            Err(TokenError::Malformed)
+        );
+    }
+
+    #[test]
+    fn the_payload_is_read_only_once_the_signature_verifies() {
+        let fixture = fixture();
+        let token = fixture.issuer.issue(&principal(), now()).token;
+        let not_json = URL_SAFE_NO_PAD.encode("not json");
+        assert_eq!(
+            fixture
+                .verifier
+                .verify(&with_segment(&token, 1, &not_json), now()),
+            Err(TokenError::Signature)
+        );
+        assert_eq!(
+            fixture
+                .verifier
+                .verify(&signed_raw(&fixture, HEADER, "not json"), now()),
+            Err(TokenError::Malformed)
+        );
+    }
+
+    #[test]
+    fn issuer_and_audience_that_need_json_escapes_round_trip() {
+        let private = PrivateKey::generate().unwrap();
+        let issuer = TokenIssuer::new(&private, "iss with \"quotes\"", "aud/\u{e9}").unwrap();
+        let verifier =
+            TokenVerifier::new(&private.public_key(), "iss with \"quotes\"", "aud/\u{e9}");
+        let token = issuer.issue(&principal(), now()).token;
+        assert_eq!(verifier.verify(&token, now()), Ok(principal()));
     }
 
     #[test]
