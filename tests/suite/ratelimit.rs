@@ -390,3 +390,59 @@ async fn an_unreachable_store_fails_auth_closed_and_the_other_tiers_open() {
         assert_eq!(open.rejection(), None, "{tier}");
     }
 }
+
+#[tokio::test]
+async fn global_hits_are_exact_in_one_process_and_reach_the_store_in_batches() {
+    let limits = limits(RateLimitConfig {
+        global_max: 100,
+        ..small_limits()
+    });
+    let key = client("203.0.113.7");
+    for n in 1..=100u32 {
+        let decision = hit(&limits, Tier::Global, &key).await;
+        assert!(decision.allowed, "request {n}");
+        assert_eq!(decision.remaining, 100 - n);
+    }
+    assert!(!hit(&limits, Tier::Global, &key).await.allowed);
+    let counter = Key::new(
+        format!("RATE#global#{}", key.as_str()),
+        WINDOW_START_MS.to_string(),
+    );
+    let stored = limits
+        .store
+        .get(&counter)
+        .await
+        .expect("the store answers")
+        .and_then(|item| item.get(COUNT_ATTRIBUTE).and_then(|count| count.as_u64()))
+        .expect("the counter is stored");
+    assert!(
+        stored <= 101 && 101 - stored < 32,
+        "the store holds {stored} of 101 counted requests"
+    );
+}
+
+#[tokio::test]
+async fn a_second_process_starts_from_the_count_the_first_left_in_the_store() {
+    let first = limits(RateLimitConfig {
+        global_max: 100,
+        ..small_limits()
+    });
+    let key = client("203.0.113.8");
+    for _ in 0..40 {
+        hit(&first, Tier::Global, &key).await;
+    }
+    let second = RateLimiter::new(
+        Arc::clone(&first.store),
+        first.clock.clone(),
+        *first.limiter.config(),
+    );
+    let decision = second
+        .hit(Tier::Global, &key)
+        .await
+        .expect("the store counts");
+    assert!(
+        decision.remaining < 100 - 32,
+        "a fresh process saw {} remaining after 40 requests elsewhere",
+        decision.remaining
+    );
+}
