@@ -87,6 +87,20 @@ impl Input {
         JsonFields::from_body(&self.body, allowed)
     }
 
+    /// An update's JSON object body: only `allowed` fields, and at least one of them.
+    pub fn json_changes(&self, allowed: &[&str]) -> Result<JsonFields, ApiError> {
+        let fields = self.json_fields(allowed)?;
+        if fields.is_empty() {
+            return Err(ApiError::BadRequest {
+                detail: format!(
+                    "The body must change at least one of: {}.",
+                    allowed.join(", ")
+                ),
+            });
+        }
+        Ok(fields)
+    }
+
     /// The query string, restricted to `allowed` parameters.
     pub fn query_params(&self, allowed: &[&str]) -> Result<QueryParams, ApiError> {
         QueryParams::from_query(self.query.as_deref(), allowed)

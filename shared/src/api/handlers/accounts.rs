@@ -94,15 +94,7 @@ pub(crate) async fn me(services: Arc<Services>, input: Input) -> Result<Reply, A
 pub(crate) async fn update_me(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
     let id = caller(&input)?.user_id.clone();
     input.query_params(&[])?;
-    let mut body = input.json_fields(PROFILE_FIELDS)?;
-    if body.is_empty() {
-        return Err(ApiError::BadRequest {
-            detail: format!(
-                "The body must change at least one of: {}.",
-                PROFILE_FIELDS.join(", ")
-            ),
-        });
-    }
+    let mut body = input.json_changes(PROFILE_FIELDS)?;
     let name = body.optional("name", text(PersonName::parse));
     let phone = body.optional("phone", |value| match value {
         Value::Null => Ok(None),
@@ -189,15 +181,7 @@ pub(crate) async fn get(services: Arc<Services>, input: Input) -> Result<Reply, 
 pub(crate) async fn update(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
     let id = user_id(&input)?;
     input.query_params(&[])?;
-    let mut body = input.json_fields(ADMIN_FIELDS)?;
-    if body.is_empty() {
-        return Err(ApiError::BadRequest {
-            detail: format!(
-                "The body must change at least one of: {}.",
-                ADMIN_FIELDS.join(", ")
-            ),
-        });
-    }
+    let mut body = input.json_changes(ADMIN_FIELDS)?;
     let role = body.optional("role", text(Role::parse));
     let disabled = body.optional("disabled", boolean);
     let (role, disabled) = body.finish((role, disabled))?;

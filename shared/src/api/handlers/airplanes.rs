@@ -116,15 +116,7 @@ fn list_scope(filter: &AirplaneFilter) -> String {
 pub(crate) async fn update(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
     let id = airplane_id(&input)?;
     input.query_params(&[])?;
-    let mut body = input.json_fields(FIELDS)?;
-    if body.is_empty() {
-        return Err(ApiError::BadRequest {
-            detail: format!(
-                "The body must change at least one of: {}.",
-                FIELDS.join(", ")
-            ),
-        });
-    }
+    let mut body = input.json_changes(FIELDS)?;
     let model_number = body.optional("modelNumber", model_number);
     let capacity = body.optional("capacity", capacity);
     let (model_number, capacity) = body.finish((model_number, capacity))?;
