@@ -40,35 +40,47 @@ impl fmt::Display for Role {
     }
 }
 
-/// A user's identifier: a UUID in canonical lowercase form.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct UserId(String);
+/// Declares an entity identifier: a UUID in canonical lowercase form, readable only from a valid
+/// UUID (anything else names no entity), created from the id generator's UUIDs.
+macro_rules! uuid_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
 
-impl UserId {
-    /// Reads an id; anything that is not a UUID names no user.
-    pub fn parse(raw: &str) -> Option<Self> {
-        uuid::Uuid::try_parse(raw)
-            .ok()
-            .map(|id| Self(id.hyphenated().to_string()))
-    }
+        impl $name {
+            /// Reads an id from a path or a stored item; `None` for anything but a UUID.
+            pub fn parse(raw: &str) -> Option<Self> {
+                uuid::Uuid::try_parse(raw)
+                    .ok()
+                    .map(|id| Self(id.hyphenated().to_string()))
+            }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<uuid::Uuid> for $name {
+            fn from(id: uuid::Uuid) -> Self {
+                Self(id.hyphenated().to_string())
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
 }
+pub(crate) use uuid_id;
 
-impl From<uuid::Uuid> for UserId {
-    fn from(id: uuid::Uuid) -> Self {
-        Self(id.hyphenated().to_string())
-    }
-}
-
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+uuid_id!(
+    /// A user's identifier.
+    UserId
+);
 
 /// An authenticated caller, as the token verifier vouches for it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

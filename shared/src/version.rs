@@ -1,4 +1,7 @@
-//! Optimistic concurrency: entity versions and the preconditions clients state with `If-Match`.
+//! Optimistic concurrency: entity versions, the preconditions clients state with `If-Match`, and
+//! how a write guarded by the state it read comes out.
+
+use crate::storage::{Store, StoreError, WriteOp};
 
 /// What the caller requires of the current version before a change applies.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -26,6 +29,32 @@ impl Precondition {
     /// rather than be retried over.
     pub fn is_explicit(&self) -> bool {
         !matches!(self, Self::None)
+    }
+}
+
+/// How a transaction ended whose operation `guarded` is conditioned on the state the caller read
+/// (a version, a hash, a counter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Guarded {
+    Committed,
+    /// The guard failed, or a concurrent transaction on the same items collided with it: the
+    /// state moved under the caller, who reads again to decide (412, 404, retry).
+    Lost,
+}
+
+/// Runs `operations`, telling a lost race on the guarded operation apart from real failures.
+pub async fn transact_guarded(
+    store: &dyn Store,
+    operations: Vec<WriteOp>,
+    guarded: usize,
+) -> Result<Guarded, StoreError> {
+    match store.transact(operations).await {
+        Ok(()) => Ok(Guarded::Committed),
+        Err(StoreError::TransactionConditionFailed { index }) if index == guarded => {
+            Ok(Guarded::Lost)
+        }
+        Err(StoreError::TransactionConflict) => Ok(Guarded::Lost),
+        Err(other) => Err(other),
     }
 }
 

@@ -12,9 +12,8 @@ use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
 use crate::identity::{RequestContext, UserId};
-use crate::storage::{
-    Comparison, Condition, Store, StoreError, Update, VERSION_ATTRIBUTE, WriteOp,
-};
+use crate::storage::{Comparison, Condition, Store, Update, VERSION_ATTRIBUTE, WriteOp};
+use crate::version::{Guarded, transact_guarded};
 
 /// Replaces the password of user `id` with `new` when `current` is their password.
 ///
@@ -74,13 +73,10 @@ pub async fn change_password(
         WriteOp::Update(update),
         audit::entry(&change, context, now, ids.new_id()),
     ];
-    match store.transact(operations).await {
-        Ok(()) => Ok(()),
-        Err(
-            StoreError::TransactionConditionFailed { index: 0 } | StoreError::TransactionConflict,
-        ) => Err(DomainError::Conflict {
+    match transact_guarded(store, operations, 0).await? {
+        Guarded::Committed => Ok(()),
+        Guarded::Lost => Err(DomainError::Conflict {
             detail: "The password was changed concurrently; sign in again and retry.".into(),
         }),
-        Err(other) => Err(other.into()),
     }
 }

@@ -11,8 +11,8 @@ use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
 use crate::identity::{RequestContext, UserId};
-use crate::storage::{Condition, Store, StoreError, Update, VERSION_ATTRIBUTE, WriteOp};
-use crate::version::Precondition;
+use crate::storage::{Condition, Store, Update, VERSION_ATTRIBUTE, WriteOp};
+use crate::version::{Guarded, Precondition, transact_guarded};
 
 /// How often a change is re-read and retried when a concurrent change wins the race and the
 /// caller named no version.
@@ -79,20 +79,14 @@ pub(crate) async fn change_user(
             WriteOp::Update(update),
             audit::entry(&change, context, now, ids.new_id()),
         ];
-        match store.transact(operations).await {
-            Ok(()) => return Ok(changed),
-            Err(StoreError::TransactionConditionFailed {
-                index: UPDATE_OPERATION,
-            }) if precondition.is_explicit() => {
+        match transact_guarded(store, operations, UPDATE_OPERATION).await? {
+            Guarded::Committed => return Ok(changed),
+            Guarded::Lost if precondition.is_explicit() => {
                 return Err(stale_or_gone(store, id).await);
             }
-            // A concurrent change won the race (or both were in flight at once): read again and
-            // apply the change to whatever committed.
-            Err(StoreError::TransactionConditionFailed {
-                index: UPDATE_OPERATION,
-            })
-            | Err(StoreError::TransactionConflict) => continue,
-            Err(other) => return Err(other.into()),
+            // A concurrent change won the race: read again and apply the change to whatever
+            // committed.
+            Guarded::Lost => continue,
         }
     }
     Err(DomainError::Conflict {

@@ -9,8 +9,8 @@ use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
 use crate::identity::RequestContext;
-use crate::storage::{Comparison, Condition, Delete, Item, Store, StoreError, WriteOp};
-use crate::version::Precondition;
+use crate::storage::{Comparison, Condition, Delete, Item, Store, WriteOp};
+use crate::version::{Guarded, Precondition, transact_guarded};
 
 /// How often a delete is re-read and retried when a concurrent change wins the race and the
 /// caller named no version.
@@ -61,18 +61,12 @@ pub async fn delete_airplane(
             WriteOp::Delete(delete),
             audit::entry(&change, context, clock.now(), ids.new_id()),
         ];
-        match store.transact(operations).await {
-            Ok(()) => return Ok(()),
-            Err(StoreError::TransactionConditionFailed {
-                index: DELETE_OPERATION,
-            }) => {
-                let item = store.get(&records::key(id)).await?;
-                if let Some(error) = why_delete_failed(item.as_ref(), precondition) {
-                    return Err(error);
-                }
-            }
-            Err(StoreError::TransactionConflict) => {}
-            Err(other) => return Err(other.into()),
+        if transact_guarded(store, operations, DELETE_OPERATION).await? == Guarded::Committed {
+            return Ok(());
+        }
+        let item = store.get(&records::key(id)).await?;
+        if let Some(error) = why_delete_failed(item.as_ref(), precondition) {
+            return Err(error);
         }
     }
     Err(DomainError::Conflict {

@@ -1,7 +1,5 @@
 //! Airplane values: validated newtypes that cannot hold an invalid value, and the entity.
 
-use std::fmt;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -71,35 +69,10 @@ impl TryFrom<i64> for Capacity {
     }
 }
 
-/// An airplane's identifier: a UUID in its canonical lowercase form.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct AirplaneId(String);
-
-impl AirplaneId {
-    /// Reads an id from a path; anything that is not a UUID cannot name an airplane.
-    pub fn parse(raw: &str) -> Option<Self> {
-        uuid::Uuid::try_parse(raw)
-            .ok()
-            .map(|id| Self(id.hyphenated().to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<uuid::Uuid> for AirplaneId {
-    fn from(id: uuid::Uuid) -> Self {
-        Self(id.hyphenated().to_string())
-    }
-}
-
-impl fmt::Display for AirplaneId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+crate::identity::uuid_id!(
+    /// An airplane's identifier.
+    AirplaneId
+);
 
 /// An airplane of the fleet.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
