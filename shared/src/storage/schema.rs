@@ -30,15 +30,17 @@ pub struct IndexSchema {
 pub enum Index {
     Gsi1,
     Gsi2,
+    Gsi3,
 }
 
 impl Index {
-    pub const ALL: [Index; 2] = [Index::Gsi1, Index::Gsi2];
+    pub const ALL: [Index; 3] = [Index::Gsi1, Index::Gsi2, Index::Gsi3];
 
     pub fn schema(self) -> &'static IndexSchema {
         match self {
             Index::Gsi1 => &TABLE.indexes[0],
             Index::Gsi2 => &TABLE.indexes[1],
+            Index::Gsi3 => &TABLE.indexes[2],
         }
     }
 
@@ -71,6 +73,12 @@ pub const TABLE: TableSchema = TableSchema {
             name: "gsi2",
             partition_key: "gsi2pk",
             sort_key: "gsi2sk",
+        },
+        IndexSchema {
+            index: Index::Gsi3,
+            name: "gsi3",
+            partition_key: "gsi3pk",
+            sort_key: "gsi3sk",
         },
     ],
     ttl_attribute: "expiresAt",

@@ -42,11 +42,13 @@ pub const DATABASE_FILE_NAME: &str = "itinera.redb";
 const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
 const GSI1: TableDefinition<&[u8], ()> = TableDefinition::new("index:gsi1");
 const GSI2: TableDefinition<&[u8], ()> = TableDefinition::new("index:gsi2");
+const GSI3: TableDefinition<&[u8], ()> = TableDefinition::new("index:gsi3");
 
 fn index_table(index: Index) -> TableDefinition<'static, &'static [u8], ()> {
     match index {
         Index::Gsi1 => GSI1,
         Index::Gsi2 => GSI2,
+        Index::Gsi3 => GSI3,
     }
 }
 
