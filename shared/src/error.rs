@@ -27,6 +27,12 @@ pub enum DomainError {
         field: &'static str,
         message: String,
     },
+    /// The payment provider declined the charge; nothing changed.
+    #[error("the payment was declined: {detail}")]
+    PaymentDeclined { detail: String },
+    /// An `Idempotency-Key` was used before with a different request.
+    #[error("the idempotency key was used with a different request")]
+    IdempotencyKeyReused,
     /// A dependency failed; the cause stays in the chain for the log.
     #[error("storage failed")]
     Store(#[from] StoreError),

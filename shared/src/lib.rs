@@ -6,6 +6,8 @@
 //! - [`pagination`], [`version`]: list pages and optimistic concurrency, shared by every entity.
 //! - [`audit`]: audit entries, written in the same transaction as the change they record.
 //! - [`identity`]: roles, the authenticated principal and the request context of a change.
+//! - [`jobs`]: background jobs and the queue ports they travel through.
+//! - [`money`]: amounts in minor units with their currency.
 //! - [`clock`]: time and identifier ports.
 //! - [`error`]: the error use cases return.
 //! - [`config`], [`telemetry`]: settings from the environment and JSON logs, for every entry point.
@@ -19,6 +21,8 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod identity;
+pub mod jobs;
+pub mod money;
 pub mod pagination;
 pub mod ratelimit;
 pub mod storage;

@@ -24,6 +24,7 @@ use crate::accounts::{Argon2id, PasswordHasher};
 use crate::auth::{TokenIssuer, TokenVerifier};
 use crate::clock::{Clock, IdGenerator, SystemClock, UuidV7Ids};
 use crate::identity::{Principal, RequestContext};
+use crate::jobs::JobQueue;
 use crate::ratelimit::{Decision, RateKey, RateLimitConfig, RateLimiter, Tier};
 use crate::storage::Store;
 
@@ -100,6 +101,9 @@ pub struct Services {
     pub tokens: Option<Arc<TokenIssuer>>,
     /// Counts requests per client (and per account for sign-in) in the shared store.
     pub limiter: Arc<RateLimiter>,
+    /// Where jobs go after the change that created them commits. Without one (a function that
+    /// enqueues nothing), jobs wait in the store's outbox for the relay.
+    pub jobs: Option<Arc<dyn JobQueue>>,
 }
 
 impl Services {
@@ -120,6 +124,7 @@ impl Services {
             passwords: Arc::new(Argon2id::owasp_minimum()),
             tokens: None,
             limiter: Arc::new(limiter),
+            jobs: None,
         }
     }
 
@@ -147,6 +152,12 @@ impl Services {
             );
             super::problem::ApiError::Internal
         })
+    }
+
+    /// The same services, sending jobs to `queue`.
+    pub fn with_job_queue(mut self, queue: Arc<dyn JobQueue>) -> Self {
+        self.jobs = Some(queue);
+        self
     }
 
     /// The same services, verifying bearer tokens with `authenticator`.

@@ -48,10 +48,15 @@ pub enum ApiError {
     NotFound { detail: String },
     /// 405: the path exists, the method does not.
     MethodNotAllowed { allow: Vec<Method> },
+    /// 402: the payment provider declined the payment.
+    PaymentRequired { detail: String },
     /// 409: the request contradicts the current state.
     Conflict { detail: String },
     /// 412: `If-Match` names a version that is no longer current.
     PreconditionFailed { detail: String },
+    /// 422: the request is well-formed but cannot be processed as sent (an `Idempotency-Key`
+    /// reused with another body).
+    UnprocessableEntity { detail: String },
     /// 429: a rate limit is exhausted; `Retry-After` says when the window resets.
     TooManyRequests { retry_after_seconds: u64 },
     /// 413: the body is larger than the pipeline accepts.
@@ -73,7 +78,9 @@ impl ApiError {
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PaymentRequired { .. } => StatusCode::PAYMENT_REQUIRED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::UnprocessableEntity { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -110,7 +117,9 @@ impl ApiError {
             Self::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             Self::NotFound { .. } => ("not-found", "Not found"),
             Self::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
+            Self::PaymentRequired { .. } => ("payment-declined", "Payment declined"),
             Self::Conflict { .. } => ("conflict", "Conflict"),
+            Self::UnprocessableEntity { .. } => ("unprocessable", "Unprocessable request"),
             Self::PreconditionFailed { .. } => ("precondition-failed", "Precondition failed"),
             Self::PayloadTooLarge { .. } => ("payload-too-large", "Payload too large"),
             Self::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
@@ -126,6 +135,8 @@ impl ApiError {
             | Self::Validation { detail, .. }
             | Self::NotFound { detail }
             | Self::Conflict { detail }
+            | Self::PaymentRequired { detail }
+            | Self::UnprocessableEntity { detail }
             | Self::PreconditionFailed { detail } => detail.clone(),
             Self::MethodNotAllowed { allow } => format!(
                 "This path accepts only: {}.",
@@ -252,6 +263,12 @@ impl From<DomainError> for ApiError {
                 detail: "The credentials are not valid.".into(),
             },
             DomainError::Invalid { field, message } => Self::invalid_field(field, message),
+            DomainError::PaymentDeclined { detail } => Self::PaymentRequired { detail },
+            DomainError::IdempotencyKeyReused => Self::UnprocessableEntity {
+                detail: "This Idempotency-Key was already used with a different request; \
+                         use a new key for a new request."
+                    .into(),
+            },
             DomainError::Store(store) => store.into(),
         }
     }

@@ -104,6 +104,9 @@ pub struct Route {
     pub store_access: StoreAccess,
     /// Whether the function signs access tokens, and so holds the private signing key.
     pub signs_tokens: bool,
+    /// Whether the function sends jobs to the queue; the template grants `sqs:SendMessage` to
+    /// exactly these.
+    pub enqueues_jobs: bool,
     pub handler: Handler,
 }
 
@@ -125,6 +128,7 @@ pub static ROUTES: &[Route] = &[
         rate_tier: RateTier::Global,
         store_access: StoreAccess::Read,
         signs_tokens: false,
+        enqueues_jobs: false,
         handler: |services, input| Box::pin(health::check(services, input)),
     },
     Route {
@@ -135,6 +139,7 @@ pub static ROUTES: &[Route] = &[
         rate_tier: RateTier::Write,
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
+        enqueues_jobs: false,
         handler: |services, input| Box::pin(airplanes::create(services, input)),
     },
     Route {
@@ -145,6 +150,7 @@ pub static ROUTES: &[Route] = &[
         rate_tier: RateTier::Global,
         store_access: StoreAccess::Read,
         signs_tokens: false,
+        enqueues_jobs: false,
         handler: |services, input| Box::pin(airplanes::list(services, input)),
     },
     Route {
@@ -155,6 +161,7 @@ pub static ROUTES: &[Route] = &[
         rate_tier: RateTier::Global,
         store_access: StoreAccess::Read,
         signs_tokens: false,
+        enqueues_jobs: false,
         handler: |services, input| Box::pin(airplanes::get(services, input)),
     },
     Route {
@@ -165,6 +172,7 @@ pub static ROUTES: &[Route] = &[
         rate_tier: RateTier::Write,
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
+        enqueues_jobs: false,
         handler: |services, input| Box::pin(airplanes::update(services, input)),
     },
     Route {
@@ -175,6 +183,7 @@ pub static ROUTES: &[Route] = &[
         rate_tier: RateTier::Write,
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
+        enqueues_jobs: false,
         handler: |services, input| Box::pin(airplanes::delete(services, input)),
     },
     Route {
@@ -185,6 +194,7 @@ pub static ROUTES: &[Route] = &[
         rate_tier: RateTier::Auth,
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
+        enqueues_jobs: false,
         handler: |services, input| Box::pin(accounts::register(services, input)),
     },
     Route {
@@ -195,6 +205,7 @@ pub static ROUTES: &[Route] = &[
         rate_tier: RateTier::Auth,
         store_access: StoreAccess::ReadWrite,
         signs_tokens: true,
+        enqueues_jobs: false,
         handler: |services, input| Box::pin(auth::login(services, input)),
     },
     Route {
@@ -205,6 +216,7 @@ pub static ROUTES: &[Route] = &[
         rate_tier: RateTier::Auth,
         store_access: StoreAccess::ReadWrite,
         signs_tokens: true,
+        enqueues_jobs: false,
         handler: |services, input| Box::pin(auth::refresh(services, input)),
     },
     Route {
@@ -215,6 +227,7 @@ pub static ROUTES: &[Route] = &[
         rate_tier: RateTier::Write,
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
+        enqueues_jobs: false,
         handler: |services, input| Box::pin(auth::logout(services, input)),
     },
     Route {
@@ -225,6 +238,7 @@ pub static ROUTES: &[Route] = &[
         rate_tier: RateTier::Global,
         store_access: StoreAccess::Read,
         signs_tokens: false,
+        enqueues_jobs: false,
         handler: |services, input| Box::pin(accounts::me(services, input)),
     },
     Route {
@@ -235,6 +249,7 @@ pub static ROUTES: &[Route] = &[
         rate_tier: RateTier::Write,
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
+        enqueues_jobs: false,
         handler: |services, input| Box::pin(accounts::update_me(services, input)),
     },
     Route {
@@ -245,6 +260,7 @@ pub static ROUTES: &[Route] = &[
         rate_tier: RateTier::Write,
         store_access: StoreAccess::ReadWrite,
         signs_tokens: true,
+        enqueues_jobs: false,
         handler: |services, input| Box::pin(accounts::change_password(services, input)),
     },
     Route {
@@ -255,6 +271,7 @@ pub static ROUTES: &[Route] = &[
         rate_tier: RateTier::Global,
         store_access: StoreAccess::Read,
         signs_tokens: false,
+        enqueues_jobs: false,
         handler: |services, input| Box::pin(audit::my_activity(services, input)),
     },
     Route {
@@ -265,6 +282,7 @@ pub static ROUTES: &[Route] = &[
         rate_tier: RateTier::Global,
         store_access: StoreAccess::Read,
         signs_tokens: false,
+        enqueues_jobs: false,
         handler: |services, input| Box::pin(accounts::list(services, input)),
     },
     Route {
@@ -275,6 +293,7 @@ pub static ROUTES: &[Route] = &[
         rate_tier: RateTier::Global,
         store_access: StoreAccess::Read,
         signs_tokens: false,
+        enqueues_jobs: false,
         handler: |services, input| Box::pin(accounts::get(services, input)),
     },
     Route {
@@ -285,6 +304,7 @@ pub static ROUTES: &[Route] = &[
         rate_tier: RateTier::Write,
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
+        enqueues_jobs: false,
         handler: |services, input| Box::pin(accounts::update(services, input)),
     },
     Route {
@@ -295,6 +315,7 @@ pub static ROUTES: &[Route] = &[
         rate_tier: RateTier::Global,
         store_access: StoreAccess::Read,
         signs_tokens: false,
+        enqueues_jobs: false,
         handler: |services, input| Box::pin(audit::list(services, input)),
     },
 ];
