@@ -17,6 +17,8 @@ use itinera::api::{
     AUTHORIZER_FUNCTION, Access, PLATFORM_FUNCTIONS, ROUTES, Route, StoreAccess, route_of_function,
 };
 use itinera::auth::keys::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
+use itinera::background::{BACKGROUND_FUNCTIONS, Trigger, background_function};
+use itinera::jobs::MAX_RECEIVES;
 use itinera::ratelimit::{GlobalEnforcement, RateLimitConfig};
 use itinera::storage::TABLE;
 use serde_yaml_ng::Value;
@@ -81,7 +83,24 @@ const ENVIRONMENT: &[&str] = &[
     "RATE_AUTH_MAX",
     "RATE_AUTH_ACCOUNT_MAX",
     "RATE_GLOBAL_ENFORCEMENT",
+    "BOOKING_HOLD_MINUTES",
 ];
+
+/// The variable naming the jobs queue, set on exactly the functions that send jobs.
+const JOBS_QUEUE_VARIABLE: &str = "JOBS_QUEUE_URL";
+/// The variable naming the sender of emails, set on exactly the functions that send email.
+const MAIL_FROM_VARIABLE: &str = "MAIL_FROM";
+
+/// Whether a function (route or background) sends jobs to the queue.
+fn enqueues_jobs(name: &str) -> bool {
+    route_of_function(name).is_some_and(|route| route.enqueues_jobs)
+        || background_function(name).is_some_and(|background| background.enqueues_jobs)
+}
+
+/// Whether a function sends email.
+fn sends_email(name: &str) -> bool {
+    background_function(name).is_some_and(|background| background.sends_email)
+}
 
 /// Headers every response carries, API Gateway's own error responses included.
 const SECURITY_HEADERS: &[(&str, &str)] = &[
@@ -248,13 +267,25 @@ fn api_events(name: &str) -> Vec<ApiEvent> {
         .collect()
 }
 
-fn expected_functions() -> BTreeSet<String> {
+/// The functions API Gateway invokes: the routes and the platform functions.
+fn http_functions() -> BTreeSet<String> {
     ROUTES
         .iter()
         .map(|route| route.function)
         .chain(PLATFORM_FUNCTIONS.iter().copied())
         .map(str::to_string)
         .collect()
+}
+
+/// Every function: the HTTP ones and the background ones.
+fn expected_functions() -> BTreeSet<String> {
+    let mut functions = http_functions();
+    functions.extend(
+        BACKGROUND_FUNCTIONS
+            .iter()
+            .map(|background| background.function.to_string()),
+    );
+    functions
 }
 
 fn route_paths() -> BTreeSet<&'static str> {
@@ -264,13 +295,14 @@ fn route_paths() -> BTreeSet<&'static str> {
 // ------------------------------------------------------------------ functions and routes
 
 #[test]
-fn declares_one_function_per_route_and_platform_function() {
+fn declares_one_function_per_route_platform_and_background_function() {
     let declared: BTreeSet<String> = functions().into_keys().collect();
     let expected = expected_functions();
     assert_eq!(
         declared,
         expected,
-        "functions in template.yaml (left) differ from ROUTES + PLATFORM_FUNCTIONS (right); \
+        "functions in template.yaml (left) differ from ROUTES + PLATFORM_FUNCTIONS + \
+         BACKGROUND_FUNCTIONS (right); \
          missing: {:?}, unexpected: {:?}",
         expected.difference(&declared).collect::<Vec<_>>(),
         declared.difference(&expected).collect::<Vec<_>>()
@@ -331,7 +363,7 @@ fn preflight_answers_options_on_every_route_path_and_nothing_else() {
 #[test]
 fn no_two_functions_claim_the_same_method_and_path() {
     let mut owners: BTreeMap<ApiEvent, String> = BTreeMap::new();
-    for name in expected_functions() {
+    for name in http_functions() {
         for event in api_events(&name) {
             if let Some(other) = owners.insert(event.clone(), name.clone()) {
                 panic!(
@@ -366,7 +398,8 @@ fn functions_run_on_provided_al2023_arm64_built_from_the_workspace() {
             );
         }
         // A function's own Environment (SAM merges it over the Globals) holds only the name of
-        // the key parameter it may read; everything else belongs in Globals.
+        // the key parameter it may read, the queue it sends jobs to and the address it sends
+        // mail from; everything else belongs in Globals.
         let own: BTreeSet<&str> = properties["Environment"]["Variables"]
             .as_mapping()
             .map(|variables| {
@@ -376,13 +409,20 @@ fn functions_run_on_provided_al2023_arm64_built_from_the_workspace() {
                     .collect()
             })
             .unwrap_or_default();
-        let expected: BTreeSet<&str> = key_parameter_of(&name)
+        let mut expected: BTreeSet<&str> = key_parameter_of(&name)
             .map(|(_, variable)| variable)
             .into_iter()
             .collect();
+        if enqueues_jobs(&name) {
+            expected.insert(JOBS_QUEUE_VARIABLE);
+        }
+        if sends_email(&name) {
+            expected.insert(MAIL_FROM_VARIABLE);
+        }
         assert_eq!(
             own, expected,
-            "{name} sets variables of its own beyond its key parameter; change Globals instead"
+            "{name} sets variables of its own beyond its key parameter, queue and sender; \
+             change Globals instead"
         );
     }
 }
@@ -397,6 +437,10 @@ fn functions_run_on_provided_al2023_arm64_built_from_the_workspace() {
 struct Grants {
     dynamodb: BTreeSet<String>,
     ssm: BTreeSet<(String, String)>,
+    /// SQS actions, on the jobs queue only.
+    sqs: BTreeSet<String>,
+    /// SES actions, on the account's identities only.
+    ses: BTreeSet<String>,
 }
 
 fn grants(name: &str) -> Grants {
@@ -443,10 +487,26 @@ fn grants(name: &str) -> Grants {
                         .into_iter()
                         .map(|action| (action.to_string(), parameter.clone())),
                 );
+            } else if listed.iter().all(|action| action.starts_with("sqs:")) {
+                assert_single_resource(
+                    name,
+                    &statement["Resource"],
+                    |resource| matches!(intrinsic(resource), Some((tag, inner)) if tag == "!GetAtt" && inner.as_str() == Some("JobsQueue.Arn")),
+                    "the jobs queue (!GetAtt JobsQueue.Arn)",
+                );
+                grants.sqs.extend(listed.into_iter().map(str::to_string));
+            } else if listed.iter().all(|action| action.starts_with("ses:")) {
+                assert_single_resource(
+                    name,
+                    &statement["Resource"],
+                    |resource| matches!(intrinsic(resource), Some((tag, inner)) if tag == "!Sub" && inner.as_str() == Some("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*")),
+                    "the account's SES identities in the stack's region",
+                );
+                grants.ses.extend(listed.into_iter().map(str::to_string));
             } else {
                 panic!(
-                    "{name}: only DynamoDB and SSM permissions are expected, one service per \
-                     statement: {listed:?}"
+                    "{name}: only DynamoDB, SSM, SQS and SES permissions are expected, one \
+                     service per statement: {listed:?}"
                 );
             }
         }
@@ -479,6 +539,22 @@ fn parameter_of(name: &str, resources: &Value) -> String {
         "{name}: {parameter} is not a template parameter"
     );
     parameter.to_string()
+}
+
+/// A statement's resource list holds exactly one resource, the one `expected` describes.
+fn assert_single_resource(
+    name: &str,
+    resources: &Value,
+    is_expected: impl Fn(&Value) -> bool,
+    expected: &str,
+) {
+    let resources = resources
+        .as_sequence()
+        .unwrap_or_else(|| panic!("{name}: Resource should be a list"));
+    assert!(
+        resources.len() == 1 && is_expected(&resources[0]),
+        "{name}: the statement should apply to {expected} only: {resources:?}"
+    );
 }
 
 /// The resources of a DynamoDB statement: the table and its indexes, nothing else.
@@ -517,6 +593,11 @@ fn policies_grant_exactly_the_store_access_of_each_route() {
             PLATFORM_FUNCTIONS
                 .iter()
                 .map(|&name| (name, StoreAccess::None)),
+        )
+        .chain(
+            BACKGROUND_FUNCTIONS
+                .iter()
+                .map(|background| (background.function, background.store_access)),
         );
     for (name, access) in accesses {
         let granted = grants(name).dynamodb;
@@ -1015,6 +1096,41 @@ fn route_at(endpoint: &ApiEvent) -> Option<&'static Route> {
         .find(|route| route.path == endpoint.path && route.method.as_str() == endpoint.method)
 }
 
+/// A background function's sample is the event its trigger sends: an SQS batch from the jobs
+/// queue whose bodies are jobs, or EventBridge's scheduled event.
+fn assert_background_event(name: &str, trigger: Trigger, event: &serde_json::Value) {
+    match trigger {
+        Trigger::JobsQueue => {
+            let records = event["Records"]
+                .as_array()
+                .unwrap_or_else(|| panic!("events/{name}.json should be an SQS batch (Records)"));
+            assert!(
+                !records.is_empty() && records.len() <= 10,
+                "events/{name}.json: 1-10 records"
+            );
+            for record in records {
+                assert_eq!(record["eventSource"], "aws:sqs", "events/{name}.json");
+                assert!(
+                    record["messageId"].is_string() && record["receiptHandle"].is_string(),
+                    "events/{name}.json: each record has a message id and a receipt handle"
+                );
+                let body = record["body"].as_str().unwrap_or_default();
+                assert!(
+                    itinera::jobs::Job::from_body(body).is_ok(),
+                    "events/{name}.json: each body should be a job"
+                );
+            }
+        }
+        Trigger::Schedule { .. } => {
+            assert_eq!(event["source"], "aws.events", "events/{name}.json");
+            assert_eq!(
+                event["detail-type"], "Scheduled Event",
+                "events/{name}.json should be EventBridge's scheduled event"
+            );
+        }
+    }
+}
+
 /// Each sample is an API Gateway REST proxy event for one of its function's own API events, so
 /// `sam local invoke <Function> -e events/<name>.json` exercises the real path. A protected
 /// route's event carries the authorizer's context as API Gateway passes it on; an anonymous
@@ -1026,6 +1142,10 @@ fn sample_events_target_their_functions_endpoints() {
         let text = std::fs::read_to_string(&path).expect("readable event");
         let event: serde_json::Value = serde_json::from_str(&text)
             .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        if let Some(background) = background_function(&name) {
+            assert_background_event(name.as_str(), background.trigger, &event);
+            continue;
+        }
         let endpoint = ApiEvent {
             path: event["resource"].as_str().unwrap_or_default().to_string(),
             method: event["httpMethod"].as_str().unwrap_or_default().to_string(),
@@ -1131,4 +1251,182 @@ fn sample_events_target_their_functions_endpoints() {
             .unwrap_or_default();
         assert_eq!(given, expected, "events/{name}.json pathParameters");
     }
+}
+
+// ------------------------------------------------------------------ jobs and schedules
+
+#[test]
+fn exactly_the_job_producers_may_send_jobs_and_only_the_worker_sends_email() {
+    for name in expected_functions() {
+        let grants = grants(&name);
+        let expected_sqs: BTreeSet<String> = if enqueues_jobs(&name) {
+            BTreeSet::from(["sqs:SendMessage".to_string()])
+        } else {
+            BTreeSet::new()
+        };
+        assert_eq!(
+            grants.sqs, expected_sqs,
+            "{name}: sqs:SendMessage on the jobs queue exactly when it enqueues jobs"
+        );
+        let expected_ses: BTreeSet<String> = if sends_email(&name) {
+            BTreeSet::from(["ses:SendEmail".to_string()])
+        } else {
+            BTreeSet::new()
+        };
+        assert_eq!(
+            grants.ses, expected_ses,
+            "{name}: ses:SendEmail exactly when it sends email"
+        );
+        let variables = &function(&name)["Properties"]["Environment"]["Variables"];
+        if enqueues_jobs(&name) {
+            assert!(
+                is_ref(&variables[JOBS_QUEUE_VARIABLE], "JobsQueue"),
+                "{name}: {JOBS_QUEUE_VARIABLE} should be !Ref JobsQueue"
+            );
+        }
+        if sends_email(&name) {
+            assert!(
+                is_ref(&variables[MAIL_FROM_VARIABLE], "MailFrom"),
+                "{name}: {MAIL_FROM_VARIABLE} should be !Ref MailFrom"
+            );
+        }
+    }
+}
+
+/// The one event of a background function, as (type, properties).
+fn background_event(name: &str) -> (&'static str, &'static Value) {
+    let events = function(name)["Properties"]["Events"]
+        .as_mapping()
+        .unwrap_or_else(|| panic!("{name}: Events should be a mapping"));
+    assert_eq!(events.len(), 1, "{name} should have exactly one event");
+    let (_, event) = events.iter().next().expect("one event");
+    (text(&event["Type"], "an event Type"), &event["Properties"])
+}
+
+/// A function's timeout in seconds: its own, or the Globals'.
+fn timeout_of(name: &str) -> u64 {
+    let own = &function(name)["Properties"]["Timeout"];
+    let timeout = if own.is_null() {
+        &template()["Globals"]["Function"]["Timeout"]
+    } else {
+        own
+    };
+    timeout
+        .as_u64()
+        .unwrap_or_else(|| panic!("{name}: Timeout should be a number of seconds"))
+}
+
+#[test]
+fn background_functions_have_the_triggers_the_table_declares() {
+    for background in BACKGROUND_FUNCTIONS {
+        let name = background.function;
+        let (kind, properties) = background_event(name);
+        match background.trigger {
+            Trigger::JobsQueue => {
+                assert_eq!(kind, "SQS", "{name} should drain the jobs queue");
+                assert!(
+                    matches!(intrinsic(&properties["Queue"]), Some((tag, inner)) if tag == "!GetAtt" && inner.as_str() == Some("JobsQueue.Arn")),
+                    "{name} should drain the jobs queue (!GetAtt JobsQueue.Arn)"
+                );
+                let response_types: Vec<&str> = properties["FunctionResponseTypes"]
+                    .as_sequence()
+                    .map(|types| types.iter().map(|t| text(t, "a response type")).collect())
+                    .unwrap_or_default();
+                assert_eq!(
+                    response_types,
+                    ["ReportBatchItemFailures"],
+                    "{name} reports the failed messages of a batch, so only those are retried"
+                );
+                let batch = properties["BatchSize"].as_u64().unwrap_or(10);
+                assert!(
+                    (1..=10).contains(&batch),
+                    "{name}: a batch the function can report item by item (1-10)"
+                );
+            }
+            Trigger::Schedule { expression } => {
+                assert_eq!(kind, "Schedule", "{name} should run on a schedule");
+                assert_eq!(
+                    properties["Schedule"].as_str(),
+                    Some(expression),
+                    "{name} should run at the rate BACKGROUND_FUNCTIONS declares"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn jobs_dead_letter_after_the_maximum_receives_and_stay_hidden_while_the_worker_runs() {
+    let queue = &resource("JobsQueue")["Properties"];
+    let redrive = &queue["RedrivePolicy"];
+    assert!(
+        matches!(intrinsic(&redrive["deadLetterTargetArn"]), Some((tag, inner)) if tag == "!GetAtt" && inner.as_str() == Some("JobsDeadLetterQueue.Arn")),
+        "the jobs queue should dead-letter into JobsDeadLetterQueue"
+    );
+    assert_eq!(
+        redrive["maxReceiveCount"].as_u64(),
+        Some(u64::from(MAX_RECEIVES)),
+        "the queue moves a job aside after as many receives as the embedded queue does"
+    );
+    let visibility = queue["VisibilityTimeout"]
+        .as_u64()
+        .expect("the jobs queue's VisibilityTimeout");
+    for background in BACKGROUND_FUNCTIONS
+        .iter()
+        .filter(|background| background.trigger == Trigger::JobsQueue)
+    {
+        let timeout = timeout_of(background.function);
+        assert!(
+            visibility > timeout,
+            "the visibility timeout ({visibility} s) must outlast {}'s timeout ({timeout} s), \
+             or a batch still being processed reappears to another worker",
+            background.function
+        );
+    }
+    for name in ["JobsQueue", "JobsDeadLetterQueue"] {
+        assert_eq!(
+            resource(name)["Properties"]["SqsManagedSseEnabled"].as_bool(),
+            Some(true),
+            "{name} should be encrypted at rest"
+        );
+    }
+    let dead_letter_retention =
+        resource("JobsDeadLetterQueue")["Properties"]["MessageRetentionPeriod"]
+            .as_u64()
+            .unwrap_or(345_600);
+    let retention = queue["MessageRetentionPeriod"].as_u64().unwrap_or(345_600);
+    assert!(
+        dead_letter_retention > retention,
+        "dead letters should outlive the jobs queue's retention, or they expire before anyone looks"
+    );
+}
+
+#[test]
+fn the_dead_letter_queue_has_an_alarm_on_its_depth() {
+    let alarms: Vec<&Value> = resources()
+        .values()
+        .filter(|resource| resource["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
+        .map(|resource| &resource["Properties"])
+        .filter(|alarm| {
+            alarm["Namespace"].as_str() == Some("AWS/SQS")
+                && alarm["MetricName"].as_str() == Some("ApproximateNumberOfMessagesVisible")
+                && alarm["Dimensions"].as_sequence().is_some_and(|dimensions| {
+                    dimensions.iter().any(|dimension| {
+                        dimension["Name"].as_str() == Some("QueueName")
+                            && matches!(intrinsic(&dimension["Value"]), Some((tag, inner)) if tag == "!GetAtt" && inner.as_str() == Some("JobsDeadLetterQueue.QueueName"))
+                    })
+                })
+        })
+        .collect();
+    assert_eq!(
+        alarms.len(),
+        1,
+        "one alarm on the dead-letter queue's depth"
+    );
+    assert_eq!(alarms[0]["Threshold"].as_u64(), Some(1));
+    assert_eq!(
+        alarms[0]["ComparisonOperator"].as_str(),
+        Some("GreaterThanOrEqualToThreshold"),
+        "a single dead letter should alarm"
+    );
 }

@@ -1,0 +1,167 @@
+//! The functions that run without a request: the queue worker and the scheduled jobs.
+//!
+//! Like the route table for the API, [`BACKGROUND_FUNCTIONS`] is the one place that says which
+//! background functions exist, what triggers each, and what each may touch. The Lambda binaries
+//! run an entry by name, the local API runs every entry in-process (the worker on the embedded
+//! queue, the schedules on timers), and a test proves `template.yaml` declares the same
+//! functions, triggers and permissions.
+
+use std::time::Duration;
+
+use crate::api::StoreAccess;
+
+/// What starts a background function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// Batches of messages from the jobs queue (an SQS event source in AWS).
+    JobsQueue,
+    /// A fixed rate, in EventBridge's `rate(...)` syntax.
+    Schedule { expression: &'static str },
+}
+
+/// The work a background function does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Task {
+    /// Processes jobs: the notification and the email each job asks for.
+    ProcessJobs,
+    /// Sends the jobs a failed or interrupted dispatch left in the outbox.
+    RelayOutbox,
+    /// Expires the booking holds whose payment did not arrive in time, giving the seats back.
+    ExpireHolds,
+    /// Queues a reminder for each confirmed booking of a flight departing within a day.
+    QueueDepartureReminders,
+}
+
+/// One background function.
+#[derive(Debug)]
+pub struct BackgroundFunction {
+    /// The Lambda function and binary name (kebab-case).
+    pub function: &'static str,
+    pub trigger: Trigger,
+    pub task: Task,
+    /// What it may do to the table; the template grants exactly this.
+    pub store_access: StoreAccess,
+    /// Whether it sends jobs to the queue (`sqs:SendMessage`).
+    pub enqueues_jobs: bool,
+    /// Whether it sends email (`ses:SendEmail`).
+    pub sends_email: bool,
+}
+
+/// Every background function.
+pub static BACKGROUND_FUNCTIONS: &[BackgroundFunction] = &[
+    BackgroundFunction {
+        function: "process-jobs",
+        trigger: Trigger::JobsQueue,
+        task: Task::ProcessJobs,
+        store_access: StoreAccess::ReadWrite,
+        enqueues_jobs: false,
+        sends_email: true,
+    },
+    BackgroundFunction {
+        function: "relay-outbox",
+        trigger: Trigger::Schedule {
+            expression: "rate(1 minute)",
+        },
+        task: Task::RelayOutbox,
+        store_access: StoreAccess::ReadWrite,
+        enqueues_jobs: true,
+        sends_email: false,
+    },
+    BackgroundFunction {
+        function: "expire-holds",
+        trigger: Trigger::Schedule {
+            expression: "rate(1 minute)",
+        },
+        task: Task::ExpireHolds,
+        store_access: StoreAccess::ReadWrite,
+        enqueues_jobs: true,
+        sends_email: false,
+    },
+    BackgroundFunction {
+        function: "queue-departure-reminders",
+        trigger: Trigger::Schedule {
+            expression: "rate(15 minutes)",
+        },
+        task: Task::QueueDepartureReminders,
+        store_access: StoreAccess::ReadWrite,
+        enqueues_jobs: true,
+        sends_email: false,
+    },
+];
+
+/// The background function named `function`.
+pub fn background_function(function: &str) -> Option<&'static BackgroundFunction> {
+    BACKGROUND_FUNCTIONS
+        .iter()
+        .find(|background| background.function == function)
+}
+
+impl Trigger {
+    /// The interval of a schedule (`rate(5 minutes)`, `rate(1 hour)`, `rate(1 day)`), for running
+    /// it on a timer locally; `None` for the queue trigger or an expression that is not a rate.
+    pub fn interval(self) -> Option<Duration> {
+        let Trigger::Schedule { expression } = self else {
+            return None;
+        };
+        let inner = expression.strip_prefix("rate(")?.strip_suffix(')')?;
+        let (count, unit) = inner.split_once(' ')?;
+        let count: u64 = count.parse().ok().filter(|count| *count > 0)?;
+        let unit_seconds = match (count, unit) {
+            (1, "minute") | (2.., "minutes") => 60,
+            (1, "hour") | (2.., "hours") => 3600,
+            (1, "day") | (2.., "days") => 86_400,
+            _ => return None,
+        };
+        Some(Duration::from_secs(count * unit_seconds))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::ROUTES;
+
+    #[test]
+    fn names_are_unique_kebab_case_and_not_routes() {
+        let mut names: Vec<&str> = BACKGROUND_FUNCTIONS.iter().map(|f| f.function).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), BACKGROUND_FUNCTIONS.len());
+        for name in names {
+            assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
+            assert!(ROUTES.iter().all(|route| route.function != name), "{name}");
+            assert_eq!(background_function(name).map(|f| f.function), Some(name));
+        }
+    }
+
+    #[test]
+    fn every_schedule_is_a_rate_with_an_interval() {
+        for background in BACKGROUND_FUNCTIONS {
+            let is_schedule = matches!(background.trigger, Trigger::Schedule { .. });
+            assert_eq!(
+                background.trigger.interval().is_some(),
+                is_schedule,
+                "{}",
+                background.function
+            );
+        }
+    }
+
+    #[test]
+    fn rates_parse_with_their_units_and_singular_plural_agreement() {
+        let interval = |expression| Trigger::Schedule { expression }.interval();
+        assert_eq!(interval("rate(1 minute)"), Some(Duration::from_secs(60)));
+        assert_eq!(interval("rate(15 minutes)"), Some(Duration::from_secs(900)));
+        assert_eq!(interval("rate(2 hours)"), Some(Duration::from_secs(7200)));
+        assert_eq!(interval("rate(1 day)"), Some(Duration::from_secs(86_400)));
+        for invalid in [
+            "rate(1 minutes)",
+            "rate(2 minute)",
+            "rate(0 minutes)",
+            "cron(0 * * * ? *)",
+        ] {
+            assert_eq!(interval(invalid), None, "{invalid}");
+        }
+        assert_eq!(Trigger::JobsQueue.interval(), None);
+    }
+}
