@@ -152,8 +152,12 @@ cargo fmt --all -- --check
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "cargo test --workspace (DynamoDB at http://127.0.0.1:$PORT)"
-ITINERA_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$PORT" cargo test --workspace
+# The SES mailer's tests send through the same moto server (its SESv2 API).
+export ITINERA_TEST_SES_ENDPOINT="http://127.0.0.1:$PORT"
+step "cargo test --workspace (DynamoDB and SQS at http://127.0.0.1:$PORT)"
+ITINERA_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$PORT" \
+    ITINERA_TEST_SQS_ENDPOINT="http://127.0.0.1:$PORT" \
+    cargo test --workspace
 
 step "cfn-lint template.yaml"
 "$VENV/bin/cfn-lint" template.yaml

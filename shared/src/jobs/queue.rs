@@ -61,15 +61,20 @@ pub trait JobQueue: Send + Sync + 'static {
 /// The consumer side: what the local worker loop and the tests receive jobs through.
 #[async_trait]
 pub trait JobSource: Send + Sync + 'static {
-    /// Receives up to `max` (at most [`MAX_BATCH`]) visible messages and hides each for
-    /// `visibility`. Messages that have been received [`MAX_RECEIVES`] times move to the
-    /// dead-letter queue instead of being delivered again.
+    /// Receives up to `max` (1 to [`MAX_BATCH`]) visible messages and hides each for
+    /// `visibility` (at most twelve hours; SQS rounds it up to whole seconds). Messages that have
+    /// been received [`MAX_RECEIVES`] times move to the dead-letter queue instead of being
+    /// delivered again. Answers at once: an empty answer does not mean the queue is empty (SQS
+    /// samples some of its servers), so consumers poll.
     async fn receive(&self, max: usize, visibility: Duration) -> Result<Vec<Delivery>, QueueError>;
 
-    /// Deletes a handled message.
+    /// Deletes a handled message. Only the receipt of the message's latest receive deletes it: an
+    /// earlier one (the message was received again since) deletes nothing and is no error, nor
+    /// is deleting a message already gone. A string that is no receipt of this queue is an error.
     async fn delete(&self, receipt: &str) -> Result<(), QueueError>;
 
-    /// Makes a received message visible again after `delay` (zero: at once).
+    /// Makes a received message visible again after `delay` (zero: at once; at most twelve
+    /// hours). A receipt from an earlier receive never changes the message for its newer holder.
     async fn release(&self, receipt: &str, delay: Duration) -> Result<(), QueueError>;
 
     /// Receives up to `max` messages from the dead-letter queue, hiding each for `visibility`.

@@ -1,0 +1,513 @@
+//! The embedded queue's own rules, on a clock the tests move: visibility, receive counts, the
+//! dead-letter move, receipts, limits, and durability across a reopen and a SIGKILL. The
+//! behaviour it shares with SQS is also checked by the queue conformance suite in `tests/`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use itinera::jobs::{JobQueue, JobSource, MAX_RECEIVES, QueueError, QueueMessage};
+use itinera::ratelimit::ManualClock;
+use tempfile::TempDir;
+
+use super::*;
+
+const START_MS: i64 = 1_700_000_000_000;
+const VISIBILITY: Duration = Duration::from_secs(30);
+
+struct Fixture {
+    queue: EmbeddedQueue,
+    clock: Arc<ManualClock>,
+    _dir: TempDir,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let clock = Arc::new(ManualClock::at_epoch_ms(START_MS));
+    let queue = EmbeddedQueue::open(dir.path())
+        .expect("the queue opens")
+        .with_clock(clock.clone());
+    Fixture {
+        queue,
+        clock,
+        _dir: dir,
+    }
+}
+
+fn messages(bodies: &[&str]) -> Vec<QueueMessage> {
+    bodies
+        .iter()
+        .enumerate()
+        .map(|(n, body)| QueueMessage {
+            id: n.to_string(),
+            body: (*body).to_owned(),
+        })
+        .collect()
+}
+
+fn bodies(deliveries: &[Delivery]) -> Vec<&str> {
+    deliveries
+        .iter()
+        .map(|delivery| delivery.body.as_str())
+        .collect()
+}
+
+fn assert_refused<T: std::fmt::Debug>(outcome: Result<T, QueueError>) {
+    assert!(
+        matches!(outcome, Err(QueueError::Internal(_))),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn messages_come_out_in_the_order_they_went_in() {
+    let fixture = fixture();
+    fixture
+        .queue
+        .send(messages(&["a", "b", "c"]))
+        .await
+        .unwrap();
+    let deliveries = fixture.queue.receive(10, VISIBILITY).await.unwrap();
+    assert_eq!(bodies(&deliveries), ["a", "b", "c"]);
+    assert!(
+        deliveries
+            .iter()
+            .all(|delivery| delivery.receive_count == 1)
+    );
+}
+
+#[tokio::test]
+async fn a_receive_takes_at_most_max_messages_and_leaves_the_rest() {
+    let fixture = fixture();
+    fixture
+        .queue
+        .send(messages(&["a", "b", "c"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        bodies(&fixture.queue.receive(2, VISIBILITY).await.unwrap()),
+        ["a", "b"]
+    );
+    assert_eq!(
+        bodies(&fixture.queue.receive(2, VISIBILITY).await.unwrap()),
+        ["c"]
+    );
+}
+
+#[tokio::test]
+async fn a_message_is_hidden_until_its_visibility_timeout_ends() {
+    let fixture = fixture();
+    fixture.queue.send(messages(&["a"])).await.unwrap();
+    let first = fixture.queue.receive(1, VISIBILITY).await.unwrap();
+    assert_eq!(bodies(&first), ["a"]);
+
+    fixture.clock.advance_ms(29_999);
+    assert!(
+        fixture
+            .queue
+            .receive(1, VISIBILITY)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    fixture.clock.advance_ms(1);
+    let second = fixture.queue.receive(1, VISIBILITY).await.unwrap();
+    assert_eq!(bodies(&second), ["a"]);
+    assert_eq!(second[0].receive_count, 2);
+    assert_eq!(second[0].message_id, first[0].message_id);
+    assert_ne!(second[0].receipt, first[0].receipt);
+}
+
+#[tokio::test]
+async fn a_released_message_goes_behind_the_ones_already_visible() {
+    let fixture = fixture();
+    fixture.queue.send(messages(&["a", "b"])).await.unwrap();
+    let first = fixture.queue.receive(1, VISIBILITY).await.unwrap();
+    fixture.clock.advance_ms(1);
+    fixture
+        .queue
+        .release(&first[0].receipt, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(
+        bodies(&fixture.queue.receive(10, VISIBILITY).await.unwrap()),
+        ["b", "a"]
+    );
+}
+
+#[tokio::test]
+async fn a_release_with_a_delay_hides_the_message_for_that_long() {
+    let fixture = fixture();
+    fixture.queue.send(messages(&["a"])).await.unwrap();
+    let first = fixture.queue.receive(1, VISIBILITY).await.unwrap();
+    fixture
+        .queue
+        .release(&first[0].receipt, Duration::from_secs(5))
+        .await
+        .unwrap();
+    fixture.clock.advance_ms(4_999);
+    assert!(
+        fixture
+            .queue
+            .receive(1, VISIBILITY)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    fixture.clock.advance_ms(1);
+    assert_eq!(
+        bodies(&fixture.queue.receive(1, VISIBILITY).await.unwrap()),
+        ["a"]
+    );
+}
+
+#[tokio::test]
+async fn the_receive_after_the_last_allowed_one_moves_the_message_to_the_dead_letters() {
+    let fixture = fixture();
+    fixture.queue.send(messages(&["poison"])).await.unwrap();
+    for receive in 1..=MAX_RECEIVES {
+        let deliveries = fixture.queue.receive(1, VISIBILITY).await.unwrap();
+        assert_eq!(bodies(&deliveries), ["poison"]);
+        assert_eq!(deliveries[0].receive_count, receive);
+        fixture
+            .queue
+            .release(&deliveries[0].receipt, Duration::ZERO)
+            .await
+            .unwrap();
+        fixture.clock.advance_ms(1);
+    }
+    // The move does not use up the receive: the message behind comes out in its place.
+    fixture.queue.send(messages(&["fine"])).await.unwrap();
+    let deliveries = fixture.queue.receive(1, VISIBILITY).await.unwrap();
+    assert_eq!(bodies(&deliveries), ["fine"]);
+
+    let dead = fixture
+        .queue
+        .receive_dead_letters(10, VISIBILITY)
+        .await
+        .unwrap();
+    assert_eq!(bodies(&dead), ["poison"]);
+    assert_eq!(dead[0].receive_count, MAX_RECEIVES + 1);
+
+    fixture.queue.delete(&dead[0].receipt).await.unwrap();
+    fixture.clock.advance_ms(VISIBILITY.as_millis() as i64);
+    assert!(
+        fixture
+            .queue
+            .receive_dead_letters(10, VISIBILITY)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        bodies(&fixture.queue.receive(10, VISIBILITY).await.unwrap()),
+        ["fine"]
+    );
+}
+
+#[tokio::test]
+async fn a_message_in_flight_on_its_last_receive_can_still_be_deleted() {
+    let fixture = fixture();
+    fixture.queue.send(messages(&["a"])).await.unwrap();
+    let mut last = Vec::new();
+    for _ in 0..MAX_RECEIVES {
+        last = fixture.queue.receive(1, VISIBILITY).await.unwrap();
+        fixture.clock.advance_ms(VISIBILITY.as_millis() as i64);
+    }
+    fixture.queue.delete(&last[0].receipt).await.unwrap();
+    assert!(
+        fixture
+            .queue
+            .receive(1, VISIBILITY)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        fixture
+            .queue
+            .receive_dead_letters(1, VISIBILITY)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_stale_receipt_neither_deletes_nor_releases_a_message_received_again() {
+    let fixture = fixture();
+    fixture.queue.send(messages(&["a"])).await.unwrap();
+    let stale = fixture.queue.receive(1, VISIBILITY).await.unwrap();
+    fixture.clock.advance_ms(VISIBILITY.as_millis() as i64);
+    let current = fixture.queue.receive(1, VISIBILITY).await.unwrap();
+
+    fixture.queue.delete(&stale[0].receipt).await.unwrap();
+    fixture
+        .queue
+        .release(&stale[0].receipt, Duration::ZERO)
+        .await
+        .unwrap();
+    // Still in flight for its current holder: neither gone nor visible.
+    assert!(
+        fixture
+            .queue
+            .receive(1, VISIBILITY)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    fixture.queue.delete(&current[0].receipt).await.unwrap();
+    fixture.clock.advance_ms(VISIBILITY.as_millis() as i64);
+    assert!(
+        fixture
+            .queue
+            .receive(1, VISIBILITY)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Deleting what is already gone is no error.
+    fixture.queue.delete(&current[0].receipt).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_main_queue_receipt_does_not_touch_the_message_once_it_is_a_dead_letter() {
+    let fixture = fixture();
+    fixture.queue.send(messages(&["a"])).await.unwrap();
+    let mut last = Vec::new();
+    for _ in 0..MAX_RECEIVES {
+        last = fixture.queue.receive(1, VISIBILITY).await.unwrap();
+        fixture.clock.advance_ms(VISIBILITY.as_millis() as i64);
+    }
+    assert!(
+        fixture
+            .queue
+            .receive(1, VISIBILITY)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    fixture.queue.delete(&last[0].receipt).await.unwrap();
+    assert_eq!(
+        bodies(
+            &fixture
+                .queue
+                .receive_dead_letters(1, VISIBILITY)
+                .await
+                .unwrap()
+        ),
+        ["a"]
+    );
+}
+
+#[tokio::test]
+async fn calls_sqs_would_refuse_are_refused() {
+    let fixture = fixture();
+    let queue = &fixture.queue;
+    assert_refused(queue.receive(0, VISIBILITY).await);
+    assert_refused(queue.receive(MAX_BATCH + 1, VISIBILITY).await);
+    assert_refused(
+        queue
+            .receive(1, MAX_VISIBILITY + Duration::from_millis(1))
+            .await,
+    );
+    assert_refused(queue.receive_dead_letters(0, VISIBILITY).await);
+    assert_refused(queue.send(messages(&[""])).await);
+    let oversized = "x".repeat(MAX_BODY_BYTES + 1);
+    assert_refused(queue.send(messages(&["fine", &oversized])).await);
+    for receipt in ["", "not-a-receipt", "main-1", "main-1-x"] {
+        assert_refused(queue.delete(receipt).await);
+        assert_refused(queue.release(receipt, Duration::ZERO).await);
+    }
+    // Nothing of a refused send was queued.
+    assert!(queue.receive(10, VISIBILITY).await.unwrap().is_empty());
+    assert_eq!(queue.send(Vec::new()).await.ok(), Some(()));
+}
+
+#[tokio::test]
+async fn a_body_at_the_size_limit_is_accepted() {
+    let fixture = fixture();
+    let largest = "x".repeat(MAX_BODY_BYTES);
+    fixture.queue.send(messages(&[&largest])).await.unwrap();
+    let deliveries = fixture.queue.receive(1, VISIBILITY).await.unwrap();
+    assert_eq!(deliveries[0].body.len(), MAX_BODY_BYTES);
+}
+
+#[tokio::test]
+async fn messages_and_their_receive_state_survive_closing_and_reopening() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let clock = Arc::new(ManualClock::at_epoch_ms(START_MS));
+    let first = {
+        let queue = EmbeddedQueue::open(dir.path())
+            .unwrap()
+            .with_clock(clock.clone());
+        queue.send(messages(&["a", "b"])).await.unwrap();
+        let first = queue.receive(1, VISIBILITY).await.unwrap();
+        // The same file cannot be opened twice at once: the queue holds it until dropped.
+        assert!(EmbeddedQueue::open(dir.path()).is_err());
+        first
+    };
+    let queue = EmbeddedQueue::open(dir.path())
+        .unwrap()
+        .with_clock(clock.clone());
+    // "a" is still in flight; "b" is waiting.
+    assert_eq!(bodies(&queue.receive(10, VISIBILITY).await.unwrap()), ["b"]);
+    clock.advance_ms(VISIBILITY.as_millis() as i64);
+    let again = queue.receive(1, VISIBILITY).await.unwrap();
+    assert_eq!(bodies(&again), ["a"]);
+    assert_eq!(again[0].message_id, first[0].message_id);
+    assert_eq!(again[0].receive_count, 2);
+    // The sequence goes on after a reopen: a new message never takes an old one's number.
+    queue.send(messages(&["c"])).await.unwrap();
+    clock.advance_ms(VISIBILITY.as_millis() as i64);
+    let ids: Vec<u64> = queue
+        .receive(10, VISIBILITY)
+        .await
+        .unwrap()
+        .iter()
+        .map(|delivery| delivery.message_id.parse().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    assert!(ids.iter().all(|id| *id < 3));
+    assert_eq!(
+        ids.iter().collect::<std::collections::BTreeSet<_>>().len(),
+        3
+    );
+}
+
+#[test]
+fn opening_creates_missing_directories() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let nested = dir.path().join("a").join("b");
+    EmbeddedQueue::open(&nested).expect("the queue opens in a new directory");
+    assert!(nested.join(QUEUE_FILE_NAME).is_file());
+}
+
+// ---------------------------------------------------------------------------------------------
+// A crash: every acknowledged send survives SIGKILL.
+//
+// The test re-runs this test binary as a child (selected by an environment variable and the
+// test-name filter) that sends messages one by one and prints an acknowledgement after each send
+// returns. The parent kills it mid-stream, reopens the file and receives everything: no
+// acknowledged message may be missing, because a send is acknowledged only after redb committed
+// it with immediate durability.
+// ---------------------------------------------------------------------------------------------
+
+/// Set in the child: the directory to keep the queue in.
+const CHILD_DIR_VARIABLE: &str = "ITINERA_QUEUE_DURABILITY_CHILD_DIR";
+const CRASH_TEST: &str = "queue::tests::acknowledged_sends_survive_kill_9";
+/// The child stops on its own after this many sends, so it ends even if nobody kills it.
+const CHILD_MAX_SENDS: u64 = 20_000;
+const ACKS_BEFORE_KILL: u64 = 100;
+const ACK_TIMEOUT: Duration = Duration::from_secs(60);
+/// Searched anywhere in a line: the harness prints the test name without a line break first.
+const ACK_MARKER: &str = "queue-acknowledged:";
+
+fn send_until_killed(dir: &Path) {
+    let queue = EmbeddedQueue::open(dir).expect("the child opens the queue");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let stdout = std::io::stdout();
+    runtime.block_on(async {
+        for n in 0..CHILD_MAX_SENDS {
+            queue
+                .send(vec![QueueMessage {
+                    id: n.to_string(),
+                    body: n.to_string(),
+                }])
+                .await
+                .expect("the child's send succeeds");
+            let mut out = stdout.lock();
+            writeln!(out, "{ACK_MARKER}{n}").expect("the parent reads acknowledgements");
+            out.flush().expect("the parent reads acknowledgements");
+        }
+    });
+}
+
+#[test]
+fn acknowledged_sends_survive_kill_9() {
+    if let Some(dir) = std::env::var_os(CHILD_DIR_VARIABLE) {
+        send_until_killed(Path::new(&dir));
+        return;
+    }
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut child = Command::new(std::env::current_exe().expect("the test binary's path"))
+        .args([CRASH_TEST, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_DIR_VARIABLE, dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the child starts");
+
+    let stdout = child.stdout.take().expect("the child's stdout is piped");
+    let (sender, acks) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some((_, n)) = line.split_once(ACK_MARKER)
+                && let Ok(n) = n.trim().parse::<u64>()
+                && sender.send(n).is_err()
+            {
+                break;
+            }
+        }
+    });
+
+    let deadline = Instant::now() + ACK_TIMEOUT;
+    let mut acknowledged: Option<u64> = None;
+    while acknowledged.is_none_or(|n| n + 1 < ACKS_BEFORE_KILL) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match acks.recv_timeout(left) {
+            Ok(n) => acknowledged = Some(n),
+            Err(error) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the child stopped acknowledging after {acknowledged:?}: {error}");
+            }
+        }
+    }
+
+    child.kill().expect("the child is killed");
+    let status = child.wait().expect("the child is reaped");
+    assert!(
+        !status.success(),
+        "the child was killed mid-stream: {status}"
+    );
+    reader
+        .join()
+        .expect("the reader thread ends with the child's stdout");
+    let last = acks.try_iter().fold(acknowledged.unwrap_or(0), u64::max);
+
+    let queue = EmbeddedQueue::open(dir.path()).expect("the queue reopens after a crash");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let received = runtime.block_on(async {
+        let mut received = Vec::new();
+        loop {
+            let batch = queue
+                .receive(MAX_BATCH, VISIBILITY)
+                .await
+                .expect("receives work after a crash");
+            if batch.is_empty() {
+                break received;
+            }
+            received.extend(batch.into_iter().map(|delivery| delivery.body));
+        }
+    });
+    for n in 0..=last {
+        assert_eq!(
+            received.get(n as usize).map(String::as_str),
+            Some(n.to_string().as_str()),
+            "acknowledged message {n} of {last}, in order"
+        );
+    }
+}
