@@ -2,6 +2,7 @@
 //! message that names the variable.
 
 use crate::api::CorsPolicy;
+use crate::bookings::BookingSettings;
 
 /// The shortest cursor signing key accepted, in bytes.
 pub const MIN_SIGNING_KEY_BYTES: usize = 32;
@@ -32,6 +33,8 @@ pub struct ApiConfig {
     pub cursor_signing_key: Option<SigningKey>,
     /// `LOG_LEVEL`: `info` by default; per-target directives such as `info,itinera=debug` work.
     pub log_level: String,
+    /// `BOOKING_HOLD_MINUTES`: how long a booking holds its seats unpaid (1-60, default 10).
+    pub bookings: BookingSettings,
 }
 
 /// A secret that is never printed.
@@ -81,10 +84,12 @@ impl ApiConfig {
         let log_level = lookup("LOG_LEVEL").unwrap_or_else(|| "info".into());
         crate::telemetry::parse_filter(&log_level)
             .map_err(|problem| ConfigError::new("LOG_LEVEL", problem))?;
+        let bookings = BookingSettings::from_lookup(&lookup)?;
         Ok(Self {
             cors,
             cursor_signing_key,
             log_level,
+            bookings,
         })
     }
 
@@ -138,6 +143,23 @@ mod tests {
         assert_eq!(
             config(&[("LOG_LEVEL", "loud")]).unwrap_err().variable,
             "LOG_LEVEL"
+        );
+    }
+
+    #[test]
+    fn the_booking_hold_is_read_and_checked_at_start() {
+        assert_eq!(
+            config(&[("BOOKING_HOLD_MINUTES", "15")])
+                .unwrap()
+                .bookings
+                .hold,
+            chrono::TimeDelta::minutes(15)
+        );
+        assert_eq!(
+            config(&[("BOOKING_HOLD_MINUTES", "0")])
+                .unwrap_err()
+                .variable,
+            "BOOKING_HOLD_MINUTES"
         );
     }
 

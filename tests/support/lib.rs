@@ -292,3 +292,224 @@ pub async fn send(api: &Api, request: TestRequest) -> TestResponse {
         body,
     }
 }
+
+/// A clock that reads a time the test sets, shared by every holder, so tests cross a hold's expiry
+/// or a day's end by moving it rather than by sleeping.
+#[derive(Debug)]
+pub struct SettableClock {
+    epoch_ms: std::sync::atomic::AtomicI64,
+}
+
+impl SettableClock {
+    /// A clock at `at`.
+    pub fn at(at: chrono::DateTime<chrono::Utc>) -> Self {
+        Self {
+            epoch_ms: std::sync::atomic::AtomicI64::new(at.timestamp_millis()),
+        }
+    }
+
+    /// A clock at the current time, truncated to milliseconds as the system clock is (so that
+    /// access tokens issued now are valid at it).
+    pub fn now() -> Self {
+        Self::at(chrono::Utc::now())
+    }
+
+    pub fn set(&self, at: chrono::DateTime<chrono::Utc>) {
+        self.epoch_ms
+            .store(at.timestamp_millis(), std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn advance(&self, by: chrono::TimeDelta) {
+        self.epoch_ms
+            .fetch_add(by.num_milliseconds(), std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl itinera::clock::Clock for SettableClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp_millis(
+            self.epoch_ms.load(std::sync::atomic::Ordering::SeqCst),
+        )
+        .expect("a representable time")
+    }
+}
+
+/// Hands out the given ids first, in order, then fresh UUIDv7s: for fixtures whose first entity
+/// must have an id written down (a sample event's), while audit entries and jobs get their own.
+pub struct ScriptedIds(std::sync::Mutex<std::collections::VecDeque<uuid::Uuid>>);
+
+impl ScriptedIds {
+    pub fn new(first: impl IntoIterator<Item = uuid::Uuid>) -> Self {
+        Self(std::sync::Mutex::new(first.into_iter().collect()))
+    }
+}
+
+impl IdGenerator for ScriptedIds {
+    fn new_id(&self) -> uuid::Uuid {
+        self.0
+            .lock()
+            .expect("the id script")
+            .pop_front()
+            .unwrap_or_else(uuid::Uuid::now_v7)
+    }
+}
+
+/// An API over `store` whose clock the test controls, configured as the test apps are.
+pub fn api_with_clock(store: Arc<dyn Store>, clock: Arc<dyn itinera::clock::Clock>) -> Api {
+    let verifier = TokenVerifier::new(&TOKEN_KEY.public_key(), DEFAULT_ISSUER, DEFAULT_AUDIENCE);
+    let mut services = Services::new(Arc::clone(&store), CursorCodec::new(SIGNING_KEY))
+        .with_authenticator(Arc::new(verifier))
+        .with_token_issuer(token_issuer());
+    services.clock = Arc::clone(&clock);
+    services.limiter = Arc::new(itinera::ratelimit::RateLimiter::new(
+        store,
+        clock,
+        RateLimitConfig::default(),
+    ));
+    Api::new(
+        services,
+        CorsPolicy::from_list(ALLOWED_ORIGIN).expect("valid origin"),
+    )
+}
+
+/// The context of a change made by `principal`.
+pub fn context_of(principal: &Principal) -> itinera::identity::RequestContext {
+    itinera::identity::RequestContext {
+        request_id: uuid::Uuid::new_v4().to_string(),
+        principal: Some(principal.clone()),
+    }
+}
+
+/// A scheduled flight DEL -> BOM with `seats` seats at `price` minor units of INR per seat,
+/// departing at `departure` and arriving two hours later, with the airplane and the airports it
+/// needs (created through their use cases by a staff member; airports that exist are reused).
+/// The flight's id is the first `ids` hands out.
+pub async fn seed_flight(
+    store: &dyn Store,
+    clock: &dyn itinera::clock::Clock,
+    ids: &dyn IdGenerator,
+    seats: u16,
+    price: i64,
+    departure: chrono::DateTime<chrono::Utc>,
+) -> itinera::flights::Flight {
+    use itinera::airplanes::{Capacity, ModelNumber, NewAirplane, create_airplane};
+    use itinera::airports::{
+        AirportCode, CountryCode, NewAirport, PlaceName, TimeZone, create_airport,
+    };
+    use itinera::error::DomainError;
+    use itinera::flights::{FlightNumber, Leg, NewFlight, Schedule, create_flight};
+    use itinera::money::{Currency, Money};
+
+    let staff = context_of(&principal(Role::Staff));
+    let airplane = create_airplane(
+        store,
+        clock,
+        &UuidV7Ids,
+        &staff,
+        NewAirplane {
+            model_number: ModelNumber::parse("A320neo").expect("a model number"),
+            capacity: Capacity::try_from(i64::from(seats)).expect("a capacity"),
+        },
+    )
+    .await
+    .expect("the airplane is created");
+    for (code, name, city) in [
+        ("DEL", "Indira Gandhi International", "Delhi"),
+        ("BOM", "Chhatrapati Shivaji Maharaj International", "Mumbai"),
+    ] {
+        let airport = NewAirport {
+            code: AirportCode::parse(code).expect("an IATA code"),
+            name: PlaceName::parse(name).expect("a name"),
+            city: PlaceName::parse(city).expect("a city"),
+            country: CountryCode::parse("IN").expect("a country"),
+            time_zone: TimeZone::parse("Asia/Kolkata").expect("a time zone"),
+        };
+        match create_airport(store, clock, &UuidV7Ids, &staff, airport).await {
+            Ok(_) | Err(DomainError::Conflict { .. }) => {}
+            Err(error) => panic!("creating airport {code}: {error:?}"),
+        }
+    }
+    let new = NewFlight {
+        flight_number: FlightNumber::parse("AI101").expect("a flight number"),
+        airplane_id: airplane.id,
+        leg: Leg::new(
+            AirportCode::parse("DEL").expect("an IATA code"),
+            AirportCode::parse("BOM").expect("an IATA code"),
+        )
+        .expect("a leg"),
+        schedule: Schedule::new(departure, departure + chrono::TimeDelta::hours(2))
+            .expect("a schedule"),
+        price: Money::new(price, Currency::parse("INR").expect("a currency")).expect("a price"),
+    };
+    create_flight(store, clock, ids, &staff, new)
+        .await
+        .expect("the flight is created")
+}
+
+/// A store on a new, empty DynamoDB table on the server `ITINERA_TEST_DYNAMODB_ENDPOINT` names
+/// (moto in tests). Panics without it: a skipped adapter would look like a passing one. Build it
+/// on the runtime that uses it: a client's connections are bound to their runtime.
+pub async fn fresh_dynamodb_store() -> Arc<dyn Store> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    const ENDPOINT_VARIABLE: &str = "ITINERA_TEST_DYNAMODB_ENDPOINT";
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let endpoint = std::env::var(ENDPOINT_VARIABLE).unwrap_or_else(|_| {
+        panic!(
+            "{ENDPOINT_VARIABLE} is not set: start moto with ./infra/test.sh or set \
+             {ENDPOINT_VARIABLE}"
+        )
+    });
+    let table_name = format!(
+        "itinera-test-{}-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_micros(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    // moto answers hundreds of concurrent requests slowly, one after another: generous timeouts
+    // keep a slow answer from turning into a retried (and so doubled) write.
+    let config = itinera_aws::DynamoDbConfig::from_lookup(|name| match name {
+        "TABLE_NAME" => Some(table_name.clone()),
+        "DYNAMODB_ENDPOINT" => Some(endpoint.clone()),
+        "DYNAMODB_ATTEMPT_TIMEOUT_MS" => Some("30000".into()),
+        "DYNAMODB_OPERATION_TIMEOUT_MS" => Some("60000".into()),
+        _ => None,
+    })
+    .unwrap_or_else(|error| panic!("{ENDPOINT_VARIABLE}={endpoint:?}: {error}"));
+    let client = itinera_aws::build_local_client(&config).expect("the endpoint is configured");
+    itinera_aws::create_table(&client, &table_name)
+        .await
+        .unwrap_or_else(|error| {
+            panic!(
+                "creating table {table_name} on {endpoint}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(&error)
+            )
+        });
+    Arc::new(itinera_aws::DynamoDbStore::new(client, table_name))
+}
+
+/// A clock that moves one millisecond forward every time it is read, from a time the test sets:
+/// concurrent readers each see a different instant, so a race at a deadline (a hold's expiry)
+/// comes out differently depending on who reads first, as it does in production.
+#[derive(Debug)]
+pub struct TickingClock {
+    next_ms: std::sync::atomic::AtomicI64,
+}
+
+impl TickingClock {
+    /// A clock whose first reading is `start`.
+    pub fn starting_at(start: chrono::DateTime<chrono::Utc>) -> Self {
+        Self {
+            next_ms: std::sync::atomic::AtomicI64::new(start.timestamp_millis()),
+        }
+    }
+}
+
+impl itinera::clock::Clock for TickingClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        let ms = self
+            .next_ms
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        chrono::DateTime::from_timestamp_millis(ms).expect("a representable time")
+    }
+}

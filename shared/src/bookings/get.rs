@@ -1,0 +1,33 @@
+//! Reading one booking.
+
+use super::model::{Booking, BookingId};
+use super::records;
+use crate::error::DomainError;
+use crate::identity::Principal;
+use crate::storage::Store;
+
+/// How errors name bookings.
+pub(crate) const ENTITY: &str = "booking";
+
+/// The booking, for its owner or staff; anyone else is told it does not exist, so booking ids
+/// cannot be probed. One strongly consistent read.
+#[tracing::instrument(skip(store, caller), fields(booking_id = %id))]
+pub async fn get_booking(
+    store: &dyn Store,
+    caller: &Principal,
+    id: &BookingId,
+) -> Result<Booking, DomainError> {
+    let booking = read(store, id).await?;
+    if !booking.visible_to(&caller.user_id, caller.is_staff()) {
+        return Err(DomainError::NotFound { entity: ENTITY });
+    }
+    Ok(booking)
+}
+
+/// The booking, whoever asks.
+pub(crate) async fn read(store: &dyn Store, id: &BookingId) -> Result<Booking, DomainError> {
+    match store.get(&records::key(id)).await? {
+        Some(item) => Ok(records::from_item(item)?),
+        None => Err(DomainError::NotFound { entity: ENTITY }),
+    }
+}

@@ -1,0 +1,519 @@
+//! How bookings are stored: keys, index attributes, the item layout, the hold markers the expiry
+//! job finds due holds by, and the operations that move a booking between states (see
+//! docs/data-model.md).
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::model::{Booking, BookingId, BookingStatus, FlightSummary, Seats};
+use crate::flights::{self, FlightId};
+use crate::identity::UserId;
+use crate::money::Money;
+use crate::payments::{Payment, PaymentId};
+use crate::storage::{
+    Comparison, Condition, Delete, Index, Item, Key, Put, StoreError, Update, VERSION_ATTRIBUTE,
+    WriteOp,
+};
+
+/// The entity type stored items and audit entries name bookings by.
+pub(crate) const ENTITY: &str = "Booking";
+/// The index listing one user's bookings.
+pub(crate) const USER_INDEX: Index = Index::Gsi1;
+/// The index listing one flight's bookings.
+pub(crate) const FLIGHT_INDEX: Index = Index::Gsi2;
+/// The index listing every booking.
+pub(crate) const ALL_INDEX: Index = Index::Gsi3;
+/// The partition of [`ALL_INDEX`] that holds every booking.
+pub(crate) const ALL_BOOKINGS: &str = "BOOKINGS";
+/// The table partition of the hold markers, sorted by hold expiry.
+pub(crate) const HOLDS: &str = "HOLDS";
+
+const STATUS: &str = "status";
+const HOLD_EXPIRES_AT: &str = "holdExpiresAt";
+
+pub(crate) fn key(id: &BookingId) -> Key {
+    Key::new(format!("BOOKING#{id}"), "BOOKING")
+}
+
+/// The payment record of a booking lives next to it.
+pub(crate) fn payment_key(id: &BookingId) -> Key {
+    Key::new(format!("BOOKING#{id}"), "PAYMENT")
+}
+
+pub(crate) fn user_partition(user: &UserId) -> String {
+    format!("USER_BOOKINGS#{user}")
+}
+
+pub(crate) fn flight_partition(flight: &FlightId) -> String {
+    format!("FLIGHT_BOOKINGS#{flight}")
+}
+
+/// A timestamp as every booking attribute and sort key holds it: RFC 3339, milliseconds, `Z`, so
+/// that string order is time order.
+pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Index sort key: creation time, then id, so that lists come out in creation order.
+fn list_sort_key(booking: &Booking) -> String {
+    format!("{}#{}", timestamp(booking.created_at), booking.id)
+}
+
+/// The key of a pending booking's hold marker: the expiry in epoch milliseconds, zero-padded so
+/// that string order is time order, then the booking id.
+pub(crate) fn hold_key(id: &BookingId, hold_expires_at: DateTime<Utc>) -> Key {
+    Key::new(
+        HOLDS,
+        format!("{:013}#{id}", hold_expires_at.timestamp_millis().max(0)),
+    )
+}
+
+/// The greatest hold-marker sort key due at `now`: every marker whose expiry is `now` or earlier
+/// sorts at or before it (`~` sorts after every id character).
+pub(crate) fn holds_due_until(now: DateTime<Utc>) -> String {
+    format!("{:013}#~", now.timestamp_millis().max(0))
+}
+
+/// Timestamps in the one format conditions compare as strings ([`timestamp`]).
+mod millis {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(at: &DateTime<Utc>, to: S) -> Result<S::Ok, S::Error> {
+        to.serialize_str(&super::timestamp(*at))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        from: D,
+    ) -> Result<DateTime<Utc>, D::Error> {
+        DateTime::<Utc>::deserialize(from)
+    }
+
+    pub(super) mod option {
+        use chrono::{DateTime, Utc};
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub(in super::super) fn serialize<S: Serializer>(
+            at: &Option<DateTime<Utc>>,
+            to: S,
+        ) -> Result<S::Ok, S::Error> {
+            match at {
+                Some(at) => super::serialize(at, to),
+                None => to.serialize_none(),
+            }
+        }
+
+        pub(in super::super) fn deserialize<'de, D: Deserializer<'de>>(
+            from: D,
+        ) -> Result<Option<DateTime<Utc>>, D::Error> {
+            Option::<DateTime<Utc>>::deserialize(from)
+        }
+    }
+}
+
+/// The stored form of a booking.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BookingRecord {
+    pk: String,
+    sk: String,
+    gsi1pk: String,
+    gsi1sk: String,
+    gsi2pk: String,
+    gsi2sk: String,
+    gsi3pk: String,
+    gsi3sk: String,
+    entity: String,
+    id: String,
+    flight_id: String,
+    user_id: String,
+    seats: u8,
+    total: Money,
+    status: BookingStatus,
+    #[serde(
+        default,
+        with = "millis::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    hold_expires_at: Option<DateTime<Utc>>,
+    #[serde(with = "millis")]
+    created_at: DateTime<Utc>,
+    #[serde(with = "millis")]
+    updated_at: DateTime<Utc>,
+    #[serde(
+        default,
+        with = "millis::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    confirmed_at: Option<DateTime<Utc>>,
+    #[serde(
+        default,
+        with = "millis::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    cancelled_at: Option<DateTime<Utc>>,
+    #[serde(
+        default,
+        with = "millis::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    expired_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refund: Option<Money>,
+    #[serde(
+        default,
+        with = "millis::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    refunded_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    payment_id: Option<String>,
+    flight: FlightSummary,
+}
+
+fn object(value: impl Serialize) -> Map<String, Value> {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(fields)) => fields,
+        _ => unreachable!("a record of strings, numbers and maps always serializes to an object"),
+    }
+}
+
+/// The item of a new booking.
+pub(crate) fn new_item(booking: &Booking) -> Item {
+    let key = key(&booking.id);
+    let sort_key = list_sort_key(booking);
+    object(BookingRecord {
+        pk: key.pk,
+        sk: key.sk,
+        gsi1pk: user_partition(&booking.user_id),
+        gsi1sk: sort_key.clone(),
+        gsi2pk: flight_partition(&booking.flight_id),
+        gsi2sk: sort_key.clone(),
+        gsi3pk: ALL_BOOKINGS.to_owned(),
+        gsi3sk: sort_key,
+        entity: ENTITY.to_owned(),
+        id: booking.id.to_string(),
+        flight_id: booking.flight_id.to_string(),
+        user_id: booking.user_id.to_string(),
+        seats: booking.seats.get(),
+        total: booking.total.clone(),
+        status: booking.status,
+        hold_expires_at: booking.hold_expires_at,
+        created_at: booking.created_at,
+        updated_at: booking.updated_at,
+        confirmed_at: booking.confirmed_at,
+        cancelled_at: booking.cancelled_at,
+        expired_at: booking.expired_at,
+        refund: booking.refund.clone(),
+        refunded_at: booking.refunded_at,
+        payment_id: booking.payment_id.as_ref().map(|id| id.to_string()),
+        flight: booking.flight.clone(),
+    })
+}
+
+/// Reads a booking back; an item that does not decode is corrupt data, not a caller's mistake.
+pub(crate) fn from_item(item: Item) -> Result<Booking, StoreError> {
+    let record: BookingRecord =
+        serde_json::from_value(Value::Object(item)).map_err(StoreError::internal)?;
+    let corrupt =
+        |what: &str| StoreError::internal(format!("stored booking has an invalid {what}"));
+    Ok(Booking {
+        id: BookingId::parse(&record.id).ok_or_else(|| corrupt("id"))?,
+        flight_id: FlightId::parse(&record.flight_id).ok_or_else(|| corrupt("flight id"))?,
+        user_id: UserId::parse(&record.user_id).ok_or_else(|| corrupt("user id"))?,
+        seats: Seats::try_from(i64::from(record.seats)).map_err(|_| corrupt("seat count"))?,
+        total: record.total,
+        status: record.status,
+        hold_expires_at: record.hold_expires_at,
+        created_at: record.created_at,
+        updated_at: record.updated_at,
+        confirmed_at: record.confirmed_at,
+        cancelled_at: record.cancelled_at,
+        expired_at: record.expired_at,
+        refund: record.refund,
+        refunded_at: record.refunded_at,
+        payment_id: record.payment_id.map(PaymentId::new),
+        flight: record.flight,
+    })
+}
+
+/// The booking's public fields as a JSON object, as the API shows them: the response body of a
+/// creation, and what audit entries record as `before` and `after`.
+pub(crate) fn view(booking: &Booking) -> Map<String, Value> {
+    object(booking)
+}
+
+/// The marker that makes a pending booking findable by its hold expiry.
+pub(crate) fn put_hold(booking: &Booking, hold_expires_at: DateTime<Utc>) -> WriteOp {
+    let mut item = Item::new();
+    hold_key(&booking.id, hold_expires_at).write_into(&mut item);
+    item.insert("entity".into(), Value::from("BookingHold"));
+    item.insert("bookingId".into(), Value::from(booking.id.to_string()));
+    item.insert(
+        HOLD_EXPIRES_AT.into(),
+        Value::from(timestamp(hold_expires_at)),
+    );
+    WriteOp::Put(Put {
+        item,
+        condition: Some(Condition::ItemNotExists),
+    })
+}
+
+/// Removes a pending booking's hold marker, when it stops being pending.
+pub(crate) fn delete_hold(booking: &Booking) -> Option<WriteOp> {
+    booking.hold_expires_at.map(|at| {
+        WriteOp::Delete(Delete {
+            key: hold_key(&booking.id, at),
+            condition: None,
+        })
+    })
+}
+
+/// The booking a hold marker points at.
+pub(crate) fn hold_booking_id(marker: &Item) -> Option<BookingId> {
+    marker
+        .get("bookingId")
+        .and_then(Value::as_str)
+        .and_then(BookingId::parse)
+}
+
+/// The record of the charge that paid a booking.
+pub(crate) fn put_payment(booking: &BookingId, payment: &Payment) -> WriteOp {
+    let mut item = Item::new();
+    payment_key(booking).write_into(&mut item);
+    item.insert("entity".into(), Value::from("Payment"));
+    item.insert("bookingId".into(), Value::from(booking.to_string()));
+    item.insert("paymentId".into(), Value::from(payment.id.to_string()));
+    item.insert(
+        "amount".into(),
+        Value::Object(object(payment.amount.clone())),
+    );
+    item.insert(
+        "chargedAt".into(),
+        Value::from(timestamp(payment.charged_at)),
+    );
+    WriteOp::Put(Put {
+        item,
+        condition: Some(Condition::ItemNotExists),
+    })
+}
+
+/// The update that moves `current` to `changed`: the status, its timestamps and the refund,
+/// guarded by `guard`. Only those attributes are written, never the whole item.
+pub(crate) fn transition(current: &Booking, changed: &Booking, guard: Condition) -> WriteOp {
+    let mut update = Update::new(key(&current.id));
+    update
+        .set
+        .push((STATUS.into(), Value::from(changed.status.as_str())));
+    update.set.push((
+        "updatedAt".into(),
+        Value::from(timestamp(changed.updated_at)),
+    ));
+    let timestamps = [
+        ("confirmedAt", changed.confirmed_at),
+        ("cancelledAt", changed.cancelled_at),
+        ("expiredAt", changed.expired_at),
+        ("refundedAt", changed.refunded_at),
+    ];
+    for (name, at) in timestamps {
+        if let Some(at) = at {
+            update.set.push((name.into(), Value::from(timestamp(at))));
+        }
+    }
+    if let Some(refund) = &changed.refund {
+        update
+            .set
+            .push(("refund".into(), Value::Object(object(refund.clone()))));
+    }
+    if let Some(payment) = &changed.payment_id {
+        update
+            .set
+            .push(("paymentId".into(), Value::from(payment.to_string())));
+    }
+    if changed.hold_expires_at.is_none() && current.hold_expires_at.is_some() {
+        update.remove.push(HOLD_EXPIRES_AT.into());
+    }
+    update.condition = Some(guard);
+    WriteOp::Update(update)
+}
+
+/// The booking is still in the status it was read in.
+pub(crate) fn status_is(status: BookingStatus) -> Condition {
+    Condition::compare(STATUS, Comparison::Equal, status.as_str())
+}
+
+/// The booking is pending and its hold has not lapsed at `now`.
+pub(crate) fn pending_and_held_at(now: DateTime<Utc>) -> Condition {
+    Condition::And(vec![
+        status_is(BookingStatus::Pending),
+        Condition::compare(HOLD_EXPIRES_AT, Comparison::Greater, timestamp(now)),
+    ])
+}
+
+/// Takes `seats` from the flight, only while it is scheduled and has them: the one operation that
+/// makes overselling impossible, whatever the concurrency.
+pub(crate) fn take_seats(flight: &FlightId, seats: Seats) -> WriteOp {
+    let mut update = Update::new(flights::flight_key(flight));
+    update.add = vec![
+        (flights::REMAINING_SEATS.into(), -i64::from(seats.get())),
+        (flights::BOOKING_COUNT.into(), 1),
+        (VERSION_ATTRIBUTE.into(), 1),
+    ];
+    update.condition = Some(Condition::And(vec![
+        Condition::compare(
+            flights::REMAINING_SEATS,
+            Comparison::GreaterOrEqual,
+            seats.get(),
+        ),
+        Condition::compare(
+            flights::STATUS,
+            Comparison::Equal,
+            flights::FlightStatus::Scheduled.as_str(),
+        ),
+    ]));
+    WriteOp::Update(update)
+}
+
+/// Gives `seats` back to the flight. The flight's version moves too: its `ETag` covers the seats.
+pub(crate) fn return_seats(flight: &FlightId, seats: Seats) -> WriteOp {
+    let mut update = Update::new(flights::flight_key(flight));
+    update.add = vec![
+        (flights::REMAINING_SEATS.into(), i64::from(seats.get())),
+        (VERSION_ATTRIBUTE.into(), 1),
+    ];
+    // Never create a flight item from nothing.
+    update.condition = Some(Condition::ItemExists);
+    WriteOp::Update(update)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    pub(crate) fn booking() -> Booking {
+        let created = at("2026-11-21T08:00:00.123Z");
+        Booking {
+            id: BookingId::parse("0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f").unwrap(),
+            flight_id: FlightId::parse("0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e70").unwrap(),
+            user_id: UserId::parse("0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e71").unwrap(),
+            seats: Seats::try_from(2).unwrap(),
+            total: Money::new(25_000, Currency::parse("INR").unwrap()).unwrap(),
+            status: BookingStatus::Pending,
+            hold_expires_at: Some(at("2026-11-21T08:10:00.123Z")),
+            created_at: created,
+            updated_at: created,
+            confirmed_at: None,
+            cancelled_at: None,
+            expired_at: None,
+            refund: None,
+            refunded_at: None,
+            flight: FlightSummary {
+                number: "AI101".into(),
+                from: "DEL".into(),
+                to: "BOM".into(),
+                departure_time: at("2026-12-01T06:30:00Z"),
+            },
+            payment_id: None,
+        }
+    }
+
+    #[test]
+    fn a_booking_survives_the_round_trip_through_its_item() {
+        let original = booking();
+        assert_eq!(from_item(new_item(&original)).unwrap(), original);
+        let paid = Booking {
+            status: BookingStatus::Cancelled,
+            hold_expires_at: None,
+            payment_id: Some(PaymentId::new("pay_test_1")),
+            refund: Some(original.total.clone()),
+            refunded_at: Some(at("2026-11-22T08:00:00Z")),
+            ..original
+        };
+        assert_eq!(from_item(new_item(&paid)).unwrap(), paid);
+    }
+
+    #[test]
+    fn the_item_is_in_the_user_flight_and_all_bookings_indexes() {
+        let booking = booking();
+        let item = new_item(&booking);
+        assert_eq!(Key::of(&item).unwrap(), key(&booking.id));
+        let sort_key = "2026-11-21T08:00:00.123Z#0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f";
+        assert_eq!(
+            item["gsi1pk"],
+            "USER_BOOKINGS#0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e71"
+        );
+        assert_eq!(
+            item["gsi2pk"],
+            "FLIGHT_BOOKINGS#0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e70"
+        );
+        assert_eq!(item["gsi3pk"], "BOOKINGS");
+        for index in ["gsi1sk", "gsi2sk", "gsi3sk"] {
+            assert_eq!(item[index], sort_key);
+        }
+    }
+
+    #[test]
+    fn hold_markers_sort_by_expiry_and_the_due_bound_includes_its_millisecond() {
+        let booking = booking();
+        let due = booking.hold_expires_at.unwrap();
+        let marker = hold_key(&booking.id, due);
+        assert_eq!(marker.pk, "HOLDS");
+        assert_eq!(
+            marker.sk,
+            "1795248600123#0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f"
+        );
+        assert!(marker.sk.as_str() <= holds_due_until(due).as_str());
+        let just_before = due - chrono::TimeDelta::milliseconds(1);
+        assert!(marker.sk.as_str() > holds_due_until(just_before).as_str());
+    }
+
+    #[test]
+    fn the_view_holds_the_public_fields_only() {
+        let view = view(&booking());
+        let mut names: Vec<&str> = view.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "createdAt",
+                "flight",
+                "flightId",
+                "holdExpiresAt",
+                "id",
+                "seats",
+                "status",
+                "total",
+                "updatedAt",
+                "userId"
+            ]
+        );
+        assert_eq!(view["flight"]["departureTime"], "2026-12-01T06:30:00Z");
+    }
+
+    #[test]
+    fn leaving_pending_removes_the_hold_and_sets_only_what_changed() {
+        let current = booking();
+        let now = at("2026-11-21T08:05:00Z");
+        let changed = Booking {
+            status: BookingStatus::Expired,
+            hold_expires_at: None,
+            expired_at: Some(now),
+            updated_at: now,
+            ..current.clone()
+        };
+        let WriteOp::Update(update) =
+            transition(&current, &changed, status_is(BookingStatus::Pending))
+        else {
+            panic!("a transition is an update");
+        };
+        assert_eq!(update.remove, ["holdExpiresAt"]);
+        let names: Vec<&str> = update.set.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["status", "updatedAt", "expiredAt"]);
+    }
+}

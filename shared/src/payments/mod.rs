@@ -1,0 +1,20 @@
+//! Payments: the port bookings charge and refund through, and the local gateway of test cards.
+//!
+//! Clients never send card numbers here. A payment form of the provider turns the card into a
+//! single-use token in the browser, and only that token travels through the API: card data never
+//! touches our functions, logs or table, which keeps them out of PCI DSS scope (the provider's
+//! SAQ A path). Every request carries an idempotency key (the booking id), so a retried charge or
+//! refund is one operation at the provider, never two. See docs/payments.md for the flow and the
+//! seam where a real provider plugs in.
+//!
+//! - `gateway.rs`: [`PaymentGateway`] and its request and outcome types.
+//! - `test_card.rs`: [`TestCardGateway`], deterministic and stateless, for local runs and tests.
+
+mod gateway;
+mod test_card;
+
+pub use gateway::{
+    ChargeOutcome, ChargeRequest, Payment, PaymentError, PaymentGateway, PaymentId, PaymentToken,
+    RefundReceipt, RefundRequest,
+};
+pub use test_card::{TEST_TOKEN_APPROVE, TEST_TOKEN_DECLINE, TestCardGateway};

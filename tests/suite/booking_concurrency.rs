@@ -1,0 +1,406 @@
+//! Bookings under concurrency, on both store families: the embedded store and DynamoDB (moto at
+//! `ITINERA_TEST_DYNAMODB_ENDPOINT`, a fresh table per test). The use cases run directly, on a
+//! multi-threaded runtime, released together by a barrier: the API's rate limits would only get
+//! in the way of hundreds of requests from one client.
+//!
+//! What must hold whatever the interleaving: seats are never oversold, seats come back exactly
+//! once, and a hold racing its payment ends with exactly one outcome, paid and confirmed or
+//! expired and not charged, with the flight's `remainingSeats` plus the seats of live bookings
+//! always equal to its `totalSeats`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::TimeDelta;
+use itinera::bookings::{
+    Booking, BookingFilter, BookingScope, BookingSettings, BookingStatus, CreateOutcome,
+    NewBooking, PaymentDetails, Seats, cancel_booking, create_booking, expire_holds, get_booking,
+    list_bookings, pay_booking,
+};
+use itinera::clock::{Clock, UuidV7Ids};
+use itinera::error::DomainError;
+use itinera::flights::{Flight, get_flight};
+use itinera::idempotency::{IdempotencyKey, StoredResponse};
+use itinera::identity::{Principal, Role};
+use itinera::pagination::PageLimit;
+use itinera::payments::{
+    ChargeOutcome, ChargeRequest, PaymentError, PaymentGateway, PaymentToken, RefundReceipt,
+    RefundRequest, TEST_TOKEN_APPROVE, TestCardGateway,
+};
+use itinera::storage::Store;
+use itinera_embedded::EmbeddedStore;
+use itinera_tests::{
+    SettableClock, TickingClock, context_of, fresh_dynamodb_store, principal, seed_flight,
+};
+use tempfile::TempDir;
+use tokio::sync::Barrier;
+
+/// The fare per seat, in paise.
+const FARE: i64 = 450_000;
+
+/// A store of one family, and what keeps it alive.
+struct Backend {
+    store: Arc<dyn Store>,
+    _data: Option<TempDir>,
+}
+
+fn embedded() -> Backend {
+    let data = tempfile::tempdir().expect("temporary directory");
+    let store = EmbeddedStore::open(data.path()).expect("embedded store opens");
+    Backend {
+        store: Arc::new(store),
+        _data: Some(data),
+    }
+}
+
+async fn dynamodb() -> Backend {
+    Backend {
+        store: fresh_dynamodb_store().await,
+        _data: None,
+    }
+}
+
+fn respond(booking: &Booking) -> StoredResponse {
+    StoredResponse {
+        status: 201,
+        body: serde_json::to_value(booking).expect("a booking serializes"),
+        location: None,
+    }
+}
+
+/// Books `seats` seats on `flight` for `who` under a fresh key.
+async fn book(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    who: &Principal,
+    flight: &Flight,
+    seats: u8,
+) -> Result<Booking, DomainError> {
+    let key = IdempotencyKey::parse(&uuid::Uuid::new_v4().to_string()).unwrap();
+    let new = NewBooking {
+        flight_id: flight.id.clone(),
+        seats: Seats::try_from(i64::from(seats)).unwrap(),
+    };
+    let outcome = create_booking(
+        store,
+        clock,
+        &UuidV7Ids,
+        &BookingSettings::default(),
+        &context_of(who),
+        &key,
+        &new,
+        respond,
+    )
+    .await?;
+    match outcome {
+        CreateOutcome::Created { booking, .. } => Ok(*booking),
+        CreateOutcome::Replayed(_) => panic!("a fresh key never replays"),
+    }
+}
+
+fn approve(booking: &Booking) -> PaymentDetails {
+    PaymentDetails {
+        token: PaymentToken::parse(TEST_TOKEN_APPROVE).unwrap(),
+        amount: booking.total.clone(),
+    }
+}
+
+/// Every booking of the flight still holding seats, and the seats they hold.
+async fn live_seats(store: &dyn Store, flight: &Flight) -> (usize, u16) {
+    let filter = BookingFilter {
+        scope: BookingScope::Flight(flight.id.clone()),
+        status: None,
+        flight_id: None,
+    };
+    let (mut live, mut seats) = (0, 0);
+    let mut start_after = None;
+    loop {
+        let page = list_bookings(
+            store,
+            &filter,
+            PageLimit::try_from(100).unwrap(),
+            start_after,
+        )
+        .await
+        .unwrap();
+        for booking in page.bookings.iter().filter(|b| b.status.holds_seats()) {
+            live += 1;
+            seats += u16::from(booking.seats.get());
+        }
+        match page.next {
+            Some(next) => start_after = Some(next),
+            None => return (live, seats),
+        }
+    }
+}
+
+async fn remaining(store: &dyn Store, flight: &Flight) -> u16 {
+    get_flight(store, &flight.id).await.unwrap().remaining_seats
+}
+
+/// The test-card gateway, counting approved charges and refunds per idempotency key.
+#[derive(Default)]
+struct CountingGateway {
+    counts: Mutex<HashMap<String, (u32, u32)>>,
+}
+
+impl CountingGateway {
+    /// Approved charges and refunds made under `key`.
+    fn counts(&self, key: &str) -> (u32, u32) {
+        self.counts
+            .lock()
+            .unwrap()
+            .get(key)
+            .copied()
+            .unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl PaymentGateway for CountingGateway {
+    async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, PaymentError> {
+        let outcome = TestCardGateway.charge(request).await?;
+        if matches!(outcome, ChargeOutcome::Approved(_)) {
+            let mut counts = self.counts.lock().unwrap();
+            counts.entry(request.idempotency_key.clone()).or_default().0 += 1;
+        }
+        Ok(outcome)
+    }
+
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundReceipt, PaymentError> {
+        let receipt = TestCardGateway.refund(request).await?;
+        let mut counts = self.counts.lock().unwrap();
+        counts.entry(request.idempotency_key.clone()).or_default().1 += 1;
+        Ok(receipt)
+    }
+}
+
+async fn two_hundred_customers_race_for_ten_seats(backend: Backend) {
+    const CUSTOMERS: usize = 200;
+    const SEATS: u16 = 10;
+    let store = backend.store;
+    let clock = Arc::new(SettableClock::now());
+    let departure = clock.now() + TimeDelta::days(7);
+    let flight = Arc::new(seed_flight(&*store, &*clock, &UuidV7Ids, SEATS, FARE, departure).await);
+    let barrier = Arc::new(Barrier::new(CUSTOMERS));
+    let tasks: Vec<_> = (0..CUSTOMERS)
+        .map(|_| {
+            let (store, clock, flight, barrier) = (
+                Arc::clone(&store),
+                Arc::clone(&clock),
+                Arc::clone(&flight),
+                Arc::clone(&barrier),
+            );
+            tokio::spawn(async move {
+                let customer = principal(Role::Customer);
+                barrier.wait().await;
+                book(&*store, &*clock, &customer, &flight, 1).await
+            })
+        })
+        .collect();
+    let (mut booked, mut refused) = (0, 0);
+    for task in tasks {
+        match task.await.expect("the task ran") {
+            Ok(_) => booked += 1,
+            Err(DomainError::Conflict { .. }) => refused += 1,
+            Err(other) => panic!("a booking failed with {other:?}"),
+        }
+    }
+    assert_eq!(booked, usize::from(SEATS), "exactly the seats there are");
+    assert_eq!(refused, CUSTOMERS - usize::from(SEATS));
+    assert_eq!(remaining(&*store, &flight).await, 0);
+    assert_eq!(
+        live_seats(&*store, &flight).await,
+        (usize::from(SEATS), SEATS)
+    );
+}
+
+async fn fifty_cancellations_return_the_seats_once(backend: Backend) {
+    const CANCELLATIONS: usize = 50;
+    let store = backend.store;
+    let clock = Arc::new(SettableClock::now());
+    let departure = clock.now() + TimeDelta::days(7);
+    let flight = seed_flight(&*store, &*clock, &UuidV7Ids, 10, FARE, departure).await;
+    let owner = principal(Role::Customer);
+    let booking = book(&*store, &*clock, &owner, &flight, 3).await.unwrap();
+    let gateway = Arc::new(CountingGateway::default());
+    let context = context_of(&owner);
+    pay_booking(
+        &*store,
+        &*clock,
+        &UuidV7Ids,
+        &*gateway,
+        None,
+        &context,
+        &booking.id,
+        &approve(&booking),
+    )
+    .await
+    .unwrap();
+    assert_eq!(remaining(&*store, &flight).await, 7);
+    let barrier = Arc::new(Barrier::new(CANCELLATIONS));
+    let tasks: Vec<_> = (0..CANCELLATIONS)
+        .map(|_| {
+            let (store, clock, gateway, barrier, context, id) = (
+                Arc::clone(&store),
+                Arc::clone(&clock),
+                Arc::clone(&gateway),
+                Arc::clone(&barrier),
+                context.clone(),
+                booking.id.clone(),
+            );
+            tokio::spawn(async move {
+                barrier.wait().await;
+                cancel_booking(&*store, &*clock, &UuidV7Ids, &*gateway, None, &context, &id).await
+            })
+        })
+        .collect();
+    let (mut cancelled, mut refused) = (0, 0);
+    for task in tasks {
+        match task.await.expect("the task ran") {
+            Ok(booking) => {
+                assert_eq!(booking.refund.as_ref(), Some(&booking.total));
+                cancelled += 1;
+            }
+            Err(DomainError::Conflict { .. }) => refused += 1,
+            Err(other) => panic!("a cancellation failed with {other:?}"),
+        }
+    }
+    assert_eq!(cancelled, 1, "exactly one cancellation applies");
+    assert_eq!(refused, CANCELLATIONS - 1);
+    assert_eq!(
+        remaining(&*store, &flight).await,
+        10,
+        "the seats came back once"
+    );
+    let stored = get_booking(&*store, &owner, &booking.id).await.unwrap();
+    assert_eq!(stored.status, BookingStatus::Cancelled);
+    assert_eq!(stored.refund, Some(booking.total.clone()));
+}
+
+async fn expiry_racing_payment_ends_with_one_outcome(backend: Backend, rounds: u32) {
+    let store = backend.store;
+    let clock = Arc::new(SettableClock::now());
+    let total_seats = 2 * u16::try_from(rounds).unwrap();
+    let departure = clock.now() + TimeDelta::days(7);
+    let flight = seed_flight(&*store, &*clock, &UuidV7Ids, total_seats, FARE, departure).await;
+    let gateway = Arc::new(CountingGateway::default());
+    let (mut confirmed, mut expired) = (0, 0);
+    for round in 0..rounds {
+        let owner = principal(Role::Customer);
+        let booking = book(&*store, &*clock, &owner, &flight, 2).await.unwrap();
+        let hold = booking.hold_expires_at.expect("a pending booking's hold");
+        // Every reading of the race clock is a millisecond later than the one before, starting
+        // just before the hold's end: who reads first decides which side of it they are on.
+        let race_clock = Arc::new(TickingClock::starting_at(
+            hold - TimeDelta::milliseconds(i64::from(round % 6)),
+        ));
+        let barrier = Arc::new(Barrier::new(3));
+        let expiries: Vec<_> = (0..2)
+            .map(|_| {
+                let (store, race_clock, barrier) = (
+                    Arc::clone(&store),
+                    Arc::clone(&race_clock),
+                    Arc::clone(&barrier),
+                );
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    expire_holds(&*store, &*race_clock, &UuidV7Ids, None).await
+                })
+            })
+            .collect();
+        let payment = {
+            let (store, race_clock, barrier, gateway) = (
+                Arc::clone(&store),
+                Arc::clone(&race_clock),
+                Arc::clone(&barrier),
+                Arc::clone(&gateway),
+            );
+            let (context, id, details) =
+                (context_of(&owner), booking.id.clone(), approve(&booking));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                pay_booking(
+                    &*store,
+                    &*race_clock,
+                    &UuidV7Ids,
+                    &*gateway,
+                    None,
+                    &context,
+                    &id,
+                    &details,
+                )
+                .await
+            })
+        };
+        let mut expired_by_race = 0;
+        for expiry in expiries {
+            expired_by_race += expiry.await.expect("the task ran").expect("expiry runs");
+        }
+        let paid = match payment.await.expect("the task ran") {
+            Ok(booking) => {
+                assert_eq!(booking.status, BookingStatus::Confirmed);
+                true
+            }
+            Err(DomainError::Conflict { .. }) => false,
+            Err(other) => panic!("round {round}: the payment failed with {other:?}"),
+        };
+        assert!(expired_by_race <= 1, "round {round}: expired twice");
+        // A hold neither side settled (everyone read the clock before its end, or the payment
+        // read after it and the expiries before) is expired by the next run.
+        clock.set(hold + TimeDelta::seconds(1));
+        expire_holds(&*store, &*clock, &UuidV7Ids, None)
+            .await
+            .unwrap();
+        let stored = get_booking(&*store, &owner, &booking.id).await.unwrap();
+        let (charges, refunds) = gateway.counts(booking.id.as_str());
+        if paid {
+            assert_eq!(stored.status, BookingStatus::Confirmed, "round {round}");
+            assert_eq!(expired_by_race, 0, "round {round}: paid and expired");
+            assert_eq!((charges, refunds), (1, 0), "round {round}");
+            confirmed += 1;
+        } else {
+            assert_eq!(stored.status, BookingStatus::Expired, "round {round}");
+            assert_eq!(charges, refunds, "round {round}: a charge was kept");
+            expired += 1;
+        }
+        let (_, live) = live_seats(&*store, &flight).await;
+        assert_eq!(
+            remaining(&*store, &flight).await + live,
+            total_seats,
+            "round {round}: seats leaked"
+        );
+    }
+    assert_eq!(confirmed + expired, rounds);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_two_hundred_customers_race_for_ten_seats_and_ten_win() {
+    two_hundred_customers_race_for_ten_seats(embedded()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamodb_two_hundred_customers_race_for_ten_seats_and_ten_win() {
+    two_hundred_customers_race_for_ten_seats(dynamodb().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_fifty_concurrent_cancellations_return_the_seats_once() {
+    fifty_cancellations_return_the_seats_once(embedded()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamodb_fifty_concurrent_cancellations_return_the_seats_once() {
+    fifty_cancellations_return_the_seats_once(dynamodb().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_expiry_racing_payment_ends_with_exactly_one_outcome() {
+    expiry_racing_payment_ends_with_one_outcome(embedded(), 40).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamodb_expiry_racing_payment_ends_with_exactly_one_outcome() {
+    expiry_racing_payment_ends_with_one_outcome(dynamodb().await, 20).await;
+}
