@@ -8,6 +8,7 @@
 //! its route directly with the path parameters API Gateway captured.
 
 pub mod authorizer;
+pub mod background;
 pub mod keys;
 
 use std::sync::Arc;
@@ -19,7 +20,9 @@ use itinera::api::{
 };
 use itinera::config::{ApiConfig, ConfigError};
 use itinera::ratelimit::RateLimitConfig;
-use itinera_aws::{DynamoDbConfig, DynamoDbStore, build_client};
+use itinera_aws::{
+    DynamoDbConfig, DynamoDbStore, SqsQueue, SqsQueueConfig, build_client, build_sqs_client,
+};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, service_fn};
 
@@ -44,6 +47,10 @@ impl Target {
 
     fn signs_tokens(self) -> bool {
         matches!(self, Self::Route(route) if route.signs_tokens)
+    }
+
+    fn enqueues_jobs(self) -> bool {
+        matches!(self, Self::Route(route) if route.enqueues_jobs)
     }
 }
 
@@ -95,8 +102,14 @@ async fn build_api(
     let dynamodb = DynamoDbConfig::from_env()?;
     let client = build_client(&dynamodb).await;
     let store = DynamoDbStore::new(client, dynamodb.table_name);
-    let mut services =
-        Services::new(Arc::new(store), CursorCodec::new(key.as_bytes())).with_rate_limits(limits);
+    let mut services = Services::new(Arc::new(store), CursorCodec::new(key.as_bytes()))
+        .with_rate_limits(limits)
+        .with_booking_settings(config.bookings);
+    if target.enqueues_jobs() {
+        let sqs = SqsQueueConfig::from_env()?;
+        let queue = SqsQueue::from_config(build_sqs_client(&sqs).await, &sqs);
+        services = services.with_job_queue(Arc::new(queue));
+    }
     if target.signs_tokens() {
         let issuer = keys::load_token_keys(&[keys::KeyUse::Issue])
             .await?
@@ -196,6 +209,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use itinera::api::{AUTHORIZER_FUNCTION, PLATFORM_FUNCTIONS, ROUTES};
+    use itinera::background::{BACKGROUND_FUNCTIONS, background_function};
 
     use super::*;
 
@@ -218,10 +232,17 @@ mod tests {
             .iter()
             .map(|route| route.function)
             .chain(PLATFORM_FUNCTIONS.iter().copied())
+            .chain(
+                BACKGROUND_FUNCTIONS
+                    .iter()
+                    .map(|background| background.function),
+            )
             .map(str::to_owned)
             .collect();
         assert_eq!(binaries, functions);
-        let http_functions = binaries.iter().filter(|name| *name != AUTHORIZER_FUNCTION);
+        let http_functions = binaries
+            .iter()
+            .filter(|name| *name != AUTHORIZER_FUNCTION && background_function(name).is_none());
         assert!(
             http_functions
                 .into_iter()

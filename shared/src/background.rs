@@ -6,24 +6,34 @@
 //! queue, the schedules on timers), and a test proves `template.yaml` declares the same
 //! functions, triggers and permissions.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::api::StoreAccess;
+use chrono::TimeDelta;
 
-/// What starts a background function.
+use crate::api::StoreAccess;
+use crate::bookings;
+use crate::clock::{Clock, IdGenerator};
+use crate::error::DomainError;
+use crate::jobs::{JobQueue, outbox};
+use crate::storage::Store;
+
+/// What starts a background function, and so what it does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Trigger {
-    /// Batches of messages from the jobs queue (an SQS event source in AWS).
+    /// Batches of messages from the jobs queue (an SQS event source in AWS): the worker, which
+    /// writes the notification and sends the email each job asks for.
     JobsQueue,
-    /// A fixed rate, in EventBridge's `rate(...)` syntax.
-    Schedule { expression: &'static str },
+    /// A fixed rate, in EventBridge's `rate(...)` syntax, running one task.
+    Schedule {
+        expression: &'static str,
+        task: ScheduledTask,
+    },
 }
 
-/// The work a background function does.
+/// The work a scheduled function does on each run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Task {
-    /// Processes jobs: the notification and the email each job asks for.
-    ProcessJobs,
+pub enum ScheduledTask {
     /// Sends the jobs a failed or interrupted dispatch left in the outbox.
     RelayOutbox,
     /// Expires the booking holds whose payment did not arrive in time, giving the seats back.
@@ -38,7 +48,6 @@ pub struct BackgroundFunction {
     /// The Lambda function and binary name (kebab-case).
     pub function: &'static str,
     pub trigger: Trigger,
-    pub task: Task,
     /// What it may do to the table; the template grants exactly this.
     pub store_access: StoreAccess,
     /// Whether it sends jobs to the queue (`sqs:SendMessage`).
@@ -52,7 +61,6 @@ pub static BACKGROUND_FUNCTIONS: &[BackgroundFunction] = &[
     BackgroundFunction {
         function: "process-jobs",
         trigger: Trigger::JobsQueue,
-        task: Task::ProcessJobs,
         store_access: StoreAccess::ReadWrite,
         enqueues_jobs: false,
         sends_email: true,
@@ -61,8 +69,8 @@ pub static BACKGROUND_FUNCTIONS: &[BackgroundFunction] = &[
         function: "relay-outbox",
         trigger: Trigger::Schedule {
             expression: "rate(1 minute)",
+            task: ScheduledTask::RelayOutbox,
         },
-        task: Task::RelayOutbox,
         store_access: StoreAccess::ReadWrite,
         enqueues_jobs: true,
         sends_email: false,
@@ -71,8 +79,8 @@ pub static BACKGROUND_FUNCTIONS: &[BackgroundFunction] = &[
         function: "expire-holds",
         trigger: Trigger::Schedule {
             expression: "rate(1 minute)",
+            task: ScheduledTask::ExpireHolds,
         },
-        task: Task::ExpireHolds,
         store_access: StoreAccess::ReadWrite,
         enqueues_jobs: true,
         sends_email: false,
@@ -81,8 +89,8 @@ pub static BACKGROUND_FUNCTIONS: &[BackgroundFunction] = &[
         function: "queue-departure-reminders",
         trigger: Trigger::Schedule {
             expression: "rate(15 minutes)",
+            task: ScheduledTask::QueueDepartureReminders,
         },
-        task: Task::QueueDepartureReminders,
         store_access: StoreAccess::ReadWrite,
         enqueues_jobs: true,
         sends_email: false,
@@ -96,11 +104,42 @@ pub fn background_function(function: &str) -> Option<&'static BackgroundFunction
         .find(|background| background.function == function)
 }
 
+/// How long a job waits in the outbox before the relay sends it: far longer than the dispatch
+/// right after a commit takes, so the relay only picks up what a failed or interrupted dispatch
+/// left behind.
+pub const RELAY_MIN_AGE: TimeDelta = TimeDelta::seconds(30);
+
+/// What scheduled tasks run with.
+pub struct ScheduledServices {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdGenerator>,
+    /// Where the jobs a task creates (or relays) go.
+    pub jobs: Arc<dyn JobQueue>,
+}
+
+/// Runs one scheduled task once; returns how many items it handled (jobs relayed, holds expired,
+/// reminders queued). Every task is safe to run twice at the same time.
+pub async fn run_scheduled(
+    task: ScheduledTask,
+    services: &ScheduledServices,
+) -> Result<usize, DomainError> {
+    let (store, clock, ids) = (&*services.store, &*services.clock, &*services.ids);
+    let queue = &*services.jobs;
+    match task {
+        ScheduledTask::RelayOutbox => Ok(outbox::relay(store, clock, queue, RELAY_MIN_AGE).await?),
+        ScheduledTask::ExpireHolds => bookings::expire_holds(store, clock, ids, Some(queue)).await,
+        ScheduledTask::QueueDepartureReminders => {
+            bookings::queue_departure_reminders(store, clock, ids, Some(queue)).await
+        }
+    }
+}
+
 impl Trigger {
     /// The interval of a schedule (`rate(5 minutes)`, `rate(1 hour)`, `rate(1 day)`), for running
     /// it on a timer locally; `None` for the queue trigger or an expression that is not a rate.
     pub fn interval(self) -> Option<Duration> {
-        let Trigger::Schedule { expression } = self else {
+        let Trigger::Schedule { expression, .. } = self else {
             return None;
         };
         let inner = expression.strip_prefix("rate(")?.strip_suffix(')')?;
@@ -149,7 +188,13 @@ mod tests {
 
     #[test]
     fn rates_parse_with_their_units_and_singular_plural_agreement() {
-        let interval = |expression| Trigger::Schedule { expression }.interval();
+        let interval = |expression| {
+            Trigger::Schedule {
+                expression,
+                task: ScheduledTask::RelayOutbox,
+            }
+            .interval()
+        };
         assert_eq!(interval("rate(1 minute)"), Some(Duration::from_secs(60)));
         assert_eq!(interval("rate(15 minutes)"), Some(Duration::from_secs(900)));
         assert_eq!(interval("rate(2 hours)"), Some(Duration::from_secs(7200)));

@@ -5,6 +5,12 @@
 //! hyper request into an `ApiRequest` (a fresh UUID as request id, the socket's peer as client IP,
 //! the body read up to the pipeline's limit), and gzips responses over 1 KiB for clients that
 //! accept it, which API Gateway does in AWS.
+//!
+//! Next to the API it runs the background functions in-process ([`background`]): the worker on
+//! the durable embedded queue, and the schedules on timers. Emails go to `.eml` files in
+//! `DATA_DIR/outbox/`.
+
+pub mod background;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -29,6 +35,7 @@ use itinera::auth::keys::{PRIVATE_KEY_VARIABLE, PUBLIC_KEY_VARIABLE};
 use itinera::auth::{DevKeyError, TokenKeys, dev_keys};
 use itinera::config::{ApiConfig, ConfigError, SigningKey, env};
 use itinera::error::DomainError;
+use itinera::jobs::JobQueue;
 use itinera::ratelimit::RateLimitConfig;
 use itinera::storage::Store;
 use tokio::net::TcpListener;
@@ -54,6 +61,9 @@ pub struct LocalConfig {
     /// `BOOTSTRAP_ADMIN_EMAIL` and `BOOTSTRAP_ADMIN_PASSWORD`: the first admin, created at start
     /// when no admin exists.
     pub bootstrap_admin: Option<(Email, Password)>,
+    /// `MAIL_FROM` (default `bookings@itinera.localhost`): the sender of the emails written to
+    /// the outbox directory.
+    pub mail_from: Email,
 }
 
 impl LocalConfig {
@@ -85,9 +95,17 @@ impl LocalConfig {
                 ));
             }
         };
+        let mail_from = match lookup(MAIL_FROM) {
+            Some(address) => {
+                Email::parse(&address).map_err(|problem| ConfigError::new(MAIL_FROM, problem))?
+            }
+            None => Email::parse(DEFAULT_MAIL_FROM)
+                .map_err(|problem| ConfigError::new(MAIL_FROM, problem))?,
+        };
         Ok(Self {
             port,
             data_dir,
+            mail_from,
             limits: RateLimitConfig::from_lookup(&lookup)?,
             api: ApiConfig::from_lookup(lookup)?,
             bootstrap_admin,
@@ -100,6 +118,8 @@ impl LocalConfig {
 }
 
 const ADMIN_EMAIL: &str = "BOOTSTRAP_ADMIN_EMAIL";
+const MAIL_FROM: &str = "MAIL_FROM";
+const DEFAULT_MAIL_FROM: &str = "bookings@itinera.localhost";
 /// How long a verified token is remembered: the cache time of the authorizer in AWS.
 const VERIFIED_TOKEN_TTL: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 const ADMIN_PASSWORD: &str = "BOOTSTRAP_ADMIN_PASSWORD";
@@ -116,9 +136,13 @@ pub enum StartError {
 }
 
 /// The pipeline over `store`: it issues and verifies tokens itself (with `JWT_PRIVATE_KEY` /
-/// `JWT_PUBLIC_KEY` when set, otherwise with a dev key pair kept in the data directory) and counts
-/// every rate-limit tier in the store.
-pub fn build_api(config: &LocalConfig, store: Arc<dyn Store>) -> Result<Api, StartError> {
+/// `JWT_PUBLIC_KEY` when set, otherwise with a dev key pair kept in the data directory), counts
+/// every rate-limit tier in the store and sends jobs to `jobs`.
+pub fn build_api(
+    config: &LocalConfig,
+    store: Arc<dyn Store>,
+    jobs: Arc<dyn JobQueue>,
+) -> Result<Api, StartError> {
     let keys = match env(PRIVATE_KEY_VARIABLE) {
         Some(_) => TokenKeys::from_env()?,
         None => {
@@ -143,7 +167,9 @@ pub fn build_api(config: &LocalConfig, store: Arc<dyn Store>) -> Result<Api, Sta
             VERIFIED_TOKEN_TTL,
         )))
         .with_token_issuer(keys.token_issuer()?)
-        .with_rate_limits(config.limits);
+        .with_rate_limits(config.limits)
+        .with_booking_settings(config.api.bookings)
+        .with_job_queue(jobs);
     Ok(Api::new(services, config.api.cors.clone()))
 }
 

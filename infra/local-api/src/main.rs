@@ -1,11 +1,20 @@
-//! `cargo run -p local-api`: the whole API on `http://127.0.0.1:$PORT`, data in `$DATA_DIR`.
+//! `cargo run -p local-api`: the whole API on `http://127.0.0.1:$PORT`, data in `$DATA_DIR`, with
+//! the worker and the schedules running in the same process.
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
-use itinera_embedded::EmbeddedStore;
-use local_api::{LocalConfig, bootstrap_admin, build_api, serve, shutdown_signal};
+use itinera::background::ScheduledServices;
+use itinera::clock::{SystemClock, UuidV7Ids};
+use itinera::jobs::WorkerServices;
+use itinera_embedded::{EmbeddedQueue, EmbeddedStore, OutboxMailer};
+use local_api::{LocalConfig, background, bootstrap_admin, build_api, serve, shutdown_signal};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// How long shutdown waits for the batch or scheduled run in hand.
+const BACKGROUND_GRACE: Duration = Duration::from_secs(10);
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -18,7 +27,7 @@ async fn main() -> ExitCode {
     };
     itinera::telemetry::init(&config.api.log_level);
     let store = match EmbeddedStore::open(&config.data_dir) {
-        Ok(store) => store,
+        Ok(store) => Arc::new(store),
         Err(error) => {
             eprintln!(
                 "local-api cannot open the store in {}: {error}",
@@ -27,7 +36,17 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let api = match build_api(&config, Arc::new(store)) {
+    let queue = match EmbeddedQueue::open(&config.data_dir) {
+        Ok(queue) => Arc::new(queue),
+        Err(error) => {
+            eprintln!(
+                "local-api cannot open the job queue in {}: {error}",
+                config.data_dir.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let api = match build_api(&config, store.clone(), queue.clone()) {
         Ok(api) => Arc::new(api),
         Err(error) => {
             eprintln!("local-api cannot start: {error}");
@@ -54,11 +73,41 @@ async fn main() -> ExitCode {
     let address = listener
         .local_addr()
         .map_or_else(|_| format!("127.0.0.1:{}", config.port), |a| a.to_string());
+    let outbox = config.data_dir.join("outbox");
     println!(
-        "Itinera local API listening on http://{address} (data in {})",
-        config.data_dir.display()
+        "Itinera local API listening on http://{address} (data in {}, emails in {})",
+        config.data_dir.display(),
+        outbox.display()
     );
+
+    let worker = WorkerServices {
+        store: store.clone(),
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(UuidV7Ids),
+        mailer: Arc::new(OutboxMailer::new(outbox, config.mail_from.clone())),
+    };
+    let scheduled = Arc::new(ScheduledServices {
+        store,
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(UuidV7Ids),
+        jobs: queue.clone(),
+    });
+    let (stop_background, background_stopped) = watch::channel(false);
+    let jobs = tokio::spawn(background::run(
+        worker,
+        queue,
+        scheduled,
+        background_stopped,
+    ));
+
     serve(listener, Arc::clone(&api), shutdown_signal()).await;
+    let _ = stop_background.send(true);
+    if tokio::time::timeout(BACKGROUND_GRACE, jobs).await.is_err() {
+        tracing::warn!(
+            "the worker did not finish its batch within the grace period; its jobs return \
+             to the queue when their visibility timeout lapses"
+        );
+    }
     match Arc::try_unwrap(api) {
         Ok(api) => {
             drop(api);

@@ -1,0 +1,186 @@
+//! The functions that run without a request: the worker, fed by SQS through the event source
+//! mapping, and the scheduled functions, started by EventBridge.
+//!
+//! Both share [`crate::run`]'s shape: typed config first (failing fast with the variable's name),
+//! JSON telemetry, clients built once per execution environment, then the runtime loop. What each
+//! does is declared once, in `itinera::background::BACKGROUND_FUNCTIONS`.
+//!
+//! The worker answers with the ids of the messages that failed (`ReportBatchItemFailures` is set
+//! on its event source in the template), so SQS deletes the rest and retries only those; after
+//! five receives the queue's redrive policy moves a message to the dead-letter queue.
+
+use std::sync::Arc;
+
+use itinera::background::{
+    ScheduledServices, ScheduledTask, Trigger, background_function, run_scheduled,
+};
+use itinera::clock::{SystemClock, UuidV7Ids};
+use itinera::config::{ApiConfig, ConfigError};
+use itinera::jobs::{Delivery, WorkerServices, process_batch};
+use itinera::storage::Store;
+use itinera_aws::{
+    DynamoDbConfig, DynamoDbStore, MailConfig, SesMailer, SqsQueue, SqsQueueConfig, build_client,
+    build_sqs_client,
+};
+use lambda_http::lambda_runtime::{self, LambdaEvent};
+use lambda_http::service_fn;
+use serde::{Deserialize, Serialize};
+
+/// One SQS event: the batch of messages the event source mapping received.
+#[derive(Debug, Deserialize)]
+pub struct SqsBatch {
+    #[serde(rename = "Records")]
+    pub records: Vec<SqsRecord>,
+}
+
+/// One message of a batch, with the fields the worker reads.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SqsRecord {
+    pub message_id: String,
+    pub receipt_handle: String,
+    pub body: String,
+    #[serde(default)]
+    pub attributes: SqsAttributes,
+}
+
+/// The system attributes of a message the worker reads.
+#[derive(Debug, Default, Deserialize)]
+pub struct SqsAttributes {
+    /// How many times the message has been received, this time included (a decimal string).
+    #[serde(rename = "ApproximateReceiveCount")]
+    pub approximate_receive_count: Option<String>,
+}
+
+/// The worker's answer: the messages to retry. An empty list deletes the whole batch.
+#[derive(Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchResponse {
+    pub batch_item_failures: Vec<BatchItemFailure>,
+}
+
+/// One message to retry, named by its message id.
+#[derive(Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchItemFailure {
+    pub item_identifier: String,
+}
+
+/// Why a background function could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BackgroundStartError {
+    #[error("{0} is not a background function")]
+    Unknown(String),
+    #[error(transparent)]
+    Api(#[from] ConfigError),
+    #[error(transparent)]
+    Aws(#[from] itinera_aws::ConfigError),
+}
+
+/// Starts the background function `function`: config, telemetry, clients, then the runtime loop.
+pub async fn run(function: &str) -> Result<(), lambda_runtime::Error> {
+    let log_level = ApiConfig::from_env().map_or_else(|_| "info".to_owned(), |c| c.log_level);
+    itinera::telemetry::init(&log_level);
+    let background = background_function(function)
+        .ok_or_else(|| BackgroundStartError::Unknown(function.to_owned()))?;
+    let store = match build_store().await {
+        Ok(store) => store,
+        Err(error) => {
+            tracing::error!(%error, "configuration is invalid; the function cannot start");
+            return Err(error.into());
+        }
+    };
+    match background.trigger {
+        Trigger::JobsQueue => {
+            let mail = MailConfig::from_env().inspect_err(|error| {
+                tracing::error!(%error, "configuration is invalid; the function cannot start");
+            })?;
+            let mailer = SesMailer::new(itinera_aws::ses::build_client().await, mail.from);
+            let services = WorkerServices {
+                store,
+                clock: Arc::new(SystemClock),
+                ids: Arc::new(UuidV7Ids),
+                mailer: Arc::new(mailer),
+            };
+            lambda_runtime::run(service_fn(|event: LambdaEvent<SqsBatch>| {
+                let services = services.clone();
+                async move {
+                    Ok::<_, lambda_runtime::Error>(handle_batch(&services, event.payload).await)
+                }
+            }))
+            .await
+        }
+        Trigger::Schedule { task, .. } => {
+            let sqs = SqsQueueConfig::from_env().inspect_err(|error| {
+                tracing::error!(%error, "configuration is invalid; the function cannot start");
+            })?;
+            let queue = SqsQueue::from_config(build_sqs_client(&sqs).await, &sqs);
+            let services = Arc::new(ScheduledServices {
+                store,
+                clock: Arc::new(SystemClock),
+                ids: Arc::new(UuidV7Ids),
+                jobs: Arc::new(queue),
+            });
+            lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
+                let services = Arc::clone(&services);
+                async move { handle_schedule(task, &services).await }
+            }))
+            .await
+        }
+    }
+}
+
+async fn build_store() -> Result<Arc<dyn Store>, BackgroundStartError> {
+    let dynamodb = DynamoDbConfig::from_env()?;
+    let client = build_client(&dynamodb).await;
+    Ok(Arc::new(DynamoDbStore::new(client, dynamodb.table_name)))
+}
+
+/// Runs one SQS batch through the worker and names the messages that failed.
+pub async fn handle_batch(services: &WorkerServices, batch: SqsBatch) -> BatchResponse {
+    let deliveries = batch
+        .records
+        .into_iter()
+        .map(|record| Delivery {
+            receive_count: record
+                .attributes
+                .approximate_receive_count
+                .and_then(|count| count.parse().ok())
+                .unwrap_or(1),
+            message_id: record.message_id,
+            receipt: record.receipt_handle,
+            body: record.body,
+        })
+        .collect();
+    let failed = process_batch(services, deliveries).await;
+    BatchResponse {
+        batch_item_failures: failed
+            .into_iter()
+            .map(|item_identifier| BatchItemFailure { item_identifier })
+            .collect(),
+    }
+}
+
+/// What a scheduled run reports back to Lambda (and so to the invocation's log).
+#[derive(Debug, Serialize)]
+pub struct ScheduleReport {
+    pub processed: usize,
+}
+
+/// Runs one scheduled task. A failure is logged with its cause and reported to Lambda as a
+/// generic error, so the function's `Errors` metric counts it; the next run does the work.
+pub async fn handle_schedule(
+    task: ScheduledTask,
+    services: &ScheduledServices,
+) -> Result<ScheduleReport, lambda_runtime::Error> {
+    match run_scheduled(task, services).await {
+        Ok(processed) => {
+            tracing::info!(?task, processed, "scheduled run completed");
+            Ok(ScheduleReport { processed })
+        }
+        Err(error) => {
+            tracing::error!(?task, error = %itinera::api::error_chain(&error), "scheduled run failed");
+            Err(format!("the scheduled run of {task:?} failed; see the log").into())
+        }
+    }
+}
