@@ -17,3 +17,6 @@ pub use model::{
     MODEL_NUMBER_MAX_CHARS, ModelNumber, NewAirplane,
 };
 pub use update::update_airplane;
+
+// What flights change on an airplane's item: its key and the counter of flights using it.
+pub(crate) use records::{ACTIVE_FLIGHTS, key as airplane_key};

@@ -1,0 +1,17 @@
+//! Reading one airport.
+
+use super::model::{Airport, AirportCode};
+use super::records;
+use crate::error::DomainError;
+use crate::storage::Store;
+
+pub(crate) const ENTITY: &str = "airport";
+
+/// One strongly consistent read by key.
+#[tracing::instrument(skip(store), fields(airport_code = %code))]
+pub async fn get_airport(store: &dyn Store, code: &AirportCode) -> Result<Airport, DomainError> {
+    match store.get(&records::key(code)).await? {
+        Some(item) => Ok(records::from_item(item)?),
+        None => Err(DomainError::NotFound { entity: ENTITY }),
+    }
+}

@@ -1,0 +1,206 @@
+//! How airports are stored: keys, index attributes and the item layout (see docs/data-model.md).
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::model::{Airport, AirportChanges, AirportCode, CountryCode, PlaceName, TimeZone};
+use crate::storage::{Index, Item, Key, StoreError};
+
+/// The partition of index 1 that lists every airport by code.
+pub(crate) const ALL_AIRPORTS: &str = "AIRPORTS";
+/// The index that lists every airport.
+pub(crate) const LIST_INDEX: Index = Index::Gsi1;
+/// The attribute counting the flights from or to an airport; deletion requires it to be 0.
+pub(crate) const FLIGHT_COUNT: &str = "flightCount";
+/// The attribute holding the airport's IANA time zone name.
+pub(crate) const TIME_ZONE: &str = "timeZone";
+/// The entity type stored items and audit entries name airports by.
+pub(crate) const ENTITY: &str = "Airport";
+
+pub(crate) fn key(code: &AirportCode) -> Key {
+    Key::new(format!("AIRPORT#{code}"), "AIRPORT")
+}
+
+/// The stored form of an airport.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AirportRecord {
+    pk: String,
+    sk: String,
+    gsi1pk: String,
+    gsi1sk: String,
+    entity: String,
+    code: String,
+    name: String,
+    city: String,
+    country: String,
+    time_zone: String,
+    version: u64,
+    flight_count: u64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// The item for a newly created airport, used by no flight.
+pub(crate) fn new_item(airport: &Airport) -> Item {
+    let key = key(&airport.code);
+    let record = AirportRecord {
+        pk: key.pk,
+        sk: key.sk,
+        gsi1pk: ALL_AIRPORTS.to_owned(),
+        // Codes are fixed-width uppercase letters, so they sort alphabetically as they are.
+        gsi1sk: airport.code.to_string(),
+        entity: ENTITY.to_owned(),
+        code: airport.code.to_string(),
+        name: airport.name.as_str().to_owned(),
+        city: airport.city.as_str().to_owned(),
+        country: airport.country.as_str().to_owned(),
+        time_zone: airport.time_zone.as_str().to_owned(),
+        version: airport.version,
+        flight_count: 0,
+        created_at: airport.created_at,
+        updated_at: airport.updated_at,
+    };
+    match serde_json::to_value(record) {
+        Ok(Value::Object(item)) => item,
+        _ => unreachable!("a record of strings and numbers always serializes to an object"),
+    }
+}
+
+/// The airport's public fields as a JSON object, as the API shows them: what audit entries
+/// record as `before` and `after`.
+pub(crate) fn view(airport: &Airport) -> Map<String, Value> {
+    match serde_json::to_value(airport) {
+        Ok(Value::Object(fields)) => fields,
+        _ => unreachable!("an airport always serializes to an object"),
+    }
+}
+
+/// The attributes an update sets: the changed fields and the new timestamp and version.
+pub(crate) fn changed_attributes(
+    changes: &AirportChanges,
+    updated_at: DateTime<Utc>,
+    version: u64,
+) -> Vec<(String, Value)> {
+    let mut set = Vec::new();
+    if let Some(name) = changes.name() {
+        set.push(("name".to_owned(), Value::from(name.as_str())));
+    }
+    if let Some(city) = changes.city() {
+        set.push(("city".to_owned(), Value::from(city.as_str())));
+    }
+    if let Some(country) = changes.country() {
+        set.push(("country".to_owned(), Value::from(country.as_str())));
+    }
+    if let Some(time_zone) = changes.time_zone() {
+        set.push((TIME_ZONE.to_owned(), Value::from(time_zone.as_str())));
+    }
+    set.push((
+        "updatedAt".to_owned(),
+        Value::from(updated_at.to_rfc3339_opts(SecondsFormat::Millis, true)),
+    ));
+    set.push((
+        crate::storage::VERSION_ATTRIBUTE.to_owned(),
+        Value::from(version),
+    ));
+    set
+}
+
+/// The number of flights an airport's item says use it.
+pub(crate) fn flight_count(item: &Item) -> u64 {
+    item.get(FLIGHT_COUNT).and_then(Value::as_u64).unwrap_or(0)
+}
+
+/// Reads an airport back; an item that does not decode is corrupt data, not a caller's mistake.
+pub(crate) fn from_item(item: Item) -> Result<Airport, StoreError> {
+    let record: AirportRecord =
+        serde_json::from_value(Value::Object(item)).map_err(StoreError::internal)?;
+    let corrupt =
+        |what: &str| StoreError::internal(format!("stored airport has an invalid {what}"));
+    Ok(Airport {
+        code: AirportCode::parse(&record.code).map_err(|_| corrupt("code"))?,
+        name: PlaceName::parse(&record.name).map_err(|_| corrupt("name"))?,
+        city: PlaceName::parse(&record.city).map_err(|_| corrupt("city"))?,
+        country: CountryCode::parse(&record.country).map_err(|_| corrupt("country"))?,
+        time_zone: TimeZone::parse(&record.time_zone).map_err(|_| corrupt("time zone"))?,
+        version: record.version,
+        created_at: record.created_at,
+        updated_at: record.updated_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn airport() -> Airport {
+        let created = DateTime::parse_from_rfc3339("2026-11-21T08:00:00.123Z")
+            .unwrap()
+            .to_utc();
+        Airport {
+            code: AirportCode::parse("DEL").unwrap(),
+            name: PlaceName::parse("Indira Gandhi International").unwrap(),
+            city: PlaceName::parse("Delhi").unwrap(),
+            country: CountryCode::parse("IN").unwrap(),
+            time_zone: TimeZone::parse("Asia/Kolkata").unwrap(),
+            version: 1,
+            created_at: created,
+            updated_at: created,
+        }
+    }
+
+    #[test]
+    fn an_airport_survives_the_round_trip_through_its_item() {
+        let original = airport();
+        assert_eq!(from_item(new_item(&original)).unwrap(), original);
+    }
+
+    #[test]
+    fn the_item_is_keyed_by_code_and_listed_by_code() {
+        let item = new_item(&airport());
+        assert_eq!(Key::of(&item).unwrap(), Key::new("AIRPORT#DEL", "AIRPORT"));
+        assert_eq!(item["gsi1pk"], "AIRPORTS");
+        assert_eq!(item["gsi1sk"], "DEL");
+        assert_eq!(item[TIME_ZONE], "Asia/Kolkata");
+        assert_eq!(flight_count(&item), 0);
+    }
+
+    #[test]
+    fn the_view_holds_the_public_fields_only() {
+        let view = view(&airport());
+        let mut names: Vec<&str> = view.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "city",
+                "code",
+                "country",
+                "createdAt",
+                "name",
+                "timeZone",
+                "updatedAt"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_update_sets_only_the_changed_fields() {
+        let changes =
+            AirportChanges::new(None, PlaceName::parse("New Delhi").ok(), None, None).unwrap();
+        let at = airport().created_at;
+        let names: Vec<String> = changed_attributes(&changes, at, 2)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(names, ["city", "updatedAt", "version"]);
+    }
+
+    #[test]
+    fn a_corrupt_item_is_an_internal_error() {
+        let mut item = new_item(&airport());
+        item.insert(TIME_ZONE.into(), Value::from("Nowhere/Special"));
+        assert!(matches!(from_item(item), Err(StoreError::Internal(_))));
+    }
+}

@@ -1,0 +1,182 @@
+//! Rescheduling, repricing and moving a flight through its statuses, under optimistic locking.
+
+use chrono::{DateTime, Utc};
+
+use super::get::ENTITY;
+use super::model::{Flight, FlightChanges, FlightId, FlightStatus, Schedule};
+use super::records;
+use super::{REMAINING_SEATS, flight_key};
+use crate::audit::{self, Action, Change};
+use crate::clock::{Clock, IdGenerator};
+use crate::error::DomainError;
+use crate::identity::RequestContext;
+use crate::storage::{Comparison, Condition, Store, Update, WriteOp};
+use crate::version::{Guarded, Precondition, transact_guarded};
+
+/// How often a change is re-read and retried when a concurrent change (a booking, another
+/// update) wins the race and the caller named no version.
+const ATTEMPTS: usize = 3;
+
+/// The position of the flight's update in the transaction.
+const UPDATE_OPERATION: usize = 0;
+
+/// Reads the flight, checks the caller's precondition and the rules below on the flight as it
+/// would be, then sets only the attributes that change, guarded by the version read. Bookings
+/// bump the version with every seat they take or return, so an update never overwrites the seat
+/// counters: it loses the race, reads again and retries (or answers 412 under `If-Match`).
+///
+/// - Status moves: scheduled -> departed -> arrived, scheduled -> cancelled; any other move is a
+///   409. Naming the current status again is no move.
+/// - Times and price change only while the flight is scheduled; a new departure must be in the
+///   future, and the merged schedule must depart before it arrives. A new departure moves the
+///   flight to another search day and departures day: the index keys are rewritten with it.
+/// - Cancelling is refused while any seat is held (409: cancel the bookings first). It is
+///   conditional on all seats being free in the transaction itself, so a booking racing the cancel
+///   cannot slip in, and it gives the airplane back its flight (`activeFlights` - 1) in the same
+///   transaction, so the airplane can be retired.
+///
+/// Costs one read and one transaction of two writes (three when cancelling).
+#[tracing::instrument(
+    skip(store, clock, ids, context, changes),
+    fields(flight_id = %id, request_id = %context.request_id)
+)]
+pub async fn update_flight(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    ids: &dyn IdGenerator,
+    context: &RequestContext,
+    id: &FlightId,
+    changes: &FlightChanges,
+    precondition: &Precondition,
+) -> Result<Flight, DomainError> {
+    for _ in 0..ATTEMPTS {
+        let item = store
+            .get(&flight_key(id))
+            .await?
+            .ok_or(DomainError::NotFound { entity: ENTITY })?;
+        let origin = records::origin_time_zone(&item)?;
+        let current = records::from_item(item)?;
+        if !precondition.admits(current.version) {
+            return Err(DomainError::PreconditionFailed { entity: ENTITY });
+        }
+        let now = clock.now();
+        let changed = apply(&current, changes, now)?;
+        let cancels =
+            current.status != FlightStatus::Cancelled && changed.status == FlightStatus::Cancelled;
+        let (before, after) = Change::diff(&records::view(&current), &records::view(&changed));
+        let change = Change {
+            entity_type: records::ENTITY,
+            entity_id: id.to_string(),
+            action: Action::Update,
+            before,
+            after,
+        };
+        let mut update = Update::new(flight_key(id));
+        (update.set, update.remove) = records::changed_attributes(&current, &changed, origin);
+        let mut guard = vec![Condition::version_is(current.version)];
+        if cancels {
+            guard.push(Condition::compare(
+                REMAINING_SEATS,
+                Comparison::Equal,
+                current.total_seats,
+            ));
+        }
+        update.condition = Some(Condition::And(guard));
+        let mut operations = vec![WriteOp::Update(update)];
+        if cancels {
+            operations.push(WriteOp::Update(records::count_on_airplane(
+                &current.airplane_id,
+                -1,
+                Vec::new(),
+            )));
+        }
+        operations.push(audit::entry(&change, context, now, ids.new_id()));
+        match transact_guarded(store, operations, UPDATE_OPERATION).await? {
+            Guarded::Committed => return Ok(changed),
+            Guarded::Lost if precondition.is_explicit() => {
+                return Err(stale_or_gone(store, id).await);
+            }
+            // A booking or another change won the race: read again and apply the change to
+            // whatever committed, which may now break a rule (seats taken before a cancel).
+            Guarded::Lost => continue,
+        }
+    }
+    Err(DomainError::Conflict {
+        detail: "The flight is being changed concurrently; retry the request.".into(),
+    })
+}
+
+/// The flight as `changes` would leave it, or why they may not apply to it.
+fn apply(
+    current: &Flight,
+    changes: &FlightChanges,
+    now: DateTime<Utc>,
+) -> Result<Flight, DomainError> {
+    let status = changes.status().unwrap_or(current.status);
+    if !current.status.can_become(status) {
+        return Err(DomainError::Conflict {
+            detail: format!(
+                "A {} flight cannot become {status}: flights go scheduled -> departed -> arrived, \
+                 or scheduled -> cancelled.",
+                current.status
+            ),
+        });
+    }
+    if changes.reschedules_or_reprices() && current.status != FlightStatus::Scheduled {
+        return Err(DomainError::Conflict {
+            detail: format!(
+                "Only a scheduled flight's times and price can change; this flight is {}.",
+                current.status
+            ),
+        });
+    }
+    if let Some(departure) = changes.departure_time()
+        && departure <= now
+    {
+        return Err(DomainError::Invalid {
+            field: "departureTime",
+            message: "must be in the future".into(),
+        });
+    }
+    let departure = changes.departure_time().unwrap_or(current.departure_time);
+    let arrival = changes.arrival_time().unwrap_or(current.arrival_time);
+    let schedule = Schedule::new(departure, arrival).map_err(|_| match changes.arrival_time() {
+        Some(_) => DomainError::Invalid {
+            field: "arrivalTime",
+            message: "must be after the departure time".into(),
+        },
+        None => DomainError::Invalid {
+            field: "departureTime",
+            message: "must be before the arrival time".into(),
+        },
+    })?;
+    if status == FlightStatus::Cancelled
+        && current.status != FlightStatus::Cancelled
+        && current.remaining_seats < current.total_seats
+    {
+        return Err(DomainError::Conflict {
+            detail: format!(
+                "{} of the flight's {} seats are held; cancel its bookings first.",
+                current.total_seats - current.remaining_seats,
+                current.total_seats
+            ),
+        });
+    }
+    Ok(Flight {
+        departure_time: schedule.departure(),
+        arrival_time: schedule.arrival(),
+        price: changes.price().cloned().unwrap_or(current.price.clone()),
+        status,
+        version: current.version + 1,
+        updated_at: now,
+        ..current.clone()
+    })
+}
+
+/// After a version condition failed: the flight was deleted meanwhile (404) or changed (412).
+async fn stale_or_gone(store: &dyn Store, id: &FlightId) -> DomainError {
+    match super::get_flight(store, id).await {
+        Ok(_) => DomainError::PreconditionFailed { entity: ENTITY },
+        Err(error) => error,
+    }
+}
