@@ -2,11 +2,19 @@
 //!
 //! - [`api`]: the route table, the HTTP pipeline and thin handlers, for Lambda and local alike.
 //! - [`airplanes`]: the fleet; one file per use case (`create.rs`, `list.rs`, ...).
+//! - [`airports`], [`flights`]: airports with their time zones, and flights with their seats and
+//!   search by leg and local day.
 //! - [`storage`]: the storage port (DynamoDB semantics in typed terms) and the table schema.
 //! - [`pagination`], [`version`]: list pages and optimistic concurrency, shared by every entity.
 //! - [`audit`]: audit entries, written in the same transaction as the change they record.
 //! - [`identity`]: roles, the authenticated principal and the request context of a change.
+//! - [`background`]: the queue worker and the scheduled functions, declared once.
 //! - [`jobs`]: background jobs and the queue ports they travel through.
+//! - [`mail`]: the mail port and the RFC 5322 rendering its adapters share.
+//! - [`notifications`]: the in-app notifications the worker writes and users read.
+//! - [`bookings`]: seat holds, payment, cancellation, expiry and departure reminders.
+//! - [`payments`]: the payment port and the local test-card gateway.
+//! - [`idempotency`]: `Idempotency-Key` records, completed in the same transaction as the change.
 //! - [`money`]: amounts in minor units with their currency.
 //! - [`clock`]: time and identifier ports.
 //! - [`error`]: the error use cases return.
@@ -14,16 +22,24 @@
 
 pub mod accounts;
 pub mod airplanes;
+pub mod airports;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod background;
+pub mod bookings;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod flights;
+pub mod idempotency;
 pub mod identity;
 pub mod jobs;
+pub mod mail;
 pub mod money;
+pub mod notifications;
 pub mod pagination;
+pub mod payments;
 pub mod ratelimit;
 pub mod storage;
 pub mod telemetry;

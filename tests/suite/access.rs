@@ -11,7 +11,7 @@ use itinera_tests::{TestApp, TestRequest, principal, spawn_app, token_of};
 use serde_json::json;
 
 /// Who may call each route, written down independently of the route table.
-const EXPECTED: [(&str, Access); 18] = [
+const EXPECTED: [(&str, Access); 35] = [
     ("health", Access::Anonymous),
     ("register", Access::Anonymous),
     ("login", Access::Anonymous),
@@ -22,10 +22,27 @@ const EXPECTED: [(&str, Access); 18] = [
     ("create-airplane", Access::Staff),
     ("update-airplane", Access::Staff),
     ("delete-airplane", Access::Staff),
+    ("list-airports", Access::Anonymous),
+    ("get-airport", Access::Anonymous),
+    ("create-airport", Access::Staff),
+    ("update-airport", Access::Staff),
+    ("delete-airport", Access::Staff),
+    ("search-flights", Access::Anonymous),
+    ("get-flight", Access::Anonymous),
+    ("create-flight", Access::Staff),
+    ("update-flight", Access::Staff),
+    ("delete-flight", Access::Staff),
     ("get-my-profile", Access::Customer),
     ("update-my-profile", Access::Customer),
     ("change-my-password", Access::Customer),
     ("list-my-activity", Access::Customer),
+    ("list-notifications", Access::Customer),
+    ("read-notification", Access::Customer),
+    ("create-booking", Access::Customer),
+    ("list-bookings", Access::Customer),
+    ("get-booking", Access::Customer),
+    ("pay-booking", Access::Customer),
+    ("cancel-booking", Access::Customer),
     ("list-users", Access::Admin),
     ("get-user", Access::Admin),
     ("update-user", Access::Admin),

@@ -290,3 +290,206 @@ async fn the_request_id_and_client_ip_come_from_the_request_context() {
         expected
     );
 }
+
+/// The flight id the sample flight events use.
+const SAMPLE_FLIGHT_ID: &str = "0190f5d2-8c00-7c4b-9a1e-3f2b8c4d5e6f";
+
+#[tokio::test]
+async fn the_airport_and_flight_sample_events_run_through_their_functions() {
+    let app = spawn_app();
+    // The sample flight names the sample airplane, and the flight events name the flight, so
+    // each is created with the id its events use; one store, as one deployment's functions share
+    // one table.
+    let fleet = api_over(
+        Arc::clone(&app.store),
+        Arc::new(FixedId(uuid::Uuid::parse_str(SAMPLE_AIRPLANE_ID).unwrap())),
+    );
+    let schedule = api_over(
+        Arc::clone(&app.store),
+        Arc::new(FixedId(uuid::Uuid::parse_str(SAMPLE_FLIGHT_ID).unwrap())),
+    );
+    run(
+        &fleet,
+        "create-airplane",
+        event_json("create-airplane"),
+        201,
+    )
+    .await;
+
+    let created = run(
+        &app.api,
+        "create-airport",
+        event_json("create-airport"),
+        201,
+    )
+    .await;
+    let origin = created["data"]["code"].as_str().expect("a code").to_owned();
+    // The flight's destination, which no sample creates.
+    let destination = with_body(
+        event_json("create-airport"),
+        &json!({
+            "code": "BOM",
+            "name": "Chhatrapati Shivaji Maharaj International",
+            "city": "Mumbai",
+            "country": "IN",
+            "timeZone": "Asia/Kolkata",
+        }),
+    );
+    run(&app.api, "create-airport", destination, 201).await;
+    let listed = run(&app.api, "list-airports", event_json("list-airports"), 200).await;
+    let codes: Vec<&str> = listed["data"]
+        .as_array()
+        .expect("a page")
+        .iter()
+        .filter_map(|airport| airport["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["BOM", origin.as_str()]);
+    let airport = run(&app.api, "get-airport", event_json("get-airport"), 200).await;
+    assert_eq!(airport["data"]["code"], origin.as_str());
+    run(
+        &app.api,
+        "update-airport",
+        event_json("update-airport"),
+        200,
+    )
+    .await;
+
+    let flight = run(&schedule, "create-flight", event_json("create-flight"), 201).await;
+    assert_eq!(flight["data"]["id"], SAMPLE_FLIGHT_ID);
+    assert_eq!(flight["data"]["from"], origin.as_str());
+    let found = run(
+        &app.api,
+        "search-flights",
+        event_json("search-flights"),
+        200,
+    )
+    .await;
+    assert_eq!(found["data"][0]["id"], SAMPLE_FLIGHT_ID, "{found}");
+    let fetched = run(&app.api, "get-flight", event_json("get-flight"), 200).await;
+    assert_eq!(
+        fetched["data"]["remainingSeats"],
+        fetched["data"]["totalSeats"]
+    );
+    run(&app.api, "update-flight", event_json("update-flight"), 200).await;
+    // The flight goes first: its airport is in use until then.
+    run(&app.api, "delete-flight", event_json("delete-flight"), 204).await;
+    run(
+        &app.api,
+        "delete-airport",
+        event_json("delete-airport"),
+        204,
+    )
+    .await;
+}
+
+/// The notification id the sample notification events use.
+const SAMPLE_NOTIFICATION_ID: &str = "0190f5d2-8d31-7e5f-9c30-5b4d0e6f7a82";
+
+#[tokio::test]
+async fn the_notification_sample_events_list_and_read_what_the_worker_wrote() {
+    use itinera::jobs::{JobKind, Processed, WorkerServices, process_job};
+    use itinera_embedded::OutboxMailer;
+
+    let app = spawn_app();
+    let user = run(&app.api, "register", event_json("register"), 201).await;
+    let user_id = itinera::identity::UserId::parse(user["data"]["id"].as_str().expect("an id"))
+        .expect("a user id");
+    let session = run(&app.api, "login", event_json("login"), 200).await;
+    let customer = context_for(session["data"]["accessToken"].as_str().expect("a token"));
+
+    // The worker writes the notification the read event names, so it gets that id; its email
+    // goes to a local outbox.
+    let outbox = tempfile::tempdir().expect("a temporary directory");
+    let sender = itinera::accounts::Email::parse("noreply@itinera.example").expect("an address");
+    let services = WorkerServices {
+        store: Arc::clone(&app.store),
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(FixedId(
+            uuid::Uuid::parse_str(SAMPLE_NOTIFICATION_ID).unwrap(),
+        )),
+        mailer: Arc::new(OutboxMailer::new(outbox.path().to_path_buf(), sender)),
+    };
+    let job = crate::worker::job_for(&user_id, JobKind::BookingConfirmed);
+    assert_eq!(
+        process_job(&services, &job).await.unwrap(),
+        Processed::Emailed
+    );
+
+    let list = with_principal(event_json("list-notifications"), &customer);
+    let unread = run(&app.api, "list-notifications", list.clone(), 200).await;
+    assert_eq!(unread["data"][0]["id"], SAMPLE_NOTIFICATION_ID, "{unread}");
+    assert_eq!(unread["data"][0]["read"], false);
+    let read = with_principal(event_json("read-notification"), &customer);
+    let marked = run(&app.api, "read-notification", read, 200).await;
+    assert_eq!(marked["data"]["id"], SAMPLE_NOTIFICATION_ID);
+    assert_eq!(marked["data"]["read"], true);
+    // The list event asks for unread notifications only: there are none left.
+    let after = run(&app.api, "list-notifications", list, 200).await;
+    assert_eq!(after["data"], json!([]), "{after}");
+}
+
+/// The booking id the sample booking events use.
+const SAMPLE_BOOKING_ID: &str = "0190f5d2-9d00-7c4b-9a1e-3f2b8c4d5e6f";
+
+#[tokio::test]
+async fn the_booking_sample_events_run_through_their_functions() {
+    let app = spawn_app();
+    // The booking events book the sample flight and then name the booking: each is created with
+    // the id its events use, in one store as one deployment's functions share one table.
+    let flight_id = uuid::Uuid::parse_str(SAMPLE_FLIGHT_ID).unwrap();
+    let departure = chrono::Utc::now() + chrono::TimeDelta::days(30);
+    let flight = itinera_tests::seed_flight(
+        &*app.store,
+        &SystemClock,
+        &itinera_tests::ScriptedIds::new([flight_id]),
+        180,
+        450_000,
+        departure,
+    )
+    .await;
+    assert_eq!(flight.id.as_str(), SAMPLE_FLIGHT_ID);
+    let booking_id = uuid::Uuid::parse_str(SAMPLE_BOOKING_ID).unwrap();
+    let bookings = api_over(
+        Arc::clone(&app.store),
+        Arc::new(itinera_tests::ScriptedIds::new([booking_id])),
+    );
+
+    let created = run(
+        &bookings,
+        "create-booking",
+        event_json("create-booking"),
+        201,
+    )
+    .await;
+    assert_eq!(created["data"]["id"], SAMPLE_BOOKING_ID, "{created}");
+    assert_eq!(created["data"]["status"], "pending");
+    // The payment event pays exactly this total.
+    let paying = event_json("pay-booking");
+    let payment: Value = serde_json::from_str(paying["body"].as_str().unwrap()).unwrap();
+    assert_eq!(created["data"]["total"], payment["amount"]);
+    // The same event again is a retry with the same Idempotency-Key: the first answer, again.
+    let replayed = run(
+        &bookings,
+        "create-booking",
+        event_json("create-booking"),
+        201,
+    )
+    .await;
+    assert_eq!(replayed, created);
+
+    let listed = run(&bookings, "list-bookings", event_json("list-bookings"), 200).await;
+    assert_eq!(listed["data"][0]["id"], SAMPLE_BOOKING_ID, "{listed}");
+    let got = run(&bookings, "get-booking", event_json("get-booking"), 200).await;
+    assert_eq!(got["data"], created["data"]);
+    let paid = run(&bookings, "pay-booking", paying, 200).await;
+    assert_eq!(paid["data"]["status"], "confirmed", "{paid}");
+    let cancelled = run(
+        &bookings,
+        "cancel-booking",
+        event_json("cancel-booking"),
+        200,
+    )
+    .await;
+    assert_eq!(cancelled["data"]["status"], "cancelled", "{cancelled}");
+    assert_eq!(cancelled["data"]["refund"], payment["amount"]);
+}

@@ -4,12 +4,20 @@
 
 mod access;
 mod accounts;
+mod airports;
 mod api;
 mod audit;
 mod auth;
+mod booking_concurrency;
+mod bookings;
 mod conformance;
 mod events;
+mod flights;
 mod identity;
 mod local_server;
+mod notifications;
+mod outbox;
+mod queue_conformance;
 mod ratelimit;
 mod template;
+mod worker;

@@ -1343,7 +1343,7 @@ fn background_functions_have_the_triggers_the_table_declares() {
                     "{name}: a batch the function can report item by item (1-10)"
                 );
             }
-            Trigger::Schedule { expression } => {
+            Trigger::Schedule { expression, .. } => {
                 assert_eq!(kind, "Schedule", "{name} should run on a schedule");
                 assert_eq!(
                     properties["Schedule"].as_str(),

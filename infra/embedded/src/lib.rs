@@ -3,7 +3,17 @@
 //! [`EmbeddedStore`] implements the storage port on redb, a single-file transactional key-value
 //! store: durable, crash-safe and with the same semantics the DynamoDB adapter offers, so that
 //! the local stack and the tests exercise the same behaviour production relies on.
+//!
+//! [`EmbeddedQueue`] implements the job queue ports on redb with SQS's rules (visibility timeout,
+//! receive counts, a dead-letter queue), so jobs survive restarts of the local stack too.
+//!
+//! [`OutboxMailer`] implements the mail port by writing each email as an `.eml` file to a local
+//! outbox directory, so local runs send nothing and every message can be opened in a mail client.
 
+mod mailbox;
+mod queue;
 mod store;
 
+pub use mailbox::OutboxMailer;
+pub use queue::{EmbeddedQueue, EmbeddedQueueError, QUEUE_FILE_NAME};
 pub use store::{DATABASE_FILE_NAME, EmbeddedStore, EmbeddedStoreError};

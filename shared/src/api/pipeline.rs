@@ -22,9 +22,11 @@ use super::routes::{Denial, ROUTES, RateTier, Route};
 use super::security;
 use crate::accounts::{Argon2id, PasswordHasher};
 use crate::auth::{TokenIssuer, TokenVerifier};
+use crate::bookings::BookingSettings;
 use crate::clock::{Clock, IdGenerator, SystemClock, UuidV7Ids};
 use crate::identity::{Principal, RequestContext};
 use crate::jobs::JobQueue;
+use crate::payments::{PaymentGateway, TestCardGateway};
 use crate::ratelimit::{Decision, RateKey, RateLimitConfig, RateLimiter, Tier};
 use crate::storage::Store;
 
@@ -104,6 +106,10 @@ pub struct Services {
     /// Where jobs go after the change that created them commits. Without one (a function that
     /// enqueues nothing), jobs wait in the store's outbox for the relay.
     pub jobs: Option<Arc<dyn JobQueue>>,
+    /// Charges and refunds bookings; the test-card gateway unless a provider is wired in.
+    pub payments: Arc<dyn PaymentGateway>,
+    /// How bookings hold their seats (`BOOKING_HOLD_MINUTES`).
+    pub bookings: BookingSettings,
 }
 
 impl Services {
@@ -125,7 +131,21 @@ impl Services {
             tokens: None,
             limiter: Arc::new(limiter),
             jobs: None,
+            payments: Arc::new(TestCardGateway),
+            bookings: BookingSettings::default(),
         }
+    }
+
+    /// The same services, charging and refunding through `gateway`.
+    pub fn with_payment_gateway(mut self, gateway: Arc<dyn PaymentGateway>) -> Self {
+        self.payments = gateway;
+        self
+    }
+
+    /// The same services, holding booked seats as `settings` say.
+    pub fn with_booking_settings(mut self, settings: BookingSettings) -> Self {
+        self.bookings = settings;
+        self
     }
 
     /// The same services, limiting requests as `config` says.

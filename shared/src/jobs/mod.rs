@@ -4,9 +4,17 @@
 //!   a departure reminder).
 //! - `queue.rs`: the queue ports, [`JobQueue`] (send) and [`JobSource`] (receive, delete), with
 //!   SQS's at-least-once, visibility-timeout and dead-letter rules.
+//! - [`outbox`]: how a job commits with the change that causes it and reaches the queue even
+//!   when the process dies before sending ([`outbox::stage`], [`outbox::dispatch`],
+//!   [`outbox::relay`]).
+//! - `worker.rs`: what a job does, once however often it is delivered: [`process_batch`] and
+//!   [`process_job`] write the user's notification and send their email.
 
 mod job;
+pub mod outbox;
 mod queue;
+mod worker;
 
 pub use job::{BookingSnapshot, Job, JobId, JobKind};
 pub use queue::{Delivery, JobQueue, JobSource, MAX_BATCH, MAX_RECEIVES, QueueError, QueueMessage};
+pub use worker::{EMAIL_LEASE, JobError, Processed, WorkerServices, process_batch, process_job};

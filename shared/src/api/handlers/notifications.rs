@@ -1,0 +1,99 @@
+//! `/v1/notifications`: the caller's own in-app notifications over HTTP.
+//!
+//! Every call works in the caller's partition, so there is no ownership check to forget: another
+//! user's notification id is not found (404), like an id that never existed.
+
+use std::sync::Arc;
+
+use crate::api::fields::integer_text;
+use crate::api::pipeline::Services;
+use crate::api::problem::ApiError;
+use crate::api::reply::Reply;
+use crate::api::request::Input;
+use crate::notifications::{self, NotificationFilter, NotificationId};
+use crate::pagination::PageLimit;
+
+use super::accounts::caller;
+
+/// The query parameters of the list.
+const LIST_PARAMS: &[&str] = &["unread", "limit", "cursor"];
+
+fn notification_id(input: &Input) -> Result<NotificationId, ApiError> {
+    NotificationId::parse(input.param("id")).ok_or_else(|| ApiError::NotFound {
+        detail: "No notification exists with this id.".into(),
+    })
+}
+
+/// `unread=true` lists only the unread notifications; `unread=false` (the default) all of them.
+fn filter(text: String) -> Result<NotificationFilter, String> {
+    match text.as_str() {
+        "true" => Ok(NotificationFilter::Unread),
+        "false" => Ok(NotificationFilter::All),
+        _ => Err("must be true or false".into()),
+    }
+}
+
+/// What a cursor of the list is bound to: the owner and the filter, so a cursor cannot resume
+/// another user's list or the other filter's.
+fn list_scope(user_id: &str, filter: NotificationFilter) -> String {
+    let unread = filter == NotificationFilter::Unread;
+    format!("notifications?user={user_id}&unread={unread}")
+}
+
+/// `GET /v1/notifications`: the caller's notifications, newest first.
+pub(crate) async fn list(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
+    let user_id = caller(&input)?.user_id.clone();
+    let mut params = input.query_params(LIST_PARAMS)?;
+    let filter = params.optional("unread", filter);
+    let limit = params.optional("limit", |text| PageLimit::try_from(integer_text(text)?));
+    let cursor = params.optional("cursor", Ok);
+    let (filter, limit, cursor) = params.finish((filter, limit, cursor))?;
+    let filter = filter.unwrap_or_default();
+    let limit = limit.unwrap_or_default();
+    let scope = list_scope(user_id.as_str(), filter);
+    let start_after = cursor
+        .map(|cursor| services.cursors.decode(&scope, &cursor))
+        .transpose()?;
+    let page =
+        notifications::list_notifications(&*services.store, &user_id, filter, limit, start_after)
+            .await?;
+    let next = page.next.map(|key| services.cursors.encode(&scope, &key));
+    Reply::list(&page.notifications, limit.get(), next.as_deref())
+}
+
+/// `POST /v1/notifications/{id}/read`: marks one of the caller's notifications read and answers
+/// it. Reading it again answers it unchanged, with the first `readAt`. Takes no body (an empty
+/// JSON object is accepted).
+pub(crate) async fn read(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
+    let user_id = caller(&input)?.user_id.clone();
+    let id = notification_id(&input)?;
+    input.query_params(&[])?;
+    if !input.body.iter().all(u8::is_ascii_whitespace) {
+        input.json_fields(&[])?;
+    }
+    let notification =
+        notifications::mark_notification_read(&*services.store, &*services.clock, &user_id, &id)
+            .await?;
+    Reply::ok(&notification)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_filter_reads_true_and_false_only() {
+        assert_eq!(filter("true".into()), Ok(NotificationFilter::Unread));
+        assert_eq!(filter("false".into()), Ok(NotificationFilter::All));
+        for invalid in ["TRUE", "1", "yes", ""] {
+            assert!(filter(invalid.into()).is_err(), "{invalid}");
+        }
+    }
+
+    #[test]
+    fn cursors_are_bound_to_the_owner_and_the_filter() {
+        let all = list_scope("u1", NotificationFilter::All);
+        assert_ne!(all, list_scope("u2", NotificationFilter::All));
+        assert_ne!(all, list_scope("u1", NotificationFilter::Unread));
+    }
+}

@@ -1,0 +1,252 @@
+//! What each kind of job tells the user: the notification's title and body, and the email built
+//! around them. Times are in UTC, named as such, and amounts are written in major units with the
+//! currency code, as the customer paid them.
+
+use chrono::{DateTime, Utc};
+
+use crate::jobs::{BookingSnapshot, Job, JobKind};
+use crate::money::Money;
+
+/// A title (also the email's subject) and a body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub title: String,
+    pub body: String,
+}
+
+/// The message a job writes: clear English, with the flight number, the route, the departure in
+/// UTC, the seats and the total (and the refund, for a cancellation).
+pub fn message_for(job: &Job) -> Message {
+    let booking = &job.booking;
+    let flight = format!(
+        "flight {} from {} to {}",
+        booking.flight_number, booking.from, booking.to
+    );
+    let route = format!(
+        "{} {} to {}",
+        booking.flight_number, booking.from, booking.to
+    );
+    let departing = departure(&booking.departure_time);
+    let seats = seats(booking);
+    let total = format_money(&booking.total);
+    match &job.kind {
+        JobKind::BookingConfirmed => Message {
+            title: format!("Booking confirmed: {route}"),
+            body: format!(
+                "Your booking of {seats} on {flight}, departing {departing}, is confirmed. \
+                 Total paid: {total}."
+            ),
+        },
+        JobKind::BookingCancelled { refund } => {
+            let money_back = match refund {
+                Some(refund) if refund.amount() > 0 => format!(
+                    "A refund of {} goes back to the payment method you paid with.",
+                    format_money(refund)
+                ),
+                Some(_) => "No refund is due for this booking.".to_owned(),
+                None => "It had not been paid for, so nothing was charged.".to_owned(),
+            };
+            Message {
+                title: format!("Booking cancelled: {route}"),
+                body: format!(
+                    "Your booking of {seats} on {flight}, departing {departing}, is cancelled \
+                     (total {total}). {money_back}"
+                ),
+            }
+        }
+        JobKind::BookingExpired => Message {
+            title: format!("Booking expired: {route}"),
+            body: format!(
+                "Your hold on {seats} on {flight}, departing {departing}, expired before the \
+                 payment of {total} arrived, so the seats were released. Nothing was charged."
+            ),
+        },
+        JobKind::DepartureReminder => Message {
+            title: format!("Departure reminder: {route}"),
+            body: format!(
+                "Your {flight} departs {departing}. Your booking: {seats}, total {total}. \
+                 Have a good trip."
+            ),
+        },
+    }
+}
+
+/// The email's text: a greeting, the notification's body and the booking reference.
+pub fn email_text(name: &str, message: &Message, job: &Job) -> String {
+    format!(
+        "Hello {name},\n\n{}\n\nBooking reference: {}\n\n\
+         You will also find this message under Notifications in your Itinera account.\n\n\
+         Itinera\n",
+        message.body, job.booking.booking_id
+    )
+}
+
+fn seats(booking: &BookingSnapshot) -> String {
+    match booking.seats {
+        1 => "1 seat".to_owned(),
+        seats => format!("{seats} seats"),
+    }
+}
+
+/// `Tue 1 Dec 2026 at 06:30 UTC`.
+fn departure(at: &DateTime<Utc>) -> String {
+    at.format("%a %-d %b %Y at %H:%M UTC").to_string()
+}
+
+/// The number of minor units in one major unit is 10^exponent; ISO 4217 gives most currencies 2.
+fn minor_unit_exponent(currency: &str) -> u32 {
+    match currency {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
+        | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        "CLF" | "UYW" => 4,
+        _ => 2,
+    }
+}
+
+/// `INR 1,250.00`, `JPY 15,000`: the code, then the amount in major units with thousands grouped.
+fn format_money(money: &Money) -> String {
+    let exponent = minor_unit_exponent(money.currency().as_str());
+    let unit = 10_i64.pow(exponent);
+    let (major, minor) = (money.amount() / unit, money.amount() % unit);
+    let digits = major.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    if exponent > 0 {
+        format!(
+            "{} {grouped}.{minor:0width$}",
+            money.currency(),
+            width = exponent as usize
+        )
+    } else {
+        format!("{} {grouped}", money.currency())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::UserId;
+    use crate::jobs::JobId;
+    use crate::money::Currency;
+
+    fn money(amount: i64, currency: &str) -> Money {
+        Money::new(amount, Currency::parse(currency).unwrap()).unwrap()
+    }
+
+    fn job(kind: JobKind, seats: u8) -> Job {
+        Job {
+            id: JobId::from(uuid::Uuid::nil()),
+            user_id: UserId::from(uuid::Uuid::nil()),
+            kind,
+            booking: BookingSnapshot {
+                booking_id: "0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f".into(),
+                flight_id: "0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e70".into(),
+                flight_number: "AI101".into(),
+                from: "DEL".into(),
+                to: "BOM".into(),
+                departure_time: DateTime::parse_from_rfc3339("2026-12-01T06:30:00Z")
+                    .unwrap()
+                    .to_utc(),
+                seats,
+                total: money(125_000, "INR"),
+            },
+            created_at: DateTime::parse_from_rfc3339("2026-11-21T08:00:00Z")
+                .unwrap()
+                .to_utc(),
+        }
+    }
+
+    #[test]
+    fn amounts_are_in_major_units_with_grouping() {
+        assert_eq!(format_money(&money(125_000, "INR")), "INR 1,250.00");
+        assert_eq!(format_money(&money(5, "EUR")), "EUR 0.05");
+        assert_eq!(format_money(&money(0, "USD")), "USD 0.00");
+        assert_eq!(format_money(&money(1_500_000, "JPY")), "JPY 1,500,000");
+        assert_eq!(format_money(&money(12_345, "KWD")), "KWD 12.345");
+        assert_eq!(format_money(&money(99_999_999, "GBP")), "GBP 999,999.99");
+    }
+
+    #[test]
+    fn a_confirmation_names_flight_route_departure_seats_and_total() {
+        let message = message_for(&job(JobKind::BookingConfirmed, 2));
+        assert_eq!(message.title, "Booking confirmed: AI101 DEL to BOM");
+        assert_eq!(
+            message.body,
+            "Your booking of 2 seats on flight AI101 from DEL to BOM, departing Tue 1 Dec 2026 \
+             at 06:30 UTC, is confirmed. Total paid: INR 1,250.00."
+        );
+    }
+
+    #[test]
+    fn a_cancellation_says_what_comes_back() {
+        let refunded = message_for(&job(
+            JobKind::BookingCancelled {
+                refund: Some(money(100_000, "INR")),
+            },
+            1,
+        ));
+        assert_eq!(refunded.title, "Booking cancelled: AI101 DEL to BOM");
+        assert!(
+            refunded
+                .body
+                .starts_with("Your booking of 1 seat on flight AI101")
+        );
+        assert!(
+            refunded.body.ends_with(
+                "A refund of INR 1,000.00 goes back to the payment method you paid with."
+            ),
+            "{}",
+            refunded.body
+        );
+        let unpaid = message_for(&job(JobKind::BookingCancelled { refund: None }, 1));
+        assert!(unpaid.body.ends_with("nothing was charged."));
+        let nothing_due = message_for(&job(
+            JobKind::BookingCancelled {
+                refund: Some(money(0, "INR")),
+            },
+            1,
+        ));
+        assert!(
+            nothing_due
+                .body
+                .ends_with("No refund is due for this booking.")
+        );
+    }
+
+    #[test]
+    fn expiry_and_reminder_name_the_flight_and_the_departure() {
+        for kind in [JobKind::BookingExpired, JobKind::DepartureReminder] {
+            let message = message_for(&job(kind, 3));
+            assert!(
+                message.title.ends_with("AI101 DEL to BOM"),
+                "{}",
+                message.title
+            );
+            for part in [
+                "AI101",
+                "DEL",
+                "BOM",
+                "Tue 1 Dec 2026 at 06:30 UTC",
+                "3 seats",
+            ] {
+                assert!(message.body.contains(part), "{part}: {}", message.body);
+            }
+            assert!(message.body.contains("INR 1,250.00"));
+        }
+    }
+
+    #[test]
+    fn the_email_greets_the_user_and_gives_the_booking_reference() {
+        let job = job(JobKind::BookingConfirmed, 2);
+        let message = message_for(&job);
+        let text = email_text("Ada", &message, &job);
+        assert!(text.starts_with("Hello Ada,\n\nYour booking of 2 seats"));
+        assert!(text.contains("Booking reference: 0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f"));
+    }
+}
