@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Load on the local API, loopback only and bounded in time: builds local-api in release, starts it
 # on a free port over a fresh data directory, seeds one airplane, then runs wrk against
-# GET /v1/airplanes/{id} and POST /v1/airplanes and prints throughput and p50/p99 for each.
-# Stops the server and removes the data directory on exit.
+# GET /v1/airplanes/{id} and POST /v1/airplanes, and a booking rush: many clients searching for
+# and booking the same flight, four searches to one booking, each booking with its own
+# Idempotency-Key. Prints throughput and p50/p99 for each, and for the rush the seats sold, the
+# bookings refused as sold out and the oversell count (seats sold beyond the flight's capacity,
+# which must be 0). Stops the server and removes the data directory on exit.
 #
 # Every POST commits a write transaction with fsync, so its figures measure the disk as much as
 # the code; they are not comparable with the GETs.
@@ -11,6 +14,7 @@
 #   DURATION           seconds of load per scenario (default 10, at most 120)
 #   CONNECTIONS        wrk connections (default 16)
 #   THREADS            wrk threads (default 2)
+#   RUSH_SEATS         capacity of the airplane the rush books (default 300, at most 1000)
 #   LOG_LEVEL          the server's log level (default info: one JSON line per request, as deployed)
 #   CARGO_TARGET_DIR   default target/bench-release
 #   SKIP_BUILD=1       use the local-api already built in CARGO_TARGET_DIR
@@ -22,6 +26,7 @@ cd "$ROOT"
 DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-16}"
 THREADS="${THREADS:-2}"
+RUSH_SEATS="${RUSH_SEATS:-300}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target/bench-release}"
 RELEASE="$CARGO_TARGET_DIR/release"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/itinera-load.XXXXXX")"
@@ -38,6 +43,8 @@ fail() {
     || fail "CONNECTIONS must be 1 to 1000"
 [[ "$THREADS" =~ ^[0-9]+$ ]] && ((THREADS >= 1 && THREADS <= CONNECTIONS)) \
     || fail "THREADS must be 1 to CONNECTIONS"
+[[ "$RUSH_SEATS" =~ ^[0-9]+$ ]] && ((RUSH_SEATS >= 1 && RUSH_SEATS <= 1000)) \
+    || fail "RUSH_SEATS must be 1 to 1000"
 
 cleanup() {
     if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -151,6 +158,126 @@ step "GET /v1/airplanes/{id}: ${DURATION}s, $CONNECTIONS connections, $THREADS t
 step "POST /v1/airplanes: ${DURATION}s, $CONNECTIONS connections, $THREADS threads"
 "${WRK[@]}" --script "$WORK/post.lua" "$BASE/v1/airplanes" | tee "$WORK/post.txt"
 
+step "Seeding the rush: two airports and a flight of $RUSH_SEATS seats"
+json_field() {
+    python3 -c 'import json, sys; value = json.load(sys.stdin)
+for name in sys.argv[1].split("."): value = value[name]
+print(value)' "$1"
+}
+post_json() {
+    curl -fsS -X POST "$BASE$1" -H "$AUTH" -H 'Content-Type: application/json' -d "$2"
+}
+post_json /v1/airports '{"code":"DEL","name":"Indira Gandhi International","city":"Delhi","country":"IN","timeZone":"Asia/Kolkata"}' >/dev/null \
+    || fail "POST /v1/airports DEL failed"
+post_json /v1/airports '{"code":"BOM","name":"Chhatrapati Shivaji Maharaj International","city":"Mumbai","country":"IN","timeZone":"Asia/Kolkata"}' >/dev/null \
+    || fail "POST /v1/airports BOM failed"
+RUSH_PLANE="$(post_json /v1/airplanes "{\"modelNumber\":\"A321neo\",\"capacity\":$RUSH_SEATS}" | json_field data.id)" \
+    || fail "POST /v1/airplanes for the rush failed"
+# Two days ahead, at 06:30 in Delhi: the search date is the local date at the origin.
+read -r DEPARTURE ARRIVAL DAY < <(python3 -c '
+from datetime import datetime, timedelta, timezone
+ist = timezone(timedelta(hours=5, minutes=30))
+departure = (datetime.now(ist) + timedelta(days=2)).replace(hour=6, minute=30, second=0, microsecond=0)
+arrival = departure + timedelta(hours=2, minutes=10)
+print(departure.isoformat(), arrival.isoformat(), departure.date().isoformat())')
+FLIGHT="$(post_json /v1/flights "{\"flightNumber\":\"AI101\",\"airplaneId\":\"$RUSH_PLANE\",\"from\":\"DEL\",\"to\":\"BOM\",\"departureTime\":\"$DEPARTURE\",\"arrivalTime\":\"$ARRIVAL\",\"price\":{\"amount\":545000,\"currency\":\"INR\"}}" | json_field data.id)" \
+    || fail "POST /v1/flights failed"
+echo "flight $FLIGHT, $RUSH_SEATS seats, departing $DEPARTURE"
+
+cat >"$WORK/rush.lua" <<LUA
+-- Four searches for the flight's route and day, then one booking of one seat, in turn. Every
+-- booking carries a fresh Idempotency-Key (thread number and counter), so no two are replays.
+-- Counts the answers by kind per thread; done() adds them up.
+local threads = {}
+local next_thread = 0
+
+function setup(thread)
+    next_thread = next_thread + 1
+    thread:set("number", next_thread)
+    table.insert(threads, thread)
+end
+
+function init(args)
+    sent = 0
+    created, sold_out, searched, other = 0, 0, 0, 0
+    search_path = "/v1/flights?from=DEL&to=BOM&date=$DAY"
+    book_body = '{"flightId":"$FLIGHT","seats":1}'
+end
+
+function request()
+    sent = sent + 1
+    if sent % 5 == 0 then
+        local headers = {
+            ["Content-Type"] = "application/json",
+            ["Authorization"] = "Bearer $TOKEN",
+            ["Idempotency-Key"] = "rush-" .. number .. "-" .. sent,
+        }
+        return wrk.format("POST", "/v1/bookings", headers, book_body)
+    end
+    return wrk.format("GET", search_path, { ["Accept"] = "application/json" })
+end
+
+function response(status, headers, body)
+    -- Only bookings answer 201 or 409 and only searches 200, so the status tells the kind even
+    -- though answers of the thread's several connections arrive interleaved.
+    if status == 201 then
+        created = created + 1
+    elseif status == 409 then
+        sold_out = sold_out + 1
+    elseif status == 200 then
+        searched = searched + 1
+    else
+        other = other + 1
+    end
+end
+
+function done(summary, latency, requests)
+    local totals = { created = 0, sold_out = 0, searched = 0, other = 0 }
+    for _, thread in ipairs(threads) do
+        for name, _ in pairs(totals) do
+            totals[name] = totals[name] + (thread:get(name) or 0)
+        end
+    end
+    io.write(string.format("rush answers: %d bookings created, %d refused as sold out, %d searches, %d other\n",
+        totals.created, totals.sold_out, totals.searched, totals.other))
+end
+LUA
+
+step "Booking rush on one flight: ${DURATION}s, $CONNECTIONS connections, $THREADS threads"
+"${WRK[@]}" --script "$WORK/rush.lua" "$BASE/v1/flights" | tee "$WORK/rush.txt"
+
+step "Checking the flight's inventory after the rush"
+REMAINING="$(curl -fsS "$BASE/v1/flights/$FLIGHT" | json_field data.remainingSeats)" \
+    || fail "GET /v1/flights/$FLIGHT failed"
+SOLD="$(python3 - "$BASE" "$FLIGHT" "$TOKEN" <<'PY'
+import json, sys, urllib.parse, urllib.request
+base, flight, token = sys.argv[1:]
+seats, cursor = 0, None
+while True:
+    query = {"flightId": flight, "limit": "100"}
+    if cursor:
+        query["cursor"] = cursor
+    request = urllib.request.Request(
+        f"{base}/v1/bookings?{urllib.parse.urlencode(query)}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    page = json.load(urllib.request.urlopen(request))
+    seats += sum(b["seats"] for b in page["data"] if b["status"] in ("pending", "confirmed"))
+    cursor = page["pagination"]["nextCursor"]
+    if not cursor:
+        break
+print(seats)
+PY
+)" || fail "listing the flight's bookings failed"
+OVERSOLD=$((SOLD > RUSH_SEATS ? SOLD - RUSH_SEATS : 0))
+echo "capacity $RUSH_SEATS, seats held by bookings $SOLD, remainingSeats $REMAINING, oversold $OVERSOLD"
+((SOLD + REMAINING == RUSH_SEATS)) \
+    || fail "inventory does not add up: $SOLD held + $REMAINING remaining != $RUSH_SEATS"
+((OVERSOLD == 0)) || fail "oversold $OVERSOLD seats"
+
 step "Summary (loopback, $(nproc) cores shared with wrk)"
 summary "GET airplane by id" "$WORK/get.txt"
 summary "POST airplane" "$WORK/post.txt"
+summary "rush: search + book" "$WORK/rush.txt"
+grep '^rush answers' "$WORK/rush.txt"
+echo "rush inventory: capacity $RUSH_SEATS, held $SOLD, remaining $REMAINING, oversold $OVERSOLD"
