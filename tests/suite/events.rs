@@ -493,3 +493,75 @@ async fn the_booking_sample_events_run_through_their_functions() {
     assert_eq!(cancelled["data"]["status"], "cancelled", "{cancelled}");
     assert_eq!(cancelled["data"]["refund"], payment["amount"]);
 }
+
+/// The user the sample job in `events/process-jobs.json` is for.
+const SAMPLE_JOB_USER_ID: &str = "0193a1f0-0000-7000-8000-000000000001";
+
+#[tokio::test]
+async fn the_background_sample_events_run_through_their_functions() {
+    use itinera::background::{BACKGROUND_FUNCTIONS, ScheduledServices, Trigger};
+    use itinera::clock::UuidV7Ids;
+    use itinera::jobs::WorkerServices;
+    use itinera_embedded::EmbeddedQueue;
+    use itinera_functions::background::{SqsBatch, handle_batch, handle_schedule};
+
+    // The job's user exists: registered with the id the sample job names.
+    let app = itinera_tests::spawn_app_with_ids(Arc::new(FixedId(
+        uuid::Uuid::parse_str(SAMPLE_JOB_USER_ID).unwrap(),
+    )));
+    run(&app.api, "register", event_json("register"), 201).await;
+    let mailer = Arc::new(crate::worker::RecordingMailer::new());
+    let worker = WorkerServices {
+        store: Arc::clone(&app.store),
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(UuidV7Ids),
+        mailer: mailer.clone(),
+    };
+
+    let batch = || -> SqsBatch { serde_json::from_value(event_json("process-jobs")).unwrap() };
+    let answer = handle_batch(&worker, batch()).await;
+    assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
+    assert_eq!(mailer.sent().len(), 1, "the job's email went out");
+    // SQS delivers at least once: the same batch again sends nothing more.
+    let again = handle_batch(&worker, batch()).await;
+    assert!(again.batch_item_failures.is_empty(), "{again:?}");
+    assert_eq!(
+        mailer.sent().len(),
+        1,
+        "a redelivered job sends no second email"
+    );
+
+    // A poisoned message is the one failure reported, so SQS retries only it.
+    let mut poisoned = event_json("process-jobs");
+    poisoned["Records"][0]["messageId"] = json!("poisoned-message");
+    poisoned["Records"][0]["body"] = json!("{\"not\": \"a job\"}");
+    let poisoned: SqsBatch = serde_json::from_value(poisoned).unwrap();
+    let answer = handle_batch(&worker, poisoned).await;
+    assert_eq!(
+        serde_json::to_value(&answer).unwrap(),
+        json!({"batchItemFailures": [{"itemIdentifier": "poisoned-message"}]})
+    );
+
+    let data = tempfile::tempdir().unwrap();
+    let scheduled = ScheduledServices {
+        store: Arc::clone(&app.store),
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(UuidV7Ids),
+        jobs: Arc::new(EmbeddedQueue::open(data.path()).unwrap()),
+    };
+    for background in BACKGROUND_FUNCTIONS {
+        let Trigger::Schedule { task, .. } = background.trigger else {
+            continue;
+        };
+        let event = event_json(background.function);
+        assert_eq!(event["detail-type"], "Scheduled Event");
+        let report = handle_schedule(task, &scheduled)
+            .await
+            .unwrap_or_else(|error| panic!("{}: {error}", background.function));
+        assert_eq!(
+            report.processed, 0,
+            "{}: nothing was due",
+            background.function
+        );
+    }
+}
