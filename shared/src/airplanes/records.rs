@@ -102,13 +102,6 @@ pub(crate) fn model_number_attributes(model_number: &ModelNumber) -> [(String, V
     ]
 }
 
-/// The number of flights an airplane's item says use it.
-pub(crate) fn active_flights(item: &Item) -> u64 {
-    item.get(ACTIVE_FLIGHTS)
-        .and_then(Value::as_u64)
-        .unwrap_or(0)
-}
-
 /// Reads an airplane back; an item that does not decode is corrupt data, not a caller's mistake.
 pub(crate) fn from_item(item: Item) -> Result<Airplane, StoreError> {
     let record: AirplaneRecord =
@@ -161,7 +154,7 @@ mod tests {
             "2026-11-21T08:00:00.123Z#0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f"
         );
         assert_eq!(item["gsi2pk"], "AIRPLANES#MODEL#a320neo");
-        assert_eq!(active_flights(&item), 0);
+        assert_eq!(item[ACTIVE_FLIGHTS], 0);
     }
 
     #[test]
