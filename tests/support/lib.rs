@@ -471,6 +471,10 @@ pub async fn fresh_dynamodb_store() -> Arc<dyn Store> {
     let config = itinera_aws::DynamoDbConfig::from_lookup(|name| match name {
         "TABLE_NAME" => Some(table_name.clone()),
         "DYNAMODB_ENDPOINT" => Some(endpoint.clone()),
+        // moto's server listens with a backlog of 128: with hundreds of clients connecting at
+        // once, the kernel drops SYNs beyond it and the client resends them after a second, so a
+        // one-second connect timeout fails connections a slower connect would have made.
+        "DYNAMODB_CONNECT_TIMEOUT_MS" => Some("10000".into()),
         "DYNAMODB_ATTEMPT_TIMEOUT_MS" => Some("30000".into()),
         "DYNAMODB_OPERATION_TIMEOUT_MS" => Some("60000".into()),
         _ => None,
