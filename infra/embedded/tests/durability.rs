@@ -1,11 +1,11 @@
-//! Durability of the embedded store: an acknowledged write survives the process being killed
-//! with SIGKILL, and data survives closing and reopening the store.
+//! Durability of the embedded store and queue: an acknowledged write (or send) survives the
+//! process being killed with SIGKILL, and data survives closing and reopening.
 //!
-//! The crash test re-runs this test binary as a child (selected by an environment variable and
-//! the test-name filter) that writes items one by one and prints an acknowledgement after each
-//! write returns. The parent kills it mid-stream, reopens the file and looks for every
-//! acknowledged item: none may be lost, because a write is only acknowledged after redb commits
-//! it with immediate durability.
+//! Each crash test re-runs this test binary as a child (selected by an environment variable and
+//! the test-name filter) that writes items (or sends messages) one by one and prints an
+//! acknowledgement after each call returns. The parent kills it mid-stream, reopens the file and
+//! looks for everything acknowledged: nothing may be lost, because a call is only acknowledged
+//! after redb commits it with immediate durability.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -13,16 +13,19 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use itinera::jobs::{JobQueue, JobSource, MAX_BATCH, QueueMessage};
 use itinera::storage::{Index, Item, Key, Put, Query, Store};
-use itinera_embedded::EmbeddedStore;
+use itinera_embedded::{EmbeddedQueue, EmbeddedStore};
 use serde_json::{Value, json};
+use tempfile::TempDir;
 
-/// Set in the child: the directory to write the store in.
+/// Set in the child: the directory to keep the store or queue in.
 const CHILD_DIR_VARIABLE: &str = "ITINERA_DURABILITY_CHILD_DIR";
-/// The name of the crash test, which the child is started with as its filter.
-const CRASH_TEST: &str = "acknowledged_writes_survive_kill_9";
-/// The child stops on its own after this many writes, so it ends even if nobody kills it.
-const CHILD_MAX_WRITES: u64 = 20_000;
+/// The names of the crash tests, which a child is started with as its filter.
+const STORE_CRASH_TEST: &str = "acknowledged_writes_survive_kill_9";
+const QUEUE_CRASH_TEST: &str = "acknowledged_sends_survive_kill_9";
+/// The child stops on its own after this many calls, so it ends even if nobody kills it.
+const CHILD_MAX_CALLS: u64 = 20_000;
 /// How many acknowledgements the parent waits for before killing the child.
 const ACKS_BEFORE_KILL: u64 = 200;
 /// The most the parent waits for them.
@@ -55,34 +58,54 @@ fn numbered_item(n: u64) -> Item {
     }
 }
 
-/// The child's side: write until killed (or until the bound), acknowledging each write.
+/// The child's side: prints that call `n` returned, for the parent to read.
+fn acknowledge(n: u64) {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    writeln!(out, "{ACK_MARKER}{n}").expect("the parent reads acknowledgements");
+    out.flush().expect("the parent reads acknowledgements");
+}
+
+/// The store child's side: write until killed (or until the bound), acknowledging each write.
 fn write_until_killed(dir: &Path) {
     let store = EmbeddedStore::open(dir).expect("the child opens the store");
-    let stdout = std::io::stdout();
     runtime().block_on(async {
-        for n in 0..CHILD_MAX_WRITES {
+        for n in 0..CHILD_MAX_CALLS {
             let put = Put {
                 item: numbered_item(n),
                 condition: None,
             };
             store.put(put).await.expect("the child's write succeeds");
-            let mut out = stdout.lock();
-            writeln!(out, "{ACK_MARKER}{n}").expect("the parent reads acknowledgements");
-            out.flush().expect("the parent reads acknowledgements");
+            acknowledge(n);
         }
     });
 }
 
-#[test]
-fn acknowledged_writes_survive_kill_9() {
-    if let Some(dir) = std::env::var_os(CHILD_DIR_VARIABLE) {
-        write_until_killed(Path::new(&dir));
-        return;
-    }
+/// The queue child's side: send until killed (or until the bound), acknowledging each send.
+fn send_until_killed(dir: &Path) {
+    let queue = EmbeddedQueue::open(dir).expect("the child opens the queue");
+    runtime().block_on(async {
+        for n in 0..CHILD_MAX_CALLS {
+            let message = QueueMessage {
+                id: n.to_string(),
+                body: n.to_string(),
+            };
+            queue
+                .send(vec![message])
+                .await
+                .expect("the child's send succeeds");
+            acknowledge(n);
+        }
+    });
+}
 
+/// The parent's side: runs the crash test `test` as a child in a fresh directory, kills it with
+/// SIGKILL once it has acknowledged [`ACKS_BEFORE_KILL`] calls, and answers the directory and the
+/// last call the child acknowledged.
+fn kill_child_mid_stream(test: &str) -> (TempDir, u64) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let mut child = Command::new(std::env::current_exe().expect("the test binary's path"))
-        .args([CRASH_TEST, "--exact", "--nocapture", "--test-threads=1"])
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_DIR_VARIABLE, dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -137,7 +160,16 @@ fn acknowledged_writes_survive_kill_9() {
         .join()
         .expect("the reader thread ends with the child's stdout");
     let last = acks.try_iter().fold(acknowledged.unwrap_or(0), u64::max);
+    (dir, last)
+}
 
+#[test]
+fn acknowledged_writes_survive_kill_9() {
+    if let Some(dir) = std::env::var_os(CHILD_DIR_VARIABLE) {
+        write_until_killed(Path::new(&dir));
+        return;
+    }
+    let (dir, last) = kill_child_mid_stream(STORE_CRASH_TEST);
     let store = EmbeddedStore::open(dir.path()).expect("the store reopens after a crash");
     runtime().block_on(async {
         for n in 0..=last {
@@ -171,6 +203,37 @@ fn acknowledged_writes_survive_kill_9() {
             last + 1
         );
     });
+}
+
+#[test]
+fn acknowledged_sends_survive_kill_9() {
+    if let Some(dir) = std::env::var_os(CHILD_DIR_VARIABLE) {
+        send_until_killed(Path::new(&dir));
+        return;
+    }
+    let (dir, last) = kill_child_mid_stream(QUEUE_CRASH_TEST);
+
+    let queue = EmbeddedQueue::open(dir.path()).expect("the queue reopens after a crash");
+    let received = runtime().block_on(async {
+        let mut received = Vec::new();
+        loop {
+            let batch = queue
+                .receive(MAX_BATCH, Duration::from_secs(30))
+                .await
+                .expect("receives work after a crash");
+            if batch.is_empty() {
+                break received;
+            }
+            received.extend(batch.into_iter().map(|delivery| delivery.body));
+        }
+    });
+    for n in 0..=last {
+        assert_eq!(
+            received.get(n as usize).map(String::as_str),
+            Some(n.to_string().as_str()),
+            "acknowledged message {n} of {last}, in order"
+        );
+    }
 }
 
 #[test]

@@ -1,12 +1,10 @@
 //! The embedded queue's own rules, on a clock the tests move: visibility, receive counts, the
-//! dead-letter move, receipts, limits, and durability across a reopen and a SIGKILL. The
-//! behaviour it shares with SQS is also checked by the queue conformance suite in `tests/`.
+//! dead-letter move, receipts, limits, and durability across a reopen. Surviving SIGKILL is
+//! tested with the store's in `infra/embedded/tests/durability.rs`, and the behaviour the queue
+//! shares with SQS by the queue conformance suite in `tests/`.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use itinera::jobs::{JobQueue, JobSource, MAX_RECEIVES, QueueError, QueueMessage};
 use itinera::ratelimit::ManualClock;
@@ -385,129 +383,4 @@ fn opening_creates_missing_directories() {
     let nested = dir.path().join("a").join("b");
     EmbeddedQueue::open(&nested).expect("the queue opens in a new directory");
     assert!(nested.join(QUEUE_FILE_NAME).is_file());
-}
-
-// ---------------------------------------------------------------------------------------------
-// A crash: every acknowledged send survives SIGKILL.
-//
-// The test re-runs this test binary as a child (selected by an environment variable and the
-// test-name filter) that sends messages one by one and prints an acknowledgement after each send
-// returns. The parent kills it mid-stream, reopens the file and receives everything: no
-// acknowledged message may be missing, because a send is acknowledged only after redb committed
-// it with immediate durability.
-// ---------------------------------------------------------------------------------------------
-
-/// Set in the child: the directory to keep the queue in.
-const CHILD_DIR_VARIABLE: &str = "ITINERA_QUEUE_DURABILITY_CHILD_DIR";
-const CRASH_TEST: &str = "queue::tests::acknowledged_sends_survive_kill_9";
-/// The child stops on its own after this many sends, so it ends even if nobody kills it.
-const CHILD_MAX_SENDS: u64 = 20_000;
-const ACKS_BEFORE_KILL: u64 = 100;
-const ACK_TIMEOUT: Duration = Duration::from_secs(60);
-/// Searched anywhere in a line: the harness prints the test name without a line break first.
-const ACK_MARKER: &str = "queue-acknowledged:";
-
-fn send_until_killed(dir: &Path) {
-    let queue = EmbeddedQueue::open(dir).expect("the child opens the queue");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    let stdout = std::io::stdout();
-    runtime.block_on(async {
-        for n in 0..CHILD_MAX_SENDS {
-            queue
-                .send(vec![QueueMessage {
-                    id: n.to_string(),
-                    body: n.to_string(),
-                }])
-                .await
-                .expect("the child's send succeeds");
-            let mut out = stdout.lock();
-            writeln!(out, "{ACK_MARKER}{n}").expect("the parent reads acknowledgements");
-            out.flush().expect("the parent reads acknowledgements");
-        }
-    });
-}
-
-#[test]
-fn acknowledged_sends_survive_kill_9() {
-    if let Some(dir) = std::env::var_os(CHILD_DIR_VARIABLE) {
-        send_until_killed(Path::new(&dir));
-        return;
-    }
-
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let mut child = Command::new(std::env::current_exe().expect("the test binary's path"))
-        .args([CRASH_TEST, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_DIR_VARIABLE, dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the child starts");
-
-    let stdout = child.stdout.take().expect("the child's stdout is piped");
-    let (sender, acks) = mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if let Some((_, n)) = line.split_once(ACK_MARKER)
-                && let Ok(n) = n.trim().parse::<u64>()
-                && sender.send(n).is_err()
-            {
-                break;
-            }
-        }
-    });
-
-    let deadline = Instant::now() + ACK_TIMEOUT;
-    let mut acknowledged: Option<u64> = None;
-    while acknowledged.is_none_or(|n| n + 1 < ACKS_BEFORE_KILL) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match acks.recv_timeout(left) {
-            Ok(n) => acknowledged = Some(n),
-            Err(error) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("the child stopped acknowledging after {acknowledged:?}: {error}");
-            }
-        }
-    }
-
-    child.kill().expect("the child is killed");
-    let status = child.wait().expect("the child is reaped");
-    assert!(
-        !status.success(),
-        "the child was killed mid-stream: {status}"
-    );
-    reader
-        .join()
-        .expect("the reader thread ends with the child's stdout");
-    let last = acks.try_iter().fold(acknowledged.unwrap_or(0), u64::max);
-
-    let queue = EmbeddedQueue::open(dir.path()).expect("the queue reopens after a crash");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    let received = runtime.block_on(async {
-        let mut received = Vec::new();
-        loop {
-            let batch = queue
-                .receive(MAX_BATCH, VISIBILITY)
-                .await
-                .expect("receives work after a crash");
-            if batch.is_empty() {
-                break received;
-            }
-            received.extend(batch.into_iter().map(|delivery| delivery.body));
-        }
-    });
-    for n in 0..=last {
-        assert_eq!(
-            received.get(n as usize).map(String::as_str),
-            Some(n.to_string().as_str()),
-            "acknowledged message {n} of {last}, in order"
-        );
-    }
 }
