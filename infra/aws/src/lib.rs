@@ -5,6 +5,7 @@
 //! - [`ses`]: the mail port on SES ([`SesMailer`]), with its client and the sender setting
 //!   ([`MailConfig`]).
 
+mod client;
 pub mod dynamodb;
 pub mod ses;
 pub mod sqs;

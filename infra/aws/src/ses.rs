@@ -12,11 +12,9 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_sesv2::Client;
-use aws_sdk_sesv2::config::{Credentials, Region};
 use aws_sdk_sesv2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
@@ -24,6 +22,7 @@ use itinera::accounts::Email as Address;
 use itinera::mail::{Email, MailError, Mailer};
 
 use crate::ConfigError;
+use crate::client::{environment_config, local_config};
 
 const MAIL_FROM: &str = "MAIL_FROM";
 
@@ -32,10 +31,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(3000);
 const OPERATION_TIMEOUT: Duration = Duration::from_millis(10_000);
 const MAX_ATTEMPTS: u32 = 3;
-
-/// The region and credentials [`build_local_client`] signs with; local servers accept anything.
-const LOCAL_REGION: &str = "us-east-1";
-const LOCAL_ACCESS_KEY: &str = "itinera-local";
 
 /// SES's charset name for UTF-8 content.
 const UTF_8: &str = "UTF-8";
@@ -80,28 +75,17 @@ fn timeout_config() -> TimeoutConfig {
 /// The client for the deployed account: region and credentials from the Lambda environment.
 /// Build it once, at cold start.
 pub async fn build_client() -> Client {
-    let config = aws_config::defaults(BehaviorVersion::latest())
+    let config = aws_sdk_sesv2::config::Builder::from(environment_config().await)
         .timeout_config(timeout_config())
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
-        .load()
-        .await;
-    Client::new(&config)
+        .build();
+    Client::from_conf(config)
 }
 
 /// A client for a local SES-compatible server (moto) at `endpoint`, with fixed dummy
 /// credentials, so that nothing is read from the process environment or profile files.
 pub fn build_local_client(endpoint: &str) -> Client {
-    let config = aws_sdk_sesv2::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(LOCAL_REGION))
-        .credentials_provider(Credentials::new(
-            LOCAL_ACCESS_KEY,
-            LOCAL_ACCESS_KEY,
-            None,
-            None,
-            "itinera-local",
-        ))
-        .endpoint_url(endpoint)
+    let config = aws_sdk_sesv2::config::Builder::from(&local_config(endpoint))
         .timeout_config(timeout_config())
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
         .build();

@@ -18,11 +18,9 @@ use std::fmt::{self, Debug};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::config::{Credentials, Region};
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::types::{
     BatchResultErrorEntry, Message, MessageSystemAttributeName, QueueAttributeName,
@@ -34,6 +32,7 @@ use itinera::jobs::{
 use itinera::storage::BoxError;
 
 use crate::ConfigError;
+use crate::client::{environment_config, local_config};
 
 const QUEUE_URL: &str = "JOBS_QUEUE_URL";
 const DEAD_LETTER_QUEUE_URL: &str = "JOBS_DEAD_LETTER_QUEUE_URL";
@@ -53,11 +52,6 @@ const MAX_BACKOFF: Duration = Duration::from_millis(1000);
 
 /// SQS's longest visibility timeout (and visibility change): twelve hours.
 const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 60 * 60);
-
-/// The region and credentials [`build_local_sqs_client`] signs with; local servers accept
-/// anything.
-const LOCAL_REGION: &str = "us-east-1";
-const LOCAL_ACCESS_KEY: &str = "itinera-local";
 
 /// Where the job queue is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,29 +119,19 @@ fn retry_config() -> RetryConfig {
 /// default provider chain), the endpoint from `config` when set. Build it once per execution
 /// environment, at cold start, and share it.
 pub async fn build_sqs_client(config: &SqsQueueConfig) -> Client {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+    let mut builder = aws_sdk_sqs::config::Builder::from(environment_config().await)
         .timeout_config(timeout_config())
         .retry_config(retry_config());
     if let Some(endpoint) = &config.endpoint {
-        loader = loader.endpoint_url(endpoint);
+        builder = builder.endpoint_url(endpoint);
     }
-    Client::new(&loader.load().await)
+    Client::from_conf(builder.build())
 }
 
 /// A client for a local SQS-compatible server (moto) at `endpoint`, with fixed dummy credentials,
 /// so that nothing is read from the process environment or profile files.
 pub fn build_local_sqs_client(endpoint: &str) -> Client {
-    let config = aws_sdk_sqs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(LOCAL_REGION))
-        .credentials_provider(Credentials::new(
-            LOCAL_ACCESS_KEY,
-            LOCAL_ACCESS_KEY,
-            None,
-            None,
-            "itinera-local",
-        ))
-        .endpoint_url(endpoint)
+    let config = aws_sdk_sqs::config::Builder::from(&local_config(endpoint))
         .timeout_config(timeout_config())
         .retry_config(retry_config())
         .build();
@@ -593,6 +577,7 @@ mod tests {
     use aws_sdk_sqs::operation::receive_message::ReceiveMessageError;
 
     use super::*;
+    use crate::client::LOCAL_REGION;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs
@@ -670,7 +655,10 @@ mod tests {
     fn a_local_client_signs_for_the_local_region_with_short_timeouts() {
         let client = build_local_sqs_client("http://127.0.0.1:1");
         let config = client.config();
-        assert_eq!(config.region().map(Region::as_ref), Some(LOCAL_REGION));
+        assert_eq!(
+            config.region().map(|region| region.as_ref()),
+            Some(LOCAL_REGION)
+        );
         assert_eq!(
             config.retry_config().map(RetryConfig::max_attempts),
             Some(MAX_ATTEMPTS)

@@ -3,21 +3,16 @@
 
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
+use crate::client::{environment_config, local_config};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_ssm::Client;
-use aws_sdk_ssm::config::{Credentials, Region};
 use aws_sdk_ssm::error::DisplayErrorContext;
 
 /// A cold start waits for these reads, so they may not hang; SSM answers in tens of milliseconds.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
 const OPERATION_TIMEOUT: Duration = Duration::from_millis(5000);
 const MAX_ATTEMPTS: u32 = 3;
-
-/// The region and credentials [`build_local_client`] signs with; local servers accept anything.
-const LOCAL_REGION: &str = "us-east-1";
-const LOCAL_ACCESS_KEY: &str = "itinera-local";
 
 /// A parameter that could not be read. Never carries the parameter's value.
 #[derive(Debug, thiserror::Error)]
@@ -45,28 +40,17 @@ fn timeout_config() -> TimeoutConfig {
 /// The client for the deployed account: region and credentials from the Lambda environment.
 /// Build it once, at cold start, and only when a parameter has to be read.
 pub async fn build_client() -> Client {
-    let config = aws_config::defaults(BehaviorVersion::latest())
+    let config = aws_sdk_ssm::config::Builder::from(environment_config().await)
         .timeout_config(timeout_config())
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
-        .load()
-        .await;
-    Client::new(&config)
+        .build();
+    Client::from_conf(config)
 }
 
 /// A client for a local SSM-compatible server (moto) at `endpoint`, with fixed dummy
 /// credentials, so that nothing is read from the process environment or profile files.
 pub fn build_local_client(endpoint: &str) -> Client {
-    let config = aws_sdk_ssm::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(LOCAL_REGION))
-        .credentials_provider(Credentials::new(
-            LOCAL_ACCESS_KEY,
-            LOCAL_ACCESS_KEY,
-            None,
-            None,
-            "itinera-local",
-        ))
-        .endpoint_url(endpoint)
+    let config = aws_sdk_ssm::config::Builder::from(&local_config(endpoint))
         .timeout_config(timeout_config())
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
         .build();

@@ -5,11 +5,10 @@
 
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
+use crate::client::{environment_config, local_config};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::{Credentials, Region};
 
 const TABLE_NAME: &str = "TABLE_NAME";
 const ENDPOINT: &str = "DYNAMODB_ENDPOINT";
@@ -28,10 +27,6 @@ const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 /// Gateway cannot afford it, and DynamoDB's own transient errors clear within milliseconds.
 const INITIAL_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_millis(1000);
-
-/// The region and credentials [`build_local_client`] signs with; local servers accept anything.
-const LOCAL_REGION: &str = "us-east-1";
-const LOCAL_ACCESS_KEY: &str = "itinera-local";
 
 /// How the DynamoDB client reaches the table.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -201,13 +196,13 @@ fn validate_table_name(name: &str) -> Result<(), ConfigError> {
 /// default provider chain), timeouts and retries from `config`. Build it once per execution
 /// environment and share it.
 pub async fn build_client(config: &DynamoDbConfig) -> Client {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+    let mut builder = aws_sdk_dynamodb::config::Builder::from(environment_config().await)
         .timeout_config(config.timeout_config())
         .retry_config(config.retry_config());
     if let Some(endpoint) = &config.endpoint {
-        loader = loader.endpoint_url(endpoint);
+        builder = builder.endpoint_url(endpoint);
     }
-    Client::new(&loader.load().await)
+    Client::from_conf(builder.build())
 }
 
 /// A client for a local DynamoDB-compatible server (moto, DynamoDB Local) at `config.endpoint`,
@@ -219,17 +214,7 @@ pub fn build_local_client(config: &DynamoDbConfig) -> Result<Client, ConfigError
         .endpoint
         .as_deref()
         .ok_or(ConfigError::Missing { name: ENDPOINT })?;
-    let sdk_config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(LOCAL_REGION))
-        .credentials_provider(Credentials::new(
-            LOCAL_ACCESS_KEY,
-            LOCAL_ACCESS_KEY,
-            None,
-            None,
-            "itinera-local",
-        ))
-        .endpoint_url(endpoint)
+    let sdk_config = aws_sdk_dynamodb::config::Builder::from(&local_config(endpoint))
         .timeout_config(config.timeout_config())
         .retry_config(config.retry_config())
         .build();
@@ -241,6 +226,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+    use crate::client::LOCAL_REGION;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs
@@ -400,7 +386,10 @@ mod tests {
         config.max_attempts = 2;
         let client = build_local_client(&config).expect("an endpoint is set");
         let sdk = client.config();
-        assert_eq!(sdk.region().map(Region::as_ref), Some(LOCAL_REGION));
+        assert_eq!(
+            sdk.region().map(|region| region.as_ref()),
+            Some(LOCAL_REGION)
+        );
         assert_eq!(sdk.retry_config().map(RetryConfig::max_attempts), Some(2));
         assert_eq!(
             sdk.timeout_config()
