@@ -12,6 +12,7 @@ mod booking_concurrency;
 mod bookings;
 mod conformance;
 mod events;
+mod faults;
 mod flights;
 mod identity;
 mod local_server;

@@ -1,5 +1,9 @@
 //! Test support: a `spawn_app`-style helper that gives each test its own API over its own
 //! embedded store, and small request/response types to drive it through the router.
+//!
+//! - [`faults`]: a store decorator that fails chosen calls (conflicts, throttling, outages).
+
+pub mod faults;
 
 use std::sync::{Arc, LazyLock};
 
