@@ -267,7 +267,8 @@ async fn a_disabled_user_can_no_longer_refresh() {
     let app = spawn_app();
     let id = register(&app, "hugo").await;
     let tokens = login(&app, "hugo", PASSWORD).await;
-    let admin = itinera_tests::token_of(&principal(Role::Admin));
+    let admin = itinera_tests::stored_admin(&*app.store).await;
+    let admin = itinera_tests::token_of(&itinera_tests::principal_of(&admin));
     let disable = app
         .send(
             TestRequest::patch(format!("/v1/users/{id}"))

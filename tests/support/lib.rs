@@ -101,7 +101,12 @@ pub fn api_over(store: Arc<dyn Store>, ids: Arc<dyn IdGenerator>) -> Api {
     api_over_with(store, ids, RateLimitConfig::default())
 }
 
-fn api_over_with(store: Arc<dyn Store>, ids: Arc<dyn IdGenerator>, limits: RateLimitConfig) -> Api {
+/// An API over any store with its own rate limits, configured as the test apps are otherwise.
+pub fn api_over_with(
+    store: Arc<dyn Store>,
+    ids: Arc<dyn IdGenerator>,
+    limits: RateLimitConfig,
+) -> Api {
     let verifier = TokenVerifier::new(&TOKEN_KEY.public_key(), DEFAULT_ISSUER, DEFAULT_AUDIENCE);
     let mut services = Services::new(store, CursorCodec::new(SIGNING_KEY))
         .with_authenticator(Arc::new(verifier))
@@ -112,6 +117,36 @@ fn api_over_with(store: Arc<dyn Store>, ids: Arc<dyn IdGenerator>, limits: RateL
         services,
         CorsPolicy::from_list(ALLOWED_ORIGIN).expect("valid origin"),
     )
+}
+
+/// The password of the admin [`stored_admin`] creates.
+pub const ADMIN_PASSWORD: &str = "a long enough passphrase";
+
+/// The first admin of `store` (`root@example.com`, [`ADMIN_PASSWORD`]), created as bootstrapping
+/// creates it. Admin writes decide on the caller's stored role, so a test that acts as an admin
+/// on users needs one that exists, not only a token that says so.
+pub async fn stored_admin(store: &dyn Store) -> itinera::accounts::User {
+    use itinera::accounts::{Argon2id, Email, Password, PasswordHasher, bootstrap_admin};
+    let hasher: Arc<dyn PasswordHasher> = Arc::new(Argon2id::owasp_minimum());
+    bootstrap_admin(
+        store,
+        &itinera::clock::SystemClock,
+        &UuidV7Ids,
+        &hasher,
+        Email::parse("root@example.com").expect("a valid email"),
+        Password::parse(ADMIN_PASSWORD).expect("a valid password"),
+    )
+    .await
+    .expect("bootstrap succeeds")
+    .expect("the first admin is created")
+}
+
+/// The principal of a stored user, as a valid access token would name them.
+pub fn principal_of(user: &itinera::accounts::User) -> Principal {
+    Principal {
+        user_id: user.id.clone(),
+        role: user.role,
+    }
 }
 
 /// Always hands out the same id (for fixtures whose ids are written down, such as sample events).
