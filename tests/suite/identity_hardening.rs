@@ -5,6 +5,9 @@
 //! token on both front ends; and session changes show in the activity feed of their user.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
 
 use chrono::{TimeDelta, Utc};
 use http::StatusCode;
@@ -13,7 +16,7 @@ use itinera::api::{Access, Api, ROUTES, Route};
 use itinera::clock::{SystemClock, UuidV7Ids};
 use itinera::identity::{Principal, RequestContext, Role, UserId};
 use itinera::ratelimit::RateLimitConfig;
-use itinera::storage::Store;
+use itinera::storage::{Delete, Item, Key, Page, Put, Query, Store, StoreError, Update, WriteOp};
 use itinera::version::Precondition;
 use itinera_embedded::EmbeddedStore;
 use itinera_functions::{Target, handle_event};
@@ -53,6 +56,7 @@ on_both_stores!(
     a_disabled_user_cannot_renew_their_tokens_by_changing_their_password,
     a_password_change_signs_its_tokens_with_the_stored_role,
     a_demoted_admin_whose_token_still_says_admin_cannot_change_users,
+    an_admin_demoted_between_the_check_and_the_commit_changes_nothing,
     an_admin_changing_their_own_role_or_disabling_themselves_is_a_conflict,
     the_twenty_first_correct_login_in_a_window_is_admitted,
     email_and_username_share_one_account_budget,
@@ -273,6 +277,80 @@ async fn a_demoted_admin_whose_token_still_says_admin_cannot_change_users(store:
         promote.json()
     );
     assert_eq!(get_user(&*store, &victim).await.unwrap(), before);
+}
+
+/// A store that demotes one admin (as the system, on the store underneath) just before the first
+/// transaction that writes `target`'s user item: another admin's demotion committing between an
+/// admin write's read of its caller and its own commit, on cue.
+struct DemotedMidway {
+    inner: Arc<dyn Store>,
+    admin: UserId,
+    target: UserId,
+    fired: AtomicBool,
+}
+
+#[async_trait]
+impl Store for DemotedMidway {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.inner.get(key).await
+    }
+    async fn put(&self, put: Put) -> Result<(), StoreError> {
+        self.inner.put(put).await
+    }
+    async fn update(&self, update: Update) -> Result<Item, StoreError> {
+        self.inner.update(update).await
+    }
+    async fn delete(&self, delete: Delete) -> Result<Option<Item>, StoreError> {
+        self.inner.delete(delete).await
+    }
+    async fn transact(&self, operations: Vec<WriteOp>) -> Result<(), StoreError> {
+        let target_key = format!("USER#{}", self.target);
+        let writes_target = operations
+            .iter()
+            .any(|op| op.key().is_some_and(|key| key.pk == target_key));
+        if writes_target && !self.fired.swap(true, Ordering::SeqCst) {
+            set_user(&self.inner, &self.admin, Some(Role::Staff), None).await;
+        }
+        self.inner.transact(operations).await
+    }
+    async fn query(&self, query: Query) -> Result<Page, StoreError> {
+        self.inner.query(query).await
+    }
+    async fn check_health(&self) -> Result<(), StoreError> {
+        self.inner.check_health().await
+    }
+}
+
+async fn an_admin_demoted_between_the_check_and_the_commit_changes_nothing(store: Arc<dyn Store>) {
+    let admin = stored_admin(&*store).await;
+    let victim = register(&app(&store), "nina").await;
+    let before = get_user(&*store, &victim).await.unwrap();
+    let racing: Arc<dyn Store> = Arc::new(DemotedMidway {
+        inner: Arc::clone(&store),
+        admin: admin.id.clone(),
+        target: victim.clone(),
+        fired: AtomicBool::new(false),
+    });
+    let api = app(&racing);
+    let token = itinera_tests::token_of(&itinera_tests::principal_of(&admin));
+
+    let demote = send(
+        &api,
+        TestRequest::patch(format!("/v1/users/{victim}"))
+            .bearer(&token)
+            .json(&json!({"disabled": true})),
+    )
+    .await;
+    assert_eq!(demote.status, StatusCode::FORBIDDEN, "{:?}", demote.json());
+    assert_eq!(
+        get_user(&*store, &victim).await.unwrap(),
+        before,
+        "the write lost to the demotion and changed nothing"
+    );
+    assert_eq!(
+        get_user(&*store, &admin.id).await.unwrap().role,
+        Role::Staff
+    );
 }
 
 async fn an_admin_changing_their_own_role_or_disabling_themselves_is_a_conflict(
