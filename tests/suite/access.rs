@@ -13,8 +13,8 @@ use itinera::clock::UuidV7Ids;
 use itinera::identity::{Principal, Role};
 use itinera::ratelimit::RateLimitConfig;
 use itinera_tests::{
-    TestApp, TestRequest, principal, principal_of, spawn_app, spawn_app_with, stored_admin,
-    token_of,
+    TestApp, TestRequest, plausible_request, principal, principal_of, spawn_app, spawn_app_with,
+    stored_admin, token_of,
 };
 use serde_json::json;
 
@@ -91,23 +91,10 @@ fn admitted(access: Access, caller: Option<&Principal>) -> bool {
     }
 }
 
-/// A request to `route` with a plausible path and an empty JSON object body for writes.
-fn request(route: &Route) -> TestRequest {
-    let path = route
-        .path
-        .replace("{id}", &uuid::Uuid::now_v7().to_string());
-    let request = TestRequest::new(route.method.clone(), path);
-    if route.method == http::Method::GET {
-        request
-    } else {
-        request.json(&json!({}))
-    }
-}
-
 async fn send_as(app: &TestApp, route: &Route, caller: Option<&Principal>) -> StatusCode {
     let request = match caller {
-        Some(principal) => request(route).bearer(&token_of(principal)),
-        None => request(route).anonymous(),
+        Some(principal) => plausible_request(route).bearer(&token_of(principal)),
+        None => plausible_request(route).anonymous(),
     };
     app.send(request).await.status
 }

@@ -21,15 +21,15 @@ use itinera::version::Precondition;
 use itinera_embedded::EmbeddedStore;
 use itinera_functions::{Target, handle_event};
 use itinera_tests::{
-    TestRequest, TestResponse, api_over_with, principal, send, stored_admin, token_issuer,
-    token_verifier,
+    TEST_PASSWORD, TestRequest, TestResponse, api_over_with, login_request, plausible_request,
+    principal, register_customer, send, sign_in, stored_admin, token_issuer, token_verifier,
 };
 use lambda_http::Body;
 use lambda_http::request::LambdaRequest;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-const PASSWORD: &str = "a long enough passphrase";
+const PASSWORD: &str = TEST_PASSWORD;
 const NEW_PASSWORD: &str = "another long passphrase";
 
 /// Runs each named scenario once per store family: `<name>::embedded` and `<name>::dynamodb`.
@@ -95,42 +95,25 @@ fn text(value: &Value) -> &str {
     value.as_str().expect("a string")
 }
 
-/// Registers a customer `username` (email `<username>@example.com`) and answers their id.
-async fn register(api: &Api, username: &str) -> UserId {
-    let response = send(
-        api,
-        TestRequest::post("/v1/auth/register")
-            .anonymous()
-            .json(&json!({
-                "email": format!("{username}@example.com"),
-                "username": username,
-                "password": PASSWORD,
-                "name": username,
-            })),
-    )
-    .await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
-    UserId::parse(text(&response.json()["data"]["id"])).expect("a user id")
+/// Sends `request` and checks that it is answered with `status`; `what` names it in a failure.
+async fn answers(api: &Api, request: TestRequest, status: StatusCode, what: &str) -> TestResponse {
+    let response = send(api, request).await;
+    assert_eq!(response.status, status, "{what}: {:?}", response.json());
+    response
 }
 
-fn login_request(login: Value) -> TestRequest {
-    TestRequest::post("/v1/auth/login").anonymous().json(&login)
+/// An anonymous request presenting `token` (a refresh token) to `path`.
+fn presenting(path: &str, token: &Value) -> TestRequest {
+    TestRequest::post(path)
+        .anonymous()
+        .json(&json!({"refreshToken": token}))
 }
 
-/// Signs in by username with `password` and answers the token pair.
-async fn login(api: &Api, username: &str, password: &str) -> Value {
-    let response = send(
-        api,
-        login_request(json!({"username": username, "password": password})),
-    )
-    .await;
-    assert_eq!(response.status, StatusCode::OK, "{:?}", response.json());
-    response.json()["data"].clone()
+/// Signs the stored admin in (by email) and answers their access token.
+async fn admin_access_token(api: &Api) -> String {
+    let login = login_request(&json!({"email": "root@example.com", "password": PASSWORD}));
+    let session = answers(api, login, StatusCode::OK, "the admin signs in").await;
+    text(&session.json()["data"]["accessToken"]).to_owned()
 }
 
 /// The principal an access token names.
@@ -169,8 +152,8 @@ async fn a_disabled_user_cannot_renew_their_tokens_by_changing_their_password(
     store: Arc<dyn Store>,
 ) {
     let api = app(&store);
-    let id = register(&api, "dora").await;
-    let tokens = login(&api, "dora", PASSWORD).await;
+    let id = register_customer(&api, "dora").await;
+    let tokens = sign_in(&api, "dora", PASSWORD).await;
     set_user(&store, &id, None, Some(true)).await;
     let before = get_user(&*store, &id).await.unwrap();
 
@@ -196,9 +179,9 @@ async fn a_disabled_user_cannot_renew_their_tokens_by_changing_their_password(
 
 async fn a_password_change_signs_its_tokens_with_the_stored_role(store: Arc<dyn Store>) {
     let api = app(&store);
-    let id = register(&api, "stan").await;
+    let id = register_customer(&api, "stan").await;
     set_user(&store, &id, Some(Role::Staff), None).await;
-    let tokens = login(&api, "stan", PASSWORD).await;
+    let tokens = sign_in(&api, "stan", PASSWORD).await;
     assert_eq!(claims(text(&tokens["accessToken"])).role, Role::Staff);
     // Demoted while the staff token is still valid.
     set_user(&store, &id, Some(Role::Customer), None).await;
@@ -217,14 +200,8 @@ async fn a_password_change_signs_its_tokens_with_the_stored_role(store: Arc<dyn 
         Role::Customer,
         "the role stored now, not the token's"
     );
-    let refreshed = send(
-        &api,
-        TestRequest::post("/v1/auth/refresh")
-            .anonymous()
-            .json(&json!({"refreshToken": fresh["refreshToken"]})),
-    )
-    .await;
-    assert_eq!(refreshed.status, StatusCode::OK);
+    let refresh = presenting("/v1/auth/refresh", &fresh["refreshToken"]);
+    let refreshed = answers(&api, refresh, StatusCode::OK, "refresh").await;
     assert_eq!(
         claims(text(&refreshed.json()["data"]["accessToken"])).role,
         Role::Customer
@@ -234,49 +211,24 @@ async fn a_password_change_signs_its_tokens_with_the_stored_role(store: Arc<dyn 
 async fn a_demoted_admin_whose_token_still_says_admin_cannot_change_users(store: Arc<dyn Store>) {
     let api = app(&store);
     let admin = stored_admin(&*store).await;
-    let victim = register(&api, "vera").await;
-    let session = send(
-        &api,
-        login_request(json!({"email": "root@example.com", "password": PASSWORD})),
-    )
-    .await;
-    assert_eq!(session.status, StatusCode::OK);
-    let access = session.json()["data"]["accessToken"].clone();
-    assert_eq!(claims(text(&access)).role, Role::Admin);
+    let victim = register_customer(&api, "vera").await;
+    let access = admin_access_token(&api).await;
+    assert_eq!(claims(&access).role, Role::Admin);
     set_user(&store, &admin.id, Some(Role::Staff), None).await;
     let before = get_user(&*store, &victim).await.unwrap();
 
-    let promote = send(
-        &api,
-        TestRequest::patch(format!("/v1/users/{victim}"))
-            .bearer(text(&access))
-            .json(&json!({"role": "admin"})),
-    )
-    .await;
-    assert_eq!(
-        promote.status,
-        StatusCode::FORBIDDEN,
-        "{:?}",
-        promote.json()
-    );
-    assert_eq!(get_user(&*store, &victim).await.unwrap(), before);
-
-    // A token-only admin that is no user at all gets no further.
+    // Demoted since the token was issued; and a token-only admin that is no user at all.
     let forged = itinera_tests::token_of(&principal(Role::Admin));
-    let promote = send(
-        &api,
-        TestRequest::patch(format!("/v1/users/{victim}"))
-            .bearer(&forged)
-            .json(&json!({"disabled": true})),
-    )
-    .await;
-    assert_eq!(
-        promote.status,
-        StatusCode::FORBIDDEN,
-        "{:?}",
-        promote.json()
-    );
-    assert_eq!(get_user(&*store, &victim).await.unwrap(), before);
+    for (token, change) in [
+        (access, json!({"role": "admin"})),
+        (forged, json!({"disabled": true})),
+    ] {
+        let write = TestRequest::patch(format!("/v1/users/{victim}"))
+            .bearer(&token)
+            .json(&change);
+        answers(&api, write, StatusCode::FORBIDDEN, &change.to_string()).await;
+        assert_eq!(get_user(&*store, &victim).await.unwrap(), before);
+    }
 }
 
 /// A store that demotes one admin (as the system, on the store underneath) just before the first
@@ -323,7 +275,7 @@ impl Store for DemotedMidway {
 
 async fn an_admin_demoted_between_the_check_and_the_commit_changes_nothing(store: Arc<dyn Store>) {
     let admin = stored_admin(&*store).await;
-    let victim = register(&app(&store), "nina").await;
+    let victim = register_customer(&app(&store), "nina").await;
     let before = get_user(&*store, &victim).await.unwrap();
     let racing: Arc<dyn Store> = Arc::new(DemotedMidway {
         inner: Arc::clone(&store),
@@ -358,17 +310,12 @@ async fn an_admin_changing_their_own_role_or_disabling_themselves_is_a_conflict(
 ) {
     let api = app(&store);
     let admin = stored_admin(&*store).await;
-    let session = send(
-        &api,
-        login_request(json!({"email": "root@example.com", "password": PASSWORD})),
-    )
-    .await;
-    let access = session.json()["data"]["accessToken"].clone();
+    let access = admin_access_token(&api).await;
     for change in [json!({"role": "staff"}), json!({"disabled": true})] {
         let response = send(
             &api,
             TestRequest::patch(format!("/v1/users/{}", admin.id))
-                .bearer(text(&access))
+                .bearer(&access)
                 .json(&change),
         )
         .await;
@@ -388,19 +335,12 @@ async fn an_admin_changing_their_own_role_or_disabling_themselves_is_a_conflict(
 
 async fn the_twenty_first_correct_login_in_a_window_is_admitted(store: Arc<dyn Store>) {
     let api = app(&store);
-    register(&api, "gina").await;
+    register_customer(&api, "gina").await;
     let per_account = RateLimitConfig::default().account_max;
     for attempt in 1..=per_account + 2 {
-        let response = send(
-            &api,
-            login_request(json!({"username": "gina", "password": PASSWORD})),
-        )
-        .await;
-        assert_eq!(
-            response.status,
-            StatusCode::OK,
-            "correct login number {attempt}"
-        );
+        let login = login_request(&json!({"username": "gina", "password": PASSWORD}));
+        let what = format!("correct login number {attempt}");
+        answers(&api, login, StatusCode::OK, &what).await;
     }
 }
 
@@ -410,7 +350,7 @@ async fn email_and_username_share_one_account_budget(store: Arc<dyn Store>) {
         ..loose_limits()
     };
     let api = app_with(&store, limits);
-    register(&api, "ann").await;
+    register_customer(&api, "ann").await;
     // Four guesses from four addresses, by email (in any case) and by username.
     let names = [
         json!({"email": "ann@example.com"}),
@@ -420,25 +360,17 @@ async fn email_and_username_share_one_account_budget(store: Arc<dyn Store>) {
     ];
     for (index, mut name) in names.into_iter().enumerate() {
         name["password"] = json!("not the password");
-        let response = send(
-            &api,
-            login_request(name.clone()).from_ip(&format!("198.51.100.{}", index + 1)),
-        )
-        .await;
-        assert_eq!(response.status, StatusCode::UNAUTHORIZED, "{name}");
+        let guess = login_request(&name).from_ip(&format!("198.51.100.{}", index + 1));
+        answers(&api, guess, StatusCode::UNAUTHORIZED, &name.to_string()).await;
     }
-    for name in [
+    for mut name in [
         json!({"username": "ann"}),
         json!({"email": "ann@example.com"}),
     ] {
-        let mut attempt = name.clone();
-        attempt["password"] = json!(PASSWORD);
-        let response = send(&api, login_request(attempt).from_ip("198.51.100.99")).await;
-        assert_eq!(
-            response.status,
-            StatusCode::TOO_MANY_REQUESTS,
-            "{name}: one account, one budget"
-        );
+        name["password"] = json!(PASSWORD);
+        let owner = login_request(&name).from_ip("198.51.100.99");
+        let what = format!("{name}: one account, one budget");
+        answers(&api, owner, StatusCode::TOO_MANY_REQUESTS, &what).await;
     }
 }
 
@@ -449,8 +381,8 @@ async fn wrong_current_passwords_count_in_the_auth_tiers_like_failed_logins(stor
         ..loose_limits()
     };
     let api = app_with(&store, limits);
-    register(&api, "carl").await;
-    let tokens = login(&api, "carl", PASSWORD).await;
+    register_customer(&api, "carl").await;
+    let tokens = sign_in(&api, "carl", PASSWORD).await;
     let access = text(&tokens["accessToken"]).to_owned();
     let guessing_ip = "203.0.113.50";
     for guess in 1..=5 {
@@ -479,14 +411,14 @@ async fn wrong_current_passwords_count_in_the_auth_tiers_like_failed_logins(stor
     for ip in ["198.51.100.1", "198.51.100.2"] {
         let response = send(
             &api,
-            login_request(json!({"username": "carl", "password": "wrong"})).from_ip(ip),
+            login_request(&json!({"username": "carl", "password": "wrong"})).from_ip(ip),
         )
         .await;
         assert_eq!(response.status, StatusCode::UNAUTHORIZED, "{ip}");
     }
     let locked = send(
         &api,
-        login_request(json!({"username": "carl", "password": PASSWORD})).from_ip("198.51.100.3"),
+        login_request(&json!({"username": "carl", "password": PASSWORD})).from_ip("198.51.100.3"),
     )
     .await;
     assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
@@ -500,20 +432,7 @@ async fn login_with_fresh_limits(store: &Arc<dyn Store>, username: &str, passwor
         window_ms: 1_000,
         ..loose_limits()
     };
-    login(&app_with(store, limits), username, password).await;
-}
-
-/// A plausible request for `route`: its path with a fresh id, an empty JSON object for writes.
-fn request_for(route: &Route) -> TestRequest {
-    let path = route
-        .path
-        .replace("{id}", &uuid::Uuid::now_v7().to_string());
-    let request = TestRequest::new(route.method.clone(), path);
-    if route.method == http::Method::GET {
-        request
-    } else {
-        request.json(&json!({}))
-    }
+    sign_in(&app_with(store, limits), username, password).await;
 }
 
 /// Tokens a client may still send by mistake: one that expired, and one that was never valid.
@@ -546,7 +465,7 @@ async fn anonymous_routes_answer_the_same_with_an_invalid_token_as_without_one(
         "health, register, login, refresh, search"
     );
     for route in anonymous {
-        let without = status_and_type(&send(&api, request_for(route).anonymous()).await);
+        let without = status_and_type(&send(&api, plausible_request(route).anonymous()).await);
         assert_ne!(
             without.0,
             StatusCode::UNAUTHORIZED,
@@ -555,7 +474,7 @@ async fn anonymous_routes_answer_the_same_with_an_invalid_token_as_without_one(
             route.path
         );
         for token in invalid_tokens() {
-            let with = send(&api, request_for(route).bearer(&token)).await;
+            let with = send(&api, plausible_request(route).bearer(&token)).await;
             assert_eq!(
                 status_and_type(&with),
                 without,
@@ -566,7 +485,7 @@ async fn anonymous_routes_answer_the_same_with_an_invalid_token_as_without_one(
         }
     }
     // And a real sign-in goes through with a stale token left in the header.
-    register(&api, "olga").await;
+    register_customer(&api, "olga").await;
     for token in invalid_tokens() {
         let response = send(
             &api,
@@ -656,28 +575,16 @@ async fn session_activity(api: &Api, access: &str) -> Vec<Value> {
 
 async fn refresh_reuse_and_logout_show_in_the_users_activity_feed(store: Arc<dyn Store>) {
     let api = app_with(&store, loose_limits());
-    let id = register(&api, "rita").await;
-    let refresh = |token: &Value| {
-        TestRequest::post("/v1/auth/refresh")
-            .anonymous()
-            .json(&json!({"refreshToken": token}))
-    };
-    let first = login(&api, "rita", PASSWORD).await;
-    let rotated = send(&api, refresh(&first["refreshToken"])).await;
-    assert_eq!(rotated.status, StatusCode::OK);
-    let reused = send(&api, refresh(&first["refreshToken"])).await;
-    assert_eq!(reused.status, StatusCode::UNAUTHORIZED);
-    let second = login(&api, "rita", PASSWORD).await;
-    let logout = send(
-        &api,
-        TestRequest::post("/v1/auth/logout")
-            .anonymous()
-            .json(&json!({"refreshToken": second["refreshToken"]})),
-    )
-    .await;
-    assert_eq!(logout.status, StatusCode::NO_CONTENT);
+    let id = register_customer(&api, "rita").await;
+    let first = sign_in(&api, "rita", PASSWORD).await;
+    let refresh = || presenting("/v1/auth/refresh", &first["refreshToken"]);
+    answers(&api, refresh(), StatusCode::OK, "rotation").await;
+    answers(&api, refresh(), StatusCode::UNAUTHORIZED, "reuse").await;
+    let second = sign_in(&api, "rita", PASSWORD).await;
+    let logout = presenting("/v1/auth/logout", &second["refreshToken"]);
+    answers(&api, logout, StatusCode::NO_CONTENT, "logout").await;
 
-    let third = login(&api, "rita", PASSWORD).await;
+    let third = sign_in(&api, "rita", PASSWORD).await;
     let entries = session_activity(&api, text(&third["accessToken"])).await;
     let actor = format!("user:{id}");
     assert!(entries.iter().all(|entry| entry["actor"] == actor.as_str()));
