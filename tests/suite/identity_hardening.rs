@@ -20,6 +20,7 @@ use itinera::storage::{Delete, Item, Key, Page, Put, Query, Store, StoreError, U
 use itinera::version::Precondition;
 use itinera_embedded::EmbeddedStore;
 use itinera_functions::{Target, handle_event};
+use itinera_tests::faults::{Call, Fault, FaultKind, FaultyStore};
 use itinera_tests::{
     TEST_PASSWORD, TestRequest, TestResponse, api_over_with, login_request, plausible_request,
     principal, register_customer, send, sign_in, stored_admin, token_issuer, token_verifier,
@@ -60,6 +61,7 @@ on_both_stores!(
     an_admin_changing_their_own_role_or_disabling_themselves_is_a_conflict,
     the_twenty_first_correct_login_in_a_window_is_admitted,
     email_and_username_share_one_account_budget,
+    a_sign_in_whose_account_cannot_be_resolved_is_refused_with_503,
     wrong_current_passwords_count_in_the_auth_tiers_like_failed_logins,
     anonymous_routes_answer_the_same_with_an_invalid_token_as_without_one,
     refresh_reuse_and_logout_show_in_the_users_activity_feed,
@@ -372,6 +374,25 @@ async fn email_and_username_share_one_account_budget(store: Arc<dyn Store>) {
         let what = format!("{name}: one account, one budget");
         answers(&api, owner, StatusCode::TOO_MANY_REQUESTS, &what).await;
     }
+}
+
+async fn a_sign_in_whose_account_cannot_be_resolved_is_refused_with_503(store: Arc<dyn Store>) {
+    register_customer(&app(&store), "otto").await;
+    let faulty = Arc::new(FaultyStore::new(Arc::clone(&store)));
+    // The reservation read that resolves the account, not the sign-in's own (the same key, later).
+    faulty.inject(
+        Fault::on(Call::Get)
+            .touching("USERNAME#")
+            .with(FaultKind::Unavailable)
+            .times(1),
+    );
+    let api = app(&(faulty.clone() as Arc<dyn Store>));
+    let login = login_request(&json!({"username": "otto", "password": PASSWORD}));
+    let refused = answers(&api, login, StatusCode::SERVICE_UNAVAILABLE, "fails closed").await;
+    assert_eq!(refused.header("retry-after"), Some("5"));
+    assert_eq!(faulty.injected(), 1);
+    // Once the store answers, the same sign-in goes through: nothing was counted against it.
+    sign_in(&api, "otto", PASSWORD).await;
 }
 
 async fn wrong_current_passwords_count_in_the_auth_tiers_like_failed_logins(store: Arc<dyn Store>) {
