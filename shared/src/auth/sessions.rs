@@ -23,7 +23,10 @@
 //! same transaction: its start (`create`, after `userId`), each rotation (`update`, `expiresAt`
 //! and `rotatedAt`) and its revocation (`update`, after `revoked` and the reason). Tokens and
 //! their hashes are never recorded: a hash is the key a token is looked up by. A revocation of a
-//! family that is already revoked or gone changes nothing and records nothing.
+//! family that is already revoked or gone changes nothing and records nothing. The entries carry
+//! the actor of the context they are made in: the handlers pass the token's user for a refresh, a
+//! logout and a revocation for reuse (a refresh token request carries no access token, yet the
+//! session is that user's and belongs in their activity feed).
 
 use std::fmt;
 
