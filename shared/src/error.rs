@@ -20,6 +20,10 @@ pub enum DomainError {
     /// about which part was wrong.
     #[error("the credentials are not valid")]
     Unauthenticated,
+    /// The caller is signed in but may not do this, judged on what the store holds now (an admin
+    /// demoted or disabled since their access token was issued).
+    #[error("the caller may not do this")]
+    Forbidden,
     /// A value is well-formed but breaks a rule that needs the domain to check (a password equal to
     /// the username, a role change that would leave no admin, ...).
     #[error("{field}: {message}")]

@@ -9,8 +9,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use itinera::audit::{self, AuditEntry, TimeRange};
 use itinera::auth::sessions::RevocationReason;
 use itinera::auth::{
-    FamilyId, REFRESH_TOKEN_LIFETIME, RefreshToken, revoke, revoke_all_sessions_except,
-    revoke_family, rotate, session_family, start_session,
+    FamilyId, PresentedToken, REFRESH_TOKEN_LIFETIME, RefreshToken, find_refresh_token, revoke,
+    revoke_all_sessions_except, revoke_family, rotate, session_family, start_session,
 };
 use itinera::clock::{Clock, UuidV7Ids};
 use itinera::error::DomainError;
@@ -151,12 +151,31 @@ impl Sessions {
         }
     }
 
-    /// The context of a refresh or a logout, which present a refresh token and no access token.
+    /// The context of a change by the system (an admin's disabling, say), which names no user.
     fn anonymous() -> RequestContext {
         RequestContext {
             request_id: TOKEN_REQUEST.into(),
             principal: None,
         }
+    }
+
+    /// The context of a refresh or a logout: the request carries no access token, but the
+    /// handler loads the presented token's user and records the change as theirs.
+    fn by_owner(token: &PresentedToken) -> RequestContext {
+        RequestContext {
+            request_id: TOKEN_REQUEST.into(),
+            principal: Some(Principal {
+                user_id: token.user_id().clone(),
+                role: Role::Customer,
+            }),
+        }
+    }
+
+    /// The stored token `presented` names; an unknown one is refused as the handlers refuse it.
+    async fn find(&self, presented: &str) -> Result<PresentedToken, DomainError> {
+        find_refresh_token(&*self.store, presented)
+            .await?
+            .ok_or(DomainError::Unauthenticated)
     }
 
     async fn login(&self, user: &UserId) -> RefreshToken {
@@ -176,13 +195,19 @@ impl Sessions {
     }
 
     async fn rotate_text(&self, presented: &str) -> Result<(UserId, RefreshToken), DomainError> {
-        let context = Self::anonymous();
-        rotate(&*self.store, &*self.clock, &UuidV7Ids, &context, presented).await
+        let token = self.find(presented).await?;
+        let context = Self::by_owner(&token);
+        let next = rotate(&*self.store, &*self.clock, &UuidV7Ids, &context, &token).await?;
+        Ok((token.user_id().clone(), next))
     }
 
+    /// Logs out with `presented`; an unknown token is no error, as for the handler.
     async fn logout(&self, presented: &str) -> Result<(), DomainError> {
-        let context = Self::anonymous();
-        revoke(&*self.store, &*self.clock, &UuidV7Ids, &context, presented).await
+        let Some(token) = find_refresh_token(&*self.store, presented).await? else {
+            return Ok(());
+        };
+        let context = Self::by_owner(&token);
+        revoke(&*self.store, &*self.clock, &UuidV7Ids, &context, &token).await
     }
 
     async fn revoke_family(&self, family: &FamilyId) -> Result<bool, DomainError> {
@@ -518,8 +543,9 @@ async fn login_rotation_and_logout_each_record_their_session_entry() {
 
     assert_eq!(rotation.action, audit::Action::Update);
     assert_eq!(
-        rotation.actor, "system",
-        "a refresh carries no access token"
+        rotation.actor,
+        format!("user:{}", sessions.user),
+        "a refresh carries no access token, yet it is the token's user's"
     );
     assert_eq!(rotation.request_id, TOKEN_REQUEST);
     assert_eq!(rotation.at, time("2026-11-22T08:00:00Z"));
@@ -536,6 +562,7 @@ async fn login_rotation_and_logout_each_record_their_session_entry() {
     );
 
     assert_eq!(logout.action, audit::Action::Update);
+    assert_eq!(logout.actor, format!("user:{}", sessions.user));
     assert_eq!(logout.request_id, TOKEN_REQUEST);
     assert_eq!(logout.at, time("2026-11-22T09:00:00Z"));
     assert_eq!(
@@ -566,9 +593,8 @@ async fn login_rotation_and_logout_each_record_their_session_entry() {
     .await
     .expect("activity reads");
     assert_eq!(
-        activity.entries.as_slice(),
-        std::slice::from_ref(login),
-        "the sign-in is the user's"
+        activity.entries, history,
+        "the sign-in, the refresh and the logout are all the user's"
     );
     assert_audited_in_transactions(&sessions);
     assert_no_secrets(&sessions, &[&first, &second], &history);
@@ -597,6 +623,11 @@ async fn reuse_records_the_revocation_and_its_reason_once() {
         json!({"revoked": true, "reason": "refresh token reused"})
     );
     assert_eq!(history[0].request_id, TOKEN_REQUEST);
+    assert_eq!(
+        history[0].actor,
+        format!("user:{}", sessions.user),
+        "the revocation for reuse is in the user's activity"
+    );
 
     // The family is already revoked: presenting either token again changes nothing more.
     assert!(unauthenticated(sessions.rotate(&stolen).await));

@@ -15,7 +15,9 @@ use itinera::clock::SystemClock;
 use itinera::identity::Role;
 use itinera_functions::authorizer::{Unauthorized, authorize};
 use itinera_functions::{Target, handle_event};
-use itinera_tests::{FixedId, api_over, principal, spawn_app, token_of, token_verifier};
+use itinera_tests::{
+    FixedId, api_over, principal, principal_of, spawn_app, stored_admin, token_of, token_verifier,
+};
 use lambda_http::Body;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequestTypeRequest;
 use lambda_http::request::LambdaRequest;
@@ -204,7 +206,7 @@ async fn every_sample_event_runs_through_its_function_with_the_expected_status()
     );
 
     // The admin routes, as an admin other than the user (an admin cannot demote themselves).
-    let admin = context_for(&token_of(&principal(Role::Admin)));
+    let admin = context_for(&token_of(&principal_of(&stored_admin(&*app.store).await)));
     let listed = with_principal(event_json("list-users"), &admin);
     let users = run(&app.api, "list-users", listed, 200).await;
     assert!(

@@ -6,47 +6,26 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::StatusCode;
 use itinera::identity::Role;
-use itinera_tests::{TestApp, TestRequest, TestResponse, principal, spawn_app, token_issuer};
+use itinera_tests::{
+    TEST_PASSWORD, TestApp, TestRequest, TestResponse, principal, register_customer, sign_in,
+    spawn_app, token_issuer,
+};
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "a long enough passphrase";
+const PASSWORD: &str = TEST_PASSWORD;
 
 /// Registers a customer and answers their id.
 async fn register(app: &TestApp, username: &str) -> String {
-    let response = app
-        .send(
-            TestRequest::post("/v1/auth/register")
-                .anonymous()
-                .json(&json!({
-                    "email": format!("{username}@example.com"),
-                    "username": username,
-                    "password": PASSWORD,
-                    "name": username,
-                })),
-        )
-        .await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
-    response.json()["data"]["id"].as_str().unwrap().to_owned()
+    register_customer(&app.api, username).await.to_string()
 }
 
 fn login_request(login: Value) -> TestRequest {
-    TestRequest::post("/v1/auth/login").anonymous().json(&login)
+    itinera_tests::login_request(&login)
 }
 
 /// Signs in and answers the token pair.
 async fn login(app: &TestApp, username: &str, password: &str) -> Value {
-    let response = app
-        .send(login_request(
-            json!({"username": username, "password": password}),
-        ))
-        .await;
-    assert_eq!(response.status, StatusCode::OK, "{:?}", response.json());
-    response.json()["data"].clone()
+    sign_in(&app.api, username, password).await
 }
 
 async fn refresh(app: &TestApp, token: &str) -> TestResponse {
@@ -267,7 +246,8 @@ async fn a_disabled_user_can_no_longer_refresh() {
     let app = spawn_app();
     let id = register(&app, "hugo").await;
     let tokens = login(&app, "hugo", PASSWORD).await;
-    let admin = itinera_tests::token_of(&principal(Role::Admin));
+    let admin = itinera_tests::stored_admin(&*app.store).await;
+    let admin = itinera_tests::token_of(&itinera_tests::principal_of(&admin));
     let disable = app
         .send(
             TestRequest::patch(format!("/v1/users/{id}"))

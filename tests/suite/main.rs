@@ -15,6 +15,7 @@ mod events;
 mod faults;
 mod flights;
 mod identity;
+mod identity_hardening;
 mod local_server;
 mod notifications;
 mod outbox;

@@ -101,7 +101,12 @@ pub fn api_over(store: Arc<dyn Store>, ids: Arc<dyn IdGenerator>) -> Api {
     api_over_with(store, ids, RateLimitConfig::default())
 }
 
-fn api_over_with(store: Arc<dyn Store>, ids: Arc<dyn IdGenerator>, limits: RateLimitConfig) -> Api {
+/// An API over any store with its own rate limits, configured as the test apps are otherwise.
+pub fn api_over_with(
+    store: Arc<dyn Store>,
+    ids: Arc<dyn IdGenerator>,
+    limits: RateLimitConfig,
+) -> Api {
     let verifier = TokenVerifier::new(&TOKEN_KEY.public_key(), DEFAULT_ISSUER, DEFAULT_AUDIENCE);
     let mut services = Services::new(store, CursorCodec::new(SIGNING_KEY))
         .with_authenticator(Arc::new(verifier))
@@ -112,6 +117,89 @@ fn api_over_with(store: Arc<dyn Store>, ids: Arc<dyn IdGenerator>, limits: RateL
         services,
         CorsPolicy::from_list(ALLOWED_ORIGIN).expect("valid origin"),
     )
+}
+
+/// The password of the users tests create: the admin [`stored_admin`] creates and the customers
+/// [`register_customer`] registers.
+pub const TEST_PASSWORD: &str = "a long enough passphrase";
+
+/// Registers a customer `username` (email `<username>@example.com`, [`TEST_PASSWORD`]) through the
+/// API and answers their id.
+pub async fn register_customer(api: &Api, username: &str) -> UserId {
+    let response = send(
+        api,
+        TestRequest::post("/v1/auth/register")
+            .anonymous()
+            .json(&serde_json::json!({
+                "email": format!("{username}@example.com"),
+                "username": username,
+                "password": TEST_PASSWORD,
+                "name": username,
+            })),
+    )
+    .await;
+    assert_eq!(
+        response.status,
+        StatusCode::CREATED,
+        "{:?}",
+        response.json()
+    );
+    let id = response.json()["data"]["id"].as_str().map(UserId::parse);
+    id.flatten().expect("the new user's id")
+}
+
+/// An anonymous `POST /v1/auth/login` with `login` as its body.
+pub fn login_request(login: &Value) -> TestRequest {
+    TestRequest::post("/v1/auth/login").anonymous().json(login)
+}
+
+/// Signs in by username with `password` and answers the token pair (`data` of the answer).
+pub async fn sign_in(api: &Api, username: &str, password: &str) -> Value {
+    let login = serde_json::json!({"username": username, "password": password});
+    let response = send(api, login_request(&login)).await;
+    assert_eq!(response.status, StatusCode::OK, "{:?}", response.json());
+    response.json()["data"].clone()
+}
+
+/// A plausible request for `route`: its path with a fresh id in place of `{id}`, and an empty
+/// JSON object as the body of a write.
+pub fn plausible_request(route: &itinera::api::Route) -> TestRequest {
+    let path = route
+        .path
+        .replace("{id}", &uuid::Uuid::now_v7().to_string());
+    let request = TestRequest::new(route.method.clone(), path);
+    if route.method == Method::GET {
+        request
+    } else {
+        request.json(&serde_json::json!({}))
+    }
+}
+
+/// The first admin of `store` (`root@example.com`, [`TEST_PASSWORD`]), created as bootstrapping
+/// creates it. Admin writes decide on the caller's stored role, so a test that acts as an admin
+/// on users needs one that exists, not only a token that says so.
+pub async fn stored_admin(store: &dyn Store) -> itinera::accounts::User {
+    use itinera::accounts::{Argon2id, Email, Password, PasswordHasher, bootstrap_admin};
+    let hasher: Arc<dyn PasswordHasher> = Arc::new(Argon2id::owasp_minimum());
+    bootstrap_admin(
+        store,
+        &itinera::clock::SystemClock,
+        &UuidV7Ids,
+        &hasher,
+        Email::parse("root@example.com").expect("a valid email"),
+        Password::parse(TEST_PASSWORD).expect("a valid password"),
+    )
+    .await
+    .expect("bootstrap succeeds")
+    .expect("the first admin is created")
+}
+
+/// The principal of a stored user, as a valid access token would name them.
+pub fn principal_of(user: &itinera::accounts::User) -> Principal {
+    Principal {
+        user_id: user.id.clone(),
+        role: user.role,
+    }
 }
 
 /// Always hands out the same id (for fixtures whose ids are written down, such as sample events).

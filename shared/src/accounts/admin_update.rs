@@ -2,9 +2,10 @@
 
 use serde_json::Value;
 
+use super::get::load;
 use super::model::{AdminChanges, User};
 use super::records;
-use super::versioned::{Changed, change_user};
+use super::versioned::{Changed, Requirement, change_user};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
 use crate::identity::{RequestContext, Role, UserId};
@@ -15,9 +16,14 @@ use crate::version::Precondition;
 /// user at its new version; a role change moves the user to the new role's list. Audited like
 /// every change.
 ///
-/// The caller must be an admin (the route's check). An admin cannot demote or disable their own
-/// account: that is `Invalid { field: "role" | "disabled" }`, so the last admin can never lock
-/// everyone out by accident. Other errors as for `update_profile`.
+/// The acting admin is `context`'s principal, and what counts is their account as stored, not the
+/// role their access token still claims: an admin demoted or disabled (or never stored) since the
+/// token was issued is `Forbidden`. That is read first and checked again on their user item in the
+/// change's own transaction, so two admins demoting each other at once cannot both succeed and
+/// leave no admin. An admin cannot change their own role or disable their own account
+/// (`Conflict`), so the last admin can never lock everyone out. A context without a principal is
+/// the system itself (operations tooling), which no route can reach: every admin route requires a
+/// signed-in caller. Other errors as for `update_profile`.
 #[tracing::instrument(
     skip(store, clock, ids, context, changes),
     fields(user_id = %id, request_id = %context.request_id)
@@ -31,40 +37,77 @@ pub async fn admin_update_user(
     changes: &AdminChanges,
     precondition: &Precondition,
 ) -> Result<User, DomainError> {
-    let acting_on_self = context
+    let acting_admin = context
         .principal
         .as_ref()
-        .is_some_and(|principal| &principal.user_id == id);
+        .map(|principal| &principal.user_id);
+    let acting_on_self = acting_admin == Some(id);
     if acting_on_self {
         if changes.role().is_some_and(|role| role != Role::Admin) {
-            return Err(DomainError::Invalid {
-                field: "role",
-                message: "an admin cannot change their own role".into(),
+            return Err(DomainError::Conflict {
+                detail: "An admin cannot change their own role; ask another admin.".into(),
             });
         }
         if changes.disabled() == Some(true) {
-            return Err(DomainError::Invalid {
-                field: "disabled",
-                message: "an admin cannot disable their own account".into(),
+            return Err(DomainError::Conflict {
+                detail: "An admin cannot disable their own account; ask another admin.".into(),
             });
         }
     }
-    change_user(store, clock, ids, context, id, precondition, |current| {
-        let mut user = current.clone();
-        let mut set = Vec::new();
-        if let Some(role) = changes.role() {
-            user.role = role;
-            set.extend(records::role_attributes(role));
-        }
-        if let Some(disabled) = changes.disabled() {
-            user.disabled = disabled;
-            set.push(("disabled".to_owned(), Value::from(disabled)));
-        }
-        Ok(Changed {
-            user,
-            set,
-            remove: Vec::new(),
-        })
-    })
+    let requirement = match acting_admin {
+        Some(admin) if !acting_on_self => Some(still_an_admin(store, admin).await?),
+        _ => None,
+    };
+    change_user(
+        store,
+        clock,
+        ids,
+        context,
+        id,
+        precondition,
+        requirement.as_ref(),
+        |current| {
+            // Acting on themselves, the admin's stored state is `current`, guarded by its version.
+            if acting_on_self && !is_enabled_admin(current) {
+                return Err(DomainError::Forbidden);
+            }
+            let mut user = current.clone();
+            let mut set = Vec::new();
+            if let Some(role) = changes.role() {
+                user.role = role;
+                set.extend(records::role_attributes(role));
+            }
+            if let Some(disabled) = changes.disabled() {
+                user.disabled = disabled;
+                set.push(("disabled".to_owned(), Value::from(disabled)));
+            }
+            Ok(Changed {
+                user,
+                set,
+                remove: Vec::new(),
+            })
+        },
+    )
     .await
+}
+
+fn is_enabled_admin(user: &User) -> bool {
+    user.role == Role::Admin && !user.disabled
+}
+
+/// Checks that `admin` is stored as an enabled admin now, and returns the requirement that they
+/// still are when the change commits.
+async fn still_an_admin(store: &dyn Store, admin: &UserId) -> Result<Requirement, DomainError> {
+    match load(store, admin).await {
+        Ok(stored) if is_enabled_admin(&stored.user) => Ok(Requirement {
+            key: records::key(admin),
+            condition: records::is_enabled_admin(),
+            refusal: || DomainError::Forbidden,
+        }),
+        Ok(_) | Err(DomainError::NotFound { .. }) => {
+            tracing::info!(admin_id = %admin, "refused an admin write: the caller is not an enabled admin any more");
+            Err(DomainError::Forbidden)
+        }
+        Err(other) => Err(other),
+    }
 }

@@ -7,6 +7,7 @@ use super::hashing::{PasswordHasher, spawn_verify, spawn_verify_against_dummy};
 use super::model::{LoginName, User};
 use super::records::{self, StoredUser};
 use crate::error::DomainError;
+use crate::identity::UserId;
 use crate::storage::Store;
 
 /// The user whose email or username is `login` and whose password is `password`.
@@ -40,16 +41,30 @@ pub async fn authenticate(
     Ok(stored.user)
 }
 
-/// Follows the email or username reservation to the user it belongs to.
-async fn find(store: &dyn Store, login: &LoginName) -> Result<Option<StoredUser>, DomainError> {
+/// The id of the account `login` names, if any: one read of its email or username reservation.
+/// Both names of one account resolve to the same id, which is what the per-account sign-in limit
+/// counts by, so a guesser does not get one budget for the email and another for the username.
+#[tracing::instrument(skip_all)]
+pub async fn account_of(
+    store: &dyn Store,
+    login: &LoginName,
+) -> Result<Option<UserId>, DomainError> {
     let key = match login {
         LoginName::Email(email) => records::email_key(email),
         LoginName::Username(username) => records::username_key(username),
     };
-    let Some(reservation) = store.get(&key).await? else {
+    match store.get(&key).await? {
+        Some(reservation) => Ok(Some(records::reserved_for(&reservation)?)),
+        None => Ok(None),
+    }
+}
+
+/// Follows the email or username reservation to the user it belongs to.
+async fn find(store: &dyn Store, login: &LoginName) -> Result<Option<StoredUser>, DomainError> {
+    let Some(id) = account_of(store, login).await? else {
         return Ok(None);
     };
-    match load(store, &records::reserved_for(&reservation)?).await {
+    match load(store, &id).await {
         Ok(stored) => Ok(Some(stored)),
         Err(DomainError::NotFound { .. }) => Ok(None),
         Err(other) => Err(other),

@@ -11,13 +11,14 @@ mod get;
 mod hashing;
 mod list;
 mod model;
+mod principal;
 mod records;
 mod register;
 mod update_profile;
 mod versioned;
 
 pub use admin_update::admin_update_user;
-pub use authenticate::authenticate;
+pub use authenticate::{account_of, authenticate};
 pub use bootstrap::bootstrap_admin;
 pub use change_password::change_password;
 pub use get::get_user;
@@ -31,5 +32,6 @@ pub use model::{
     PERSON_NAME_MAX_CHARS, Password, PersonName, Phone, ProfileChanges, USERNAME_CHARS, User,
     Username,
 };
+pub use principal::session_principal;
 pub use register::register;
 pub use update_profile::update_profile;

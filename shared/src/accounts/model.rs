@@ -148,6 +148,16 @@ impl LoginName {
     }
 }
 
+/// The email or username, normalized as stored.
+impl fmt::Display for LoginName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Email(email) => email.fmt(f),
+            Self::Username(username) => username.fmt(f),
+        }
+    }
+}
+
 impl TryFrom<&str> for LoginName {
     type Error = String;
 

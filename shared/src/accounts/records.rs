@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::model::{Email, PersonName, Phone, User, Username};
 use crate::identity::{Role, UserId};
-use crate::storage::{Condition, Index, Item, Key, Put, StoreError, WriteOp};
+use crate::storage::{Comparison, Condition, Index, Item, Key, Put, StoreError, WriteOp};
 
 /// The entity type users are recorded under in the audit log.
 pub(crate) const AUDIT_ENTITY: &str = "User";
@@ -167,6 +167,14 @@ pub(crate) fn role_attributes(role: Role) -> [(String, Value); 2] {
             Value::from(role_partition(role)),
         ),
     ]
+}
+
+/// The condition that a user item is an admin's who is not disabled.
+pub(crate) fn is_enabled_admin() -> Condition {
+    Condition::And(vec![
+        Condition::compare("role", Comparison::Equal, Role::Admin.as_str()),
+        Condition::compare("disabled", Comparison::Equal, false),
+    ])
 }
 
 /// A user as the audit log records it: the public view, never the password hash.

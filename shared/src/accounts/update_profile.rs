@@ -29,21 +29,30 @@ pub async fn update_profile(
     changes: &ProfileChanges,
     precondition: &Precondition,
 ) -> Result<User, DomainError> {
-    change_user(store, clock, ids, context, id, precondition, |current| {
-        let mut user = current.clone();
-        let (mut set, mut remove) = (Vec::new(), Vec::new());
-        if let Some(name) = changes.name() {
-            user.name = name.clone();
-            set.push(("name".to_owned(), Value::from(name.as_str())));
-        }
-        if let Some(phone) = changes.phone() {
-            user.phone = phone.cloned();
-            match phone {
-                Some(phone) => set.push(("phone".to_owned(), Value::from(phone.as_str()))),
-                None => remove.push("phone".to_owned()),
+    change_user(
+        store,
+        clock,
+        ids,
+        context,
+        id,
+        precondition,
+        None,
+        |current| {
+            let mut user = current.clone();
+            let (mut set, mut remove) = (Vec::new(), Vec::new());
+            if let Some(name) = changes.name() {
+                user.name = name.clone();
+                set.push(("name".to_owned(), Value::from(name.as_str())));
             }
-        }
-        Ok(Changed { user, set, remove })
-    })
+            if let Some(phone) = changes.phone() {
+                user.phone = phone.cloned();
+                match phone {
+                    Some(phone) => set.push(("phone".to_owned(), Value::from(phone.as_str()))),
+                    None => remove.push("phone".to_owned()),
+                }
+            }
+            Ok(Changed { user, set, remove })
+        },
+    )
     .await
 }

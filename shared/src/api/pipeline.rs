@@ -18,16 +18,16 @@ use super::cursor::CursorCodec;
 use super::problem::{ApiError, allow_header, chain};
 use super::request::{ApiRequest, Credentials, Input, MAX_BODY_BYTES, PathParams, RequestBody};
 use super::router::{RouteMatch, Router};
-use super::routes::{Denial, ROUTES, RateTier, Route};
+use super::routes::{Access, Denial, ROUTES, RateTier, Route};
 use super::security;
-use crate::accounts::{Argon2id, PasswordHasher};
+use crate::accounts::{self, Argon2id, Email, LoginName, PasswordHasher, Username};
 use crate::auth::{TokenIssuer, TokenVerifier};
 use crate::bookings::BookingSettings;
 use crate::clock::{Clock, IdGenerator, SystemClock, UuidV7Ids};
 use crate::identity::{Principal, RequestContext};
 use crate::jobs::JobQueue;
 use crate::payments::{PaymentGateway, TestCardGateway};
-use crate::ratelimit::{Decision, RateKey, RateLimitConfig, RateLimiter, Tier};
+use crate::ratelimit::{Decision, LimiterUnavailable, RateKey, RateLimitConfig, RateLimiter, Tier};
 use crate::storage::Store;
 
 /// Verifies bearer tokens when the front end has not (the local API; in AWS the Lambda
@@ -309,15 +309,28 @@ impl Api {
         if !body.is_empty() && !is_json(&request.headers) {
             return ApiError::UnsupportedMediaType.into_response(&request.request_id);
         }
-        let principal = match self.authenticate(&request.credentials, &request.headers) {
-            Ok(principal) => principal,
-            Err(error) => return error.into_response(&request.request_id),
+        // Anonymous routes ignore credentials altogether, valid or not, as API Gateway does in
+        // front of them (they have no authorizer): a stale token left in a client's header must
+        // not turn a sign-in or a search into a 401, and must answer the same on both front ends.
+        let principal = if route.access == Access::Anonymous {
+            None
+        } else {
+            match self.authenticate(&request.credentials, &request.headers) {
+                Ok(principal) => principal,
+                Err(error) => return error.into_response(&request.request_id),
+            }
         };
         if let Some(principal) = &principal {
             tracing::Span::current().record("user_id", principal.user_id.as_str());
         }
         let limits = match self
-            .count(route, &request.method, request.client_ip.as_deref(), &body)
+            .count(
+                route,
+                &request.method,
+                request.client_ip.as_deref(),
+                principal.as_ref(),
+                &body,
+            )
             .await
         {
             Ok(limits) => limits,
@@ -369,6 +382,7 @@ impl Api {
         route: &Route,
         method: &Method,
         client_ip: Option<&str>,
+        principal: Option<&Principal>,
         body: &[u8],
     ) -> Result<Limits, ApiError> {
         let limiter = &self.services.limiter;
@@ -380,7 +394,7 @@ impl Api {
             .collect();
         if route.rate_tier == RateTier::Auth {
             counts.push((Tier::Auth, client.clone()));
-            if let Some(account) = sign_in_account(body) {
+            if let Some(account) = self.sign_in_account(principal, body).await? {
                 counts.push((Tier::Account, account));
             }
         }
@@ -404,20 +418,49 @@ impl Api {
         Ok(limits)
     }
 
-    /// Successful sign-ins do not count against the auth tier: give back what the request took.
+    /// The account a sign-in attempt is against, for the per-account auth tier: the signed-in
+    /// caller (a password change), or the account the body's `email` or `username` names,
+    /// resolved to its user id so both names share one budget. An identifier that names no
+    /// account counts under its normalized form, so `Ann@Example.com` and `ann@example.com`
+    /// share one budget too. Resolving costs one read; when it fails, the tier fails closed.
+    async fn sign_in_account(
+        &self,
+        principal: Option<&Principal>,
+        body: &[u8],
+    ) -> Result<Option<RateKey>, ApiError> {
+        if let Some(principal) = principal {
+            return Ok(Some(RateKey::user(&principal.user_id)));
+        }
+        let Some(identifier) = sign_in_identifier(body) else {
+            return Ok(None);
+        };
+        let Ok(login) = identifier.parse_login() else {
+            return Ok(Some(RateKey::account(identifier.text())));
+        };
+        match accounts::account_of(&*self.services.store, &login).await {
+            Ok(Some(user_id)) => Ok(Some(RateKey::user(&user_id))),
+            Ok(None) => Ok(Some(RateKey::account(&login.to_string()))),
+            Err(error) => Err(LimiterUnavailable::resolving_account(error)
+                .rejection()
+                .unwrap_or(ApiError::Internal)),
+        }
+    }
+
+    /// Tiers that count only failures (the sign-in tiers) do not keep a successful request: give
+    /// back what it took in each.
     async fn refund_successful_sign_in(&self, limits: &Limits) {
         for (key, decision) in limits
             .counted
             .iter()
-            .filter(|(_, decision)| decision.tier == Tier::Auth)
+            .filter(|(_, decision)| decision.tier.counts_failures_only())
         {
             if let Err(error) = self
                 .services
                 .limiter
-                .refund(Tier::Auth, key, decision)
+                .refund(decision.tier, key, decision)
                 .await
             {
-                tracing::warn!(error = %chain(&error.source), "could not give back a sign-in's auth count");
+                tracing::warn!(error = %chain(&error.source), tier = %decision.tier, "could not give back a sign-in's count");
             }
         }
     }
@@ -489,12 +532,34 @@ impl Limits {
     }
 }
 
-/// The account a sign-in body names (`email` or `username`), for the per-account auth tier.
-fn sign_in_account(body: &[u8]) -> Option<RateKey> {
+/// The identifier a sign-in body names: its `email`, or else its `username`.
+enum SignInIdentifier {
+    Email(String),
+    Username(String),
+}
+
+impl SignInIdentifier {
+    fn text(&self) -> &str {
+        match self {
+            Self::Email(text) | Self::Username(text) => text,
+        }
+    }
+
+    /// The login name it is, normalized as accounts store it.
+    fn parse_login(&self) -> Result<LoginName, String> {
+        match self {
+            Self::Email(text) => Email::parse(text).map(LoginName::Email),
+            Self::Username(text) => Username::parse(text).map(LoginName::Username),
+        }
+    }
+}
+
+fn sign_in_identifier(body: &[u8]) -> Option<SignInIdentifier> {
     let fields: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body).ok()?;
-    ["email", "username"]
-        .into_iter()
-        .find_map(|name| fields.get(name)?.as_str().map(RateKey::account))
+    let text = |name: &str| fields.get(name)?.as_str().map(str::to_owned);
+    text("email")
+        .map(SignInIdentifier::Email)
+        .or_else(|| text("username").map(SignInIdentifier::Username))
 }
 
 /// Whether the request declares a JSON body (`application/json` or `application/*+json`).

@@ -262,6 +262,7 @@ impl From<DomainError> for ApiError {
             DomainError::Unauthenticated => Self::Unauthorized {
                 detail: "The credentials are not valid.".into(),
             },
+            DomainError::Forbidden => Self::Forbidden,
             DomainError::Invalid { field, message } => Self::invalid_field(field, message),
             DomainError::PaymentDeclined { detail } => Self::PaymentRequired { detail },
             DomainError::IdempotencyKeyReused => Self::UnprocessableEntity {

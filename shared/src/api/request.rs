@@ -38,7 +38,8 @@ pub struct ApiRequest {
     pub client_ip: Option<String>,
 }
 
-/// How the pipeline learns who is calling.
+/// How the pipeline learns who is calling. On a route whose access is anonymous it reads neither:
+/// both front ends answer such a route alike, whatever the `Authorization` header says.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Credentials {
     /// The pipeline verifies the request's `Authorization: Bearer` token itself (the local API).

@@ -78,8 +78,9 @@ pub enum RateTier {
     Global,
     /// The tier for requests that change data.
     Write,
-    /// Sign-in, registration and token refresh: counted per client and per account, failures
-    /// only; also counted in the write tier.
+    /// Sign-in, registration, token refresh and password change (a current-password check is a
+    /// sign-in attempt): counted per client and per account, failures only; also counted in the
+    /// write tier.
     Auth,
 }
 
@@ -369,7 +370,7 @@ pub static ROUTES: &[Route] = &[
         method: Method::POST,
         path: "/v1/users/me/password",
         access: Access::Customer,
-        rate_tier: RateTier::Write,
+        rate_tier: RateTier::Auth,
         store_access: StoreAccess::ReadWrite,
         signs_tokens: true,
         enqueues_jobs: false,

@@ -16,8 +16,8 @@ pub use keys::{
     DEV_KEY_FILE, DevKeyError, KeyError, PrivateKey, PrivateKeyPem, PublicKey, TokenKeys, dev_keys,
 };
 pub use sessions::{
-    FamilyId, REFRESH_TOKEN_LIFETIME, RefreshToken, revoke, revoke_all_sessions_except,
-    revoke_family, rotate, session_family, start_session,
+    FamilyId, PresentedToken, REFRESH_TOKEN_LIFETIME, RefreshToken, find_refresh_token, revoke,
+    revoke_all_sessions_except, revoke_family, rotate, session_family, start_session,
 };
 pub use tokens::{
     ACCESS_TOKEN_LIFETIME, AccessToken, DEFAULT_LEEWAY, TokenError, TokenIssuer, TokenVerifier,

@@ -23,7 +23,10 @@
 //! same transaction: its start (`create`, after `userId`), each rotation (`update`, `expiresAt`
 //! and `rotatedAt`) and its revocation (`update`, after `revoked` and the reason). Tokens and
 //! their hashes are never recorded: a hash is the key a token is looked up by. A revocation of a
-//! family that is already revoked or gone changes nothing and records nothing.
+//! family that is already revoked or gone changes nothing and records nothing. The entries carry
+//! the actor of the context they are made in: the handlers pass the token's user for a refresh, a
+//! logout and a revocation for reuse (a refresh token request carries no access token, yet the
+//! session is that user's and belongs in their activity feed).
 
 use std::fmt;
 
@@ -201,33 +204,81 @@ pub async fn start_session(
     })
 }
 
-/// Exchanges a refresh token for a new one in the same family, and says whose it is.
+/// A refresh token as a client presented it, found in the store: whose session it belongs to.
+/// Read it with [`find_refresh_token`], then [`rotate`] or [`revoke`] it; in between, the caller
+/// loads the token's user, so the change is recorded as theirs and refused if they may no longer
+/// sign in.
+pub struct PresentedToken {
+    hash: String,
+    stored: StoredToken,
+}
+
+impl PresentedToken {
+    /// The user the token's session belongs to.
+    pub fn user_id(&self) -> &UserId {
+        &self.stored.user_id
+    }
+
+    /// The token's session family.
+    pub fn family_id(&self) -> &FamilyId {
+        &self.stored.family_id
+    }
+}
+
+impl fmt::Debug for PresentedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PresentedToken")
+            .field("user_id", &self.stored.user_id)
+            .field("family_id", &self.stored.family_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The stored token `presented` names, in any state; `None` for text that cannot be one of our
+/// tokens (which costs no read) and for an unknown token. One strongly consistent read.
+#[tracing::instrument(skip_all, fields(user_id, family_id))]
+pub async fn find_refresh_token(
+    store: &dyn Store,
+    presented: &str,
+) -> Result<Option<PresentedToken>, DomainError> {
+    let Some(hash) = hash_of(presented) else {
+        return Ok(None);
+    };
+    let Some(item) = store.get(&token_key(&hash)).await? else {
+        return Ok(None);
+    };
+    let stored = StoredToken::from_item(item)?;
+    let span = tracing::Span::current();
+    span.record("user_id", stored.user_id.as_str());
+    span.record("family_id", stored.family_id.as_str());
+    Ok(Some(PresentedToken { hash, stored }))
+}
+
+/// Exchanges a presented refresh token for a new one in the same family.
 ///
-/// Every failure is [`DomainError::Unauthenticated`]: a malformed, unknown, expired or revoked
-/// token, and a token presented a second time, which also revokes its family. The caller still
-/// has to check that the user exists and is not disabled before issuing an access token, and
-/// should revoke the new token's family (see [`revoke_family`]) when that check fails.
+/// Every failure is [`DomainError::Unauthenticated`]: an expired or revoked token, and a token
+/// presented a second time, which also revokes its family. The caller checks that the token's
+/// user exists and may sign in (see `accounts::session_principal`) before rotating, and revokes
+/// the family (see [`revoke_family`]) when they may not.
 ///
 /// A rotation records an update of the family (its new `expiresAt`, and `rotatedAt`) in the same
 /// transaction; a revocation for reuse records that; a refused token records nothing else. The
-/// entries are recorded as made in `context`.
-#[tracing::instrument(skip_all, fields(user_id, family_id))]
+/// entries are recorded as made in `context`, whose principal should be the token's user: a
+/// refresh carries no access token, yet it is that user's session that changes, and the entries
+/// belong in their activity feed.
+#[tracing::instrument(skip_all, fields(user_id = %token.stored.user_id, family_id = %token.stored.family_id))]
 pub async fn rotate(
     store: &dyn Store,
     clock: &dyn Clock,
     ids: &dyn IdGenerator,
     context: &RequestContext,
-    presented: &str,
-) -> Result<(UserId, RefreshToken), DomainError> {
-    let hash = hash_of(presented).ok_or(DomainError::Unauthenticated)?;
+    token: &PresentedToken,
+) -> Result<RefreshToken, DomainError> {
+    let PresentedToken {
+        hash,
+        stored: token,
+    } = token;
     let now = clock.now();
-    let Some(item) = store.get(&token_key(&hash)).await? else {
-        return Err(DomainError::Unauthenticated);
-    };
-    let token = StoredToken::from_item(item)?;
-    let span = tracing::Span::current();
-    span.record("user_id", token.user_id.as_str());
-    span.record("family_id", token.family_id.as_str());
     if token.expires_at <= now.timestamp() {
         return Err(DomainError::Unauthenticated);
     }
@@ -237,7 +288,7 @@ pub async fn rotate(
 
     let (secret, new_hash) = new_secret();
     let expires_at = now + REFRESH_TOKEN_LIFETIME;
-    let mut retire = Update::new(token_key(&hash));
+    let mut retire = Update::new(token_key(hash));
     retire.set = vec![
         (STATE.into(), Value::from(ROTATED)),
         ("rotatedAt".into(), Value::from(timestamp(now))),
@@ -273,14 +324,11 @@ pub async fn rotate(
         audit::entry(&change, context, now, ids.new_id()),
     ];
     match store.transact(operations).await {
-        Ok(()) => Ok((
-            token.user_id,
-            RefreshToken {
-                secret,
-                family_id: token.family_id,
-                expires_at,
-            },
-        )),
+        Ok(()) => Ok(RefreshToken {
+            secret,
+            family_id: token.family_id.clone(),
+            expires_at,
+        }),
         // Someone rotated this token between our read and our write: it was presented twice.
         // A conflict is the same race seen while the other transaction was still in flight.
         Err(
@@ -296,31 +344,24 @@ pub async fn rotate(
     }
 }
 
-/// Ends the session a refresh token belongs to (logout): its whole family is revoked, and the
-/// revocation recorded as made in `context`. An unknown or malformed token is not an error, so
-/// logging out twice is harmless (and the second time records nothing).
-#[tracing::instrument(skip_all, fields(family_id))]
+/// Ends the session a presented refresh token belongs to (logout): its whole family is revoked,
+/// and the revocation recorded as made in `context`, whose principal should be the token's user.
+/// Revoking a family that is already revoked changes nothing and records nothing, so logging out
+/// twice is harmless.
+#[tracing::instrument(skip_all, fields(family_id = %token.stored.family_id))]
 pub async fn revoke(
     store: &dyn Store,
     clock: &dyn Clock,
     ids: &dyn IdGenerator,
     context: &RequestContext,
-    presented: &str,
+    token: &PresentedToken,
 ) -> Result<(), DomainError> {
-    let Some(hash) = hash_of(presented) else {
-        return Ok(());
-    };
-    let Some(item) = store.get(&token_key(&hash)).await? else {
-        return Ok(());
-    };
-    let token = StoredToken::from_item(item)?;
-    tracing::Span::current().record("family_id", token.family_id.as_str());
     revoke_family(
         store,
         clock,
         ids,
         context,
-        &token.family_id,
+        &token.stored.family_id,
         RevocationReason::Logout,
     )
     .await?;
@@ -416,13 +457,10 @@ pub async fn session_family(
     clock: &dyn Clock,
     presented: &str,
 ) -> Result<Option<FamilyId>, DomainError> {
-    let Some(hash) = hash_of(presented) else {
+    let Some(PresentedToken { stored: token, .. }) = find_refresh_token(store, presented).await?
+    else {
         return Ok(None);
     };
-    let Some(item) = store.get(&token_key(&hash)).await? else {
-        return Ok(None);
-    };
-    let token = StoredToken::from_item(item)?;
     if token.state != ACTIVE || token.expires_at <= clock.now().timestamp() {
         return Ok(None);
     }

@@ -52,10 +52,12 @@ pub struct RateLimitConfig {
     pub global_max: u32,
     /// `RATE_WRITE_MAX`: POST, PUT, PATCH and DELETE requests per client per window (100).
     pub write_max: u32,
-    /// `RATE_AUTH_MAX`: failed login, register and refresh attempts per client per window (5).
+    /// `RATE_AUTH_MAX`: failed login, register, refresh and current-password attempts per client
+    /// per window (5).
     pub auth_max: u32,
-    /// `RATE_AUTH_ACCOUNT_MAX`: failed sign-in attempts against one account per window, from any
-    /// client (20, four times the per-client limit).
+    /// `RATE_AUTH_ACCOUNT_MAX`: failed sign-in and current-password attempts against one account
+    /// per window, from any client, whichever of its names they used (20, four times the
+    /// per-client limit).
     pub account_max: u32,
     /// `RATE_GLOBAL_ENFORCEMENT`: `app` (default) or `edge`.
     pub global_enforcement: GlobalEnforcement,

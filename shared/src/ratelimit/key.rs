@@ -5,10 +5,12 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use sha2::{Digest, Sha256};
 
+use crate::identity::UserId;
+
 /// The subject of one counter within a tier.
 ///
-/// Built only by [`RateKey::client`] and [`RateKey::account`], so a key always names its kind
-/// (`ip:` or `account:`) and a client can never collide with an account.
+/// Built only by [`RateKey::client`], [`RateKey::account`] and [`RateKey::user`], so a key always
+/// names its kind (`ip:` or `account:`) and a client can never collide with an account.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RateKey(String);
 
@@ -47,6 +49,13 @@ impl RateKey {
         let digest = Sha256::digest(identifier.trim().to_lowercase().as_bytes());
         let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
         Self(format!("account:{hex}"))
+    }
+
+    /// A known account, by its user id: what the per-account sign-in tier counts, whichever name
+    /// (email or username) an attempt used and whoever (a login, a password change) made it.
+    /// Distinct from every [`RateKey::account`] key, which is a 64-digit hash.
+    pub fn user(id: &UserId) -> Self {
+        Self(format!("account:user:{id}"))
     }
 
     pub fn as_str(&self) -> &str {
@@ -118,5 +127,17 @@ mod tests {
         assert!(key.as_str().starts_with("account:"));
         assert!(!key.as_str().contains("ann"));
         assert_eq!(key.as_str().len(), "account:".len() + 64);
+    }
+
+    #[test]
+    fn a_known_account_counts_by_its_user_id_apart_from_any_identifier() {
+        let id = UserId::parse("0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f").unwrap();
+        let key = RateKey::user(&id);
+        assert_eq!(
+            key.as_str(),
+            "account:user:0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f"
+        );
+        assert_ne!(key, RateKey::account(id.as_str()));
+        assert_ne!(key, RateKey::client(Some(id.as_str())));
     }
 }

@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::{Decision, GlobalEnforcement, RateKey, RateLimitConfig, Tier};
 use crate::api::ApiError;
 use crate::clock::Clock;
+use crate::error::DomainError;
 use crate::storage::{Comparison, Condition, Durability, Key, Store, StoreError, TABLE, Update};
 
 /// Every counter's partition key starts with this, followed by `<tier>#<key>`.
@@ -42,6 +43,16 @@ impl LimiterUnavailable {
         self.fail_closed.then_some(ApiError::Unavailable {
             retry_after_seconds: UNAVAILABLE_RETRY_SECONDS,
         })
+    }
+
+    /// The store could not resolve which account a sign-in attempt is against, so the
+    /// per-account tier cannot count it: it fails closed like the counter itself.
+    pub fn resolving_account(error: DomainError) -> Self {
+        let source = match error {
+            DomainError::Store(source) => source,
+            other => StoreError::internal(other.to_string()),
+        };
+        unavailable(Tier::Account, source)
     }
 }
 

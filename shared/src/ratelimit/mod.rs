@@ -2,8 +2,9 @@
 //! instance shares them.
 //!
 //! Three tiers (see `docs/rate-limits.md`): `global` (every request per client), `write` (POST,
-//! PUT, PATCH, DELETE per client) and `auth` (failed login, register and refresh attempts, per
-//! client and per account). A counter is one item per tier, key and window:
+//! PUT, PATCH, DELETE per client) and `auth` (failed login, register, refresh and
+//! current-password attempts, per client and per account; an account is counted by its user id
+//! whichever of its names an attempt used). A counter is one item per tier, key and window:
 //! `pk = RATE#<tier>#<key>`, `sk = <window start, epoch ms>`, a `hits` number raised with an atomic
 //! ADD and an `expiresAt` after the window's end so the table's TTL removes it. The ADD returns
 //! the new count, so concurrent requests each see a distinct count and no more than the limit
@@ -14,7 +15,8 @@
 //!   authentication attempt.
 //! - [`Decision`]: one tier's verdict; [`Decision::tightest`] picks the one a response reports and
 //!   [`Decision::apply_headers`] writes the `X-RateLimit-*` and `Retry-After` headers.
-//! - [`RateKey`]: a client (IPv4 address, IPv6 /64) or an account (hashed).
+//! - [`RateKey`]: a client (IPv4 address, IPv6 /64) or an account (its user id, or the hash of
+//!   an identifier that names none).
 //! - [`RateLimitConfig`]: limits from the environment; [`GlobalEnforcement`] decides whether the
 //!   application or the edge (WAF) enforces the global tier.
 //! - [`LimiterUnavailable`]: the store could not count; the tier says whether to fail open or
@@ -75,7 +77,8 @@ impl Tier {
         matches!(self, Self::Auth | Self::Account)
     }
 
-    /// Whether the tier counts only failed attempts (successes are given back).
+    /// Whether the tier counts only failed attempts: the pipeline gives a successful request's
+    /// count back in every such tier.
     pub fn counts_failures_only(self) -> bool {
         matches!(self, Self::Auth | Self::Account)
     }

@@ -116,24 +116,27 @@ pub(crate) async fn update_me(services: Arc<Services>, input: Input) -> Result<R
 }
 
 /// `POST /v1/users/me/password`: needs the current password; signs the user out everywhere and
-/// answers with the tokens of a fresh session, so only the caller stays signed in.
+/// answers with the tokens of a fresh session, so only the caller stays signed in. The tokens are
+/// built from the user as stored after the change (a disabled user gets a 401 and nothing
+/// changes), never from the token that asked. A wrong current password counts in the sign-in
+/// limits like a failed login (the route's `auth` rate tier).
 pub(crate) async fn change_password(
     services: Arc<Services>,
     input: Input,
 ) -> Result<Reply, ApiError> {
-    let principal = caller(&input)?.clone();
+    let id = caller(&input)?.user_id.clone();
     input.query_params(&[])?;
     let mut body = input.json_fields(PASSWORD_FIELDS)?;
     let current = body.required("currentPassword", string);
     let new = body.required("newPassword", text(Password::parse));
     let (current, new) = body.finish((current, new))?;
-    accounts::change_password(
+    let user = accounts::change_password(
         &*services.store,
         &*services.clock,
         &*services.ids,
         &services.passwords,
         &input.context,
-        &principal.user_id,
+        &id,
         &current,
         &new,
     )
@@ -143,12 +146,12 @@ pub(crate) async fn change_password(
         &*services.clock,
         &*services.ids,
         &input.context,
-        &principal.user_id,
+        &user.id,
         None,
         RevocationReason::PasswordChanged,
     )
     .await?;
-    let tokens = issue_tokens(&services, &input.context, &principal).await?;
+    let tokens = issue_tokens(&services, &input.context, &user).await?;
     Reply::ok(&tokens)
 }
 
@@ -176,8 +179,10 @@ pub(crate) async fn get(services: Arc<Services>, input: Input) -> Result<Reply, 
     Ok(Reply::ok(&user)?.with_version(user.version))
 }
 
-/// `PATCH /v1/users/{id}` (admin): role and disabled flag. Disabling a user also ends their
-/// sessions at once; their access tokens run out within their 15 minutes.
+/// `PATCH /v1/users/{id}` (admin): role and disabled flag. The caller must be an admin in the
+/// store, not only in their token (403 otherwise), and may not change their own role or disable
+/// themselves (409). Disabling a user also ends their sessions at once; their access tokens run
+/// out within their 15 minutes.
 pub(crate) async fn update(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
     let id = user_id(&input)?;
     input.query_params(&[])?;

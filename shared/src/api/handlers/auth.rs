@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::accounts::{self, Email, LoginName, Username};
+use crate::accounts::{self, Email, LoginName, User, Username};
 use crate::api::fields::string;
 use crate::api::pipeline::Services;
 use crate::api::problem::ApiError;
 use crate::api::reply::Reply;
 use crate::api::request::Input;
-use crate::auth::{self, sessions::RevocationReason};
+use crate::auth::{self, AccessToken, RefreshToken, sessions::RevocationReason};
 use crate::error::DomainError;
 use crate::identity::{Principal, RequestContext};
 
@@ -30,34 +30,47 @@ pub(crate) struct Tokens {
     token_type: &'static str,
 }
 
-/// Starts a session for `principal`: a new refresh-token family and an access token. The
-/// session's start is recorded as made by `principal` under the request id of `context`: a
-/// login request carries no access token, yet the user who just signed in is the actor.
+impl Tokens {
+    fn new(access: AccessToken, refresh: &RefreshToken) -> Self {
+        Self {
+            access_token: access.token,
+            refresh_token: refresh.expose_secret().to_owned(),
+            expires_in: access.expires_in,
+            token_type: "Bearer",
+        }
+    }
+}
+
+/// The request of `context`, made by `principal`: a sign-in, a refresh or a logout carries no
+/// access token, yet the session that changes is this user's, and so is the audit entry.
+fn acting_as(context: &RequestContext, principal: &Principal) -> RequestContext {
+    RequestContext {
+        request_id: context.request_id.clone(),
+        principal: Some(principal.clone()),
+    }
+}
+
+/// Starts a session for `user` as the store holds it now: a new refresh-token family and an
+/// access token, for the principal [`accounts::session_principal`] makes of them (a disabled user
+/// gets none). Taking the stored user rather than a principal keeps every path that signs someone
+/// in from trusting a role it was merely told.
 pub(crate) async fn issue_tokens(
     services: &Services,
     context: &RequestContext,
-    principal: &Principal,
+    user: &User,
 ) -> Result<Tokens, ApiError> {
+    let principal = accounts::session_principal(user)?;
     let issuer = services.token_issuer()?;
-    let as_user = RequestContext {
-        request_id: context.request_id.clone(),
-        principal: Some(principal.clone()),
-    };
     let refresh = auth::start_session(
         &*services.store,
         &*services.clock,
         &*services.ids,
-        &as_user,
+        &acting_as(context, &principal),
         &principal.user_id,
     )
     .await?;
-    let access = issuer.issue(principal, services.clock.now());
-    Ok(Tokens {
-        access_token: access.token,
-        refresh_token: refresh.expose_secret().to_owned(),
-        expires_in: access.expires_in,
-        token_type: "Bearer",
-    })
+    let access = issuer.issue(&principal, services.clock.now());
+    Ok(Tokens::new(access, &refresh))
 }
 
 /// `POST /v1/auth/login`: `email` or `username`, and `password`.
@@ -85,11 +98,7 @@ pub(crate) async fn login(services: Arc<Services>, input: Input) -> Result<Reply
     };
     let user =
         accounts::authenticate(&*services.store, &services.passwords, &login, &password).await?;
-    let principal = Principal {
-        user_id: user.id,
-        role: user.role,
-    };
-    Reply::ok(&issue_tokens(&services, &input.context, &principal).await?)
+    Reply::ok(&issue_tokens(&services, &input.context, &user).await?)
 }
 
 fn presented_refresh_token(input: &Input) -> Result<String, ApiError> {
@@ -100,49 +109,46 @@ fn presented_refresh_token(input: &Input) -> Result<String, ApiError> {
 }
 
 /// `POST /v1/auth/refresh`: rotates the refresh token. A rotated token presented again revokes its
-/// whole family; a disabled or deleted user's session ends here at once.
+/// whole family; a disabled or deleted user's session ends here at once. The new access token is
+/// built from the user as stored now, and the rotation (or the revocation for reuse) is recorded
+/// as the token's user's.
 pub(crate) async fn refresh(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
     let presented = presented_refresh_token(&input)?;
     let issuer = services.token_issuer()?;
-    let (user_id, refresh) = auth::rotate(
-        &*services.store,
-        &*services.clock,
-        &*services.ids,
-        &input.context,
-        &presented,
-    )
-    .await?;
-    let user = match accounts::get_user(&*services.store, &user_id).await {
-        Ok(user) if !user.disabled => user,
-        Ok(_) => {
-            let reason = RevocationReason::UserDisabled;
-            return Err(end_session(&services, &input.context, &refresh, reason).await);
-        }
+    let token = auth::find_refresh_token(&*services.store, &presented)
+        .await?
+        .ok_or(DomainError::Unauthenticated)?;
+    let user = match accounts::get_user(&*services.store, token.user_id()).await {
+        Ok(user) => user,
         Err(DomainError::NotFound { .. }) => {
             let reason = RevocationReason::UserNotFound;
-            return Err(end_session(&services, &input.context, &refresh, reason).await);
+            return Err(end_session(&services, &input.context, &token, reason).await);
         }
         Err(other) => return Err(other.into()),
     };
-    let principal = Principal {
-        user_id: user.id,
-        role: user.role,
+    let Ok(principal) = accounts::session_principal(&user) else {
+        let reason = RevocationReason::UserDisabled;
+        return Err(end_session(&services, &input.context, &token, reason).await);
     };
+    let refresh = auth::rotate(
+        &*services.store,
+        &*services.clock,
+        &*services.ids,
+        &acting_as(&input.context, &principal),
+        &token,
+    )
+    .await?;
     let access = issuer.issue(&principal, services.clock.now());
-    Reply::ok(&Tokens {
-        access_token: access.token,
-        refresh_token: refresh.expose_secret().to_owned(),
-        expires_in: access.expires_in,
-        token_type: "Bearer",
-    })
+    Reply::ok(&Tokens::new(access, &refresh))
 }
 
-/// Revokes the session a refresh has just extended, for a user who may no longer sign in, and
-/// answers the refusal.
+/// Revokes the session of a presented token whose user may no longer sign in, and answers the
+/// refusal. The revocation is the system's doing (the user was disabled or removed), recorded in
+/// `context`, which names no user.
 async fn end_session(
     services: &Services,
     context: &RequestContext,
-    refresh: &auth::RefreshToken,
+    token: &auth::PresentedToken,
     reason: RevocationReason,
 ) -> ApiError {
     let revoked = auth::revoke_family(
@@ -150,7 +156,7 @@ async fn end_session(
         &*services.clock,
         &*services.ids,
         context,
-        refresh.family_id(),
+        token.family_id(),
         reason,
     )
     .await;
@@ -160,16 +166,28 @@ async fn end_session(
     }
 }
 
-/// `POST /v1/auth/logout`: ends the refresh token's session. Unknown tokens are accepted too, so
-/// the answer says nothing about which tokens exist.
+/// `POST /v1/auth/logout`: ends the refresh token's session, recorded as its user's (the system's
+/// when the user is gone or disabled). Unknown tokens are accepted too, so the answer says
+/// nothing about which tokens exist.
 pub(crate) async fn logout(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
     let presented = presented_refresh_token(&input)?;
+    let Some(token) = auth::find_refresh_token(&*services.store, &presented).await? else {
+        return Ok(Reply::no_content());
+    };
+    let context = match accounts::get_user(&*services.store, token.user_id()).await {
+        Ok(user) => match accounts::session_principal(&user) {
+            Ok(principal) => acting_as(&input.context, &principal),
+            Err(_) => input.context.clone(),
+        },
+        Err(DomainError::NotFound { .. }) => input.context.clone(),
+        Err(other) => return Err(other.into()),
+    };
     auth::revoke(
         &*services.store,
         &*services.clock,
         &*services.ids,
-        &input.context,
-        &presented,
+        &context,
+        &token,
     )
     .await?;
     Ok(Reply::no_content())
