@@ -239,6 +239,14 @@ async fn every_sample_event_runs_through_its_function_with_the_expected_status()
         3,
         "{history}"
     );
+    assert!(
+        history["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|entry| entry["entityType"] == "airplane"),
+        "{history}"
+    );
 
     run(&app.api, "preflight", event_json("preflight"), 204).await;
 }
