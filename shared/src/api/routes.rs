@@ -109,6 +109,13 @@ pub struct Route {
     /// Whether the function sends jobs to the queue; the template grants `sqs:SendMessage` to
     /// exactly these.
     pub enqueues_jobs: bool,
+    /// Whether the function charges or refunds through the payment gateway. Exactly these get
+    /// `PAYMENT_GATEWAY` from the template, and refuse to start without a valid one; every other
+    /// function holds a gateway that refuses all payments.
+    pub moves_money: bool,
+    /// Whether the function answers a list one page at a time, and so signs and verifies cursors.
+    /// Exactly these get `CURSOR_SIGNING_KEY`; the others never see it.
+    pub pages: bool,
     pub handler: Handler,
 }
 
@@ -131,6 +138,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(health::check(services, input)),
     },
     Route {
@@ -142,6 +151,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(airplanes::create(services, input)),
     },
     Route {
@@ -153,6 +164,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: true,
         handler: |services, input| Box::pin(airplanes::list(services, input)),
     },
     Route {
@@ -164,6 +177,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(airplanes::get(services, input)),
     },
     Route {
@@ -175,6 +190,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(airplanes::update(services, input)),
     },
     Route {
@@ -186,6 +203,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(airplanes::delete(services, input)),
     },
     Route {
@@ -197,6 +216,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(airports::create(services, input)),
     },
     Route {
@@ -208,6 +229,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: true,
         handler: |services, input| Box::pin(airports::list(services, input)),
     },
     Route {
@@ -219,6 +242,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(airports::get(services, input)),
     },
     Route {
@@ -230,6 +255,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(airports::update(services, input)),
     },
     Route {
@@ -241,6 +268,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(airports::delete(services, input)),
     },
     Route {
@@ -252,6 +281,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(flights::create(services, input)),
     },
     Route {
@@ -263,6 +294,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: true,
         handler: |services, input| Box::pin(flights::search(services, input)),
     },
     Route {
@@ -274,6 +307,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(flights::get(services, input)),
     },
     Route {
@@ -285,6 +320,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(flights::update(services, input)),
     },
     Route {
@@ -296,6 +333,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(flights::delete(services, input)),
     },
     Route {
@@ -307,6 +346,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(accounts::register(services, input)),
     },
     Route {
@@ -318,6 +359,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: true,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(auth::login(services, input)),
     },
     Route {
@@ -329,6 +372,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: true,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(auth::refresh(services, input)),
     },
     Route {
@@ -340,6 +385,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(auth::logout(services, input)),
     },
     Route {
@@ -351,6 +398,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(accounts::me(services, input)),
     },
     Route {
@@ -362,6 +411,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(accounts::update_me(services, input)),
     },
     Route {
@@ -373,6 +424,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: true,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(accounts::change_password(services, input)),
     },
     Route {
@@ -384,6 +437,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: true,
         handler: |services, input| Box::pin(audit::my_activity(services, input)),
     },
     Route {
@@ -395,6 +450,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: true,
         handler: |services, input| Box::pin(accounts::list(services, input)),
     },
     Route {
@@ -406,6 +463,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(accounts::get(services, input)),
     },
     Route {
@@ -417,6 +476,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(accounts::update(services, input)),
     },
     Route {
@@ -428,6 +489,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: true,
         handler: |services, input| Box::pin(audit::list(services, input)),
     },
     Route {
@@ -439,6 +502,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: true,
         handler: |services, input| Box::pin(notifications::list(services, input)),
     },
     Route {
@@ -450,6 +515,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(notifications::read(services, input)),
     },
     Route {
@@ -461,6 +528,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(bookings::create(services, input)),
     },
     Route {
@@ -472,6 +541,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: true,
         handler: |services, input| Box::pin(bookings::list(services, input)),
     },
     Route {
@@ -483,6 +554,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(bookings::get(services, input)),
     },
     Route {
@@ -494,6 +567,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: true,
+        moves_money: true,
+        pages: false,
         handler: |services, input| Box::pin(bookings::pay(services, input)),
     },
     Route {
@@ -505,6 +580,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: true,
+        moves_money: true,
+        pages: false,
         handler: |services, input| Box::pin(bookings::cancel(services, input)),
     },
 ];
