@@ -12,7 +12,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// A kind of stored entity.
+/// A kind of stored entity. The kinds the API addresses come first ([`EntityKind::PUBLIC`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EntityKind {
@@ -63,18 +63,10 @@ impl EntityKind {
         EntityKind::IdempotencyRecord,
     ];
 
-    /// The kinds the API names resources by, and so the kinds the audit log can be filtered by.
-    /// The others are storage details (markers, reservations, records of work done) that no
-    /// client addresses.
-    pub const PUBLIC: &'static [EntityKind] = &[
-        EntityKind::Airplane,
-        EntityKind::Airport,
-        EntityKind::Flight,
-        EntityKind::Booking,
-        EntityKind::User,
-        EntityKind::Session,
-        EntityKind::Notification,
-    ];
+    /// The kinds the API names resources by, and so the kinds the audit log can be filtered by:
+    /// the first ones declared. The others are storage details (markers, reservations, records of
+    /// work done) that no client addresses.
+    pub const PUBLIC: &'static [EntityKind] = Self::ALL.split_at(7).0;
 
     /// The kind's one spelling, in storage, audit entries and the API.
     pub const fn as_str(self) -> &'static str {

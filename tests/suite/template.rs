@@ -7,7 +7,9 @@
 //! or indexes differ from the schema, a function without a sample event, an environment variable
 //! the code reads but the template does not set, an API Gateway error that is not a problem
 //! document, a protected route the authorizer does not guard (or an anonymous one it does), a
-//! token key readable by a function that has no use for it.
+//! token key readable by a function that has no use for it, the cursor key or a payment gateway
+//! on a function that neither pages nor moves money, test cards on a production stage, email sent
+//! from any identity but the configured sender, a security doc that forgets a function.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
