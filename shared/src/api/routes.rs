@@ -2,8 +2,9 @@
 //!
 //! The local API mounts it, each Lambda binary runs one entry of it (looked up by its function
 //! name), and a test proves that `template.yaml` declares exactly these functions, paths, methods
-//! and store permissions. Adding an endpoint means one handler, one entry here, one binary in
-//! `functions/src/bin/` and one function in the template.
+//! and store permissions, and gives the cursor key and the payment gateway to exactly the routes
+//! that page and that move money. Adding an endpoint means one handler, one entry here, one binary
+//! in `functions/src/bin/` and one function in the template.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -625,6 +626,29 @@ mod tests {
                 route.function
             );
             assert!(route.path.starts_with("/v1/"), "{}", route.path);
+        }
+    }
+
+    #[test]
+    fn routes_that_page_read_collections_and_routes_that_move_money_write() {
+        for route in ROUTES {
+            if route.pages {
+                assert_eq!(route.method, Method::GET, "{}", route.function);
+                assert!(
+                    !route.path.ends_with('}'),
+                    "{} pages a collection",
+                    route.function
+                );
+            }
+            if route.moves_money {
+                assert_eq!(
+                    route.store_access,
+                    StoreAccess::ReadWrite,
+                    "{}",
+                    route.function
+                );
+                assert_eq!(route.method, Method::POST, "{}", route.function);
+            }
         }
     }
 
