@@ -15,8 +15,9 @@ use itinera::background::{
     ScheduledServices, ScheduledTask, Trigger, background_function, run_scheduled,
 };
 use itinera::clock::{SystemClock, UuidV7Ids};
-use itinera::config::{ApiConfig, ConfigError};
+use itinera::config::{ApiConfig, ConfigError, env};
 use itinera::jobs::{Delivery, WorkerServices, process_batch};
+use itinera::payments::{GatewaySetting, Platform};
 use itinera::storage::Store;
 use itinera_aws::{
     DynamoDbConfig, DynamoDbStore, MailConfig, SesMailer, SqsQueue, SqsQueueConfig, build_client,
@@ -83,6 +84,17 @@ pub async fn run(function: &str) -> Result<(), lambda_runtime::Error> {
     itinera::telemetry::init(&log_level);
     let background = background_function(function)
         .ok_or_else(|| BackgroundStartError::Unknown(function.to_owned()))?;
+    if background.moves_money {
+        // Checked before anything else is built, so a stage without a valid setting fails at
+        // its first cold start; the task that charges or refunds builds its gateway from it.
+        let setting = GatewaySetting::from_lookup(env, Platform::Aws).inspect_err(|error| {
+            tracing::error!(%error, "configuration is invalid; the function cannot start");
+        })?;
+        tracing::info!(
+            gateway = setting.name(),
+            "payments go through the configured gateway"
+        );
+    }
     let store = match build_store().await {
         Ok(store) => store,
         Err(error) => {

@@ -18,7 +18,8 @@ use itinera::api::{
     Api, ApiRequest, Credentials, CursorCodec, PREFLIGHT_FUNCTION, PathParams, RequestBody, Route,
     Services, route_of_function,
 };
-use itinera::config::{ApiConfig, ConfigError};
+use itinera::config::{ApiConfig, ConfigError, SigningKey, env};
+use itinera::payments::{GatewaySetting, Platform};
 use itinera::ratelimit::RateLimitConfig;
 use itinera_aws::{
     DynamoDbConfig, DynamoDbStore, SqsQueue, SqsQueueConfig, build_client, build_sqs_client,
@@ -51,6 +52,14 @@ impl Target {
 
     fn enqueues_jobs(self) -> bool {
         matches!(self, Self::Route(route) if route.enqueues_jobs)
+    }
+
+    fn moves_money(self) -> bool {
+        matches!(self, Self::Route(route) if route.moves_money)
+    }
+
+    fn pages(self) -> bool {
+        matches!(self, Self::Route(route) if route.pages)
     }
 }
 
@@ -96,15 +105,21 @@ async fn build_api(
 ) -> Result<Api, StartupError> {
     let config = config?;
     let limits = RateLimitConfig::from_env()?;
-    let key = config
-        .cursor_signing_key
-        .ok_or_else(|| ConfigError::new("CURSOR_SIGNING_KEY", "must be set"))?;
+    let cursors = cursor_codec(target, config.cursor_signing_key)?;
+    let payments = payment_setting(target, env)?;
     let dynamodb = DynamoDbConfig::from_env()?;
     let client = build_client(&dynamodb).await;
     let store = DynamoDbStore::new(client, dynamodb.table_name);
-    let mut services = Services::new(Arc::new(store), CursorCodec::new(key.as_bytes()))
+    let mut services = Services::new(Arc::new(store), cursors)
         .with_rate_limits(limits)
         .with_booking_settings(config.bookings);
+    if let Some(setting) = payments {
+        tracing::info!(
+            gateway = setting.name(),
+            "payments go through the configured gateway"
+        );
+        services = services.with_payment_gateway(setting.gateway());
+    }
     if target.enqueues_jobs() {
         let sqs = SqsQueueConfig::from_env()?;
         let queue = SqsQueue::from_config(build_sqs_client(&sqs).await, &sqs);
@@ -117,6 +132,33 @@ async fn build_api(
         services = services.with_token_issuer(issuer);
     }
     Ok(Api::new(services, config.cors))
+}
+
+/// The cursor codec of `target`. A function that pages needs `CURSOR_SIGNING_KEY`, which every
+/// instance shares; the template gives the key to those functions only, and the others sign
+/// nothing, so they hold a throwaway key of their own.
+fn cursor_codec(target: Target, key: Option<SigningKey>) -> Result<CursorCodec, ConfigError> {
+    match (target.pages(), key) {
+        (true, Some(key)) => Ok(CursorCodec::new(key.as_bytes())),
+        (true, None) => Err(ConfigError::new(
+            "CURSOR_SIGNING_KEY",
+            "must be set for a function that answers lists in pages",
+        )),
+        (false, _) => Ok(CursorCodec::new(SigningKey::random().as_bytes())),
+    }
+}
+
+/// The payment gateway `target` must use, read through `lookup`: `None` for a function that moves
+/// no money (it keeps the gateway that refuses everything); for one that does, the valid
+/// `PAYMENT_GATEWAY` setting or the error that stops it from starting.
+fn payment_setting(
+    target: Target,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Option<GatewaySetting>, ConfigError> {
+    target
+        .moves_money()
+        .then(|| GatewaySetting::from_lookup(lookup, Platform::Aws))
+        .transpose()
 }
 
 /// Runs one API Gateway event through the pipeline.
@@ -212,6 +254,66 @@ mod tests {
     use itinera::background::{BACKGROUND_FUNCTIONS, background_function};
 
     use super::*;
+
+    fn lookup(vars: &[(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        let vars = vars.to_vec();
+        move |name| {
+            vars.iter()
+                .find(|(variable, _)| *variable == name)
+                .map(|(_, value)| (*value).to_owned())
+        }
+    }
+
+    #[test]
+    fn a_function_that_moves_money_refuses_to_start_without_a_valid_gateway_setting() {
+        let test_stage = [("PAYMENT_GATEWAY", "test-cards"), ("STAGE_KIND", "test")];
+        for route in ROUTES {
+            let target = Target::Route(route);
+            let unset = payment_setting(target, lookup(&[]));
+            let on_production = payment_setting(
+                target,
+                lookup(&[
+                    ("PAYMENT_GATEWAY", "test-cards"),
+                    ("STAGE_KIND", "production"),
+                ]),
+            );
+            let on_test = payment_setting(target, lookup(&test_stage)).unwrap();
+            if route.moves_money {
+                for refused in [unset, on_production] {
+                    let error = refused.expect_err(route.function);
+                    assert_eq!(error.variable, "PAYMENT_GATEWAY", "{}", route.function);
+                }
+                assert_eq!(on_test, Some(GatewaySetting::TestCards));
+            } else {
+                assert_eq!(unset.unwrap(), None, "{}", route.function);
+                assert_eq!(on_test, None, "{}", route.function);
+            }
+        }
+        let money: Vec<&str> = ROUTES
+            .iter()
+            .filter(|route| route.moves_money)
+            .map(|route| route.function)
+            .collect();
+        for function in ["pay-booking", "cancel-booking"] {
+            assert!(money.contains(&function), "{function} charges or refunds");
+        }
+    }
+
+    #[test]
+    fn only_functions_that_page_need_the_cursor_signing_key() {
+        for route in ROUTES {
+            let without = cursor_codec(Target::Route(route), None);
+            if route.pages {
+                let error = without.expect_err(route.function);
+                assert_eq!(error.variable, "CURSOR_SIGNING_KEY");
+                let key = SigningKey::parse("0123456789abcdef0123456789abcdef").unwrap();
+                assert!(cursor_codec(Target::Route(route), Some(key)).is_ok());
+            } else {
+                assert!(without.is_ok(), "{}", route.function);
+            }
+        }
+        assert!(cursor_codec(Target::Router, None).is_ok());
+    }
 
     #[test]
     fn every_binary_is_a_route_or_platform_function_and_every_route_has_a_binary() {

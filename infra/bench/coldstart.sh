@@ -142,7 +142,7 @@ client.put_item(
         "gsi1sk": {"S": sort_key},
         "gsi2pk": {"S": "AIRPLANES#MODEL#a320neo"},
         "gsi2sk": {"S": sort_key},
-        "entity": {"S": "Airplane"},
+        "entity": {"S": "airplane"},
         "id": {"S": airplane_id},
         "modelNumber": {"S": "A320neo"},
         "capacity": {"N": "180"},

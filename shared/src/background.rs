@@ -54,6 +54,9 @@ pub struct BackgroundFunction {
     pub enqueues_jobs: bool,
     /// Whether it sends email (`ses:SendEmail`).
     pub sends_email: bool,
+    /// Whether it charges or refunds through the payment gateway: exactly these get
+    /// `PAYMENT_GATEWAY` from the template and refuse to start without a valid one.
+    pub moves_money: bool,
 }
 
 /// Every background function.
@@ -64,6 +67,7 @@ pub static BACKGROUND_FUNCTIONS: &[BackgroundFunction] = &[
         store_access: StoreAccess::ReadWrite,
         enqueues_jobs: false,
         sends_email: true,
+        moves_money: false,
     },
     BackgroundFunction {
         function: "relay-outbox",
@@ -74,6 +78,7 @@ pub static BACKGROUND_FUNCTIONS: &[BackgroundFunction] = &[
         store_access: StoreAccess::ReadWrite,
         enqueues_jobs: true,
         sends_email: false,
+        moves_money: false,
     },
     BackgroundFunction {
         function: "expire-holds",
@@ -84,6 +89,7 @@ pub static BACKGROUND_FUNCTIONS: &[BackgroundFunction] = &[
         store_access: StoreAccess::ReadWrite,
         enqueues_jobs: true,
         sends_email: false,
+        moves_money: false,
     },
     BackgroundFunction {
         function: "queue-departure-reminders",
@@ -94,6 +100,7 @@ pub static BACKGROUND_FUNCTIONS: &[BackgroundFunction] = &[
         store_access: StoreAccess::ReadWrite,
         enqueues_jobs: true,
         sends_email: false,
+        moves_money: false,
     },
 ];
 

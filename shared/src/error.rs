@@ -1,6 +1,7 @@
 //! The one error type use cases return: what went wrong in the caller's terms, or which
 //! dependency failed underneath.
 
+use crate::entity::EntityKind;
 use crate::storage::StoreError;
 
 /// A use case's failure. The HTTP layer maps each variant to a status in exactly one place
@@ -9,13 +10,13 @@ use crate::storage::StoreError;
 pub enum DomainError {
     /// The entity does not exist (or the caller may not know that it does).
     #[error("no {entity} with this id exists")]
-    NotFound { entity: &'static str },
+    NotFound { entity: EntityKind },
     /// The request contradicts the current state (an airplane still in use, a duplicate, ...).
     #[error("{detail}")]
     Conflict { detail: String },
     /// The caller's `If-Match` names a version that is no longer current.
     #[error("the {entity} was changed since the version named in If-Match")]
-    PreconditionFailed { entity: &'static str },
+    PreconditionFailed { entity: EntityKind },
     /// The caller's credentials (password, refresh token) are not valid. Deliberately says nothing
     /// about which part was wrong.
     #[error("the credentials are not valid")]

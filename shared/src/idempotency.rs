@@ -25,6 +25,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::clock::Clock;
+use crate::entity::EntityKind;
 use crate::error::DomainError;
 use crate::identity::UserId;
 use crate::storage::{
@@ -255,7 +256,7 @@ pub async fn begin(
 fn in_progress_item(claim: &Claim, fingerprint: &Fingerprint, now: DateTime<Utc>) -> Item {
     let mut item = Item::new();
     claim.key.write_into(&mut item);
-    item.insert("entity".into(), Value::from("IdempotencyRecord"));
+    item.insert("entity".into(), Value::from(EntityKind::IdempotencyRecord));
     item.insert(STATUS.into(), Value::from(IN_PROGRESS));
     item.insert(TOKEN.into(), Value::from(claim.token.clone()));
     item.insert("fingerprint".into(), Value::from(fingerprint.0.clone()));

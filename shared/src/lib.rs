@@ -6,6 +6,7 @@
 //!   search by leg and local day.
 //! - [`storage`]: the storage port (DynamoDB semantics in typed terms) and the table schema.
 //! - [`pagination`], [`version`]: list pages and optimistic concurrency, shared by every entity.
+//! - [`entity`]: the closed set of entity kinds that items, audit entries and the API name.
 //! - [`audit`]: audit entries, written in the same transaction as the change they record.
 //! - [`identity`]: roles, the authenticated principal and the request context of a change.
 //! - [`background`]: the queue worker and the scheduled functions, declared once.
@@ -30,6 +31,7 @@ pub mod background;
 pub mod bookings;
 pub mod clock;
 pub mod config;
+pub mod entity;
 pub mod error;
 pub mod flights;
 pub mod idempotency;

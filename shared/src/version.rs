@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
+use crate::entity::EntityKind;
 use crate::error::DomainError;
 use crate::identity::RequestContext;
 use crate::storage::{Comparison, Condition, Delete, Item, Key, Store, StoreError, WriteOp};
@@ -71,10 +72,10 @@ pub async fn transact_guarded(
 pub(crate) struct CountedDelete {
     /// The entity's key.
     pub key: Key,
-    /// The name problems use ("airplane").
-    pub entity: &'static str,
-    /// The entity type audit entries record ("Airplane").
-    pub audit_type: &'static str,
+    /// The kind problems name.
+    pub entity: EntityKind,
+    /// The kind audit entries record.
+    pub audit_type: EntityKind,
     pub entity_id: String,
     /// The counter of the uses that keep the entity.
     pub counter: &'static str,

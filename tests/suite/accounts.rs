@@ -10,6 +10,7 @@ use itinera::accounts::{
 };
 use itinera::audit;
 use itinera::clock::{IdGenerator, SystemClock, UuidV7Ids};
+use itinera::entity::EntityKind;
 use itinera::error::DomainError;
 use itinera::identity::{Principal, RequestContext, Role};
 use itinera::pagination::PageLimit;
@@ -131,7 +132,7 @@ impl Accounts {
 
     /// The audit entries recorded for one user, oldest first.
     async fn audit_entries(&self, user: &User) -> Vec<Item> {
-        let partition = audit::entity_partition("User", user.id.as_str());
+        let partition = audit::entity_partition(EntityKind::User, user.id.as_str());
         self.store
             .query(Query::partition(None, partition))
             .await
@@ -287,7 +288,10 @@ async fn a_failed_registration_leaves_no_user_no_reservation_and_no_audit_entry(
     for id in attempted {
         let user_key = Key::new(format!("USER#{id}"), "USER");
         assert_eq!(store.get(&user_key).await.unwrap(), None);
-        let audit = Query::partition(None, audit::entity_partition("User", &id.to_string()));
+        let audit = Query::partition(
+            None,
+            audit::entity_partition(EntityKind::User, &id.to_string()),
+        );
         assert!(store.query(audit).await.unwrap().items.is_empty());
     }
     assert_eq!(accounts.all_users(None, 100).await.len(), 1);

@@ -191,7 +191,7 @@ async fn a_duplicate_code_is_409_and_keeps_the_first_airport() {
     );
     let fetched = app.send(TestRequest::get("/v1/airports/BOM")).await;
     assert_eq!(fetched.json()["data"], first);
-    assert_eq!(audit_actions(&app, "Airport", "BOM").await, ["create"]);
+    assert_eq!(audit_actions(&app, "airport", "BOM").await, ["create"]);
 }
 
 #[tokio::test]
@@ -369,7 +369,7 @@ async fn delete_is_204_then_404_and_every_change_is_audited() {
     let again = app.send(TestRequest::delete("/v1/airports/GOI")).await;
     assert_problem(&again, 404);
     assert_eq!(
-        audit_actions(&app, "Airport", "GOI").await,
+        audit_actions(&app, "airport", "GOI").await,
         ["delete", "update", "create"]
     );
     // The code is free again.

@@ -3,6 +3,7 @@
 //! pages.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::StatusCode;
@@ -13,14 +14,18 @@ use itinera::audit::{
     self, Action, AuditEntry, AuditPage, TimeRange, list_actor_history, list_entity_history,
 };
 use itinera::clock::{Clock, SystemClock, UuidV7Ids};
+use itinera::entity::EntityKind;
 use itinera::identity::{Actor, Principal, RequestContext, Role, UserId};
 use itinera::pagination::PageLimit;
 use itinera::storage::{Item, Key, Store, Update, WriteOp};
 use itinera::version::Precondition;
-use itinera_tests::{TestApp, TestRequest, TestResponse, spawn_app};
+use itinera_embedded::EmbeddedStore;
+use itinera_tests::{
+    TestApp, TestRequest, TestResponse, api_over, fresh_dynamodb_store, send, spawn_app, token_for,
+};
 use serde_json::{Value, json};
 
-const AIRPLANE: &str = "Airplane";
+const AIRPLANE: EntityKind = EntityKind::Airplane;
 
 /// Lets the system clock (millisecond precision) move on, so the next change gets a later time.
 async fn next_millisecond() {
@@ -491,7 +496,7 @@ fn an_entry_reads_back_as_the_typed_view() {
         view,
         json!({
             "id": "00000000-0000-0000-0000-000000000000",
-            "entityType": "Airplane",
+            "entityType": "airplane",
             "entityId": "a1",
             "action": "update",
             "actor": format!("user:{user}"),
@@ -501,4 +506,76 @@ fn an_entry_reads_back_as_the_typed_view() {
             "after": {"capacity": 2},
         })
     );
+}
+
+/// The audit filter over HTTP on `store`: the lowercase API form, in any case, finds the entries;
+/// an unknown type is a 400 that lists the accepted ones; the stored item names its kind in the
+/// same form.
+async fn the_audit_filter_takes_entity_types_in_any_case(store: Arc<dyn Store>) {
+    let api = api_over(Arc::clone(&store), Arc::new(UuidV7Ids));
+    let admin = token_for(Role::Admin);
+    let created = send(
+        &api,
+        TestRequest::post("/v1/airplanes")
+            .bearer(&admin)
+            .json(&json!({"modelNumber": "E190", "capacity": 100})),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let id = created.json()["data"]["id"].as_str().unwrap().to_owned();
+
+    for spelling in ["airplane", "Airplane", "AIRPLANE"] {
+        let listed = send(
+            &api,
+            TestRequest::get(format!("/v1/audit?entityType={spelling}&entityId={id}"))
+                .bearer(&admin),
+        )
+        .await;
+        assert_eq!(listed.status, StatusCode::OK, "{spelling}");
+        let entries = listed.json()["data"].as_array().cloned().unwrap();
+        assert_eq!(entries.len(), 1, "{spelling}: {entries:?}");
+        assert_eq!(entries[0]["entityType"], "airplane");
+        assert_eq!(entries[0]["entityId"], id.as_str());
+        assert_eq!(entries[0]["action"], "create");
+    }
+
+    let refused = send(
+        &api,
+        TestRequest::get(format!("/v1/audit?entityType=spaceship&entityId={id}")).bearer(&admin),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let body = refused.json();
+    assert_eq!(body["errors"][0]["field"], "entityType");
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    for accepted in [
+        "airplane",
+        "airport",
+        "flight",
+        "booking",
+        "user",
+        "session",
+        "notification",
+    ] {
+        assert!(message.contains(accepted), "{accepted} missing: {message}");
+    }
+
+    let stored = store
+        .get(&Key::new(format!("AIRPLANE#{id}"), "AIRPLANE"))
+        .await
+        .unwrap()
+        .expect("the airplane is stored");
+    assert_eq!(stored["entity"], "airplane");
+}
+
+#[tokio::test]
+async fn embedded_the_audit_filter_takes_entity_types_in_any_case_and_refuses_unknown_ones() {
+    let data = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(data.path()).unwrap();
+    the_audit_filter_takes_entity_types_in_any_case(Arc::new(store)).await;
+}
+
+#[tokio::test]
+async fn dynamodb_the_audit_filter_takes_entity_types_in_any_case_and_refuses_unknown_ones() {
+    the_audit_filter_takes_entity_types_in_any_case(fresh_dynamodb_store().await).await;
 }

@@ -13,6 +13,7 @@ use itinera::auth::{
     revoke_all_sessions_except, revoke_family, rotate, session_family, start_session,
 };
 use itinera::clock::{Clock, UuidV7Ids};
+use itinera::entity::EntityKind;
 use itinera::error::DomainError;
 use itinera::identity::{Actor, Principal, RequestContext, Role, UserId};
 use itinera::pagination::PageLimit;
@@ -237,7 +238,7 @@ impl Sessions {
     async fn history(&self, family: &FamilyId) -> Vec<AuditEntry> {
         let page = audit::list_entity_history(
             &*self.store,
-            "Session",
+            EntityKind::Session,
             family.as_str(),
             TimeRange::default(),
             PageLimit::default(),
@@ -465,7 +466,7 @@ fn assert_audited_in_transactions(sessions: &Sessions) {
             .collect();
         let entries: Vec<&str> = keys
             .iter()
-            .filter_map(|key| key.pk.strip_prefix("AUDIT#Session#"))
+            .filter_map(|key| key.pk.strip_prefix("AUDIT#session#"))
             .collect();
         assert_eq!(families.len(), 1, "one family per write: {keys:?}");
         assert_eq!(entries, families, "its audit entry goes with it: {keys:?}");
@@ -527,7 +528,7 @@ async fn login_rotation_and_logout_each_record_their_session_entry() {
     assert_eq!(history.len(), 3, "{history:#?}");
     let (logout, rotation, login) = (&history[0], &history[1], &history[2]);
     for entry in &history {
-        assert_eq!(entry.entity_type, "Session");
+        assert_eq!(entry.entity_type, EntityKind::Session);
         assert_eq!(entry.entity_id, family.as_str());
     }
 

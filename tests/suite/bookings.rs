@@ -759,7 +759,7 @@ async fn every_booking_change_shows_in_the_actors_activity() {
     let entries = activity.json()["data"].as_array().unwrap().clone();
     let of_booking: Vec<&Value> = entries
         .iter()
-        .filter(|entry| entry["entityType"] == "Booking" && entry["entityId"] == booking["id"])
+        .filter(|entry| entry["entityType"] == "booking" && entry["entityId"] == booking["id"])
         .collect();
     assert_eq!(of_booking.len(), 3, "{entries:?}");
     assert_eq!(of_booking[2]["action"], "create");

@@ -10,13 +10,14 @@
 
 use std::sync::Arc;
 
-use itinera::api::Api;
+use itinera::api::{Api, CorsPolicy, CursorCodec, Services};
 use itinera::clock::SystemClock;
 use itinera::identity::Role;
 use itinera_functions::authorizer::{Unauthorized, authorize};
 use itinera_functions::{Target, handle_event};
 use itinera_tests::{
-    FixedId, api_over, principal, principal_of, spawn_app, stored_admin, token_of, token_verifier,
+    FixedId, SIGNING_KEY, api_over, principal, principal_of, spawn_app, stored_admin, token_of,
+    token_verifier,
 };
 use lambda_http::Body;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequestTypeRequest;
@@ -241,6 +242,14 @@ async fn every_sample_event_runs_through_its_function_with_the_expected_status()
         3,
         "{history}"
     );
+    assert!(
+        history["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|entry| entry["entityType"] == "airplane"),
+        "{history}"
+    );
 
     run(&app.api, "preflight", event_json("preflight"), 204).await;
 }
@@ -433,9 +442,9 @@ async fn the_notification_sample_events_list_and_read_what_the_worker_wrote() {
 /// The booking id the sample booking events use.
 const SAMPLE_BOOKING_ID: &str = "0190f5d2-9d00-7c4b-9a1e-3f2b8c4d5e6f";
 
-#[tokio::test]
-async fn the_booking_sample_events_run_through_their_functions() {
-    let app = spawn_app();
+/// Seeds the sample flight in `app`'s store and answers the API the booking events run through,
+/// which gives the next booking the id the events name.
+async fn sample_booking_api(app: &itinera_tests::TestApp) -> Api {
     // The booking events book the sample flight and then name the booking: each is created with
     // the id its events use, in one store as one deployment's functions share one table.
     let flight_id = uuid::Uuid::parse_str(SAMPLE_FLIGHT_ID).unwrap();
@@ -451,10 +460,16 @@ async fn the_booking_sample_events_run_through_their_functions() {
     .await;
     assert_eq!(flight.id.as_str(), SAMPLE_FLIGHT_ID);
     let booking_id = uuid::Uuid::parse_str(SAMPLE_BOOKING_ID).unwrap();
-    let bookings = api_over(
+    api_over(
         Arc::clone(&app.store),
         Arc::new(itinera_tests::ScriptedIds::new([booking_id])),
-    );
+    )
+}
+
+#[tokio::test]
+async fn the_booking_sample_events_run_through_their_functions() {
+    let app = spawn_app();
+    let bookings = sample_booking_api(&app).await;
 
     let created = run(
         &bookings,
@@ -494,6 +509,29 @@ async fn the_booking_sample_events_run_through_their_functions() {
     .await;
     assert_eq!(cancelled["data"]["status"], "cancelled", "{cancelled}");
     assert_eq!(cancelled["data"]["refund"], payment["amount"]);
+}
+
+/// A function whose services were built without a gateway setting (every process but the ones
+/// that move money) charges nothing: the payment event is a 503, and the booking stays pending.
+#[tokio::test]
+async fn the_payment_event_without_a_gateway_setting_is_503_and_leaves_the_booking_pending() {
+    let app = spawn_app();
+    let bookings = sample_booking_api(&app).await;
+    run(
+        &bookings,
+        "create-booking",
+        event_json("create-booking"),
+        201,
+    )
+    .await;
+    let unconfigured = Api::new(
+        Services::new(Arc::clone(&app.store), CursorCodec::new(SIGNING_KEY)),
+        CorsPolicy::default(),
+    );
+    let refused = run(&unconfigured, "pay-booking", event_json("pay-booking"), 503).await;
+    assert_eq!(refused["status"], 503, "{refused}");
+    let got = run(&bookings, "get-booking", event_json("get-booking"), 200).await;
+    assert_eq!(got["data"]["status"], "pending", "{got}");
 }
 
 /// The user the sample job in `events/process-jobs.json` is for.

@@ -170,7 +170,7 @@ async fn create_answers_201_with_the_airplanes_seats_and_times_in_utc() {
     let (fetched, etag) = get_flight(&app, &id).await;
     assert_eq!(fetched, flight);
     assert_eq!(etag, "\"1\"");
-    assert_eq!(audit_actions(&app, "Flight", &id).await, ["create"]);
+    assert_eq!(audit_actions(&app, "flight", &id).await, ["create"]);
 }
 
 #[tokio::test]
@@ -620,7 +620,7 @@ async fn a_patch_changes_only_the_given_fields_and_moves_the_flight_in_search() 
     assert_eq!(etag, "\"3\"");
     assert_eq!(current, moved.json()["data"]);
     assert_eq!(
-        audit_actions(&app, "Flight", &id).await,
+        audit_actions(&app, "flight", &id).await,
         ["update", "update", "create"]
     );
 }
@@ -866,11 +866,11 @@ async fn deleting_flights_releases_the_airplane_and_the_airports_exactly_once() 
         assert_eq!(response.status, StatusCode::NO_CONTENT, "{target}");
     }
     assert_eq!(
-        audit_actions(&app, "Flight", &first).await,
+        audit_actions(&app, "flight", &first).await,
         ["delete", "update", "create"]
     );
     assert_eq!(
-        audit_actions(&app, "Flight", &second).await,
+        audit_actions(&app, "flight", &second).await,
         ["delete", "create"]
     );
 }

@@ -417,9 +417,9 @@ async fn the_audit_log_and_activity_feed_show_changes_by_who_made_them() {
     assert_eq!(
         actions,
         [
-            ("User", "update"),
-            ("Session", "create"),
-            ("User", "create")
+            ("user", "update"),
+            ("session", "create"),
+            ("user", "create")
         ]
     );
     let (airplane, _) = app.create_airplane("A319", 140).await;

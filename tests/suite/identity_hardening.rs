@@ -587,7 +587,7 @@ async fn session_activity(api: &Api, access: &str) -> Vec<Value> {
         .as_array()
         .expect("a page")
         .iter()
-        .filter(|entry| entry["entityType"] == "Session")
+        .filter(|entry| entry["entityType"] == "session")
         .cloned()
         .collect();
     entries.sort_by(|a, b| text(&a["at"]).cmp(text(&b["at"])));

@@ -7,7 +7,9 @@
 //! or indexes differ from the schema, a function without a sample event, an environment variable
 //! the code reads but the template does not set, an API Gateway error that is not a problem
 //! document, a protected route the authorizer does not guard (or an anonymous one it does), a
-//! token key readable by a function that has no use for it.
+//! token key readable by a function that has no use for it, the cursor key or a payment gateway
+//! on a function that neither pages nor moves money, test cards on a production stage, email sent
+//! from any identity but the configured sender, a security doc that forgets a function.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -19,6 +21,7 @@ use itinera::api::{
 use itinera::auth::keys::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
 use itinera::background::{BACKGROUND_FUNCTIONS, Trigger, background_function};
 use itinera::jobs::MAX_RECEIVES;
+use itinera::payments::{GATEWAY_VARIABLE, GatewaySetting, Platform, STAGE_KIND_VARIABLE};
 use itinera::ratelimit::{GlobalEnforcement, RateLimitConfig};
 use itinera::storage::TABLE;
 use serde_yaml_ng::Value;
@@ -67,7 +70,6 @@ fn expected_actions(access: StoreAccess) -> BTreeSet<&'static str> {
 /// `DYNAMODB_ENDPOINT`, which exists only to point local runs at a local DynamoDB.
 const ENVIRONMENT: &[&str] = &[
     "TABLE_NAME",
-    "CURSOR_SIGNING_KEY",
     "CORS_ALLOWED_ORIGINS",
     "LOG_LEVEL",
     "DYNAMODB_CONNECT_TIMEOUT_MS",
@@ -95,6 +97,17 @@ const MAIL_FROM_VARIABLE: &str = "MAIL_FROM";
 fn enqueues_jobs(name: &str) -> bool {
     route_of_function(name).is_some_and(|route| route.enqueues_jobs)
         || background_function(name).is_some_and(|background| background.enqueues_jobs)
+}
+
+/// Whether a function (route or background) charges or refunds through the payment gateway.
+fn moves_money(name: &str) -> bool {
+    route_of_function(name).is_some_and(|route| route.moves_money)
+        || background_function(name).is_some_and(|background| background.moves_money)
+}
+
+/// Whether a function answers lists in pages, and so signs cursors.
+fn pages(name: &str) -> bool {
+    route_of_function(name).is_some_and(|route| route.pages)
 }
 
 /// Whether a function sends email.
@@ -398,8 +411,9 @@ fn functions_run_on_provided_al2023_arm64_built_from_the_workspace() {
             );
         }
         // A function's own Environment (SAM merges it over the Globals) holds only the name of
-        // the key parameter it may read, the queue it sends jobs to and the address it sends
-        // mail from; everything else belongs in Globals.
+        // the key parameter it may read, the queue it sends jobs to, the address it sends mail
+        // from, the cursor key of a function that pages and the gateway of one that moves money;
+        // everything else belongs in Globals.
         let own: BTreeSet<&str> = properties["Environment"]["Variables"]
             .as_mapping()
             .map(|variables| {
@@ -419,10 +433,16 @@ fn functions_run_on_provided_al2023_arm64_built_from_the_workspace() {
         if sends_email(&name) {
             expected.insert(MAIL_FROM_VARIABLE);
         }
+        if pages(&name) {
+            expected.insert("CURSOR_SIGNING_KEY");
+        }
+        if moves_money(&name) {
+            expected.extend([GATEWAY_VARIABLE, STAGE_KIND_VARIABLE]);
+        }
         assert_eq!(
             own, expected,
-            "{name} sets variables of its own beyond its key parameter, queue and sender; \
-             change Globals instead"
+            "{name} sets variables of its own beyond its key parameter, queue, sender, cursor key \
+             and payment gateway; change Globals instead"
         );
     }
 }
@@ -439,7 +459,7 @@ struct Grants {
     ssm: BTreeSet<(String, String)>,
     /// SQS actions, on the jobs queue only.
     sqs: BTreeSet<String>,
-    /// SES actions, on the account's identities only.
+    /// SES actions, on the sender identity only.
     ses: BTreeSet<String>,
 }
 
@@ -496,12 +516,7 @@ fn grants(name: &str) -> Grants {
                 );
                 grants.sqs.extend(listed.into_iter().map(str::to_string));
             } else if listed.iter().all(|action| action.starts_with("ses:")) {
-                assert_single_resource(
-                    name,
-                    &statement["Resource"],
-                    |resource| matches!(intrinsic(resource), Some((tag, inner)) if tag == "!Sub" && inner.as_str() == Some("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*")),
-                    "the account's SES identities in the stack's region",
-                );
+                // Which identities: `email_may_be_sent_only_from_the_configured_sender_identity`.
                 grants.ses.extend(listed.into_iter().map(str::to_string));
             } else {
                 panic!(
@@ -913,7 +928,6 @@ fn globals_set_every_variable_the_functions_read() {
         "DYNAMODB_ENDPOINT is for local runs; deployed functions use the regional endpoint"
     );
     assert!(is_ref(&variables["TABLE_NAME"], "Table"));
-    assert!(is_ref(&variables["CURSOR_SIGNING_KEY"], "CursorSigningKey"));
     assert_eq!(
         variables["AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH"].as_str(),
         Some("true")
@@ -1429,4 +1443,240 @@ fn the_dead_letter_queue_has_an_alarm_on_its_depth() {
         Some("GreaterThanOrEqualToThreshold"),
         "a single dead letter should alarm"
     );
+}
+
+// ------------------------------------------------------------------ least privilege (issue 8)
+
+/// A function's own environment variables (not the Globals'); empty when it sets none.
+fn own_variables(name: &str) -> &'static Value {
+    &function(name)["Properties"]["Environment"]["Variables"]
+}
+
+#[test]
+fn the_cursor_signing_key_reaches_only_the_functions_that_page() {
+    let globals = &template()["Globals"]["Function"]["Environment"]["Variables"];
+    assert!(
+        globals.get("CURSOR_SIGNING_KEY").is_none(),
+        "the Globals hand the cursor signing key to every function"
+    );
+    for name in expected_functions() {
+        let key = own_variables(&name).get("CURSOR_SIGNING_KEY");
+        if pages(&name) {
+            assert!(
+                key.is_some_and(|key| is_ref(key, "CursorSigningKey")),
+                "{name} pages and needs CURSOR_SIGNING_KEY: !Ref CursorSigningKey"
+            );
+        } else {
+            assert!(
+                key.is_none(),
+                "{name} does not page but gets the cursor key"
+            );
+        }
+    }
+    let parameter = &template()["Parameters"]["CursorSigningKey"];
+    assert_eq!(parameter["NoEcho"].as_bool(), Some(true));
+    assert!(
+        parameter.get("Default").is_none(),
+        "a secret must not have a value written in the template"
+    );
+}
+
+#[test]
+fn email_may_be_sent_only_from_the_configured_sender_identity() {
+    let identity = |suffix: &str| {
+        format!(
+            "arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:identity/{suffix}"
+        )
+    };
+    for name in expected_functions() {
+        let statements: Vec<&Value> = function(&name)["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .flat_map(|policy| policy["Statement"].as_sequence().into_iter().flatten())
+            .filter(|statement| {
+                serde_yaml_ng::to_string(&statement["Action"])
+                    .unwrap()
+                    .contains("ses:")
+            })
+            .collect();
+        if !sends_email(&name) {
+            assert!(
+                statements.is_empty(),
+                "{name} may send email: {statements:?}"
+            );
+            continue;
+        }
+        assert_eq!(statements.len(), 1, "{name}: one SES statement");
+        let statement = statements[0];
+        let resources = statement["Resource"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{name}: Resource should be a list"));
+        // The address itself, or its domain when the domain is the verified identity.
+        let address = resources.iter().any(|resource| {
+            matches!(intrinsic(resource), Some((tag, arn)) if tag == "!Sub"
+                && arn.as_str() == Some(identity("${MailFrom}").as_str()))
+        });
+        let domain = resources.iter().any(|resource| {
+            let Some((tag, Value::Sequence(parts))) = intrinsic(resource) else {
+                return false;
+            };
+            let split = &parts[1]["MailFromDomain"];
+            tag == "!Sub"
+                && parts[0].as_str() == Some(identity("${MailFromDomain}").as_str())
+                && matches!(intrinsic(split), Some((tag, select)) if tag == "!Select"
+                    && select[0].as_u64() == Some(1)
+                    && matches!(intrinsic(&select[1]), Some((tag, split)) if tag == "!Split"
+                        && split[0].as_str() == Some("@")
+                        && is_ref(&split[1], "MailFrom")))
+        });
+        assert!(
+            address && domain && resources.len() == 2,
+            "{name}: ses:SendEmail must name the MailFrom identity (address and domain) only, \
+             not every identity of the account: {resources:?}"
+        );
+        let from = &statement["Condition"]["StringEquals"]["ses:FromAddress"];
+        assert!(
+            is_ref(from, "MailFrom"),
+            "{name}: the sender must be pinned to MailFrom by ses:FromAddress: {statement:?}"
+        );
+    }
+}
+
+/// What a function reads from its environment at the template's defaults, or with `StageKind`
+/// set to `stage`: literal values as they stand, `!Ref` to parameters resolved, `!If` on the
+/// test-stage condition resolved, and `!Ref AWS::NoValue` left unset.
+fn deployed_variable(name: &str, variable: &str, stage: &str) -> Option<String> {
+    let value = own_variables(name).get(variable)?;
+    let resolve = |value: &Value| -> Option<String> {
+        match intrinsic(value) {
+            Some((tag, inner)) if tag == "!Ref" => match text(inner, "a !Ref target") {
+                "AWS::NoValue" => None,
+                "StageKind" => Some(stage.to_string()),
+                other => panic!("{name}: {variable} refers to {other}"),
+            },
+            Some(other) => panic!("{name}: {variable} has an unexpected value {other:?}"),
+            None => Some(text(value, "a value").to_string()),
+        }
+    };
+    match intrinsic(value) {
+        Some((tag, branches)) if tag == "!If" => {
+            assert_eq!(
+                branches[0].as_str(),
+                Some("IsTestStage"),
+                "{name}: {variable}"
+            );
+            resolve(&branches[if stage == "test" { 1 } else { 2 }])
+        }
+        _ => resolve(value),
+    }
+}
+
+#[test]
+fn exactly_the_functions_that_move_money_get_a_gateway_and_test_cards_only_on_a_test_stage() {
+    let parameter = &template()["Parameters"]["StageKind"];
+    assert_eq!(
+        parameter["Default"].as_str(),
+        Some("production"),
+        "a stack is a production stage unless it says otherwise"
+    );
+    let allowed: BTreeSet<&str> = parameter["AllowedValues"]
+        .as_sequence()
+        .expect("StageKind lists its AllowedValues")
+        .iter()
+        .map(|value| text(value, "an allowed value"))
+        .collect();
+    assert_eq!(allowed, BTreeSet::from(["production", "test"]));
+    let condition = &template()["Conditions"]["IsTestStage"];
+    assert!(
+        matches!(intrinsic(condition), Some((tag, operands)) if tag == "!Equals"
+            && is_ref(&operands[0], "StageKind")
+            && operands[1].as_str() == Some("test")),
+        "IsTestStage should be !Equals [!Ref StageKind, test]: {condition:?}"
+    );
+    let globals = &template()["Globals"]["Function"]["Environment"]["Variables"];
+    assert!(globals.get(GATEWAY_VARIABLE).is_none());
+    let mut money = BTreeSet::new();
+    for name in expected_functions() {
+        let declared = own_variables(&name).get(GATEWAY_VARIABLE).is_some();
+        assert_eq!(
+            declared,
+            moves_money(&name),
+            "{name}: {GATEWAY_VARIABLE} exactly when the function moves money"
+        );
+        if !declared {
+            continue;
+        }
+        money.insert(name.clone());
+        for (stage, expected) in [
+            ("production", None),
+            ("test", Some(GatewaySetting::TestCards)),
+        ] {
+            let setting = GatewaySetting::from_lookup(
+                |variable| deployed_variable(&name, variable, stage),
+                Platform::Aws,
+            );
+            match expected {
+                Some(expected) => assert_eq!(setting.unwrap(), expected, "{name} on {stage}"),
+                None => assert_eq!(
+                    setting.expect_err(&name).variable,
+                    GATEWAY_VARIABLE,
+                    "{name} must refuse to start on a production stage without a real gateway"
+                ),
+            }
+        }
+    }
+    for function in ["pay-booking", "cancel-booking"] {
+        assert!(money.contains(function), "{function} charges or refunds");
+    }
+}
+
+/// The "Who reads what" table of docs/security.md: each function named there, with the table
+/// access the row gives it.
+fn documented_table_access() -> BTreeMap<String, String> {
+    let path = repo_root().join("docs/security.md");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("reading {}: {error}", path.display()));
+    let section = text
+        .split("### Who reads what")
+        .nth(1)
+        .expect("docs/security.md has a section \"Who reads what\"");
+    let mut documented = BTreeMap::new();
+    for row in section.lines().filter(|line| line.starts_with("| `")) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let (functions, access) = (cells[1], cells[2]);
+        for function in functions
+            .split(',')
+            .map(|name| name.trim().trim_matches('`'))
+        {
+            let previous = documented.insert(function.to_string(), access.to_string());
+            assert!(previous.is_none(), "{function} is documented twice");
+        }
+    }
+    documented
+}
+
+#[test]
+fn the_security_doc_names_every_function_with_its_table_access() {
+    let documented = documented_table_access();
+    let listed: BTreeSet<String> = documented.keys().cloned().collect();
+    assert_eq!(
+        listed,
+        expected_functions(),
+        "docs/security.md \"Who reads what\" (left) should list every function of the template"
+    );
+    for (name, access) in documented {
+        let granted = grants(&name).dynamodb;
+        let expected = if granted.is_empty() {
+            "none"
+        } else if granted.contains("dynamodb:PutItem") {
+            "read-write"
+        } else {
+            "read"
+        };
+        assert_eq!(
+            access, expected,
+            "{name}: docs/security.md says {access}, the template grants {granted:?}"
+        );
+    }
 }

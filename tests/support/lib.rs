@@ -14,6 +14,7 @@ use itinera::auth::keys::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
 use itinera::auth::{PrivateKey, TokenIssuer, TokenVerifier};
 use itinera::clock::{IdGenerator, UuidV7Ids};
 use itinera::identity::{Principal, Role, UserId};
+use itinera::payments::TestCardGateway;
 use itinera::ratelimit::RateLimitConfig;
 use itinera::storage::Store;
 use itinera_embedded::EmbeddedStore;
@@ -111,6 +112,7 @@ pub fn api_over_with(
     let mut services = Services::new(store, CursorCodec::new(SIGNING_KEY))
         .with_authenticator(Arc::new(verifier))
         .with_token_issuer(token_issuer())
+        .with_payment_gateway(Arc::new(TestCardGateway))
         .with_rate_limits(limits);
     services.ids = ids;
     Api::new(
@@ -451,7 +453,8 @@ pub fn api_with_clock(store: Arc<dyn Store>, clock: Arc<dyn itinera::clock::Cloc
     let verifier = TokenVerifier::new(&TOKEN_KEY.public_key(), DEFAULT_ISSUER, DEFAULT_AUDIENCE);
     let mut services = Services::new(Arc::clone(&store), CursorCodec::new(SIGNING_KEY))
         .with_authenticator(Arc::new(verifier))
-        .with_token_issuer(token_issuer());
+        .with_token_issuer(token_issuer())
+        .with_payment_gateway(Arc::new(TestCardGateway));
     services.clock = Arc::clone(&clock);
     services.limiter = Arc::new(itinera::ratelimit::RateLimiter::new(
         store,

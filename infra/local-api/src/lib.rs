@@ -36,6 +36,7 @@ use itinera::auth::{DevKeyError, TokenKeys, dev_keys};
 use itinera::config::{ApiConfig, ConfigError, SigningKey, env};
 use itinera::error::DomainError;
 use itinera::jobs::JobQueue;
+use itinera::payments::{GatewaySetting, Platform};
 use itinera::ratelimit::RateLimitConfig;
 use itinera::storage::Store;
 use tokio::net::TcpListener;
@@ -64,6 +65,9 @@ pub struct LocalConfig {
     /// `MAIL_FROM` (default `bookings@itinera.localhost`): the sender of the emails written to
     /// the outbox directory.
     pub mail_from: Email,
+    /// `PAYMENT_GATEWAY` (default `test-cards`, the only gateway that needs no provider): the
+    /// gateway bookings are paid and refunded through.
+    pub payments: GatewaySetting,
 }
 
 impl LocalConfig {
@@ -106,6 +110,7 @@ impl LocalConfig {
             port,
             data_dir,
             mail_from,
+            payments: GatewaySetting::from_lookup(&lookup, Platform::Local)?,
             limits: RateLimitConfig::from_lookup(&lookup)?,
             api: ApiConfig::from_lookup(lookup)?,
             bootstrap_admin,
@@ -169,6 +174,7 @@ pub fn build_api(
         .with_token_issuer(keys.token_issuer()?)
         .with_rate_limits(config.limits)
         .with_booking_settings(config.api.bookings)
+        .with_payment_gateway(config.payments.gateway())
         .with_job_queue(jobs);
     Ok(Api::new(services, config.api.cors.clone()))
 }

@@ -2,11 +2,12 @@
 
 use super::model::User;
 use super::records::{self, StoredUser};
+use crate::entity::EntityKind;
 use crate::error::DomainError;
 use crate::identity::UserId;
 use crate::storage::Store;
 
-pub(crate) const ENTITY: &str = "user";
+pub(crate) const ENTITY: EntityKind = EntityKind::User;
 
 /// One strongly consistent read by key. Callers check who may see the user: a customer reading
 /// anyone but themselves must get the same `NotFound` as for a missing user.

@@ -6,11 +6,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::model::{Email, PersonName, Phone, User, Username};
+use crate::entity::EntityKind;
 use crate::identity::{Role, UserId};
 use crate::storage::{Comparison, Condition, Index, Item, Key, Put, StoreError, WriteOp};
 
 /// The entity type users are recorded under in the audit log.
-pub(crate) const AUDIT_ENTITY: &str = "User";
+pub(crate) const AUDIT_ENTITY: EntityKind = EntityKind::User;
 /// The index listing the users of one role, newest first.
 pub(crate) const ROLE_INDEX: Index = Index::Gsi1;
 /// The index listing every user, newest first.
@@ -64,7 +65,7 @@ struct UserRecord {
     gsi1sk: String,
     gsi2pk: String,
     gsi2sk: String,
-    entity: String,
+    entity: EntityKind,
     id: String,
     email: String,
     username: String,
@@ -80,7 +81,7 @@ struct UserRecord {
     updated_at: DateTime<Utc>,
 }
 
-const ENTITY: &str = "User";
+const ENTITY: EntityKind = EntityKind::User;
 
 /// The item for a user as it is now, index keys included.
 pub(crate) fn item(stored: &StoredUser) -> Item {
@@ -94,7 +95,7 @@ pub(crate) fn item(stored: &StoredUser) -> Item {
         gsi1sk: sort_key.clone(),
         gsi2pk: ALL_USERS.to_owned(),
         gsi2sk: sort_key,
-        entity: ENTITY.to_owned(),
+        entity: ENTITY,
         id: user.id.to_string(),
         email: user.email.to_string(),
         username: user.username.to_string(),
@@ -111,7 +112,7 @@ pub(crate) fn item(stored: &StoredUser) -> Item {
 }
 
 /// The item that reserves `key` (an email or username key) for `user`.
-fn reservation(key: Key, entity: &str, user: &UserId) -> Item {
+fn reservation(key: Key, entity: EntityKind, user: &UserId) -> Item {
     let mut item = Item::new();
     key.write_into(&mut item);
     item.insert("entity".into(), Value::from(entity));
@@ -132,10 +133,14 @@ pub(crate) fn create_ops(stored: &StoredUser) -> Vec<WriteOp> {
     };
     vec![
         put(item(stored)),
-        put(reservation(email_key(&user.email), "UserEmail", &user.id)),
+        put(reservation(
+            email_key(&user.email),
+            EntityKind::UserEmail,
+            &user.id,
+        )),
         put(reservation(
             username_key(&user.username),
-            "Username",
+            EntityKind::Username,
             &user.id,
         )),
     ]

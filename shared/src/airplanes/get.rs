@@ -2,10 +2,11 @@
 
 use super::model::{Airplane, AirplaneId};
 use super::records;
+use crate::entity::EntityKind;
 use crate::error::DomainError;
 use crate::storage::Store;
 
-pub(crate) const ENTITY: &str = "airplane";
+pub(crate) const ENTITY: EntityKind = EntityKind::Airplane;
 
 /// One strongly consistent read by key.
 #[tracing::instrument(skip(store), fields(airplane_id = %id))]

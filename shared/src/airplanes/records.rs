@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::model::{Airplane, AirplaneId, Capacity, ModelNumber};
+use crate::entity::EntityKind;
 use crate::storage::{Index, Item, Key, StoreError};
 
 /// The partition of index 1 that lists every airplane, newest first.
@@ -43,7 +44,7 @@ struct AirplaneRecord {
     gsi1sk: String,
     gsi2pk: String,
     gsi2sk: String,
-    entity: String,
+    entity: EntityKind,
     id: String,
     model_number: String,
     capacity: u16,
@@ -54,7 +55,7 @@ struct AirplaneRecord {
 }
 
 /// The entity type stored items and audit entries name airplanes by.
-pub(crate) const ENTITY: &str = "Airplane";
+pub(crate) const ENTITY: EntityKind = EntityKind::Airplane;
 
 /// The item for a newly created airplane, in use by no flight.
 pub(crate) fn new_item(airplane: &Airplane) -> Item {
@@ -67,7 +68,7 @@ pub(crate) fn new_item(airplane: &Airplane) -> Item {
         gsi1sk: sort_key.clone(),
         gsi2pk: model_partition(&airplane.model_number),
         gsi2sk: sort_key,
-        entity: ENTITY.to_owned(),
+        entity: ENTITY,
         id: airplane.id.to_string(),
         model_number: airplane.model_number.as_str().to_owned(),
         capacity: airplane.capacity.get(),

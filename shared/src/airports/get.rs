@@ -2,10 +2,11 @@
 
 use super::model::{Airport, AirportCode};
 use super::records;
+use crate::entity::EntityKind;
 use crate::error::DomainError;
 use crate::storage::Store;
 
-pub(crate) const ENTITY: &str = "airport";
+pub(crate) const ENTITY: EntityKind = EntityKind::Airport;
 
 /// One strongly consistent read by key.
 #[tracing::instrument(skip(store), fields(airport_code = %code))]

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::model::{Airport, AirportChanges, AirportCode, CountryCode, PlaceName, TimeZone};
+use crate::entity::EntityKind;
 use crate::storage::{Index, Item, Key, StoreError};
 
 /// The partition of index 1 that lists every airport by code.
@@ -16,7 +17,7 @@ pub(crate) const FLIGHT_COUNT: &str = "flightCount";
 /// The attribute holding the airport's IANA time zone name.
 pub(crate) const TIME_ZONE: &str = "timeZone";
 /// The entity type stored items and audit entries name airports by.
-pub(crate) const ENTITY: &str = "Airport";
+pub(crate) const ENTITY: EntityKind = EntityKind::Airport;
 
 pub(crate) fn key(code: &AirportCode) -> Key {
     Key::new(format!("AIRPORT#{code}"), "AIRPORT")
@@ -30,7 +31,7 @@ struct AirportRecord {
     sk: String,
     gsi1pk: String,
     gsi1sk: String,
-    entity: String,
+    entity: EntityKind,
     code: String,
     name: String,
     city: String,
@@ -51,7 +52,7 @@ pub(crate) fn new_item(airport: &Airport) -> Item {
         gsi1pk: ALL_AIRPORTS.to_owned(),
         // Codes are fixed-width uppercase letters, so they sort alphabetically as they are.
         gsi1sk: airport.code.to_string(),
-        entity: ENTITY.to_owned(),
+        entity: ENTITY,
         code: airport.code.to_string(),
         name: airport.name.as_str().to_owned(),
         city: airport.city.as_str().to_owned(),

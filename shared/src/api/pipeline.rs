@@ -26,7 +26,7 @@ use crate::bookings::BookingSettings;
 use crate::clock::{Clock, IdGenerator, SystemClock, UuidV7Ids};
 use crate::identity::{Principal, RequestContext};
 use crate::jobs::JobQueue;
-use crate::payments::{PaymentGateway, TestCardGateway};
+use crate::payments::{PaymentGateway, UnconfiguredGateway};
 use crate::ratelimit::{Decision, LimiterUnavailable, RateKey, RateLimitConfig, RateLimiter, Tier};
 use crate::storage::Store;
 
@@ -106,7 +106,9 @@ pub struct Services {
     /// Where jobs go after the change that created them commits. Without one (a function that
     /// enqueues nothing), jobs wait in the store's outbox for the relay.
     pub jobs: Option<Arc<dyn JobQueue>>,
-    /// Charges and refunds bookings; the test-card gateway unless a provider is wired in.
+    /// Charges and refunds bookings. Until a process wires the gateway its `PAYMENT_GATEWAY`
+    /// setting names (only the functions that move money do), every charge and refund is refused
+    /// as unavailable, so no process takes a test card by default.
     pub payments: Arc<dyn PaymentGateway>,
     /// How bookings hold their seats (`BOOKING_HOLD_MINUTES`).
     pub bookings: BookingSettings,
@@ -131,7 +133,7 @@ impl Services {
             tokens: None,
             limiter: Arc::new(limiter),
             jobs: None,
-            payments: Arc::new(TestCardGateway),
+            payments: Arc::new(UnconfiguredGateway),
             bookings: BookingSettings::default(),
         }
     }
@@ -621,6 +623,79 @@ mod tests {
         assert!(cache.authenticate("bad", start).is_none());
         assert!(cache.authenticate("bad", start).is_none());
         assert_eq!(inner.0.load(Ordering::SeqCst), 4);
+    }
+
+    /// A store no test here reaches.
+    struct Unused;
+
+    #[async_trait::async_trait]
+    impl Store for Unused {
+        async fn get(
+            &self,
+            _: &crate::storage::Key,
+        ) -> Result<Option<crate::storage::Item>, crate::storage::StoreError> {
+            unreachable!("no store call")
+        }
+        async fn put(&self, _: crate::storage::Put) -> Result<(), crate::storage::StoreError> {
+            unreachable!("no store call")
+        }
+        async fn update(
+            &self,
+            _: crate::storage::Update,
+        ) -> Result<crate::storage::Item, crate::storage::StoreError> {
+            unreachable!("no store call")
+        }
+        async fn delete(
+            &self,
+            _: crate::storage::Delete,
+        ) -> Result<Option<crate::storage::Item>, crate::storage::StoreError> {
+            unreachable!("no store call")
+        }
+        async fn transact(
+            &self,
+            _: Vec<crate::storage::WriteOp>,
+        ) -> Result<(), crate::storage::StoreError> {
+            unreachable!("no store call")
+        }
+        async fn query(
+            &self,
+            _: crate::storage::Query,
+        ) -> Result<crate::storage::Page, crate::storage::StoreError> {
+            unreachable!("no store call")
+        }
+        async fn check_health(&self) -> Result<(), crate::storage::StoreError> {
+            unreachable!("no store call")
+        }
+    }
+
+    #[tokio::test]
+    async fn services_without_a_configured_gateway_charge_and_refund_nothing() {
+        use crate::money::{Currency, Money};
+        use crate::payments::{
+            ChargeRequest, PaymentError, PaymentId, PaymentToken, RefundRequest,
+        };
+        let services = Services::new(Arc::new(Unused), CursorCodec::new(b"k"));
+        let amount = Money::new(12_500, Currency::parse("EUR").unwrap()).unwrap();
+        let charge = ChargeRequest {
+            idempotency_key: "booking-1".into(),
+            token: PaymentToken::parse("tok_test_approve").unwrap(),
+            amount: amount.clone(),
+            description: "Booking".into(),
+        };
+        let outcome = services.payments.charge(&charge).await;
+        assert!(
+            matches!(outcome, Err(PaymentError::Unavailable(_))),
+            "a process with no gateway setting took a test card: {outcome:?}"
+        );
+        let refund = RefundRequest {
+            idempotency_key: "booking-1".into(),
+            payment_id: PaymentId::new("pay_test_1"),
+            amount,
+        };
+        assert!(matches!(
+            services.payments.refund(&refund).await,
+            Err(PaymentError::Unavailable(_))
+        ));
     }
 
     fn content_type(value: &str) -> HeaderMap {

@@ -2,8 +2,9 @@
 //!
 //! The local API mounts it, each Lambda binary runs one entry of it (looked up by its function
 //! name), and a test proves that `template.yaml` declares exactly these functions, paths, methods
-//! and store permissions. Adding an endpoint means one handler, one entry here, one binary in
-//! `functions/src/bin/` and one function in the template.
+//! and store permissions, and gives the cursor key and the payment gateway to exactly the routes
+//! that page and that move money. Adding an endpoint means one handler, one entry here, one binary
+//! in `functions/src/bin/` and one function in the template.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -110,6 +111,13 @@ pub struct Route {
     /// Whether the function sends jobs to the queue; the template grants `sqs:SendMessage` to
     /// exactly these.
     pub enqueues_jobs: bool,
+    /// Whether the function charges or refunds through the payment gateway. Exactly these get
+    /// `PAYMENT_GATEWAY` from the template, and refuse to start without a valid one; every other
+    /// function holds a gateway that refuses all payments.
+    pub moves_money: bool,
+    /// Whether the function answers a list one page at a time, and so signs and verifies cursors.
+    /// Exactly these get `CURSOR_SIGNING_KEY`; the others never see it.
+    pub pages: bool,
     pub handler: Handler,
 }
 
@@ -132,6 +140,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(health::check(services, input)),
     },
     Route {
@@ -143,6 +153,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(airplanes::create(services, input)),
     },
     Route {
@@ -154,6 +166,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: true,
         handler: |services, input| Box::pin(airplanes::list(services, input)),
     },
     Route {
@@ -165,6 +179,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(airplanes::get(services, input)),
     },
     Route {
@@ -176,6 +192,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(airplanes::update(services, input)),
     },
     Route {
@@ -187,6 +205,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(airplanes::delete(services, input)),
     },
     Route {
@@ -198,6 +218,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(airports::create(services, input)),
     },
     Route {
@@ -209,6 +231,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: true,
         handler: |services, input| Box::pin(airports::list(services, input)),
     },
     Route {
@@ -220,6 +244,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(airports::get(services, input)),
     },
     Route {
@@ -231,6 +257,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(airports::update(services, input)),
     },
     Route {
@@ -242,6 +270,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(airports::delete(services, input)),
     },
     Route {
@@ -253,6 +283,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(flights::create(services, input)),
     },
     Route {
@@ -264,6 +296,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: true,
         handler: |services, input| Box::pin(flights::search(services, input)),
     },
     Route {
@@ -275,6 +309,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(flights::get(services, input)),
     },
     Route {
@@ -286,6 +322,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(flights::update(services, input)),
     },
     Route {
@@ -297,6 +335,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(flights::delete(services, input)),
     },
     Route {
@@ -308,6 +348,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(accounts::register(services, input)),
     },
     Route {
@@ -319,6 +361,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: true,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(auth::login(services, input)),
     },
     Route {
@@ -330,6 +374,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: true,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(auth::refresh(services, input)),
     },
     Route {
@@ -341,6 +387,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(auth::logout(services, input)),
     },
     Route {
@@ -352,6 +400,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(accounts::me(services, input)),
     },
     Route {
@@ -363,6 +413,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(accounts::update_me(services, input)),
     },
     Route {
@@ -374,6 +426,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: true,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(accounts::change_password(services, input)),
     },
     Route {
@@ -385,6 +439,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: true,
         handler: |services, input| Box::pin(audit::my_activity(services, input)),
     },
     Route {
@@ -396,6 +452,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: true,
         handler: |services, input| Box::pin(accounts::list(services, input)),
     },
     Route {
@@ -407,6 +465,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(accounts::get(services, input)),
     },
     Route {
@@ -418,6 +478,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(accounts::update(services, input)),
     },
     Route {
@@ -429,6 +491,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: true,
         handler: |services, input| Box::pin(audit::list(services, input)),
     },
     Route {
@@ -440,6 +504,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: true,
         handler: |services, input| Box::pin(notifications::list(services, input)),
     },
     Route {
@@ -451,6 +517,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(notifications::read(services, input)),
     },
     Route {
@@ -462,6 +530,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(bookings::create(services, input)),
     },
     Route {
@@ -473,6 +543,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: true,
         handler: |services, input| Box::pin(bookings::list(services, input)),
     },
     Route {
@@ -484,6 +556,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::Read,
         signs_tokens: false,
         enqueues_jobs: false,
+        moves_money: false,
+        pages: false,
         handler: |services, input| Box::pin(bookings::get(services, input)),
     },
     Route {
@@ -495,6 +569,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: true,
+        moves_money: true,
+        pages: false,
         handler: |services, input| Box::pin(bookings::pay(services, input)),
     },
     Route {
@@ -506,6 +582,8 @@ pub static ROUTES: &[Route] = &[
         store_access: StoreAccess::ReadWrite,
         signs_tokens: false,
         enqueues_jobs: true,
+        moves_money: true,
+        pages: false,
         handler: |services, input| Box::pin(bookings::cancel(services, input)),
     },
 ];
@@ -549,6 +627,29 @@ mod tests {
                 route.function
             );
             assert!(route.path.starts_with("/v1/"), "{}", route.path);
+        }
+    }
+
+    #[test]
+    fn routes_that_page_read_collections_and_routes_that_move_money_write() {
+        for route in ROUTES {
+            if route.pages {
+                assert_eq!(route.method, Method::GET, "{}", route.function);
+                assert!(
+                    !route.path.ends_with('}'),
+                    "{} pages a collection",
+                    route.function
+                );
+            }
+            if route.moves_money {
+                assert_eq!(
+                    route.store_access,
+                    StoreAccess::ReadWrite,
+                    "{}",
+                    route.function
+                );
+                assert_eq!(route.method, Method::POST, "{}", route.function);
+            }
         }
     }
 

@@ -4,6 +4,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::{ACTOR_INDEX, AuditEntry, actor_partition, entity_partition};
+use crate::entity::EntityKind;
 use crate::error::DomainError;
 use crate::identity::Actor;
 use crate::pagination::{PageLimit, fill_page};
@@ -55,7 +56,7 @@ pub struct AuditPage {
 #[tracing::instrument(skip(store, start_after))]
 pub async fn list_entity_history(
     store: &dyn Store,
-    entity_type: &str,
+    entity_type: EntityKind,
     entity_id: &str,
     range: TimeRange,
     limit: PageLimit,

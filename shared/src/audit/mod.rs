@@ -1,7 +1,8 @@
 //! The audit log: one entry per change, written in the same transaction as the change it records,
 //! so no change commits without its entry and a failed change leaves none.
 //!
-//! Entries are keyed by entity (`AUDIT#<type>#<id>`, sorted by time) and indexed by actor on
+//! Entries are keyed by entity (`AUDIT#<kind>#<id>`, the kind as [`EntityKind::as_str`] spells it,
+//! sorted by time) and indexed by actor on
 //! `gsi1` (`AUDIT_ACTOR#<actor>`, sorted by time): the admin's audit view and a user's own activity
 //! feed are each one Query.
 //!
@@ -15,6 +16,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::entity::EntityKind;
 use crate::identity::RequestContext;
 use crate::storage::{Condition, Index, Item, Put, WriteOp};
 
@@ -25,7 +27,7 @@ pub use view::AuditEntry;
 pub const ACTOR_INDEX: Index = Index::Gsi1;
 
 /// The partition of one entity's entries.
-pub fn entity_partition(entity_type: &str, entity_id: &str) -> String {
+pub fn entity_partition(entity_type: EntityKind, entity_id: &str) -> String {
     format!("AUDIT#{entity_type}#{entity_id}")
 }
 
@@ -59,7 +61,7 @@ impl Action {
 /// delete); callers leave out secrets such as password hashes and tokens.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Change {
-    pub entity_type: &'static str,
+    pub entity_type: EntityKind,
     pub entity_id: String,
     pub action: Action,
     pub before: Map<String, Value>,
@@ -113,7 +115,7 @@ pub fn entry(
         Value::from(actor_partition(&actor)),
     );
     set(ACTOR_INDEX.sort_key(), Value::from(sort_key));
-    set("entity", Value::from("AuditEntry"));
+    set("entity", Value::from(EntityKind::AuditEntry));
     set("id", Value::from(entry_id.to_string()));
     set("entityType", Value::from(change.entity_type));
     set("entityId", Value::from(change.entity_id.clone()));
@@ -166,7 +168,7 @@ mod tests {
             }),
         };
         let change = Change {
-            entity_type: "Airplane",
+            entity_type: EntityKind::Airplane,
             entity_id: "a1".into(),
             action: Action::Update,
             before: object(json!({"capacity": 1})),
@@ -178,7 +180,7 @@ mod tests {
         let WriteOp::Put(put) = entry(&change, &context, at, uuid::Uuid::nil()) else {
             panic!("an entry is a put");
         };
-        assert_eq!(put.item["pk"], "AUDIT#Airplane#a1");
+        assert_eq!(put.item["pk"], "AUDIT#airplane#a1");
         assert_eq!(
             put.item["sk"],
             "2026-11-21T10:00:00.000Z#00000000-0000-0000-0000-000000000000"

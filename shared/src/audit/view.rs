@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::Action;
+use crate::entity::EntityKind;
 use crate::storage::{Item, StoreError};
 
 /// One recorded change, newest-first lists of which make up the audit log and activity feeds.
@@ -12,7 +13,7 @@ use crate::storage::{Item, StoreError};
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
     pub id: String,
-    pub entity_type: String,
+    pub entity_type: EntityKind,
     pub entity_id: String,
     pub action: Action,
     /// `user:<id>` or `system`.

@@ -39,6 +39,7 @@ use sha2::{Digest, Sha256};
 
 use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
+use crate::entity::EntityKind;
 use crate::error::DomainError;
 use crate::identity::{RequestContext, UserId};
 use crate::storage::{
@@ -54,8 +55,8 @@ const TOKEN_BYTES: usize = 32;
 /// The index that lists a user's session families.
 const USER_SESSIONS_INDEX: Index = Index::Gsi1;
 
-const TOKEN_ENTITY: &str = "RefreshToken";
-const FAMILY_ENTITY: &str = "Session";
+const TOKEN_ENTITY: EntityKind = EntityKind::RefreshToken;
+const FAMILY_ENTITY: EntityKind = EntityKind::Session;
 const STATE: &str = "state";
 const ACTIVE: &str = "active";
 const ROTATED: &str = "rotated";
@@ -563,7 +564,7 @@ fn timestamp(time: DateTime<Utc>) -> String {
 struct TokenRecord<'a> {
     pk: String,
     sk: String,
-    entity: &'static str,
+    entity: EntityKind,
     user_id: &'a str,
     family_id: &'a str,
     state: &'static str,
@@ -579,7 +580,7 @@ struct FamilyRecord<'a> {
     sk: String,
     gsi1pk: String,
     gsi1sk: String,
-    entity: &'static str,
+    entity: EntityKind,
     user_id: &'a str,
     family_id: &'a str,
     revoked: bool,

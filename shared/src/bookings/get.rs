@@ -2,12 +2,13 @@
 
 use super::model::{Booking, BookingId};
 use super::records;
+use crate::entity::EntityKind;
 use crate::error::DomainError;
 use crate::identity::Principal;
 use crate::storage::Store;
 
 /// How errors name bookings.
-pub(crate) const ENTITY: &str = "booking";
+pub(crate) const ENTITY: EntityKind = EntityKind::Booking;
 
 /// The booking, for its owner or staff; anyone else is told it does not exist, so booking ids
 /// cannot be probed. One strongly consistent read.

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::model::{Booking, BookingId, BookingStatus, FlightSummary, Seats};
+use crate::entity::EntityKind;
 use crate::flights::{self, FlightId};
 use crate::identity::UserId;
 use crate::money::Money;
@@ -17,7 +18,7 @@ use crate::storage::{
 };
 
 /// The entity type stored items and audit entries name bookings by.
-pub(crate) const ENTITY: &str = "Booking";
+pub(crate) const ENTITY: EntityKind = EntityKind::Booking;
 /// The index listing one user's bookings.
 pub(crate) const USER_INDEX: Index = Index::Gsi1;
 /// The index listing one flight's bookings.
@@ -124,7 +125,7 @@ struct BookingRecord {
     gsi2sk: String,
     gsi3pk: String,
     gsi3sk: String,
-    entity: String,
+    entity: EntityKind,
     id: String,
     flight_id: String,
     user_id: String,
@@ -192,7 +193,7 @@ pub(crate) fn new_item(booking: &Booking) -> Item {
         gsi2sk: sort_key.clone(),
         gsi3pk: ALL_BOOKINGS.to_owned(),
         gsi3sk: sort_key,
-        entity: ENTITY.to_owned(),
+        entity: ENTITY,
         id: booking.id.to_string(),
         flight_id: booking.flight_id.to_string(),
         user_id: booking.user_id.to_string(),
@@ -248,7 +249,7 @@ pub(crate) fn view(booking: &Booking) -> Map<String, Value> {
 pub(crate) fn put_hold(booking: &Booking, hold_expires_at: DateTime<Utc>) -> WriteOp {
     let mut item = Item::new();
     hold_key(&booking.id, hold_expires_at).write_into(&mut item);
-    item.insert("entity".into(), Value::from("BookingHold"));
+    item.insert("entity".into(), Value::from(EntityKind::BookingHold));
     item.insert("bookingId".into(), Value::from(booking.id.to_string()));
     item.insert(
         HOLD_EXPIRES_AT.into(),
@@ -282,7 +283,7 @@ pub(crate) fn hold_booking_id(marker: &Item) -> Option<BookingId> {
 pub(crate) fn put_payment(booking: &BookingId, payment: &Payment) -> WriteOp {
     let mut item = Item::new();
     payment_key(booking).write_into(&mut item);
-    item.insert("entity".into(), Value::from("Payment"));
+    item.insert("entity".into(), Value::from(EntityKind::Payment));
     item.insert("bookingId".into(), Value::from(booking.to_string()));
     item.insert("paymentId".into(), Value::from(payment.id.to_string()));
     item.insert(

@@ -3,10 +3,11 @@
 use super::flight_key;
 use super::model::{Flight, FlightId};
 use super::records;
+use crate::entity::EntityKind;
 use crate::error::DomainError;
 use crate::storage::Store;
 
-pub(crate) const ENTITY: &str = "flight";
+pub(crate) const ENTITY: EntityKind = EntityKind::Flight;
 
 /// One strongly consistent read by key, so the seats shown are the seats committed.
 #[tracing::instrument(skip(store), fields(flight_id = %id))]

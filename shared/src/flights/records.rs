@@ -15,11 +15,12 @@ use super::model::{Flight, FlightId, FlightNumber, FlightStatus, format_time, pa
 use super::{BOOKING_COUNT, DEPARTURES_INDEX, STATUS, departures_partition};
 use crate::airplanes::{ACTIVE_FLIGHTS, AirplaneId, airplane_key};
 use crate::airports::{AirportCode, FLIGHT_COUNT, TimeZone, airport_key};
+use crate::entity::EntityKind;
 use crate::money::{Currency, MAX_AMOUNT, Money};
 use crate::storage::{Condition, Index, Item, Key, StoreError, Update, VERSION_ATTRIBUTE};
 
 /// The entity type stored items and audit entries name flights by.
-pub(crate) const ENTITY: &str = "Flight";
+pub(crate) const ENTITY: EntityKind = EntityKind::Flight;
 /// The index listing a leg's scheduled flights of one local day by departure.
 pub(crate) const BY_DEPARTURE_INDEX: Index = Index::Gsi1;
 /// The index listing the same flights by fare.
@@ -86,7 +87,7 @@ struct FlightRecord {
     gsi2sk: Option<String>,
     gsi3pk: String,
     gsi3sk: String,
-    entity: String,
+    entity: EntityKind,
     id: String,
     flight_number: String,
     airplane_id: String,
@@ -125,7 +126,7 @@ impl FlightRecord {
             gsi2sk: bookable.then(|| price_sort_key(flight.price.amount(), &flight.id)),
             gsi3pk: departures_partition(flight.departure_time.date_naive()),
             gsi3sk: departure_sort_key(&flight.departure_time, &flight.id),
-            entity: ENTITY.to_owned(),
+            entity: ENTITY,
             id: flight.id.to_string(),
             flight_number: flight.flight_number.as_str().to_owned(),
             airplane_id: flight.airplane_id.to_string(),

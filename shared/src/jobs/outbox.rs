@@ -24,13 +24,14 @@ use serde_json::Value;
 use super::{Job, JobQueue, QueueMessage};
 use crate::api::error_chain;
 use crate::clock::Clock;
+use crate::entity::EntityKind;
 use crate::storage::{Delete, Item, Key, Put, Query, SortCondition, Store, StoreError, WriteOp};
 
 /// The partition holding every staged job.
 pub(crate) const OUTBOX_PARTITION: &str = "OUTBOX";
 
 /// The entity type outbox items carry, for readers of the table.
-const ENTITY: &str = "OutboxJob";
+const ENTITY: EntityKind = EntityKind::OutboxJob;
 
 /// How long a staged job stays before DynamoDB's TTL removes it. Dispatch and the relay remove
 /// jobs within minutes; this only clears what a bug left behind, after two weeks in which the
@@ -46,7 +47,7 @@ const RELAY_PAGE: u32 = 100;
 struct OutboxRecord {
     pk: String,
     sk: String,
-    entity: String,
+    entity: EntityKind,
     job_id: String,
     /// The job's kind, for people reading the table; the relay sends `body` as it is.
     kind: String,
@@ -86,7 +87,7 @@ pub fn stage(job: &Job) -> WriteOp {
     let record = OutboxRecord {
         pk: key.pk,
         sk: key.sk,
-        entity: ENTITY.to_owned(),
+        entity: ENTITY,
         job_id: job.id.to_string(),
         kind: job.kind.name().to_owned(),
         body: job.to_body(),
@@ -268,7 +269,7 @@ mod tests {
                 "2026-11-21T08:00:00.123Z#00000000-0000-0000-0000-000000000000"
             )
         );
-        assert_eq!(item["entity"], "OutboxJob");
+        assert_eq!(item["entity"], "outbox-job");
         assert_eq!(item["kind"], "booking-confirmed");
     }
 

@@ -44,6 +44,7 @@ use super::queue::Delivery;
 use crate::accounts::{self, User};
 use crate::api::error_chain;
 use crate::clock::{Clock, IdGenerator};
+use crate::entity::EntityKind;
 use crate::error::DomainError;
 use crate::mail::{Email, MailError, Mailer};
 use crate::notifications::{self, Notification, NotificationId, NotificationKind};
@@ -66,7 +67,7 @@ const CLAIM_ATTEMPTS: usize = 3;
 const RECORD_OPERATION: usize = 0;
 
 /// The entity type of job records.
-const RECORD_ENTITY: &str = "JobRecord";
+const RECORD_ENTITY: EntityKind = EntityKind::JobRecord;
 const EMAIL_STATE: &str = "email";
 const LEASE_ID: &str = "leaseId";
 const LEASE_UNTIL: &str = "leaseUntil";
@@ -375,7 +376,7 @@ enum EmailState {
 struct JobRecord {
     pk: String,
     sk: String,
-    entity: String,
+    entity: EntityKind,
     dedup_key: String,
     /// The job whose delivery wrote the record first.
     job_id: String,
@@ -407,7 +408,7 @@ fn new_record(job: &Job, notification: &NotificationId, lease: &Lease, now: Date
     let record = JobRecord {
         pk: key.pk,
         sk: key.sk,
-        entity: RECORD_ENTITY.to_owned(),
+        entity: RECORD_ENTITY,
         dedup_key: job.dedup_key(),
         job_id: job.id.to_string(),
         user_id: job.user_id.to_string(),

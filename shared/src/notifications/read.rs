@@ -3,11 +3,12 @@
 use super::model::{Notification, NotificationId};
 use super::records;
 use crate::clock::Clock;
+use crate::entity::EntityKind;
 use crate::error::DomainError;
 use crate::identity::UserId;
 use crate::storage::{Store, StoreError};
 
-const ENTITY: &str = "notification";
+const ENTITY: EntityKind = EntityKind::Notification;
 
 /// Marks the notification read and takes it out of the unread index in one conditional update
 /// (exists, unread). Idempotent: when the condition fails because it was read already, the

@@ -6,11 +6,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::model::{Notification, NotificationId, NotificationKind};
+use crate::entity::EntityKind;
 use crate::identity::UserId;
 use crate::storage::{Comparison, Condition, Index, Item, Key, StoreError, Update};
 
 /// The entity type stored items name notifications by.
-pub(crate) const ENTITY: &str = "Notification";
+pub(crate) const ENTITY: EntityKind = EntityKind::Notification;
 /// The index whose partitions hold each user's unread notifications.
 pub(crate) const UNREAD_INDEX: Index = Index::Gsi1;
 /// The attribute saying whether the user has read the notification.
@@ -40,7 +41,7 @@ struct NotificationRecord {
     gsi1pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     gsi1sk: Option<String>,
-    entity: String,
+    entity: EntityKind,
     id: String,
     user_id: String,
     kind: NotificationKind,
@@ -62,7 +63,7 @@ pub(crate) fn new_item(notification: &Notification) -> Item {
         sk: key.sk,
         gsi1pk: unread.then(|| unread_partition(&notification.user_id)),
         gsi1sk: unread.then(|| notification.id.to_string()),
-        entity: ENTITY.to_owned(),
+        entity: ENTITY,
         id: notification.id.to_string(),
         user_id: notification.user_id.to_string(),
         kind: notification.kind,

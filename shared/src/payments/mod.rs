@@ -1,4 +1,5 @@
-//! Payments: the port bookings charge and refund through, and the local gateway of test cards.
+//! Payments: the port bookings charge and refund through, the local gateway of test cards, and the
+//! setting that chooses a gateway.
 //!
 //! Clients never send card numbers here. A payment form of the provider turns the card into a
 //! single-use token in the browser, and only that token travels through the API: card data never
@@ -9,12 +10,20 @@
 //!
 //! - `gateway.rs`: [`PaymentGateway`] and its request and outcome types.
 //! - `test_card.rs`: [`TestCardGateway`], deterministic and stateless, for local runs and tests.
+//! - `settings.rs`: [`GatewaySetting`], which gateway a process uses (`PAYMENT_GATEWAY`), and
+//!   where test cards are allowed.
+//! - `unconfigured.rs`: [`UnconfiguredGateway`], what a process without a setting holds: it
+//!   refuses every charge and refund.
 
 mod gateway;
+mod settings;
 mod test_card;
+mod unconfigured;
 
 pub use gateway::{
     ChargeOutcome, ChargeRequest, Payment, PaymentError, PaymentGateway, PaymentId, PaymentToken,
     RefundReceipt, RefundRequest,
 };
+pub use settings::{GATEWAY_VARIABLE, GatewaySetting, Platform, STAGE_KIND_VARIABLE, StageKind};
 pub use test_card::{TEST_TOKEN_APPROVE, TEST_TOKEN_DECLINE, TestCardGateway};
+pub use unconfigured::UnconfiguredGateway;

@@ -11,6 +11,7 @@ use crate::api::problem::ApiError;
 use crate::api::reply::Reply;
 use crate::api::request::Input;
 use crate::audit::{self, AuditPage, TimeRange};
+use crate::entity::EntityKind;
 use crate::identity::{Actor, UserId};
 use crate::pagination::PageLimit;
 use crate::storage::Item;
@@ -30,14 +31,12 @@ const ACTIVITY_PARAMS: &[&str] = &["from", "to", "limit", "cursor"];
 
 /// The longest entity id accepted; ids of every entity type are far shorter.
 const MAX_ENTITY_ID_CHARS: usize = 128;
-/// The longest entity type accepted.
-const MAX_ENTITY_TYPE_CHARS: usize = 64;
 
 /// Whose entries the admin asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Selector {
     Entity {
-        entity_type: String,
+        entity_type: EntityKind,
         entity_id: String,
     },
     Actor(Actor),
@@ -90,7 +89,7 @@ pub(crate) async fn list(services: Arc<Services>, input: Input) -> Result<Reply,
         } => {
             audit::list_entity_history(
                 &*services.store,
-                entity_type,
+                *entity_type,
                 entity_id,
                 paging.range,
                 paging.limit,
@@ -180,7 +179,7 @@ fn list_query(mut params: QueryParams) -> Result<(Selector, Paging), ApiError> {
 /// Exactly one of the two selectors, or the errors that name the parameters to fix.
 fn select(
     params: &mut QueryParams,
-    entity_type: Option<String>,
+    entity_type: Option<EntityKind>,
     entity_id: Option<String>,
     actor: Option<Actor>,
 ) -> Option<Selector> {
@@ -247,17 +246,9 @@ fn timestamp(text: String) -> Result<DateTime<Utc>, String> {
         })
 }
 
-fn entity_type(text: String) -> Result<String, String> {
-    let valid = !text.is_empty()
-        && text.chars().count() <= MAX_ENTITY_TYPE_CHARS
-        && text.chars().all(|c| c.is_ascii_alphanumeric());
-    if valid {
-        Ok(text)
-    } else {
-        Err(format!(
-            "must be an entity type such as Airplane: 1-{MAX_ENTITY_TYPE_CHARS} letters and digits"
-        ))
-    }
+/// One of the public entity kinds, in any case; anything else is refused naming the accepted ones.
+fn entity_type(text: String) -> Result<EntityKind, String> {
+    EntityKind::parse_public(&text).map_err(|unknown| unknown.to_string())
 }
 
 fn entity_id(text: String) -> Result<String, String> {
@@ -310,11 +301,11 @@ mod tests {
 
     #[test]
     fn an_entity_or_an_actor_selects_the_history() {
-        let (selector, paging) = parse("entityType=Airplane&entityId=a1&limit=5").unwrap();
+        let (selector, paging) = parse("entityType=airplane&entityId=a1&limit=5").unwrap();
         assert_eq!(
             selector,
             Selector::Entity {
-                entity_type: "Airplane".into(),
+                entity_type: EntityKind::Airplane,
                 entity_id: "a1".into()
             }
         );
@@ -329,6 +320,30 @@ mod tests {
         assert_eq!(
             parse("actor=system").unwrap().0,
             Selector::Actor(Actor::System)
+        );
+    }
+
+    #[test]
+    fn entity_types_are_read_in_any_case_and_an_unknown_one_lists_the_accepted_ones() {
+        for spelling in ["airplane", "Airplane", "AIRPLANE"] {
+            let (selector, _) = parse(&format!("entityType={spelling}&entityId=a1")).unwrap();
+            assert_eq!(
+                selector.scope(),
+                "entity=airplane#\"a1\"",
+                "one spelling, one cursor scope"
+            );
+        }
+        let Err(ApiError::Validation { errors, .. }) = parse("entityType=spaceship&entityId=a1")
+        else {
+            panic!("an unknown entity type is a validation error");
+        };
+        assert_eq!(errors[0].field, "entityType");
+        assert!(
+            errors[0].message.ends_with(
+                "accepted: airplane, airport, flight, booking, user, session, notification"
+            ),
+            "{}",
+            errors[0].message
         );
     }
 

@@ -1,0 +1,193 @@
+//! The closed set of entity kinds: what every stored item's `entity` attribute names, what audit
+//! entries record (`entityType`, and the `AUDIT#<kind>#<id>` partition), and what the API accepts
+//! and answers.
+//!
+//! One spelling serves all three: lowercase kebab-case (`airplane`, `refresh-token`), the form the
+//! API uses in paths and bodies. Before this enum, each module kept its own string constant, and
+//! they disagreed in case (`Airplane` stored, `airplane` in problems), so an audit filter written
+//! as the API spells everything else silently matched nothing. Parsing is case-insensitive, and an
+//! unknown kind is an error that lists the accepted ones.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A kind of stored entity. The kinds the API addresses come first ([`EntityKind::PUBLIC`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EntityKind {
+    Airplane,
+    Airport,
+    Flight,
+    Booking,
+    User,
+    Session,
+    Notification,
+    /// The marker of a pending booking's hold, listed by expiry time.
+    BookingHold,
+    /// The record of a booking's charge.
+    Payment,
+    /// The reservation of an email address for one user.
+    UserEmail,
+    /// The reservation of a username for one user.
+    Username,
+    /// One refresh token of a session (stored as its hash).
+    RefreshToken,
+    AuditEntry,
+    /// A job waiting in the outbox for dispatch.
+    OutboxJob,
+    /// The worker's record that a job was done, so a redelivery does not repeat it.
+    JobRecord,
+    /// The first answer to a request with an `Idempotency-Key`.
+    IdempotencyRecord,
+}
+
+impl EntityKind {
+    /// Every kind, in declaration order.
+    pub const ALL: &'static [EntityKind] = &[
+        EntityKind::Airplane,
+        EntityKind::Airport,
+        EntityKind::Flight,
+        EntityKind::Booking,
+        EntityKind::User,
+        EntityKind::Session,
+        EntityKind::Notification,
+        EntityKind::BookingHold,
+        EntityKind::Payment,
+        EntityKind::UserEmail,
+        EntityKind::Username,
+        EntityKind::RefreshToken,
+        EntityKind::AuditEntry,
+        EntityKind::OutboxJob,
+        EntityKind::JobRecord,
+        EntityKind::IdempotencyRecord,
+    ];
+
+    /// The kinds the API names resources by, and so the kinds the audit log can be filtered by:
+    /// the first ones declared. The others are storage details (markers, reservations, records of
+    /// work done) that no client addresses.
+    pub const PUBLIC: &'static [EntityKind] = Self::ALL.split_at(7).0;
+
+    /// The kind's one spelling, in storage, audit entries and the API.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::Airplane => "airplane",
+            EntityKind::Airport => "airport",
+            EntityKind::Flight => "flight",
+            EntityKind::Booking => "booking",
+            EntityKind::User => "user",
+            EntityKind::Session => "session",
+            EntityKind::Notification => "notification",
+            EntityKind::BookingHold => "booking-hold",
+            EntityKind::Payment => "payment",
+            EntityKind::UserEmail => "user-email",
+            EntityKind::Username => "username",
+            EntityKind::RefreshToken => "refresh-token",
+            EntityKind::AuditEntry => "audit-entry",
+            EntityKind::OutboxJob => "outbox-job",
+            EntityKind::JobRecord => "job-record",
+            EntityKind::IdempotencyRecord => "idempotency-record",
+        }
+    }
+
+    /// The public kind `text` names, in any case (`airplane`, `Airplane`, `AIRPLANE`).
+    pub fn parse_public(text: &str) -> Result<Self, UnknownEntityKind> {
+        Self::PUBLIC
+            .iter()
+            .copied()
+            .find(|kind| kind.as_str().eq_ignore_ascii_case(text.trim()))
+            .ok_or(UnknownEntityKind)
+    }
+}
+
+impl fmt::Display for EntityKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<EntityKind> for serde_json::Value {
+    fn from(kind: EntityKind) -> Self {
+        serde_json::Value::from(kind.as_str())
+    }
+}
+
+/// A name that is not one of [`EntityKind::PUBLIC`]; its message lists the accepted ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("is not an entity type; accepted: {}", accepted())]
+pub struct UnknownEntityKind;
+
+fn accepted() -> String {
+    EntityKind::PUBLIC
+        .iter()
+        .map(|kind| kind.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_serializes_as_its_one_spelling_and_reads_back() {
+        for &kind in EntityKind::ALL {
+            let value = serde_json::to_value(kind).unwrap();
+            assert_eq!(value, serde_json::Value::from(kind.as_str()));
+            assert_eq!(serde_json::Value::from(kind), value);
+            assert_eq!(serde_json::from_value::<EntityKind>(value).unwrap(), kind);
+            assert_eq!(kind.to_string(), kind.as_str());
+            let spelling = kind.as_str();
+            assert!(
+                spelling.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{spelling}"
+            );
+        }
+    }
+
+    #[test]
+    fn spellings_are_unique_and_all_lists_every_kind() {
+        let mut spellings: Vec<&str> = EntityKind::ALL.iter().map(|kind| kind.as_str()).collect();
+        spellings.sort_unstable();
+        spellings.dedup();
+        assert_eq!(spellings.len(), EntityKind::ALL.len());
+        assert!(
+            EntityKind::PUBLIC
+                .iter()
+                .all(|kind| EntityKind::ALL.contains(kind))
+        );
+    }
+
+    #[test]
+    fn public_kinds_parse_in_any_case() {
+        for text in ["airplane", "Airplane", "AIRPLANE", " airplane "] {
+            assert_eq!(
+                EntityKind::parse_public(text),
+                Ok(EntityKind::Airplane),
+                "{text}"
+            );
+        }
+        assert_eq!(EntityKind::parse_public("Session"), Ok(EntityKind::Session));
+    }
+
+    #[test]
+    fn unknown_and_internal_kinds_are_refused_naming_the_accepted_ones() {
+        for text in ["spaceship", "", "refresh-token", "audit-entry", "airplanes"] {
+            assert_eq!(
+                EntityKind::parse_public(text),
+                Err(UnknownEntityKind),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            UnknownEntityKind.to_string(),
+            "is not an entity type; accepted: airplane, airport, flight, booking, user, session, \
+             notification"
+        );
+    }
+
+    #[test]
+    fn a_stored_spelling_of_another_case_does_not_decode() {
+        assert!(serde_json::from_value::<EntityKind>(serde_json::json!("Airplane")).is_err());
+    }
+}
