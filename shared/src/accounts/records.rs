@@ -49,10 +49,20 @@ fn list_sort_key(created_at: &DateTime<Utc>, id: &UserId) -> String {
 }
 
 /// A user with the password hash only the storage layer and the login path see.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct StoredUser {
     pub(crate) user: User,
     pub(crate) password_hash: String,
+}
+
+/// The hash stays out of logs: a `{:?}` in a log line must not hand it to whoever reads them.
+impl std::fmt::Debug for StoredUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredUser")
+            .field("user", &self.user)
+            .field("password_hash", &"<redacted>")
+            .finish()
+    }
 }
 
 /// The stored form of a user.
@@ -253,6 +263,13 @@ mod tests {
             },
             password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         }
+    }
+
+    #[test]
+    fn debug_output_of_a_stored_user_never_shows_the_password_hash() {
+        let shown = format!("{:?}", stored_user());
+        assert!(!shown.contains("argon2"), "{shown}");
+        assert!(shown.contains("ann@example.com"), "{shown}");
     }
 
     #[test]
