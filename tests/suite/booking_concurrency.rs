@@ -375,6 +375,226 @@ async fn expiry_racing_payment_ends_with_one_outcome(backend: Backend, rounds: u
     assert_eq!(confirmed + expired, rounds);
 }
 
+/// `count` flights of `seats` seats each, departing a day apart from a week on.
+async fn flights(store: &dyn Store, clock: &dyn Clock, count: usize, seats: u16) -> Vec<Flight> {
+    let mut flights = Vec::with_capacity(count);
+    for day in 0..count {
+        let departure = clock.now() + TimeDelta::days(7 + i64::try_from(day).unwrap());
+        flights.push(seed_flight(store, clock, &UuidV7Ids, seats, FARE, departure).await);
+    }
+    flights
+}
+
+/// The detail of the 409 `outcome` must be.
+fn conflict_detail(outcome: Result<Booking, DomainError>) -> String {
+    match outcome {
+        Err(DomainError::Conflict { detail }) => detail,
+        other => panic!("expected a 409, got {other:?}"),
+    }
+}
+
+async fn a_second_pending_booking_on_a_flight_is_refused_naming_the_first(backend: Backend) {
+    let store = backend.store;
+    let clock = SettableClock::now();
+    let flight = &flights(&*store, &clock, 1, 20).await[0];
+    let owner = principal(Role::Customer);
+    let first = book(&*store, &clock, &owner, flight, 1).await.unwrap();
+    let detail = conflict_detail(book(&*store, &clock, &owner, flight, 2).await);
+    assert!(detail.contains(first.id.as_str()), "{detail}");
+    assert_eq!(
+        remaining(&*store, flight).await,
+        19,
+        "the refusal took no seats"
+    );
+    // Another customer is not affected, and once the first booking is paid its owner may book
+    // the flight again.
+    book(&*store, &clock, &principal(Role::Customer), flight, 1)
+        .await
+        .unwrap();
+    pay_booking(
+        &*store,
+        &clock,
+        &UuidV7Ids,
+        &TestCardGateway,
+        None,
+        &context_of(&owner),
+        &first.id,
+        &approve(&first),
+    )
+    .await
+    .unwrap();
+    book(&*store, &clock, &owner, flight, 1).await.unwrap();
+}
+
+/// Books one seat on each of `flights` for `who` and says which were refused by the cap.
+async fn book_each(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    who: &Principal,
+    flights: &[&Flight],
+) -> Vec<Result<Booking, String>> {
+    let mut outcomes = Vec::new();
+    for flight in flights {
+        outcomes.push(match book(store, clock, who, flight, 1).await {
+            Ok(booking) => Ok(booking),
+            Err(DomainError::Conflict { detail }) => Err(detail),
+            Err(other) => panic!("a booking failed with {other:?}"),
+        });
+    }
+    outcomes
+}
+
+async fn the_fourth_pending_booking_is_refused_and_each_exit_frees_one_slot(backend: Backend) {
+    let store = backend.store;
+    let clock = SettableClock::now();
+    let flights = flights(&*store, &clock, 4, 20).await;
+    let [f1, f2, f3, f4] = [&flights[0], &flights[1], &flights[2], &flights[3]];
+    let owner = principal(Role::Customer);
+    let context = context_of(&owner);
+    let held = book_each(&*store, &clock, &owner, &[f1, f2, f3]).await;
+    let [b1, b2, _b3] = [0, 1, 2].map(|i| held[i].clone().expect("under the cap"));
+    let detail = conflict_detail(book(&*store, &clock, &owner, f4, 1).await);
+    assert!(detail.contains("3 unpaid bookings"), "{detail}");
+    assert_eq!(
+        remaining(&*store, f4).await,
+        20,
+        "the refusal took no seats"
+    );
+
+    // Paying frees one slot, once: paying again changes nothing.
+    let paid = pay_booking(
+        &*store,
+        &clock,
+        &UuidV7Ids,
+        &TestCardGateway,
+        None,
+        &context,
+        &b1.id,
+        &approve(&b1),
+    )
+    .await
+    .unwrap();
+    let again = pay_booking(
+        &*store,
+        &clock,
+        &UuidV7Ids,
+        &TestCardGateway,
+        None,
+        &context,
+        &b1.id,
+        &approve(&b1),
+    )
+    .await;
+    assert!(
+        matches!(again, Err(DomainError::Conflict { .. })),
+        "{again:?}"
+    );
+    let outcomes = book_each(&*store, &clock, &owner, &[f4, f1]).await;
+    assert!(outcomes[0].is_ok(), "{outcomes:?}");
+    assert!(
+        outcomes[1].is_err(),
+        "one payment freed one slot: {outcomes:?}"
+    );
+
+    // Cancelling frees one slot, once.
+    for _ in 0..2 {
+        let _ = cancel_booking(
+            &*store,
+            &clock,
+            &UuidV7Ids,
+            &TestCardGateway,
+            None,
+            &context,
+            &b2.id,
+        )
+        .await;
+    }
+    let outcomes = book_each(&*store, &clock, &owner, &[f2, f1]).await;
+    assert!(outcomes[0].is_ok(), "{outcomes:?}");
+    assert!(
+        outcomes[1].is_err(),
+        "one cancellation freed one slot: {outcomes:?}"
+    );
+    // Cancelling the confirmed booking frees no slot: it held none.
+    cancel_booking(
+        &*store,
+        &clock,
+        &UuidV7Ids,
+        &TestCardGateway,
+        None,
+        &context,
+        &paid.id,
+    )
+    .await
+    .unwrap();
+    assert!(book(&*store, &clock, &owner, f1, 1).await.is_err());
+
+    // Expiry frees the three slots of the three lapsed holds, once however often it runs.
+    clock.advance(BookingSettings::default().hold + TimeDelta::seconds(1));
+    assert_eq!(
+        expire_holds(&*store, &clock, &UuidV7Ids, None)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        expire_holds(&*store, &clock, &UuidV7Ids, None)
+            .await
+            .unwrap(),
+        0
+    );
+    let outcomes = book_each(&*store, &clock, &owner, &[f1, f2, f3, f4]).await;
+    let booked = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
+    assert_eq!(booked, 3, "{outcomes:?}");
+    assert!(outcomes[3].is_err(), "{outcomes:?}");
+}
+
+async fn concurrent_creations_by_one_customer_never_exceed_the_cap(backend: Backend) {
+    const FLIGHTS: usize = 6;
+    const TRIES_PER_FLIGHT: usize = 3;
+    let store = backend.store;
+    let clock = Arc::new(SettableClock::now());
+    let flights = flights(&*store, &*clock, FLIGHTS, 20).await;
+    let owner = Arc::new(principal(Role::Customer));
+    let barrier = Arc::new(Barrier::new(FLIGHTS * TRIES_PER_FLIGHT));
+    let tasks: Vec<_> = flights
+        .iter()
+        .flat_map(|flight| std::iter::repeat_n(flight, TRIES_PER_FLIGHT))
+        .map(|flight| {
+            let (store, clock, owner, barrier, flight) = (
+                Arc::clone(&store),
+                Arc::clone(&clock),
+                Arc::clone(&owner),
+                Arc::clone(&barrier),
+                flight.clone(),
+            );
+            tokio::spawn(async move {
+                barrier.wait().await;
+                book(&*store, &*clock, &owner, &flight, 1).await
+            })
+        })
+        .collect();
+    let mut booked = Vec::new();
+    for task in tasks {
+        match task.await.expect("the task ran") {
+            Ok(booking) => booked.push(booking),
+            Err(DomainError::Conflict { .. }) => {}
+            Err(other) => panic!("a booking failed with {other:?}"),
+        }
+    }
+    let cap = usize::try_from(BookingSettings::default().max_pending).unwrap();
+    assert_eq!(booked.len(), cap, "pending bookings of one customer");
+    let mut on: Vec<&str> = booked.iter().map(|b| b.flight_id.as_str()).collect();
+    on.sort_unstable();
+    on.dedup();
+    assert_eq!(on.len(), cap, "one pending booking per flight");
+    let mut taken = 0;
+    for flight in &flights {
+        taken += 20 - remaining(&*store, flight).await;
+    }
+    assert_eq!(usize::from(taken), cap, "refused attempts took no seats");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn embedded_two_hundred_customers_race_for_ten_seats_and_ten_win() {
     two_hundred_customers_race_for_ten_seats(embedded()).await;
@@ -403,4 +623,36 @@ async fn embedded_expiry_racing_payment_ends_with_exactly_one_outcome() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dynamodb_expiry_racing_payment_ends_with_exactly_one_outcome() {
     expiry_racing_payment_ends_with_one_outcome(dynamodb().await, 20).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_a_second_pending_booking_on_a_flight_is_a_409_naming_the_first() {
+    a_second_pending_booking_on_a_flight_is_refused_naming_the_first(embedded()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamodb_a_second_pending_booking_on_a_flight_is_a_409_naming_the_first() {
+    a_second_pending_booking_on_a_flight_is_refused_naming_the_first(dynamodb().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_the_fourth_pending_booking_is_a_409_and_pay_cancel_expiry_each_free_a_slot_once()
+{
+    the_fourth_pending_booking_is_refused_and_each_exit_frees_one_slot(embedded()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamodb_the_fourth_pending_booking_is_a_409_and_pay_cancel_expiry_each_free_a_slot_once()
+{
+    the_fourth_pending_booking_is_refused_and_each_exit_frees_one_slot(dynamodb().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_concurrent_creations_by_one_customer_never_exceed_the_cap() {
+    concurrent_creations_by_one_customer_never_exceed_the_cap(embedded()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamodb_concurrent_creations_by_one_customer_never_exceed_the_cap() {
+    concurrent_creations_by_one_customer_never_exceed_the_cap(dynamodb().await).await;
 }
