@@ -50,7 +50,8 @@ impl CreateOutcome {
 /// Books `new.seats` seats on a flight for the caller, under the idempotency key `key`.
 ///
 /// One transaction: the flight's `remainingSeats` decremented on condition that enough remain,
-/// and the flight is scheduled; the booking put as `pending` with its hold expiry, the hold marker, the audit entry, the
+/// the flight is scheduled and its price is still the one the total was computed from; the
+/// booking put as `pending` with its hold expiry, the hold marker, the audit entry, the
 /// idempotency record's completion with the response `respond` renders; and the caller's open
 /// holds: a marker for this flight (created only if they hold no pending booking on it) and their
 /// count of pending bookings (incremented only while below `settings.max_pending`). The seat
@@ -59,8 +60,9 @@ impl CreateOutcome {
 /// exceed their cap however many requests they send at once. Transactions that collide
 /// (DynamoDB's `TransactionConflict`) or are throttled are retried with jittered backoff, and a
 /// failed condition is explained from what it guards read again (unknown flight 404; not
-/// scheduled, sold out, already held by the caller or over the cap 409), so a request loses only
-/// when it really must.
+/// scheduled, sold out, already held by the caller or over the cap 409; a new price is simply
+/// used, so the total is always the fare the seats were taken at), so a request loses only when
+/// it really must.
 ///
 /// A retry with the same key and request replays the first response; the same key with another
 /// request is a 422; while the first is still running, a 409. A failed request releases its key
@@ -160,7 +162,7 @@ impl Request<'_> {
                 after: records::view(&booking),
             };
             let operations = vec![
-                records::take_seats(&flight.id, self.new.seats),
+                records::take_seats(&flight, self.new.seats),
                 WriteOp::Put(Put {
                     item: records::new_item(&booking),
                     condition: Some(Condition::ItemNotExists),
@@ -178,7 +180,7 @@ impl Request<'_> {
                         response,
                     });
                 }
-                // The seats went, the flight changed, or the caller's count of pending bookings
+                // The seats went, the flight changed (its status or its price), or the caller's count of pending bookings
                 // moved: the next round reads them again and says which, or books again if
                 // seats or a slot came back meanwhile.
                 Err(StoreError::TransactionConditionFailed {

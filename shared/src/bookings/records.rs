@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::model::{Booking, BookingId, BookingStatus, FlightSummary, Seats};
-use crate::flights::{self, FlightId};
+use crate::flights::{self, Flight, FlightId};
 use crate::identity::UserId;
 use crate::money::Money;
 use crate::payments::{Payment, PaymentId};
@@ -31,6 +31,10 @@ pub(crate) const HOLDS: &str = "HOLDS";
 
 const STATUS: &str = "status";
 const HOLD_EXPIRES_AT: &str = "holdExpiresAt";
+/// The flight item's fare attributes (its layout is in `flights::records`), which a booking's
+/// seat condition names.
+const FLIGHT_PRICE_AMOUNT: &str = "priceAmount";
+const FLIGHT_PRICE_CURRENCY: &str = "priceCurrency";
 /// The attribute of a customer's counter item holding how many of their bookings are pending.
 const PENDING_COUNT: &str = "pending";
 
@@ -427,10 +431,15 @@ pub(crate) fn pending_and_held_at(now: DateTime<Utc>) -> Condition {
     ])
 }
 
-/// Takes `seats` from the flight, only while it is scheduled and has them: the one operation that
-/// makes overselling impossible, whatever the concurrency.
-pub(crate) fn take_seats(flight: &FlightId, seats: Seats) -> WriteOp {
-    let mut update = Update::new(flights::flight_key(flight));
+/// Takes `seats` from `flight`, only while it is scheduled, has them, and still sells them at the
+/// price read: the one operation that makes overselling impossible, whatever the concurrency, and
+/// that makes a booking's total the fare its seats were taken at.
+///
+/// The condition names the price itself, not the flight's version: the version also moves every
+/// time seats are taken or given back, so conditioning on it would turn every concurrent booking
+/// of the flight into a retry, while the price moves only when staff change it.
+pub(crate) fn take_seats(flight: &Flight, seats: Seats) -> WriteOp {
+    let mut update = Update::new(flights::flight_key(&flight.id));
     update.add = vec![
         (flights::REMAINING_SEATS.into(), -i64::from(seats.get())),
         (flights::BOOKING_COUNT.into(), 1),
@@ -446,6 +455,16 @@ pub(crate) fn take_seats(flight: &FlightId, seats: Seats) -> WriteOp {
             flights::STATUS,
             Comparison::Equal,
             flights::FlightStatus::Scheduled.as_str(),
+        ),
+        Condition::compare(
+            FLIGHT_PRICE_AMOUNT,
+            Comparison::Equal,
+            flight.price.amount(),
+        ),
+        Condition::compare(
+            FLIGHT_PRICE_CURRENCY,
+            Comparison::Equal,
+            flight.price.currency().to_string(),
         ),
     ]));
     WriteOp::Update(update)
