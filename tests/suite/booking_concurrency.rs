@@ -33,6 +33,7 @@ use itinera::payments::{
 use itinera::storage::{Delete, Item, Key, Page, Put, Query, Store, StoreError, Update, WriteOp};
 use itinera::version::Precondition;
 use itinera_embedded::EmbeddedStore;
+use itinera_tests::faults::{Call, Fault, FaultKind, FaultyStore};
 use itinera_tests::{
     SettableClock, TickingClock, context_of, fresh_dynamodb_store, principal, seed_flight,
 };
@@ -41,6 +42,9 @@ use tokio::sync::Barrier;
 
 /// The fare per seat, in paise.
 const FARE: i64 = 450_000;
+
+/// How many scheduled expiry runs a lapsed hold may take to expire when runs collide.
+const SETTLING_RUNS: usize = 5;
 
 /// A store of one family, and what keeps it alive.
 struct Backend {
@@ -62,6 +66,55 @@ async fn dynamodb() -> Backend {
         store: fresh_dynamodb_store().await,
         _data: None,
     }
+}
+
+/// The faults of a contended table: every third booking transaction collides with another
+/// (`TransactionConflict`), and, when `throttled`, every fifth is throttled. Both fail before the
+/// store sees the transaction, as DynamoDB's cancellations do.
+fn contention(throttled: bool) -> Vec<Fault> {
+    let mut faults = vec![
+        Fault::on(Call::Transact)
+            .touching("BOOKING#")
+            .with(FaultKind::Conflict)
+            .every(3),
+    ];
+    if throttled {
+        faults.push(
+            Fault::on(Call::Transact)
+                .touching("BOOKING#")
+                .with(FaultKind::Throttled)
+                .every(5),
+        );
+    }
+    faults
+}
+
+/// `backend` behind a [`FaultyStore`] with `faults`, and the decorator, to check that the faults
+/// fired.
+fn contended(backend: Backend, faults: Vec<Fault>) -> (Backend, Arc<FaultyStore>) {
+    let faulty = Arc::new(FaultyStore::new(backend.store));
+    for fault in faults {
+        faulty.inject(fault);
+    }
+    let store: Arc<dyn Store> = faulty.clone();
+    (
+        Backend {
+            store,
+            _data: backend._data,
+        },
+        faulty,
+    )
+}
+
+/// Runs `scenario` on `backend` behind the contention faults, and checks that they fired.
+async fn under_contention<F: std::future::Future<Output = ()>>(
+    backend: Backend,
+    throttled: bool,
+    scenario: impl FnOnce(Backend) -> F,
+) {
+    let (backend, faulty) = contended(backend, contention(throttled));
+    scenario(backend).await;
+    assert!(faulty.injected() > 0, "no fault fired");
 }
 
 fn respond(booking: &Booking) -> StoredResponse {
@@ -351,12 +404,19 @@ async fn expiry_racing_payment_ends_with_one_outcome(backend: Backend, rounds: u
         };
         assert!(expired_by_race <= 1, "round {round}: expired twice");
         // A hold neither side settled (everyone read the clock before its end, or the payment
-        // read after it and the expiries before) is expired by the next run.
+        // read after it and the expiries before) is expired by the next run; a run whose
+        // transaction collided leaves it to the run after.
         clock.set(hold + TimeDelta::seconds(1));
-        expire_holds(&*store, &*clock, &UuidV7Ids, None)
-            .await
-            .unwrap();
-        let stored = get_booking(&*store, &owner, &booking.id).await.unwrap();
+        let mut stored = get_booking(&*store, &owner, &booking.id).await.unwrap();
+        for _ in 0..SETTLING_RUNS {
+            if stored.status != BookingStatus::Pending {
+                break;
+            }
+            expire_holds(&*store, &*clock, &UuidV7Ids, None)
+                .await
+                .unwrap();
+            stored = get_booking(&*store, &owner, &booking.id).await.unwrap();
+        }
         let (charges, refunds) = gateway.counts(booking.id.as_str());
         if paid {
             assert_eq!(stored.status, BookingStatus::Confirmed, "round {round}");
@@ -683,6 +743,34 @@ async fn a_reprice_between_the_read_and_the_transaction_sets_the_total(backend: 
     assert_eq!(now.remaining_seats, 8);
 }
 
+async fn a_booking_throttled_at_every_attempt_is_a_503_and_writes_nothing(backend: Backend) {
+    let clock = SettableClock::now();
+    let flight = &flights(&*backend.store, &clock, 1, 10).await[0];
+    let (backend, faulty) = contended(
+        backend,
+        vec![
+            Fault::on(Call::Transact)
+                .touching("BOOKING#")
+                .with(FaultKind::Throttled)
+                .every(1),
+        ],
+    );
+    let owner = principal(Role::Customer);
+    let outcome = book(&*backend.store, &clock, &owner, flight, 2).await;
+    assert!(
+        matches!(outcome, Err(DomainError::Store(StoreError::Throttled(_)))),
+        "{outcome:?}"
+    );
+    assert!(faulty.injected() > 1, "the booking was retried");
+    faulty.heal();
+    assert_eq!(remaining(&*backend.store, flight).await, 10);
+    assert_eq!(live_seats(&*backend.store, flight).await, (0, 0));
+    // Nothing was held: once the store answers, the customer books.
+    book(&*backend.store, &clock, &owner, flight, 2)
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn embedded_two_hundred_customers_race_for_ten_seats_and_ten_win() {
     two_hundred_customers_race_for_ten_seats(embedded()).await;
@@ -753,4 +841,80 @@ async fn embedded_a_reprice_between_the_read_and_the_transaction_sets_the_total(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dynamodb_a_reprice_between_the_read_and_the_transaction_sets_the_total() {
     a_reprice_between_the_read_and_the_transaction_sets_the_total(dynamodb().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_ten_seats_go_to_ten_customers_through_conflicts_and_throttling() {
+    under_contention(embedded(), true, two_hundred_customers_race_for_ten_seats).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamodb_ten_seats_go_to_ten_customers_through_conflicts_and_throttling() {
+    under_contention(
+        dynamodb().await,
+        true,
+        two_hundred_customers_race_for_ten_seats,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_the_cap_holds_for_concurrent_creations_through_conflicts_and_throttling() {
+    under_contention(
+        embedded(),
+        true,
+        concurrent_creations_by_one_customer_never_exceed_the_cap,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamodb_the_cap_holds_for_concurrent_creations_through_conflicts_and_throttling() {
+    under_contention(
+        dynamodb().await,
+        true,
+        concurrent_creations_by_one_customer_never_exceed_the_cap,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_concurrent_cancellations_return_the_seats_once_through_conflicts() {
+    under_contention(embedded(), false, fifty_cancellations_return_the_seats_once).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamodb_concurrent_cancellations_return_the_seats_once_through_conflicts() {
+    under_contention(
+        dynamodb().await,
+        false,
+        fifty_cancellations_return_the_seats_once,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_expiry_racing_payment_ends_with_one_outcome_through_conflicts() {
+    under_contention(embedded(), false, |backend| {
+        expiry_racing_payment_ends_with_one_outcome(backend, 40)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamodb_expiry_racing_payment_ends_with_one_outcome_through_conflicts() {
+    under_contention(dynamodb().await, false, |backend| {
+        expiry_racing_payment_ends_with_one_outcome(backend, 20)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_a_booking_throttled_at_every_attempt_is_a_503_and_writes_nothing() {
+    a_booking_throttled_at_every_attempt_is_a_503_and_writes_nothing(embedded()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamodb_a_booking_throttled_at_every_attempt_is_a_503_and_writes_nothing() {
+    a_booking_throttled_at_every_attempt_is_a_503_and_writes_nothing(dynamodb().await).await;
 }

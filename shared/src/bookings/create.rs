@@ -137,6 +137,7 @@ impl Request<'_> {
     async fn hold_seats(&self) -> Result<CreateOutcome, DomainError> {
         let id = BookingId::from(self.ids.new_id());
         tracing::Span::current().record("booking_id", id.as_str());
+        let mut throttled = None;
         for attempt in 0..ATTEMPTS {
             let (flight, counter) =
                 tokio::try_join!(get_flight(self.store, &self.new.flight_id), async {
@@ -196,17 +197,27 @@ impl Request<'_> {
                         return Err(refusal);
                     }
                 }
+                Err(StoreError::TransactionConflict) => {
+                    throttled = None;
+                    back_off(attempt).await;
+                }
                 // Nothing was written; DynamoDB cancels a transaction with a throttled item
                 // without retrying it, so waiting and trying again is this loop's job.
-                Err(StoreError::TransactionConflict | StoreError::Throttled(_)) => {
+                Err(error @ StoreError::Throttled(_)) => {
+                    throttled = Some(error);
                     back_off(attempt).await;
                 }
                 Err(other) => return Err(other.into()),
             }
         }
-        Err(DomainError::Conflict {
-            detail: "The flight is in high demand right now; retry the request.".into(),
-        })
+        // Still throttled at the last attempt: the store is overloaded (a 503 with `Retry-After`),
+        // not the flight contended.
+        Err(throttled.map_or_else(
+            || DomainError::Conflict {
+                detail: "The flight is in high demand right now; retry the request.".into(),
+            },
+            DomainError::from,
+        ))
     }
 
     /// The refusal of a caller who holds as many pending bookings as they may.
