@@ -771,6 +771,65 @@ async fn a_booking_throttled_at_every_attempt_is_a_503_and_writes_nothing(backen
         .unwrap();
 }
 
+async fn concurrent_payments_confirm_once_and_free_one_slot(backend: Backend) {
+    const PAYERS: usize = 10;
+    let store = backend.store;
+    let clock = Arc::new(SettableClock::now());
+    let flights = flights(&*store, &*clock, 5, 10).await;
+    let owner = principal(Role::Customer);
+    let booking = book(&*store, &*clock, &owner, &flights[0], 2)
+        .await
+        .unwrap();
+    let gateway = Arc::new(CountingGateway::default());
+    let barrier = Arc::new(Barrier::new(PAYERS));
+    let tasks: Vec<_> = (0..PAYERS)
+        .map(|_| {
+            let (store, clock, gateway, barrier) = (
+                Arc::clone(&store),
+                Arc::clone(&clock),
+                Arc::clone(&gateway),
+                Arc::clone(&barrier),
+            );
+            let (context, id, details) =
+                (context_of(&owner), booking.id.clone(), approve(&booking));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                pay_booking(
+                    &*store, &*clock, &UuidV7Ids, &*gateway, None, &context, &id, &details,
+                )
+                .await
+            })
+        })
+        .collect();
+    // A payer who reads the booking after it was confirmed is refused before any charge; every
+    // other payer sees it confirmed by the one charge its key makes.
+    let mut payments = Vec::new();
+    for task in tasks {
+        match task.await.expect("the task ran") {
+            Ok(paid) => {
+                assert_eq!(paid.status, BookingStatus::Confirmed);
+                payments.push(paid.payment_id.expect("a payment id"));
+            }
+            Err(DomainError::Conflict { detail }) => {
+                assert!(detail.contains("confirmed"), "{detail}");
+            }
+            Err(other) => panic!("a payment failed with {other:?}"),
+        }
+    }
+    payments.dedup();
+    assert_eq!(payments.len(), 1, "one charge confirmed the booking");
+    let (_, refunds) = gateway.counts(booking.id.as_str());
+    assert_eq!(refunds, 0, "the confirming charge was never refunded");
+    let stored = get_booking(&*store, &owner, &booking.id).await.unwrap();
+    assert_eq!(stored.status, BookingStatus::Confirmed);
+    // The payment freed the booking's slot once: three new holds fit, a fourth does not.
+    let rest: Vec<&Flight> = flights[1..].iter().collect();
+    let outcomes = book_each(&*store, &*clock, &owner, &rest).await;
+    let held = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
+    assert_eq!(held, 3, "{outcomes:?}");
+    assert_eq!(remaining(&*store, &flights[0]).await, 8);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn embedded_two_hundred_customers_race_for_ten_seats_and_ten_win() {
     two_hundred_customers_race_for_ten_seats(embedded()).await;
@@ -917,4 +976,34 @@ async fn embedded_a_booking_throttled_at_every_attempt_is_a_503_and_writes_nothi
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dynamodb_a_booking_throttled_at_every_attempt_is_a_503_and_writes_nothing() {
     a_booking_throttled_at_every_attempt_is_a_503_and_writes_nothing(dynamodb().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_concurrent_payments_confirm_once_and_free_one_slot() {
+    concurrent_payments_confirm_once_and_free_one_slot(embedded()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamodb_concurrent_payments_confirm_once_and_free_one_slot() {
+    concurrent_payments_confirm_once_and_free_one_slot(dynamodb().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_concurrent_payments_confirm_once_and_free_one_slot_through_conflicts() {
+    under_contention(
+        embedded(),
+        false,
+        concurrent_payments_confirm_once_and_free_one_slot,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamodb_concurrent_payments_confirm_once_and_free_one_slot_through_conflicts() {
+    under_contention(
+        dynamodb().await,
+        false,
+        concurrent_payments_confirm_once_and_free_one_slot,
+    )
+    .await;
 }
