@@ -35,7 +35,8 @@ use itinera::version::Precondition;
 use itinera_embedded::EmbeddedStore;
 use itinera_tests::faults::{Call, Fault, FaultKind, FaultyStore};
 use itinera_tests::{
-    SettableClock, TickingClock, context_of, fresh_dynamodb_store, principal, seed_flight,
+    SettableClock, TickingClock, context_of, fresh_dynamodb_store, pay_approved as pay, principal,
+    seed_flight,
 };
 use tempfile::TempDir;
 use tokio::sync::Barrier;
@@ -49,6 +50,8 @@ const SETTLING_RUNS: usize = 5;
 /// A store of one family, and what keeps it alive.
 struct Backend {
     store: Arc<dyn Store>,
+    /// How many rounds a scenario that repeats a race runs: fewer on moto, which is slower.
+    rounds: u32,
     _data: Option<TempDir>,
 }
 
@@ -57,6 +60,7 @@ fn embedded() -> Backend {
     let store = EmbeddedStore::open(data.path()).expect("embedded store opens");
     Backend {
         store: Arc::new(store),
+        rounds: 40,
         _data: Some(data),
     }
 }
@@ -64,6 +68,7 @@ fn embedded() -> Backend {
 async fn dynamodb() -> Backend {
     Backend {
         store: fresh_dynamodb_store().await,
+        rounds: 20,
         _data: None,
     }
 }
@@ -97,13 +102,7 @@ fn contended(backend: Backend, faults: Vec<Fault>) -> (Backend, Arc<FaultyStore>
         faulty.inject(fault);
     }
     let store: Arc<dyn Store> = faulty.clone();
-    (
-        Backend {
-            store,
-            _data: backend._data,
-        },
-        faulty,
-    )
+    (Backend { store, ..backend }, faulty)
 }
 
 /// Runs `scenario` on `backend` behind the contention faults, and checks that they fired.
@@ -162,6 +161,26 @@ fn approve(booking: &Booking) -> PaymentDetails {
     }
 }
 
+/// `who` cancels `booking`, refunded through the test-card gateway if it was paid.
+async fn cancel(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    who: &Principal,
+    booking: &Booking,
+) -> Result<Booking, DomainError> {
+    let context = context_of(who);
+    cancel_booking(
+        store,
+        clock,
+        &UuidV7Ids,
+        &TestCardGateway,
+        None,
+        &context,
+        &booking.id,
+    )
+    .await
+}
+
 /// Every booking of the flight still holding seats, and the seats they hold.
 async fn live_seats(store: &dyn Store, flight: &Flight) -> (usize, u16) {
     let filter = BookingFilter {
@@ -193,6 +212,26 @@ async fn live_seats(store: &dyn Store, flight: &Flight) -> (usize, u16) {
 
 async fn remaining(store: &dyn Store, flight: &Flight) -> u16 {
     get_flight(store, &flight.id).await.unwrap().remaining_seats
+}
+
+/// Spawns `owner`'s payment of `booking` with an approved card, made once `barrier` releases it.
+fn pay_when_released(
+    store: &Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    gateway: &Arc<CountingGateway>,
+    barrier: &Arc<Barrier>,
+    owner: &Principal,
+    booking: &Booking,
+) -> tokio::task::JoinHandle<Result<Booking, DomainError>> {
+    let (store, gateway, barrier) = (Arc::clone(store), Arc::clone(gateway), Arc::clone(barrier));
+    let (context, id, details) = (context_of(owner), booking.id.clone(), approve(booking));
+    tokio::spawn(async move {
+        barrier.wait().await;
+        pay_booking(
+            &*store, &*clock, &UuidV7Ids, &*gateway, None, &context, &id, &details,
+        )
+        .await
+    })
 }
 
 /// The test-card gateway, counting approved charges and refunds per idempotency key.
@@ -232,7 +271,7 @@ impl PaymentGateway for CountingGateway {
     }
 }
 
-async fn two_hundred_customers_race_for_ten_seats(backend: Backend) {
+async fn two_hundred_customers_race_for_ten_seats_and_ten_win(backend: Backend) {
     const CUSTOMERS: usize = 200;
     const SEATS: u16 = 10;
     let store = backend.store;
@@ -272,7 +311,7 @@ async fn two_hundred_customers_race_for_ten_seats(backend: Backend) {
     );
 }
 
-async fn fifty_cancellations_return_the_seats_once(backend: Backend) {
+async fn fifty_concurrent_cancellations_return_the_seats_once(backend: Backend) {
     const CANCELLATIONS: usize = 50;
     let store = backend.store;
     let clock = Arc::new(SettableClock::now());
@@ -335,7 +374,8 @@ async fn fifty_cancellations_return_the_seats_once(backend: Backend) {
     assert_eq!(stored.refund, Some(booking.total.clone()));
 }
 
-async fn expiry_racing_payment_ends_with_one_outcome(backend: Backend, rounds: u32) {
+async fn expiry_racing_payment_ends_with_exactly_one_outcome(backend: Backend) {
+    let rounds = backend.rounds;
     let store = backend.store;
     let clock = Arc::new(SettableClock::now());
     let total_seats = 2 * u16::try_from(rounds).unwrap();
@@ -366,30 +406,14 @@ async fn expiry_racing_payment_ends_with_one_outcome(backend: Backend, rounds: u
                 })
             })
             .collect();
-        let payment = {
-            let (store, race_clock, barrier, gateway) = (
-                Arc::clone(&store),
-                Arc::clone(&race_clock),
-                Arc::clone(&barrier),
-                Arc::clone(&gateway),
-            );
-            let (context, id, details) =
-                (context_of(&owner), booking.id.clone(), approve(&booking));
-            tokio::spawn(async move {
-                barrier.wait().await;
-                pay_booking(
-                    &*store,
-                    &*race_clock,
-                    &UuidV7Ids,
-                    &*gateway,
-                    None,
-                    &context,
-                    &id,
-                    &details,
-                )
-                .await
-            })
-        };
+        let payment = pay_when_released(
+            &store,
+            race_clock.clone(),
+            &gateway,
+            &barrier,
+            &owner,
+            &booking,
+        );
         let mut expired_by_race = 0;
         for expiry in expiries {
             expired_by_race += expiry.await.expect("the task ran").expect("expiry runs");
@@ -456,7 +480,7 @@ fn conflict_detail(outcome: Result<Booking, DomainError>) -> String {
     }
 }
 
-async fn a_second_pending_booking_on_a_flight_is_refused_naming_the_first(backend: Backend) {
+async fn a_second_pending_booking_on_a_flight_is_a_409_naming_the_first(backend: Backend) {
     let store = backend.store;
     let clock = SettableClock::now();
     let flight = &flights(&*store, &clock, 1, 20).await[0];
@@ -474,18 +498,7 @@ async fn a_second_pending_booking_on_a_flight_is_refused_naming_the_first(backen
     book(&*store, &clock, &principal(Role::Customer), flight, 1)
         .await
         .unwrap();
-    pay_booking(
-        &*store,
-        &clock,
-        &UuidV7Ids,
-        &TestCardGateway,
-        None,
-        &context_of(&owner),
-        &first.id,
-        &approve(&first),
-    )
-    .await
-    .unwrap();
+    pay(&*store, &clock, &owner, &first).await.unwrap();
     book(&*store, &clock, &owner, flight, 1).await.unwrap();
 }
 
@@ -507,13 +520,32 @@ async fn book_each(
     outcomes
 }
 
-async fn the_fourth_pending_booking_is_refused_and_each_exit_frees_one_slot(backend: Backend) {
+/// Checks that a repeated exit from `pending` (`again`) was refused and that the first freed
+/// exactly one slot: of `[free, full]`, only the first flight can be booked.
+async fn one_slot_was_freed(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    owner: &Principal,
+    again: Result<Booking, DomainError>,
+    [free, full]: [&Flight; 2],
+) {
+    assert!(
+        matches!(again, Err(DomainError::Conflict { .. })),
+        "the repeat is refused: {again:?}"
+    );
+    let outcomes = book_each(store, clock, owner, &[free, full]).await;
+    assert!(outcomes[0].is_ok(), "{outcomes:?}");
+    assert!(outcomes[1].is_err(), "one slot was freed: {outcomes:?}");
+}
+
+async fn the_fourth_pending_booking_is_a_409_and_pay_cancel_expiry_each_free_a_slot_once(
+    backend: Backend,
+) {
     let store = backend.store;
     let clock = SettableClock::now();
     let flights = flights(&*store, &clock, 4, 20).await;
     let [f1, f2, f3, f4] = [&flights[0], &flights[1], &flights[2], &flights[3]];
     let owner = principal(Role::Customer);
-    let context = context_of(&owner);
     let held = book_each(&*store, &clock, &owner, &[f1, f2, f3]).await;
     let [b1, b2, _b3] = [0, 1, 2].map(|i| held[i].clone().expect("under the cap"));
     let detail = conflict_detail(book(&*store, &clock, &owner, f4, 1).await);
@@ -525,71 +557,16 @@ async fn the_fourth_pending_booking_is_refused_and_each_exit_frees_one_slot(back
     );
 
     // Paying frees one slot, once: paying again changes nothing.
-    let paid = pay_booking(
-        &*store,
-        &clock,
-        &UuidV7Ids,
-        &TestCardGateway,
-        None,
-        &context,
-        &b1.id,
-        &approve(&b1),
-    )
-    .await
-    .unwrap();
-    let again = pay_booking(
-        &*store,
-        &clock,
-        &UuidV7Ids,
-        &TestCardGateway,
-        None,
-        &context,
-        &b1.id,
-        &approve(&b1),
-    )
-    .await;
-    assert!(
-        matches!(again, Err(DomainError::Conflict { .. })),
-        "{again:?}"
-    );
-    let outcomes = book_each(&*store, &clock, &owner, &[f4, f1]).await;
-    assert!(outcomes[0].is_ok(), "{outcomes:?}");
-    assert!(
-        outcomes[1].is_err(),
-        "one payment freed one slot: {outcomes:?}"
-    );
+    let paid = pay(&*store, &clock, &owner, &b1).await.unwrap();
+    let again = pay(&*store, &clock, &owner, &b1).await;
+    one_slot_was_freed(&*store, &clock, &owner, again, [f4, f1]).await;
 
-    // Cancelling frees one slot, once.
-    for _ in 0..2 {
-        let _ = cancel_booking(
-            &*store,
-            &clock,
-            &UuidV7Ids,
-            &TestCardGateway,
-            None,
-            &context,
-            &b2.id,
-        )
-        .await;
-    }
-    let outcomes = book_each(&*store, &clock, &owner, &[f2, f1]).await;
-    assert!(outcomes[0].is_ok(), "{outcomes:?}");
-    assert!(
-        outcomes[1].is_err(),
-        "one cancellation freed one slot: {outcomes:?}"
-    );
+    // Cancelling frees one slot, once: cancelling again changes nothing.
+    cancel(&*store, &clock, &owner, &b2).await.unwrap();
+    let again = cancel(&*store, &clock, &owner, &b2).await;
+    one_slot_was_freed(&*store, &clock, &owner, again, [f2, f1]).await;
     // Cancelling the confirmed booking frees no slot: it held none.
-    cancel_booking(
-        &*store,
-        &clock,
-        &UuidV7Ids,
-        &TestCardGateway,
-        None,
-        &context,
-        &paid.id,
-    )
-    .await
-    .unwrap();
+    cancel(&*store, &clock, &owner, &paid).await.unwrap();
     assert!(book(&*store, &clock, &owner, f1, 1).await.is_err());
 
     // Expiry frees the three slots of the three lapsed holds, once however often it runs.
@@ -783,23 +760,7 @@ async fn concurrent_payments_confirm_once_and_free_one_slot(backend: Backend) {
     let gateway = Arc::new(CountingGateway::default());
     let barrier = Arc::new(Barrier::new(PAYERS));
     let tasks: Vec<_> = (0..PAYERS)
-        .map(|_| {
-            let (store, clock, gateway, barrier) = (
-                Arc::clone(&store),
-                Arc::clone(&clock),
-                Arc::clone(&gateway),
-                Arc::clone(&barrier),
-            );
-            let (context, id, details) =
-                (context_of(&owner), booking.id.clone(), approve(&booking));
-            tokio::spawn(async move {
-                barrier.wait().await;
-                pay_booking(
-                    &*store, &*clock, &UuidV7Ids, &*gateway, None, &context, &id, &details,
-                )
-                .await
-            })
-        })
+        .map(|_| pay_when_released(&store, clock.clone(), &gateway, &barrier, &owner, &booking))
         .collect();
     // A payer who reads the booking after it was confirmed is refused before any charge; every
     // other payer sees it confirmed by the one charge its key makes.
@@ -830,180 +791,88 @@ async fn concurrent_payments_confirm_once_and_free_one_slot(backend: Backend) {
     assert_eq!(remaining(&*store, &flights[0]).await, 8);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn embedded_two_hundred_customers_race_for_ten_seats_and_ten_win() {
-    two_hundred_customers_race_for_ten_seats(embedded()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn dynamodb_two_hundred_customers_race_for_ten_seats_and_ten_win() {
-    two_hundred_customers_race_for_ten_seats(dynamodb().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn embedded_fifty_concurrent_cancellations_return_the_seats_once() {
-    fifty_cancellations_return_the_seats_once(embedded()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn dynamodb_fifty_concurrent_cancellations_return_the_seats_once() {
-    fifty_cancellations_return_the_seats_once(dynamodb().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn embedded_expiry_racing_payment_ends_with_exactly_one_outcome() {
-    expiry_racing_payment_ends_with_one_outcome(embedded(), 40).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn dynamodb_expiry_racing_payment_ends_with_exactly_one_outcome() {
-    expiry_racing_payment_ends_with_one_outcome(dynamodb().await, 20).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn embedded_a_second_pending_booking_on_a_flight_is_a_409_naming_the_first() {
-    a_second_pending_booking_on_a_flight_is_refused_naming_the_first(embedded()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn dynamodb_a_second_pending_booking_on_a_flight_is_a_409_naming_the_first() {
-    a_second_pending_booking_on_a_flight_is_refused_naming_the_first(dynamodb().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn embedded_the_fourth_pending_booking_is_a_409_and_pay_cancel_expiry_each_free_a_slot_once()
-{
-    the_fourth_pending_booking_is_refused_and_each_exit_frees_one_slot(embedded()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn dynamodb_the_fourth_pending_booking_is_a_409_and_pay_cancel_expiry_each_free_a_slot_once()
-{
-    the_fourth_pending_booking_is_refused_and_each_exit_frees_one_slot(dynamodb().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn embedded_concurrent_creations_by_one_customer_never_exceed_the_cap() {
-    concurrent_creations_by_one_customer_never_exceed_the_cap(embedded()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn dynamodb_concurrent_creations_by_one_customer_never_exceed_the_cap() {
-    concurrent_creations_by_one_customer_never_exceed_the_cap(dynamodb().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn embedded_a_reprice_between_the_read_and_the_transaction_sets_the_total() {
-    a_reprice_between_the_read_and_the_transaction_sets_the_total(embedded()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn dynamodb_a_reprice_between_the_read_and_the_transaction_sets_the_total() {
-    a_reprice_between_the_read_and_the_transaction_sets_the_total(dynamodb().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn embedded_ten_seats_go_to_ten_customers_through_conflicts_and_throttling() {
-    under_contention(embedded(), true, two_hundred_customers_race_for_ten_seats).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn dynamodb_ten_seats_go_to_ten_customers_through_conflicts_and_throttling() {
+async fn ten_seats_go_to_ten_customers_through_conflicts_and_throttling(backend: Backend) {
     under_contention(
-        dynamodb().await,
+        backend,
         true,
-        two_hundred_customers_race_for_ten_seats,
+        two_hundred_customers_race_for_ten_seats_and_ten_win,
     )
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn embedded_the_cap_holds_for_concurrent_creations_through_conflicts_and_throttling() {
+async fn the_cap_holds_for_concurrent_creations_through_conflicts_and_throttling(backend: Backend) {
     under_contention(
-        embedded(),
+        backend,
         true,
         concurrent_creations_by_one_customer_never_exceed_the_cap,
     )
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn dynamodb_the_cap_holds_for_concurrent_creations_through_conflicts_and_throttling() {
+async fn concurrent_cancellations_return_the_seats_once_through_conflicts(backend: Backend) {
     under_contention(
-        dynamodb().await,
-        true,
-        concurrent_creations_by_one_customer_never_exceed_the_cap,
-    )
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn embedded_concurrent_cancellations_return_the_seats_once_through_conflicts() {
-    under_contention(embedded(), false, fifty_cancellations_return_the_seats_once).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn dynamodb_concurrent_cancellations_return_the_seats_once_through_conflicts() {
-    under_contention(
-        dynamodb().await,
+        backend,
         false,
-        fifty_cancellations_return_the_seats_once,
+        fifty_concurrent_cancellations_return_the_seats_once,
     )
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn embedded_expiry_racing_payment_ends_with_one_outcome_through_conflicts() {
-    under_contention(embedded(), false, |backend| {
-        expiry_racing_payment_ends_with_one_outcome(backend, 40)
-    })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn dynamodb_expiry_racing_payment_ends_with_one_outcome_through_conflicts() {
-    under_contention(dynamodb().await, false, |backend| {
-        expiry_racing_payment_ends_with_one_outcome(backend, 20)
-    })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn embedded_a_booking_throttled_at_every_attempt_is_a_503_and_writes_nothing() {
-    a_booking_throttled_at_every_attempt_is_a_503_and_writes_nothing(embedded()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn dynamodb_a_booking_throttled_at_every_attempt_is_a_503_and_writes_nothing() {
-    a_booking_throttled_at_every_attempt_is_a_503_and_writes_nothing(dynamodb().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn embedded_concurrent_payments_confirm_once_and_free_one_slot() {
-    concurrent_payments_confirm_once_and_free_one_slot(embedded()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn dynamodb_concurrent_payments_confirm_once_and_free_one_slot() {
-    concurrent_payments_confirm_once_and_free_one_slot(dynamodb().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn embedded_concurrent_payments_confirm_once_and_free_one_slot_through_conflicts() {
+async fn expiry_racing_payment_ends_with_one_outcome_through_conflicts(backend: Backend) {
     under_contention(
-        embedded(),
+        backend,
+        false,
+        expiry_racing_payment_ends_with_exactly_one_outcome,
+    )
+    .await;
+}
+
+async fn concurrent_payments_confirm_once_and_free_one_slot_through_conflicts(backend: Backend) {
+    under_contention(
+        backend,
         false,
         concurrent_payments_confirm_once_and_free_one_slot,
     )
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn dynamodb_concurrent_payments_confirm_once_and_free_one_slot_through_conflicts() {
-    under_contention(
-        dynamodb().await,
-        false,
-        concurrent_payments_confirm_once_and_free_one_slot,
-    )
-    .await;
+/// Runs each scenario on a fresh embedded store and on a fresh DynamoDB table, on a
+/// multi-threaded runtime so that the racing tasks really run at once.
+macro_rules! on_both_stores {
+    ($($scenario:ident),+ $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $scenario() {
+                    super::$scenario(super::embedded()).await;
+                }
+            )+
+        }
+
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $scenario() {
+                    super::$scenario(super::dynamodb().await).await;
+                }
+            )+
+        }
+    };
 }
+
+on_both_stores!(
+    two_hundred_customers_race_for_ten_seats_and_ten_win,
+    fifty_concurrent_cancellations_return_the_seats_once,
+    expiry_racing_payment_ends_with_exactly_one_outcome,
+    concurrent_payments_confirm_once_and_free_one_slot,
+    a_second_pending_booking_on_a_flight_is_a_409_naming_the_first,
+    the_fourth_pending_booking_is_a_409_and_pay_cancel_expiry_each_free_a_slot_once,
+    concurrent_creations_by_one_customer_never_exceed_the_cap,
+    a_reprice_between_the_read_and_the_transaction_sets_the_total,
+    ten_seats_go_to_ten_customers_through_conflicts_and_throttling,
+    the_cap_holds_for_concurrent_creations_through_conflicts_and_throttling,
+    concurrent_cancellations_return_the_seats_once_through_conflicts,
+    expiry_racing_payment_ends_with_one_outcome_through_conflicts,
+    concurrent_payments_confirm_once_and_free_one_slot_through_conflicts,
+    a_booking_throttled_at_every_attempt_is_a_503_and_writes_nothing,
+);

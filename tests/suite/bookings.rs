@@ -9,8 +9,8 @@ use chrono::TimeDelta;
 use http::StatusCode;
 use itinera::api::Api;
 use itinera::bookings::{
-    Booking, BookingSettings, CREATE_OPERATION, CreateOutcome, NewBooking, PaymentDetails, Seats,
-    create_booking, expire_holds, pay_booking, queue_departure_reminders,
+    Booking, BookingSettings, CREATE_OPERATION, CreateOutcome, NewBooking, Seats, create_booking,
+    expire_holds, queue_departure_reminders,
 };
 use itinera::clock::{Clock, UuidV7Ids};
 use itinera::flights::{Flight, FlightChanges, FlightStatus, get_flight, update_flight};
@@ -19,13 +19,13 @@ use itinera::idempotency::{
 };
 use itinera::identity::{Principal, Role};
 use itinera::jobs::{Job, JobKind, JobQueue, QueueError, QueueMessage};
-use itinera::payments::{PaymentToken, TEST_TOKEN_APPROVE, TEST_TOKEN_DECLINE, TestCardGateway};
+use itinera::payments::{TEST_TOKEN_APPROVE, TEST_TOKEN_DECLINE};
 use itinera::storage::{Query, Store};
 use itinera::version::Precondition;
 use itinera_embedded::EmbeddedStore;
 use itinera_tests::{
-    SettableClock, TestRequest, TestResponse, api_with_clock, context_of, principal, seed_flight,
-    send, token_issuer,
+    SettableClock, TestRequest, TestResponse, api_with_clock, context_of, pay_approved, principal,
+    seed_flight, send, token_issuer,
 };
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -829,22 +829,9 @@ async fn booked(app: &Fixture, who: &Principal, seats: u8, pay: bool) -> Booking
     if !pay {
         return *booking;
     }
-    let details = PaymentDetails {
-        token: PaymentToken::parse(TEST_TOKEN_APPROVE).unwrap(),
-        amount: booking.total.clone(),
-    };
-    pay_booking(
-        &*app.store,
-        &*app.clock,
-        &UuidV7Ids,
-        &TestCardGateway,
-        None,
-        &context,
-        &booking.id,
-        &details,
-    )
-    .await
-    .expect("the booking is paid")
+    pay_approved(&*app.store, &*app.clock, who, &booking)
+        .await
+        .expect("the booking is paid")
 }
 
 #[tokio::test]

@@ -275,15 +275,14 @@ mod tests {
         assert!(!BookingStatus::Expired.holds_seats());
     }
 
+    /// The settings read with `variable` set to `value` and nothing else set.
+    fn with(variable: &str, value: Option<&str>) -> Result<BookingSettings, ConfigError> {
+        BookingSettings::from_lookup(|name| value.filter(|_| name == variable).map(str::to_owned))
+    }
+
     #[test]
     fn the_hold_defaults_to_10_minutes_and_accepts_1_to_60() {
-        let read = |value: Option<&str>| {
-            BookingSettings::from_lookup(|name| {
-                (name == "BOOKING_HOLD_MINUTES")
-                    .then(|| value.map(str::to_owned))
-                    .flatten()
-            })
-        };
+        let read = |value: Option<&str>| with("BOOKING_HOLD_MINUTES", value);
         assert_eq!(read(None).unwrap().hold, TimeDelta::minutes(10));
         assert_eq!(read(Some("1")).unwrap().hold, TimeDelta::minutes(1));
         assert_eq!(read(Some("60")).unwrap().hold, TimeDelta::minutes(60));
@@ -295,13 +294,7 @@ mod tests {
 
     #[test]
     fn the_pending_cap_defaults_to_3_and_accepts_1_to_50() {
-        let read = |value: Option<&str>| {
-            BookingSettings::from_lookup(|name| {
-                (name == "MAX_PENDING_BOOKINGS")
-                    .then(|| value.map(str::to_owned))
-                    .flatten()
-            })
-        };
+        let read = |value: Option<&str>| with("MAX_PENDING_BOOKINGS", value);
         assert_eq!(read(None).unwrap().max_pending, 3);
         assert_eq!(read(Some("1")).unwrap().max_pending, 1);
         assert_eq!(read(Some(" 50 ")).unwrap().max_pending, 50);
