@@ -836,6 +836,69 @@ async fn concurrent_payments_confirm_once_and_free_one_slot_through_conflicts(ba
     .await;
 }
 
+/// A cancellation or an expiry run whose transaction is throttled writes nothing and fails (a
+/// 503 for the request, a failed run for the scheduler); doing it again applies it once: the
+/// seats come back once and the customer's slots are freed once.
+async fn throttled_cancellation_and_expiry_apply_once_when_repeated(backend: Backend) {
+    let clock = SettableClock::now();
+    let flight = &flights(&*backend.store, &clock, 1, 10).await[0];
+    let (backend, faulty) = contended(backend, Vec::new());
+    let store = backend.store;
+    let owner = principal(Role::Customer);
+    let cancelled = book(&*store, &clock, &owner, flight, 2).await.unwrap();
+    let mut others = Vec::new();
+    for _ in 0..3 {
+        let customer = principal(Role::Customer);
+        others.push(book(&*store, &clock, &customer, flight, 1).await.unwrap());
+    }
+    assert_eq!(remaining(&*store, flight).await, 5);
+
+    let throttle_once = || {
+        Fault::on(Call::Transact)
+            .touching("BOOKING#")
+            .with(FaultKind::Throttled)
+    };
+    faulty.inject(throttle_once());
+    let refused = cancel(&*store, &clock, &owner, &cancelled).await;
+    assert!(
+        matches!(refused, Err(DomainError::Store(StoreError::Throttled(_)))),
+        "{refused:?}"
+    );
+    assert_eq!(remaining(&*store, flight).await, 5, "nothing was written");
+    cancel(&*store, &clock, &owner, &cancelled).await.unwrap();
+    assert_eq!(
+        remaining(&*store, flight).await,
+        7,
+        "the seats came back once"
+    );
+    // The owner's slot on the flight was freed: they may book it again.
+    let rebooked = book(&*store, &clock, &owner, flight, 1).await.unwrap();
+    cancel(&*store, &clock, &owner, &rebooked).await.unwrap();
+
+    clock.advance(BookingSettings::default().hold + TimeDelta::seconds(1));
+    faulty.heal();
+    faulty.inject(throttle_once().after(1));
+    let run = expire_holds(&*store, &clock, &UuidV7Ids, None).await;
+    assert!(
+        matches!(run, Err(DomainError::Store(StoreError::Throttled(_)))),
+        "{run:?}"
+    );
+    // The failed run expired the first hold before its second transaction was throttled.
+    let mut expired = 1;
+    for _ in 0..SETTLING_RUNS {
+        expired += expire_holds(&*store, &clock, &UuidV7Ids, None)
+            .await
+            .unwrap();
+    }
+    assert_eq!(expired, others.len(), "every lapsed hold expired once");
+    assert_eq!(
+        remaining(&*store, flight).await,
+        10,
+        "every seat is back, once"
+    );
+    assert_eq!(live_seats(&*store, flight).await, (0, 0));
+}
+
 /// Runs each scenario on a fresh embedded store and on a fresh DynamoDB table, on a
 /// multi-threaded runtime so that the racing tasks really run at once.
 macro_rules! on_both_stores {
@@ -875,4 +938,5 @@ on_both_stores!(
     expiry_racing_payment_ends_with_one_outcome_through_conflicts,
     concurrent_payments_confirm_once_and_free_one_slot_through_conflicts,
     a_booking_throttled_at_every_attempt_is_a_503_and_writes_nothing,
+    throttled_cancellation_and_expiry_apply_once_when_repeated,
 );
