@@ -181,9 +181,9 @@ impl Request<'_> {
                         response,
                     });
                 }
-                // The seats went, the flight changed (its status or its price), or the caller's count of pending bookings
-                // moved: the next round reads them again and says which, or books again if
-                // seats or a slot came back meanwhile.
+                // The seats went, the flight changed (its status or its price), or the caller's
+                // count of pending bookings moved: the next round reads them again and says
+                // which, or books again (at the new price, or as seats or a slot came back).
                 Err(StoreError::TransactionConditionFailed {
                     index: FLIGHT_OPERATION | PENDING_COUNT_OPERATION,
                 }) => {}
