@@ -33,7 +33,8 @@ pub struct ApiConfig {
     pub cursor_signing_key: Option<SigningKey>,
     /// `LOG_LEVEL`: `info` by default; per-target directives such as `info,itinera=debug` work.
     pub log_level: String,
-    /// `BOOKING_HOLD_MINUTES`: how long a booking holds its seats unpaid (1-60, default 10).
+    /// `BOOKING_HOLD_MINUTES`: how long a booking holds its seats unpaid (1-60, default 10);
+    /// `MAX_PENDING_BOOKINGS`: how many unpaid bookings one customer may hold (1-50, default 3).
     pub bookings: BookingSettings,
 }
 

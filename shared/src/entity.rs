@@ -25,6 +25,10 @@ pub enum EntityKind {
     Notification,
     /// The marker of a pending booking's hold, listed by expiry time.
     BookingHold,
+    /// The marker that a customer holds a pending booking on one flight (at most one each).
+    CustomerFlightHold,
+    /// The count of a customer's pending bookings, capped by `MAX_PENDING_BOOKINGS`.
+    PendingBookingCount,
     /// The record of a booking's charge.
     Payment,
     /// The reservation of an email address for one user.
@@ -53,6 +57,8 @@ impl EntityKind {
         EntityKind::Session,
         EntityKind::Notification,
         EntityKind::BookingHold,
+        EntityKind::CustomerFlightHold,
+        EntityKind::PendingBookingCount,
         EntityKind::Payment,
         EntityKind::UserEmail,
         EntityKind::Username,
@@ -79,6 +85,8 @@ impl EntityKind {
             EntityKind::Session => "session",
             EntityKind::Notification => "notification",
             EntityKind::BookingHold => "booking-hold",
+            EntityKind::CustomerFlightHold => "customer-flight-hold",
+            EntityKind::PendingBookingCount => "pending-booking-count",
             EntityKind::Payment => "payment",
             EntityKind::UserEmail => "user-email",
             EntityKind::Username => "username",

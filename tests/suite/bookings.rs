@@ -9,8 +9,8 @@ use chrono::TimeDelta;
 use http::StatusCode;
 use itinera::api::Api;
 use itinera::bookings::{
-    Booking, BookingSettings, CREATE_OPERATION, CreateOutcome, NewBooking, PaymentDetails, Seats,
-    create_booking, expire_holds, pay_booking, queue_departure_reminders,
+    Booking, BookingSettings, CREATE_OPERATION, CreateOutcome, NewBooking, Seats, create_booking,
+    expire_holds, queue_departure_reminders,
 };
 use itinera::clock::{Clock, UuidV7Ids};
 use itinera::flights::{Flight, FlightChanges, FlightStatus, get_flight, update_flight};
@@ -19,13 +19,13 @@ use itinera::idempotency::{
 };
 use itinera::identity::{Principal, Role};
 use itinera::jobs::{Job, JobKind, JobQueue, QueueError, QueueMessage};
-use itinera::payments::{PaymentToken, TEST_TOKEN_APPROVE, TEST_TOKEN_DECLINE, TestCardGateway};
+use itinera::payments::{TEST_TOKEN_APPROVE, TEST_TOKEN_DECLINE};
 use itinera::storage::{Query, Store};
 use itinera::version::Precondition;
 use itinera_embedded::EmbeddedStore;
 use itinera_tests::{
-    SettableClock, TestRequest, TestResponse, api_with_clock, context_of, principal, seed_flight,
-    send, token_issuer,
+    SettableClock, TestRequest, TestResponse, api_with_clock, context_of, pay_approved, principal,
+    seed_flight, send, token_issuer,
 };
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -315,6 +315,11 @@ async fn a_key_is_remembered_for_a_day_and_then_names_a_new_request() {
         )
         .await;
     assert_eq!(first.status, StatusCode::CREATED);
+    // Paid, so that the pending booking does not stand in the way of the next one.
+    let paid = app
+        .pay(&ann, &first.json()["data"], TEST_TOKEN_APPROVE)
+        .await;
+    assert_eq!(paid.status, StatusCode::OK, "{:?}", paid.json());
     let other = json!({"flightId": app.flight.id, "seats": 2});
     app.clock
         .advance(idempotency::RECORD_TTL - TimeDelta::seconds(1));
@@ -658,13 +663,27 @@ async fn cancellations_and_payments_stage_their_jobs_in_the_outbox() {
 async fn customers_list_their_own_bookings_newest_first_and_staff_list_all() {
     let app = Fixture::new(20).await;
     let (ann, bob) = (customer(), customer());
+    // One pending booking per customer and flight: Ann's first is paid and her second cancelled
+    // before she books the third.
     let mut anns = Vec::new();
     for _ in 0..3 {
         anns.push(app.book_seats(&ann, 1).await);
         app.clock.advance(TimeDelta::milliseconds(5));
+        match anns.len() {
+            1 => assert_eq!(
+                app.pay(&ann, &anns[0], TEST_TOKEN_APPROVE).await.status,
+                StatusCode::OK
+            ),
+            2 => assert_eq!(
+                app.cancel(&ann, anns[1]["id"].as_str().unwrap())
+                    .await
+                    .status,
+                StatusCode::OK
+            ),
+            _ => {}
+        }
     }
     let bobs = app.book_seats(&bob, 2).await;
-    app.pay(&ann, &anns[0], TEST_TOKEN_APPROVE).await;
 
     let ids = |response: &TestResponse| -> Vec<String> {
         assert_eq!(response.status, StatusCode::OK, "{:?}", response.json());
@@ -709,7 +728,12 @@ async fn list_pages_follow_signed_cursors_bound_to_their_list() {
     let app = Fixture::new(20).await;
     let ann = customer();
     for _ in 0..5 {
-        app.book_seats(&ann, 1).await;
+        // Paid, as one customer holds at most one pending booking per flight.
+        let booking = app.book_seats(&ann, 1).await;
+        assert_eq!(
+            app.pay(&ann, &booking, TEST_TOKEN_APPROVE).await.status,
+            StatusCode::OK
+        );
         app.clock.advance(TimeDelta::milliseconds(5));
     }
     let first = app
@@ -805,22 +829,9 @@ async fn booked(app: &Fixture, who: &Principal, seats: u8, pay: bool) -> Booking
     if !pay {
         return *booking;
     }
-    let details = PaymentDetails {
-        token: PaymentToken::parse(TEST_TOKEN_APPROVE).unwrap(),
-        amount: booking.total.clone(),
-    };
-    pay_booking(
-        &*app.store,
-        &*app.clock,
-        &UuidV7Ids,
-        &TestCardGateway,
-        None,
-        &context,
-        &booking.id,
-        &details,
-    )
-    .await
-    .expect("the booking is paid")
+    pay_approved(&*app.store, &*app.clock, who, &booking)
+        .await
+        .expect("the booking is paid")
 }
 
 #[tokio::test]
@@ -912,4 +923,33 @@ async fn flights_departing_later_than_a_day_or_already_gone_get_no_reminders() {
         .await
         .unwrap();
     assert_eq!(late, 0);
+}
+
+#[tokio::test]
+async fn a_second_pending_booking_on_the_same_flight_is_a_409_naming_the_first() {
+    let app = Fixture::new(10).await;
+    let ann = customer();
+    let first = app.book_seats(&ann, 1).await;
+    let body = json!({"flightId": app.flight.id, "seats": 2});
+    let problem = assert_problem(&app.book(&ann, "second", &body).await, 409);
+    let detail = problem["detail"].as_str().expect("a detail");
+    assert!(
+        detail.contains(first["id"].as_str().unwrap()),
+        "the 409 names the pending booking: {detail}"
+    );
+    assert_eq!(app.remaining_seats().await, 9, "the refusal took no seats");
+    // The refusal released its key: once the first booking is cancelled, the same request
+    // under the same key books.
+    assert_eq!(
+        app.cancel(&ann, first["id"].as_str().unwrap()).await.status,
+        StatusCode::OK
+    );
+    let response = app.book(&ann, "second", &body).await;
+    assert_eq!(
+        response.status,
+        StatusCode::CREATED,
+        "{:?}",
+        response.json()
+    );
+    assert_eq!(app.remaining_seats().await, 8);
 }

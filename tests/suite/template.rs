@@ -86,6 +86,7 @@ const ENVIRONMENT: &[&str] = &[
     "RATE_AUTH_ACCOUNT_MAX",
     "RATE_GLOBAL_ENFORCEMENT",
     "BOOKING_HOLD_MINUTES",
+    "MAX_PENDING_BOOKINGS",
 ];
 
 /// The variable naming the jobs queue, set on exactly the functions that send jobs.

@@ -612,3 +612,30 @@ impl itinera::clock::Clock for TickingClock {
         chrono::DateTime::from_timestamp_millis(ms).expect("a representable time")
     }
 }
+
+/// `who` pays `booking` with the test card the test gateway always approves, for its total.
+pub async fn pay_approved(
+    store: &dyn Store,
+    clock: &dyn itinera::clock::Clock,
+    who: &Principal,
+    booking: &itinera::bookings::Booking,
+) -> Result<itinera::bookings::Booking, itinera::error::DomainError> {
+    use itinera::bookings::{PaymentDetails, pay_booking};
+    use itinera::payments::{PaymentToken, TEST_TOKEN_APPROVE, TestCardGateway};
+
+    let details = PaymentDetails {
+        token: PaymentToken::parse(TEST_TOKEN_APPROVE).expect("the approving test token"),
+        amount: booking.total.clone(),
+    };
+    pay_booking(
+        store,
+        clock,
+        &UuidV7Ids,
+        &TestCardGateway,
+        None,
+        &context_of(who),
+        &booking.id,
+        &details,
+    )
+    .await
+}

@@ -23,6 +23,8 @@ pub const CREATE_OPERATION: &str = "create-booking";
 /// The positions of the operations whose conditions can fail for a reason the caller must hear.
 const FLIGHT_OPERATION: usize = 0;
 const IDEMPOTENCY_OPERATION: usize = 4;
+const FLIGHT_HOLD_OPERATION: usize = 5;
+const PENDING_COUNT_OPERATION: usize = 6;
 
 /// How a creation request ended.
 #[derive(Debug)]
@@ -47,14 +49,20 @@ impl CreateOutcome {
 
 /// Books `new.seats` seats on a flight for the caller, under the idempotency key `key`.
 ///
-/// One transaction: the flight's `remainingSeats` decremented on condition that enough remain
-/// and the flight is scheduled, the booking put as `pending` with its hold expiry, the hold
-/// marker, the audit entry, and the idempotency record's completion with the response `respond`
-/// renders. The seat condition makes overselling impossible: of concurrent requests for the last
-/// seats, the store lets exactly as many commit as there are seats. Transactions that collide
-/// (DynamoDB's `TransactionConflict`) are retried with jittered backoff, and a failed seat
-/// condition is explained from the flight read again (unknown 404, not scheduled or sold out
-/// 409), so a request loses only when the seats are really gone.
+/// One transaction: the flight's `remainingSeats` decremented on condition that enough remain,
+/// the flight is scheduled and its price is still the one the total was computed from; the
+/// booking put as `pending` with its hold expiry, the hold marker, the audit entry, the
+/// idempotency record's completion with the response `respond` renders; and the caller's open
+/// holds: a marker for this flight (created only if they hold no pending booking on it) and their
+/// count of pending bookings (incremented only while below `settings.max_pending`). The seat
+/// condition makes overselling impossible: of concurrent requests for the last seats, the store
+/// lets exactly as many commit as there are seats; the hold conditions likewise let no customer
+/// exceed their cap however many requests they send at once. Transactions that collide
+/// (DynamoDB's `TransactionConflict`) or are throttled are retried with jittered backoff, and a
+/// failed condition is explained from what it guards read again (unknown flight 404; not
+/// scheduled, sold out, already held by the caller or over the cap 409; a new price is simply
+/// used, so the total is always the fare the seats were taken at), so a request loses only when
+/// it really must.
 ///
 /// A retry with the same key and request replays the first response; the same key with another
 /// request is a 422; while the first is still running, a 409. A failed request releases its key
@@ -129,11 +137,20 @@ impl Request<'_> {
     async fn hold_seats(&self) -> Result<CreateOutcome, DomainError> {
         let id = BookingId::from(self.ids.new_id());
         tracing::Span::current().record("booking_id", id.as_str());
+        let mut throttled = None;
         for attempt in 0..ATTEMPTS {
-            let flight = get_flight(self.store, &self.new.flight_id).await?;
+            let (flight, counter) =
+                tokio::try_join!(get_flight(self.store, &self.new.flight_id), async {
+                    let key = records::pending_counter_key(&self.caller.user_id);
+                    Ok(self.store.get(&key).await?)
+                })?;
+            let pending = records::pending_count(counter.as_ref());
             let now = self.clock.now();
             if let Some(refusal) = refusal(&flight, self.new, now) {
                 return Err(refusal);
+            }
+            if pending.is_some_and(|held| held >= i64::from(self.settings.max_pending)) {
+                return Err(self.over_the_cap());
             }
             let hold_expires_at = now + self.settings.hold;
             let booking = self.booking(&id, &flight, now, hold_expires_at)?;
@@ -146,7 +163,7 @@ impl Request<'_> {
                 after: records::view(&booking),
             };
             let operations = vec![
-                records::take_seats(&flight.id, self.new.seats),
+                records::take_seats(&flight, self.new.seats),
                 WriteOp::Put(Put {
                     item: records::new_item(&booking),
                     condition: Some(Condition::ItemNotExists),
@@ -154,6 +171,8 @@ impl Request<'_> {
                 records::put_hold(&booking, hold_expires_at),
                 audit::entry(&change, self.context, now, self.ids.new_id()),
                 self.claim.complete(&response),
+                records::put_flight_hold(&booking),
+                records::count_pending(&self.caller.user_id, pending, self.settings.max_pending),
             ];
             match self.store.transact(operations).await {
                 Ok(()) => {
@@ -162,21 +181,71 @@ impl Request<'_> {
                         response,
                     });
                 }
-                // The seats went, or the flight changed: the next round reads it and says which,
-                // or books again if seats came back meanwhile.
+                // The seats went, the flight changed (its status or its price), or the caller's
+                // count of pending bookings moved: the next round reads them again and says
+                // which, or books again (at the new price, or as seats or a slot came back).
                 Err(StoreError::TransactionConditionFailed {
-                    index: FLIGHT_OPERATION,
+                    index: FLIGHT_OPERATION | PENDING_COUNT_OPERATION,
                 }) => {}
                 Err(StoreError::TransactionConditionFailed {
                     index: IDEMPOTENCY_OPERATION,
                 }) => return Err(idempotency::in_progress()),
-                Err(StoreError::TransactionConflict) => back_off(attempt).await,
+                Err(StoreError::TransactionConditionFailed {
+                    index: FLIGHT_HOLD_OPERATION,
+                }) => {
+                    if let Some(refusal) = self.already_held().await? {
+                        return Err(refusal);
+                    }
+                }
+                Err(StoreError::TransactionConflict) => {
+                    throttled = None;
+                    back_off(attempt).await;
+                }
+                // Nothing was written; DynamoDB cancels a transaction with a throttled item
+                // without retrying it, so waiting and trying again is this loop's job.
+                Err(error @ StoreError::Throttled(_)) => {
+                    throttled = Some(error);
+                    back_off(attempt).await;
+                }
                 Err(other) => return Err(other.into()),
             }
         }
-        Err(DomainError::Conflict {
-            detail: "The flight is in high demand right now; retry the request.".into(),
-        })
+        // Still throttled at the last attempt: the store is overloaded (a 503 with `Retry-After`),
+        // not the flight contended.
+        Err(throttled.map_or_else(
+            || DomainError::Conflict {
+                detail: "The flight is in high demand right now; retry the request.".into(),
+            },
+            DomainError::from,
+        ))
+    }
+
+    /// The refusal of a caller who holds as many pending bookings as they may.
+    fn over_the_cap(&self) -> DomainError {
+        DomainError::Conflict {
+            detail: format!(
+                "You already hold {} unpaid bookings, the most allowed at once; pay for or \
+                 cancel one of them first.",
+                self.settings.max_pending
+            ),
+        }
+    }
+
+    /// The refusal naming the caller's pending booking on the flight; `None` when it stopped
+    /// being pending since the transaction failed (the next round books).
+    async fn already_held(&self) -> Result<Option<DomainError>, DomainError> {
+        let key = records::flight_hold_key(&self.caller.user_id, &self.new.flight_id);
+        let marker = self.store.get(&key).await?;
+        Ok(marker.as_ref().map(|marker| {
+            let held = records::hold_booking_id(marker)
+                .map_or_else(|| "a booking".to_owned(), |id| format!("booking {id}"));
+            DomainError::Conflict {
+                detail: format!(
+                    "You already hold {held} on this flight, unpaid; pay for or cancel it \
+                     before booking the flight again."
+                ),
+            }
+        }))
     }
 
     /// The pending booking for `flight`, made at `now`, holding its seats until `hold_expires_at`.

@@ -173,50 +173,82 @@ pub struct PaymentDetails {
 pub struct BookingSettings {
     /// How long a new booking holds its seats while waiting for payment.
     pub hold: TimeDelta,
+    /// How many pending bookings one customer may hold at once, over all flights.
+    pub max_pending: u32,
 }
 
 /// The hold lengths `BOOKING_HOLD_MINUTES` accepts.
 pub const HOLD_MINUTES_RANGE: std::ops::RangeInclusive<i64> = 1..=60;
 
+/// The caps `MAX_PENDING_BOOKINGS` accepts.
+pub const MAX_PENDING_RANGE: std::ops::RangeInclusive<i64> = 1..=50;
+
 impl Default for BookingSettings {
     fn default() -> Self {
         Self {
             hold: TimeDelta::minutes(10),
+            max_pending: 3,
         }
     }
 }
 
 impl BookingSettings {
-    /// Reads `BOOKING_HOLD_MINUTES` (1-60, 10 when unset) through `lookup`.
+    /// Reads `BOOKING_HOLD_MINUTES` (1-60, 10 when unset) and `MAX_PENDING_BOOKINGS` (1-50, 3
+    /// when unset) through `lookup`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        const VARIABLE: &str = "BOOKING_HOLD_MINUTES";
-        let Some(text) = lookup(VARIABLE) else {
-            return Ok(Self::default());
+        let defaults = Self::default();
+        let hold = match whole_number(
+            &lookup,
+            "BOOKING_HOLD_MINUTES",
+            HOLD_MINUTES_RANGE,
+            "minutes",
+        )? {
+            Some(minutes) => TimeDelta::minutes(minutes),
+            None => defaults.hold,
         };
-        let minutes = text
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|minutes| HOLD_MINUTES_RANGE.contains(minutes))
-            .ok_or_else(|| {
-                ConfigError::new(
-                    VARIABLE,
-                    format!(
-                        "must be a whole number of minutes between {} and {}",
-                        HOLD_MINUTES_RANGE.start(),
-                        HOLD_MINUTES_RANGE.end()
-                    ),
-                )
-            })?;
-        Ok(Self {
-            hold: TimeDelta::minutes(minutes),
-        })
+        let max_pending = match whole_number(
+            &lookup,
+            "MAX_PENDING_BOOKINGS",
+            MAX_PENDING_RANGE,
+            "bookings",
+        )? {
+            Some(cap) => u32::try_from(cap).expect("the range is positive and small"),
+            None => defaults.max_pending,
+        };
+        Ok(Self { hold, max_pending })
     }
 
     /// Reads the settings from the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(crate::config::env)
     }
+}
+
+/// The whole number `variable` holds, within `range`; `None` when it is unset.
+fn whole_number(
+    lookup: impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    range: std::ops::RangeInclusive<i64>,
+    unit: &str,
+) -> Result<Option<i64>, ConfigError> {
+    let Some(text) = lookup(variable) else {
+        return Ok(None);
+    };
+    text.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|value| range.contains(value))
+        .map(Some)
+        .ok_or_else(|| {
+            ConfigError::new(
+                variable,
+                format!(
+                    "must be a whole number of {unit} between {} and {}",
+                    range.start(),
+                    range.end()
+                ),
+            )
+        })
 }
 
 #[cfg(test)]
@@ -243,15 +275,33 @@ mod tests {
         assert!(!BookingStatus::Expired.holds_seats());
     }
 
+    /// The settings read with `variable` set to `value` and nothing else set.
+    fn with(variable: &str, value: Option<&str>) -> Result<BookingSettings, ConfigError> {
+        BookingSettings::from_lookup(|name| value.filter(|_| name == variable).map(str::to_owned))
+    }
+
     #[test]
     fn the_hold_defaults_to_10_minutes_and_accepts_1_to_60() {
-        let read = |value: Option<&str>| BookingSettings::from_lookup(|_| value.map(str::to_owned));
+        let read = |value: Option<&str>| with("BOOKING_HOLD_MINUTES", value);
         assert_eq!(read(None).unwrap().hold, TimeDelta::minutes(10));
         assert_eq!(read(Some("1")).unwrap().hold, TimeDelta::minutes(1));
         assert_eq!(read(Some("60")).unwrap().hold, TimeDelta::minutes(60));
         for invalid in ["0", "61", "-5", "ten", "1.5"] {
             let error = read(Some(invalid)).unwrap_err();
             assert_eq!(error.variable, "BOOKING_HOLD_MINUTES", "{invalid}");
+        }
+    }
+
+    #[test]
+    fn the_pending_cap_defaults_to_3_and_accepts_1_to_50() {
+        let read = |value: Option<&str>| with("MAX_PENDING_BOOKINGS", value);
+        assert_eq!(read(None).unwrap().max_pending, 3);
+        assert_eq!(read(Some("1")).unwrap().max_pending, 1);
+        assert_eq!(read(Some(" 50 ")).unwrap().max_pending, 50);
+        assert_eq!(read(Some("7")).unwrap().hold, TimeDelta::minutes(10));
+        for invalid in ["0", "51", "-1", "three", "2.5"] {
+            let error = read(Some(invalid)).unwrap_err();
+            assert_eq!(error.variable, "MAX_PENDING_BOOKINGS", "{invalid}");
         }
     }
 }

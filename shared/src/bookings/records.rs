@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::model::{Booking, BookingId, BookingStatus, FlightSummary, Seats};
 use crate::entity::EntityKind;
-use crate::flights::{self, FlightId};
+use crate::flights::{self, Flight, FlightId};
 use crate::identity::UserId;
 use crate::money::Money;
 use crate::payments::{Payment, PaymentId};
@@ -32,6 +32,12 @@ pub(crate) const HOLDS: &str = "HOLDS";
 
 const STATUS: &str = "status";
 const HOLD_EXPIRES_AT: &str = "holdExpiresAt";
+/// The flight item's fare attributes (its layout is in `flights::records`), which a booking's
+/// seat condition names.
+const FLIGHT_PRICE_AMOUNT: &str = "priceAmount";
+const FLIGHT_PRICE_CURRENCY: &str = "priceCurrency";
+/// The attribute of a customer's counter item holding how many of their bookings are pending.
+const PENDING_COUNT: &str = "pending";
 
 pub(crate) fn key(id: &BookingId) -> Key {
     Key::new(format!("BOOKING#{id}"), "BOOKING")
@@ -261,17 +267,92 @@ pub(crate) fn put_hold(booking: &Booking, hold_expires_at: DateTime<Utc>) -> Wri
     })
 }
 
-/// Removes a pending booking's hold marker, when it stops being pending.
-pub(crate) fn delete_hold(booking: &Booking) -> Option<WriteOp> {
-    booking.hold_expires_at.map(|at| {
+/// Releases everything a pending booking holds besides its seats, when it stops being pending
+/// (paid, cancelled or expired): its expiry marker, its customer's marker on its flight, and its
+/// slot in its customer's count of pending bookings. Nothing for a booking that was not pending.
+///
+/// Every caller puts these operations in the transaction that moves the booking out of `pending`,
+/// conditioned on the status it read, so of racing transitions only one commits and the slot is
+/// given back exactly once.
+pub(crate) fn delete_hold(booking: &Booking) -> Vec<WriteOp> {
+    let Some(at) = booking.hold_expires_at else {
+        return Vec::new();
+    };
+    let mut uncount = Update::new(pending_counter_key(&booking.user_id));
+    uncount.add.push((PENDING_COUNT.into(), -1));
+    vec![
         WriteOp::Delete(Delete {
             key: hold_key(&booking.id, at),
             condition: None,
-        })
+        }),
+        WriteOp::Delete(Delete {
+            key: flight_hold_key(&booking.user_id, &booking.flight_id),
+            condition: None,
+        }),
+        WriteOp::Update(uncount),
+    ]
+}
+
+/// The partition of one customer's open holds: a marker per flight on which they hold a pending
+/// booking, and the counter of their pending bookings.
+fn customer_holds_partition(user: &UserId) -> String {
+    format!("USER_HOLDS#{user}")
+}
+
+/// The marker of `user`'s pending booking on `flight`; while it exists they may not book that
+/// flight again.
+pub(crate) fn flight_hold_key(user: &UserId, flight: &FlightId) -> Key {
+    Key::new(customer_holds_partition(user), format!("FLIGHT#{flight}"))
+}
+
+/// The counter of `user`'s pending bookings, over all flights.
+pub(crate) fn pending_counter_key(user: &UserId) -> Key {
+    Key::new(customer_holds_partition(user), "PENDING")
+}
+
+/// The marker that makes `booking` its customer's one pending booking on its flight. Its condition
+/// fails while another pending booking of theirs on the flight has its marker, and the marker names
+/// that booking so the refusal can.
+pub(crate) fn put_flight_hold(booking: &Booking) -> WriteOp {
+    let mut item = Item::new();
+    flight_hold_key(&booking.user_id, &booking.flight_id).write_into(&mut item);
+    item.insert("entity".into(), Value::from(EntityKind::CustomerFlightHold));
+    item.insert("bookingId".into(), Value::from(booking.id.to_string()));
+    WriteOp::Put(Put {
+        item,
+        condition: Some(Condition::ItemNotExists),
     })
 }
 
-/// The booking a hold marker points at.
+/// How many pending bookings a customer's counter item says they hold; `None` when they never had
+/// one (no counter item yet).
+pub(crate) fn pending_count(counter: Option<&Item>) -> Option<i64> {
+    counter.map(|item| {
+        item.get(PENDING_COUNT)
+            .and_then(Value::as_i64)
+            .unwrap_or_default()
+    })
+}
+
+/// Counts one more pending booking for `user`, only while they hold fewer than `max`. The counter
+/// item is created by the first booking; `seen` is what the caller read (`None`: no item yet), and
+/// decides the condition, because a missing attribute fails every comparison: with no item the
+/// condition is that there still is none (a concurrent first booking makes the caller read again).
+pub(crate) fn count_pending(user: &UserId, seen: Option<i64>, max: u32) -> WriteOp {
+    let mut update = Update::new(pending_counter_key(user));
+    update.set.push((
+        "entity".into(),
+        Value::from(EntityKind::PendingBookingCount),
+    ));
+    update.add.push((PENDING_COUNT.into(), 1));
+    update.condition = Some(match seen {
+        Some(_) => Condition::compare(PENDING_COUNT, Comparison::Less, max),
+        None => Condition::ItemNotExists,
+    });
+    WriteOp::Update(update)
+}
+
+/// The booking a hold marker (or a customer's marker on a flight) points at.
 pub(crate) fn hold_booking_id(marker: &Item) -> Option<BookingId> {
     marker
         .get("bookingId")
@@ -352,10 +433,15 @@ pub(crate) fn pending_and_held_at(now: DateTime<Utc>) -> Condition {
     ])
 }
 
-/// Takes `seats` from the flight, only while it is scheduled and has them: the one operation that
-/// makes overselling impossible, whatever the concurrency.
-pub(crate) fn take_seats(flight: &FlightId, seats: Seats) -> WriteOp {
-    let mut update = Update::new(flights::flight_key(flight));
+/// Takes `seats` from `flight`, only while it is scheduled, has them, and still sells them at the
+/// price read: the one operation that makes overselling impossible, whatever the concurrency, and
+/// that makes a booking's total the fare its seats were taken at.
+///
+/// The condition names the price itself, not the flight's version: the version also moves every
+/// time seats are taken or given back, so conditioning on it would turn every concurrent booking
+/// of the flight into a retry, while the price moves only when staff change it.
+pub(crate) fn take_seats(flight: &Flight, seats: Seats) -> WriteOp {
+    let mut update = Update::new(flights::flight_key(&flight.id));
     update.add = vec![
         (flights::REMAINING_SEATS.into(), -i64::from(seats.get())),
         (flights::BOOKING_COUNT.into(), 1),
@@ -371,6 +457,16 @@ pub(crate) fn take_seats(flight: &FlightId, seats: Seats) -> WriteOp {
             flights::STATUS,
             Comparison::Equal,
             flights::FlightStatus::Scheduled.as_str(),
+        ),
+        Condition::compare(
+            FLIGHT_PRICE_AMOUNT,
+            Comparison::Equal,
+            flight.price.amount(),
+        ),
+        Condition::compare(
+            FLIGHT_PRICE_CURRENCY,
+            Comparison::Equal,
+            flight.price.currency().to_string(),
         ),
     ]));
     WriteOp::Update(update)
@@ -495,6 +591,53 @@ mod tests {
             ]
         );
         assert_eq!(view["flight"]["departureTime"], "2026-12-01T06:30:00Z");
+    }
+
+    #[test]
+    fn releasing_a_pending_hold_frees_its_marker_its_flight_marker_and_its_slot() {
+        let pending = booking();
+        let keys: Vec<Key> = delete_hold(&pending)
+            .iter()
+            .map(|operation| operation.key().expect("a keyed operation"))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                hold_key(&pending.id, pending.hold_expires_at.unwrap()),
+                flight_hold_key(&pending.user_id, &pending.flight_id),
+                pending_counter_key(&pending.user_id),
+            ]
+        );
+        let Some(WriteOp::Update(uncount)) = delete_hold(&pending).pop() else {
+            panic!("the counter is updated");
+        };
+        assert_eq!(uncount.add, [(PENDING_COUNT.to_owned(), -1)]);
+        let confirmed = Booking {
+            status: BookingStatus::Confirmed,
+            hold_expires_at: None,
+            ..pending
+        };
+        assert!(
+            delete_hold(&confirmed).is_empty(),
+            "only a pending booking holds a slot"
+        );
+    }
+
+    #[test]
+    fn the_pending_count_is_conditioned_on_the_cap_or_on_there_being_no_counter_yet() {
+        let user = booking().user_id;
+        let WriteOp::Update(first) = count_pending(&user, None, 3) else {
+            panic!("an update");
+        };
+        assert_eq!(first.condition, Some(Condition::ItemNotExists));
+        let WriteOp::Update(next) = count_pending(&user, Some(2), 3) else {
+            panic!("an update");
+        };
+        assert_eq!(
+            next.condition,
+            Some(Condition::compare(PENDING_COUNT, Comparison::Less, 3))
+        );
+        assert_eq!(next.add, [(PENDING_COUNT.to_owned(), 1)]);
     }
 
     #[test]
