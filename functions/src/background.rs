@@ -17,6 +17,7 @@ use itinera::background::{
 use itinera::clock::{SystemClock, UuidV7Ids};
 use itinera::config::{ApiConfig, ConfigError};
 use itinera::jobs::{Delivery, WorkerServices, process_batch};
+use itinera::payments::TestCardGateway;
 use itinera::storage::Store;
 use itinera_aws::{
     DynamoDbConfig, DynamoDbStore, MailConfig, SesMailer, SqsQueue, SqsQueueConfig, build_client,
@@ -101,6 +102,7 @@ pub async fn run(function: &str) -> Result<(), lambda_runtime::Error> {
                 clock: Arc::new(SystemClock),
                 ids: Arc::new(UuidV7Ids),
                 mailer: Arc::new(mailer),
+                payments: Arc::new(TestCardGateway),
             };
             lambda_runtime::run(service_fn(|event: LambdaEvent<SqsBatch>| {
                 let services = services.clone();

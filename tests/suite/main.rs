@@ -11,6 +11,7 @@ mod auth;
 mod booking_concurrency;
 mod bookings;
 mod conformance;
+mod departed_flights;
 mod events;
 mod faults;
 mod flights;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use itinera::background::ScheduledServices;
 use itinera::clock::{SystemClock, UuidV7Ids};
 use itinera::jobs::WorkerServices;
+use itinera::payments::TestCardGateway;
 use itinera_embedded::{EmbeddedQueue, EmbeddedStore, OutboxMailer};
 use local_api::{LocalConfig, background, bootstrap_admin, build_api, serve, shutdown_signal};
 use tokio::net::TcpListener;
@@ -85,6 +86,7 @@ async fn main() -> ExitCode {
         clock: Arc::new(SystemClock),
         ids: Arc::new(UuidV7Ids),
         mailer: Arc::new(OutboxMailer::new(outbox, config.mail_from.clone())),
+        payments: Arc::new(TestCardGateway),
     };
     let scheduled = Arc::new(ScheduledServices {
         store,

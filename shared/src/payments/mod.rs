@@ -7,14 +7,15 @@
 //! refund is one operation at the provider, never two. See docs/payments.md for the flow and the
 //! seam where a real provider plugs in.
 //!
-//! - `gateway.rs`: [`PaymentGateway`] and its request and outcome types.
-//! - `test_card.rs`: [`TestCardGateway`], deterministic and stateless, for local runs and tests.
+//! - `gateway.rs`: [`PaymentGateway`] and its request and outcome types; [`ChargeLookup`], which
+//!   recovery asks for a charge whose outcome never reached the store.
+//! - `test_card.rs`: [`TestCardGateway`], deterministic, for local runs and tests.
 
 mod gateway;
 mod test_card;
 
 pub use gateway::{
-    ChargeOutcome, ChargeRequest, Payment, PaymentError, PaymentGateway, PaymentId, PaymentToken,
-    RefundReceipt, RefundRequest,
+    ChargeLookup, ChargeOutcome, ChargeRequest, Payment, PaymentError, PaymentGateway, PaymentId,
+    PaymentProvider, PaymentToken, RefundReceipt, RefundRequest,
 };
 pub use test_card::{TEST_TOKEN_APPROVE, TEST_TOKEN_DECLINE, TestCardGateway};
