@@ -19,6 +19,7 @@ mod identity;
 mod local_server;
 mod notifications;
 mod outbox;
+mod payment_recovery;
 mod queue_conformance;
 mod ratelimit;
 mod template;

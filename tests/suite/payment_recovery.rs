@@ -1,0 +1,504 @@
+//! Money and bookings balance whatever fails between the provider and the store, on both store
+//! families: a charge ends in a confirmed booking or in a refund, and a refund is only ever made
+//! for a booking that is not confirmed.
+//!
+//! The store is made to fail (with `FaultyStore`) between the charge and the commit that confirms
+//! the booking, and between a cancellation and its refund; the ledger-keeping gateway counts what
+//! the provider did. Then recovery runs as it does in production: the outbox relay sends what the
+//! requests left staged, and the worker runs it.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::TimeDelta;
+use itinera::background::RELAY_MIN_AGE;
+use itinera::bookings::{
+    Booking, BookingId, BookingStatus, cancel_booking, expire_holds, get_booking, pay_booking,
+};
+use itinera::clock::{Clock, UuidV7Ids};
+use itinera::error::DomainError;
+use itinera::flights::{Flight, get_flight};
+use itinera::identity::{Principal, Role};
+use itinera::jobs::{
+    Delivery, JobQueue, QueueError, QueueMessage, WorkerServices, outbox, process_batch,
+};
+use itinera::payments::{
+    ChargeLookup, ChargeOutcome, ChargeRequest, Payment, PaymentError, PaymentGateway,
+    RefundReceipt, RefundRequest,
+};
+use itinera::storage::Store;
+use itinera_tests::faults::{Call, Fault, FaultyStore, Timing};
+use itinera_tests::ledger::LedgerGateway;
+use itinera_tests::{
+    Backend, SettableClock, approved_payment, book_seats, context_of, principal, seed_flight,
+};
+
+/// The fare per seat, in paise.
+const FARE: i64 = 450_000;
+
+/// Transactions that carry an audit entry: the ones that confirm or cancel a booking (the
+/// intents' own transactions and the refund's record carry none).
+const CHANGES_A_BOOKING: &str = "AUDIT#";
+
+/// A queue that keeps what it is sent, for the test to hand to the worker.
+#[derive(Default)]
+pub(crate) struct MemoryQueue {
+    messages: Mutex<Vec<QueueMessage>>,
+}
+
+impl MemoryQueue {
+    fn take(&self) -> Vec<QueueMessage> {
+        std::mem::take(&mut *self.messages.lock().unwrap())
+    }
+}
+
+#[async_trait]
+impl JobQueue for MemoryQueue {
+    async fn send(&self, messages: Vec<QueueMessage>) -> Result<(), QueueError> {
+        self.messages.lock().unwrap().extend(messages);
+        Ok(())
+    }
+}
+
+/// A mailer for users that do not exist: the worker never reaches it.
+struct NoMail;
+
+#[async_trait]
+impl itinera::mail::Mailer for NoMail {
+    async fn send(&self, _: &itinera::mail::Email) -> Result<(), itinera::mail::MailError> {
+        Ok(())
+    }
+}
+
+/// Recovery as production runs it, until nothing is left: the clock moves past the relay's
+/// minimum age, the relay sends what the outbox holds, and the worker runs each job. Returns how
+/// many jobs ran.
+pub(crate) async fn recover(
+    store: &Arc<dyn Store>,
+    clock: &Arc<SettableClock>,
+    payments: Arc<dyn itinera::payments::PaymentProvider>,
+    mailer: Arc<dyn itinera::mail::Mailer>,
+) -> usize {
+    let queue = MemoryQueue::default();
+    let services = WorkerServices {
+        store: Arc::clone(store),
+        clock: clock.clone(),
+        ids: Arc::new(UuidV7Ids),
+        mailer,
+        payments,
+    };
+    let mut ran = 0;
+    for _ in 0..10 {
+        clock.advance(RELAY_MIN_AGE + TimeDelta::seconds(1));
+        outbox::relay(&**store, &**clock, &queue, RELAY_MIN_AGE)
+            .await
+            .expect("the relay runs");
+        let deliveries: Vec<Delivery> = queue
+            .take()
+            .into_iter()
+            .map(|message| Delivery {
+                message_id: message.id.clone(),
+                receipt: message.id,
+                body: message.body,
+                receive_count: 1,
+            })
+            .collect();
+        if deliveries.is_empty() {
+            return ran;
+        }
+        ran += deliveries.len();
+        let failed = process_batch(&services, deliveries).await;
+        assert!(failed.is_empty(), "every recovery job completes: {failed:?}");
+    }
+    panic!("recovery did not settle within ten rounds");
+}
+
+/// Every charge the provider made ended in a confirmed booking or in a refund, and no booking that
+/// is confirmed was refunded.
+async fn assert_balanced(store: &dyn Store, gateway: &LedgerGateway, owner: &Principal) {
+    for key in gateway.keys() {
+        let id = BookingId::parse(&key).expect("the ledger is keyed by booking id");
+        let booking = get_booking(store, owner, &id).await.unwrap();
+        let entry = gateway.entry(&key);
+        assert!(entry.charges <= 1, "{key}: charged twice");
+        assert!(entry.refunds <= entry.charges, "{key}: a refund without a charge");
+        let kept = entry.charges - entry.refunds;
+        match booking.status {
+            BookingStatus::Confirmed => {
+                assert_eq!(kept, 1, "{key}: a confirmed booking is paid, once");
+                assert_eq!(booking.refund, None, "{key}");
+            }
+            status => assert_eq!(kept, 0, "{key}: a charge was kept for a {status} booking"),
+        }
+        if booking.status == BookingStatus::Cancelled && entry.refunds == 1 {
+            assert!(booking.refunded_at.is_some(), "{key}: the refund is recorded");
+        }
+    }
+}
+
+struct Scene {
+    faulty: Arc<FaultyStore>,
+    store: Arc<dyn Store>,
+    clock: Arc<SettableClock>,
+    gateway: Arc<LedgerGateway>,
+    owner: Principal,
+    flight: Flight,
+    _backend: Backend,
+}
+
+impl Scene {
+    async fn new(backend: Backend) -> Self {
+        let clock = Arc::new(SettableClock::now());
+        let departure = clock.now() + TimeDelta::days(3);
+        let flight = seed_flight(&*backend.store, &*clock, &UuidV7Ids, 10, FARE, departure).await;
+        let faulty = Arc::new(FaultyStore::new(Arc::clone(&backend.store)));
+        Self {
+            store: faulty.clone(),
+            faulty,
+            clock,
+            gateway: Arc::new(LedgerGateway::default()),
+            owner: principal(Role::Customer),
+            flight,
+            _backend: backend,
+        }
+    }
+
+    async fn book(&self) -> Booking {
+        book_seats(&*self.store, &*self.clock, &self.owner, &self.flight, 2)
+            .await
+            .unwrap()
+    }
+
+    async fn pay(&self, booking: &Booking) -> Result<Booking, DomainError> {
+        pay_booking(
+            &*self.store,
+            &*self.clock,
+            &UuidV7Ids,
+            &*self.gateway,
+            None,
+            &context_of(&self.owner),
+            &booking.id,
+            &approved_payment(booking),
+        )
+        .await
+    }
+
+    async fn cancel(&self, booking: &Booking) -> Result<Booking, DomainError> {
+        cancel_booking(
+            &*self.store,
+            &*self.clock,
+            &UuidV7Ids,
+            &*self.gateway,
+            None,
+            &context_of(&self.owner),
+            &booking.id,
+        )
+        .await
+    }
+
+    async fn recover(&self) -> usize {
+        recover(
+            &self.store,
+            &self.clock,
+            self.gateway.clone(),
+            Arc::new(NoMail),
+        )
+        .await
+    }
+
+    async fn status(&self, booking: &Booking) -> Booking {
+        get_booking(&*self.store, &self.owner, &booking.id)
+            .await
+            .unwrap()
+    }
+
+    async fn assert_balanced(&self) {
+        assert_balanced(&*self.store, &self.gateway, &self.owner).await;
+        // Seats and bookings agree too: the flight's free seats plus the seats live bookings hold.
+        let remaining = get_flight(&*self.store, &self.flight.id)
+            .await
+            .unwrap()
+            .remaining_seats;
+        let mut held = 0;
+        for key in self.gateway.keys() {
+            let id = BookingId::parse(&key).unwrap();
+            let booking = get_booking(&*self.store, &self.owner, &id).await.unwrap();
+            if booking.status.holds_seats() {
+                held += u16::from(booking.seats.get());
+            }
+        }
+        assert_eq!(remaining + held, 10, "seats leaked or were returned twice");
+    }
+}
+
+async fn a_charge_whose_confirmation_fails_is_confirmed_by_recovery(backend: Backend) {
+    let scene = Scene::new(backend).await;
+    let booking = scene.book().await;
+    // The store fails the transaction that confirms the booking, after the provider charged.
+    scene.faulty.inject(
+        Fault::on(Call::Transact)
+            .touching(CHANGES_A_BOOKING)
+            .timing(Timing::Before),
+    );
+    let outcome = scene.pay(&booking).await;
+    assert!(
+        matches!(outcome, Err(DomainError::Store(_))),
+        "{outcome:?}"
+    );
+    assert_eq!(scene.gateway.entry(booking.id.as_str()).charges, 1);
+    scene.faulty.heal();
+
+    assert!(scene.recover().await >= 1);
+    let stored = scene.status(&booking).await;
+    assert_eq!(stored.status, BookingStatus::Confirmed, "finished by recovery");
+    assert_eq!(scene.gateway.entry(booking.id.as_str()).refunds, 0);
+    scene.assert_balanced().await;
+    // Recovery has nothing left to do: running it again changes nothing.
+    assert_eq!(scene.recover().await, 0);
+}
+
+async fn a_charge_whose_hold_lapsed_before_recovery_is_refunded(backend: Backend) {
+    let scene = Scene::new(backend).await;
+    let booking = scene.book().await;
+    scene.faulty.inject(
+        Fault::on(Call::Transact)
+            .touching(CHANGES_A_BOOKING)
+            .timing(Timing::Before),
+    );
+    assert!(scene.pay(&booking).await.is_err());
+    scene.faulty.heal();
+    // Nothing runs until the hold has lapsed and the expiry job took the seats back.
+    scene
+        .clock
+        .set(booking.hold_expires_at.unwrap() + TimeDelta::seconds(1));
+    expire_holds(&*scene.store, &*scene.clock, &UuidV7Ids, None)
+        .await
+        .unwrap();
+    assert_eq!(scene.status(&booking).await.status, BookingStatus::Expired);
+
+    scene.recover().await;
+    let entry = scene.gateway.entry(booking.id.as_str());
+    assert_eq!((entry.charges, entry.refunds), (1, 1), "the charge went back");
+    assert_eq!(scene.status(&booking).await.status, BookingStatus::Expired);
+    scene.assert_balanced().await;
+}
+
+async fn a_charge_whose_answer_was_lost_is_settled_by_recovery(backend: Backend) {
+    let scene = Scene::new(backend).await;
+    let booking = scene.book().await;
+    // The provider charged, but its answer never arrived: the request cannot know.
+    scene.gateway.lose_charge_answers(1);
+    let outcome = scene.pay(&booking).await;
+    assert!(
+        matches!(outcome, Err(DomainError::Store(_))),
+        "{outcome:?}"
+    );
+    scene.recover().await;
+    assert_eq!(scene.status(&booking).await.status, BookingStatus::Confirmed);
+    scene.assert_balanced().await;
+}
+
+async fn a_confirmation_committed_but_reported_failed_is_paid_once(backend: Backend) {
+    let scene = Scene::new(backend).await;
+    let booking = scene.book().await;
+    // DynamoDB applied the transaction, and the answer was lost on the way back.
+    scene.faulty.inject(
+        Fault::on(Call::Transact)
+            .touching(CHANGES_A_BOOKING)
+            .timing(Timing::After),
+    );
+    assert!(scene.pay(&booking).await.is_err());
+    scene.faulty.heal();
+    // The customer retries: the booking is confirmed already.
+    let retried = scene.pay(&booking).await;
+    assert!(
+        matches!(retried, Err(DomainError::Conflict { ref detail }) if detail.contains("confirmed")),
+        "{retried:?}"
+    );
+    scene.recover().await;
+    assert_eq!(scene.status(&booking).await.status, BookingStatus::Confirmed);
+    assert_eq!(
+        scene.gateway.entry(booking.id.as_str()),
+        itinera_tests::ledger::Entry {
+            charges: 1,
+            refunds: 0,
+            refund_requests: 0
+        }
+    );
+    scene.assert_balanced().await;
+}
+
+async fn a_cancellation_whose_commit_fails_refunds_nothing(backend: Backend) {
+    let scene = Scene::new(backend).await;
+    let booking = scene.book().await;
+    scene.pay(&booking).await.unwrap();
+    scene.faulty.inject(
+        Fault::on(Call::Transact)
+            .touching(CHANGES_A_BOOKING)
+            .timing(Timing::Before),
+    );
+    let outcome = scene.cancel(&booking).await;
+    assert!(
+        matches!(outcome, Err(DomainError::Store(_))),
+        "{outcome:?}"
+    );
+    scene.faulty.heal();
+    assert_eq!(
+        scene.gateway.entry(booking.id.as_str()).refunds,
+        0,
+        "no refund before the cancellation is durable"
+    );
+    scene.recover().await;
+    assert_eq!(scene.status(&booking).await.status, BookingStatus::Confirmed);
+    scene.assert_balanced().await;
+
+    // The customer retries, and this time it goes through.
+    let cancelled = scene.cancel(&booking).await.unwrap();
+    assert_eq!(cancelled.refund, Some(booking.total.clone()));
+    assert!(cancelled.refunded_at.is_some());
+    scene.assert_balanced().await;
+}
+
+async fn a_refund_whose_record_fails_is_recorded_by_recovery(backend: Backend) {
+    let scene = Scene::new(backend).await;
+    let booking = scene.book().await;
+    scene.pay(&booking).await.unwrap();
+    // The cancellation commits; the provider refunds; the store fails the refund's record.
+    scene.faulty.inject(
+        Fault::on(Call::Transact)
+            .touching("BOOKING#")
+            .after(1)
+            .timing(Timing::Before),
+    );
+    let cancelled = scene.cancel(&booking).await.unwrap();
+    assert_eq!(cancelled.status, BookingStatus::Cancelled);
+    assert_eq!(cancelled.refunded_at, None, "the refund is not recorded yet");
+    assert_eq!(scene.faulty.injected(), 1);
+    scene.faulty.heal();
+
+    scene.recover().await;
+    let stored = scene.status(&booking).await;
+    assert!(stored.refunded_at.is_some(), "recovery recorded the refund");
+    assert_eq!(scene.gateway.entry(booking.id.as_str()).refunds, 1);
+    scene.assert_balanced().await;
+}
+
+async fn a_refund_the_provider_could_not_make_is_made_by_recovery(backend: Backend) {
+    let scene = Scene::new(backend).await;
+    let booking = scene.book().await;
+    scene.pay(&booking).await.unwrap();
+    scene.gateway.fail_refunds(3);
+    let cancelled = scene.cancel(&booking).await.unwrap();
+    assert_eq!(cancelled.status, BookingStatus::Cancelled);
+    assert_eq!(cancelled.refund, Some(booking.total.clone()), "the refund owed");
+    assert_eq!(cancelled.refunded_at, None);
+    assert_eq!(scene.gateway.entry(booking.id.as_str()).refunds, 0);
+    assert_eq!(
+        get_flight(&*scene.store, &scene.flight.id)
+            .await
+            .unwrap()
+            .remaining_seats,
+        10,
+        "the seats came back with the cancellation"
+    );
+
+    scene.recover().await;
+    assert_eq!(scene.gateway.entry(booking.id.as_str()).refunds, 1);
+    assert!(scene.status(&booking).await.refunded_at.is_some());
+    scene.assert_balanced().await;
+}
+
+/// The gateway of the payment-versus-expiry race: while the provider charges, the hold lapses and
+/// the expiry job runs, and the provider is then unreachable for refunds.
+struct ExpiresDuringTheCharge {
+    ledger: Arc<LedgerGateway>,
+    store: Arc<dyn Store>,
+    clock: Arc<SettableClock>,
+    hold_ends: chrono::DateTime<chrono::Utc>,
+}
+
+#[async_trait]
+impl PaymentGateway for ExpiresDuringTheCharge {
+    async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, PaymentError> {
+        self.clock.set(self.hold_ends + TimeDelta::seconds(1));
+        let expired = expire_holds(&*self.store, &*self.clock, &UuidV7Ids, None)
+            .await
+            .expect("expiry runs");
+        assert_eq!(expired, 1, "the hold expired while the payment was in flight");
+        self.ledger.fail_refunds(3);
+        self.ledger.charge(request).await
+    }
+
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundReceipt, PaymentError> {
+        self.ledger.refund(request).await
+    }
+}
+
+#[async_trait]
+impl ChargeLookup for ExpiresDuringTheCharge {
+    async fn find_charge(&self, key: &str) -> Result<Option<Payment>, PaymentError> {
+        self.ledger.find_charge(key).await
+    }
+}
+
+async fn a_hold_expiring_while_its_payment_is_in_flight_ends_balanced(backend: Backend) {
+    let scene = Scene::new(backend).await;
+    let booking = scene.book().await;
+    let racing = ExpiresDuringTheCharge {
+        ledger: scene.gateway.clone(),
+        store: scene.store.clone(),
+        clock: scene.clock.clone(),
+        hold_ends: booking.hold_expires_at.unwrap(),
+    };
+    let outcome = pay_booking(
+        &*scene.store,
+        &*scene.clock,
+        &UuidV7Ids,
+        &racing,
+        None,
+        &context_of(&scene.owner),
+        &booking.id,
+        &approved_payment(&booking),
+    )
+    .await;
+    assert!(outcome.is_err(), "{outcome:?}");
+    assert_eq!(scene.status(&booking).await.status, BookingStatus::Expired);
+    assert_eq!(scene.gateway.entry(booking.id.as_str()).charges, 1);
+
+    scene.recover().await;
+    let entry = scene.gateway.entry(booking.id.as_str());
+    assert_eq!((entry.charges, entry.refunds), (1, 1));
+    scene.assert_balanced().await;
+}
+
+macro_rules! on_both_families {
+    ($($scenario:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario(itinera_tests::Backend::embedded()).await;
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario(itinera_tests::Backend::dynamodb().await).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_families!(
+    a_charge_whose_confirmation_fails_is_confirmed_by_recovery,
+    a_charge_whose_hold_lapsed_before_recovery_is_refunded,
+    a_charge_whose_answer_was_lost_is_settled_by_recovery,
+    a_confirmation_committed_but_reported_failed_is_paid_once,
+    a_cancellation_whose_commit_fails_refunds_nothing,
+    a_refund_whose_record_fails_is_recorded_by_recovery,
+    a_refund_the_provider_could_not_make_is_made_by_recovery,
+    a_hold_expiring_while_its_payment_is_in_flight_ends_balanced,
+);
