@@ -14,6 +14,7 @@ mod conformance;
 mod departed_flights;
 mod events;
 mod faults;
+mod flight_cancellation;
 mod flights;
 mod identity;
 mod local_server;
