@@ -33,9 +33,10 @@ struct DepartsBeforeTheWrite {
 impl DepartsBeforeTheWrite {
     fn new(inner: Arc<dyn Store>, flight: &Flight) -> Self {
         let mut update = Update::new(Key::new(format!("FLIGHT#{}", flight.id), "FLIGHT"));
-        update
-            .set
-            .push(("status".into(), Value::from(FlightStatus::Departed.as_str())));
+        update.set.push((
+            "status".into(),
+            Value::from(FlightStatus::Departed.as_str()),
+        ));
         Self {
             inner,
             pending: Mutex::new(Some(update)),
@@ -167,7 +168,10 @@ async fn a_confirmed_booking_cannot_be_cancelled_once_its_flight_departed(backen
         let entry = gateway.entry(booking.id.as_str());
         assert_eq!((entry.charges, entry.refunds), (1, 0), "no refund was made");
     }
-    assert_eq!(get_flight(store, &flight.id).await.unwrap().remaining_seats, 6);
+    assert_eq!(
+        get_flight(store, &flight.id).await.unwrap().remaining_seats,
+        6
+    );
 }
 
 async fn a_flight_departing_between_the_read_and_the_cancel_refunds_nothing(backend: Backend) {
@@ -194,8 +198,16 @@ async fn a_flight_departing_between_the_read_and_the_cancel_refunds_nothing(back
     .unwrap();
 
     let racing = DepartsBeforeTheWrite::new(Arc::clone(&backend.store), &flight);
-    let outcome =
-        cancel_booking(&racing, &clock, &UuidV7Ids, &gateway, None, &context, &booking.id).await;
+    let outcome = cancel_booking(
+        &racing,
+        &clock,
+        &UuidV7Ids,
+        &gateway,
+        None,
+        &context,
+        &booking.id,
+    )
+    .await;
     assert!(
         matches!(outcome, Err(DomainError::Conflict { .. })),
         "{outcome:?}"
@@ -242,7 +254,11 @@ async fn a_booking_of_a_departed_flight_cannot_be_paid(backend: Backend) {
         matches!(outcome, Err(DomainError::Conflict { ref detail }) if detail.contains("departed")),
         "{outcome:?}"
     );
-    assert_eq!(gateway.entry(late.id.as_str()).charges, 0, "refused before charging");
+    assert_eq!(
+        gateway.entry(late.id.as_str()).charges,
+        0,
+        "refused before charging"
+    );
 
     // The flight departs between the payment's reads and its write.
     clock.set(departure - TimeDelta::minutes(2));

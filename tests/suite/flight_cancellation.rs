@@ -115,15 +115,9 @@ impl Scene {
     }
 
     async fn run(&self, task: &TaskJob) {
-        run_task(
-            &*self.store,
-            &*self.clock,
-            &UuidV7Ids,
-            &*self.gateway,
-            task,
-        )
-        .await
-        .expect("the fan-out runs");
+        run_task(&*self.store, &*self.clock, &UuidV7Ids, &*self.gateway, task)
+            .await
+            .expect("the fan-out runs");
     }
 
     async fn recover(&self) {
@@ -152,7 +146,11 @@ impl Scene {
             if paid {
                 assert_eq!(stored.refund, Some(booking.total.clone()));
                 assert!(stored.refunded_at.is_some(), "the refund is recorded");
-                assert_eq!((entry.refunds, entry.refund_requests), (1, 1), "refunded once");
+                assert_eq!(
+                    (entry.refunds, entry.refund_requests),
+                    (1, 1),
+                    "refunded once"
+                );
             } else {
                 assert_eq!(stored.refund, None);
                 assert_eq!(entry.refund_requests, 0);
@@ -172,7 +170,11 @@ impl Scene {
             } else {
                 "nothing was charged"
             };
-            assert!(emails[0].text_body().contains(money), "{}", emails[0].text_body());
+            assert!(
+                emails[0].text_body().contains(money),
+                "{}",
+                emails[0].text_body()
+            );
         }
         // The booking cancelled before the flight was left alone: refunded once, by its own
         // cancellation, and not told about the flight.
@@ -258,7 +260,10 @@ async fn a_booked_flight_is_cancelled_and_its_bookings_with_it(backend: Backend)
     );
     assert_eq!(scene.gateway.entry(unpaid.id.as_str()).charges, 0);
     let late = book_seats(&*scene.store, &*scene.clock, who, &scene.flight, 1).await;
-    assert!(matches!(late, Err(DomainError::Conflict { .. })), "{late:?}");
+    assert!(
+        matches!(late, Err(DomainError::Conflict { .. })),
+        "{late:?}"
+    );
 
     // The worker does the rest.
     scene.recover().await;
@@ -313,6 +318,63 @@ async fn a_refund_the_fan_out_could_not_make_is_made_by_recovery(backend: Backen
         .await;
 }
 
+async fn a_flight_with_more_bookings_than_a_page_is_worked_through_page_by_page(backend: Backend) {
+    const BOOKINGS: usize = 30;
+    let store = Arc::clone(&backend.store);
+    let clock = Arc::new(SettableClock::now());
+    let departure = clock.now() + TimeDelta::days(2);
+    let seats = u16::try_from(BOOKINGS).unwrap() + 10;
+    let flight = seed_flight(&*store, &*clock, &UuidV7Ids, seats, FARE, departure).await;
+    let gateway = Arc::new(LedgerGateway::default());
+    let mut bookings = Vec::new();
+    for index in 0..BOOKINGS {
+        let who = principal(Role::Customer);
+        let booking = book_seats(&*store, &*clock, &who, &flight, 1)
+            .await
+            .unwrap();
+        if index % 3 == 0 {
+            pay(&store, &clock, &gateway, &who, &booking).await;
+        }
+        bookings.push((who, booking));
+    }
+    let cancel = FlightChanges::new(None, None, None, Some(FlightStatus::Cancelled)).unwrap();
+    update_flight(
+        &*store,
+        &*clock,
+        &UuidV7Ids,
+        None,
+        &context_of(&principal(Role::Staff)),
+        &flight.id,
+        &cancel,
+        &Precondition::None,
+    )
+    .await
+    .unwrap();
+
+    // One delivery handles 25 bookings: the last five are cancelled only if the fan-out
+    // continued on a second page.
+    recover(
+        &store,
+        &clock,
+        gateway.clone(),
+        Arc::new(RecordingMailer::new()),
+    )
+    .await;
+    assert_eq!(
+        get_flight(&*store, &flight.id)
+            .await
+            .unwrap()
+            .remaining_seats,
+        seats
+    );
+    for (index, (who, booking)) in bookings.iter().enumerate() {
+        let stored = get_booking(&*store, who, &booking.id).await.unwrap();
+        assert_eq!(stored.status, BookingStatus::Cancelled, "booking {index}");
+        let entry = gateway.entry(booking.id.as_str());
+        assert_eq!(entry.refunds, entry.charges, "booking {index}");
+    }
+}
+
 macro_rules! on_both_families {
     ($($scenario:ident),* $(,)?) => {
         mod embedded {
@@ -338,4 +400,5 @@ on_both_families!(
     a_booked_flight_is_cancelled_and_its_bookings_with_it,
     two_fan_outs_at_once_cancel_and_refund_each_booking_once,
     a_refund_the_fan_out_could_not_make_is_made_by_recovery,
+    a_flight_with_more_bookings_than_a_page_is_worked_through_page_by_page,
 );

@@ -108,7 +108,10 @@ pub(crate) async fn recover(
         }
         ran += deliveries.len();
         let failed = process_batch(&services, deliveries).await;
-        assert!(failed.is_empty(), "every recovery job completes: {failed:?}");
+        assert!(
+            failed.is_empty(),
+            "every recovery job completes: {failed:?}"
+        );
     }
     panic!("recovery did not settle within ten rounds");
 }
@@ -121,7 +124,10 @@ async fn assert_balanced(store: &dyn Store, gateway: &LedgerGateway, owner: &Pri
         let booking = get_booking(store, owner, &id).await.unwrap();
         let entry = gateway.entry(&key);
         assert!(entry.charges <= 1, "{key}: charged twice");
-        assert!(entry.refunds <= entry.charges, "{key}: a refund without a charge");
+        assert!(
+            entry.refunds <= entry.charges,
+            "{key}: a refund without a charge"
+        );
         let kept = entry.charges - entry.refunds;
         match booking.status {
             BookingStatus::Confirmed => {
@@ -131,7 +137,10 @@ async fn assert_balanced(store: &dyn Store, gateway: &LedgerGateway, owner: &Pri
             status => assert_eq!(kept, 0, "{key}: a charge was kept for a {status} booking"),
         }
         if booking.status == BookingStatus::Cancelled && entry.refunds == 1 {
-            assert!(booking.refunded_at.is_some(), "{key}: the refund is recorded");
+            assert!(
+                booking.refunded_at.is_some(),
+                "{key}: the refund is recorded"
+            );
         }
     }
 }
@@ -241,16 +250,17 @@ async fn a_charge_whose_confirmation_fails_is_confirmed_by_recovery(backend: Bac
             .timing(Timing::Before),
     );
     let outcome = scene.pay(&booking).await;
-    assert!(
-        matches!(outcome, Err(DomainError::Store(_))),
-        "{outcome:?}"
-    );
+    assert!(matches!(outcome, Err(DomainError::Store(_))), "{outcome:?}");
     assert_eq!(scene.gateway.entry(booking.id.as_str()).charges, 1);
     scene.faulty.heal();
 
     assert!(scene.recover().await >= 1);
     let stored = scene.status(&booking).await;
-    assert_eq!(stored.status, BookingStatus::Confirmed, "finished by recovery");
+    assert_eq!(
+        stored.status,
+        BookingStatus::Confirmed,
+        "finished by recovery"
+    );
     assert_eq!(scene.gateway.entry(booking.id.as_str()).refunds, 0);
     scene.assert_balanced().await;
     // Recovery has nothing left to do: running it again changes nothing.
@@ -278,7 +288,11 @@ async fn a_charge_whose_hold_lapsed_before_recovery_is_refunded(backend: Backend
 
     scene.recover().await;
     let entry = scene.gateway.entry(booking.id.as_str());
-    assert_eq!((entry.charges, entry.refunds), (1, 1), "the charge went back");
+    assert_eq!(
+        (entry.charges, entry.refunds),
+        (1, 1),
+        "the charge went back"
+    );
     assert_eq!(scene.status(&booking).await.status, BookingStatus::Expired);
     scene.assert_balanced().await;
 }
@@ -289,12 +303,12 @@ async fn a_charge_whose_answer_was_lost_is_settled_by_recovery(backend: Backend)
     // The provider charged, but its answer never arrived: the request cannot know.
     scene.gateway.lose_charge_answers(1);
     let outcome = scene.pay(&booking).await;
-    assert!(
-        matches!(outcome, Err(DomainError::Store(_))),
-        "{outcome:?}"
-    );
+    assert!(matches!(outcome, Err(DomainError::Store(_))), "{outcome:?}");
     scene.recover().await;
-    assert_eq!(scene.status(&booking).await.status, BookingStatus::Confirmed);
+    assert_eq!(
+        scene.status(&booking).await.status,
+        BookingStatus::Confirmed
+    );
     scene.assert_balanced().await;
 }
 
@@ -316,7 +330,10 @@ async fn a_confirmation_committed_but_reported_failed_is_paid_once(backend: Back
         "{retried:?}"
     );
     scene.recover().await;
-    assert_eq!(scene.status(&booking).await.status, BookingStatus::Confirmed);
+    assert_eq!(
+        scene.status(&booking).await.status,
+        BookingStatus::Confirmed
+    );
     assert_eq!(
         scene.gateway.entry(booking.id.as_str()),
         itinera_tests::ledger::Entry {
@@ -338,10 +355,7 @@ async fn a_cancellation_whose_commit_fails_refunds_nothing(backend: Backend) {
             .timing(Timing::Before),
     );
     let outcome = scene.cancel(&booking).await;
-    assert!(
-        matches!(outcome, Err(DomainError::Store(_))),
-        "{outcome:?}"
-    );
+    assert!(matches!(outcome, Err(DomainError::Store(_))), "{outcome:?}");
     scene.faulty.heal();
     assert_eq!(
         scene.gateway.entry(booking.id.as_str()).refunds,
@@ -349,7 +363,10 @@ async fn a_cancellation_whose_commit_fails_refunds_nothing(backend: Backend) {
         "no refund before the cancellation is durable"
     );
     scene.recover().await;
-    assert_eq!(scene.status(&booking).await.status, BookingStatus::Confirmed);
+    assert_eq!(
+        scene.status(&booking).await.status,
+        BookingStatus::Confirmed
+    );
     scene.assert_balanced().await;
 
     // The customer retries, and this time it goes through.
@@ -372,7 +389,10 @@ async fn a_refund_whose_record_fails_is_recorded_by_recovery(backend: Backend) {
     );
     let cancelled = scene.cancel(&booking).await.unwrap();
     assert_eq!(cancelled.status, BookingStatus::Cancelled);
-    assert_eq!(cancelled.refunded_at, None, "the refund is not recorded yet");
+    assert_eq!(
+        cancelled.refunded_at, None,
+        "the refund is not recorded yet"
+    );
     assert_eq!(scene.faulty.injected(), 1);
     scene.faulty.heal();
 
@@ -390,7 +410,11 @@ async fn a_refund_the_provider_could_not_make_is_made_by_recovery(backend: Backe
     scene.gateway.fail_refunds(3);
     let cancelled = scene.cancel(&booking).await.unwrap();
     assert_eq!(cancelled.status, BookingStatus::Cancelled);
-    assert_eq!(cancelled.refund, Some(booking.total.clone()), "the refund owed");
+    assert_eq!(
+        cancelled.refund,
+        Some(booking.total.clone()),
+        "the refund owed"
+    );
     assert_eq!(cancelled.refunded_at, None);
     assert_eq!(scene.gateway.entry(booking.id.as_str()).refunds, 0);
     assert_eq!(
@@ -424,7 +448,10 @@ impl PaymentGateway for ExpiresDuringTheCharge {
         let expired = expire_holds(&*self.store, &*self.clock, &UuidV7Ids, None)
             .await
             .expect("expiry runs");
-        assert_eq!(expired, 1, "the hold expired while the payment was in flight");
+        assert_eq!(
+            expired, 1,
+            "the hold expired while the payment was in flight"
+        );
         self.ledger.fail_refunds(3);
         self.ledger.charge(request).await
     }

@@ -136,10 +136,11 @@ async fn open_intent(
                 index: FLIGHT_OPERATION,
             }) => {
                 let flight = flights::get_flight(store, &current.flight_id).await?;
-                return Err(flight_gone(&flight, clock.now())
-                    .unwrap_or_else(|| DomainError::Conflict {
+                return Err(flight_gone(&flight, clock.now()).unwrap_or_else(|| {
+                    DomainError::Conflict {
                         detail: "The flight changed while paying; retry the payment.".into(),
-                    }));
+                    }
+                }));
             }
             // The booking changed (paid, cancelled, expired, another attempt's intent) or the
             // transaction collided: read again.

@@ -494,11 +494,7 @@ pub(crate) fn flight_bookable_at(now: DateTime<Utc>) -> Condition {
             Comparison::Equal,
             flights::FlightStatus::Scheduled.as_str(),
         ),
-        Condition::compare(
-            flights::DEPARTURE_TIME,
-            Comparison::Greater,
-            timestamp(now),
-        ),
+        Condition::compare(flights::DEPARTURE_TIME, Comparison::Greater, timestamp(now)),
     ])
 }
 

@@ -38,8 +38,8 @@ use crate::identity::RequestContext;
 use crate::jobs::{JobKind, JobQueue, Task, TaskJob, outbox};
 use crate::money::Money;
 use crate::payments::{
-    ChargeLookup, Payment, PaymentError, PaymentGateway, PaymentId, PaymentProvider,
-    RefundReceipt, RefundRequest,
+    ChargeLookup, Payment, PaymentError, PaymentGateway, PaymentId, PaymentProvider, RefundReceipt,
+    RefundRequest,
 };
 use crate::storage::{Store, StoreError, WriteOp};
 
@@ -174,7 +174,9 @@ pub(crate) async fn settle_charge(
             }
             // The booking, its intent or the flight changed since the read, or the transaction
             // collided: read again, and decide on what committed.
-            Err(StoreError::TransactionConditionFailed { .. } | StoreError::TransactionConflict) => {
+            Err(
+                StoreError::TransactionConditionFailed { .. } | StoreError::TransactionConflict,
+            ) => {
                 back_off(attempt).await;
             }
             Err(error) => return Err(error.into()),
@@ -371,7 +373,7 @@ pub async fn run_task(
             let flight = flights::FlightId::parse(flight_id).ok_or_else(|| {
                 DomainError::Store(StoreError::internal("a task names an invalid flight id"))
             })?;
-            super::flight_cancellation::cancel_flight_bookings(
+            let next = super::flight_cancellation::cancel_flight_bookings(
                 store,
                 clock,
                 ids,
@@ -380,15 +382,28 @@ pub async fn run_task(
                 &flight,
                 after.clone(),
             )
-            .await
-            .map(drop)
+            .await?;
+            if let Some(after) = next {
+                // More bookings follow: the next page is a task of its own, sent by the relay.
+                let rest = TaskJob::new(
+                    ids,
+                    Task::CancelFlightBookings {
+                        flight_id: flight_id.clone(),
+                        after: Some(after),
+                    },
+                    clock.now(),
+                );
+                store.transact(vec![outbox::stage(&rest)]).await?;
+            }
+            Ok(())
         }
     }
 }
 
 fn parse_booking(text: &str) -> Result<BookingId, DomainError> {
-    BookingId::parse(text)
-        .ok_or_else(|| DomainError::Store(StoreError::internal("a task names an invalid booking id")))
+    BookingId::parse(text).ok_or_else(|| {
+        DomainError::Store(StoreError::internal("a task names an invalid booking id"))
+    })
 }
 
 /// Settles a charge intent a payment left open: asks the provider for the charge made under the
@@ -417,7 +432,11 @@ async fn recover_charge(
         close(store, id, intent).await;
         return Ok(());
     };
-    match settle_charge(store, clock, ids, payments, None, context, id, intent, &payment).await? {
+    match settle_charge(
+        store, clock, ids, payments, None, context, id, intent, &payment,
+    )
+    .await?
+    {
         Charged::Confirmed(_) => {
             tracing::info!(booking_id = %id, "confirmed a booking whose payment was interrupted");
         }
@@ -461,5 +480,95 @@ async fn open_intents(
             Ok(None)
         }
         Err(error) => Err(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{Comparison, Condition, Update};
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    fn id() -> BookingId {
+        BookingId::parse("0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f").unwrap()
+    }
+
+    #[test]
+    fn confirming_settles_the_charge_intent_under_its_own_condition_too() {
+        let now = at("2026-11-21T08:05:00Z");
+        let mut transition = Update::new(records::key(&id()));
+        transition.condition = Some(records::pending_and_held_at(now));
+        let WriteOp::Update(settled) =
+            records::settling(WriteOp::Update(transition), PAYMENT_INTENT, "t#1")
+        else {
+            panic!("an update");
+        };
+        assert_eq!(settled.remove, ["paymentIntent"]);
+        let Some(Condition::And(all)) = settled.condition else {
+            panic!("the conditions are combined");
+        };
+        assert_eq!(
+            all.last(),
+            Some(&Condition::compare(
+                "paymentIntent",
+                Comparison::Equal,
+                "t#1"
+            ))
+        );
+        assert_eq!(all.len(), 3, "pending, held, and this intent");
+    }
+
+    #[test]
+    fn an_intent_opens_only_while_none_is_open_and_closes_only_as_itself() {
+        let now = at("2026-11-21T08:05:00Z");
+        let WriteOp::Update(open) = records::open_payment_intent(&id(), "t#1", now) else {
+            panic!("an update");
+        };
+        assert_eq!(
+            open.set,
+            [("paymentIntent".to_owned(), serde_json::Value::from("t#1"))]
+        );
+        let Some(Condition::And(all)) = open.condition else {
+            panic!("combined");
+        };
+        assert!(all.contains(&Condition::AttributeNotExists("paymentIntent".into())));
+        let WriteOp::Update(close) = records::close_intent(&id(), records::REFUND_INTENT, "t#2")
+        else {
+            panic!("an update");
+        };
+        assert_eq!(close.remove, ["refundIntent"]);
+        assert_eq!(
+            close.condition,
+            Some(Condition::compare("refundIntent", Comparison::Equal, "t#2"))
+        );
+    }
+
+    #[test]
+    fn a_cancellation_returns_seats_only_to_a_flight_still_bookable() {
+        let now = at("2026-11-21T08:05:00Z");
+        let flight =
+            crate::flights::FlightId::parse("0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e70").unwrap();
+        let seats = super::super::model::Seats::try_from(2).unwrap();
+        let WriteOp::Update(update) = records::return_seats_while_bookable(&flight, seats, now)
+        else {
+            panic!("an update");
+        };
+        assert_eq!(
+            update.condition,
+            Some(Condition::And(vec![
+                Condition::ItemExists,
+                Condition::And(vec![
+                    Condition::compare("status", Comparison::Equal, "scheduled"),
+                    Condition::compare(
+                        "departureTime",
+                        Comparison::Greater,
+                        "2026-11-21T08:05:00.000Z"
+                    ),
+                ]),
+            ]))
+        );
     }
 }

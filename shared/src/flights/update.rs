@@ -2,10 +2,10 @@
 
 use chrono::{DateTime, Utc};
 
+use super::flight_key;
 use super::get::ENTITY;
 use super::model::{Flight, FlightChanges, FlightId, FlightStatus, Schedule};
 use super::records;
-use super::flight_key;
 use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;

@@ -19,8 +19,8 @@ mod task;
 mod worker;
 
 pub use job::{BookingSnapshot, Job, JobId, JobKind};
-pub use task::{Task, TaskJob, Work};
 pub use queue::{Delivery, JobQueue, JobSource, MAX_BATCH, MAX_RECEIVES, QueueError, QueueMessage};
+pub use task::{Task, TaskJob, Work};
 pub use worker::{
     EMAIL_LEASE, JobError, Processed, WorkerServices, process_batch, process_job, run_task,
 };

@@ -16,7 +16,11 @@ use crate::storage::Item;
 
 /// What a task does.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum Task {
     /// Finishes or compensates the charge a payment recorded the intent of and left unsettled:
     /// confirms the booking if the provider charged it and it can still be confirmed, refunds the

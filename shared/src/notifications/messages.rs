@@ -248,7 +248,11 @@ mod tests {
              with it. A refund of INR 1,250.00 goes back to the payment method you paid with."
         );
         let unpaid = message_for(&job(JobKind::FlightCancelled { refund: None }, 1));
-        assert!(unpaid.body.ends_with("nothing was charged."), "{}", unpaid.body);
+        assert!(
+            unpaid.body.ends_with("nothing was charged."),
+            "{}",
+            unpaid.body
+        );
     }
 
     #[test]
