@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::TimeDelta;
-use itinera::bookings::{BookingStatus, cancel_booking, get_booking, pay_booking};
+use itinera::bookings::{BookingStatus, get_booking};
 use itinera::clock::{Clock, UuidV7Ids};
 use itinera::error::DomainError;
 use itinera::flights::{Flight, FlightChanges, FlightStatus, get_flight, update_flight};
@@ -16,7 +16,7 @@ use itinera::storage::{Delete, Item, Key, Page, Put, Query, Store, StoreError, U
 use itinera::version::Precondition;
 use itinera_tests::ledger::LedgerGateway;
 use itinera_tests::{
-    Backend, SettableClock, approved_payment, book_seats, context_of, principal, seed_flight,
+    Backend, SettableClock, book_seats, cancel_as, context_of, pay_as, principal, seed_flight,
 };
 use serde_json::Value;
 
@@ -96,37 +96,18 @@ async fn a_confirmed_booking_cannot_be_cancelled_once_its_flight_departed(backen
     let flight = flight_departing(&backend, &clock, departure).await;
     let gateway = LedgerGateway::default();
     let owner = principal(Role::Customer);
-    let context = context_of(&owner);
     let mut bookings = Vec::new();
     for _ in 0..2 {
         let booking = book_seats(store, &clock, &owner, &flight, 2).await.unwrap();
-        pay_booking(
-            store,
-            &clock,
-            &UuidV7Ids,
-            &gateway,
-            None,
-            &context,
-            &booking.id,
-            &approved_payment(&booking),
-        )
-        .await
-        .unwrap();
+        pay_as(store, &clock, &gateway, &owner, &booking)
+            .await
+            .unwrap();
         bookings.push(booking);
     }
 
     // By the clock: the departure time has passed, the status still says scheduled.
     clock.set(departure + TimeDelta::minutes(1));
-    let late = cancel_booking(
-        store,
-        &clock,
-        &UuidV7Ids,
-        &gateway,
-        None,
-        &context,
-        &bookings[0].id,
-    )
-    .await;
+    let late = cancel_as(store, &clock, &gateway, &owner, &bookings[0]).await;
     assert!(
         matches!(late, Err(DomainError::Conflict { ref detail }) if detail.contains("departed")),
         "{late:?}"
@@ -147,16 +128,7 @@ async fn a_confirmed_booking_cannot_be_cancelled_once_its_flight_departed(backen
     )
     .await
     .unwrap();
-    let after_status = cancel_booking(
-        store,
-        &clock,
-        &UuidV7Ids,
-        &gateway,
-        None,
-        &context,
-        &bookings[1].id,
-    )
-    .await;
+    let after_status = cancel_as(store, &clock, &gateway, &owner, &bookings[1]).await;
     assert!(
         matches!(after_status, Err(DomainError::Conflict { .. })),
         "{after_status:?}"
@@ -180,34 +152,15 @@ async fn a_flight_departing_between_the_read_and_the_cancel_refunds_nothing(back
     let flight = flight_departing(&backend, &clock, departure).await;
     let gateway = LedgerGateway::default();
     let owner = principal(Role::Customer);
-    let context = context_of(&owner);
     let booking = book_seats(&*backend.store, &clock, &owner, &flight, 1)
         .await
         .unwrap();
-    pay_booking(
-        &*backend.store,
-        &clock,
-        &UuidV7Ids,
-        &gateway,
-        None,
-        &context,
-        &booking.id,
-        &approved_payment(&booking),
-    )
-    .await
-    .unwrap();
+    pay_as(&*backend.store, &clock, &gateway, &owner, &booking)
+        .await
+        .unwrap();
 
     let racing = DepartsBeforeTheWrite::new(Arc::clone(&backend.store), &flight);
-    let outcome = cancel_booking(
-        &racing,
-        &clock,
-        &UuidV7Ids,
-        &gateway,
-        None,
-        &context,
-        &booking.id,
-    )
-    .await;
+    let outcome = cancel_as(&racing, &clock, &gateway, &owner, &booking).await;
     assert!(
         matches!(outcome, Err(DomainError::Conflict { .. })),
         "{outcome:?}"
@@ -234,22 +187,11 @@ async fn a_booking_of_a_departed_flight_cannot_be_paid(backend: Backend) {
     let flight = flight_departing(&backend, &clock, departure).await;
     let gateway = LedgerGateway::default();
     let owner = principal(Role::Customer);
-    let context = context_of(&owner);
     let late = book_seats(store, &clock, &owner, &flight, 1).await.unwrap();
     let racing_booking = book_seats(store, &clock, &owner, &flight, 1).await.unwrap();
 
     clock.set(departure + TimeDelta::minutes(1));
-    let outcome = pay_booking(
-        store,
-        &clock,
-        &UuidV7Ids,
-        &gateway,
-        None,
-        &context,
-        &late.id,
-        &approved_payment(&late),
-    )
-    .await;
+    let outcome = pay_as(store, &clock, &gateway, &owner, &late).await;
     assert!(
         matches!(outcome, Err(DomainError::Conflict { ref detail }) if detail.contains("departed")),
         "{outcome:?}"
@@ -263,17 +205,7 @@ async fn a_booking_of_a_departed_flight_cannot_be_paid(backend: Backend) {
     // The flight departs between the payment's reads and its write.
     clock.set(departure - TimeDelta::minutes(2));
     let racing = DepartsBeforeTheWrite::new(Arc::clone(&backend.store), &flight);
-    let outcome = pay_booking(
-        &racing,
-        &clock,
-        &UuidV7Ids,
-        &gateway,
-        None,
-        &context,
-        &racing_booking.id,
-        &approved_payment(&racing_booking),
-    )
-    .await;
+    let outcome = pay_as(&racing, &clock, &gateway, &owner, &racing_booking).await;
     assert!(
         matches!(outcome, Err(DomainError::Conflict { .. })),
         "{outcome:?}"
@@ -286,34 +218,8 @@ async fn a_booking_of_a_departed_flight_cannot_be_paid(backend: Backend) {
     }
 }
 
-#[tokio::test]
-async fn embedded_a_confirmed_booking_cannot_be_cancelled_once_its_flight_departed() {
-    a_confirmed_booking_cannot_be_cancelled_once_its_flight_departed(Backend::embedded()).await;
-}
-
-#[tokio::test]
-async fn dynamodb_a_confirmed_booking_cannot_be_cancelled_once_its_flight_departed() {
-    a_confirmed_booking_cannot_be_cancelled_once_its_flight_departed(Backend::dynamodb().await)
-        .await;
-}
-
-#[tokio::test]
-async fn embedded_a_flight_departing_between_the_read_and_the_cancel_refunds_nothing() {
-    a_flight_departing_between_the_read_and_the_cancel_refunds_nothing(Backend::embedded()).await;
-}
-
-#[tokio::test]
-async fn dynamodb_a_flight_departing_between_the_read_and_the_cancel_refunds_nothing() {
-    a_flight_departing_between_the_read_and_the_cancel_refunds_nothing(Backend::dynamodb().await)
-        .await;
-}
-
-#[tokio::test]
-async fn embedded_a_booking_of_a_departed_flight_cannot_be_paid() {
-    a_booking_of_a_departed_flight_cannot_be_paid(Backend::embedded()).await;
-}
-
-#[tokio::test]
-async fn dynamodb_a_booking_of_a_departed_flight_cannot_be_paid() {
-    a_booking_of_a_departed_flight_cannot_be_paid(Backend::dynamodb().await).await;
-}
+on_both_families!(
+    a_confirmed_booking_cannot_be_cancelled_once_its_flight_departed,
+    a_flight_departing_between_the_read_and_the_cancel_refunds_nothing,
+    a_booking_of_a_departed_flight_cannot_be_paid,
+);

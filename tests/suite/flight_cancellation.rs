@@ -6,9 +6,7 @@
 use std::sync::Arc;
 
 use chrono::TimeDelta;
-use itinera::bookings::{
-    Booking, BookingStatus, cancel_booking, get_booking, pay_booking, run_task,
-};
+use itinera::bookings::{Booking, BookingStatus, get_booking, run_task};
 use itinera::clock::{Clock, UuidV7Ids};
 use itinera::error::DomainError;
 use itinera::flights::{Flight, FlightChanges, FlightStatus, get_flight, update_flight};
@@ -20,7 +18,7 @@ use itinera::storage::Store;
 use itinera::version::Precondition;
 use itinera_tests::ledger::LedgerGateway;
 use itinera_tests::{
-    Backend, SettableClock, approved_payment, book_seats, context_of, principal, seed_flight,
+    Backend, SettableClock, book_seats, cancel_as, context_of, pay_as, principal, seed_flight,
 };
 
 use crate::payment_recovery::recover;
@@ -62,17 +60,9 @@ impl Scene {
         }
         let (who, booking) = customer_booking(&store, &clock, &flight, 9).await;
         pay(&store, &clock, &gateway, &who, &booking).await;
-        cancel_booking(
-            &*store,
-            &*clock,
-            &UuidV7Ids,
-            &*gateway,
-            None,
-            &context_of(&who),
-            &booking.id,
-        )
-        .await
-        .unwrap();
+        cancel_as(&*store, &*clock, &*gateway, &who, &booking)
+            .await
+            .unwrap();
         Self {
             store,
             clock,
@@ -207,18 +197,9 @@ async fn pay(
     who: &Principal,
     booking: &Booking,
 ) {
-    pay_booking(
-        &**store,
-        clock,
-        &UuidV7Ids,
-        gateway,
-        None,
-        &context_of(who),
-        &booking.id,
-        &approved_payment(booking),
-    )
-    .await
-    .unwrap();
+    pay_as(&**store, clock, gateway, who, booking)
+        .await
+        .unwrap();
 }
 
 async fn flight_cancelled_notices(store: &dyn Store, who: &Principal) -> usize {
@@ -243,17 +224,7 @@ async fn a_booked_flight_is_cancelled_and_its_bookings_with_it(backend: Backend)
     assert_eq!(cancelled.status, FlightStatus::Cancelled);
     // Cancelled at once: a pending booking can no longer be paid, nor a new one made.
     let (who, unpaid) = &scene.live[3];
-    let refused = pay_booking(
-        &*scene.store,
-        &*scene.clock,
-        &UuidV7Ids,
-        &*scene.gateway,
-        None,
-        &context_of(who),
-        &unpaid.id,
-        &approved_payment(unpaid),
-    )
-    .await;
+    let refused = pay_as(&*scene.store, &*scene.clock, &*scene.gateway, who, unpaid).await;
     assert!(
         matches!(refused, Err(DomainError::Conflict { ref detail }) if detail.contains("cancelled")),
         "{refused:?}"
@@ -373,27 +344,6 @@ async fn a_flight_with_more_bookings_than_a_page_is_worked_through_page_by_page(
         let entry = gateway.entry(booking.id.as_str());
         assert_eq!(entry.refunds, entry.charges, "booking {index}");
     }
-}
-
-macro_rules! on_both_families {
-    ($($scenario:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    super::$scenario(itinera_tests::Backend::embedded()).await;
-                }
-            )*
-        }
-        mod dynamodb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    super::$scenario(itinera_tests::Backend::dynamodb().await).await;
-                }
-            )*
-        }
-    };
 }
 
 on_both_families!(

@@ -12,9 +12,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::TimeDelta;
 use itinera::background::RELAY_MIN_AGE;
-use itinera::bookings::{
-    Booking, BookingId, BookingStatus, cancel_booking, expire_holds, get_booking, pay_booking,
-};
+use itinera::bookings::{Booking, BookingId, BookingStatus, expire_holds, get_booking};
 use itinera::clock::{Clock, UuidV7Ids};
 use itinera::error::DomainError;
 use itinera::flights::{Flight, get_flight};
@@ -30,7 +28,8 @@ use itinera::storage::Store;
 use itinera_tests::faults::{Call, Fault, FaultyStore, Timing};
 use itinera_tests::ledger::LedgerGateway;
 use itinera_tests::{
-    Backend, SettableClock, approved_payment, book_seats, context_of, principal, seed_flight,
+    Backend, SettableClock, approved_payment, book_seats, cancel_as, context_of, pay_as, principal,
+    seed_flight,
 };
 
 /// The fare per seat, in paise.
@@ -172,6 +171,16 @@ impl Scene {
         }
     }
 
+    /// The store fails the next transaction that confirms or cancels a booking, before applying
+    /// it or after.
+    fn fail_next_booking_change(&self, timing: Timing) {
+        self.faulty.inject(
+            Fault::on(Call::Transact)
+                .touching(CHANGES_A_BOOKING)
+                .timing(timing),
+        );
+    }
+
     async fn book(&self) -> Booking {
         book_seats(&*self.store, &*self.clock, &self.owner, &self.flight, 2)
             .await
@@ -179,28 +188,23 @@ impl Scene {
     }
 
     async fn pay(&self, booking: &Booking) -> Result<Booking, DomainError> {
-        pay_booking(
+        pay_as(
             &*self.store,
             &*self.clock,
-            &UuidV7Ids,
             &*self.gateway,
-            None,
-            &context_of(&self.owner),
-            &booking.id,
-            &approved_payment(booking),
+            &self.owner,
+            booking,
         )
         .await
     }
 
     async fn cancel(&self, booking: &Booking) -> Result<Booking, DomainError> {
-        cancel_booking(
+        cancel_as(
             &*self.store,
             &*self.clock,
-            &UuidV7Ids,
             &*self.gateway,
-            None,
-            &context_of(&self.owner),
-            &booking.id,
+            &self.owner,
+            booking,
         )
         .await
     }
@@ -244,11 +248,7 @@ async fn a_charge_whose_confirmation_fails_is_confirmed_by_recovery(backend: Bac
     let scene = Scene::new(backend).await;
     let booking = scene.book().await;
     // The store fails the transaction that confirms the booking, after the provider charged.
-    scene.faulty.inject(
-        Fault::on(Call::Transact)
-            .touching(CHANGES_A_BOOKING)
-            .timing(Timing::Before),
-    );
+    scene.fail_next_booking_change(Timing::Before);
     let outcome = scene.pay(&booking).await;
     assert!(matches!(outcome, Err(DomainError::Store(_))), "{outcome:?}");
     assert_eq!(scene.gateway.entry(booking.id.as_str()).charges, 1);
@@ -270,11 +270,7 @@ async fn a_charge_whose_confirmation_fails_is_confirmed_by_recovery(backend: Bac
 async fn a_charge_whose_hold_lapsed_before_recovery_is_refunded(backend: Backend) {
     let scene = Scene::new(backend).await;
     let booking = scene.book().await;
-    scene.faulty.inject(
-        Fault::on(Call::Transact)
-            .touching(CHANGES_A_BOOKING)
-            .timing(Timing::Before),
-    );
+    scene.fail_next_booking_change(Timing::Before);
     assert!(scene.pay(&booking).await.is_err());
     scene.faulty.heal();
     // Nothing runs until the hold has lapsed and the expiry job took the seats back.
@@ -316,11 +312,7 @@ async fn a_confirmation_committed_but_reported_failed_is_paid_once(backend: Back
     let scene = Scene::new(backend).await;
     let booking = scene.book().await;
     // DynamoDB applied the transaction, and the answer was lost on the way back.
-    scene.faulty.inject(
-        Fault::on(Call::Transact)
-            .touching(CHANGES_A_BOOKING)
-            .timing(Timing::After),
-    );
+    scene.fail_next_booking_change(Timing::After);
     assert!(scene.pay(&booking).await.is_err());
     scene.faulty.heal();
     // The customer retries: the booking is confirmed already.
@@ -349,11 +341,7 @@ async fn a_cancellation_whose_commit_fails_refunds_nothing(backend: Backend) {
     let scene = Scene::new(backend).await;
     let booking = scene.book().await;
     scene.pay(&booking).await.unwrap();
-    scene.faulty.inject(
-        Fault::on(Call::Transact)
-            .touching(CHANGES_A_BOOKING)
-            .timing(Timing::Before),
-    );
+    scene.fail_next_booking_change(Timing::Before);
     let outcome = scene.cancel(&booking).await;
     assert!(matches!(outcome, Err(DomainError::Store(_))), "{outcome:?}");
     scene.faulty.heal();
@@ -477,7 +465,7 @@ async fn a_hold_expiring_while_its_payment_is_in_flight_ends_balanced(backend: B
         clock: scene.clock.clone(),
         hold_ends: booking.hold_expires_at.unwrap(),
     };
-    let outcome = pay_booking(
+    let outcome = itinera::bookings::pay_booking(
         &*scene.store,
         &*scene.clock,
         &UuidV7Ids,
@@ -496,27 +484,6 @@ async fn a_hold_expiring_while_its_payment_is_in_flight_ends_balanced(backend: B
     let entry = scene.gateway.entry(booking.id.as_str());
     assert_eq!((entry.charges, entry.refunds), (1, 1));
     scene.assert_balanced().await;
-}
-
-macro_rules! on_both_families {
-    ($($scenario:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test]
-                async fn $scenario() {
-                    super::$scenario(itinera_tests::Backend::embedded()).await;
-                }
-            )*
-        }
-        mod dynamodb {
-            $(
-                #[tokio::test]
-                async fn $scenario() {
-                    super::$scenario(itinera_tests::Backend::dynamodb().await).await;
-                }
-            )*
-        }
-    };
 }
 
 on_both_families!(

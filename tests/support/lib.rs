@@ -597,3 +597,44 @@ pub fn approved_payment(booking: &itinera::bookings::Booking) -> itinera::bookin
         amount: booking.total.clone(),
     }
 }
+
+/// Pays `booking`'s total as `who`, through `gateway`, with a token the test gateways approve.
+pub async fn pay_as(
+    store: &dyn Store,
+    clock: &dyn itinera::clock::Clock,
+    gateway: &dyn itinera::payments::PaymentGateway,
+    who: &Principal,
+    booking: &itinera::bookings::Booking,
+) -> Result<itinera::bookings::Booking, itinera::error::DomainError> {
+    itinera::bookings::pay_booking(
+        store,
+        clock,
+        &UuidV7Ids,
+        gateway,
+        None,
+        &context_of(who),
+        &booking.id,
+        &approved_payment(booking),
+    )
+    .await
+}
+
+/// Cancels `booking` as `who`, refunding through `gateway`.
+pub async fn cancel_as(
+    store: &dyn Store,
+    clock: &dyn itinera::clock::Clock,
+    gateway: &dyn itinera::payments::PaymentGateway,
+    who: &Principal,
+    booking: &itinera::bookings::Booking,
+) -> Result<itinera::bookings::Booking, itinera::error::DomainError> {
+    itinera::bookings::cancel_booking(
+        store,
+        clock,
+        &UuidV7Ids,
+        gateway,
+        None,
+        &context_of(who),
+        &booking.id,
+    )
+    .await
+}

@@ -6,7 +6,6 @@ use super::get::{ENTITY, read};
 use super::model::{Booking, BookingId, BookingStatus};
 use super::records::{self, REFUND_INTENT};
 use super::settle::{self, flight_gone};
-use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
 use crate::flights;
@@ -74,8 +73,8 @@ pub async fn cancel_booking(
                 job,
                 refund_intent,
             } => {
-                outbox::dispatch(store, queue, &[job]).await;
-                return Ok(refund_now(store, clock, payments, booking, refund_intent).await);
+                outbox::dispatch(store, queue, &[*job]).await;
+                return Ok(refund_now(store, clock, payments, *booking, refund_intent).await);
             }
             Cancelled::Lost => {
                 let previous = current.status;
@@ -107,8 +106,8 @@ pub(crate) enum Cancelled {
     /// The booking is cancelled; `job` is the customer's notice (staged, to dispatch), and
     /// `refund_intent` the intent of the refund it owes, if it was paid.
     Committed {
-        booking: Booking,
-        job: Job,
+        booking: Box<Booking>,
+        job: Box<Job>,
         refund_intent: Option<String>,
     },
     /// The booking changed since `current` was read, the flight no longer allows it, or the
@@ -144,14 +143,6 @@ pub(crate) async fn cancel(
         Cause::FlightCancelled => JobKind::FlightCancelled { refund },
     };
     let job = events::job(ids, &cancelled, kind, now);
-    let (before, after) = Change::diff(&records::view(current), &records::view(&cancelled));
-    let change = Change {
-        entity_type: records::ENTITY,
-        entity_id: current.id.to_string(),
-        action: Action::Update,
-        before,
-        after,
-    };
     let mut status_change =
         records::transition(current, &cancelled, records::status_is(current.status));
     let settle_task = paid.then(|| {
@@ -176,15 +167,15 @@ pub(crate) async fn cancel(
     let mut operations = vec![
         status_change,
         seats,
-        audit::entry(&change, context, now, ids.new_id()),
+        events::audit_entry(current, &cancelled, context, ids, now),
         outbox::stage(&job),
     ];
     operations.extend(settle_task.as_ref().map(outbox::stage));
     operations.extend(records::delete_hold(current));
     match store.transact(operations).await {
         Ok(()) => Ok(Cancelled::Committed {
-            booking: cancelled,
-            job,
+            booking: Box::new(cancelled),
+            job: Box::new(job),
             refund_intent,
         }),
         Err(

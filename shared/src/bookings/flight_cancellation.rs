@@ -99,7 +99,7 @@ async fn cancel_one(
                 ..
             } => {
                 // The notice waits in the outbox for the relay: the worker sends no jobs itself.
-                cancel::refund_now(store, clock, payments, booking, refund_intent).await;
+                cancel::refund_now(store, clock, payments, *booking, refund_intent).await;
                 return Ok(true);
             }
             Cancelled::Lost => back_off(attempt).await,

@@ -90,7 +90,7 @@ pub async fn pay_booking(
     )
     .await?
     {
-        Charged::Confirmed(booking) => Ok(booking),
+        Charged::Confirmed(booking) => Ok(*booking),
         Charged::Refunded { detail } => Err(DomainError::Conflict {
             detail: format!("{detail} The charge was refunded."),
         }),

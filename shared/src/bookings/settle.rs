@@ -30,7 +30,6 @@ use super::events;
 use super::get::read_state;
 use super::model::{Booking, BookingId, BookingStatus};
 use super::records::{self, PAYMENT_INTENT};
-use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
 use crate::flights::{self, Flight, FlightStatus};
@@ -50,7 +49,7 @@ const REFUND_ATTEMPTS: u32 = 3;
 /// How a charge the provider made ended.
 pub(crate) enum Charged {
     /// The booking is confirmed and paid by the charge.
-    Confirmed(Booking),
+    Confirmed(Box<Booking>),
     /// The booking could not be confirmed (for the reason given); the charge was refunded.
     Refunded { detail: String },
 }
@@ -119,7 +118,7 @@ pub(crate) async fn settle_charge(
             && current.payment_id.as_ref() == Some(&payment.id)
         {
             // Confirmed with this very charge, by a concurrent submission or the worker.
-            return Ok(Charged::Confirmed(current));
+            return Ok(Charged::Confirmed(Box::new(current)));
         }
         if intents.payment.as_deref() != Some(intent) {
             // The intent was settled while the provider was charging (the worker found no charge
@@ -146,14 +145,6 @@ pub(crate) async fn settle_charge(
             ..current.clone()
         };
         let job = events::job(ids, &confirmed, JobKind::BookingConfirmed, now);
-        let (before, after) = Change::diff(&records::view(&current), &records::view(&confirmed));
-        let change = Change {
-            entity_type: records::ENTITY,
-            entity_id: id.to_string(),
-            action: Action::Update,
-            before,
-            after,
-        };
         let mut operations = vec![
             records::settling(
                 records::transition(&current, &confirmed, records::pending_and_held_at(now)),
@@ -162,7 +153,7 @@ pub(crate) async fn settle_charge(
             ),
             records::put_payment(id, payment),
             records::check_flight_bookable(&current.flight_id, now),
-            audit::entry(&change, context, now, ids.new_id()),
+            events::audit_entry(&current, &confirmed, context, ids, now),
             outbox::stage(&job),
             outbox::unstage(intent),
         ];
@@ -170,7 +161,7 @@ pub(crate) async fn settle_charge(
         match store.transact(operations).await {
             Ok(()) => {
                 outbox::dispatch(store, queue, &[job]).await;
-                return Ok(Charged::Confirmed(confirmed));
+                return Ok(Charged::Confirmed(Box::new(confirmed)));
             }
             // The booking, its intent or the flight changed since the read, or the transaction
             // collided: read again, and decide on what committed.
