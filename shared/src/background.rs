@@ -22,7 +22,9 @@ use crate::storage::Store;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Trigger {
     /// Batches of messages from the jobs queue (an SQS event source in AWS): the worker, which
-    /// writes the notification and sends the email each job asks for.
+    /// writes the notification and sends the email each job asks for, and runs the tasks that
+    /// settle interrupted payments and refunds and cancel a cancelled flight's bookings (so it
+    /// holds the payment gateway).
     JobsQueue,
     /// A fixed rate, in EventBridge's `rate(...)` syntax, running one task.
     Schedule {

@@ -364,6 +364,30 @@ async fn a_cancellation_whose_commit_fails_refunds_nothing(backend: Backend) {
     scene.assert_balanced().await;
 }
 
+async fn a_cancellation_committed_but_reported_failed_is_refunded_by_recovery(backend: Backend) {
+    let scene = Scene::new(backend).await;
+    let booking = scene.book().await;
+    scene.pay(&booking).await.unwrap();
+    // The cancellation commits, and its answer is lost: the request never reaches the refund.
+    scene.fail_next_booking_change(Timing::After);
+    let outcome = scene.cancel(&booking).await;
+    assert!(matches!(outcome, Err(DomainError::Store(_))), "{outcome:?}");
+    scene.faulty.heal();
+    let stored = scene.status(&booking).await;
+    assert_eq!(stored.status, BookingStatus::Cancelled);
+    assert_eq!(
+        stored.refund,
+        Some(booking.total.clone()),
+        "the refund is owed"
+    );
+    assert_eq!(scene.gateway.entry(booking.id.as_str()).refunds, 0);
+
+    scene.recover().await;
+    assert_eq!(scene.gateway.entry(booking.id.as_str()).refunds, 1);
+    assert!(scene.status(&booking).await.refunded_at.is_some());
+    scene.assert_balanced().await;
+}
+
 async fn a_refund_whose_record_fails_is_recorded_by_recovery(backend: Backend) {
     let scene = Scene::new(backend).await;
     let booking = scene.book().await;
@@ -492,6 +516,7 @@ on_both_families!(
     a_charge_whose_answer_was_lost_is_settled_by_recovery,
     a_confirmation_committed_but_reported_failed_is_paid_once,
     a_cancellation_whose_commit_fails_refunds_nothing,
+    a_cancellation_committed_but_reported_failed_is_refunded_by_recovery,
     a_refund_whose_record_fails_is_recorded_by_recovery,
     a_refund_the_provider_could_not_make_is_made_by_recovery,
     a_hold_expiring_while_its_payment_is_in_flight_ends_balanced,
