@@ -69,48 +69,81 @@ impl itinera::mail::Mailer for NoMail {
     }
 }
 
-/// Recovery as production runs it, until nothing is left: the clock moves past the relay's
-/// minimum age, the relay sends what the outbox holds, and the worker runs each job. Returns how
-/// many jobs ran.
+/// The worker's services for recovery, over `store`.
+fn recovery_services(
+    store: &Arc<dyn Store>,
+    clock: &Arc<SettableClock>,
+    payments: Arc<dyn itinera::payments::PaymentProvider>,
+    mailer: Arc<dyn itinera::mail::Mailer>,
+) -> WorkerServices {
+    WorkerServices {
+        store: Arc::clone(store),
+        clock: clock.clone(),
+        ids: Arc::new(UuidV7Ids),
+        mailer,
+        payments,
+    }
+}
+
+/// One round of recovery: the clock moves past the relay's minimum age, the relay sends what the
+/// outbox holds, and the worker runs it together with the messages that failed before (which the
+/// queue would deliver again). Returns how many jobs ran and the messages that failed. A relay
+/// that fails (under injected faults) sends nothing this round.
+async fn recovery_round(
+    services: &WorkerServices,
+    clock: &SettableClock,
+    mut messages: Vec<QueueMessage>,
+) -> (usize, Vec<QueueMessage>) {
+    let queue = MemoryQueue::default();
+    clock.advance(RELAY_MIN_AGE + TimeDelta::seconds(1));
+    if let Err(error) = outbox::relay(&*services.store, clock, &queue, RELAY_MIN_AGE).await {
+        expect_injected(&error);
+    }
+    messages.extend(queue.take());
+    let deliveries: Vec<Delivery> = messages
+        .iter()
+        .map(|message| Delivery {
+            message_id: message.id.clone(),
+            receipt: message.id.clone(),
+            body: message.body.clone(),
+            receive_count: 1,
+        })
+        .collect();
+    let ran = deliveries.len();
+    let failed = process_batch(services, deliveries).await;
+    messages.retain(|message| failed.contains(&message.id));
+    (ran, messages)
+}
+
+/// A relay failure under injected faults (an outage, throttling) is expected: the next round
+/// relays again. Anything else is a bug.
+fn expect_injected(error: &itinera::storage::StoreError) {
+    assert!(
+        !matches!(error, itinera::storage::StoreError::Internal(_)),
+        "the relay failed unexpectedly: {error:?}"
+    );
+}
+
+/// Recovery as production runs it, until nothing is left, on a healthy store: every job must
+/// complete. Returns how many jobs ran.
 pub(crate) async fn recover(
     store: &Arc<dyn Store>,
     clock: &Arc<SettableClock>,
     payments: Arc<dyn itinera::payments::PaymentProvider>,
     mailer: Arc<dyn itinera::mail::Mailer>,
 ) -> usize {
-    let queue = MemoryQueue::default();
-    let services = WorkerServices {
-        store: Arc::clone(store),
-        clock: clock.clone(),
-        ids: Arc::new(UuidV7Ids),
-        mailer,
-        payments,
-    };
-    let mut ran = 0;
+    let services = recovery_services(store, clock, payments, mailer);
+    let mut total = 0;
     for _ in 0..10 {
-        clock.advance(RELAY_MIN_AGE + TimeDelta::seconds(1));
-        outbox::relay(&**store, &**clock, &queue, RELAY_MIN_AGE)
-            .await
-            .expect("the relay runs");
-        let deliveries: Vec<Delivery> = queue
-            .take()
-            .into_iter()
-            .map(|message| Delivery {
-                message_id: message.id.clone(),
-                receipt: message.id,
-                body: message.body,
-                receive_count: 1,
-            })
-            .collect();
-        if deliveries.is_empty() {
-            return ran;
-        }
-        ran += deliveries.len();
-        let failed = process_batch(&services, deliveries).await;
+        let (ran, failed) = recovery_round(&services, clock, Vec::new()).await;
         assert!(
             failed.is_empty(),
             "every recovery job completes: {failed:?}"
         );
+        if ran == 0 {
+            return total;
+        }
+        total += ran;
     }
     panic!("recovery did not settle within ten rounds");
 }
@@ -510,6 +543,164 @@ async fn a_hold_expiring_while_its_payment_is_in_flight_ends_balanced(backend: B
     scene.assert_balanced().await;
 }
 
+/// The gateway of a charge that outlives its intent: while the provider charges, the worker
+/// (having found no charge yet) closes the payment's intent.
+struct ClosesTheIntentDuringTheCharge {
+    ledger: Arc<LedgerGateway>,
+    store: Arc<dyn Store>,
+    booking: BookingId,
+}
+
+#[async_trait]
+impl PaymentGateway for ClosesTheIntentDuringTheCharge {
+    async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, PaymentError> {
+        let mut close = itinera::storage::Update::new(itinera::storage::Key::new(
+            format!("BOOKING#{}", self.booking),
+            "BOOKING",
+        ));
+        close.remove.push("paymentIntent".into());
+        self.store.update(close).await.expect("the intent closes");
+        self.ledger.charge(request).await
+    }
+
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundReceipt, PaymentError> {
+        self.ledger.refund(request).await
+    }
+}
+
+async fn a_charge_that_outlived_its_intent_is_refunded_and_never_confirmed(backend: Backend) {
+    let scene = Scene::new(backend).await;
+    let booking = scene.book().await;
+    let late = ClosesTheIntentDuringTheCharge {
+        ledger: scene.gateway.clone(),
+        store: scene.store.clone(),
+        booking: booking.id.clone(),
+    };
+    let outcome = pay_as(&*scene.store, &*scene.clock, &late, &scene.owner, &booking).await;
+    assert!(
+        matches!(outcome, Err(DomainError::Conflict { ref detail }) if detail.contains("refunded")),
+        "{outcome:?}"
+    );
+    let entry = scene.gateway.entry(booking.id.as_str());
+    assert_eq!((entry.charges, entry.refunds), (1, 1));
+    // The provider would answer a new charge under the booking's id with the refunded one: the
+    // booking can no longer be paid, and stays unconfirmed.
+    let again = scene.pay(&booking).await;
+    assert!(
+        matches!(again, Err(DomainError::Conflict { ref detail }) if detail.contains("cannot be paid again")),
+        "{again:?}"
+    );
+    scene.recover().await;
+    assert_eq!(scene.status(&booking).await.status, BookingStatus::Pending);
+    scene.assert_balanced().await;
+}
+
+/// Sixteen customers pay at once on a store that fails one booking transaction in five before
+/// applying it and one in seven after, while the holds lapse and the expiry job and recovery run
+/// alongside; each customer retries a failed payment once. Once the store heals and recovery has
+/// run, every charge is in a confirmed booking or refunded, and the seats add up.
+async fn payments_racing_expiry_and_recovery_on_a_failing_store_end_balanced(backend: Backend) {
+    const BOOKINGS: usize = 16;
+    const SEATS: u16 = 40;
+    let clock = Arc::new(SettableClock::now());
+    let departure = clock.now() + TimeDelta::days(3);
+    let flight = seed_flight(&*backend.store, &*clock, &UuidV7Ids, SEATS, FARE, departure).await;
+    let faulty = Arc::new(FaultyStore::new(Arc::clone(&backend.store)));
+    let store: Arc<dyn Store> = faulty.clone();
+    let gateway = Arc::new(LedgerGateway::default());
+    let mut bookings = Vec::new();
+    for _ in 0..BOOKINGS {
+        let who = principal(Role::Customer);
+        let booking = book_seats(&*store, &*clock, &who, &flight, 2)
+            .await
+            .unwrap();
+        bookings.push((who, booking));
+    }
+    let hold_ends = bookings[0].1.hold_expires_at.unwrap();
+    faulty.inject(Fault::on(Call::Transact).touching("BOOKING#").every(5));
+    faulty.inject(
+        Fault::on(Call::Transact)
+            .touching("BOOKING#")
+            .timing(Timing::After)
+            .every(7),
+    );
+
+    let payments: Vec<_> = bookings
+        .iter()
+        .cloned()
+        .map(|(who, booking)| {
+            let (store, clock, gateway) = (Arc::clone(&store), clock.clone(), gateway.clone());
+            tokio::spawn(async move {
+                for _ in 0..2 {
+                    match pay_as(&*store, &*clock, &*gateway, &who, &booking).await {
+                        Err(DomainError::Store(_)) => continue,
+                        _ => break,
+                    }
+                }
+            })
+        })
+        .collect();
+    let expiry = {
+        let (store, clock, gateway) = (Arc::clone(&store), clock.clone(), gateway.clone());
+        tokio::spawn(async move {
+            // The holds lapse once a quarter of the customers have been charged: the rest race
+            // the expiry with their payments in flight.
+            for _ in 0..2000 {
+                if gateway.keys().len() >= BOOKINGS / 4 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            clock.set(hold_ends + TimeDelta::seconds(1));
+            for _ in 0..3 {
+                // Under injected faults a run may fail part-way; the next run picks up.
+                let _ = expire_holds(&*store, &*clock, &UuidV7Ids, None).await;
+            }
+        })
+    };
+    let services = recovery_services(&store, &clock, gateway.clone(), Arc::new(NoMail));
+    let mut failed = Vec::new();
+    for _ in 0..3 {
+        failed = recovery_round(&services, &clock, failed).await.1;
+    }
+    for task in payments.into_iter().chain([expiry]) {
+        task.await.expect("the task completes");
+    }
+
+    let fired = faulty.injected();
+    faulty.heal();
+    let (_, failed) = recovery_round(&services, &clock, failed).await;
+    assert!(failed.is_empty(), "{failed:?}");
+    expire_holds(&*store, &*clock, &UuidV7Ids, None)
+        .await
+        .unwrap();
+    recover(&store, &clock, gateway.clone(), Arc::new(NoMail)).await;
+
+    let staff = principal(Role::Staff);
+    assert_balanced(&*store, &gateway, &staff).await;
+    let mut held = 0;
+    for (_, booking) in &bookings {
+        let stored = get_booking(&*store, &staff, &booking.id).await.unwrap();
+        assert!(
+            matches!(
+                stored.status,
+                BookingStatus::Confirmed | BookingStatus::Expired
+            ),
+            "{:?}",
+            stored.status
+        );
+        if stored.status.holds_seats() {
+            held += u16::from(stored.seats.get());
+        }
+    }
+    let remaining = get_flight(&*store, &flight.id)
+        .await
+        .unwrap()
+        .remaining_seats;
+    assert_eq!(remaining + held, SEATS, "seats leaked or came back twice");
+    assert!(fired > 0, "the faults fired");
+}
+
 on_both_families!(
     a_charge_whose_confirmation_fails_is_confirmed_by_recovery,
     a_charge_whose_hold_lapsed_before_recovery_is_refunded,
@@ -520,4 +711,6 @@ on_both_families!(
     a_refund_whose_record_fails_is_recorded_by_recovery,
     a_refund_the_provider_could_not_make_is_made_by_recovery,
     a_hold_expiring_while_its_payment_is_in_flight_ends_balanced,
+    a_charge_that_outlived_its_intent_is_refunded_and_never_confirmed,
+    payments_racing_expiry_and_recovery_on_a_failing_store_end_balanced,
 );

@@ -112,6 +112,13 @@ async fn open_intent(
         if let Some(refusal) = unpayable(&current, now).or_else(|| flight_gone(flight, now)) {
             return Err(refusal);
         }
+        if intents.void {
+            return Err(DomainError::Conflict {
+                detail: "A payment of this booking was refunded; it cannot be paid again. Make a \
+                         new booking."
+                    .into(),
+            });
+        }
         if let Some(open) = intents.payment {
             // An earlier attempt (a retry after a timeout, another tab) is charging under the
             // same key: this attempt is the same charge, settled under the same intent.

@@ -395,12 +395,19 @@ pub(crate) const PAYMENT_INTENT: &str = "paymentIntent";
 /// refund it is owed: present from the cancellation until the provider refunded.
 pub(crate) const REFUND_INTENT: &str = "refundIntent";
 
+/// The attribute of a booking whose charge is refunded (or being refunded) without the booking
+/// ever being confirmed by it. Set before the refund, never removed: the provider answers every
+/// later charge under the booking's id with that same refunded charge, so such a booking must
+/// never be confirmed.
+pub(crate) const CHARGE_VOID: &str = "chargeVoid";
+
 /// The money movements a booking has recorded and not settled, as the outbox keys of the tasks
-/// that settle them.
+/// that settle them, and whether its charge is void.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Intents {
     pub payment: Option<String>,
     pub refund: Option<String>,
+    pub void: bool,
 }
 
 /// The open intents recorded on a booking's item.
@@ -409,7 +416,28 @@ pub(crate) fn intents(item: &Item) -> Intents {
     Intents {
         payment: text(PAYMENT_INTENT),
         refund: text(REFUND_INTENT),
+        void: item.contains_key(CHARGE_VOID),
     }
+}
+
+/// Voids a booking's charge before refunding it: on condition that the booking is not confirmed,
+/// and from then on it cannot be ([`charge_not_void`]).
+pub(crate) fn void_charge(id: &BookingId, at: DateTime<Utc>) -> Update {
+    let mut update = Update::new(key(id));
+    update
+        .set
+        .push((CHARGE_VOID.into(), Value::from(timestamp(at))));
+    update.condition = Some(Condition::compare(
+        STATUS,
+        Comparison::NotEqual,
+        BookingStatus::Confirmed.as_str(),
+    ));
+    update
+}
+
+/// The booking's charge has not been voided: what charging and confirming it require.
+pub(crate) fn charge_not_void() -> Condition {
+    Condition::AttributeNotExists(CHARGE_VOID.into())
 }
 
 /// Records the intent to charge a booking: on condition that it is pending, held at `now`, and
@@ -422,6 +450,7 @@ pub(crate) fn open_payment_intent(id: &BookingId, intent: &str, now: DateTime<Ut
     update.condition = Some(Condition::And(vec![
         pending_and_held_at(now),
         Condition::AttributeNotExists(PAYMENT_INTENT.into()),
+        charge_not_void(),
     ]));
     WriteOp::Update(update)
 }

@@ -40,7 +40,7 @@ use crate::payments::{
     ChargeLookup, Payment, PaymentError, PaymentGateway, PaymentId, PaymentProvider, RefundReceipt,
     RefundRequest,
 };
-use crate::storage::{Store, StoreError, WriteOp};
+use crate::storage::{Condition, Store, StoreError, Update, WriteOp};
 
 /// How often a refund is attempted while the provider is unreachable before the failure is
 /// reported (and left to the worker).
@@ -120,21 +120,36 @@ pub(crate) async fn settle_charge(
             // Confirmed with this very charge, by a concurrent submission or the worker.
             return Ok(Charged::Confirmed(Box::new(current)));
         }
-        if intents.payment.as_deref() != Some(intent) {
-            // The intent was settled while the provider was charging (the worker found no charge
-            // yet and closed it): nothing will confirm this charge, so it goes back.
-            refund_unrecorded(store, clock, ids, payments, &current, payment).await?;
-            return Ok(Charged::Refunded {
-                detail: "The payment took too long to complete.".into(),
-            });
-        }
+        let open = intents.payment.as_deref() == Some(intent);
         let now = clock.now();
         let flight = flights::get_flight(store, &current.flight_id).await?;
-        if let Some(refusal) = unpayable(&current, now).or_else(|| flight_gone(&flight, now)) {
-            refund_charge(store, payments, id, intent, payment).await?;
-            return Ok(Charged::Refunded {
-                detail: detail_of(refusal),
-            });
+        let refusal = if intents.void {
+            Some("The booking's payment was refunded.".to_owned())
+        } else if !open {
+            // The intent was settled while the provider was charging (the worker found no charge
+            // yet and closed it): nothing may confirm this charge now.
+            Some("The payment took too long to complete.".to_owned())
+        } else {
+            unpayable(&current, now)
+                .or_else(|| flight_gone(&flight, now))
+                .map(detail_of)
+        };
+        if let Some(detail) = refusal {
+            if !intents.void {
+                // Decide, durably and only while the booking is not confirmed, that this charge
+                // goes back: from now on nothing confirms the booking.
+                match store.update(records::void_charge(id, now)).await {
+                    Ok(_) => {}
+                    Err(StoreError::ConditionFailed | StoreError::TransactionConflict) => {
+                        back_off(attempt).await;
+                        continue;
+                    }
+                    Err(error) => return Err(error.into()),
+                }
+            }
+            let open = open.then_some(intent);
+            refund_void(store, clock, ids, payments, id, open, payment).await?;
+            return Ok(Charged::Refunded { detail });
         }
         let confirmed = Booking {
             status: BookingStatus::Confirmed,
@@ -147,7 +162,14 @@ pub(crate) async fn settle_charge(
         let job = events::job(ids, &confirmed, JobKind::BookingConfirmed, now);
         let mut operations = vec![
             records::settling(
-                records::transition(&current, &confirmed, records::pending_and_held_at(now)),
+                records::transition(
+                    &current,
+                    &confirmed,
+                    Condition::And(vec![
+                        records::pending_and_held_at(now),
+                        records::charge_not_void(),
+                    ]),
+                ),
                 PAYMENT_INTENT,
                 intent,
             ),
@@ -180,19 +202,33 @@ pub(crate) async fn settle_charge(
     })
 }
 
-/// Refunds a charge whose booking cannot be confirmed, then closes its intent (with the staged
-/// task). A closing that fails is only logged: the task refunds again (the same refund, under the
-/// same key) and closes it.
-async fn refund_charge(
+/// Refunds the voided charge `payment` of booking `id`, then closes its intent `open` (with the
+/// staged task) if it is still open. A closing that fails is only logged: the task refunds again
+/// (the same refund, under the same key) and closes it. A refund that fails leaves an intent for
+/// the worker: the open one, or a new one when none is open, so the charge is never forgotten.
+async fn refund_void(
     store: &dyn Store,
+    clock: &dyn Clock,
+    ids: &dyn IdGenerator,
     payments: &dyn PaymentGateway,
     id: &BookingId,
-    intent: &str,
+    open: Option<&str>,
     payment: &Payment,
 ) -> Result<(), DomainError> {
-    refund_payment(payments, id, &payment.id, &payment.amount).await?;
-    close(store, id, intent).await;
-    Ok(())
+    match refund_payment(payments, id, &payment.id, &payment.amount).await {
+        Ok(_) => {
+            if let Some(intent) = open {
+                close(store, id, intent).await;
+            }
+            Ok(())
+        }
+        Err(failure) => {
+            if open.is_none() {
+                reopen(store, clock, ids, id, payment).await;
+            }
+            Err(failure)
+        }
+    }
 }
 
 /// Closes the charge intent `intent` of booking `id` and removes its staged task, if the intent
@@ -213,45 +249,37 @@ pub(crate) async fn close(store: &dyn Store, id: &BookingId, intent: &str) {
     }
 }
 
-/// Refunds a charge no intent covers any more. If the refund fails, a new intent (and its task)
-/// is recorded so that the worker retries it: the charge must not be forgotten.
-async fn refund_unrecorded(
+/// Records a new charge intent (and its task) for a voided charge whose refund failed while no
+/// intent was open, so that the worker retries the refund.
+async fn reopen(
     store: &dyn Store,
     clock: &dyn Clock,
     ids: &dyn IdGenerator,
-    payments: &dyn PaymentGateway,
-    booking: &Booking,
+    id: &BookingId,
     payment: &Payment,
-) -> Result<(), DomainError> {
-    let Err(failure) = refund_payment(payments, &booking.id, &payment.id, &payment.amount).await
-    else {
-        return Ok(());
-    };
+) {
     let task = TaskJob::new(
         ids,
         Task::SettleCharge {
-            booking_id: booking.id.to_string(),
+            booking_id: id.to_string(),
         },
         clock.now(),
     );
     let intent = outbox::sort_key(&task);
-    let mut reopen = crate::storage::Update::new(records::key(&booking.id));
+    let mut reopen = Update::new(records::key(id));
     reopen
         .set
         .push((PAYMENT_INTENT.into(), serde_json::Value::from(intent)));
-    reopen.condition = Some(crate::storage::Condition::AttributeNotExists(
-        PAYMENT_INTENT.into(),
-    ));
+    reopen.condition = Some(Condition::AttributeNotExists(PAYMENT_INTENT.into()));
     let operations = vec![WriteOp::Update(reopen), outbox::stage(&task)];
     if let Err(error) = store.transact(operations).await {
         tracing::error!(
-            booking_id = %booking.id,
+            booking_id = %id,
             payment_id = %payment.id,
             error = %crate::api::error_chain(&error),
-            "a charge no booking accounts for could not be refunded or recorded; refund it by hand"
+            "a voided charge could not be refunded nor its refund recorded; refund it by hand"
         );
     }
-    Err(failure)
 }
 
 /// Pays back `amount` of the charge `payment_id` of booking `id`, under the booking id as
@@ -477,7 +505,7 @@ async fn open_intents(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::{Comparison, Condition, Update};
+    use crate::storage::Comparison;
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text).unwrap().to_utc()
