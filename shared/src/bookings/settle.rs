@@ -8,7 +8,10 @@
 //!   (`paymentIntent`, conditioned on the booking being pending and held) in the same transaction
 //!   as a `SettleCharge` task staged in the outbox. The transaction that confirms the booking
 //!   removes both. A charge whose confirmation cannot commit (the hold lapsed, the flight left) is
-//!   refunded and the intent closed.
+//!   refunded and the intent closed, after the booking is marked `chargeVoid` on condition that
+//!   it is not confirmed: confirming requires that mark's absence, so a refund and a confirmation
+//!   never both win, and a voided booking is never confirmed later by the same (refunded) charge,
+//!   which is all the provider will ever answer under its id.
 //! - **Refund.** The cancellation of a paid booking records the refund it owes (`refund`, and a
 //!   `refundIntent` with a staged `SettleRefund` task) in the transaction that cancels it; the
 //!   provider is asked to refund only after that commit, and a second transaction records
@@ -92,11 +95,12 @@ fn detail_of(error: DomainError) -> String {
     }
 }
 
-/// Settles the charge `payment` that the provider made for booking `id` under the open charge
-/// intent `intent`: confirms the booking if it can still be confirmed (one transaction: the status
-/// change and the intent's removal, conditioned on the booking being pending, held and still under
-/// this intent; the payment record; the flight still bookable; the hold marker, the audit entry,
-/// the confirmation job and the staged task's removal), and refunds the charge otherwise.
+/// Settles the charge `payment` that the provider made for booking `id` under the charge intent
+/// `intent`: confirms the booking if it can still be confirmed (one transaction: the status change
+/// and the intent's removal, conditioned on the booking being pending, held, not voided and still
+/// under this intent; the payment record; the flight still bookable; the hold marker, the audit
+/// entry, the confirmation job and the staged task's removal), and otherwise voids the charge
+/// (conditioned on the booking not being confirmed) and refunds it.
 ///
 /// An error leaves the intent open (the provider or the store failed, or the booking stayed
 /// contended): the staged task settles it later.
