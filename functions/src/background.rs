@@ -17,7 +17,7 @@ use itinera::background::{
 use itinera::clock::{SystemClock, UuidV7Ids};
 use itinera::config::{ApiConfig, ConfigError, env};
 use itinera::jobs::{Delivery, WorkerServices, process_batch};
-use itinera::payments::{GatewaySetting, Platform};
+use itinera::payments::{GatewaySetting, PaymentProvider, Platform, UnconfiguredGateway};
 use itinera::storage::Store;
 use itinera_aws::{
     DynamoDbConfig, DynamoDbStore, MailConfig, SesMailer, SqsQueue, SqsQueueConfig, build_client,
@@ -84,9 +84,9 @@ pub async fn run(function: &str) -> Result<(), lambda_runtime::Error> {
     itinera::telemetry::init(&log_level);
     let background = background_function(function)
         .ok_or_else(|| BackgroundStartError::Unknown(function.to_owned()))?;
-    if background.moves_money {
-        // Checked before anything else is built, so a stage without a valid setting fails at
-        // its first cold start; the task that charges or refunds builds its gateway from it.
+    // Checked before anything else is built, so a stage without a valid setting fails at its
+    // first cold start. A function that moves no money holds a gateway that refuses everything.
+    let payments: Arc<dyn PaymentProvider> = if background.moves_money {
         let setting = GatewaySetting::from_lookup(env, Platform::Aws).inspect_err(|error| {
             tracing::error!(%error, "configuration is invalid; the function cannot start");
         })?;
@@ -94,7 +94,10 @@ pub async fn run(function: &str) -> Result<(), lambda_runtime::Error> {
             gateway = setting.name(),
             "payments go through the configured gateway"
         );
-    }
+        setting.gateway()
+    } else {
+        Arc::new(UnconfiguredGateway)
+    };
     let store = match build_store().await {
         Ok(store) => store,
         Err(error) => {
@@ -113,6 +116,7 @@ pub async fn run(function: &str) -> Result<(), lambda_runtime::Error> {
                 clock: Arc::new(SystemClock),
                 ids: Arc::new(UuidV7Ids),
                 mailer: Arc::new(mailer),
+                payments,
             };
             lambda_runtime::run(service_fn(|event: LambdaEvent<SqsBatch>| {
                 let services = services.clone();

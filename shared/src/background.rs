@@ -22,7 +22,9 @@ use crate::storage::Store;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Trigger {
     /// Batches of messages from the jobs queue (an SQS event source in AWS): the worker, which
-    /// writes the notification and sends the email each job asks for.
+    /// writes the notification and sends the email each job asks for, and runs the tasks that
+    /// settle interrupted payments and refunds and cancel a cancelled flight's bookings (so it
+    /// holds the payment gateway).
     JobsQueue,
     /// A fixed rate, in EventBridge's `rate(...)` syntax, running one task.
     Schedule {
@@ -67,7 +69,9 @@ pub static BACKGROUND_FUNCTIONS: &[BackgroundFunction] = &[
         store_access: StoreAccess::ReadWrite,
         enqueues_jobs: false,
         sends_email: true,
-        moves_money: false,
+        // It settles payments and refunds that requests left behind, and refunds the bookings
+        // of a cancelled flight.
+        moves_money: true,
     },
     BackgroundFunction {
         function: "relay-outbox",

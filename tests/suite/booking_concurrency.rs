@@ -675,6 +675,7 @@ impl Store for RepricingStore {
                 &*self.inner,
                 &SettableClock::now(),
                 &UuidV7Ids,
+                None,
                 &context_of(&principal(Role::Staff)),
                 &self.flight,
                 &changes,

@@ -407,6 +407,7 @@ async fn a_flight_that_is_not_scheduled_cannot_be_booked() {
         &*app.store,
         &*app.clock,
         &UuidV7Ids,
+        None,
         &context_of(&principal(Role::Staff)),
         &app.flight.id,
         &cancel,

@@ -419,6 +419,7 @@ async fn the_notification_sample_events_list_and_read_what_the_worker_wrote() {
             uuid::Uuid::parse_str(SAMPLE_NOTIFICATION_ID).unwrap(),
         )),
         mailer: Arc::new(OutboxMailer::new(outbox.path().to_path_buf(), sender)),
+        payments: Arc::new(itinera::payments::TestCardGateway),
     };
     let job = crate::worker::job_for(&user_id, JobKind::BookingConfirmed);
     assert_eq!(
@@ -556,6 +557,7 @@ async fn the_background_sample_events_run_through_their_functions() {
         clock: Arc::new(SystemClock),
         ids: Arc::new(UuidV7Ids),
         mailer: mailer.clone(),
+        payments: Arc::new(itinera::payments::TestCardGateway),
     };
 
     let batch = || -> SqsBatch { serde_json::from_value(event_json("process-jobs")).unwrap() };

@@ -709,7 +709,7 @@ async fn a_patch_keeps_the_seats_bookings_took_and_the_etag_follows_them() {
 }
 
 #[tokio::test]
-async fn cancelling_is_refused_while_seats_are_held_and_frees_the_airplane() {
+async fn a_booked_flight_is_cancelled_at_once_stages_its_fan_out_and_frees_the_airplane() {
     let app = spawn_app();
     let airplane = fleet(&app).await;
     let day = future_day();
@@ -720,24 +720,28 @@ async fn cancelling_is_refused_while_seats_are_held_and_frees_the_airplane() {
     let in_use = app.send(TestRequest::delete(&airplane_path)).await;
     assert_problem(&in_use, 409);
 
+    // Seats are held: the cancellation takes effect at once all the same, and leaves the
+    // bookings to the worker through a task staged with it.
     book(&app, &id, 2).await;
-    let refused = patch_flight(&app, &id, json!({"status": "cancelled"})).await;
-    let problem = assert_problem(&refused, 409);
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("cancel its bookings first"),
-        "{problem}"
-    );
-    let (still, _) = get_flight(&app, &id).await;
-    assert_eq!(still["status"], "scheduled");
-
-    // The seats come back (the bookings were cancelled): now the flight may be cancelled.
-    book(&app, &id, -2).await;
     let cancelled = patch_flight(&app, &id, json!({"status": "cancelled"})).await;
     assert_eq!(cancelled.status, StatusCode::OK, "{:?}", cancelled.json());
     assert_eq!(cancelled.json()["data"]["status"], "cancelled");
+    let staged = app
+        .store
+        .query(itinera::storage::Query::partition(None, "OUTBOX"))
+        .await
+        .unwrap();
+    let fan_outs: Vec<_> = staged
+        .items
+        .iter()
+        .filter(|item| item["kind"] == "cancel-flight-bookings")
+        .collect();
+    assert_eq!(fan_outs.len(), 1, "{:?}", staged.items);
+    assert!(
+        fan_outs[0]["body"].as_str().unwrap().contains(&id),
+        "{:?}",
+        fan_outs[0]
+    );
 
     // The flight still exists, so its airports stay in use, but its airplane is free.
     assert_problem(

@@ -2,6 +2,30 @@
 //! events through the Lambda handlers, the storage conformance suite on both adapter families,
 //! and the checks that `template.yaml` matches the route table and the table schema.
 
+/// Runs each named scenario, an `async fn(itinera_tests::Backend)` of the calling module, as two
+/// tests: `embedded::<name>` on the embedded store and `dynamodb::<name>` on DynamoDB (moto), each
+/// on a multi-threaded runtime.
+macro_rules! on_both_families {
+    ($($scenario:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario(itinera_tests::Backend::embedded()).await;
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario(itinera_tests::Backend::dynamodb().await).await;
+                }
+            )*
+        }
+    };
+}
+
 mod access;
 mod accounts;
 mod airports;
@@ -11,14 +35,17 @@ mod auth;
 mod booking_concurrency;
 mod bookings;
 mod conformance;
+mod departed_flights;
 mod events;
 mod faults;
+mod flight_cancellation;
 mod flights;
 mod identity;
 mod identity_hardening;
 mod local_server;
 mod notifications;
 mod outbox;
+mod payment_recovery;
 mod queue_conformance;
 mod ratelimit;
 mod template;

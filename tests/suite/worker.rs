@@ -116,6 +116,7 @@ pub(crate) fn worker(store: Arc<dyn Store>, mailer: Arc<dyn Mailer>) -> WorkerSe
         clock: Arc::new(SystemClock),
         ids: Arc::new(UuidV7Ids),
         mailer,
+        payments: Arc::new(itinera::payments::TestCardGateway),
     }
 }
 

@@ -2,8 +2,10 @@
 //! embedded store, and small request/response types to drive it through the router.
 //!
 //! - [`faults`]: a store decorator that fails chosen calls (conflicts, throttling, outages).
+//! - [`ledger`]: a payment gateway that keeps the books, for tests that money balances.
 
 pub mod faults;
+pub mod ledger;
 
 use std::sync::{Arc, LazyLock};
 
@@ -613,6 +615,121 @@ impl itinera::clock::Clock for TickingClock {
     }
 }
 
+/// A store of one family, and what keeps it alive, for tests that run on both families.
+pub struct Backend {
+    pub store: Arc<dyn Store>,
+    _data: Option<TempDir>,
+}
+
+impl Backend {
+    /// An embedded store in a temporary directory, removed when dropped.
+    pub fn embedded() -> Self {
+        let data = tempfile::tempdir().expect("temporary directory");
+        let store = EmbeddedStore::open(data.path()).expect("embedded store opens");
+        Self {
+            store: Arc::new(store),
+            _data: Some(data),
+        }
+    }
+
+    /// A fresh DynamoDB table (see [`fresh_dynamodb_store`]).
+    pub async fn dynamodb() -> Self {
+        Self {
+            store: fresh_dynamodb_store().await,
+            _data: None,
+        }
+    }
+}
+
+/// Books `seats` seats on `flight` for `who` through the use case, under a fresh idempotency key,
+/// with the default hold.
+pub async fn book_seats(
+    store: &dyn Store,
+    clock: &dyn itinera::clock::Clock,
+    who: &Principal,
+    flight: &itinera::flights::Flight,
+    seats: u8,
+) -> Result<itinera::bookings::Booking, itinera::error::DomainError> {
+    use itinera::bookings::{BookingSettings, CreateOutcome, NewBooking, Seats, create_booking};
+    use itinera::idempotency::{IdempotencyKey, StoredResponse};
+
+    let key = IdempotencyKey::parse(&uuid::Uuid::new_v4().to_string()).expect("a key");
+    let new = NewBooking {
+        flight_id: flight.id.clone(),
+        seats: Seats::try_from(i64::from(seats)).expect("1 to 9 seats"),
+    };
+    let respond = |booking: &itinera::bookings::Booking| StoredResponse {
+        status: 201,
+        body: serde_json::to_value(booking).expect("a booking serializes"),
+        location: None,
+    };
+    let outcome = create_booking(
+        store,
+        clock,
+        &UuidV7Ids,
+        &BookingSettings::default(),
+        &context_of(who),
+        &key,
+        &new,
+        respond,
+    )
+    .await?;
+    match outcome {
+        CreateOutcome::Created { booking, .. } => Ok(*booking),
+        CreateOutcome::Replayed(_) => panic!("a fresh key never replays"),
+    }
+}
+
+/// Payment details that the test gateways approve, for the booking's total.
+pub fn approved_payment(booking: &itinera::bookings::Booking) -> itinera::bookings::PaymentDetails {
+    itinera::bookings::PaymentDetails {
+        token: itinera::payments::PaymentToken::parse(itinera::payments::TEST_TOKEN_APPROVE)
+            .expect("a token"),
+        amount: booking.total.clone(),
+    }
+}
+
+/// Pays `booking`'s total as `who`, through `gateway`, with a token the test gateways approve.
+pub async fn pay_as(
+    store: &dyn Store,
+    clock: &dyn itinera::clock::Clock,
+    gateway: &dyn itinera::payments::PaymentGateway,
+    who: &Principal,
+    booking: &itinera::bookings::Booking,
+) -> Result<itinera::bookings::Booking, itinera::error::DomainError> {
+    itinera::bookings::pay_booking(
+        store,
+        clock,
+        &UuidV7Ids,
+        gateway,
+        None,
+        &context_of(who),
+        &booking.id,
+        &approved_payment(booking),
+    )
+    .await
+}
+
+/// Cancels `booking` as `who`, refunding through `gateway`.
+pub async fn cancel_as(
+    store: &dyn Store,
+    clock: &dyn itinera::clock::Clock,
+    gateway: &dyn itinera::payments::PaymentGateway,
+    who: &Principal,
+    booking: &itinera::bookings::Booking,
+) -> Result<itinera::bookings::Booking, itinera::error::DomainError> {
+    itinera::bookings::cancel_booking(
+        store,
+        clock,
+        &UuidV7Ids,
+        gateway,
+        None,
+        &context_of(who),
+        &booking.id,
+    )
+    .await
+}
+
 /// `who` pays `booking` with the test card the test gateway always approves, for its total.
 pub async fn pay_approved(
     store: &dyn Store,
@@ -620,22 +737,12 @@ pub async fn pay_approved(
     who: &Principal,
     booking: &itinera::bookings::Booking,
 ) -> Result<itinera::bookings::Booking, itinera::error::DomainError> {
-    use itinera::bookings::{PaymentDetails, pay_booking};
-    use itinera::payments::{PaymentToken, TEST_TOKEN_APPROVE, TestCardGateway};
-
-    let details = PaymentDetails {
-        token: PaymentToken::parse(TEST_TOKEN_APPROVE).expect("the approving test token"),
-        amount: booking.total.clone(),
-    };
-    pay_booking(
+    pay_as(
         store,
         clock,
-        &UuidV7Ids,
-        &TestCardGateway,
-        None,
-        &context_of(who),
-        &booking.id,
-        &details,
+        &itinera::payments::TestCardGateway,
+        who,
+        booking,
     )
     .await
 }

@@ -1,4 +1,5 @@
-//! SQS batches of jobs from the jobs queue: notifications and emails.
+//! SQS batches of jobs from the jobs queue: notifications and emails, and the tasks that settle
+//! interrupted payments and refunds and cancel a cancelled flight's bookings (it moves money).
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -85,6 +85,7 @@ async fn main() -> ExitCode {
         clock: Arc::new(SystemClock),
         ids: Arc::new(UuidV7Ids),
         mailer: Arc::new(OutboxMailer::new(outbox, config.mail_from.clone())),
+        payments: config.payments.gateway(),
     };
     let scheduled = Arc::new(ScheduledServices {
         store,

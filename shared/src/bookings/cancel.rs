@@ -4,30 +4,38 @@ use super::contention::{ATTEMPTS, back_off};
 use super::events;
 use super::get::{ENTITY, read};
 use super::model::{Booking, BookingId, BookingStatus};
-use super::pay::gateway_failure;
-use super::records;
-use crate::audit::{self, Action, Change};
+use super::records::{self, REFUND_INTENT};
+use super::settle::{self, flight_gone};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
+use crate::flights;
 use crate::identity::RequestContext;
-use crate::jobs::{JobKind, JobQueue, outbox};
-use crate::payments::{PaymentGateway, RefundRequest};
+use crate::jobs::{Job, JobKind, JobQueue, Task, TaskJob, outbox};
+use crate::payments::PaymentGateway;
 use crate::storage::{Store, StoreError};
-use crate::version::{Guarded, transact_guarded};
 
-/// The position of the booking's status change in the transaction.
+/// The positions of the conditioned operations in the cancelling transaction.
 const CANCEL_OPERATION: usize = 0;
+const SEATS_OPERATION: usize = 1;
 
 /// Cancels a pending or confirmed booking, for its owner or staff (anyone else gets a 404).
 ///
-/// One transaction: the status change, conditioned on the status read, so that of concurrent
-/// cancellations (or a cancellation racing a payment or the expiry job) exactly one applies; the
-/// seats given back to the flight; the hold marker removed if the booking was pending; the audit
-/// entry and the cancellation job. The seats therefore come back exactly once, however many
-/// requests race. A confirmed booking is refunded first, through the gateway under the booking id
-/// as idempotency key, so racing cancellations refund once between them, and the refund is
-/// recorded on the booking by the same transaction. A booking already cancelled or expired is a
-/// 409 and changes nothing.
+/// Only while the flight is scheduled and has not departed: a booking of a flight that has left
+/// is a 409 and is not refunded (a cancelled flight's bookings are cancelled and refunded by the
+/// flight's cancellation). One transaction: the status change, conditioned on the status read, so
+/// that of concurrent cancellations (or a cancellation racing a payment or the expiry job) exactly
+/// one applies; the seats given back to the flight, conditioned on the flight still being
+/// scheduled and its departure still ahead (the flight's rule rides on the seats' return, as a
+/// transaction holds one operation per item); the hold marker removed if the booking was pending;
+/// the audit entry and the cancellation job. The seats therefore come back exactly once, however
+/// many requests race.
+///
+/// A confirmed booking is refunded after that commit, never before: the cancellation records the
+/// refund it owes (`refund`) and the intent to make it, with a staged task that makes it if this
+/// request cannot. The provider refunds under the booking id as idempotency key, and a second
+/// transaction records `refundedAt`. If the provider cannot be reached, the booking is still
+/// cancelled and answered without `refundedAt`; the worker makes the refund. A booking already
+/// cancelled or expired is a 409 and changes nothing.
 #[tracing::instrument(
     skip(store, clock, ids, payments, queue, context),
     fields(booking_id = %id, request_id = %context.request_id)
@@ -55,53 +63,25 @@ pub async fn cancel_booking(
                 detail: format!("The booking is already {}.", current.status),
             });
         }
-        let refund = match current.status {
-            BookingStatus::Confirmed => Some(refund(payments, &current).await?),
-            _ => None,
-        };
-        let now = clock.now();
-        let cancelled = Booking {
-            status: BookingStatus::Cancelled,
-            hold_expires_at: None,
-            cancelled_at: Some(now),
-            updated_at: now,
-            refunded_at: refund.as_ref().map(|_| now),
-            refund,
-            ..current.clone()
-        };
-        let job = events::job(
-            ids,
-            &cancelled,
-            JobKind::BookingCancelled {
-                refund: cancelled.refund.clone(),
-            },
-            now,
-        );
-        let (before, after) = Change::diff(&records::view(&current), &records::view(&cancelled));
-        let change = Change {
-            entity_type: records::ENTITY,
-            entity_id: id.to_string(),
-            action: Action::Update,
-            before,
-            after,
-        };
-        let mut operations = vec![
-            records::transition(&current, &cancelled, records::status_is(current.status)),
-            records::return_seats(&current.flight_id, current.seats),
-            audit::entry(&change, context, now, ids.new_id()),
-            outbox::stage(&job),
-        ];
-        operations.extend(records::delete_hold(&current));
-        match transact_guarded(store, operations, CANCEL_OPERATION).await? {
-            Guarded::Committed => {
-                outbox::dispatch(store, queue, &[job]).await;
-                return Ok(cancelled);
+        let flight = flights::get_flight(store, &current.flight_id).await?;
+        if let Some(refusal) = flight_gone(&flight, clock.now()) {
+            return Err(refusal);
+        }
+        match cancel(store, clock, ids, context, &current, Cause::Request).await? {
+            Cancelled::Committed {
+                booking,
+                job,
+                refund_intent,
+            } => {
+                outbox::dispatch(store, queue, &[*job]).await;
+                return Ok(refund_now(store, clock, payments, *booking, refund_intent).await);
             }
-            Guarded::Lost => {
+            Cancelled::Lost => {
                 let previous = current.status;
                 current = read(store, id).await?;
                 if current.status == previous {
-                    // Nothing changed the booking: the transaction only collided with another.
+                    // The booking did not change: a collision, or the flight left (the next round
+                    // reads it and refuses).
                     back_off(attempt).await;
                 }
             }
@@ -112,23 +92,127 @@ pub async fn cancel_booking(
     })
 }
 
-/// Pays back a confirmed booking's total. The key is the booking id, the same for every attempt
-/// and every racing cancellation, so the provider refunds once.
-async fn refund(
-    payments: &dyn PaymentGateway,
-    booking: &Booking,
-) -> Result<crate::money::Money, DomainError> {
-    let payment_id = booking.payment_id.clone().ok_or_else(|| {
-        DomainError::Store(StoreError::internal(
-            "a confirmed booking has no payment id to refund",
-        ))
-    })?;
-    let request = RefundRequest {
-        idempotency_key: booking.id.to_string(),
-        payment_id,
-        amount: booking.total.clone(),
+/// Why a booking is cancelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cause {
+    /// Its owner or staff asked: only while the flight is bookable.
+    Request,
+    /// Its flight was cancelled: whatever the flight's status.
+    FlightCancelled,
+}
+
+/// How one cancelling transaction ended.
+pub(crate) enum Cancelled {
+    /// The booking is cancelled; `job` is the customer's notice (staged, to dispatch), and
+    /// `refund_intent` the intent of the refund it owes, if it was paid.
+    Committed {
+        booking: Box<Booking>,
+        job: Box<Job>,
+        refund_intent: Option<String>,
+    },
+    /// The booking changed since `current` was read, the flight no longer allows it, or the
+    /// transaction collided: nothing was written.
+    Lost,
+}
+
+/// Cancels `current` (pending or confirmed, as read) in one transaction: the status change, the
+/// seats' return, the hold marker, the audit entry, the customer's notice, and for a paid booking
+/// the refund it owes with its intent and staged task.
+pub(crate) async fn cancel(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    ids: &dyn IdGenerator,
+    context: &RequestContext,
+    current: &Booking,
+    cause: Cause,
+) -> Result<Cancelled, DomainError> {
+    let now = clock.now();
+    let paid = current.status == BookingStatus::Confirmed;
+    let refund = paid.then(|| current.total.clone());
+    let cancelled = Booking {
+        status: BookingStatus::Cancelled,
+        hold_expires_at: None,
+        cancelled_at: Some(now),
+        updated_at: now,
+        refund: refund.clone(),
+        refunded_at: None,
+        ..current.clone()
     };
-    let receipt = payments.refund(&request).await.map_err(gateway_failure)?;
-    tracing::info!(refund_id = %receipt.refund_id, "refunded a cancelled booking");
-    Ok(receipt.amount)
+    let kind = match cause {
+        Cause::Request => JobKind::BookingCancelled { refund },
+        Cause::FlightCancelled => JobKind::FlightCancelled { refund },
+    };
+    let job = events::job(ids, &cancelled, kind, now);
+    let mut status_change =
+        records::transition(current, &cancelled, records::status_is(current.status));
+    let settle_task = paid.then(|| {
+        TaskJob::new(
+            ids,
+            Task::SettleRefund {
+                booking_id: current.id.to_string(),
+            },
+            now,
+        )
+    });
+    let refund_intent = settle_task.as_ref().map(outbox::sort_key);
+    if let Some(intent) = &refund_intent {
+        status_change = records::opening(status_change, REFUND_INTENT, intent);
+    }
+    let seats = match cause {
+        Cause::Request => {
+            records::return_seats_while_bookable(&current.flight_id, current.seats, now)
+        }
+        Cause::FlightCancelled => records::return_seats(&current.flight_id, current.seats),
+    };
+    let mut operations = vec![
+        status_change,
+        seats,
+        events::audit_entry(current, &cancelled, context, ids, now),
+        outbox::stage(&job),
+    ];
+    operations.extend(settle_task.as_ref().map(outbox::stage));
+    operations.extend(records::delete_hold(current));
+    match store.transact(operations).await {
+        Ok(()) => Ok(Cancelled::Committed {
+            booking: Box::new(cancelled),
+            job: Box::new(job),
+            refund_intent,
+        }),
+        Err(
+            StoreError::TransactionConditionFailed {
+                index: CANCEL_OPERATION | SEATS_OPERATION,
+            }
+            | StoreError::TransactionConflict,
+        ) => Ok(Cancelled::Lost),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Makes the refund a just-cancelled booking owes, if it owes one, and returns the booking as it
+/// then is. A failure leaves the refund to the worker (logged by the settlement): the booking is
+/// cancelled either way, and shows `refundedAt` once the refund is made.
+pub(crate) async fn refund_now(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    payments: &dyn PaymentGateway,
+    booking: Booking,
+    refund_intent: Option<String>,
+) -> Booking {
+    let Some(intent) = refund_intent else {
+        return booking;
+    };
+    match settle::settle_refund(store, clock, payments, &booking, &intent).await {
+        Ok(at) => Booking {
+            refunded_at: Some(at),
+            ..booking
+        },
+        Err(error) => {
+            tracing::warn!(
+                booking_id = %booking.id,
+                error = %crate::api::error_chain(&error),
+                "the refund of a cancelled booking is left to the worker"
+            );
+            booking
+        }
+    }
 }

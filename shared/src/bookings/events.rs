@@ -1,10 +1,35 @@
-//! The jobs booking changes hand to the workers, built from the booking as it is after the change.
+//! What a booking's change records besides itself: the job it hands to the workers, built from
+//! the booking as it is after the change, and its audit entry.
 
 use chrono::{DateTime, Utc};
 
 use super::model::Booking;
+use super::records;
+use crate::audit::{self, Action, Change};
 use crate::clock::IdGenerator;
+use crate::identity::RequestContext;
 use crate::jobs::{BookingSnapshot, Job, JobId, JobKind};
+use crate::storage::WriteOp;
+
+/// The audit entry of the change from `current` to `changed` (its public fields before and
+/// after), by the actor of `context`.
+pub(crate) fn audit_entry(
+    current: &Booking,
+    changed: &Booking,
+    context: &RequestContext,
+    ids: &dyn IdGenerator,
+    now: DateTime<Utc>,
+) -> WriteOp {
+    let (before, after) = Change::diff(&records::view(current), &records::view(changed));
+    let change = Change {
+        entity_type: records::ENTITY,
+        entity_id: current.id.to_string(),
+        action: Action::Update,
+        before,
+        after,
+    };
+    audit::entry(&change, context, now, ids.new_id())
+}
 
 /// A job of `kind` about `booking`, for its owner.
 pub(crate) fn job(

@@ -6,7 +6,6 @@ use super::events;
 use super::get::read;
 use super::model::{Booking, BookingStatus};
 use super::records::{self, HOLDS};
-use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
 use crate::identity::RequestContext;
@@ -92,14 +91,6 @@ async fn expire(
     let now = clock.now();
     let expired = expired(&current, now);
     let job = events::job(ids, &expired, JobKind::BookingExpired, now);
-    let (before, after) = Change::diff(&records::view(&current), &records::view(&expired));
-    let change = Change {
-        entity_type: records::ENTITY,
-        entity_id: id.to_string(),
-        action: Action::Update,
-        before,
-        after,
-    };
     let mut operations = vec![
         records::transition(
             &current,
@@ -107,7 +98,7 @@ async fn expire(
             records::status_is(BookingStatus::Pending),
         ),
         records::return_seats(&current.flight_id, current.seats),
-        audit::entry(&change, context, now, ids.new_id()),
+        events::audit_entry(&current, &expired, context, ids, now),
         outbox::stage(&job),
     ];
     operations.extend(records::delete_hold(&current));

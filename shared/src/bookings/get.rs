@@ -27,8 +27,19 @@ pub async fn get_booking(
 
 /// The booking, whoever asks.
 pub(crate) async fn read(store: &dyn Store, id: &BookingId) -> Result<Booking, DomainError> {
+    Ok(read_state(store, id).await?.0)
+}
+
+/// The booking, whoever asks, with the money movements it has recorded and not settled.
+pub(crate) async fn read_state(
+    store: &dyn Store,
+    id: &BookingId,
+) -> Result<(Booking, records::Intents), DomainError> {
     match store.get(&records::key(id)).await? {
-        Some(item) => Ok(records::from_item(item)?),
+        Some(item) => {
+            let intents = records::intents(&item);
+            Ok((records::from_item(item)?, intents))
+        }
         None => Err(DomainError::NotFound { entity: ENTITY }),
     }
 }

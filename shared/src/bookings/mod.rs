@@ -9,6 +9,10 @@
 //! the idempotency record of the request.
 //!
 //! - `create.rs`, `pay.rs`, `cancel.rs`: the customer's requests.
+//! - `settle.rs`: money outside the store made recoverable: the intents a charge or a refund
+//!   records before the provider is asked, and the worker's tasks that settle what a request left
+//!   open ([`run_task`]).
+//! - `flight_cancellation.rs`: the worker's cancellation of a cancelled flight's bookings.
 //! - `get.rs`, `list.rs`: reads, by id and by user, flight or all.
 //! - `expire.rs`, `reminders.rs`: the scheduled jobs (expired holds, departure reminders).
 //! - `records.rs`: keys, items and the operations above; `model.rs`: the values.
@@ -20,12 +24,14 @@ mod contention;
 mod create;
 mod events;
 mod expire;
+mod flight_cancellation;
 mod get;
 mod list;
 mod model;
 mod pay;
 mod records;
 mod reminders;
+mod settle;
 
 pub use cancel::cancel_booking;
 pub use create::{CREATE_OPERATION, CreateOutcome, create_booking};
@@ -38,3 +44,4 @@ pub use model::{
 };
 pub use pay::pay_booking;
 pub use reminders::queue_departure_reminders;
+pub use settle::run_task;

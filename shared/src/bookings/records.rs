@@ -484,6 +484,173 @@ pub(crate) fn return_seats(flight: &FlightId, seats: Seats) -> WriteOp {
     WriteOp::Update(update)
 }
 
+/// The attribute of a booking holding the outbox key of the `SettleCharge` task of a charge that
+/// was intended and is not settled yet: present from before the provider is asked to charge until
+/// the charge confirmed the booking, was refunded, or proved never to have happened.
+pub(crate) const PAYMENT_INTENT: &str = "paymentIntent";
+/// The attribute of a cancelled booking holding the outbox key of the `SettleRefund` task of the
+/// refund it is owed: present from the cancellation until the provider refunded.
+pub(crate) const REFUND_INTENT: &str = "refundIntent";
+
+/// The attribute of a booking whose charge is refunded (or being refunded) without the booking
+/// ever being confirmed by it. Set before the refund, never removed: the provider answers every
+/// later charge under the booking's id with that same refunded charge, so such a booking must
+/// never be confirmed.
+pub(crate) const CHARGE_VOID: &str = "chargeVoid";
+
+/// The money movements a booking has recorded and not settled, as the outbox keys of the tasks
+/// that settle them, and whether its charge is void.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Intents {
+    pub payment: Option<String>,
+    pub refund: Option<String>,
+    pub void: bool,
+}
+
+/// The open intents recorded on a booking's item.
+pub(crate) fn intents(item: &Item) -> Intents {
+    let text = |name: &str| item.get(name).and_then(Value::as_str).map(str::to_owned);
+    Intents {
+        payment: text(PAYMENT_INTENT),
+        refund: text(REFUND_INTENT),
+        void: item.contains_key(CHARGE_VOID),
+    }
+}
+
+/// Voids a booking's charge before refunding it: on condition that the booking is not confirmed,
+/// and from then on it cannot be ([`charge_not_void`]).
+pub(crate) fn void_charge(id: &BookingId, at: DateTime<Utc>) -> Update {
+    let mut update = Update::new(key(id));
+    update
+        .set
+        .push((CHARGE_VOID.into(), Value::from(timestamp(at))));
+    update.condition = Some(Condition::compare(
+        STATUS,
+        Comparison::NotEqual,
+        BookingStatus::Confirmed.as_str(),
+    ));
+    update
+}
+
+/// The booking's charge has not been voided: what charging and confirming it require.
+pub(crate) fn charge_not_void() -> Condition {
+    Condition::AttributeNotExists(CHARGE_VOID.into())
+}
+
+/// Records the intent to charge a booking: on condition that it is pending, held at `now`, and
+/// has no charge intent open already.
+pub(crate) fn open_payment_intent(id: &BookingId, intent: &str, now: DateTime<Utc>) -> WriteOp {
+    let mut update = Update::new(key(id));
+    update
+        .set
+        .push((PAYMENT_INTENT.into(), Value::from(intent.to_owned())));
+    update.condition = Some(Condition::And(vec![
+        pending_and_held_at(now),
+        Condition::AttributeNotExists(PAYMENT_INTENT.into()),
+        charge_not_void(),
+    ]));
+    WriteOp::Update(update)
+}
+
+/// Makes a booking transition settle the open intent `intent` of `attribute` too: the intent is
+/// removed, on condition that it is still the one open.
+pub(crate) fn settling(transition: WriteOp, attribute: &str, intent: &str) -> WriteOp {
+    let WriteOp::Update(mut update) = transition else {
+        unreachable!("a booking transition is an update")
+    };
+    update.remove.push(attribute.into());
+    let settled = Condition::compare(attribute, Comparison::Equal, intent.to_owned());
+    update.condition = Some(match update.condition.take() {
+        Some(Condition::And(mut all)) => {
+            all.push(settled);
+            Condition::And(all)
+        }
+        Some(guard) => Condition::And(vec![guard, settled]),
+        None => settled,
+    });
+    WriteOp::Update(update)
+}
+
+/// Makes a booking transition open the intent `intent` of `attribute` too, on condition that none
+/// is open.
+pub(crate) fn opening(transition: WriteOp, attribute: &str, intent: &str) -> WriteOp {
+    let WriteOp::Update(mut update) = transition else {
+        unreachable!("a booking transition is an update")
+    };
+    update
+        .set
+        .push((attribute.into(), Value::from(intent.to_owned())));
+    let none_open = Condition::AttributeNotExists(attribute.into());
+    update.condition = Some(match update.condition.take() {
+        Some(guard) => Condition::And(vec![guard, none_open]),
+        None => none_open,
+    });
+    WriteOp::Update(update)
+}
+
+/// Closes the intent `intent` of `attribute` without another change: the charge proved never to
+/// have happened, or was refunded.
+pub(crate) fn close_intent(id: &BookingId, attribute: &str, intent: &str) -> WriteOp {
+    let mut update = Update::new(key(id));
+    update.remove.push(attribute.into());
+    update.condition = Some(Condition::compare(
+        attribute,
+        Comparison::Equal,
+        intent.to_owned(),
+    ));
+    WriteOp::Update(update)
+}
+
+/// Records on a cancelled booking that the provider refunded it at `at`, settling the refund
+/// intent `intent`.
+pub(crate) fn record_refund(id: &BookingId, intent: &str, at: DateTime<Utc>) -> WriteOp {
+    let mut update = Update::new(key(id));
+    update
+        .set
+        .push(("refundedAt".into(), Value::from(timestamp(at))));
+    settling(WriteOp::Update(update), REFUND_INTENT, intent)
+}
+
+/// The flight is still scheduled and departs after `now`: what paying for or cancelling one of
+/// its bookings requires.
+pub(crate) fn flight_bookable_at(now: DateTime<Utc>) -> Condition {
+    Condition::And(vec![
+        Condition::compare(
+            flights::STATUS,
+            Comparison::Equal,
+            flights::FlightStatus::Scheduled.as_str(),
+        ),
+        Condition::compare(flights::DEPARTURE_TIME, Comparison::Greater, timestamp(now)),
+    ])
+}
+
+/// Checks, in a transaction that does not otherwise write the flight, that it is bookable at
+/// `now` ([`flight_bookable_at`]).
+pub(crate) fn check_flight_bookable(flight: &FlightId, now: DateTime<Utc>) -> WriteOp {
+    WriteOp::Check {
+        key: flights::flight_key(flight),
+        condition: flight_bookable_at(now),
+    }
+}
+
+/// Gives `seats` back to a flight that is still bookable at `now`: a cancellation by the customer
+/// or staff, which must not refund a flight that has left. (A transaction holds one operation per
+/// item, so the flight's condition rides on the seats' return.)
+pub(crate) fn return_seats_while_bookable(
+    flight: &FlightId,
+    seats: Seats,
+    now: DateTime<Utc>,
+) -> WriteOp {
+    let WriteOp::Update(mut update) = return_seats(flight, seats) else {
+        unreachable!("returning seats is an update")
+    };
+    update.condition = Some(Condition::And(vec![
+        Condition::ItemExists,
+        flight_bookable_at(now),
+    ]));
+    WriteOp::Update(update)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

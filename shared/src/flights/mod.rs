@@ -39,6 +39,9 @@ pub use update::update_flight;
 
 /// The attribute counting a flight's free seats (a number, `0..=totalSeats`).
 pub(crate) const REMAINING_SEATS: &str = "remainingSeats";
+/// The attribute holding a flight's departure (RFC 3339, milliseconds, `Z`, so that string order
+/// is time order).
+pub(crate) const DEPARTURE_TIME: &str = "departureTime";
 /// The attribute holding a flight's status (`scheduled`, `departed`, `arrived`, `cancelled`).
 pub(crate) const STATUS: &str = "status";
 /// The attribute counting the bookings ever made on a flight; a flight with bookings cannot be

@@ -2,15 +2,16 @@
 
 use chrono::{DateTime, Utc};
 
+use super::flight_key;
 use super::get::ENTITY;
 use super::model::{Flight, FlightChanges, FlightId, FlightStatus, Schedule};
 use super::records;
-use super::{REMAINING_SEATS, flight_key};
 use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
 use crate::identity::RequestContext;
-use crate::storage::{Comparison, Condition, Store, Update, WriteOp};
+use crate::jobs::{JobQueue, Task, TaskJob, outbox};
+use crate::storage::{Condition, Store, Update, WriteOp};
 use crate::version::{Guarded, Precondition, transact_guarded};
 
 /// How often a change is re-read and retried when a concurrent change (a booking, another
@@ -30,20 +31,24 @@ const UPDATE_OPERATION: usize = 0;
 /// - Times and price change only while the flight is scheduled; a new departure must be in the
 ///   future, and the merged schedule must depart before it arrives. A new departure moves the
 ///   flight to another search day and departures day: the index keys are rewritten with it.
-/// - Cancelling is refused while any seat is held (409: cancel the bookings first). It is
-///   conditional on all seats being free in the transaction itself, so a booking racing the cancel
-///   cannot slip in, and it gives the airplane back its flight (`activeFlights` - 1) in the same
-///   transaction, so the airplane can be retired.
+/// - Cancelling takes effect at once, booked or not: the flight stops taking bookings and
+///   payments (both are conditioned on it being scheduled), and the same transaction gives the
+///   airplane back its flight (`activeFlights` - 1, so the airplane can be retired) and stages a
+///   `CancelFlightBookings` task, through which the worker cancels and refunds every booking
+///   still holding seats and tells each customer (`bookings::flight_cancellation`). The task is
+///   sent to `queue` after the commit, or by the outbox relay.
 ///
-/// Costs one read and one transaction of two writes (three when cancelling).
+/// Costs one read and one transaction of two writes (four when cancelling).
+#[allow(clippy::too_many_arguments)]
 #[tracing::instrument(
-    skip(store, clock, ids, context, changes),
+    skip(store, clock, ids, queue, context, changes),
     fields(flight_id = %id, request_id = %context.request_id)
 )]
 pub async fn update_flight(
     store: &dyn Store,
     clock: &dyn Clock,
     ids: &dyn IdGenerator,
+    queue: Option<&dyn JobQueue>,
     context: &RequestContext,
     id: &FlightId,
     changes: &FlightChanges,
@@ -73,31 +78,39 @@ pub async fn update_flight(
         };
         let mut update = Update::new(flight_key(id));
         (update.set, update.remove) = records::changed_attributes(&current, &changed, origin);
-        let mut guard = vec![Condition::version_is(current.version)];
-        if cancels {
-            guard.push(Condition::compare(
-                REMAINING_SEATS,
-                Comparison::Equal,
-                current.total_seats,
-            ));
-        }
-        update.condition = Some(Condition::And(guard));
+        update.condition = Some(Condition::version_is(current.version));
         let mut operations = vec![WriteOp::Update(update)];
-        if cancels {
+        let fan_out = cancels.then(|| {
+            TaskJob::new(
+                ids,
+                Task::CancelFlightBookings {
+                    flight_id: id.to_string(),
+                    after: None,
+                },
+                now,
+            )
+        });
+        if let Some(task) = &fan_out {
             operations.push(WriteOp::Update(records::count_on_airplane(
                 &current.airplane_id,
                 -1,
                 Vec::new(),
             )));
+            operations.push(outbox::stage(task));
         }
         operations.push(audit::entry(&change, context, now, ids.new_id()));
         match transact_guarded(store, operations, UPDATE_OPERATION).await? {
-            Guarded::Committed => return Ok(changed),
+            Guarded::Committed => {
+                if let Some(task) = fan_out {
+                    outbox::dispatch(store, queue, &[task]).await;
+                }
+                return Ok(changed);
+            }
             Guarded::Lost if precondition.is_explicit() => {
                 return Err(stale_or_gone(store, id).await);
             }
             // A booking or another change won the race: read again and apply the change to
-            // whatever committed, which may now break a rule (seats taken before a cancel).
+            // whatever committed, which may now break a rule.
             Guarded::Lost => continue,
         }
     }
@@ -150,18 +163,6 @@ fn apply(
             message: "must be before the arrival time".into(),
         },
     })?;
-    if status == FlightStatus::Cancelled
-        && current.status != FlightStatus::Cancelled
-        && current.remaining_seats < current.total_seats
-    {
-        return Err(DomainError::Conflict {
-            detail: format!(
-                "{} of the flight's {} seats are held; cancel its bookings first.",
-                current.total_seats - current.remaining_seats,
-                current.total_seats
-            ),
-        });
-    }
     Ok(Flight {
         departure_time: schedule.departure(),
         arrival_time: schedule.arrival(),

@@ -23,6 +23,9 @@ pub enum JobKind {
     BookingCancelled { refund: Option<Money> },
     /// The hold lapsed before payment; the seats went back on sale.
     BookingExpired,
+    /// The airline cancelled the flight, and the booking with it; `refund` is what is paid back
+    /// (a confirmed booking) or `None` (a pending one, never paid).
+    FlightCancelled { refund: Option<Money> },
     /// The flight departs within a day.
     DepartureReminder,
 }
@@ -34,6 +37,7 @@ impl JobKind {
             JobKind::BookingConfirmed => "booking-confirmed",
             JobKind::BookingCancelled { .. } => "booking-cancelled",
             JobKind::BookingExpired => "booking-expired",
+            JobKind::FlightCancelled { .. } => "flight-cancelled",
             JobKind::DepartureReminder => "departure-reminder",
         }
     }

@@ -1,20 +1,26 @@
 //! Background jobs: what use cases hand to workers so that no request waits on email.
 //!
-//! - `job.rs`: [`Job`], the message a use case enqueues (a booking confirmed, cancelled, expired,
-//!   a departure reminder).
+//! - `job.rs`: [`Job`], the notice a use case enqueues for a user (a booking confirmed, cancelled,
+//!   expired, cancelled with its flight, a departure reminder).
+//! - `task.rs`: [`TaskJob`], work on the store a use case leaves to the worker (settling a charge
+//!   or a refund, cancelling a cancelled flight's bookings); [`Work`] is either.
 //! - `queue.rs`: the queue ports, [`JobQueue`] (send) and [`JobSource`] (receive, delete), with
 //!   SQS's at-least-once, visibility-timeout and dead-letter rules.
 //! - [`outbox`]: how a job commits with the change that causes it and reaches the queue even
 //!   when the process dies before sending ([`outbox::stage`], [`outbox::dispatch`],
 //!   [`outbox::relay`]).
 //! - `worker.rs`: what a job does, once however often it is delivered: [`process_batch`] and
-//!   [`process_job`] write the user's notification and send their email.
+//!   [`process_job`] write the user's notification and send their email, or run the task.
 
 mod job;
 pub mod outbox;
 mod queue;
+mod task;
 mod worker;
 
 pub use job::{BookingSnapshot, Job, JobId, JobKind};
 pub use queue::{Delivery, JobQueue, JobSource, MAX_BATCH, MAX_RECEIVES, QueueError, QueueMessage};
-pub use worker::{EMAIL_LEASE, JobError, Processed, WorkerServices, process_batch, process_job};
+pub use task::{Task, TaskJob, Work};
+pub use worker::{
+    EMAIL_LEASE, JobError, Processed, WorkerServices, process_batch, process_job, run_task,
+};

@@ -21,7 +21,7 @@ use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Job, JobQueue, QueueMessage};
+use super::{Job, JobId, JobQueue, QueueMessage, TaskJob};
 use crate::api::error_chain;
 use crate::clock::Clock;
 use crate::entity::EntityKind;
@@ -62,18 +62,73 @@ fn millis(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn key(job: &Job) -> Key {
-    Key::new(
-        OUTBOX_PARTITION,
-        format!("{}#{}", millis(job.created_at), job.id),
-    )
+/// What goes through the outbox: a notice ([`Job`]) or a task ([`TaskJob`]).
+pub trait Outgoing {
+    fn id(&self) -> &JobId;
+    fn created_at(&self) -> DateTime<Utc>;
+    /// The kind, for people reading the table and the logs.
+    fn name(&self) -> &'static str;
+    /// The queue message body.
+    fn to_body(&self) -> String;
 }
 
-fn message(job: &Job) -> QueueMessage {
+impl Outgoing for Job {
+    fn id(&self) -> &JobId {
+        &self.id
+    }
+    fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+    fn name(&self) -> &'static str {
+        self.kind.name()
+    }
+    fn to_body(&self) -> String {
+        Job::to_body(self)
+    }
+}
+
+impl Outgoing for TaskJob {
+    fn id(&self) -> &JobId {
+        &self.id
+    }
+    fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+    fn name(&self) -> &'static str {
+        self.task.name()
+    }
+    fn to_body(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            unreachable!("a task of strings, numbers and timestamps always serializes")
+        })
+    }
+}
+
+/// The sort key of `job`'s outbox item: `<createdAt, RFC 3339 ms>#<job id>`. A use case that
+/// records an intent keeps it, to remove the job with [`unstage`] once the intent is settled.
+pub fn sort_key(job: &impl Outgoing) -> String {
+    format!("{}#{}", millis(job.created_at()), job.id())
+}
+
+fn key(job: &impl Outgoing) -> Key {
+    Key::new(OUTBOX_PARTITION, sort_key(job))
+}
+
+fn message(job: &impl Outgoing) -> QueueMessage {
     QueueMessage {
-        id: job.id.to_string(),
+        id: job.id().to_string(),
         body: job.to_body(),
     }
+}
+
+/// The transaction operation that removes the staged job whose sort key is `sort_key`, for the
+/// transaction that settles what the job would otherwise settle later. Unconditional: the job may
+/// already have been relayed and removed, which changes nothing.
+pub fn unstage(sort_key: &str) -> WriteOp {
+    WriteOp::Delete(Delete {
+        key: Key::new(OUTBOX_PARTITION, sort_key),
+        condition: None,
+    })
 }
 
 /// The transaction operation that stores `job` in the outbox; put it in the same transaction as
@@ -82,16 +137,16 @@ fn message(job: &Job) -> QueueMessage {
 /// The put is unconditional: job ids are unique, so it never overwrites another job, and a put
 /// that cannot fail never becomes the reason a transaction is cancelled (callers tell their own
 /// conditions apart by operation index).
-pub fn stage(job: &Job) -> WriteOp {
+pub fn stage(job: &impl Outgoing) -> WriteOp {
     let key = key(job);
     let record = OutboxRecord {
         pk: key.pk,
         sk: key.sk,
         entity: ENTITY,
-        job_id: job.id.to_string(),
-        kind: job.kind.name().to_owned(),
+        job_id: job.id().to_string(),
+        kind: job.name().to_owned(),
         body: job.to_body(),
-        expires_at: (job.created_at + RETENTION).timestamp(),
+        expires_at: (job.created_at() + RETENTION).timestamp(),
     };
     let item = match serde_json::to_value(record) {
         Ok(Value::Object(item)) => item,
@@ -107,7 +162,7 @@ pub fn stage(job: &Job) -> WriteOp {
 /// a failure is logged (warn, with the chain) and the jobs stay in the outbox for the relay. With
 /// no queue (`None`) it does nothing.
 #[tracing::instrument(skip_all, fields(jobs = jobs.len()))]
-pub async fn dispatch(store: &dyn Store, queue: Option<&dyn JobQueue>, jobs: &[Job]) {
+pub async fn dispatch<J: Outgoing>(store: &dyn Store, queue: Option<&dyn JobQueue>, jobs: &[J]) {
     let Some(queue) = queue else {
         return;
     };
@@ -125,7 +180,7 @@ pub async fn dispatch(store: &dyn Store, queue: Option<&dyn JobQueue>, jobs: &[J
         if let Err(error) = remove(store, key(job)).await {
             // The job went out; the relay will send it once more, which consumers absorb.
             tracing::warn!(
-                job_id = %job.id,
+                job_id = %job.id(),
                 error = %error_chain(&error),
                 "sent a job but could not remove it from the outbox"
             );

@@ -1,5 +1,7 @@
-//! The jobs worker: what a job does. Each job writes one in-app notification for its user and
-//! sends them one email, however often the queue delivers it.
+//! The jobs worker: what a job does. Each notice writes one in-app notification for its user and
+//! sends them one email, however often the queue delivers it; each task runs its use case
+//! (settling a charge or a refund, cancelling a cancelled flight's bookings), whose conditioned
+//! writes make a repeated delivery harmless (see [`super::Task`]).
 //!
 //! ## Once per job
 //! A job's effects are recorded in a job record keyed by [`Job::dedup_key`] (`JOB#<kind>#<booking>`),
@@ -41,6 +43,7 @@ use tracing::Instrument as _;
 
 use super::job::Job;
 use super::queue::Delivery;
+use super::task::{TaskJob, Work};
 use crate::accounts::{self, User};
 use crate::api::error_chain;
 use crate::clock::{Clock, IdGenerator};
@@ -48,6 +51,7 @@ use crate::entity::EntityKind;
 use crate::error::DomainError;
 use crate::mail::{Email, MailError, Mailer};
 use crate::notifications::{self, Notification, NotificationId, NotificationKind};
+use crate::payments::PaymentProvider;
 use crate::storage::{Comparison, Condition, Item, Key, Put, Store, StoreError, Update, WriteOp};
 
 /// How long a delivery may take to send the email once it holds the lease. Far longer than a
@@ -72,13 +76,15 @@ const EMAIL_STATE: &str = "email";
 const LEASE_ID: &str = "leaseId";
 const LEASE_UNTIL: &str = "leaseUntil";
 
-/// What the worker needs: the store, time, ids and the mail service.
+/// What the worker needs: the store, time, ids, the mail service, and the payment provider the
+/// tasks refund and look charges up through.
 #[derive(Clone)]
 pub struct WorkerServices {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
     pub mailer: Arc<dyn Mailer>,
+    pub payments: Arc<dyn PaymentProvider>,
 }
 
 /// How a job completed.
@@ -107,6 +113,9 @@ pub enum JobError {
     InvalidEmail(String),
     #[error("storage failed")]
     Store(#[from] StoreError),
+    /// A task's use case failed (the store or the payment provider, or contention).
+    #[error("the task failed")]
+    Task(#[source] DomainError),
 }
 
 /// Processes a batch concurrently; returns the message ids of the deliveries that failed (to
@@ -144,8 +153,9 @@ pub async fn process_batch(services: &WorkerServices, deliveries: Vec<Delivery>)
 
 /// One delivery: whether it completed (and may be deleted).
 async fn process_delivery(services: &WorkerServices, delivery: &Delivery) -> bool {
-    let job = match Job::from_body(&delivery.body) {
-        Ok(job) => job,
+    let job = match Work::from_body(&delivery.body) {
+        Ok(Work::Notice(job)) => job,
+        Ok(Work::Task(task)) => return process_task(services, delivery, &task).await,
         Err(error) => {
             tracing::error!(
                 message_id = %delivery.message_id,
@@ -187,6 +197,45 @@ async fn process_delivery(services: &WorkerServices, delivery: &Delivery) -> boo
             false
         }
     }
+}
+
+/// Runs a task; whether it completed.
+async fn process_task(services: &WorkerServices, delivery: &Delivery, task: &TaskJob) -> bool {
+    match run_task(services, task).await {
+        Ok(()) => {
+            tracing::info!(
+                message_id = %delivery.message_id,
+                job_id = %task.id,
+                task = task.task.name(),
+                "task done"
+            );
+            true
+        }
+        Err(error) => {
+            tracing::warn!(
+                message_id = %delivery.message_id,
+                job_id = %task.id,
+                task = task.task.name(),
+                receive_count = delivery.receive_count,
+                error = %error_chain(&error),
+                "task failed; the queue will deliver it again"
+            );
+            false
+        }
+    }
+}
+
+/// Runs the use case of `task`.
+pub async fn run_task(services: &WorkerServices, task: &TaskJob) -> Result<(), JobError> {
+    crate::bookings::run_task(
+        &*services.store,
+        &*services.clock,
+        &*services.ids,
+        &*services.payments,
+        task,
+    )
+    .await
+    .map_err(JobError::Task)
 }
 
 /// Does what `job` asks, once: the notification, then the email (see the module documentation).

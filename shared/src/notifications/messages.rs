@@ -38,14 +38,7 @@ pub fn message_for(job: &Job) -> Message {
             ),
         },
         JobKind::BookingCancelled { refund } => {
-            let money_back = match refund {
-                Some(refund) if refund.amount() > 0 => format!(
-                    "A refund of {} goes back to the payment method you paid with.",
-                    format_money(refund)
-                ),
-                Some(_) => "No refund is due for this booking.".to_owned(),
-                None => "It had not been paid for, so nothing was charged.".to_owned(),
-            };
+            let money_back = money_back(refund.as_ref());
             Message {
                 title: format!("Booking cancelled: {route}"),
                 body: format!(
@@ -61,6 +54,14 @@ pub fn message_for(job: &Job) -> Message {
                  payment of {total} arrived, so the seats were released. Nothing was charged."
             ),
         },
+        JobKind::FlightCancelled { refund } => Message {
+            title: format!("Flight cancelled: {route}"),
+            body: format!(
+                "We are sorry: {flight}, departing {departing}, has been cancelled, and your \
+                 booking of {seats} (total {total}) is cancelled with it. {}",
+                money_back(refund.as_ref())
+            ),
+        },
         JobKind::DepartureReminder => Message {
             title: format!("Departure reminder: {route}"),
             body: format!(
@@ -68,6 +69,18 @@ pub fn message_for(job: &Job) -> Message {
                  Have a good trip."
             ),
         },
+    }
+}
+
+/// What a cancellation says about the money: the refund, or that nothing was charged.
+fn money_back(refund: Option<&Money>) -> String {
+    match refund {
+        Some(refund) if refund.amount() > 0 => format!(
+            "A refund of {} goes back to the payment method you paid with.",
+            format_money(refund)
+        ),
+        Some(_) => "No refund is due for this booking.".to_owned(),
+        None => "It had not been paid for, so nothing was charged.".to_owned(),
     }
 }
 
@@ -216,6 +229,29 @@ mod tests {
             nothing_due
                 .body
                 .ends_with("No refund is due for this booking.")
+        );
+    }
+
+    #[test]
+    fn a_flight_cancellation_apologises_and_says_what_comes_back() {
+        let refunded = message_for(&job(
+            JobKind::FlightCancelled {
+                refund: Some(money(125_000, "INR")),
+            },
+            2,
+        ));
+        assert_eq!(refunded.title, "Flight cancelled: AI101 DEL to BOM");
+        assert_eq!(
+            refunded.body,
+            "We are sorry: flight AI101 from DEL to BOM, departing Tue 1 Dec 2026 at 06:30 UTC, \
+             has been cancelled, and your booking of 2 seats (total INR 1,250.00) is cancelled \
+             with it. A refund of INR 1,250.00 goes back to the payment method you paid with."
+        );
+        let unpaid = message_for(&job(JobKind::FlightCancelled { refund: None }, 1));
+        assert!(
+            unpaid.body.ends_with("nothing was charged."),
+            "{}",
+            unpaid.body
         );
     }
 

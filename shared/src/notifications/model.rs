@@ -18,6 +18,7 @@ pub enum NotificationKind {
     BookingConfirmed,
     BookingCancelled,
     BookingExpired,
+    FlightCancelled,
     DepartureReminder,
 }
 
@@ -28,6 +29,7 @@ impl NotificationKind {
             JobKind::BookingConfirmed => Self::BookingConfirmed,
             JobKind::BookingCancelled { .. } => Self::BookingCancelled,
             JobKind::BookingExpired => Self::BookingExpired,
+            JobKind::FlightCancelled { .. } => Self::FlightCancelled,
             JobKind::DepartureReminder => Self::DepartureReminder,
         }
     }

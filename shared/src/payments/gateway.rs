@@ -134,6 +134,27 @@ pub trait PaymentGateway: Send + Sync + 'static {
     async fn refund(&self, request: &RefundRequest) -> Result<RefundReceipt, PaymentError>;
 }
 
+/// Looking up the charge made under an idempotency key: what recovery asks the provider when a
+/// charge's outcome never reached the store (the process died, or the store failed, between the
+/// charge and the commit that records it).
+///
+/// A port of its own, beside [`PaymentGateway`], because only recovery needs it; a real adapter
+/// implements both (the provider keeps the booking id in the payment's metadata and searches by
+/// it).
+#[async_trait]
+pub trait ChargeLookup: Send + Sync + 'static {
+    /// The approved charge made under `idempotency_key`, if there is one. Declined attempts are no
+    /// charge. An answer of `None` must mean the provider has no such charge, never that it could
+    /// not tell (that is an error).
+    async fn find_charge(&self, idempotency_key: &str) -> Result<Option<Payment>, PaymentError>;
+}
+
+/// A provider that charges, refunds and looks charges up: what the functions that settle money
+/// left behind (the jobs worker) are given.
+pub trait PaymentProvider: PaymentGateway + ChargeLookup {}
+
+impl<T: PaymentGateway + ChargeLookup> PaymentProvider for T {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

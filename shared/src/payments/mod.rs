@@ -8,8 +8,9 @@
 //! refund is one operation at the provider, never two. See docs/payments.md for the flow and the
 //! seam where a real provider plugs in.
 //!
-//! - `gateway.rs`: [`PaymentGateway`] and its request and outcome types.
-//! - `test_card.rs`: [`TestCardGateway`], deterministic and stateless, for local runs and tests.
+//! - `gateway.rs`: [`PaymentGateway`] and its request and outcome types; [`ChargeLookup`], which
+//!   recovery asks for a charge whose outcome never reached the store.
+//! - `test_card.rs`: [`TestCardGateway`], deterministic, for local runs and tests.
 //! - `settings.rs`: [`GatewaySetting`], which gateway a process uses (`PAYMENT_GATEWAY`), and
 //!   where test cards are allowed.
 //! - `unconfigured.rs`: [`UnconfiguredGateway`], what a process without a setting holds: it
@@ -21,8 +22,8 @@ mod test_card;
 mod unconfigured;
 
 pub use gateway::{
-    ChargeOutcome, ChargeRequest, Payment, PaymentError, PaymentGateway, PaymentId, PaymentToken,
-    RefundReceipt, RefundRequest,
+    ChargeLookup, ChargeOutcome, ChargeRequest, Payment, PaymentError, PaymentGateway, PaymentId,
+    PaymentProvider, PaymentToken, RefundReceipt, RefundRequest,
 };
 pub use settings::{GATEWAY_VARIABLE, GatewaySetting, Platform, STAGE_KIND_VARIABLE, StageKind};
 pub use test_card::{TEST_TOKEN_APPROVE, TEST_TOKEN_DECLINE, TestCardGateway};

@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use super::{PaymentGateway, TestCardGateway};
+use super::{PaymentProvider, TestCardGateway};
 use crate::config::ConfigError;
 
 /// `PAYMENT_GATEWAY`: the gateway a function that moves money uses.
@@ -107,8 +107,8 @@ impl GatewaySetting {
         Ok(setting)
     }
 
-    /// The gateway the setting names.
-    pub fn gateway(self) -> Arc<dyn PaymentGateway> {
+    /// The gateway the setting names, with the charge lookup recovery needs.
+    pub fn gateway(self) -> Arc<dyn PaymentProvider> {
         match self {
             Self::TestCards => Arc::new(TestCardGateway),
         }

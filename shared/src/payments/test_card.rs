@@ -1,17 +1,23 @@
-//! The gateway local runs and tests pay through: no network, no state, the same answer every time.
+//! The gateway local runs and tests pay through: no network, the same answer every time.
 //!
 //! Two tokens mean something: [`TEST_TOKEN_APPROVE`] is charged, [`TEST_TOKEN_DECLINE`] is
 //! declined as a refused card; any other token is declined as unknown. Ids are derived from the
 //! idempotency key, so a retried charge or refund gets the same id, as a real provider's
-//! idempotency would give it, without the gateway remembering anything.
+//! idempotency would give it. The one thing it remembers is which keys it approved a charge under,
+//! in the process's memory, so that recovery can look a charge up ([`ChargeLookup`]): a charge made
+//! by another process, or before a restart, is not found, which is right for cards that move no
+//! money and would be wrong for a real provider.
+
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
 
 use async_trait::async_trait;
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 
 use super::gateway::{
-    ChargeOutcome, ChargeRequest, Payment, PaymentError, PaymentGateway, PaymentId, RefundReceipt,
-    RefundRequest,
+    ChargeLookup, ChargeOutcome, ChargeRequest, Payment, PaymentError, PaymentGateway, PaymentId,
+    RefundReceipt, RefundRequest,
 };
 
 /// The token whose charges are approved.
@@ -22,6 +28,9 @@ pub const TEST_TOKEN_DECLINE: &str = "tok_test_decline";
 /// Approves [`TEST_TOKEN_APPROVE`], declines everything else; refunds any payment it made.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TestCardGateway;
+
+/// The charges this process approved, by idempotency key (the first approval under each key).
+static APPROVED: LazyLock<Mutex<HashMap<String, Payment>>> = LazyLock::new(Default::default);
 
 /// A stable id for the operation `kind` under `key`.
 fn derived_id(kind: &str, key: &str) -> String {
@@ -37,11 +46,17 @@ fn derived_id(kind: &str, key: &str) -> String {
 impl PaymentGateway for TestCardGateway {
     async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, PaymentError> {
         Ok(match request.token.as_str() {
-            TEST_TOKEN_APPROVE => ChargeOutcome::Approved(Payment {
-                id: PaymentId::new(derived_id("pay", &request.idempotency_key)),
-                amount: request.amount.clone(),
-                charged_at: Utc::now(),
-            }),
+            TEST_TOKEN_APPROVE => {
+                let mut approved = APPROVED.lock().unwrap_or_else(|poison| poison.into_inner());
+                let payment = approved
+                    .entry(request.idempotency_key.clone())
+                    .or_insert_with(|| Payment {
+                        id: PaymentId::new(derived_id("pay", &request.idempotency_key)),
+                        amount: request.amount.clone(),
+                        charged_at: Utc::now(),
+                    });
+                ChargeOutcome::Approved(payment.clone())
+            }
             TEST_TOKEN_DECLINE => ChargeOutcome::Declined {
                 reason: "The card was declined.".into(),
             },
@@ -63,6 +78,14 @@ impl PaymentGateway for TestCardGateway {
             amount: request.amount.clone(),
             refunded_at: Utc::now(),
         })
+    }
+}
+
+#[async_trait]
+impl ChargeLookup for TestCardGateway {
+    async fn find_charge(&self, idempotency_key: &str) -> Result<Option<Payment>, PaymentError> {
+        let approved = APPROVED.lock().unwrap_or_else(|poison| poison.into_inner());
+        Ok(approved.get(idempotency_key).cloned())
     }
 }
 
@@ -98,7 +121,12 @@ mod tests {
         else {
             panic!("approved");
         };
-        assert_eq!(first.id, retry.id, "a retried charge is the same charge");
+        assert_eq!(first, retry, "a retried charge is the same charge");
+        assert_eq!(
+            gateway.find_charge("b-1").await.unwrap(),
+            Some(first.clone()),
+            "the charge is found under its key"
+        );
         assert!(first.id.as_str().starts_with("pay_test_"));
         let ChargeOutcome::Approved(other) = gateway
             .charge(&charge(TEST_TOKEN_APPROVE, "b-2"))
@@ -113,9 +141,17 @@ mod tests {
     #[tokio::test]
     async fn the_decline_token_and_unknown_tokens_are_declined() {
         for token in [TEST_TOKEN_DECLINE, "tok_somebody_elses"] {
-            let outcome = TestCardGateway.charge(&charge(token, "b-1")).await.unwrap();
+            let outcome = TestCardGateway
+                .charge(&charge(token, "declined-1"))
+                .await
+                .unwrap();
             assert!(matches!(outcome, ChargeOutcome::Declined { .. }), "{token}");
         }
+        assert_eq!(
+            TestCardGateway.find_charge("declined-1").await.unwrap(),
+            None,
+            "a declined attempt is no charge"
+        );
     }
 
     #[tokio::test]

@@ -9,7 +9,8 @@
 use async_trait::async_trait;
 
 use super::{
-    ChargeOutcome, ChargeRequest, PaymentError, PaymentGateway, RefundReceipt, RefundRequest,
+    ChargeLookup, ChargeOutcome, ChargeRequest, Payment, PaymentError, PaymentGateway,
+    RefundReceipt, RefundRequest,
 };
 
 /// A gateway that refuses everything; see the module docs.
@@ -42,5 +43,12 @@ impl PaymentGateway for UnconfiguredGateway {
 
     async fn refund(&self, _: &RefundRequest) -> Result<RefundReceipt, PaymentError> {
         Err(Self::refuse("refund"))
+    }
+}
+
+#[async_trait]
+impl ChargeLookup for UnconfiguredGateway {
+    async fn find_charge(&self, _: &str) -> Result<Option<Payment>, PaymentError> {
+        Err(Self::refuse("charge lookup"))
     }
 }

@@ -211,6 +211,7 @@ pub(crate) async fn update(services: Arc<Services>, input: Input) -> Result<Repl
         &*services.store,
         &*services.clock,
         &*services.ids,
+        services.jobs.as_deref(),
         &input.context,
         &id,
         &changes,
