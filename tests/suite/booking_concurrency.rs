@@ -9,7 +9,6 @@
 //! always equal to its `totalSeats`.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -21,7 +20,7 @@ use itinera::bookings::{
 };
 use itinera::clock::{Clock, UuidV7Ids};
 use itinera::error::DomainError;
-use itinera::flights::{Flight, FlightChanges, FlightId, get_flight, update_flight};
+use itinera::flights::{Flight, FlightChanges, get_flight, update_flight};
 use itinera::idempotency::{IdempotencyKey, StoredResponse};
 use itinera::identity::{Principal, Role};
 use itinera::money::Money;
@@ -30,10 +29,10 @@ use itinera::payments::{
     ChargeOutcome, ChargeRequest, PaymentError, PaymentGateway, PaymentToken, RefundReceipt,
     RefundRequest, TEST_TOKEN_APPROVE, TestCardGateway,
 };
-use itinera::storage::{Delete, Item, Key, Page, Put, Query, Store, StoreError, Update, WriteOp};
+use itinera::storage::{Store, StoreError};
 use itinera::version::Precondition;
 use itinera_embedded::EmbeddedStore;
-use itinera_tests::faults::{Call, Fault, FaultKind, FaultyStore};
+use itinera_tests::faults::{Call, Fault, FaultKind, FaultyStore, InterferingStore};
 use itinera_tests::{
     SettableClock, TickingClock, context_of, fresh_dynamodb_store, pay_approved as pay, principal,
     seed_flight,
@@ -635,82 +634,36 @@ async fn concurrent_creations_by_one_customer_never_exceed_the_cap(backend: Back
     assert_eq!(usize::from(taken), cap, "refused attempts took no seats");
 }
 
-/// A store that reprices a flight once, just before the first booking transaction reaches the
-/// store: a staff change landing between a booking's read of the flight and its transaction.
-struct RepricingStore {
-    inner: Arc<dyn Store>,
-    flight: FlightId,
-    price: Money,
-    repriced: AtomicBool,
-}
-
-#[async_trait]
-impl Store for RepricingStore {
-    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        self.inner.get(key).await
-    }
-
-    async fn put(&self, put: Put) -> Result<(), StoreError> {
-        self.inner.put(put).await
-    }
-
-    async fn update(&self, update: Update) -> Result<Item, StoreError> {
-        self.inner.update(update).await
-    }
-
-    async fn delete(&self, delete: Delete) -> Result<Option<Item>, StoreError> {
-        self.inner.delete(delete).await
-    }
-
-    async fn transact(&self, operations: Vec<WriteOp>) -> Result<(), StoreError> {
-        let books = operations.iter().any(|operation| {
-            operation
-                .key()
-                .is_some_and(|key| key.pk.starts_with("BOOKING#"))
-        });
-        if books && !self.repriced.swap(true, Ordering::SeqCst) {
-            let changes =
-                FlightChanges::new(None, None, Some(self.price.clone()), None).expect("a change");
-            update_flight(
-                &*self.inner,
-                &SettableClock::now(),
-                &UuidV7Ids,
-                None,
-                &context_of(&principal(Role::Staff)),
-                &self.flight,
-                &changes,
-                &Precondition::None,
-            )
-            .await
-            .expect("the flight is repriced");
-        }
-        self.inner.transact(operations).await
-    }
-
-    async fn query(&self, query: Query) -> Result<Page, StoreError> {
-        self.inner.query(query).await
-    }
-
-    async fn check_health(&self) -> Result<(), StoreError> {
-        self.inner.check_health().await
-    }
-}
-
 async fn a_reprice_between_the_read_and_the_transaction_sets_the_total(backend: Backend) {
     const NEW_FARE: i64 = 520_000;
     let clock = SettableClock::now();
     let flight = &flights(&*backend.store, &clock, 1, 10).await[0];
     let new_price = Money::new(NEW_FARE, flight.price.currency().clone()).unwrap();
-    let store = RepricingStore {
-        inner: Arc::clone(&backend.store),
-        flight: flight.id.clone(),
-        price: new_price.clone(),
-        repriced: AtomicBool::new(false),
-    };
+    // A staff change landing between the booking's read of the flight and its transaction.
+    let (id, price) = (flight.id.clone(), new_price.clone());
+    let store = InterferingStore::before_transaction_touching(
+        Arc::clone(&backend.store),
+        "BOOKING#",
+        move |inner| async move {
+            let changes = FlightChanges::new(None, None, Some(price), None).expect("a change");
+            update_flight(
+                &*inner,
+                &SettableClock::now(),
+                &UuidV7Ids,
+                None,
+                &context_of(&principal(Role::Staff)),
+                &id,
+                &changes,
+                &Precondition::None,
+            )
+            .await
+            .expect("the flight is repriced");
+        },
+    );
     let booking = book(&store, &clock, &principal(Role::Customer), flight, 2)
         .await
         .unwrap();
-    assert!(store.repriced.load(Ordering::SeqCst), "the reprice ran");
+    assert!(store.interfered(), "the reprice ran");
     let now = get_flight(&*backend.store, &flight.id).await.unwrap();
     assert_eq!(now.price, new_price);
     assert_eq!(

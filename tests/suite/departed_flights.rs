@@ -3,17 +3,17 @@
 //! booking of such a flight cannot be paid. Both rules hold in the transaction itself, so a flight
 //! that departs between the use case's reads and its write is caught too. On both store families.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use chrono::TimeDelta;
 use itinera::bookings::{BookingStatus, get_booking};
 use itinera::clock::{Clock, UuidV7Ids};
 use itinera::error::DomainError;
 use itinera::flights::{Flight, FlightChanges, FlightStatus, get_flight, update_flight};
 use itinera::identity::Role;
-use itinera::storage::{Delete, Item, Key, Page, Put, Query, Store, StoreError, Update, WriteOp};
+use itinera::storage::{Key, Store, Update};
 use itinera::version::Precondition;
+use itinera_tests::faults::InterferingStore;
 use itinera_tests::ledger::LedgerGateway;
 use itinera_tests::{
     Backend, SettableClock, book_seats, cancel_as, context_of, pay_as, principal, seed_flight,
@@ -23,61 +23,17 @@ use serde_json::Value;
 /// The fare per seat, in paise.
 const FARE: i64 = 450_000;
 
-/// A store that applies one update of its own just before the first transaction that touches a
-/// booking: the flight departs between what the use case read and what it writes.
-struct DepartsBeforeTheWrite {
-    inner: Arc<dyn Store>,
-    pending: Mutex<Option<Update>>,
-}
-
-impl DepartsBeforeTheWrite {
-    fn new(inner: Arc<dyn Store>, flight: &Flight) -> Self {
-        let mut update = Update::new(Key::new(format!("FLIGHT#{}", flight.id), "FLIGHT"));
-        update.set.push((
-            "status".into(),
-            Value::from(FlightStatus::Departed.as_str()),
-        ));
-        Self {
-            inner,
-            pending: Mutex::new(Some(update)),
-        }
-    }
-}
-
-#[async_trait]
-impl Store for DepartsBeforeTheWrite {
-    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        self.inner.get(key).await
-    }
-    async fn put(&self, put: Put) -> Result<(), StoreError> {
-        self.inner.put(put).await
-    }
-    async fn update(&self, update: Update) -> Result<Item, StoreError> {
-        self.inner.update(update).await
-    }
-    async fn delete(&self, delete: Delete) -> Result<Option<Item>, StoreError> {
-        self.inner.delete(delete).await
-    }
-    async fn transact(&self, operations: Vec<WriteOp>) -> Result<(), StoreError> {
-        let touches_booking = operations.iter().any(|operation| {
-            operation
-                .key()
-                .is_some_and(|key| key.pk.starts_with("BOOKING#"))
-        });
-        let departure = touches_booking
-            .then(|| self.pending.lock().unwrap().take())
-            .flatten();
-        if let Some(update) = departure {
-            self.inner.update(update).await?;
-        }
-        self.inner.transact(operations).await
-    }
-    async fn query(&self, query: Query) -> Result<Page, StoreError> {
-        self.inner.query(query).await
-    }
-    async fn check_health(&self) -> Result<(), StoreError> {
-        self.inner.check_health().await
-    }
+/// A store on which `flight` departs just before the first transaction that touches a booking:
+/// between what the use case read and what it writes.
+fn departs_before_the_write(inner: Arc<dyn Store>, flight: &Flight) -> InterferingStore {
+    let mut update = Update::new(Key::new(format!("FLIGHT#{}", flight.id), "FLIGHT"));
+    update.set.push((
+        "status".into(),
+        Value::from(FlightStatus::Departed.as_str()),
+    ));
+    InterferingStore::before_transaction_touching(inner, "BOOKING#", |inner| async move {
+        inner.update(update).await.expect("the flight departs");
+    })
 }
 
 /// A flight departing at `departure`, on a fresh store of the backend's family.
@@ -159,7 +115,7 @@ async fn a_flight_departing_between_the_read_and_the_cancel_refunds_nothing(back
         .await
         .unwrap();
 
-    let racing = DepartsBeforeTheWrite::new(Arc::clone(&backend.store), &flight);
+    let racing = departs_before_the_write(Arc::clone(&backend.store), &flight);
     let outcome = cancel_as(&racing, &clock, &gateway, &owner, &booking).await;
     assert!(
         matches!(outcome, Err(DomainError::Conflict { .. })),
@@ -206,7 +162,7 @@ async fn a_booking_of_a_departed_flight_cannot_be_paid(backend: Backend) {
 
     // The flight departs between the payment's reads and its write.
     clock.set(departure - TimeDelta::minutes(2));
-    let racing = DepartsBeforeTheWrite::new(Arc::clone(&backend.store), &flight);
+    let racing = departs_before_the_write(Arc::clone(&backend.store), &flight);
     let outcome = pay_as(&racing, &clock, &gateway, &racer, &racing_booking).await;
     assert!(
         matches!(outcome, Err(DomainError::Conflict { .. })),

@@ -5,9 +5,6 @@
 //! token on both front ends; and session changes show in the activity feed of their user.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use async_trait::async_trait;
 
 use chrono::{TimeDelta, Utc};
 use http::StatusCode;
@@ -16,11 +13,11 @@ use itinera::api::{Access, Api, ROUTES, Route};
 use itinera::clock::{SystemClock, UuidV7Ids};
 use itinera::identity::{Principal, RequestContext, Role, UserId};
 use itinera::ratelimit::RateLimitConfig;
-use itinera::storage::{Delete, Item, Key, Page, Put, Query, Store, StoreError, Update, WriteOp};
+use itinera::storage::Store;
 use itinera::version::Precondition;
 use itinera_embedded::EmbeddedStore;
 use itinera_functions::{Target, handle_event};
-use itinera_tests::faults::{Call, Fault, FaultKind, FaultyStore};
+use itinera_tests::faults::{Call, Fault, FaultKind, FaultyStore, InterferingStore};
 use itinera_tests::{
     TEST_PASSWORD, TestRequest, TestResponse, api_over_with, login_request, plausible_request,
     principal, register_customer, send, sign_in, stored_admin, token_issuer, token_verifier,
@@ -233,58 +230,18 @@ async fn a_demoted_admin_whose_token_still_says_admin_cannot_change_users(store:
     }
 }
 
-/// A store that demotes one admin (as the system, on the store underneath) just before the first
-/// transaction that writes `target`'s user item: another admin's demotion committing between an
-/// admin write's read of its caller and its own commit, on cue.
-struct DemotedMidway {
-    inner: Arc<dyn Store>,
-    admin: UserId,
-    target: UserId,
-    fired: AtomicBool,
-}
-
-#[async_trait]
-impl Store for DemotedMidway {
-    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        self.inner.get(key).await
-    }
-    async fn put(&self, put: Put) -> Result<(), StoreError> {
-        self.inner.put(put).await
-    }
-    async fn update(&self, update: Update) -> Result<Item, StoreError> {
-        self.inner.update(update).await
-    }
-    async fn delete(&self, delete: Delete) -> Result<Option<Item>, StoreError> {
-        self.inner.delete(delete).await
-    }
-    async fn transact(&self, operations: Vec<WriteOp>) -> Result<(), StoreError> {
-        let target_key = format!("USER#{}", self.target);
-        let writes_target = operations
-            .iter()
-            .any(|op| op.key().is_some_and(|key| key.pk == target_key));
-        if writes_target && !self.fired.swap(true, Ordering::SeqCst) {
-            set_user(&self.inner, &self.admin, Some(Role::Staff), None).await;
-        }
-        self.inner.transact(operations).await
-    }
-    async fn query(&self, query: Query) -> Result<Page, StoreError> {
-        self.inner.query(query).await
-    }
-    async fn check_health(&self) -> Result<(), StoreError> {
-        self.inner.check_health().await
-    }
-}
-
 async fn an_admin_demoted_between_the_check_and_the_commit_changes_nothing(store: Arc<dyn Store>) {
     let admin = stored_admin(&*store).await;
     let victim = register_customer(&app(&store), "nina").await;
     let before = get_user(&*store, &victim).await.unwrap();
-    let racing: Arc<dyn Store> = Arc::new(DemotedMidway {
-        inner: Arc::clone(&store),
-        admin: admin.id.clone(),
-        target: victim.clone(),
-        fired: AtomicBool::new(false),
-    });
+    // Another admin's demotion of this one commits between the admin write's read of its caller
+    // and its own commit (as the system, on the store underneath).
+    let demoted = admin.id.clone();
+    let racing: Arc<dyn Store> = Arc::new(InterferingStore::before_transaction_touching(
+        Arc::clone(&store),
+        format!("USER#{victim}"),
+        move |inner| async move { set_user(&inner, &demoted, Some(Role::Staff), None).await },
+    ));
     let api = app(&racing);
     let token = itinera_tests::token_of(&itinera_tests::principal_of(&admin));
 

@@ -6,7 +6,12 @@
 //! either family and fails the calls a [`Fault`] selects, before they reach the store (nothing is
 //! written) or after (the write is applied and the caller still sees the error, as when DynamoDB
 //! commits but the answer is lost on the way back).
+//!
+//! [`InterferingStore`] lands one concurrent change, on cue, between what a use case read and the
+//! transaction it writes: the races that only a lucky interleaving would otherwise show.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -256,6 +261,88 @@ impl Store for FaultyStore {
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
         let keys = vec![query.partition.clone()];
         guarded!(self, Call::Query, keys, self.inner.query(query).await)
+    }
+
+    async fn check_health(&self) -> Result<(), StoreError> {
+        self.inner.check_health().await
+    }
+}
+
+/// A change a test makes to the store behind an [`InterferingStore`].
+type Interference =
+    Box<dyn FnOnce(Arc<dyn Store>) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+
+/// A [`Store`] that, just before the first transaction touching a partition that starts with its
+/// prefix reaches the store, runs one change of the test's against the store behind it, then lets
+/// the transaction through: a concurrent writer committing between a use case's read and its write.
+pub struct InterferingStore {
+    inner: Arc<dyn Store>,
+    prefix: String,
+    interference: Mutex<Option<Interference>>,
+}
+
+impl InterferingStore {
+    /// Runs `interfere` once, before the first transaction touching a partition key that starts
+    /// with `prefix`.
+    pub fn before_transaction_touching<F>(
+        inner: Arc<dyn Store>,
+        prefix: impl Into<String>,
+        interfere: impl FnOnce(Arc<dyn Store>) -> F + Send + 'static,
+    ) -> Self
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        Self {
+            inner,
+            prefix: prefix.into(),
+            interference: Mutex::new(Some(Box::new(move |store| Box::pin(interfere(store))))),
+        }
+    }
+
+    /// Whether the change has been made.
+    pub fn interfered(&self) -> bool {
+        self.interference
+            .lock()
+            .expect("interference lock")
+            .is_none()
+    }
+}
+
+#[async_trait]
+impl Store for InterferingStore {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.inner.get(key).await
+    }
+
+    async fn put(&self, put: Put) -> Result<(), StoreError> {
+        self.inner.put(put).await
+    }
+
+    async fn update(&self, update: Update) -> Result<Item, StoreError> {
+        self.inner.update(update).await
+    }
+
+    async fn delete(&self, delete: Delete) -> Result<Option<Item>, StoreError> {
+        self.inner.delete(delete).await
+    }
+
+    async fn transact(&self, operations: Vec<WriteOp>) -> Result<(), StoreError> {
+        let touches = operations.iter().any(|operation| {
+            operation
+                .key()
+                .is_some_and(|key| key.pk.starts_with(self.prefix.as_str()))
+        });
+        let interference = touches
+            .then(|| self.interference.lock().expect("interference lock").take())
+            .flatten();
+        if let Some(interfere) = interference {
+            interfere(Arc::clone(&self.inner)).await;
+        }
+        self.inner.transact(operations).await
+    }
+
+    async fn query(&self, query: Query) -> Result<Page, StoreError> {
+        self.inner.query(query).await
     }
 
     async fn check_health(&self) -> Result<(), StoreError> {
