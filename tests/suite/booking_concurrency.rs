@@ -14,28 +14,26 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::TimeDelta;
 use itinera::bookings::{
-    Booking, BookingFilter, BookingScope, BookingSettings, BookingStatus, CreateOutcome,
-    NewBooking, PaymentDetails, Seats, cancel_booking, create_booking, expire_holds, get_booking,
-    list_bookings, pay_booking,
+    Booking, BookingFilter, BookingScope, BookingSettings, BookingStatus, cancel_booking,
+    expire_holds, get_booking, list_bookings, pay_booking,
 };
 use itinera::clock::{Clock, UuidV7Ids};
 use itinera::error::DomainError;
 use itinera::flights::{Flight, FlightChanges, get_flight, update_flight};
-use itinera::idempotency::{IdempotencyKey, StoredResponse};
 use itinera::identity::{Principal, Role};
 use itinera::money::Money;
 use itinera::pagination::PageLimit;
 use itinera::payments::{
-    ChargeOutcome, ChargeRequest, PaymentError, PaymentGateway, PaymentToken, RefundReceipt,
-    RefundRequest, TEST_TOKEN_APPROVE, TestCardGateway,
+    ChargeOutcome, ChargeRequest, PaymentError, PaymentGateway, RefundReceipt, RefundRequest,
+    TestCardGateway,
 };
 use itinera::storage::{Store, StoreError};
 use itinera::version::Precondition;
 use itinera_embedded::EmbeddedStore;
 use itinera_tests::faults::{Call, Fault, FaultKind, FaultyStore, InterferingStore};
 use itinera_tests::{
-    SettableClock, TickingClock, context_of, fresh_dynamodb_store, pay_approved as pay, principal,
-    seed_flight,
+    SettableClock, TickingClock, approved_payment, book_seats, context_of, fresh_dynamodb_store,
+    pay_approved as pay, principal, seed_flight,
 };
 use tempfile::TempDir;
 use tokio::sync::Barrier;
@@ -115,51 +113,6 @@ async fn under_contention<F: std::future::Future<Output = ()>>(
     assert!(faulty.injected() > 0, "no fault fired");
 }
 
-fn respond(booking: &Booking) -> StoredResponse {
-    StoredResponse {
-        status: 201,
-        body: serde_json::to_value(booking).expect("a booking serializes"),
-        location: None,
-    }
-}
-
-/// Books `seats` seats on `flight` for `who` under a fresh key.
-async fn book(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    who: &Principal,
-    flight: &Flight,
-    seats: u8,
-) -> Result<Booking, DomainError> {
-    let key = IdempotencyKey::parse(&uuid::Uuid::new_v4().to_string()).unwrap();
-    let new = NewBooking {
-        flight_id: flight.id.clone(),
-        seats: Seats::try_from(i64::from(seats)).unwrap(),
-    };
-    let outcome = create_booking(
-        store,
-        clock,
-        &UuidV7Ids,
-        &BookingSettings::default(),
-        &context_of(who),
-        &key,
-        &new,
-        respond,
-    )
-    .await?;
-    match outcome {
-        CreateOutcome::Created { booking, .. } => Ok(*booking),
-        CreateOutcome::Replayed(_) => panic!("a fresh key never replays"),
-    }
-}
-
-fn approve(booking: &Booking) -> PaymentDetails {
-    PaymentDetails {
-        token: PaymentToken::parse(TEST_TOKEN_APPROVE).unwrap(),
-        amount: booking.total.clone(),
-    }
-}
-
 /// `who` cancels `booking`, refunded through the test-card gateway if it was paid.
 async fn cancel(
     store: &dyn Store,
@@ -223,7 +176,11 @@ fn pay_when_released(
     booking: &Booking,
 ) -> tokio::task::JoinHandle<Result<Booking, DomainError>> {
     let (store, gateway, barrier) = (Arc::clone(store), Arc::clone(gateway), Arc::clone(barrier));
-    let (context, id, details) = (context_of(owner), booking.id.clone(), approve(booking));
+    let (context, id, details) = (
+        context_of(owner),
+        booking.id.clone(),
+        approved_payment(booking),
+    );
     tokio::spawn(async move {
         barrier.wait().await;
         pay_booking(
@@ -289,7 +246,7 @@ async fn two_hundred_customers_race_for_ten_seats_and_ten_win(backend: Backend) 
             tokio::spawn(async move {
                 let customer = principal(Role::Customer);
                 barrier.wait().await;
-                book(&*store, &*clock, &customer, &flight, 1).await
+                book_seats(&*store, &*clock, &customer, &flight, 1).await
             })
         })
         .collect();
@@ -317,7 +274,9 @@ async fn fifty_concurrent_cancellations_return_the_seats_once(backend: Backend) 
     let departure = clock.now() + TimeDelta::days(7);
     let flight = seed_flight(&*store, &*clock, &UuidV7Ids, 10, FARE, departure).await;
     let owner = principal(Role::Customer);
-    let booking = book(&*store, &*clock, &owner, &flight, 3).await.unwrap();
+    let booking = book_seats(&*store, &*clock, &owner, &flight, 3)
+        .await
+        .unwrap();
     let gateway = Arc::new(CountingGateway::default());
     let context = context_of(&owner);
     pay_booking(
@@ -328,7 +287,7 @@ async fn fifty_concurrent_cancellations_return_the_seats_once(backend: Backend) 
         None,
         &context,
         &booking.id,
-        &approve(&booking),
+        &approved_payment(&booking),
     )
     .await
     .unwrap();
@@ -384,7 +343,9 @@ async fn expiry_racing_payment_ends_with_exactly_one_outcome(backend: Backend) {
     let (mut confirmed, mut expired) = (0, 0);
     for round in 0..rounds {
         let owner = principal(Role::Customer);
-        let booking = book(&*store, &*clock, &owner, &flight, 2).await.unwrap();
+        let booking = book_seats(&*store, &*clock, &owner, &flight, 2)
+            .await
+            .unwrap();
         let hold = booking.hold_expires_at.expect("a pending booking's hold");
         // Every reading of the race clock is a millisecond later than the one before, starting
         // just before the hold's end: who reads first decides which side of it they are on.
@@ -484,8 +445,10 @@ async fn a_second_pending_booking_on_a_flight_is_a_409_naming_the_first(backend:
     let clock = SettableClock::now();
     let flight = &flights(&*store, &clock, 1, 20).await[0];
     let owner = principal(Role::Customer);
-    let first = book(&*store, &clock, &owner, flight, 1).await.unwrap();
-    let detail = conflict_detail(book(&*store, &clock, &owner, flight, 2).await);
+    let first = book_seats(&*store, &clock, &owner, flight, 1)
+        .await
+        .unwrap();
+    let detail = conflict_detail(book_seats(&*store, &clock, &owner, flight, 2).await);
     assert!(detail.contains(first.id.as_str()), "{detail}");
     assert_eq!(
         remaining(&*store, flight).await,
@@ -494,11 +457,13 @@ async fn a_second_pending_booking_on_a_flight_is_a_409_naming_the_first(backend:
     );
     // Another customer is not affected, and once the first booking is paid its owner may book
     // the flight again.
-    book(&*store, &clock, &principal(Role::Customer), flight, 1)
+    book_seats(&*store, &clock, &principal(Role::Customer), flight, 1)
         .await
         .unwrap();
     pay(&*store, &clock, &owner, &first).await.unwrap();
-    book(&*store, &clock, &owner, flight, 1).await.unwrap();
+    book_seats(&*store, &clock, &owner, flight, 1)
+        .await
+        .unwrap();
 }
 
 /// Books one seat on each of `flights` for `who` and says which were refused by the cap.
@@ -510,7 +475,7 @@ async fn book_each(
 ) -> Vec<Result<Booking, String>> {
     let mut outcomes = Vec::new();
     for flight in flights {
-        outcomes.push(match book(store, clock, who, flight, 1).await {
+        outcomes.push(match book_seats(store, clock, who, flight, 1).await {
             Ok(booking) => Ok(booking),
             Err(DomainError::Conflict { detail }) => Err(detail),
             Err(other) => panic!("a booking failed with {other:?}"),
@@ -547,7 +512,7 @@ async fn the_fourth_pending_booking_is_a_409_and_pay_cancel_expiry_each_free_a_s
     let owner = principal(Role::Customer);
     let held = book_each(&*store, &clock, &owner, &[f1, f2, f3]).await;
     let [b1, b2, _b3] = [0, 1, 2].map(|i| held[i].clone().expect("under the cap"));
-    let detail = conflict_detail(book(&*store, &clock, &owner, f4, 1).await);
+    let detail = conflict_detail(book_seats(&*store, &clock, &owner, f4, 1).await);
     assert!(detail.contains("3 unpaid bookings"), "{detail}");
     assert_eq!(
         remaining(&*store, f4).await,
@@ -566,7 +531,7 @@ async fn the_fourth_pending_booking_is_a_409_and_pay_cancel_expiry_each_free_a_s
     one_slot_was_freed(&*store, &clock, &owner, again, [f2, f1]).await;
     // Cancelling the confirmed booking frees no slot: it held none.
     cancel(&*store, &clock, &owner, &paid).await.unwrap();
-    assert!(book(&*store, &clock, &owner, f1, 1).await.is_err());
+    assert!(book_seats(&*store, &clock, &owner, f1, 1).await.is_err());
 
     // Expiry frees the three slots of the three lapsed holds, once however often it runs.
     clock.advance(BookingSettings::default().hold + TimeDelta::seconds(1));
@@ -609,7 +574,7 @@ async fn concurrent_creations_by_one_customer_never_exceed_the_cap(backend: Back
             );
             tokio::spawn(async move {
                 barrier.wait().await;
-                book(&*store, &*clock, &owner, &flight, 1).await
+                book_seats(&*store, &*clock, &owner, &flight, 1).await
             })
         })
         .collect();
@@ -660,7 +625,7 @@ async fn a_reprice_between_the_read_and_the_transaction_sets_the_total(backend: 
             .expect("the flight is repriced");
         },
     );
-    let booking = book(&store, &clock, &principal(Role::Customer), flight, 2)
+    let booking = book_seats(&store, &clock, &principal(Role::Customer), flight, 2)
         .await
         .unwrap();
     assert!(store.interfered(), "the reprice ran");
@@ -687,7 +652,7 @@ async fn a_booking_throttled_at_every_attempt_is_a_503_and_writes_nothing(backen
         ],
     );
     let owner = principal(Role::Customer);
-    let outcome = book(&*backend.store, &clock, &owner, flight, 2).await;
+    let outcome = book_seats(&*backend.store, &clock, &owner, flight, 2).await;
     assert!(
         matches!(outcome, Err(DomainError::Store(StoreError::Throttled(_)))),
         "{outcome:?}"
@@ -697,7 +662,7 @@ async fn a_booking_throttled_at_every_attempt_is_a_503_and_writes_nothing(backen
     assert_eq!(remaining(&*backend.store, flight).await, 10);
     assert_eq!(live_seats(&*backend.store, flight).await, (0, 0));
     // Nothing was held: once the store answers, the customer books.
-    book(&*backend.store, &clock, &owner, flight, 2)
+    book_seats(&*backend.store, &clock, &owner, flight, 2)
         .await
         .unwrap();
 }
@@ -708,7 +673,7 @@ async fn concurrent_payments_confirm_once_and_free_one_slot(backend: Backend) {
     let clock = Arc::new(SettableClock::now());
     let flights = flights(&*store, &*clock, 5, 10).await;
     let owner = principal(Role::Customer);
-    let booking = book(&*store, &*clock, &owner, &flights[0], 2)
+    let booking = book_seats(&*store, &*clock, &owner, &flights[0], 2)
         .await
         .unwrap();
     let gateway = Arc::new(CountingGateway::default());
@@ -799,11 +764,17 @@ async fn throttled_cancellation_and_expiry_apply_once_when_repeated(backend: Bac
     let (backend, faulty) = contended(backend, Vec::new());
     let store = backend.store;
     let owner = principal(Role::Customer);
-    let cancelled = book(&*store, &clock, &owner, flight, 2).await.unwrap();
+    let cancelled = book_seats(&*store, &clock, &owner, flight, 2)
+        .await
+        .unwrap();
     let mut others = Vec::new();
     for _ in 0..3 {
         let customer = principal(Role::Customer);
-        others.push(book(&*store, &clock, &customer, flight, 1).await.unwrap());
+        others.push(
+            book_seats(&*store, &clock, &customer, flight, 1)
+                .await
+                .unwrap(),
+        );
     }
     assert_eq!(remaining(&*store, flight).await, 5);
 
@@ -826,7 +797,9 @@ async fn throttled_cancellation_and_expiry_apply_once_when_repeated(backend: Bac
         "the seats came back once"
     );
     // The owner's slot on the flight was freed: they may book it again.
-    let rebooked = book(&*store, &clock, &owner, flight, 1).await.unwrap();
+    let rebooked = book_seats(&*store, &clock, &owner, flight, 1)
+        .await
+        .unwrap();
     cancel(&*store, &clock, &owner, &rebooked).await.unwrap();
 
     clock.advance(BookingSettings::default().hold + TimeDelta::seconds(1));
