@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Load on the local API, loopback only and bounded in time: builds local-api in release, starts it
 # on a free port over a fresh data directory, seeds one airplane, then runs wrk against
-# GET /v1/airplanes/{id} and POST /v1/airplanes, and a booking rush: many clients searching for
+# GET /v1/airplanes/{id} and POST /v1/airplanes, and a booking rush: many customers searching for
 # and booking the same flight, four searches to one booking, each booking with its own
-# Idempotency-Key. Prints throughput and p50/p99 for each, and for the rush the seats sold, the
+# Idempotency-Key. A customer may hold one pending booking per flight, so the rush signs in as
+# many customers as the flight has seats and spreads the bookings over them. Prints throughput and p50/p99 for each, and for the rush the seats sold, the
 # bookings refused as sold out and the oversell count (seats sold beyond the flight's capacity,
 # which must be 0). Stops the server and removes the data directory on exit.
 #
@@ -91,6 +92,7 @@ ADMIN_PASSWORD="load test passphrase $(date +%s)"
 PORT="$PORT" DATA_DIR="$WORK/data" LOG_LEVEL="${LOG_LEVEL:-info}" \
     CURSOR_SIGNING_KEY="load-test-signing-key-0123456789abcdef" \
     RATE_MAX=2000000000 RATE_WRITE_MAX=2000000000 \
+    RATE_AUTH_MAX=2000000000 RATE_AUTH_ACCOUNT_MAX=2000000000 \
     BOOTSTRAP_ADMIN_EMAIL="$ADMIN_EMAIL" BOOTSTRAP_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
     "$RELEASE/local-api" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
@@ -184,10 +186,32 @@ FLIGHT="$(post_json /v1/flights "{\"flightNumber\":\"AI101\",\"airplaneId\":\"$R
     || fail "POST /v1/flights failed"
 echo "flight $FLIGHT, $RUSH_SEATS seats, departing $DEPARTURE"
 
+step "Registering $RUSH_SEATS customers for the rush"
+# One Lua string per customer's access token, comma-separated, for the rush script's table.
+CUSTOMER_TOKENS="$(python3 - "$BASE" "$RUSH_SEATS" <<'PY'
+import json, sys, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+base, count = sys.argv[1], int(sys.argv[2])
+def post(path, body):
+    request = urllib.request.Request(
+        base + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    return json.load(urllib.request.urlopen(request))
+def customer(number):
+    email, password = f"rush{number}@example.com", f"rush customer passphrase {number}"
+    post("/v1/auth/register", {"email": email, "username": f"rush{number}", "password": password, "name": f"Rush {number}"})
+    return post("/v1/auth/login", {"email": email, "password": password})["data"]["accessToken"]
+with ThreadPoolExecutor(max_workers=4) as pool:
+    tokens = list(pool.map(customer, range(count)))
+print(",".join(f'"{token}"' for token in tokens))
+PY
+)" || fail "registering the rush's customers failed"
+
 cat >"$WORK/rush.lua" <<LUA
--- Four searches for the flight's route and day, then one booking of one seat, in turn. Every
--- booking carries a fresh Idempotency-Key (thread number and counter), so no two are replays.
--- Counts the answers by kind per thread; done() adds them up.
+-- Four searches for the flight's route and day, then one booking of one seat by a customer drawn
+-- at random, in turn. Every booking carries a fresh Idempotency-Key (thread number and counter),
+-- so no two are replays. A 409 is a flight sold out or a customer already holding a booking on
+-- it. Counts the answers by kind per thread; done() adds them up.
 local threads = {}
 local next_thread = 0
 
@@ -202,6 +226,8 @@ function init(args)
     created, sold_out, searched, other = 0, 0, 0, 0
     search_path = "/v1/flights?from=DEL&to=BOM&date=$DAY"
     book_body = '{"flightId":"$FLIGHT","seats":1}'
+    tokens = { $CUSTOMER_TOKENS }
+    math.randomseed(number)
 end
 
 function request()
@@ -209,7 +235,7 @@ function request()
     if sent % 5 == 0 then
         local headers = {
             ["Content-Type"] = "application/json",
-            ["Authorization"] = "Bearer $TOKEN",
+            ["Authorization"] = "Bearer " .. tokens[math.random(#tokens)],
             ["Idempotency-Key"] = "rush-" .. number .. "-" .. sent,
         }
         return wrk.format("POST", "/v1/bookings", headers, book_body)
@@ -238,7 +264,7 @@ function done(summary, latency, requests)
             totals[name] = totals[name] + (thread:get(name) or 0)
         end
     end
-    io.write(string.format("rush answers: %d bookings created, %d refused as sold out, %d searches, %d other\n",
+    io.write(string.format("rush answers: %d bookings created, %d refused (sold out or already held), %d searches, %d other\n",
         totals.created, totals.sold_out, totals.searched, totals.other))
 end
 LUA
