@@ -199,7 +199,7 @@ done
 
 step "Deployment sizes"
 # Lambda receives the binary as `bootstrap` inside a deflated zip.
-printf '%-24s %14s %14s\n' "function" "stripped" "zip"
+printf '%-28s %14s %14s\n' "function" "stripped" "zip"
 for index in "${!labels[@]}"; do
     label="${labels[$index]}" binary="${binaries[$index]}"
     zip_size="$("$PYTHON" - "$binary" "$WORK/${label//\//-}.zip" <<'PY'
@@ -216,6 +216,6 @@ PY
 )"
     size="$(stat -c %s "$binary")"
     awk -v f="$label" -v s="$size" -v z="$zip_size" \
-        'BEGIN { printf "%-24s %10.2f MiB %10.2f MiB   (%d / %d bytes)\n", f, s / 1048576, z / 1048576, s, z }'
+        'BEGIN { printf "%-28s %10.2f MiB %10.2f MiB   (%d / %d bytes)\n", f, s / 1048576, z / 1048576, s, z }'
 done
 exit 0

@@ -1,7 +1,8 @@
 //! What every AWS client here starts from, so that it is set up once.
 //!
 //! - Deployed: [`environment_config`] loads the execution environment's region, credentials and
-//!   HTTP client once per process. A function that talks to DynamoDB and SQS builds both clients
+//!   HTTP client once per process; in the Lambda functions (the `lambda` feature) from the
+//!   variables Lambda sets alone, so no other credential provider is linked into them. A function that talks to DynamoDB and SQS builds both clients
 //!   from the same configuration, so cold start loads it (and the CA certificates its HTTPS
 //!   client reads) once, not once per service. Each service then adds its own timeouts and
 //!   retries.
@@ -29,19 +30,47 @@ const LOCAL_ACCESS_KEY: &str = "itinera-local";
 /// the process builds.
 pub(crate) async fn environment_config() -> &'static SdkConfig {
     static CONFIG: OnceCell<SdkConfig> = OnceCell::const_new();
-    CONFIG
-        .get_or_init(|| {
-            let loader = aws_config::defaults(BehaviorVersion::latest());
-            match https_client() {
-                Ok(client) => loader.http_client(client),
-                Err(error) => {
-                    tracing::warn!(%error, "could not set up the compiled-in roots; trusting the platform's certificate store");
-                    loader
-                }
-            }
-            .load()
-        })
-        .await
+    CONFIG.get_or_init(load_environment_config).await
+}
+
+/// Without the `lambda` feature (commands, tests): the SDK's default chain, which also reads
+/// profile files, SSO, the instance metadata service and web-identity tokens.
+#[cfg(not(feature = "lambda"))]
+async fn load_environment_config() -> SdkConfig {
+    let loader = aws_config::defaults(BehaviorVersion::latest());
+    match https_client() {
+        Ok(client) => loader.http_client(client),
+        Err(error) => {
+            tracing::warn!(%error, "could not set up the compiled-in roots; trusting the platform's certificate store");
+            loader
+        }
+    }
+    .load()
+    .await
+}
+
+/// With the `lambda` feature (the functions): the region and credentials Lambda sets in the
+/// environment (`AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`), and no other provider. The default chain's other providers (profiles,
+/// the instance metadata service, STS for web identity) can never answer in Lambda, and would
+/// only add their code, and their setup at every cold start, to each binary.
+#[cfg(feature = "lambda")]
+async fn load_environment_config() -> SdkConfig {
+    use aws_config::environment::EnvironmentVariableCredentialsProvider;
+    let mut config = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ))
+        .region(std::env::var("AWS_REGION").ok().map(Region::new));
+    match https_client() {
+        Ok(client) => config.set_http_client(Some(client)),
+        Err(error) => {
+            tracing::warn!(%error, "could not set up the compiled-in roots; trusting the platform's certificate store");
+            &mut config
+        }
+    };
+    config.build()
 }
 
 /// The root certificates of Amazon Trust Services (Amazon Root CA 1 to 4 and the Starfield
