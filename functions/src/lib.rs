@@ -1,24 +1,36 @@
-//! The Lambda side of Itinera: every binary in `src/bin/` is one function of `template.yaml` and
-//! calls [`run`] with its own name.
+//! The Lambda side of Itinera: every binary in `src/bin/` is one function of `template.yaml`.
 //!
-//! [`run`] has the one shape every entry point shares: read typed config (failing fast with the
-//! variable's name), start JSON telemetry, build the DynamoDB client once per execution
-//! environment, then serve events. An event becomes an [`ApiRequest`] here and goes through the
-//! same pipeline the local API runs; API Gateway has already routed it, so a route function runs
-//! its route directly with the path parameters API Gateway captured.
+//! A route's binary calls [`run`] with its route's static (`itinera::api::routes::GET_AIRPLANE`),
+//! never a name looked up in the table: the binary then refers to that route alone, so the linker
+//! keeps its handler and drops every other one, with the code only they use (time-zone data, the
+//! booking and account use cases). [`run`] reads the route's flags where the route is a known
+//! static, so the clients a route does not use (the SQS queue, the token signing key and the SSM
+//! client that reads it) are never referenced there either. The preflight function
+//! ([`run_preflight`]) routes by the whole table; the background functions are in
+//! [`background`], the authorizer in [`authorizer`].
+//!
+//! Every entry point has one shape: read typed config (failing fast with the variable's name),
+//! start JSON telemetry, build the clients once per execution environment, then serve events. An
+//! event becomes an [`ApiRequest`] here and goes through the same pipeline the local API runs;
+//! API Gateway has already routed it, so a route function runs its route directly with the path
+//! parameters API Gateway captured.
 
 pub mod authorizer;
 pub mod background;
 pub mod keys;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use itinera::api::{
-    Api, ApiRequest, Credentials, CursorCodec, PREFLIGHT_FUNCTION, PathParams, RequestBody, Route,
-    Services, route_of_function,
+    Api, ApiRequest, Credentials, CursorCodec, PREFLIGHT_FUNCTION, PathParams, ROUTES, RequestBody,
+    Route, Services, route_of_function,
 };
+use itinera::auth::TokenIssuer;
 use itinera::config::{ApiConfig, ConfigError, SigningKey, env};
+use itinera::jobs::JobQueue;
 use itinera::payments::{GatewaySetting, Platform};
 use itinera::ratelimit::RateLimitConfig;
 use itinera_aws::{
@@ -32,26 +44,27 @@ use lambda_http::{Body, Request, RequestExt, service_fn};
 pub enum Target {
     /// One route of the table, already routed by API Gateway.
     Route(&'static Route),
-    /// The preflight function, which routes by the table itself.
-    Router,
+    /// The preflight function, which routes by these routes (the whole table) itself.
+    Router(&'static [&'static Route]),
 }
 
 impl Target {
     /// The target of the HTTP function named `function` (the authorizer is not one: it answers
-    /// API Gateway, not clients).
+    /// API Gateway, not clients). It looks the name up in the whole table, so the binaries do
+    /// not call it: tests and tools do.
     pub fn of(function: &str) -> Option<Self> {
         if function == PREFLIGHT_FUNCTION {
-            return Some(Self::Router);
+            return Some(Self::Router(ROUTES));
         }
         route_of_function(function).map(Self::Route)
     }
 
-    fn signs_tokens(self) -> bool {
-        matches!(self, Self::Route(route) if route.signs_tokens)
-    }
-
-    fn enqueues_jobs(self) -> bool {
-        matches!(self, Self::Route(route) if route.enqueues_jobs)
+    /// The routes the function's pipeline knows.
+    fn routes(&self) -> &[&'static Route] {
+        match self {
+            Self::Route(route) => std::slice::from_ref(route),
+            Self::Router(routes) => routes,
+        }
     }
 
     fn moves_money(self) -> bool {
@@ -63,17 +76,66 @@ impl Target {
     }
 }
 
-/// Starts the function `function`: config, telemetry, clients, then the Lambda runtime loop.
-pub async fn run(function: &str) -> Result<(), lambda_http::Error> {
-    let target = Target::of(function)
-        .ok_or_else(|| format!("{function} is neither a route nor a platform function"))?;
+/// A client being built at startup.
+type Connecting<T> = Pin<Box<dyn Future<Output = Result<T, StartupError>>>>;
+/// A startup step that builds one client, as a plain function so that a binary whose route does
+/// not need the client never names it.
+type Connect<T> = fn() -> Connecting<T>;
+
+/// The clients a function builds beyond the store, each only where its route needs it.
+struct Adapters {
+    /// The SQS queue, for the routes that enqueue jobs.
+    job_queue: Option<Connect<Arc<dyn JobQueue>>>,
+    /// The token issuer with the private key, for the routes that sign users in.
+    token_issuer: Option<Connect<TokenIssuer>>,
+}
+
+impl Adapters {
+    const NONE: Self = Self {
+        job_queue: None,
+        token_issuer: None,
+    };
+}
+
+/// Starts the function of `route`: config, telemetry, clients, then the Lambda runtime loop.
+///
+/// Inlined into the binary's `main`, where `route` is a known static: its flags are constants
+/// there, so the optimiser keeps only the client constructors the route uses.
+#[inline(always)]
+pub fn run(route: &'static Route) -> Result<(), lambda_http::Error> {
+    let adapters = Adapters {
+        job_queue: route
+            .enqueues_jobs
+            .then_some(connect_job_queue as Connect<Arc<dyn JobQueue>>),
+        token_issuer: route
+            .signs_tokens
+            .then_some(load_token_issuer as Connect<TokenIssuer>),
+    };
+    start(Target::Route(route), adapters)
+}
+
+/// Starts the preflight function, which answers `OPTIONS` for every path of the table.
+pub fn run_preflight() -> Result<(), lambda_http::Error> {
+    start(Target::Router(ROUTES), Adapters::NONE)
+}
+
+/// The runtime every HTTP function runs on: one thread, as a Lambda environment serves one
+/// request at a time.
+fn start(target: Target, adapters: Adapters) -> Result<(), lambda_http::Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(serve(target, adapters))
+}
+
+async fn serve(target: Target, adapters: Adapters) -> Result<(), lambda_http::Error> {
     let config = ApiConfig::from_env();
     itinera::telemetry::init(
         config
             .as_ref()
             .map_or("info", |config| config.log_level.as_str()),
     );
-    let api = match build_api(config, target).await {
+    let api = match build_api(config, target, adapters).await {
         Ok(api) => Arc::new(api),
         Err(error) => {
             tracing::error!(%error, "configuration is invalid; the function cannot start");
@@ -102,6 +164,7 @@ pub enum StartupError {
 async fn build_api(
     config: Result<ApiConfig, ConfigError>,
     target: Target,
+    adapters: Adapters,
 ) -> Result<Api, StartupError> {
     let config = config?;
     let limits = RateLimitConfig::from_env()?;
@@ -120,18 +183,30 @@ async fn build_api(
         );
         services = services.with_payment_gateway(setting.gateway());
     }
-    if target.enqueues_jobs() {
+    if let Some(connect) = adapters.job_queue {
+        services = services.with_job_queue(connect().await?);
+    }
+    if let Some(load) = adapters.token_issuer {
+        services = services.with_token_issuer(load().await?);
+    }
+    Ok(Api::of_routes(services, config.cors, target.routes()))
+}
+
+/// The SQS queue jobs go to, as `SqsQueueConfig` reads it from the environment.
+fn connect_job_queue() -> Connecting<Arc<dyn JobQueue>> {
+    Box::pin(async {
         let sqs = SqsQueueConfig::from_env()?;
         let queue = SqsQueue::from_config(build_sqs_client(&sqs).await, &sqs);
-        services = services.with_job_queue(Arc::new(queue));
-    }
-    if target.signs_tokens() {
-        let issuer = keys::load_token_keys(&[keys::KeyUse::Issue])
-            .await?
-            .token_issuer()?;
-        services = services.with_token_issuer(issuer);
-    }
-    Ok(Api::new(services, config.cors))
+        Ok(Arc::new(queue) as Arc<dyn JobQueue>)
+    })
+}
+
+/// The issuer of access tokens, with the private key from the environment or SSM.
+fn load_token_issuer() -> Connecting<TokenIssuer> {
+    Box::pin(async {
+        let keys = keys::load_token_keys(&[keys::KeyUse::Issue]).await?;
+        Ok(keys.token_issuer()?)
+    })
 }
 
 /// The cursor codec of `target`. A function that pages needs `CURSOR_SIGNING_KEY`, which every
@@ -166,7 +241,7 @@ pub async fn handle_event(api: &Api, target: Target, event: Request) -> http::Re
     let (request, params) = to_api_request(event);
     let response = match target {
         Target::Route(route) => api.handle_route(route, params, request).await,
-        Target::Router => api.handle(request).await,
+        Target::Router(_) => api.handle(request).await,
     };
     to_lambda_response(response)
 }
@@ -312,7 +387,32 @@ mod tests {
                 assert!(without.is_ok(), "{}", route.function);
             }
         }
-        assert!(cursor_codec(Target::Router, None).is_ok());
+        assert!(cursor_codec(Target::Router(ROUTES), None).is_ok());
+    }
+
+    /// A binary names its route's static rather than looking a name up, so a wrong static
+    /// would serve another route under this function's name: each names the static of its own
+    /// file name (and the table's tests prove each static is named after its function).
+    #[test]
+    fn every_route_binary_runs_the_static_of_its_own_route() {
+        let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/bin");
+        let source = |function: &str| {
+            std::fs::read_to_string(bin.join(format!("{function}.rs")))
+                .unwrap_or_else(|error| panic!("{function}: {error}"))
+        };
+        for route in ROUTES {
+            let name = route.function.to_ascii_uppercase().replace('-', "_");
+            let call = format!("itinera_functions::run(&itinera::api::routes::{name})");
+            let text = source(route.function);
+            assert!(text.contains(&call), "{} must call {call}", route.function);
+            assert_eq!(
+                text.matches("itinera_functions::").count(),
+                1,
+                "{}",
+                route.function
+            );
+        }
+        assert!(source(PREFLIGHT_FUNCTION).contains("itinera_functions::run_preflight()"));
     }
 
     #[test]

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Cold starts of the Lambda binaries, end to end on this machine: builds the release binaries and
 # the harness, starts moto on a free loopback port, creates the table and seeds the airplane the
-# sample event asks for, then runs the harness (infra/coldstart) for get-airplane and health and
-# prints the binaries' stripped and zipped sizes. Stops moto on exit.
+# sample event asks for, then runs the harness (infra/coldstart) for get-airplane and health (or
+# FUNCTIONS, from one or more builds, and a reference binary) and prints the binaries' stripped
+# and zipped sizes. Stops moto on exit.
 #
 # Environment:
 #   RUNS               measured runs per binary (default 20)
@@ -12,6 +13,11 @@
 #   SKIP_BUILD=1       measure the binaries already built in CARGO_TARGET_DIR
 #   BIN_DIR            where the function binaries are (default CARGO_TARGET_DIR/release; the
 #                      harness always comes from there); infra/bench/profiles.sh uses it
+#   BIN_DIRS           space-separated LABEL=DIR: measure FUNCTIONS from each of these
+#                      directories in turn, in one run against one moto (default: BIN_DIR,
+#                      unlabelled), e.g. "before=target/bench-release/before after=target/..."
+#   REFERENCE          a reference binary measured with events/get-airplane.json in the same
+#                      run (labelled "minimal"), e.g. the minimal-getitem build (docs/benchmarks.md)
 #   EXTRA_ENV          space-separated K=V added to every function's environment, e.g.
 #                      SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt to read one CA bundle
 #                      (as on Lambda's OS image) instead of every file of a Debian /etc/ssl/certs
@@ -74,8 +80,21 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     cargo build --release -p itinera-functions "${bins[@]}"
     cargo build --release -p coldstart
 fi
+# What to measure: label, binary and the function whose event it answers, one row each.
+labels=() binaries=() events=()
 for function in $FUNCTIONS; do
-    [[ -x "$BIN_DIR/$function" ]] || fail "$BIN_DIR/$function is missing"
+    for pair in ${BIN_DIRS:-=$BIN_DIR}; do
+        label="${pair%%=*}"
+        labels+=("${label:+$label/}$function")
+        binaries+=("${pair#*=}/$function")
+        events+=("$function")
+    done
+done
+if [[ -n "${REFERENCE:-}" ]]; then
+    labels+=("minimal") binaries+=("$REFERENCE") events+=("get-airplane")
+fi
+for binary in "${binaries[@]}"; do
+    [[ -x "$binary" ]] || fail "$binary is missing"
 done
 [[ -x "$RELEASE/coldstart" ]] || fail "$RELEASE/coldstart is missing"
 
@@ -159,26 +178,31 @@ PY
 
 extra=()
 for pair in ${EXTRA_ENV:-}; do extra+=(--env "$pair"); done
-for function in $FUNCTIONS; do
-    step "Cold starts of $function ($RUNS runs)"
-    event="events/$function.json"
+# The functions that sign users in need a private key; a throwaway one serves every run.
+openssl genpkey -algorithm ed25519 -out "$WORK/jwt.pem" 2>/dev/null || fail "openssl could not make an Ed25519 key"
+for index in "${!labels[@]}"; do
+    label="${labels[$index]}"
+    step "Cold starts of $label ($RUNS runs)"
+    event="events/${events[$index]}.json"
     [[ -f "$event" ]] || fail "$event is missing"
-    "$RELEASE/coldstart" "$BIN_DIR/$function" \
+    "$RELEASE/coldstart" "${binaries[$index]}" \
         --runs "$RUNS" \
         --event "$event" \
-        --log "$WORK/$function.log" \
+        --log "$WORK/${label//\//-}.log" \
         --env "TABLE_NAME=$TABLE" \
         --env "DYNAMODB_ENDPOINT=$ENDPOINT" \
         --env "CURSOR_SIGNING_KEY=coldstart-signing-key-0123456789abcdef" \
+        --env "JWT_PRIVATE_KEY=$(cat "$WORK/jwt.pem")" \
         --env "LOG_LEVEL=info" \
         "${extra[@]}"
 done
 
 step "Deployment sizes"
 # Lambda receives the binary as `bootstrap` inside a deflated zip.
-printf '%-16s %14s %14s\n' "function" "stripped" "zip"
-for function in $FUNCTIONS; do
-    zip_size="$("$PYTHON" - "$BIN_DIR/$function" "$WORK/$function.zip" <<'PY'
+printf '%-28s %14s %14s\n' "function" "stripped" "zip"
+for index in "${!labels[@]}"; do
+    label="${labels[$index]}" binary="${binaries[$index]}"
+    zip_size="$("$PYTHON" - "$binary" "$WORK/${label//\//-}.zip" <<'PY'
 import os, sys, zipfile
 binary, archive = sys.argv[1:]
 with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z:
@@ -190,8 +214,8 @@ with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED, compresslev
 print(os.path.getsize(archive))
 PY
 )"
-    size="$(stat -c %s "$BIN_DIR/$function")"
-    awk -v f="$function" -v s="$size" -v z="$zip_size" \
-        'BEGIN { printf "%-16s %10.2f MiB %10.2f MiB   (%d / %d bytes)\n", f, s / 1048576, z / 1048576, s, z }'
+    size="$(stat -c %s "$binary")"
+    awk -v f="$label" -v s="$size" -v z="$zip_size" \
+        'BEGIN { printf "%-28s %10.2f MiB %10.2f MiB   (%d / %d bytes)\n", f, s / 1048576, z / 1048576, s, z }'
 done
 exit 0

@@ -436,6 +436,7 @@ async fn anonymous_routes_answer_the_same_with_an_invalid_token_as_without_one(
     let api = app_with(&store, loose_limits());
     let anonymous: Vec<&Route> = ROUTES
         .iter()
+        .copied()
         .filter(|route| route.access == Access::Anonymous)
         .collect();
     assert!(

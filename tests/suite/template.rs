@@ -604,7 +604,7 @@ fn assert_table_scoped(name: &str, resources: &Value) {
 fn policies_grant_exactly_the_store_access_of_each_route() {
     let accesses = ROUTES
         .iter()
-        .map(|route: &Route| (route.function, route.store_access))
+        .map(|route: &&Route| (route.function, route.store_access))
         .chain(
             PLATFORM_FUNCTIONS
                 .iter()
@@ -1109,6 +1109,7 @@ fn route_at(endpoint: &ApiEvent) -> Option<&'static Route> {
     ROUTES
         .iter()
         .find(|route| route.path == endpoint.path && route.method.as_str() == endpoint.method)
+        .copied()
 }
 
 /// A background function's sample is the event its trigger sends: an SQS batch from the jobs

@@ -1,6 +1,5 @@
 //! `GET /v1/bookings/{id}`: one booking, for its owner or staff.
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_http::Error> {
-    itinera_functions::run("get-booking").await
+fn main() -> Result<(), lambda_http::Error> {
+    itinera_functions::run(&itinera::api::routes::GET_BOOKING)
 }

@@ -1,6 +1,5 @@
 //! `GET /v1/flights/{id}`: one flight with its free seats.
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_http::Error> {
-    itinera_functions::run("get-flight").await
+fn main() -> Result<(), lambda_http::Error> {
+    itinera_functions::run(&itinera::api::routes::GET_FLIGHT)
 }

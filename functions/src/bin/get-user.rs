@@ -1,6 +1,5 @@
 //! `GET /v1/users/{id}`: one user (admin).
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_http::Error> {
-    itinera_functions::run("get-user").await
+fn main() -> Result<(), lambda_http::Error> {
+    itinera_functions::run(&itinera::api::routes::GET_USER)
 }

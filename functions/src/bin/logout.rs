@@ -1,6 +1,5 @@
 //! `POST /v1/auth/logout`: ends the session of a refresh token.
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_http::Error> {
-    itinera_functions::run("logout").await
+fn main() -> Result<(), lambda_http::Error> {
+    itinera_functions::run(&itinera::api::routes::LOGOUT)
 }

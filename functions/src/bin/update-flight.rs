@@ -1,6 +1,5 @@
 //! `PATCH /v1/flights/{id}`: reschedules, reprices or moves a flight through its statuses.
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_http::Error> {
-    itinera_functions::run("update-flight").await
+fn main() -> Result<(), lambda_http::Error> {
+    itinera_functions::run(&itinera::api::routes::UPDATE_FLIGHT)
 }

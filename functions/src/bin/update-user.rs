@@ -1,6 +1,5 @@
 //! `PATCH /v1/users/{id}`: a user's role and disabled flag (admin).
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_http::Error> {
-    itinera_functions::run("update-user").await
+fn main() -> Result<(), lambda_http::Error> {
+    itinera_functions::run(&itinera::api::routes::UPDATE_USER)
 }

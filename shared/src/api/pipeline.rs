@@ -189,7 +189,7 @@ impl Services {
     }
 }
 
-/// The API: services, CORS policy and the router over the route table.
+/// The API: services, CORS policy and the router over its routes.
 pub struct Api {
     services: Arc<Services>,
     cors: CorsPolicy,
@@ -204,11 +204,18 @@ enum Routing {
 }
 
 impl Api {
+    /// The API of the whole route table (the local server, and the preflight function).
     pub fn new(services: Services, cors: CorsPolicy) -> Self {
+        Self::of_routes(services, cors, ROUTES)
+    }
+
+    /// The API of `routes` alone. A Lambda function builds it of its one route, so that it
+    /// names no other route and links no other handler.
+    pub fn of_routes(services: Services, cors: CorsPolicy, routes: &[&'static Route]) -> Self {
         Self {
             services: Arc::new(services),
             cors,
-            router: Router::new(ROUTES),
+            router: Router::new(routes),
         }
     }
 

@@ -20,7 +20,7 @@ pub enum RouteMatch {
     NotFound,
 }
 
-/// A router built once from the route table.
+/// A router built once from a list of routes: the whole table, or a function's own route.
 #[derive(Debug)]
 pub struct Router {
     paths: matchit::Router<Vec<&'static Route>>,
@@ -29,9 +29,9 @@ pub struct Router {
 impl Router {
     /// # Panics
     /// When two templates conflict, which the route table's tests rule out.
-    pub fn new(routes: &'static [Route]) -> Self {
+    pub fn new(routes: &[&'static Route]) -> Self {
         let mut by_path: Vec<(&'static str, Vec<&'static Route>)> = Vec::new();
-        for route in routes {
+        for &route in routes {
             match by_path.iter_mut().find(|(path, _)| *path == route.path) {
                 Some((_, routes)) => routes.push(route),
                 None => by_path.push((route.path, vec![route])),

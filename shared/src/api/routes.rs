@@ -1,10 +1,12 @@
 //! The route table: the single source of truth for the API's surface.
 //!
-//! The local API mounts it, each Lambda binary runs one entry of it (looked up by its function
-//! name), and a test proves that `template.yaml` declares exactly these functions, paths, methods
-//! and store permissions, and gives the cursor key and the payment gateway to exactly the routes
-//! that page and that move money. Adding an endpoint means one handler, one entry here, one binary
-//! in `functions/src/bin/` and one function in the template.
+//! Every route is a `static` of its own, and [`ROUTES`] lists them by reference. The local API
+//! and the preflight function route by the whole table; each Lambda binary names its one route
+//! directly, so it links that route's handler and no other. A test proves that `template.yaml`
+//! declares exactly these functions, paths, methods and store permissions, and gives the cursor
+//! key and the payment gateway to exactly the routes that page and that move money. Adding an
+//! endpoint means one handler, one static here (listed in [`ROUTES`]), one binary in
+//! `functions/src/bin/` naming that static, and one function in the template.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -129,468 +131,577 @@ pub const AUTHORIZER_FUNCTION: &str = "authorizer";
 /// Functions in the template that are not routes.
 pub const PLATFORM_FUNCTIONS: &[&str] = &[PREFLIGHT_FUNCTION, AUTHORIZER_FUNCTION];
 
-/// Every route of the API.
-pub static ROUTES: &[Route] = &[
-    Route {
-        function: "health",
-        method: Method::GET,
-        path: "/v1/health",
-        access: Access::Anonymous,
-        rate_tier: RateTier::Global,
-        store_access: StoreAccess::Read,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: false,
-        handler: |services, input| Box::pin(health::check(services, input)),
-    },
-    Route {
-        function: "create-airplane",
-        method: Method::POST,
-        path: "/v1/airplanes",
-        access: Access::Staff,
-        rate_tier: RateTier::Write,
-        store_access: StoreAccess::ReadWrite,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: false,
-        handler: |services, input| Box::pin(airplanes::create(services, input)),
-    },
-    Route {
-        function: "list-airplanes",
-        method: Method::GET,
-        path: "/v1/airplanes",
-        access: Access::Customer,
-        rate_tier: RateTier::Global,
-        store_access: StoreAccess::Read,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: true,
-        handler: |services, input| Box::pin(airplanes::list(services, input)),
-    },
-    Route {
-        function: "get-airplane",
-        method: Method::GET,
-        path: "/v1/airplanes/{id}",
-        access: Access::Customer,
-        rate_tier: RateTier::Global,
-        store_access: StoreAccess::Read,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: false,
-        handler: |services, input| Box::pin(airplanes::get(services, input)),
-    },
-    Route {
-        function: "update-airplane",
-        method: Method::PATCH,
-        path: "/v1/airplanes/{id}",
-        access: Access::Staff,
-        rate_tier: RateTier::Write,
-        store_access: StoreAccess::ReadWrite,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: false,
-        handler: |services, input| Box::pin(airplanes::update(services, input)),
-    },
-    Route {
-        function: "delete-airplane",
-        method: Method::DELETE,
-        path: "/v1/airplanes/{id}",
-        access: Access::Staff,
-        rate_tier: RateTier::Write,
-        store_access: StoreAccess::ReadWrite,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: false,
-        handler: |services, input| Box::pin(airplanes::delete(services, input)),
-    },
-    Route {
-        function: "create-airport",
-        method: Method::POST,
-        path: "/v1/airports",
-        access: Access::Staff,
-        rate_tier: RateTier::Write,
-        store_access: StoreAccess::ReadWrite,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: false,
-        handler: |services, input| Box::pin(airports::create(services, input)),
-    },
-    Route {
-        function: "list-airports",
-        method: Method::GET,
-        path: "/v1/airports",
-        access: Access::Anonymous,
-        rate_tier: RateTier::Global,
-        store_access: StoreAccess::Read,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: true,
-        handler: |services, input| Box::pin(airports::list(services, input)),
-    },
-    Route {
-        function: "get-airport",
-        method: Method::GET,
-        path: "/v1/airports/{code}",
-        access: Access::Anonymous,
-        rate_tier: RateTier::Global,
-        store_access: StoreAccess::Read,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: false,
-        handler: |services, input| Box::pin(airports::get(services, input)),
-    },
-    Route {
-        function: "update-airport",
-        method: Method::PATCH,
-        path: "/v1/airports/{code}",
-        access: Access::Staff,
-        rate_tier: RateTier::Write,
-        store_access: StoreAccess::ReadWrite,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: false,
-        handler: |services, input| Box::pin(airports::update(services, input)),
-    },
-    Route {
-        function: "delete-airport",
-        method: Method::DELETE,
-        path: "/v1/airports/{code}",
-        access: Access::Staff,
-        rate_tier: RateTier::Write,
-        store_access: StoreAccess::ReadWrite,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: false,
-        handler: |services, input| Box::pin(airports::delete(services, input)),
-    },
-    Route {
-        function: "create-flight",
-        method: Method::POST,
-        path: "/v1/flights",
-        access: Access::Staff,
-        rate_tier: RateTier::Write,
-        store_access: StoreAccess::ReadWrite,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: false,
-        handler: |services, input| Box::pin(flights::create(services, input)),
-    },
-    Route {
-        function: "search-flights",
-        method: Method::GET,
-        path: "/v1/flights",
-        access: Access::Anonymous,
-        rate_tier: RateTier::Global,
-        store_access: StoreAccess::Read,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: true,
-        handler: |services, input| Box::pin(flights::search(services, input)),
-    },
-    Route {
-        function: "get-flight",
-        method: Method::GET,
-        path: "/v1/flights/{id}",
-        access: Access::Anonymous,
-        rate_tier: RateTier::Global,
-        store_access: StoreAccess::Read,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: false,
-        handler: |services, input| Box::pin(flights::get(services, input)),
-    },
-    Route {
-        function: "update-flight",
-        method: Method::PATCH,
-        path: "/v1/flights/{id}",
-        access: Access::Staff,
-        rate_tier: RateTier::Write,
-        store_access: StoreAccess::ReadWrite,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: false,
-        handler: |services, input| Box::pin(flights::update(services, input)),
-    },
-    Route {
-        function: "delete-flight",
-        method: Method::DELETE,
-        path: "/v1/flights/{id}",
-        access: Access::Staff,
-        rate_tier: RateTier::Write,
-        store_access: StoreAccess::ReadWrite,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: false,
-        handler: |services, input| Box::pin(flights::delete(services, input)),
-    },
-    Route {
-        function: "register",
-        method: Method::POST,
-        path: "/v1/auth/register",
-        access: Access::Anonymous,
-        rate_tier: RateTier::Auth,
-        store_access: StoreAccess::ReadWrite,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: false,
-        handler: |services, input| Box::pin(accounts::register(services, input)),
-    },
-    Route {
-        function: "login",
-        method: Method::POST,
-        path: "/v1/auth/login",
-        access: Access::Anonymous,
-        rate_tier: RateTier::Auth,
-        store_access: StoreAccess::ReadWrite,
-        signs_tokens: true,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: false,
-        handler: |services, input| Box::pin(auth::login(services, input)),
-    },
-    Route {
-        function: "refresh",
-        method: Method::POST,
-        path: "/v1/auth/refresh",
-        access: Access::Anonymous,
-        rate_tier: RateTier::Auth,
-        store_access: StoreAccess::ReadWrite,
-        signs_tokens: true,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: false,
-        handler: |services, input| Box::pin(auth::refresh(services, input)),
-    },
-    Route {
-        function: "logout",
-        method: Method::POST,
-        path: "/v1/auth/logout",
-        access: Access::Anonymous,
-        rate_tier: RateTier::Write,
-        store_access: StoreAccess::ReadWrite,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: false,
-        handler: |services, input| Box::pin(auth::logout(services, input)),
-    },
-    Route {
-        function: "get-my-profile",
-        method: Method::GET,
-        path: "/v1/users/me",
-        access: Access::Customer,
-        rate_tier: RateTier::Global,
-        store_access: StoreAccess::Read,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: false,
-        handler: |services, input| Box::pin(accounts::me(services, input)),
-    },
-    Route {
-        function: "update-my-profile",
-        method: Method::PATCH,
-        path: "/v1/users/me",
-        access: Access::Customer,
-        rate_tier: RateTier::Write,
-        store_access: StoreAccess::ReadWrite,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: false,
-        handler: |services, input| Box::pin(accounts::update_me(services, input)),
-    },
-    Route {
-        function: "change-my-password",
-        method: Method::POST,
-        path: "/v1/users/me/password",
-        access: Access::Customer,
-        rate_tier: RateTier::Auth,
-        store_access: StoreAccess::ReadWrite,
-        signs_tokens: true,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: false,
-        handler: |services, input| Box::pin(accounts::change_password(services, input)),
-    },
-    Route {
-        function: "list-my-activity",
-        method: Method::GET,
-        path: "/v1/users/me/activity",
-        access: Access::Customer,
-        rate_tier: RateTier::Global,
-        store_access: StoreAccess::Read,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: true,
-        handler: |services, input| Box::pin(audit::my_activity(services, input)),
-    },
-    Route {
-        function: "list-users",
-        method: Method::GET,
-        path: "/v1/users",
-        access: Access::Admin,
-        rate_tier: RateTier::Global,
-        store_access: StoreAccess::Read,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: true,
-        handler: |services, input| Box::pin(accounts::list(services, input)),
-    },
-    Route {
-        function: "get-user",
-        method: Method::GET,
-        path: "/v1/users/{id}",
-        access: Access::Admin,
-        rate_tier: RateTier::Global,
-        store_access: StoreAccess::Read,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: false,
-        handler: |services, input| Box::pin(accounts::get(services, input)),
-    },
-    Route {
-        function: "update-user",
-        method: Method::PATCH,
-        path: "/v1/users/{id}",
-        access: Access::Admin,
-        rate_tier: RateTier::Write,
-        store_access: StoreAccess::ReadWrite,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: false,
-        handler: |services, input| Box::pin(accounts::update(services, input)),
-    },
-    Route {
-        function: "list-audit-entries",
-        method: Method::GET,
-        path: "/v1/audit",
-        access: Access::Admin,
-        rate_tier: RateTier::Global,
-        store_access: StoreAccess::Read,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: true,
-        handler: |services, input| Box::pin(audit::list(services, input)),
-    },
-    Route {
-        function: "list-notifications",
-        method: Method::GET,
-        path: "/v1/notifications",
-        access: Access::Customer,
-        rate_tier: RateTier::Global,
-        store_access: StoreAccess::Read,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: true,
-        handler: |services, input| Box::pin(notifications::list(services, input)),
-    },
-    Route {
-        function: "read-notification",
-        method: Method::POST,
-        path: "/v1/notifications/{id}/read",
-        access: Access::Customer,
-        rate_tier: RateTier::Write,
-        store_access: StoreAccess::ReadWrite,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: false,
-        handler: |services, input| Box::pin(notifications::read(services, input)),
-    },
-    Route {
-        function: "create-booking",
-        method: Method::POST,
-        path: "/v1/bookings",
-        access: Access::Customer,
-        rate_tier: RateTier::Write,
-        store_access: StoreAccess::ReadWrite,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: false,
-        handler: |services, input| Box::pin(bookings::create(services, input)),
-    },
-    Route {
-        function: "list-bookings",
-        method: Method::GET,
-        path: "/v1/bookings",
-        access: Access::Customer,
-        rate_tier: RateTier::Global,
-        store_access: StoreAccess::Read,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: true,
-        handler: |services, input| Box::pin(bookings::list(services, input)),
-    },
-    Route {
-        function: "get-booking",
-        method: Method::GET,
-        path: "/v1/bookings/{id}",
-        access: Access::Customer,
-        rate_tier: RateTier::Global,
-        store_access: StoreAccess::Read,
-        signs_tokens: false,
-        enqueues_jobs: false,
-        moves_money: false,
-        pages: false,
-        handler: |services, input| Box::pin(bookings::get(services, input)),
-    },
-    Route {
-        function: "pay-booking",
-        method: Method::POST,
-        path: "/v1/bookings/{id}/payment",
-        access: Access::Customer,
-        rate_tier: RateTier::Write,
-        store_access: StoreAccess::ReadWrite,
-        signs_tokens: false,
-        enqueues_jobs: true,
-        moves_money: true,
-        pages: false,
-        handler: |services, input| Box::pin(bookings::pay(services, input)),
-    },
-    Route {
-        function: "cancel-booking",
-        method: Method::POST,
-        path: "/v1/bookings/{id}/cancel",
-        access: Access::Customer,
-        rate_tier: RateTier::Write,
-        store_access: StoreAccess::ReadWrite,
-        signs_tokens: false,
-        enqueues_jobs: true,
-        moves_money: true,
-        pages: false,
-        handler: |services, input| Box::pin(bookings::cancel(services, input)),
-    },
+/// Every route of the API. Each is a static of its own, which its function's binary names
+/// directly, so that a binary links its own handler and no other.
+pub static ROUTES: &[&Route] = &[
+    &HEALTH,
+    &CREATE_AIRPLANE,
+    &LIST_AIRPLANES,
+    &GET_AIRPLANE,
+    &UPDATE_AIRPLANE,
+    &DELETE_AIRPLANE,
+    &CREATE_AIRPORT,
+    &LIST_AIRPORTS,
+    &GET_AIRPORT,
+    &UPDATE_AIRPORT,
+    &DELETE_AIRPORT,
+    &CREATE_FLIGHT,
+    &SEARCH_FLIGHTS,
+    &GET_FLIGHT,
+    &UPDATE_FLIGHT,
+    &DELETE_FLIGHT,
+    &REGISTER,
+    &LOGIN,
+    &REFRESH,
+    &LOGOUT,
+    &GET_MY_PROFILE,
+    &UPDATE_MY_PROFILE,
+    &CHANGE_MY_PASSWORD,
+    &LIST_MY_ACTIVITY,
+    &LIST_USERS,
+    &GET_USER,
+    &UPDATE_USER,
+    &LIST_AUDIT_ENTRIES,
+    &LIST_NOTIFICATIONS,
+    &READ_NOTIFICATION,
+    &CREATE_BOOKING,
+    &LIST_BOOKINGS,
+    &GET_BOOKING,
+    &PAY_BOOKING,
+    &CANCEL_BOOKING,
 ];
+
+/// `GET /v1/health`.
+pub static HEALTH: Route = Route {
+    function: "health",
+    method: Method::GET,
+    path: "/v1/health",
+    access: Access::Anonymous,
+    rate_tier: RateTier::Global,
+    store_access: StoreAccess::Read,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: false,
+    handler: |services, input| Box::pin(health::check(services, input)),
+};
+
+/// `POST /v1/airplanes`.
+pub static CREATE_AIRPLANE: Route = Route {
+    function: "create-airplane",
+    method: Method::POST,
+    path: "/v1/airplanes",
+    access: Access::Staff,
+    rate_tier: RateTier::Write,
+    store_access: StoreAccess::ReadWrite,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: false,
+    handler: |services, input| Box::pin(airplanes::create(services, input)),
+};
+
+/// `GET /v1/airplanes`.
+pub static LIST_AIRPLANES: Route = Route {
+    function: "list-airplanes",
+    method: Method::GET,
+    path: "/v1/airplanes",
+    access: Access::Customer,
+    rate_tier: RateTier::Global,
+    store_access: StoreAccess::Read,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: true,
+    handler: |services, input| Box::pin(airplanes::list(services, input)),
+};
+
+/// `GET /v1/airplanes/{id}`.
+pub static GET_AIRPLANE: Route = Route {
+    function: "get-airplane",
+    method: Method::GET,
+    path: "/v1/airplanes/{id}",
+    access: Access::Customer,
+    rate_tier: RateTier::Global,
+    store_access: StoreAccess::Read,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: false,
+    handler: |services, input| Box::pin(airplanes::get(services, input)),
+};
+
+/// `PATCH /v1/airplanes/{id}`.
+pub static UPDATE_AIRPLANE: Route = Route {
+    function: "update-airplane",
+    method: Method::PATCH,
+    path: "/v1/airplanes/{id}",
+    access: Access::Staff,
+    rate_tier: RateTier::Write,
+    store_access: StoreAccess::ReadWrite,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: false,
+    handler: |services, input| Box::pin(airplanes::update(services, input)),
+};
+
+/// `DELETE /v1/airplanes/{id}`.
+pub static DELETE_AIRPLANE: Route = Route {
+    function: "delete-airplane",
+    method: Method::DELETE,
+    path: "/v1/airplanes/{id}",
+    access: Access::Staff,
+    rate_tier: RateTier::Write,
+    store_access: StoreAccess::ReadWrite,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: false,
+    handler: |services, input| Box::pin(airplanes::delete(services, input)),
+};
+
+/// `POST /v1/airports`.
+pub static CREATE_AIRPORT: Route = Route {
+    function: "create-airport",
+    method: Method::POST,
+    path: "/v1/airports",
+    access: Access::Staff,
+    rate_tier: RateTier::Write,
+    store_access: StoreAccess::ReadWrite,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: false,
+    handler: |services, input| Box::pin(airports::create(services, input)),
+};
+
+/// `GET /v1/airports`.
+pub static LIST_AIRPORTS: Route = Route {
+    function: "list-airports",
+    method: Method::GET,
+    path: "/v1/airports",
+    access: Access::Anonymous,
+    rate_tier: RateTier::Global,
+    store_access: StoreAccess::Read,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: true,
+    handler: |services, input| Box::pin(airports::list(services, input)),
+};
+
+/// `GET /v1/airports/{code}`.
+pub static GET_AIRPORT: Route = Route {
+    function: "get-airport",
+    method: Method::GET,
+    path: "/v1/airports/{code}",
+    access: Access::Anonymous,
+    rate_tier: RateTier::Global,
+    store_access: StoreAccess::Read,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: false,
+    handler: |services, input| Box::pin(airports::get(services, input)),
+};
+
+/// `PATCH /v1/airports/{code}`.
+pub static UPDATE_AIRPORT: Route = Route {
+    function: "update-airport",
+    method: Method::PATCH,
+    path: "/v1/airports/{code}",
+    access: Access::Staff,
+    rate_tier: RateTier::Write,
+    store_access: StoreAccess::ReadWrite,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: false,
+    handler: |services, input| Box::pin(airports::update(services, input)),
+};
+
+/// `DELETE /v1/airports/{code}`.
+pub static DELETE_AIRPORT: Route = Route {
+    function: "delete-airport",
+    method: Method::DELETE,
+    path: "/v1/airports/{code}",
+    access: Access::Staff,
+    rate_tier: RateTier::Write,
+    store_access: StoreAccess::ReadWrite,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: false,
+    handler: |services, input| Box::pin(airports::delete(services, input)),
+};
+
+/// `POST /v1/flights`.
+pub static CREATE_FLIGHT: Route = Route {
+    function: "create-flight",
+    method: Method::POST,
+    path: "/v1/flights",
+    access: Access::Staff,
+    rate_tier: RateTier::Write,
+    store_access: StoreAccess::ReadWrite,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: false,
+    handler: |services, input| Box::pin(flights::create(services, input)),
+};
+
+/// `GET /v1/flights`.
+pub static SEARCH_FLIGHTS: Route = Route {
+    function: "search-flights",
+    method: Method::GET,
+    path: "/v1/flights",
+    access: Access::Anonymous,
+    rate_tier: RateTier::Global,
+    store_access: StoreAccess::Read,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: true,
+    handler: |services, input| Box::pin(flights::search(services, input)),
+};
+
+/// `GET /v1/flights/{id}`.
+pub static GET_FLIGHT: Route = Route {
+    function: "get-flight",
+    method: Method::GET,
+    path: "/v1/flights/{id}",
+    access: Access::Anonymous,
+    rate_tier: RateTier::Global,
+    store_access: StoreAccess::Read,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: false,
+    handler: |services, input| Box::pin(flights::get(services, input)),
+};
+
+/// `PATCH /v1/flights/{id}`.
+pub static UPDATE_FLIGHT: Route = Route {
+    function: "update-flight",
+    method: Method::PATCH,
+    path: "/v1/flights/{id}",
+    access: Access::Staff,
+    rate_tier: RateTier::Write,
+    store_access: StoreAccess::ReadWrite,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: false,
+    handler: |services, input| Box::pin(flights::update(services, input)),
+};
+
+/// `DELETE /v1/flights/{id}`.
+pub static DELETE_FLIGHT: Route = Route {
+    function: "delete-flight",
+    method: Method::DELETE,
+    path: "/v1/flights/{id}",
+    access: Access::Staff,
+    rate_tier: RateTier::Write,
+    store_access: StoreAccess::ReadWrite,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: false,
+    handler: |services, input| Box::pin(flights::delete(services, input)),
+};
+
+/// `POST /v1/auth/register`.
+pub static REGISTER: Route = Route {
+    function: "register",
+    method: Method::POST,
+    path: "/v1/auth/register",
+    access: Access::Anonymous,
+    rate_tier: RateTier::Auth,
+    store_access: StoreAccess::ReadWrite,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: false,
+    handler: |services, input| Box::pin(accounts::register(services, input)),
+};
+
+/// `POST /v1/auth/login`.
+pub static LOGIN: Route = Route {
+    function: "login",
+    method: Method::POST,
+    path: "/v1/auth/login",
+    access: Access::Anonymous,
+    rate_tier: RateTier::Auth,
+    store_access: StoreAccess::ReadWrite,
+    signs_tokens: true,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: false,
+    handler: |services, input| Box::pin(auth::login(services, input)),
+};
+
+/// `POST /v1/auth/refresh`.
+pub static REFRESH: Route = Route {
+    function: "refresh",
+    method: Method::POST,
+    path: "/v1/auth/refresh",
+    access: Access::Anonymous,
+    rate_tier: RateTier::Auth,
+    store_access: StoreAccess::ReadWrite,
+    signs_tokens: true,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: false,
+    handler: |services, input| Box::pin(auth::refresh(services, input)),
+};
+
+/// `POST /v1/auth/logout`.
+pub static LOGOUT: Route = Route {
+    function: "logout",
+    method: Method::POST,
+    path: "/v1/auth/logout",
+    access: Access::Anonymous,
+    rate_tier: RateTier::Write,
+    store_access: StoreAccess::ReadWrite,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: false,
+    handler: |services, input| Box::pin(auth::logout(services, input)),
+};
+
+/// `GET /v1/users/me`.
+pub static GET_MY_PROFILE: Route = Route {
+    function: "get-my-profile",
+    method: Method::GET,
+    path: "/v1/users/me",
+    access: Access::Customer,
+    rate_tier: RateTier::Global,
+    store_access: StoreAccess::Read,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: false,
+    handler: |services, input| Box::pin(accounts::me(services, input)),
+};
+
+/// `PATCH /v1/users/me`.
+pub static UPDATE_MY_PROFILE: Route = Route {
+    function: "update-my-profile",
+    method: Method::PATCH,
+    path: "/v1/users/me",
+    access: Access::Customer,
+    rate_tier: RateTier::Write,
+    store_access: StoreAccess::ReadWrite,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: false,
+    handler: |services, input| Box::pin(accounts::update_me(services, input)),
+};
+
+/// `POST /v1/users/me/password`.
+pub static CHANGE_MY_PASSWORD: Route = Route {
+    function: "change-my-password",
+    method: Method::POST,
+    path: "/v1/users/me/password",
+    access: Access::Customer,
+    rate_tier: RateTier::Auth,
+    store_access: StoreAccess::ReadWrite,
+    signs_tokens: true,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: false,
+    handler: |services, input| Box::pin(accounts::change_password(services, input)),
+};
+
+/// `GET /v1/users/me/activity`.
+pub static LIST_MY_ACTIVITY: Route = Route {
+    function: "list-my-activity",
+    method: Method::GET,
+    path: "/v1/users/me/activity",
+    access: Access::Customer,
+    rate_tier: RateTier::Global,
+    store_access: StoreAccess::Read,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: true,
+    handler: |services, input| Box::pin(audit::my_activity(services, input)),
+};
+
+/// `GET /v1/users`.
+pub static LIST_USERS: Route = Route {
+    function: "list-users",
+    method: Method::GET,
+    path: "/v1/users",
+    access: Access::Admin,
+    rate_tier: RateTier::Global,
+    store_access: StoreAccess::Read,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: true,
+    handler: |services, input| Box::pin(accounts::list(services, input)),
+};
+
+/// `GET /v1/users/{id}`.
+pub static GET_USER: Route = Route {
+    function: "get-user",
+    method: Method::GET,
+    path: "/v1/users/{id}",
+    access: Access::Admin,
+    rate_tier: RateTier::Global,
+    store_access: StoreAccess::Read,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: false,
+    handler: |services, input| Box::pin(accounts::get(services, input)),
+};
+
+/// `PATCH /v1/users/{id}`.
+pub static UPDATE_USER: Route = Route {
+    function: "update-user",
+    method: Method::PATCH,
+    path: "/v1/users/{id}",
+    access: Access::Admin,
+    rate_tier: RateTier::Write,
+    store_access: StoreAccess::ReadWrite,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: false,
+    handler: |services, input| Box::pin(accounts::update(services, input)),
+};
+
+/// `GET /v1/audit`.
+pub static LIST_AUDIT_ENTRIES: Route = Route {
+    function: "list-audit-entries",
+    method: Method::GET,
+    path: "/v1/audit",
+    access: Access::Admin,
+    rate_tier: RateTier::Global,
+    store_access: StoreAccess::Read,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: true,
+    handler: |services, input| Box::pin(audit::list(services, input)),
+};
+
+/// `GET /v1/notifications`.
+pub static LIST_NOTIFICATIONS: Route = Route {
+    function: "list-notifications",
+    method: Method::GET,
+    path: "/v1/notifications",
+    access: Access::Customer,
+    rate_tier: RateTier::Global,
+    store_access: StoreAccess::Read,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: true,
+    handler: |services, input| Box::pin(notifications::list(services, input)),
+};
+
+/// `POST /v1/notifications/{id}/read`.
+pub static READ_NOTIFICATION: Route = Route {
+    function: "read-notification",
+    method: Method::POST,
+    path: "/v1/notifications/{id}/read",
+    access: Access::Customer,
+    rate_tier: RateTier::Write,
+    store_access: StoreAccess::ReadWrite,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: false,
+    handler: |services, input| Box::pin(notifications::read(services, input)),
+};
+
+/// `POST /v1/bookings`.
+pub static CREATE_BOOKING: Route = Route {
+    function: "create-booking",
+    method: Method::POST,
+    path: "/v1/bookings",
+    access: Access::Customer,
+    rate_tier: RateTier::Write,
+    store_access: StoreAccess::ReadWrite,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: false,
+    handler: |services, input| Box::pin(bookings::create(services, input)),
+};
+
+/// `GET /v1/bookings`.
+pub static LIST_BOOKINGS: Route = Route {
+    function: "list-bookings",
+    method: Method::GET,
+    path: "/v1/bookings",
+    access: Access::Customer,
+    rate_tier: RateTier::Global,
+    store_access: StoreAccess::Read,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: true,
+    handler: |services, input| Box::pin(bookings::list(services, input)),
+};
+
+/// `GET /v1/bookings/{id}`.
+pub static GET_BOOKING: Route = Route {
+    function: "get-booking",
+    method: Method::GET,
+    path: "/v1/bookings/{id}",
+    access: Access::Customer,
+    rate_tier: RateTier::Global,
+    store_access: StoreAccess::Read,
+    signs_tokens: false,
+    enqueues_jobs: false,
+    moves_money: false,
+    pages: false,
+    handler: |services, input| Box::pin(bookings::get(services, input)),
+};
+
+/// `POST /v1/bookings/{id}/payment`.
+pub static PAY_BOOKING: Route = Route {
+    function: "pay-booking",
+    method: Method::POST,
+    path: "/v1/bookings/{id}/payment",
+    access: Access::Customer,
+    rate_tier: RateTier::Write,
+    store_access: StoreAccess::ReadWrite,
+    signs_tokens: false,
+    enqueues_jobs: true,
+    moves_money: true,
+    pages: false,
+    handler: |services, input| Box::pin(bookings::pay(services, input)),
+};
+
+/// `POST /v1/bookings/{id}/cancel`.
+pub static CANCEL_BOOKING: Route = Route {
+    function: "cancel-booking",
+    method: Method::POST,
+    path: "/v1/bookings/{id}/cancel",
+    access: Access::Customer,
+    rate_tier: RateTier::Write,
+    store_access: StoreAccess::ReadWrite,
+    signs_tokens: false,
+    enqueues_jobs: true,
+    moves_money: true,
+    pages: false,
+    handler: |services, input| Box::pin(bookings::cancel(services, input)),
+};
 
 /// The route a function serves.
 pub fn route_of_function(function: &str) -> Option<&'static Route> {
-    ROUTES.iter().find(|route| route.function == function)
+    ROUTES
+        .iter()
+        .find(|route| route.function == function)
+        .copied()
 }
 
 #[cfg(test)]
@@ -613,6 +724,26 @@ mod tests {
                 .iter()
                 .all(|name| route_of_function(name).is_none())
         );
+    }
+
+    /// The static a binary names must be the route of that binary's function: each static is
+    /// named after its function (`get-airplane` is `GET_AIRPLANE`), and the functions crate checks
+    /// that each binary names the static of its own file name.
+    #[test]
+    fn each_route_static_is_named_after_its_function() {
+        let source = include_str!("routes.rs");
+        for route in ROUTES {
+            let name = route.function.to_ascii_uppercase().replace('-', "_");
+            let declaration = format!(
+                "pub static {name}: Route = Route {{\n    function: \"{}\",",
+                route.function
+            );
+            assert!(
+                source.contains(&declaration),
+                "{} is not declared as `pub static {name}`",
+                route.function
+            );
+        }
     }
 
     #[test]
