@@ -255,6 +255,9 @@ async fn two_hundred_customers_race_for_ten_seats_and_ten_win(backend: Backend) 
         match task.await.expect("the task ran") {
             Ok(_) => booked += 1,
             Err(DomainError::Conflict { .. }) => refused += 1,
+            // Under injected throttling a request whose every attempt was throttled is told to
+            // retry later (a 503); like a refusal, it took nothing.
+            Err(DomainError::Store(StoreError::Throttled(_))) => refused += 1,
             Err(other) => panic!("a booking failed with {other:?}"),
         }
     }
@@ -582,7 +585,8 @@ async fn concurrent_creations_by_one_customer_never_exceed_the_cap(backend: Back
     for task in tasks {
         match task.await.expect("the task ran") {
             Ok(booking) => booked.push(booking),
-            Err(DomainError::Conflict { .. }) => {}
+            // Refused, or (under injected throttling) told to retry later: either took nothing.
+            Err(DomainError::Conflict { .. } | DomainError::Store(StoreError::Throttled(_))) => {}
             Err(other) => panic!("a booking failed with {other:?}"),
         }
     }

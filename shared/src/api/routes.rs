@@ -390,7 +390,8 @@ pub static UPDATE_FLIGHT: Route = Route {
     rate_tier: RateTier::Write,
     store_access: StoreAccess::ReadWrite,
     signs_tokens: false,
-    enqueues_jobs: false,
+    // Cancelling a booked flight sends the task that cancels its bookings.
+    enqueues_jobs: true,
     moves_money: false,
     pages: false,
     handler: |services, input| Box::pin(flights::update(services, input)),
