@@ -90,6 +90,12 @@ pub(crate) enum InsertError {
     Failed(DomainError),
 }
 
+impl From<StoreError> for InsertError {
+    fn from(error: StoreError) -> Self {
+        Self::Failed(error.into())
+    }
+}
+
 /// Writes a new user, its reservations and its audit entry (recorded as made in `context` at
 /// `at`) in one transaction.
 pub(crate) async fn insert_user(
@@ -104,10 +110,10 @@ pub(crate) async fn insert_user(
         entity_id: stored.user.id.to_string(),
         action: Action::Create,
         before: Default::default(),
-        after: records::audit_view(&stored.user),
+        after: records::audit_view(&stored.user)?,
     };
     for _ in 0..ATTEMPTS {
-        let mut operations = records::create_ops(stored);
+        let mut operations = records::create_ops(stored)?;
         operations.push(audit::entry(&change, context, at, ids.new_id()));
         match store.transact(operations).await {
             Ok(()) => return Ok(()),

@@ -68,8 +68,8 @@ pub(crate) async fn change_user(
             ..user
         };
         let (before, after) = Change::diff(
-            &records::audit_view(&current),
-            &records::audit_view(&changed),
+            &records::audit_view(&current)?,
+            &records::audit_view(&changed)?,
         );
         let change = Change {
             entity_type: AUDIT_ENTITY,

@@ -8,7 +8,7 @@ use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
 use crate::identity::RequestContext;
-use crate::storage::{Condition, Put, Store, WriteOp};
+use crate::storage::{Condition, Put, Store, WriteOp, to_item};
 
 /// Stores a new airplane at version 1 together with its audit entry, in one transaction. The put
 /// is conditional, so a colliding id is refused by the store, never overwritten, and then neither
@@ -36,12 +36,12 @@ pub async fn create_airplane(
         entity_id: airplane.id.to_string(),
         action: Action::Create,
         before: Map::new(),
-        after: records::view(&airplane),
+        after: to_item(&airplane)?,
     };
     store
         .transact(vec![
             WriteOp::Put(Put {
-                item: records::new_item(&airplane),
+                item: records::new_item(&airplane)?,
                 condition: Some(Condition::ItemNotExists),
             }),
             audit::entry(&change, context, now, ids.new_id()),

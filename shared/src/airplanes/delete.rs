@@ -1,12 +1,12 @@
 //! Retiring an airplane from the fleet.
 
 use super::get::ENTITY;
-use super::model::AirplaneId;
+use super::model::{Airplane, AirplaneId};
 use super::records::{self, ACTIVE_FLIGHTS};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
 use crate::identity::RequestContext;
-use crate::storage::Store;
+use crate::storage::{Store, from_item, to_item};
 use crate::version::{CountedDelete, Precondition, delete_unless_in_use};
 
 /// Deletes the airplane unless a flight still uses it, together with its audit entry (the
@@ -35,8 +35,8 @@ pub async fn delete_airplane(
         counter: ACTIVE_FLIGHTS,
         in_use,
         read: |item| {
-            let current = records::from_item(item)?;
-            Ok((current.version, records::view(&current)))
+            let current: Airplane = from_item(item)?;
+            Ok((current.version, to_item(&current)?))
         },
     };
     delete_unless_in_use(store, clock, ids, context, &target, precondition).await

@@ -4,7 +4,7 @@ use super::model::{Airplane, AirplaneId};
 use super::records;
 use crate::entity::EntityKind;
 use crate::error::DomainError;
-use crate::storage::Store;
+use crate::storage::{Store, from_item};
 
 pub(crate) const ENTITY: EntityKind = EntityKind::Airplane;
 
@@ -12,7 +12,7 @@ pub(crate) const ENTITY: EntityKind = EntityKind::Airplane;
 #[tracing::instrument(skip(store), fields(airplane_id = %id))]
 pub async fn get_airplane(store: &dyn Store, id: &AirplaneId) -> Result<Airplane, DomainError> {
     match store.get(&records::key(id)).await? {
-        Some(item) => Ok(records::from_item(item)?),
+        Some(item) => Ok(from_item(item)?),
         None => Err(DomainError::NotFound { entity: ENTITY }),
     }
 }

@@ -4,7 +4,7 @@ use super::model::{Airplane, AirplaneFilter};
 use super::records::{self, ALL_AIRPLANES, LIST_INDEX, MODEL_INDEX};
 use crate::error::DomainError;
 use crate::pagination::{PageLimit, fill_page};
-use crate::storage::{Comparison, Condition, Item, Order, Query, Store};
+use crate::storage::{Comparison, Condition, Item, Order, Query, Store, from_item};
 
 /// One page of airplanes and the key the next page starts after.
 #[derive(Debug)]
@@ -35,7 +35,7 @@ pub async fn list_airplanes(
     let airplanes = page
         .items
         .into_iter()
-        .map(records::from_item)
+        .map(from_item)
         .collect::<Result<_, _>>()?;
     Ok(AirplanePage {
         airplanes,

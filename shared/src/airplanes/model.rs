@@ -1,7 +1,7 @@
 //! Airplane values: validated newtypes that cannot hold an invalid value, and the entity.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The most characters a model number may have.
 pub const MODEL_NUMBER_MAX_CHARS: usize = 64;
@@ -40,10 +40,18 @@ impl ModelNumber {
     }
 }
 
+crate::storage::parsed_from_string!(ModelNumber => ModelNumber::parse);
+
 /// The number of passenger seats: 1 to 1000.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "u16", try_from = "i64")]
 pub struct Capacity(u16);
+
+impl From<Capacity> for u16 {
+    fn from(capacity: Capacity) -> Self {
+        capacity.0
+    }
+}
 
 impl Capacity {
     pub fn get(self) -> u16 {
@@ -74,14 +82,15 @@ crate::identity::uuid_id!(
     AirplaneId
 );
 
-/// An airplane of the fleet.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// An airplane of the fleet. It serializes to its public view (without the version, which the
+/// API shows as the entity tag) and reads back from its stored item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Airplane {
     pub id: AirplaneId,
     pub model_number: ModelNumber,
     pub capacity: Capacity,
-    #[serde(skip)]
+    #[serde(skip_serializing)]
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -9,7 +9,7 @@ use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
 use crate::identity::RequestContext;
-use crate::storage::{Condition, Store, Update, VERSION_ATTRIBUTE, WriteOp};
+use crate::storage::{Condition, Store, Update, VERSION_ATTRIBUTE, WriteOp, to_item};
 use crate::version::{Guarded, Precondition, transact_guarded};
 
 /// How often a change is re-read and retried when a concurrent change wins the race and the
@@ -52,7 +52,7 @@ pub async fn update_airplane(
             updated_at: now,
             ..current.clone()
         };
-        let (before, after) = Change::diff(&records::view(&current), &records::view(&changed));
+        let (before, after) = Change::diff(&to_item(&current)?, &to_item(&changed)?);
         let change = Change {
             entity_type: records::ENTITY,
             entity_id: id.to_string(),

@@ -8,7 +8,7 @@ use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
 use crate::identity::RequestContext;
-use crate::storage::{Condition, Put, Store, StoreError, WriteOp};
+use crate::storage::{Condition, Put, Store, StoreError, WriteOp, to_item};
 
 /// The position of the airport's put in the transaction; the audit entry follows it.
 const PUT_OPERATION: usize = 0;
@@ -40,11 +40,11 @@ pub async fn create_airport(
         entity_id: airport.code.to_string(),
         action: Action::Create,
         before: Map::new(),
-        after: records::view(&airport),
+        after: to_item(&airport)?,
     };
     let operations = vec![
         WriteOp::Put(Put {
-            item: records::new_item(&airport),
+            item: records::new_item(&airport)?,
             condition: Some(Condition::ItemNotExists),
         }),
         audit::entry(&change, context, now, ids.new_id()),

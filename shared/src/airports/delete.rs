@@ -1,12 +1,12 @@
 //! Removing an airport that no flight uses.
 
 use super::get::ENTITY;
-use super::model::AirportCode;
+use super::model::{Airport, AirportCode};
 use super::records::{self, FLIGHT_COUNT};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
 use crate::identity::RequestContext;
-use crate::storage::Store;
+use crate::storage::{Store, from_item, to_item};
 use crate::version::{CountedDelete, Precondition, delete_unless_in_use};
 
 /// Deletes the airport unless a flight departs from or arrives at it, together with its audit
@@ -35,8 +35,8 @@ pub async fn delete_airport(
         counter: FLIGHT_COUNT,
         in_use,
         read: |item| {
-            let current = records::from_item(item)?;
-            Ok((current.version, records::view(&current)))
+            let current: Airport = from_item(item)?;
+            Ok((current.version, to_item(&current)?))
         },
     };
     delete_unless_in_use(store, clock, ids, context, &target, precondition).await

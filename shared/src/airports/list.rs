@@ -1,10 +1,10 @@
 //! Listing every airport, by code.
 
 use super::model::Airport;
-use super::records::{self, ALL_AIRPORTS, LIST_INDEX};
+use super::records::{ALL_AIRPORTS, LIST_INDEX};
 use crate::error::DomainError;
 use crate::pagination::{PageLimit, fill_page};
-use crate::storage::{Item, Query, Store};
+use crate::storage::{Item, Query, Store, from_item};
 
 /// One page of airports and the key the next page starts after.
 #[derive(Debug)]
@@ -26,7 +26,7 @@ pub async fn list_airports(
     let airports = page
         .items
         .into_iter()
-        .map(records::from_item)
+        .map(from_item)
         .collect::<Result<_, _>>()?;
     Ok(AirportPage {
         airports,

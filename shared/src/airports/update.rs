@@ -7,7 +7,7 @@ use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
 use crate::identity::RequestContext;
-use crate::storage::{Comparison, Condition, Item, Store, Update, WriteOp};
+use crate::storage::{Comparison, Condition, Item, Store, Update, WriteOp, from_item, to_item};
 use crate::version::{Guarded, Precondition, transact_guarded};
 
 /// How often a change is re-read and retried when a concurrent change wins the race and the
@@ -45,7 +45,7 @@ pub async fn update_airport(
             .await?
             .ok_or(DomainError::NotFound { entity: ENTITY })?;
         let flights = records::flight_count(&item);
-        let current = records::from_item(item)?;
+        let current: Airport = from_item(item)?;
         if !precondition.admits(current.version) {
             return Err(DomainError::PreconditionFailed { entity: ENTITY });
         }
@@ -68,7 +68,7 @@ pub async fn update_airport(
             updated_at: now,
             ..current.clone()
         };
-        let (before, after) = Change::diff(&records::view(&current), &records::view(&changed));
+        let (before, after) = Change::diff(&to_item(&current)?, &to_item(&changed)?);
         let change = Change {
             entity_type: records::ENTITY,
             entity_id: code.to_string(),

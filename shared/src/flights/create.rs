@@ -10,7 +10,7 @@ use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
 use crate::identity::RequestContext;
-use crate::storage::{Comparison, Condition, Put, Store, StoreError, WriteOp};
+use crate::storage::{Comparison, Condition, Put, Store, StoreError, WriteOp, to_item};
 
 /// How often the creation reads again and retries when the airplane or the origin changed
 /// between the read and the write.
@@ -71,7 +71,7 @@ pub async fn create_flight(
             entity_id: flight.id.to_string(),
             action: Action::Create,
             before: Map::new(),
-            after: records::view(&flight),
+            after: to_item(&flight)?,
         };
         // The seats come from the capacity read, and the search day from the zone read.
         let on_airplane = records::count_on_airplane(
@@ -94,7 +94,7 @@ pub async fn create_flight(
         );
         let operations = vec![
             WriteOp::Put(Put {
-                item: records::new_item(&flight, origin.time_zone),
+                item: records::new_item(&flight, origin.time_zone)?,
                 condition: Some(Condition::ItemNotExists),
             }),
             WriteOp::Update(on_airplane),

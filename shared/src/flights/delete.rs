@@ -10,7 +10,7 @@ use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
 use crate::identity::RequestContext;
-use crate::storage::{Comparison, Condition, Delete, Item, Store, WriteOp};
+use crate::storage::{Comparison, Condition, Delete, Item, Store, WriteOp, to_item};
 use crate::version::{Guarded, Precondition, transact_guarded};
 
 /// How often a delete is re-read and retried when a concurrent change wins the race and the
@@ -65,7 +65,7 @@ pub async fn delete_flight(
             entity_type: records::ENTITY,
             entity_id: id.to_string(),
             action: Action::Delete,
-            before: records::view(&current),
+            before: to_item(&current)?,
             after: Map::new(),
         };
         let mut operations = vec![WriteOp::Delete(delete)];

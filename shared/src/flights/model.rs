@@ -2,7 +2,7 @@
 //! creating, changing and searching flights are made of.
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, SubsecRound, Utc};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::airplanes::AirplaneId;
 use crate::airports::AirportCode;
@@ -101,6 +101,11 @@ impl FlightStatus {
     }
 }
 
+crate::storage::parsed_from_string!(
+    FlightNumber => FlightNumber::parse,
+    FlightStatus => FlightStatus::parse,
+);
+
 impl std::fmt::Display for FlightStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -120,8 +125,19 @@ pub(crate) fn format_time(time: &DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn serialize_time<S: Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn serialize_time<S: Serializer>(
+    time: &DateTime<Utc>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&format_time(time))
+}
+
+/// Reads a stored time through [`parse_time`], the parser requests' times go through.
+pub(crate) fn deserialize_time<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<DateTime<Utc>, D::Error> {
+    let raw = String::deserialize(deserializer)?;
+    parse_time(&raw).map_err(|error| serde::de::Error::custom(format!("{raw:?} {error}")))
 }
 
 /// A flight.

@@ -11,7 +11,7 @@ use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
 use crate::identity::RequestContext;
 use crate::jobs::{JobQueue, Task, TaskJob, outbox};
-use crate::storage::{Condition, Store, Update, WriteOp};
+use crate::storage::{Condition, Store, Update, WriteOp, to_item};
 use crate::version::{Guarded, Precondition, transact_guarded};
 
 /// How often a change is re-read and retried when a concurrent change (a booking, another
@@ -68,7 +68,7 @@ pub async fn update_flight(
         let changed = apply(&current, changes, now)?;
         let cancels =
             current.status != FlightStatus::Cancelled && changed.status == FlightStatus::Cancelled;
-        let (before, after) = Change::diff(&records::view(&current), &records::view(&changed));
+        let (before, after) = Change::diff(&to_item(&current)?, &to_item(&changed)?);
         let change = Change {
             entity_type: records::ENTITY,
             entity_id: id.to_string(),
@@ -77,7 +77,7 @@ pub async fn update_flight(
             after,
         };
         let mut update = Update::new(flight_key(id));
-        (update.set, update.remove) = records::changed_attributes(&current, &changed, origin);
+        (update.set, update.remove) = records::changed_attributes(&current, &changed, origin)?;
         update.condition = Some(Condition::version_is(current.version));
         let mut operations = vec![WriteOp::Update(update)];
         let fan_out = cancels.then(|| {
@@ -96,7 +96,7 @@ pub async fn update_flight(
                 -1,
                 Vec::new(),
             )));
-            operations.push(outbox::stage(task));
+            operations.push(outbox::stage(task)?);
         }
         operations.push(audit::entry(&change, context, now, ids.new_id()));
         match transact_guarded(store, operations, UPDATE_OPERATION).await? {

@@ -9,6 +9,7 @@
 //! [`schema::TABLE`] (`pk`, `sk`), and, when it should appear in a secondary index, that index's key
 //! attributes too. Key attributes are always strings.
 
+mod codec;
 pub mod schema;
 
 use std::fmt;
@@ -16,6 +17,8 @@ use std::fmt;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
+pub(crate) use codec::parsed_from_string;
+pub use codec::{from_item, to_item};
 pub use schema::{Index, IndexSchema, TABLE, TableSchema};
 
 /// One stored item: attribute name -> value.

@@ -19,6 +19,7 @@ use crate::identity::Principal;
 use crate::money::{Currency, Money};
 use crate::pagination::PageLimit;
 use crate::payments::PaymentToken;
+use crate::storage::StoreError;
 
 /// The fields of a new booking.
 const CREATE_FIELDS: &[&str] = &["flightId", "seats"];
@@ -112,19 +113,14 @@ fn idempotency_key(input: &Input) -> Result<IdempotencyKey, ApiError> {
     IdempotencyKey::parse(text).map_err(|message| invalid(&message))
 }
 
-/// The body a booking shows, as a creation stores it for replays and as every read shows it.
-fn booking_view(booking: &Booking) -> Value {
-    serde_json::to_value(booking)
-        .unwrap_or_else(|_| unreachable!("a booking of strings, numbers and maps serializes"))
-}
-
-/// What a new booking answers, recorded with the booking so that retries answer exactly this.
-fn created_response(booking: &Booking) -> StoredResponse {
-    StoredResponse {
+/// What a new booking answers, recorded with the booking so that retries answer exactly this:
+/// the body every read shows.
+fn created_response(booking: &Booking) -> Result<StoredResponse, StoreError> {
+    Ok(StoredResponse {
         status: 201,
-        body: booking_view(booking),
+        body: serde_json::to_value(booking).map_err(StoreError::internal)?,
         location: Some(location(&booking.id)),
-    }
+    })
 }
 
 /// The reply for a recorded response.
@@ -168,7 +164,7 @@ pub(crate) async fn get(services: Arc<Services>, input: Input) -> Result<Reply, 
     input.query_params(&[])?;
     let id = booking_id(&input)?;
     let booking = bookings::get_booking(&*services.store, caller(&input)?, &id).await?;
-    Reply::ok(&booking_view(&booking))
+    Reply::ok(&booking)
 }
 
 pub(crate) async fn list(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
@@ -204,8 +200,7 @@ pub(crate) async fn list(services: Arc<Services>, input: Input) -> Result<Reply,
         .transpose()?;
     let page = bookings::list_bookings(&*services.store, &filter, limit, start_after).await?;
     let next = page.next.map(|key| services.cursors.encode(&scope, &key));
-    let views: Vec<Value> = page.bookings.iter().map(booking_view).collect();
-    Reply::list(&views, limit.get(), next.as_deref())
+    Reply::list(&page.bookings, limit.get(), next.as_deref())
 }
 
 /// What a cursor of the list is bound to: the partition read (the caller's own, for a customer)
@@ -241,7 +236,7 @@ pub(crate) async fn pay(services: Arc<Services>, input: Input) -> Result<Reply, 
         &PaymentDetails { token, amount },
     )
     .await?;
-    Reply::ok(&booking_view(&booking))
+    Reply::ok(&booking)
 }
 
 pub(crate) async fn cancel(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
@@ -261,7 +256,7 @@ pub(crate) async fn cancel(services: Arc<Services>, input: Input) -> Result<Repl
         &id,
     )
     .await?;
-    Reply::ok(&booking_view(&booking))
+    Reply::ok(&booking)
 }
 
 #[cfg(test)]
