@@ -12,8 +12,8 @@ use crate::storage::{
     self, Comparison, Condition, Index, Item, Key, Put, StoreError, WriteOp, to_item,
 };
 
-/// The entity type users are recorded under in the audit log.
-pub(crate) const AUDIT_ENTITY: EntityKind = EntityKind::User;
+/// The entity type user items and audit entries name users by.
+pub(crate) const ENTITY: EntityKind = EntityKind::User;
 /// The index listing the users of one role, newest first.
 pub(crate) const ROLE_INDEX: Index = Index::Gsi1;
 /// The index listing every user, newest first.
@@ -92,8 +92,6 @@ struct UserRecord {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
-
-const ENTITY: EntityKind = EntityKind::User;
 
 /// The item for a user as it is now, index keys included.
 pub(crate) fn item(stored: &StoredUser) -> Result<Item, StoreError> {
@@ -202,6 +200,13 @@ pub(crate) fn audit_view(user: &User) -> Result<Map<String, Value>, StoreError> 
 /// A timestamp in the stored form (RFC 3339, milliseconds, `Z`).
 pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+crate::entity::versioned_entity!(User, ENTITY, id, user_from_item);
+
+/// Reads a user back without their password hash.
+fn user_from_item(item: Item) -> Result<User, StoreError> {
+    from_item(item).map(|stored| stored.user)
 }
 
 /// Reads a user back; an item that does not decode is corrupt data, not a caller's mistake.

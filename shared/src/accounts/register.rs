@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::hashing::{PasswordHasher, spawn_hash};
 use super::model::{NewAccount, User};
-use super::records::{self, AUDIT_ENTITY, CreateOps, StoredUser};
+use super::records::{self, CreateOps, ENTITY, StoredUser};
 use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
@@ -106,7 +106,7 @@ pub(crate) async fn insert_user(
     stored: &StoredUser,
 ) -> Result<(), InsertError> {
     let change = Change {
-        entity_type: AUDIT_ENTITY,
+        entity_type: ENTITY,
         entity_id: stored.user.id.to_string(),
         action: Action::Create,
         before: Default::default(),

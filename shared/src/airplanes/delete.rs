@@ -1,13 +1,13 @@
 //! Retiring an airplane from the fleet.
 
-use super::get::ENTITY;
 use super::model::{Airplane, AirplaneId};
 use super::records::{self, ACTIVE_FLIGHTS};
 use crate::clock::{Clock, IdGenerator};
+use crate::entity::{self, Unused};
 use crate::error::DomainError;
 use crate::identity::RequestContext;
-use crate::storage::{Store, from_item, to_item};
-use crate::version::{CountedDelete, Precondition, delete_unless_in_use};
+use crate::storage::Store;
+use crate::version::Precondition;
 
 /// Deletes the airplane unless a flight still uses it, together with its audit entry (the
 /// airplane as it was) in one transaction. The "in use" rule is a condition on the airplane's own
@@ -25,19 +25,23 @@ pub async fn delete_airplane(
     id: &AirplaneId,
     precondition: &Precondition,
 ) -> Result<(), DomainError> {
-    let in_use: fn(u64) -> String =
-        |flights| format!("The airplane is used by {flights} flight(s) that are not cancelled.");
-    let target = CountedDelete {
-        key: records::key(id),
-        entity: ENTITY,
-        audit_type: records::ENTITY,
-        entity_id: id.to_string(),
+    let unused = Unused {
         counter: ACTIVE_FLIGHTS,
-        in_use,
-        read: |item| {
-            let current: Airplane = from_item(item)?;
-            Ok((current.version, to_item(&current)?))
+        refusal: |flights| DomainError::Conflict {
+            detail: format!("The airplane is used by {flights} flight(s) that are not cancelled."),
         },
     };
-    delete_unless_in_use(store, clock, ids, context, &target, precondition).await
+    let key = records::key(id);
+    let nothing_else = |_: &Airplane| Vec::new();
+    entity::delete(
+        store,
+        clock,
+        ids,
+        context,
+        &key,
+        precondition,
+        unused,
+        nothing_else,
+    )
+    .await
 }

@@ -1,13 +1,13 @@
 //! Removing an airport that no flight uses.
 
-use super::get::ENTITY;
 use super::model::{Airport, AirportCode};
 use super::records::{self, FLIGHT_COUNT};
 use crate::clock::{Clock, IdGenerator};
+use crate::entity::{self, Unused};
 use crate::error::DomainError;
 use crate::identity::RequestContext;
-use crate::storage::{Store, from_item, to_item};
-use crate::version::{CountedDelete, Precondition, delete_unless_in_use};
+use crate::storage::Store;
+use crate::version::Precondition;
 
 /// Deletes the airport unless a flight departs from or arrives at it, together with its audit
 /// entry (the airport as it was) in one transaction. "In use" is a condition on the airport's own
@@ -25,19 +25,23 @@ pub async fn delete_airport(
     code: &AirportCode,
     precondition: &Precondition,
 ) -> Result<(), DomainError> {
-    let in_use: fn(u64) -> String =
-        |flights| format!("The airport is used by {flights} flight(s); delete them first.");
-    let target = CountedDelete {
-        key: records::key(code),
-        entity: ENTITY,
-        audit_type: records::ENTITY,
-        entity_id: code.to_string(),
+    let unused = Unused {
         counter: FLIGHT_COUNT,
-        in_use,
-        read: |item| {
-            let current: Airport = from_item(item)?;
-            Ok((current.version, to_item(&current)?))
+        refusal: |flights| DomainError::Conflict {
+            detail: format!("The airport is used by {flights} flight(s); delete them first."),
         },
     };
-    delete_unless_in_use(store, clock, ids, context, &target, precondition).await
+    let key = records::key(code);
+    let nothing_else = |_: &Airport| Vec::new();
+    entity::delete(
+        store,
+        clock,
+        ids,
+        context,
+        &key,
+        precondition,
+        unused,
+        nothing_else,
+    )
+    .await
 }

@@ -19,6 +19,8 @@ pub(crate) const TIME_ZONE: &str = "timeZone";
 /// The entity type stored items and audit entries name airports by.
 pub(crate) const ENTITY: EntityKind = EntityKind::Airport;
 
+crate::entity::versioned_entity!(Airport, ENTITY, code);
+
 pub(crate) fn key(code: &AirportCode) -> Key {
     Key::new(format!("AIRPORT#{code}"), "AIRPORT")
 }
@@ -85,14 +87,14 @@ pub(crate) fn changed_attributes(
     set
 }
 
-/// The number of flights an airport's item says use it.
-pub(crate) fn flight_count(item: &Item) -> u64 {
-    item.get(FLIGHT_COUNT).and_then(Value::as_u64).unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The number of flights an airport's item says use it.
+    pub(crate) fn flight_count(item: &Item) -> u64 {
+        item.get(FLIGHT_COUNT).and_then(Value::as_u64).unwrap_or(0)
+    }
     use crate::airports::{CountryCode, PlaceName, TimeZone};
     use crate::storage::from_item;
 

@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::model::{
     Flight, FlightId, FlightNumber, FlightStatus, deserialize_time, format_time, serialize_time,
 };
-use super::{BOOKING_COUNT, DEPARTURES_INDEX, STATUS, departures_partition};
+use super::{DEPARTURES_INDEX, STATUS, departures_partition};
 use crate::airplanes::{ACTIVE_FLIGHTS, AirplaneId, airplane_key};
 use crate::airports::{AirportCode, FLIGHT_COUNT, TimeZone, airport_key};
 use crate::entity::EntityKind;
@@ -25,6 +25,8 @@ use crate::storage::{
 
 /// The entity type stored items and audit entries name flights by.
 pub(crate) const ENTITY: EntityKind = EntityKind::Flight;
+
+crate::entity::versioned_entity!(Flight, ENTITY, id, from_item);
 /// The index listing a leg's scheduled flights of one local day by departure.
 pub(crate) const BY_DEPARTURE_INDEX: Index = Index::Gsi1;
 /// The index listing the same flights by fare.
@@ -234,11 +236,6 @@ pub(crate) fn origin_time_zone(item: &Item) -> Result<TimeZone, StoreError> {
         .ok_or_else(|| StoreError::internal("stored flight has an invalid origin time zone"))
 }
 
-/// How many bookings were ever made on the flight, as its item says.
-pub(crate) fn booking_count(item: &Item) -> u64 {
-    item.get(BOOKING_COUNT).and_then(Value::as_u64).unwrap_or(0)
-}
-
 /// Reads a flight back; an item that does not decode is corrupt data, not a caller's mistake.
 pub(crate) fn from_item(item: Item) -> Result<Flight, StoreError> {
     let record: FlightRecord = storage::from_item(item)?;
@@ -267,8 +264,14 @@ pub(crate) fn from_item(item: Item) -> Result<Flight, StoreError> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::BOOKING_COUNT;
     use super::super::model::parse_time;
     use super::*;
+
+    /// How many bookings were ever made on the flight, as its item says.
+    pub(crate) fn booking_count(item: &Item) -> u64 {
+        item.get(BOOKING_COUNT).and_then(Value::as_u64).unwrap_or(0)
+    }
     use crate::flights::REMAINING_SEATS;
 
     fn time(text: &str) -> DateTime<Utc> {

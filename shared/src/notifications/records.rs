@@ -99,6 +99,14 @@ pub(crate) fn mark_read(key: Key, now: DateTime<Utc>) -> Update {
     update
 }
 
+impl crate::entity::Stored for Notification {
+    const KIND: EntityKind = ENTITY;
+
+    fn from_item(item: Item) -> Result<Self, StoreError> {
+        from_item(item)
+    }
+}
+
 /// Reads a notification back; an item that does not decode is corrupt data.
 pub(crate) fn from_item(item: Item) -> Result<Notification, StoreError> {
     let record: NotificationRecord = storage::from_item(item)?;

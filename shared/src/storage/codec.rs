@@ -7,6 +7,7 @@
 //! encode to an object, is corrupt data and so a [`StoreError::Internal`], never a caller's
 //! mistake.
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -28,6 +29,11 @@ pub fn to_item(record: &impl Serialize) -> Result<Item, StoreError> {
 /// parser refuses, is corrupt data.
 pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
     serde_json::from_value(Value::Object(item)).map_err(StoreError::internal)
+}
+
+/// A timestamp as stored attributes and sort keys hold it: RFC 3339, UTC (`Z`), milliseconds.
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// Implements `Deserialize` for a newtype read from a string through its parser, so a stored or

@@ -99,7 +99,7 @@ pub(crate) async fn list(services: Arc<Services>, input: Input) -> Result<Reply,
         .transpose()?;
     let page = airplanes::list_airplanes(&*services.store, &filter, limit, start_after).await?;
     let next = page.next.map(|key| services.cursors.encode(&scope, &key));
-    Reply::list(&page.airplanes, limit.get(), next.as_deref())
+    Reply::list(&page.items, limit.get(), next.as_deref())
 }
 
 /// What a cursor of the list is bound to: the filters, so a cursor cannot cross into another

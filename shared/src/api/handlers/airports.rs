@@ -99,7 +99,7 @@ pub(crate) async fn list(services: Arc<Services>, input: Input) -> Result<Reply,
     let next = page
         .next
         .map(|key| services.cursors.encode(LIST_SCOPE, &key));
-    Reply::list(&page.airports, limit.get(), next.as_deref())
+    Reply::list(&page.items, limit.get(), next.as_deref())
 }
 
 pub(crate) async fn update(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {

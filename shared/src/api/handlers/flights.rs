@@ -173,7 +173,7 @@ pub(crate) async fn search(services: Arc<Services>, input: Input) -> Result<Repl
         .transpose()?;
     let page = flights::search_flights(&*services.store, &search, limit, start_after).await?;
     let next = page.next.map(|key| services.cursors.encode(&scope, &key));
-    Reply::list(&page.flights, limit.get(), next.as_deref())
+    Reply::list(&page.items, limit.get(), next.as_deref())
 }
 
 /// What a cursor of the search is bound to: every parameter but the page size, so a cursor
