@@ -104,7 +104,7 @@ impl Principal {
 }
 
 /// Who made a change, as the audit log records it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum Actor {
     User(UserId),
     /// Scheduled jobs, queue workers and the bootstrap of the first admin.

@@ -128,12 +128,24 @@ impl AirplaneChanges {
     }
 }
 
-/// Which airplanes a list shows.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Which airplanes a list shows; serialized whole, it is what a list's cursors are bound to.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct AirplaneFilter {
     min_capacity: Option<Capacity>,
     max_capacity: Option<Capacity>,
+    /// In the form it is matched in, so `A320` and `a320` are one filter, with one cursor.
+    #[serde(serialize_with = "serialize_match_key")]
     model_number: Option<ModelNumber>,
+}
+
+fn serialize_match_key<S: serde::Serializer>(
+    model_number: &Option<ModelNumber>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    model_number
+        .as_ref()
+        .map(ModelNumber::match_key)
+        .serialize(serializer)
 }
 
 impl AirplaneFilter {
@@ -220,5 +232,18 @@ mod tests {
         assert!(AirplaneFilter::new(high, low, None).is_err());
         assert!(AirplaneFilter::new(low, high, None).is_ok());
         assert!(AirplaneFilter::new(low, low, None).is_ok());
+    }
+
+    #[test]
+    fn filters_that_match_the_same_airplanes_serialize_alike() {
+        let model = |text| AirplaneFilter::new(None, None, ModelNumber::parse(text).ok()).unwrap();
+        let json = |filter: &AirplaneFilter| serde_json::to_value(filter).unwrap();
+        assert_eq!(json(&model("A320neo")), json(&model("a320NEO")));
+        assert_ne!(json(&model("A320neo")), json(&model("A321neo")));
+        let low = Capacity::try_from(10).ok();
+        assert_ne!(
+            json(&AirplaneFilter::default()),
+            json(&AirplaneFilter::new(low, None, None).unwrap())
+        );
     }
 }

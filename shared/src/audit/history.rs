@@ -11,7 +11,7 @@ use crate::pagination::{PageLimit, fill_page};
 use crate::storage::{Item, Order, Query, SortCondition, Store};
 
 /// The span of time a history covers; both ends inclusive, to the millisecond, and either open.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct TimeRange {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,

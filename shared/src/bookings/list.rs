@@ -9,7 +9,7 @@ use crate::pagination::{PageLimit, fill_page};
 use crate::storage::{Comparison, Condition, Item, Order, Query, Store};
 
 /// Whose bookings a list reads: each is one index partition.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum BookingScope {
     /// One user's (`gsi1`, `USER_BOOKINGS#<user>`): what a customer sees.
     User(UserId),
@@ -19,8 +19,8 @@ pub enum BookingScope {
     All,
 }
 
-/// Which bookings a list shows.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Which bookings a list shows; serialized whole, it is what a list's cursors are bound to.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct BookingFilter {
     pub scope: BookingScope,
     /// Only bookings in this status.

@@ -167,7 +167,7 @@ pub struct Flight {
 }
 
 /// The two airports of a flight, which differ.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Leg {
     from: AirportCode,
     to: AirportCode,
@@ -278,7 +278,7 @@ impl FlightChanges {
 }
 
 /// How many free seats a search asks for: 1 to 9, as one booking may hold.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct SeatsWanted(u16);
 
 impl SeatsWanted {
@@ -308,7 +308,7 @@ impl TryFrom<i64> for SeatsWanted {
 }
 
 /// A fare bound of a search, in minor units: 0 to [`MAX_AMOUNT`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct PriceBound(i64);
 
 impl PriceBound {
@@ -332,7 +332,7 @@ impl TryFrom<i64> for PriceBound {
 }
 
 /// The order of search results.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub enum SearchOrder {
     /// Earliest departure first.
     #[default]
@@ -358,8 +358,9 @@ impl SearchOrder {
 }
 
 /// Which flights a search lists: the scheduled flights of one leg departing on one local date at
-/// the origin, optionally within fare bounds and with enough free seats.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// the origin, optionally within fare bounds and with enough free seats. Serialized whole, it is
+/// what a search's cursors are bound to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FlightSearch {
     leg: Leg,
     date: NaiveDate,

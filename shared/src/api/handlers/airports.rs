@@ -21,8 +21,6 @@ const CREATE_FIELDS: &[&str] = &["code", "name", "city", "country", "timeZone"];
 const UPDATE_FIELDS: &[&str] = &["name", "city", "country", "timeZone"];
 /// The query parameters of the list.
 const LIST_PARAMS: &[&str] = &["limit", "cursor"];
-/// What cursors of the list are bound to.
-const LIST_SCOPE: &str = "airports";
 
 fn code(value: Value) -> Result<AirportCode, String> {
     AirportCode::parse(&string(value)?)
@@ -92,14 +90,11 @@ pub(crate) async fn list(services: Arc<Services>, input: Input) -> Result<Reply,
     let cursor = params.optional("cursor", Ok);
     let (limit, cursor) = params.finish((limit, cursor))?;
     let limit = limit.unwrap_or_default();
-    let start_after = cursor
-        .map(|cursor| services.cursors.decode(LIST_SCOPE, &cursor))
-        .transpose()?;
+    // One list without filters: its cursors are bound to the list alone.
+    let pager = services.cursors.pager("airports", &())?;
+    let start_after = pager.start_after(cursor.as_deref())?;
     let page = airports::list_airports(&*services.store, limit, start_after).await?;
-    let next = page
-        .next
-        .map(|key| services.cursors.encode(LIST_SCOPE, &key));
-    Reply::list(&page.items, limit.get(), next.as_deref())
+    Reply::list(&page.items, limit.get(), pager.next(page.next).as_deref())
 }
 
 pub(crate) async fn update(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::api::cursor::{CursorCodec, Pager};
 use crate::api::fields::{integer, integer_text, string};
 use crate::api::pipeline::Services;
 use crate::api::problem::ApiError;
@@ -194,28 +195,17 @@ pub(crate) async fn list(services: Arc<Services>, input: Input) -> Result<Reply,
             flight_id,
         },
     };
-    let scope = list_scope(&filter);
-    let start_after = cursor
-        .map(|cursor| services.cursors.decode(&scope, &cursor))
-        .transpose()?;
+    let pager = pager(&services.cursors, &filter)?;
+    let start_after = pager.start_after(cursor.as_deref())?;
     let page = bookings::list_bookings(&*services.store, &filter, limit, start_after).await?;
-    let next = page.next.map(|key| services.cursors.encode(&scope, &key));
+    let next = pager.next(page.next);
     Reply::list(&page.bookings, limit.get(), next.as_deref())
 }
 
-/// What a cursor of the list is bound to: the partition read (the caller's own, for a customer)
-/// and the filters, so a cursor cannot cross into another query's results.
-fn list_scope(filter: &BookingFilter) -> String {
-    let partition = match &filter.scope {
-        BookingScope::User(user) => format!("user:{user}"),
-        BookingScope::Flight(flight) => format!("flight:{flight}"),
-        BookingScope::All => "all".to_owned(),
-    };
-    format!(
-        "bookings?scope={partition}&status={:?}&flight={:?}",
-        filter.status.map(BookingStatus::as_str),
-        filter.flight_id.as_ref().map(FlightId::as_str),
-    )
+/// The list's cursors, bound to the partition read (the caller's own, for a customer) and the
+/// filters, so a cursor cannot cross into another query's results.
+fn pager<'c>(cursors: &'c CursorCodec, filter: &BookingFilter) -> Result<Pager<'c>, ApiError> {
+    cursors.pager("bookings", filter)
 }
 
 pub(crate) async fn pay(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
@@ -304,6 +294,8 @@ mod tests {
             status: Some(BookingStatus::Confirmed),
             ..own.clone()
         };
+        let codec = CursorCodec::new(b"0123456789abcdef0123456789abcdef");
+        let list_scope = |filter| pager(&codec, filter).unwrap().scope().to_owned();
         assert_ne!(list_scope(&own), list_scope(&all));
         assert_ne!(list_scope(&own), list_scope(&confirmed));
     }
