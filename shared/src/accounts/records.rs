@@ -202,7 +202,7 @@ pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-crate::entity::versioned_entity!(User, ENTITY, id, user_from_item);
+crate::entity::versioned_entity!(User, ENTITY, id: UserId => key, user_from_item);
 
 /// Reads a user back without their password hash.
 fn user_from_item(item: Item) -> Result<User, StoreError> {

@@ -11,7 +11,7 @@ use crate::clock::{Clock, IdGenerator};
 use crate::entity::{self, Revision};
 use crate::error::DomainError;
 use crate::identity::{RequestContext, UserId};
-use crate::storage::{Condition, Key, Store, StoreError, WriteOp};
+use crate::storage::{Condition, Item, Key, Store, StoreError, WriteOp};
 use crate::version::Precondition;
 
 /// The position of the [`Requirement`]'s check, right after the user's update.
@@ -50,28 +50,20 @@ pub(crate) async fn change_user(
     apply: impl Fn(&User) -> Result<Changed, DomainError>,
 ) -> Result<User, DomainError> {
     let key = records::key(id);
-    let outcome = entity::update(
-        store,
-        clock,
-        ids,
-        context,
-        &key,
-        precondition,
-        |current: &User, _, _| {
-            let Changed { user, set, remove } = apply(current)?;
-            let mut revision = Revision::new(user, set);
-            revision.remove = remove;
-            revision.writes = requirement
-                .map(|requirement| WriteOp::Check {
-                    key: requirement.key.clone(),
-                    condition: requirement.condition.clone(),
-                })
-                .into_iter()
-                .collect();
-            Ok(revision)
-        },
-    )
-    .await;
+    let revise = |current: &User, _: &Item, _| {
+        let Changed { user, set, remove } = apply(current)?;
+        let mut revision = Revision::new(user, set);
+        revision.remove = remove;
+        revision.writes = requirement
+            .map(|requirement| WriteOp::Check {
+                key: requirement.key.clone(),
+                condition: requirement.condition.clone(),
+            })
+            .into_iter()
+            .collect();
+        Ok(revision)
+    };
+    let outcome = entity::update(store, clock, ids, context, &key, precondition, revise).await;
     match (outcome, requirement) {
         (
             Err(DomainError::Store(StoreError::TransactionConditionFailed {

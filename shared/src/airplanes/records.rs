@@ -55,7 +55,7 @@ struct AirplaneRecord<'a> {
 /// The entity type stored items and audit entries name airplanes by.
 pub(crate) const ENTITY: EntityKind = EntityKind::Airplane;
 
-crate::entity::versioned_entity!(Airplane, ENTITY, id);
+crate::entity::versioned_entity!(Airplane, ENTITY, id: AirplaneId => key);
 
 /// The item for a newly created airplane, in use by no flight.
 pub(crate) fn new_item(airplane: &Airplane) -> Result<Item, StoreError> {

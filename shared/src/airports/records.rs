@@ -19,7 +19,7 @@ pub(crate) const TIME_ZONE: &str = "timeZone";
 /// The entity type stored items and audit entries name airports by.
 pub(crate) const ENTITY: EntityKind = EntityKind::Airport;
 
-crate::entity::versioned_entity!(Airport, ENTITY, code);
+crate::entity::versioned_entity!(Airport, ENTITY, code: AirportCode => key);
 
 pub(crate) fn key(code: &AirportCode) -> Key {
     Key::new(format!("AIRPORT#{code}"), "AIRPORT")

@@ -21,7 +21,7 @@ pub(super) const ENTITY_OPERATION: usize = 0;
 /// starts using the entity increments it in the same transaction as the use, so a write racing a
 /// new use can never leave the use pointing at something gone or changed under it.
 #[derive(Clone, Copy)]
-pub(crate) struct Unused {
+pub struct Unused {
     pub(crate) counter: &'static str,
     /// The 409 while the entity is used `n` times.
     pub(crate) refusal: fn(u64) -> DomainError,

@@ -10,9 +10,10 @@
 //!
 //! The shared use cases are written once, over the [`Stored`] and [`Versioned`] traits: read one
 //! by key or 404 ([`get`]), create at version 1 with its audit entry ([`create`]), change under
-//! `If-Match` with bounded retries ([`update`]), delete unless in use ([`delete`]), and list one
-//! page of a key or index partition ([`list`]). An entity module keeps only what is its own: the
-//! rules, the item layout, and the attributes a change writes.
+//! `If-Match` with bounded retries ([`update`], or [`change`] by id for a [`Changeable`] entity),
+//! delete unless in use ([`remove`], for a [`Removable`] entity), and list one page of a key or
+//! index partition ([`list`]). An entity module keeps only what is its own: the rules, the item
+//! layout, and the attributes a change writes.
 
 mod create;
 mod delete;
@@ -22,21 +23,22 @@ mod list;
 mod update;
 
 pub(crate) use create::{create, creation};
-pub(crate) use delete::delete;
+pub use delete::{Removable, remove};
 pub(crate) use get::{get, read};
-pub(crate) use guard::Unused;
+pub use guard::Unused;
 pub use list::Page;
 pub(crate) use list::list;
-pub(crate) use update::{Revision, update};
+pub(crate) use update::update;
+pub use update::{Changeable, Revision, change};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::storage::{Item, StoreError};
+use crate::storage::{Item, Key, StoreError};
 
 /// An entity read back from its stored item.
-pub(crate) trait Stored: Sized {
+pub trait Stored: Sized {
     /// The kind problems, items and audit entries name it by.
     const KIND: EntityKind;
 
@@ -45,7 +47,7 @@ pub(crate) trait Stored: Sized {
 }
 
 /// An entity that changes under optimistic locking and records every change in the audit log.
-pub(crate) trait Versioned: Stored + Serialize + Clone {
+pub trait Versioned: Stored + Serialize + Clone {
     /// The id its audit entries are filed under.
     fn audit_id(&self) -> String;
 
@@ -62,14 +64,35 @@ pub(crate) trait Versioned: Stored + Serialize + Clone {
     }
 }
 
-/// Implements [`Stored`] and [`Versioned`] for an entity with `version` and `updated_at` fields:
-/// `versioned_entity!(Airplane, EntityKind::Airplane, id)` files it under its `id` field and reads
-/// it back with the item codec; a fourth argument names another decoder.
+/// An entity's identifier: it names the entity's kind and the key of its item, so the use cases
+/// by id ([`change`], [`remove`]) need nothing else.
+pub trait EntityId: std::fmt::Display + Sync {
+    type Entity: Versioned;
+
+    /// The key of the entity's item.
+    fn key(&self) -> Key;
+}
+
+/// Implements [`Stored`] and [`Versioned`] for an entity with `version` and `updated_at` fields,
+/// and [`EntityId`] for its id: `versioned_entity!(Airplane, EntityKind::Airplane, id: AirplaneId
+/// => key)` files it under its `id` field, finds its item with `key(&id)` and reads it back with
+/// the item codec; a last argument names another decoder.
 macro_rules! versioned_entity {
-    ($entity:ty, $kind:expr, $id:ident) => {
-        $crate::entity::versioned_entity!($entity, $kind, $id, $crate::storage::from_item);
+    ($entity:ty, $kind:expr, $id:ident: $id_type:ty => $key:path) => {
+        $crate::entity::versioned_entity!(
+            $entity, $kind, $id: $id_type => $key, $crate::storage::from_item
+        );
     };
-    ($entity:ty, $kind:expr, $id:ident, $decode:path) => {
+    ($entity:ty, $kind:expr, $id:ident: $id_type:ty => $key:path, $decode:path) => {
+        impl $crate::entity::EntityId for $id_type {
+            type Entity = $entity;
+
+            fn key(&self) -> $crate::storage::Key {
+                $key(self)
+            }
+        }
+
+
         impl $crate::entity::Stored for $entity {
             const KIND: $crate::entity::EntityKind = $kind;
 

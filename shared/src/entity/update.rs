@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::Versioned;
 use super::guard::{ATTEMPTS, ENTITY_OPERATION, Unused, concurrent, why_lost};
+use super::{EntityId, Stored, Versioned};
 use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
@@ -13,7 +13,7 @@ use crate::storage::{Condition, Item, Key, Store, Update, VERSION_ATTRIBUTE, Wri
 use crate::version::{Guarded, Precondition, transact_guarded};
 
 /// What one change does to an entity, as the entity's rules decide it from the current state.
-pub(crate) struct Revision<E> {
+pub struct Revision<E> {
     /// The entity as the change leaves it; [`update`] moves its version and timestamp.
     pub(crate) entity: E,
     /// The attributes set (index keys included); [`update`] writes the version and timestamp.
@@ -120,6 +120,41 @@ pub(crate) async fn update<E: Versioned>(
         // committed, which may now break a rule.
     }
     Err(concurrent::<E>())
+}
+
+/// An entity changed by a typed set of changes: its rules, as a [`Revision`] of the current state.
+pub trait Changeable: Versioned {
+    type Changes: Sync;
+
+    /// What `changes` do to the entity as stored (`item`) at `now`, or why they may not apply.
+    fn revise(
+        &self,
+        changes: &Self::Changes,
+        item: &Item,
+        now: DateTime<Utc>,
+    ) -> Result<Revision<Self>, DomainError>;
+}
+
+/// Applies `changes` to the entity `id` names, under the caller's precondition: [`update`] with
+/// the entity's own [`Changeable::revise`]. Costs one read and one transaction per attempt.
+#[tracing::instrument(
+    skip(store, clock, ids, context, changes),
+    fields(entity = <I::Entity as Stored>::KIND.as_str(), id = %id, request_id = %context.request_id)
+)]
+pub async fn change<I: EntityId>(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    ids: &dyn IdGenerator,
+    context: &RequestContext,
+    id: &I,
+    changes: &<I::Entity as Changeable>::Changes,
+    precondition: &Precondition,
+) -> Result<I::Entity, DomainError>
+where
+    I::Entity: Changeable,
+{
+    let revise = |current: &I::Entity, item: &Item, now| current.revise(changes, item, now);
+    update(store, clock, ids, context, &id.key(), precondition, revise).await
 }
 
 /// The attribute every versioned entity keeps the time of its last change in.

@@ -26,7 +26,7 @@ use crate::storage::{
 /// The entity type stored items and audit entries name flights by.
 pub(crate) const ENTITY: EntityKind = EntityKind::Flight;
 
-crate::entity::versioned_entity!(Flight, ENTITY, id, from_item);
+crate::entity::versioned_entity!(Flight, ENTITY, id: FlightId => super::flight_key, from_item);
 /// The index listing a leg's scheduled flights of one local day by departure.
 pub(crate) const BY_DEPARTURE_INDEX: Index = Index::Gsi1;
 /// The index listing the same flights by fare.

@@ -10,7 +10,7 @@ use crate::entity::{self, Revision};
 use crate::error::DomainError;
 use crate::identity::RequestContext;
 use crate::jobs::{JobQueue, Task, TaskJob, outbox};
-use crate::storage::{Store, WriteOp};
+use crate::storage::{Item, Store, WriteOp};
 use crate::version::Precondition;
 
 /// Reads the flight, checks the caller's precondition and the rules below on the flight as it
@@ -49,45 +49,37 @@ pub async fn update_flight(
     // The cancellation's fan-out task of the attempt that committed, sent after the commit.
     let mut fan_out = None;
     let key = flight_key(id);
-    let changed = entity::update(
-        store,
-        clock,
-        ids,
-        context,
-        &key,
-        precondition,
-        |current: &Flight, item, now| {
-            let origin = records::origin_time_zone(item)?;
-            let changed = apply(current, changes, now)?;
-            let (set, remove) = records::changed_attributes(current, &changed, origin)?;
-            let cancels = current.status != FlightStatus::Cancelled
-                && changed.status == FlightStatus::Cancelled;
-            fan_out = cancels.then(|| {
-                TaskJob::new(
-                    ids,
-                    Task::CancelFlightBookings {
-                        flight_id: id.to_string(),
-                        after: None,
-                    },
-                    now,
-                )
-            });
-            let mut revision = Revision::new(changed, set);
-            revision.remove = remove;
-            if let Some(task) = &fan_out {
-                revision.writes = vec![
-                    WriteOp::Update(records::count_on_airplane(
-                        &current.airplane_id,
-                        -1,
-                        Vec::new(),
-                    )),
-                    outbox::stage(task)?,
-                ];
-            }
-            Ok(revision)
-        },
-    )
-    .await?;
+    let revise = |current: &Flight, item: &Item, now| {
+        let origin = records::origin_time_zone(item)?;
+        let changed = apply(current, changes, now)?;
+        let (set, remove) = records::changed_attributes(current, &changed, origin)?;
+        let cancels =
+            current.status != FlightStatus::Cancelled && changed.status == FlightStatus::Cancelled;
+        fan_out = cancels.then(|| {
+            TaskJob::new(
+                ids,
+                Task::CancelFlightBookings {
+                    flight_id: id.to_string(),
+                    after: None,
+                },
+                now,
+            )
+        });
+        let mut revision = Revision::new(changed, set);
+        revision.remove = remove;
+        if let Some(task) = &fan_out {
+            revision.writes = vec![
+                WriteOp::Update(records::count_on_airplane(
+                    &current.airplane_id,
+                    -1,
+                    Vec::new(),
+                )),
+                outbox::stage(task)?,
+            ];
+        }
+        Ok(revision)
+    };
+    let changed = entity::update(store, clock, ids, context, &key, precondition, revise).await?;
     if let Some(task) = fan_out {
         outbox::dispatch(store, queue, &[task]).await;
     }

@@ -107,30 +107,9 @@ pub(crate) async fn update(services: Arc<Services>, input: Input) -> Result<Repl
     let capacity = body.optional("capacity", capacity);
     let (model_number, capacity) = body.finish((model_number, capacity))?;
     let changes = AirplaneChanges::new(model_number, capacity).ok_or(ApiError::Internal)?;
-    let airplane = airplanes::update_airplane(
-        &*services.store,
-        &*services.clock,
-        &*services.ids,
-        &input.context,
-        &id,
-        &changes,
-        &input.precondition(),
-    )
-    .await?;
-    Ok(Reply::ok(&airplane)?.with_version(airplane.version))
+    super::change(&services, &input, &id, &changes).await
 }
 
 pub(crate) async fn delete(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
-    let id = airplane_id(&input)?;
-    input.query_params(&[])?;
-    airplanes::delete_airplane(
-        &*services.store,
-        &*services.clock,
-        &*services.ids,
-        &input.context,
-        &id,
-        &input.precondition(),
-    )
-    .await?;
-    Ok(Reply::no_content())
+    super::remove(&services, &input, &airplane_id(&input)?).await
 }

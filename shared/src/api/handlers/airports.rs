@@ -107,30 +107,9 @@ pub(crate) async fn update(services: Arc<Services>, input: Input) -> Result<Repl
     let time_zone = body.optional("timeZone", time_zone);
     let (name, city, country, time_zone) = body.finish((name, city, country, time_zone))?;
     let changes = AirportChanges::new(name, city, country, time_zone).ok_or(ApiError::Internal)?;
-    let airport = airports::update_airport(
-        &*services.store,
-        &*services.clock,
-        &*services.ids,
-        &input.context,
-        &code,
-        &changes,
-        &input.precondition(),
-    )
-    .await?;
-    Ok(Reply::ok(&airport)?.with_version(airport.version))
+    super::change(&services, &input, &code, &changes).await
 }
 
 pub(crate) async fn delete(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
-    let code = airport_code(&input)?;
-    input.query_params(&[])?;
-    airports::delete_airport(
-        &*services.store,
-        &*services.clock,
-        &*services.ids,
-        &input.context,
-        &code,
-        &input.precondition(),
-    )
-    .await?;
-    Ok(Reply::no_content())
+    super::remove(&services, &input, &airport_code(&input)?).await
 }

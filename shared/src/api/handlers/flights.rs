@@ -205,16 +205,5 @@ pub(crate) async fn update(services: Arc<Services>, input: Input) -> Result<Repl
 }
 
 pub(crate) async fn delete(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
-    let id = flight_id(&input)?;
-    input.query_params(&[])?;
-    flights::delete_flight(
-        &*services.store,
-        &*services.clock,
-        &*services.ids,
-        &input.context,
-        &id,
-        &input.precondition(),
-    )
-    .await?;
-    Ok(Reply::no_content())
+    super::remove(&services, &input, &flight_id(&input)?).await
 }
