@@ -212,6 +212,8 @@ pub(crate) fn new_item(booking: &Booking) -> Result<Item, StoreError> {
     })
 }
 
+crate::entity::stored_entity!(Booking, ENTITY, from_item);
+
 /// Reads a booking back; an item that does not decode is corrupt data, not a caller's mistake.
 pub(crate) fn from_item(item: Item) -> Result<Booking, StoreError> {
     let record: BookingRecord = storage::from_item(item)?;

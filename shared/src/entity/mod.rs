@@ -92,14 +92,7 @@ macro_rules! versioned_entity {
             }
         }
 
-
-        impl $crate::entity::Stored for $entity {
-            const KIND: $crate::entity::EntityKind = $kind;
-
-            fn from_item(item: $crate::storage::Item) -> Result<Self, $crate::storage::StoreError> {
-                $decode(item)
-            }
-        }
+        $crate::entity::stored_entity!($entity, $kind, $decode);
 
         impl $crate::entity::Versioned for $entity {
             fn audit_id(&self) -> String {
@@ -118,6 +111,24 @@ macro_rules! versioned_entity {
     };
 }
 pub(crate) use versioned_entity;
+
+/// Implements [`Stored`] for an entity read back from its item with the item codec, or with the
+/// decoder a third argument names: `stored_entity!(Notification, EntityKind::Notification)`.
+macro_rules! stored_entity {
+    ($entity:ty, $kind:expr) => {
+        $crate::entity::stored_entity!($entity, $kind, $crate::storage::from_item);
+    };
+    ($entity:ty, $kind:expr, $decode:path) => {
+        impl $crate::entity::Stored for $entity {
+            const KIND: $crate::entity::EntityKind = $kind;
+
+            fn from_item(item: $crate::storage::Item) -> Result<Self, $crate::storage::StoreError> {
+                $decode(item)
+            }
+        }
+    };
+}
+pub(crate) use stored_entity;
 
 use std::fmt;
 

@@ -99,13 +99,7 @@ pub(crate) fn mark_read(key: Key, now: DateTime<Utc>) -> Update {
     update
 }
 
-impl crate::entity::Stored for Notification {
-    const KIND: EntityKind = ENTITY;
-
-    fn from_item(item: Item) -> Result<Self, StoreError> {
-        from_item(item)
-    }
-}
+crate::entity::stored_entity!(Notification, ENTITY, from_item);
 
 /// Reads a notification back; an item that does not decode is corrupt data.
 pub(crate) fn from_item(item: Item) -> Result<Notification, StoreError> {
