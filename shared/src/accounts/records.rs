@@ -9,7 +9,7 @@ use super::model::{Email, PersonName, Phone, User, Username};
 use crate::entity::EntityKind;
 use crate::identity::{Role, UserId};
 use crate::storage::{
-    self, Comparison, Condition, Index, Item, Key, Put, StoreError, WriteOp, to_item,
+    self, Comparison, Condition, Index, Item, ItemKeys, Key, Put, StoreError, WriteOp, to_item,
 };
 
 /// The entity type user items and audit entries name users by.
@@ -71,12 +71,8 @@ impl std::fmt::Debug for StoredUser {
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct UserRecord {
-    pk: String,
-    sk: String,
-    gsi1pk: String,
-    gsi1sk: String,
-    gsi2pk: String,
-    gsi2sk: String,
+    #[serde(flatten)]
+    keys: ItemKeys,
     entity: EntityKind,
     id: UserId,
     email: Email,
@@ -96,15 +92,11 @@ struct UserRecord {
 /// The item for a user as it is now, index keys included.
 pub(crate) fn item(stored: &StoredUser) -> Result<Item, StoreError> {
     let user = &stored.user;
-    let key = key(&user.id);
     let sort_key = list_sort_key(&user.created_at, &user.id);
     let record = UserRecord {
-        pk: key.pk,
-        sk: key.sk,
-        gsi1pk: role_partition(user.role),
-        gsi1sk: sort_key.clone(),
-        gsi2pk: ALL_USERS.to_owned(),
-        gsi2sk: sort_key,
+        keys: ItemKeys::new(key(&user.id))
+            .indexed(ROLE_INDEX, role_partition(user.role), sort_key.clone())
+            .indexed(LIST_INDEX, ALL_USERS, sort_key),
         entity: ENTITY,
         id: user.id.clone(),
         email: user.email.clone(),

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::model::{Airplane, AirplaneId, ModelNumber};
 use crate::entity::EntityKind;
-use crate::storage::{Index, Item, Key, StoreError, to_item};
+use crate::storage::{Index, Item, ItemKeys, Key, StoreError, to_item};
 
 /// The partition of index 1 that lists every airplane, newest first.
 pub(crate) const ALL_AIRPLANES: &str = "AIRPLANES";
@@ -39,12 +39,8 @@ fn list_sort_key(created_at: &DateTime<Utc>, id: &AirplaneId) -> String {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct AirplaneRecord<'a> {
-    pk: String,
-    sk: String,
-    gsi1pk: &'static str,
-    gsi1sk: String,
-    gsi2pk: String,
-    gsi2sk: String,
+    #[serde(flatten)]
+    keys: ItemKeys,
     entity: EntityKind,
     #[serde(flatten)]
     airplane: &'a Airplane,
@@ -59,15 +55,12 @@ crate::entity::versioned_entity!(Airplane, ENTITY, id: AirplaneId => key);
 
 /// The item for a newly created airplane, in use by no flight.
 pub(crate) fn new_item(airplane: &Airplane) -> Result<Item, StoreError> {
-    let key = key(&airplane.id);
     let sort_key = list_sort_key(&airplane.created_at, &airplane.id);
+    let model = model_partition(&airplane.model_number);
     to_item(&AirplaneRecord {
-        pk: key.pk,
-        sk: key.sk,
-        gsi1pk: ALL_AIRPLANES,
-        gsi1sk: sort_key.clone(),
-        gsi2pk: model_partition(&airplane.model_number),
-        gsi2sk: sort_key,
+        keys: ItemKeys::new(key(&airplane.id))
+            .indexed(LIST_INDEX, ALL_AIRPLANES, sort_key.clone())
+            .indexed(MODEL_INDEX, model, sort_key),
         entity: ENTITY,
         airplane,
         version: airplane.version,

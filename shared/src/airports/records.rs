@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::model::{Airport, AirportChanges, AirportCode};
 use crate::entity::EntityKind;
-use crate::storage::{Index, Item, Key, StoreError, to_item};
+use crate::storage::{Index, Item, ItemKeys, Key, StoreError, to_item};
 
 /// The partition of index 1 that lists every airport by code.
 pub(crate) const ALL_AIRPORTS: &str = "AIRPORTS";
@@ -30,10 +30,8 @@ pub(crate) fn key(code: &AirportCode) -> Key {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct AirportRecord<'a> {
-    pk: String,
-    sk: String,
-    gsi1pk: &'static str,
-    gsi1sk: String,
+    #[serde(flatten)]
+    keys: ItemKeys,
     entity: EntityKind,
     #[serde(flatten)]
     airport: &'a Airport,
@@ -43,13 +41,14 @@ struct AirportRecord<'a> {
 
 /// The item for a newly created airport, used by no flight.
 pub(crate) fn new_item(airport: &Airport) -> Result<Item, StoreError> {
-    let key = key(&airport.code);
+    // Codes are fixed-width uppercase letters, so they sort alphabetically as they are.
+    let keys = ItemKeys::new(key(&airport.code)).indexed(
+        LIST_INDEX,
+        ALL_AIRPORTS,
+        airport.code.to_string(),
+    );
     to_item(&AirportRecord {
-        pk: key.pk,
-        sk: key.sk,
-        gsi1pk: ALL_AIRPORTS,
-        // Codes are fixed-width uppercase letters, so they sort alphabetically as they are.
-        gsi1sk: airport.code.to_string(),
+        keys,
         entity: ENTITY,
         airport,
         version: airport.version,

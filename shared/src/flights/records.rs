@@ -20,7 +20,7 @@ use crate::airports::{AirportCode, FLIGHT_COUNT, TimeZone, airport_key};
 use crate::entity::EntityKind;
 use crate::money::{Currency, MAX_AMOUNT, Money};
 use crate::storage::{
-    self, Condition, Index, Item, Key, StoreError, Update, VERSION_ATTRIBUTE, to_item,
+    self, Condition, Index, Item, ItemKeys, Key, StoreError, Update, VERSION_ATTRIBUTE, to_item,
 };
 
 /// The entity type stored items and audit entries name flights by.
@@ -81,18 +81,8 @@ fn price_sort_key(amount: i64, id: &FlightId) -> String {
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct FlightRecord {
-    pk: String,
-    sk: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    gsi1pk: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    gsi1sk: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    gsi2pk: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    gsi2sk: Option<String>,
-    gsi3pk: String,
-    gsi3sk: String,
+    #[serde(flatten)]
+    keys: ItemKeys,
     entity: EntityKind,
     id: FlightId,
     flight_number: FlightNumber,
@@ -125,21 +115,23 @@ struct FlightRecord {
 
 impl FlightRecord {
     fn of(flight: &Flight, origin: TimeZone, booking_count: u64) -> Self {
-        let key = super::flight_key(&flight.id);
-        let bookable = flight.status == FlightStatus::Scheduled;
-        let search_partition = bookable.then(|| {
+        let by_departure = departure_sort_key(&flight.departure_time, &flight.id);
+        let mut keys = ItemKeys::new(super::flight_key(&flight.id)).indexed(
+            DEPARTURES_INDEX,
+            departures_partition(flight.departure_time.date_naive()),
+            by_departure.clone(),
+        );
+        // Only a bookable flight is in search.
+        if flight.status == FlightStatus::Scheduled {
             let day = origin.local_date(flight.departure_time);
-            route_day_partition(&flight.from, &flight.to, day)
-        });
+            let search = route_day_partition(&flight.from, &flight.to, day);
+            let by_price = price_sort_key(flight.price.amount(), &flight.id);
+            keys = keys
+                .indexed(BY_DEPARTURE_INDEX, search.clone(), by_departure)
+                .indexed(BY_PRICE_INDEX, search, by_price);
+        }
         Self {
-            pk: key.pk,
-            sk: key.sk,
-            gsi1pk: search_partition.clone(),
-            gsi1sk: bookable.then(|| departure_sort_key(&flight.departure_time, &flight.id)),
-            gsi2pk: search_partition,
-            gsi2sk: bookable.then(|| price_sort_key(flight.price.amount(), &flight.id)),
-            gsi3pk: departures_partition(flight.departure_time.date_naive()),
-            gsi3sk: departure_sort_key(&flight.departure_time, &flight.id),
+            keys,
             entity: ENTITY,
             id: flight.id.clone(),
             flight_number: flight.flight_number.clone(),

@@ -8,7 +8,9 @@ use serde_json::Value;
 use super::model::{Notification, NotificationId, NotificationKind};
 use crate::entity::EntityKind;
 use crate::identity::UserId;
-use crate::storage::{self, Comparison, Condition, Index, Item, Key, StoreError, Update, to_item};
+use crate::storage::{
+    self, Comparison, Condition, Index, Item, ItemKeys, Key, StoreError, Update, to_item,
+};
 
 /// The entity type stored items name notifications by.
 pub(crate) const ENTITY: EntityKind = EntityKind::Notification;
@@ -35,12 +37,8 @@ pub(crate) fn key(user_id: &UserId, id: &NotificationId) -> Key {
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct NotificationRecord {
-    pk: String,
-    sk: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    gsi1pk: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    gsi1sk: Option<String>,
+    #[serde(flatten)]
+    keys: ItemKeys,
     entity: EntityKind,
     id: NotificationId,
     user_id: UserId,
@@ -56,13 +54,13 @@ struct NotificationRecord {
 
 /// The item of a new notification, in the unread index unless it is already read.
 pub(crate) fn new_item(notification: &Notification) -> Result<Item, StoreError> {
-    let key = key(&notification.user_id, &notification.id);
-    let unread = !notification.read;
+    let mut keys = ItemKeys::new(key(&notification.user_id, &notification.id));
+    if !notification.read {
+        let unread = unread_partition(&notification.user_id);
+        keys = keys.indexed(UNREAD_INDEX, unread, notification.id.as_str());
+    }
     let record = NotificationRecord {
-        pk: key.pk,
-        sk: key.sk,
-        gsi1pk: unread.then(|| unread_partition(&notification.user_id)),
-        gsi1sk: unread.then(|| notification.id.to_string()),
+        keys,
         entity: ENTITY,
         id: notification.id.clone(),
         user_id: notification.user_id.clone(),

@@ -12,7 +12,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{Item, StoreError};
+use serde::Deserialize;
+
+use super::{Index, Item, Key, StoreError};
 
 /// A record as a stored item (or any serializable value as the JSON object audit entries and
 /// views hold). A value that is not an object when serialized is refused as internal.
@@ -29,6 +31,55 @@ pub fn to_item(record: &impl Serialize) -> Result<Item, StoreError> {
 /// parser refuses, is corrupt data.
 pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
     serde_json::from_value(Value::Object(item)).map_err(StoreError::internal)
+}
+
+/// The key attributes of a stored item, which a record flattens into itself
+/// (`#[serde(flatten)] keys: ItemKeys`): the primary key and, for each index the item is in, that
+/// index's keys. An index whose keys are absent does not hold the item (a sparse index).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemKeys {
+    pub pk: String,
+    pub sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi1pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi1sk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi2pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi2sk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi3pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi3sk: Option<String>,
+}
+
+impl ItemKeys {
+    /// The keys of an item at `key`, in no index yet.
+    pub fn new(key: Key) -> Self {
+        Self {
+            pk: key.pk,
+            sk: key.sk,
+            ..Self::default()
+        }
+    }
+
+    /// The item in `index` too, in partition `partition` at `sort`.
+    pub fn indexed(
+        mut self,
+        index: Index,
+        partition: impl Into<String>,
+        sort: impl Into<String>,
+    ) -> Self {
+        let (pk, sk) = match index {
+            Index::Gsi1 => (&mut self.gsi1pk, &mut self.gsi1sk),
+            Index::Gsi2 => (&mut self.gsi2pk, &mut self.gsi2sk),
+            Index::Gsi3 => (&mut self.gsi3pk, &mut self.gsi3sk),
+        };
+        *pk = Some(partition.into());
+        *sk = Some(sort.into());
+        self
+    }
 }
 
 /// A timestamp as stored attributes and sort keys hold it: RFC 3339, UTC (`Z`), milliseconds.
@@ -95,5 +146,19 @@ mod tests {
     #[test]
     fn a_value_that_is_not_an_object_is_refused() {
         assert!(matches!(to_item(&3), Err(StoreError::Internal(_))));
+    }
+
+    #[test]
+    fn item_keys_write_the_schema_attributes_of_the_indexes_named_only() {
+        let keys = ItemKeys::new(Key::new("P", "S")).indexed(Index::Gsi2, "P2", "S2");
+        let item = to_item(&keys).unwrap();
+        assert_eq!(Key::of(&item), Some(Key::new("P", "S")));
+        assert_eq!(item[Index::Gsi2.partition_key()], "P2");
+        assert_eq!(item[Index::Gsi2.sort_key()], "S2");
+        for index in [Index::Gsi1, Index::Gsi3] {
+            assert!(!item.contains_key(index.partition_key()));
+            assert!(!item.contains_key(index.sort_key()));
+        }
+        assert_eq!(from_item::<ItemKeys>(item).unwrap(), keys);
     }
 }

@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 pub(crate) use codec::parsed_from_string;
-pub use codec::{from_item, timestamp, to_item};
+pub use codec::{ItemKeys, from_item, timestamp, to_item};
 pub use schema::{Index, IndexSchema, TABLE, TableSchema};
 
 /// One stored item: attribute name -> value.
