@@ -103,11 +103,13 @@ impl IdempotencyScope {
 pub struct Fingerprint(String);
 
 impl Fingerprint {
-    pub fn of<T: Serialize>(request: &T) -> Self {
-        let bytes = serde_json::to_vec(request)
-            .unwrap_or_else(|_| unreachable!("a command of plain values always serializes"));
+    /// A request that does not serialize has no fingerprint: an internal error.
+    pub fn of<T: Serialize>(request: &T) -> Result<Self, StoreError> {
+        let bytes = serde_json::to_vec(request).map_err(StoreError::internal)?;
         let digest = Sha256::digest(&bytes);
-        Self(digest.iter().map(|byte| format!("{byte:02x}")).collect())
+        Ok(Self(
+            digest.iter().map(|byte| format!("{byte:02x}")).collect(),
+        ))
     }
 }
 
@@ -373,9 +375,9 @@ mod tests {
 
     #[test]
     fn fingerprints_differ_exactly_when_the_requests_do() {
-        let one = Fingerprint::of(&serde_json::json!({"flightId": "f", "seats": 2}));
-        let same = Fingerprint::of(&serde_json::json!({"flightId": "f", "seats": 2}));
-        let other = Fingerprint::of(&serde_json::json!({"flightId": "f", "seats": 3}));
+        let one = Fingerprint::of(&serde_json::json!({"flightId": "f", "seats": 2})).unwrap();
+        let same = Fingerprint::of(&serde_json::json!({"flightId": "f", "seats": 2})).unwrap();
+        let other = Fingerprint::of(&serde_json::json!({"flightId": "f", "seats": 3})).unwrap();
         assert_eq!(one, same);
         assert_ne!(one, other);
         assert_eq!(one.0.len(), 64);
@@ -412,7 +414,7 @@ mod tests {
             key: Key::new("IDEMPOTENCY#x", "IDEMPOTENCY"),
             token: "t-1".into(),
         };
-        let mut item = in_progress_item(&claim, &Fingerprint::of(&1), now);
+        let mut item = in_progress_item(&claim, &Fingerprint::of(&1).unwrap(), now);
         let pending = Record::read(&item).unwrap();
         assert!(pending.response.is_none());
         assert!(!pending.lease_lapsed(now + LEASE - TimeDelta::milliseconds(1)));

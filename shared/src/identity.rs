@@ -45,9 +45,11 @@ impl fmt::Display for Role {
 macro_rules! uuid_id {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
-        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
         #[serde(transparent)]
         pub struct $name(String);
+
+        $crate::storage::parsed_from_string!($name => |raw| $name::parse(raw).ok_or("is not a UUID"));
 
         impl $name {
             /// Reads an id from a path or a stored item; `None` for anything but a UUID.
@@ -102,7 +104,7 @@ impl Principal {
 }
 
 /// Who made a change, as the audit log records it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum Actor {
     User(UserId),
     /// Scheduled jobs, queue workers and the bootstrap of the first admin.

@@ -4,9 +4,11 @@
 //! - [`airplanes`]: the fleet; one file per use case (`create.rs`, `list.rs`, ...).
 //! - [`airports`], [`flights`]: airports with their time zones, and flights with their seats and
 //!   search by leg and local day.
-//! - [`storage`]: the storage port (DynamoDB semantics in typed terms) and the table schema.
+//! - [`storage`]: the storage port (DynamoDB semantics in typed terms), the table schema, and the
+//!   one item codec (`to_item` / `from_item`) every stored record goes through.
 //! - [`pagination`], [`version`]: list pages and optimistic concurrency, shared by every entity.
-//! - [`entity`]: the closed set of entity kinds that items, audit entries and the API name.
+//! - [`entity`]: the closed set of entity kinds that items, audit entries and the API name, and
+//!   the use cases every entity shares (get, create, versioned update, guarded delete, list).
 //! - [`audit`]: audit entries, written in the same transaction as the change they record.
 //! - [`identity`]: roles, the authenticated principal and the request context of a change.
 //! - [`background`]: the queue worker and the scheduled functions, declared once.

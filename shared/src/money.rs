@@ -54,6 +54,14 @@ pub struct Money {
     currency: Currency,
 }
 
+/// Money as a stored attribute: the same object it serializes to, built without a fallible
+/// serializer.
+impl From<&Money> for serde_json::Value {
+    fn from(money: &Money) -> Self {
+        serde_json::json!({ "amount": money.amount, "currency": money.currency.as_str() })
+    }
+}
+
 /// Money as read from JSON, before its amount is checked.
 #[derive(Deserialize)]
 struct UncheckedMoney {
@@ -129,6 +137,15 @@ mod tests {
         let fare = Money::new(12_500, eur()).unwrap();
         assert_eq!(fare.times(3).unwrap(), Money::new(37_500, eur()).unwrap());
         assert!(Money::new(MAX_AMOUNT, eur()).unwrap().times(2).is_none());
+    }
+
+    #[test]
+    fn the_stored_attribute_is_what_money_serializes_to() {
+        let fare = Money::new(9_900, Currency::parse("USD").unwrap()).unwrap();
+        assert_eq!(
+            serde_json::Value::from(&fare),
+            serde_json::to_value(&fare).unwrap()
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ use itinera::idempotency::{
 use itinera::identity::{Principal, Role};
 use itinera::jobs::{Job, JobKind, JobQueue, QueueError, QueueMessage};
 use itinera::payments::{TEST_TOKEN_APPROVE, TEST_TOKEN_DECLINE};
-use itinera::storage::{Query, Store};
+use itinera::storage::{Query, Store, StoreError};
 use itinera::version::Precondition;
 use itinera_embedded::EmbeddedStore;
 use itinera_tests::{
@@ -282,7 +282,7 @@ async fn a_key_whose_request_is_in_progress_is_a_409_until_its_lease_lapses() {
         &*app.clock,
         &IdempotencyScope::new(CREATE_OPERATION, &ann.user_id),
         &IdempotencyKey::parse(key).unwrap(),
-        &Fingerprint::of(&new),
+        &Fingerprint::of(&new).unwrap(),
     )
     .await
     .unwrap();
@@ -337,7 +337,7 @@ async fn of_two_requests_taking_over_a_lapsed_claim_exactly_one_proceeds() {
     let app = Fixture::new(10).await;
     let scope = IdempotencyScope::new(CREATE_OPERATION, &customer().user_id);
     let key = IdempotencyKey::parse("contested").unwrap();
-    let fingerprint = Fingerprint::of(&"the same request");
+    let fingerprint = Fingerprint::of(&"the same request").unwrap();
     let begin = || idempotency::begin(&*app.store, &*app.clock, &scope, &key, &fingerprint);
     assert!(matches!(begin().await.unwrap(), Begin::Proceed(_)));
     app.clock.advance(idempotency::LEASE);
@@ -795,12 +795,12 @@ async fn every_booking_change_shows_in_the_actors_activity() {
 }
 
 /// What the use-case tests record as a creation's response.
-fn respond(booking: &Booking) -> StoredResponse {
-    StoredResponse {
+fn respond(booking: &Booking) -> Result<StoredResponse, StoreError> {
+    Ok(StoredResponse {
         status: 201,
         body: serde_json::to_value(booking).expect("a booking serializes"),
         location: None,
-    }
+    })
 }
 
 /// Books `seats` for `who` through the use cases (no rate limit in the way), and pays for the

@@ -83,7 +83,7 @@ fn booking_change(job: &Job) -> WriteOp {
 
 async fn commit_with_change(store: &dyn Store, job: &Job) {
     store
-        .transact(vec![booking_change(job), stage(job)])
+        .transact(vec![booking_change(job), stage(job).unwrap()])
         .await
         .expect("the change and its job commit");
 }
@@ -167,7 +167,7 @@ async fn a_job_staged_in_a_cancelled_transaction_is_not_staged_at_all() {
     assert!(
         fixture
             .store
-            .transact(vec![booking_change(&second), stage(&second)])
+            .transact(vec![booking_change(&second), stage(&second).unwrap()])
             .await
             .is_err()
     );
@@ -255,7 +255,7 @@ async fn the_relay_sends_every_staged_job_once_across_pages() {
         );
         fixture
             .store
-            .transact(vec![stage(&job)])
+            .transact(vec![stage(&job).unwrap()])
             .await
             .expect("the job is staged");
         staged.push(job);

@@ -171,7 +171,7 @@ fn same_work_another_id(job: &Job) -> Job {
 
 /// A first receive of `job` from the queue.
 pub(crate) fn delivery(job: &Job) -> Delivery {
-    raw_delivery(&job.to_body())
+    raw_delivery(&job.to_body().unwrap())
 }
 
 fn raw_delivery(body: &str) -> Delivery {

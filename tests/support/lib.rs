@@ -658,10 +658,12 @@ pub async fn book_seats(
         flight_id: flight.id.clone(),
         seats: Seats::try_from(i64::from(seats)).expect("1 to 9 seats"),
     };
-    let respond = |booking: &itinera::bookings::Booking| StoredResponse {
-        status: 201,
-        body: serde_json::to_value(booking).expect("a booking serializes"),
-        location: None,
+    let respond = |booking: &itinera::bookings::Booking| {
+        Ok(StoredResponse {
+            status: 201,
+            body: serde_json::to_value(booking).expect("a booking serializes"),
+            location: None,
+        })
     };
     let outcome = create_booking(
         store,

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::get::load;
 use super::hashing::{PasswordHasher, spawn_hash, spawn_verify};
 use super::model::{Password, User};
-use super::records::{self, AUDIT_ENTITY, PASSWORD_HASH};
+use super::records::{self, ENTITY, PASSWORD_HASH};
 use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
@@ -75,7 +75,7 @@ pub async fn change_password(
     ];
     update.condition = Some(Condition::version_is(changed.version - 1));
     let change = Change {
-        entity_type: AUDIT_ENTITY,
+        entity_type: ENTITY,
         entity_id: id.to_string(),
         action: Action::Update,
         before: Map::new(),

@@ -2,9 +2,10 @@
 
 use super::model::User;
 use super::records::{self, ALL_USERS, LIST_INDEX, ROLE_INDEX};
+use crate::entity;
 use crate::error::DomainError;
 use crate::identity::Role;
-use crate::pagination::{PageLimit, fill_page};
+use crate::pagination::PageLimit;
 use crate::storage::{Item, Order, Query, Store};
 
 /// One page of users and the key the next page starts after.
@@ -28,15 +29,9 @@ pub async fn list_users(
         None => Query::partition(Some(LIST_INDEX), ALL_USERS),
     };
     query.order = Order::Descending;
-    query.start_after = start_after;
-    let page = fill_page(store, query, limit).await?;
-    let users = page
-        .items
-        .into_iter()
-        .map(|item| records::from_item(item).map(|stored| stored.user))
-        .collect::<Result<_, _>>()?;
+    let page = entity::list(store, query, limit, start_after).await?;
     Ok(UserPage {
-        users,
+        users: page.items,
         next: page.next,
     })
 }

@@ -293,6 +293,13 @@ impl TryFrom<&str> for Phone {
     }
 }
 
+crate::storage::parsed_from_string!(
+    Email => Email::parse,
+    Username => Username::parse,
+    PersonName => PersonName::parse,
+    Phone => Phone::parse,
+);
+
 /// A user as callers see it. The password hash is not part of it: it stays in the storage layer,
 /// so no handler can serialize it by accident.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

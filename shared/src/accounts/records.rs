@@ -8,10 +8,12 @@ use serde_json::{Map, Value};
 use super::model::{Email, PersonName, Phone, User, Username};
 use crate::entity::EntityKind;
 use crate::identity::{Role, UserId};
-use crate::storage::{Comparison, Condition, Index, Item, Key, Put, StoreError, WriteOp};
+use crate::storage::{
+    self, Comparison, Condition, Index, Item, ItemKeys, Key, Put, StoreError, WriteOp, to_item,
+};
 
-/// The entity type users are recorded under in the audit log.
-pub(crate) const AUDIT_ENTITY: EntityKind = EntityKind::User;
+/// The entity type user items and audit entries name users by.
+pub(crate) const ENTITY: EntityKind = EntityKind::User;
 /// The index listing the users of one role, newest first.
 pub(crate) const ROLE_INDEX: Index = Index::Gsi1;
 /// The index listing every user, newest first.
@@ -69,20 +71,16 @@ impl std::fmt::Debug for StoredUser {
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct UserRecord {
-    pk: String,
-    sk: String,
-    gsi1pk: String,
-    gsi1sk: String,
-    gsi2pk: String,
-    gsi2sk: String,
+    #[serde(flatten)]
+    keys: ItemKeys,
     entity: EntityKind,
-    id: String,
-    email: String,
-    username: String,
-    name: String,
+    id: UserId,
+    email: Email,
+    username: Username,
+    name: PersonName,
     /// Absent when the user has no phone number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    phone: Option<String>,
+    phone: Option<Phone>,
     role: Role,
     disabled: bool,
     password_hash: String,
@@ -91,26 +89,20 @@ struct UserRecord {
     updated_at: DateTime<Utc>,
 }
 
-const ENTITY: EntityKind = EntityKind::User;
-
 /// The item for a user as it is now, index keys included.
-pub(crate) fn item(stored: &StoredUser) -> Item {
+pub(crate) fn item(stored: &StoredUser) -> Result<Item, StoreError> {
     let user = &stored.user;
-    let key = key(&user.id);
     let sort_key = list_sort_key(&user.created_at, &user.id);
     let record = UserRecord {
-        pk: key.pk,
-        sk: key.sk,
-        gsi1pk: role_partition(user.role),
-        gsi1sk: sort_key.clone(),
-        gsi2pk: ALL_USERS.to_owned(),
-        gsi2sk: sort_key,
+        keys: ItemKeys::new(key(&user.id))
+            .indexed(ROLE_INDEX, role_partition(user.role), sort_key.clone())
+            .indexed(LIST_INDEX, ALL_USERS, sort_key),
         entity: ENTITY,
-        id: user.id.to_string(),
-        email: user.email.to_string(),
-        username: user.username.to_string(),
-        name: user.name.as_str().to_owned(),
-        phone: user.phone.as_ref().map(|phone| phone.as_str().to_owned()),
+        id: user.id.clone(),
+        email: user.email.clone(),
+        username: user.username.clone(),
+        name: user.name.clone(),
+        phone: user.phone.clone(),
         role: user.role,
         disabled: user.disabled,
         password_hash: stored.password_hash.clone(),
@@ -118,7 +110,7 @@ pub(crate) fn item(stored: &StoredUser) -> Item {
         created_at: user.created_at,
         updated_at: user.updated_at,
     };
-    into_item(record)
+    to_item(&record)
 }
 
 /// The item that reserves `key` (an email or username key) for `user`.
@@ -133,7 +125,7 @@ fn reservation(key: Key, entity: EntityKind, user: &UserId) -> Item {
 /// The writes that create a user: the user item, then the email and username reservations, each
 /// conditional on the item not existing. A failed condition names its operation, so callers tell
 /// "email taken" from "username taken" by [`CreateOps`]' indexes.
-pub(crate) fn create_ops(stored: &StoredUser) -> Vec<WriteOp> {
+pub(crate) fn create_ops(stored: &StoredUser) -> Result<Vec<WriteOp>, StoreError> {
     let user = &stored.user;
     let put = |item| {
         WriteOp::Put(Put {
@@ -141,8 +133,8 @@ pub(crate) fn create_ops(stored: &StoredUser) -> Vec<WriteOp> {
             condition: Some(Condition::ItemNotExists),
         })
     };
-    vec![
-        put(item(stored)),
+    Ok(vec![
+        put(item(stored)?),
         put(reservation(
             email_key(&user.email),
             EntityKind::UserEmail,
@@ -153,7 +145,7 @@ pub(crate) fn create_ops(stored: &StoredUser) -> Vec<WriteOp> {
             EntityKind::Username,
             &user.id,
         )),
-    ]
+    ])
 }
 
 /// Positions of the operations [`create_ops`] returns.
@@ -193,11 +185,8 @@ pub(crate) fn is_enabled_admin() -> Condition {
 }
 
 /// A user as the audit log records it: the public view, never the password hash.
-pub(crate) fn audit_view(user: &User) -> Map<String, Value> {
-    match serde_json::to_value(user) {
-        Ok(Value::Object(view)) => view,
-        _ => unreachable!("a user always serializes to an object"),
-    }
+pub(crate) fn audit_view(user: &User) -> Result<Map<String, Value>, StoreError> {
+    to_item(user)
 }
 
 /// A timestamp in the stored form (RFC 3339, milliseconds, `Z`).
@@ -205,29 +194,22 @@ pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn into_item(record: impl Serialize) -> Item {
-    match serde_json::to_value(record) {
-        Ok(Value::Object(item)) => item,
-        _ => unreachable!("a record of strings and numbers always serializes to an object"),
-    }
+crate::entity::versioned_entity!(User, ENTITY, id: UserId => key, user_from_item);
+
+/// Reads a user back without their password hash.
+fn user_from_item(item: Item) -> Result<User, StoreError> {
+    from_item(item).map(|stored| stored.user)
 }
 
 /// Reads a user back; an item that does not decode is corrupt data, not a caller's mistake.
 pub(crate) fn from_item(item: Item) -> Result<StoredUser, StoreError> {
-    let record: UserRecord =
-        serde_json::from_value(Value::Object(item)).map_err(StoreError::internal)?;
-    let corrupt = |what: &str| StoreError::internal(format!("stored user has an invalid {what}"));
+    let record: UserRecord = storage::from_item(item)?;
     let user = User {
-        id: UserId::parse(&record.id).ok_or_else(|| corrupt("id"))?,
-        email: Email::parse(&record.email).map_err(|_| corrupt("email"))?,
-        username: Username::parse(&record.username).map_err(|_| corrupt("username"))?,
-        name: PersonName::parse(&record.name).map_err(|_| corrupt("name"))?,
-        phone: record
-            .phone
-            .as_deref()
-            .map(Phone::parse)
-            .transpose()
-            .map_err(|_| corrupt("phone"))?,
+        id: record.id,
+        email: record.email,
+        username: record.username,
+        name: record.name,
+        phone: record.phone,
         role: record.role,
         disabled: record.disabled,
         version: record.version,
@@ -275,14 +257,14 @@ mod tests {
     #[test]
     fn a_user_survives_the_round_trip_through_its_item() {
         let original = stored_user();
-        let read = from_item(item(&original)).unwrap();
+        let read = from_item(item(&original).unwrap()).unwrap();
         assert_eq!(read.user, original.user);
         assert_eq!(read.password_hash, original.password_hash);
     }
 
     #[test]
     fn the_item_carries_its_keys_and_index_keys() {
-        let item = item(&stored_user());
+        let item = item(&stored_user()).unwrap();
         assert_eq!(Key::of(&item).unwrap(), key(&stored_user().user.id));
         assert_eq!(item["pk"], "USER#0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f");
         assert_eq!(item["gsi1pk"], "USERS#ROLE#customer");
@@ -297,7 +279,7 @@ mod tests {
 
     #[test]
     fn creation_reserves_the_email_and_the_username_for_the_user() {
-        let ops = create_ops(&stored_user());
+        let ops = create_ops(&stored_user()).unwrap();
         let keys: Vec<Key> = ops.iter().filter_map(WriteOp::key).collect();
         assert_eq!(keys[CreateOps::USER], key(&stored_user().user.id));
         assert_eq!(
@@ -322,7 +304,7 @@ mod tests {
 
     #[test]
     fn the_audit_view_and_the_public_view_leave_the_hash_out() {
-        let view = Value::Object(audit_view(&stored_user().user)).to_string();
+        let view = Value::Object(audit_view(&stored_user().user).unwrap()).to_string();
         assert!(!view.contains("argon2"), "{view}");
         assert!(!view.contains("passwordHash"), "{view}");
         assert!(!view.contains("version"), "{view}");
@@ -331,7 +313,7 @@ mod tests {
 
     #[test]
     fn a_corrupt_item_is_an_internal_error() {
-        let mut item = item(&stored_user());
+        let mut item = item(&stored_user()).unwrap();
         item.insert("email".into(), Value::from("not an email"));
         assert!(matches!(from_item(item), Err(StoreError::Internal(_))));
     }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::hashing::{PasswordHasher, spawn_hash};
 use super::model::{NewAccount, User};
-use super::records::{self, AUDIT_ENTITY, CreateOps, StoredUser};
+use super::records::{self, CreateOps, ENTITY, StoredUser};
 use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
@@ -90,6 +90,12 @@ pub(crate) enum InsertError {
     Failed(DomainError),
 }
 
+impl From<StoreError> for InsertError {
+    fn from(error: StoreError) -> Self {
+        Self::Failed(error.into())
+    }
+}
+
 /// Writes a new user, its reservations and its audit entry (recorded as made in `context` at
 /// `at`) in one transaction.
 pub(crate) async fn insert_user(
@@ -100,14 +106,14 @@ pub(crate) async fn insert_user(
     stored: &StoredUser,
 ) -> Result<(), InsertError> {
     let change = Change {
-        entity_type: AUDIT_ENTITY,
+        entity_type: ENTITY,
         entity_id: stored.user.id.to_string(),
         action: Action::Create,
         before: Default::default(),
-        after: records::audit_view(&stored.user),
+        after: records::audit_view(&stored.user)?,
     };
     for _ in 0..ATTEMPTS {
-        let mut operations = records::create_ops(stored);
+        let mut operations = records::create_ops(stored)?;
         operations.push(audit::entry(&change, context, at, ids.new_id()));
         match store.transact(operations).await {
             Ok(()) => return Ok(()),

@@ -1,27 +1,21 @@
-//! The optimistic-locking write the profile and admin updates share: read, check the caller's
-//! precondition, write the changed attributes guarded by the version read, audit in the same
-//! transaction, retry when a concurrent change won and the caller named no version.
+//! The optimistic-locking write the profile and admin updates share: the generic entity update
+//! ([`entity::update`]: read, check the caller's precondition, write the changed attributes
+//! guarded by the version read, audit in the same transaction, retry when a concurrent change won
+//! and the caller named no version), plus what only users need, a requirement on another item.
 
 use serde_json::Value;
 
-use super::get::{ENTITY, load};
 use super::model::User;
-use super::records::{self, AUDIT_ENTITY};
-use crate::audit::{self, Action, Change};
+use super::records;
 use crate::clock::{Clock, IdGenerator};
+use crate::entity::{self, Revision};
 use crate::error::DomainError;
 use crate::identity::{RequestContext, UserId};
-use crate::storage::{Condition, Key, Store, StoreError, Update, VERSION_ATTRIBUTE, WriteOp};
-use crate::version::{Guarded, Precondition, transact_guarded};
+use crate::storage::{Condition, Item, Key, Store, StoreError, WriteOp};
+use crate::version::Precondition;
 
-/// How often a change is re-read and retried when a concurrent change wins the race and the
-/// caller named no version.
-const ATTEMPTS: usize = 3;
-
-/// The position of the user's update in the transaction; the audit entry follows it.
-const UPDATE_OPERATION: usize = 0;
-/// The position of the [`Requirement`]'s check, after the audit entry.
-const REQUIREMENT_OPERATION: usize = 2;
+/// The position of the [`Requirement`]'s check, right after the user's update.
+const REQUIREMENT_OPERATION: usize = 1;
 
 /// A condition on another item that must still hold when the change commits (the acting admin
 /// still being an enabled admin), checked in the change's own transaction so that a read before
@@ -33,7 +27,7 @@ pub(crate) struct Requirement {
 }
 
 /// What a change does to the user: the user as it will be (without the new version and
-/// timestamp, which [`change_user`] sets) and the attributes that store it.
+/// timestamp, which the update sets) and the attributes that store it.
 pub(crate) struct Changed {
     pub(crate) user: User,
     pub(crate) set: Vec<(String, Value)>,
@@ -55,81 +49,28 @@ pub(crate) async fn change_user(
     requirement: Option<&Requirement>,
     apply: impl Fn(&User) -> Result<Changed, DomainError>,
 ) -> Result<User, DomainError> {
-    for _ in 0..ATTEMPTS {
-        let current = load(store, id).await?.user;
-        if !precondition.admits(current.version) {
-            return Err(DomainError::PreconditionFailed { entity: ENTITY });
-        }
-        let Changed { user, set, remove } = apply(&current)?;
-        let now = clock.now();
-        let changed = User {
-            version: current.version + 1,
-            updated_at: now,
-            ..user
-        };
-        let (before, after) = Change::diff(
-            &records::audit_view(&current),
-            &records::audit_view(&changed),
-        );
-        let change = Change {
-            entity_type: AUDIT_ENTITY,
-            entity_id: id.to_string(),
-            action: Action::Update,
-            before,
-            after,
-        };
-        let mut update = Update::new(records::key(id));
-        update.set = set;
-        update.remove = remove;
-        update.set.push((
-            "updatedAt".into(),
-            Value::from(records::timestamp(changed.updated_at)),
-        ));
-        update
-            .set
-            .push((VERSION_ATTRIBUTE.into(), Value::from(changed.version)));
-        update.condition = Some(Condition::version_is(current.version));
-        let mut operations = vec![
-            WriteOp::Update(update),
-            audit::entry(&change, context, now, ids.new_id()),
-        ];
-        if let Some(requirement) = requirement {
-            operations.push(WriteOp::Check {
+    let key = records::key(id);
+    let revise = |current: &User, _: &Item, _| {
+        let Changed { user, set, remove } = apply(current)?;
+        let mut revision = Revision::new(user, set);
+        revision.remove = remove;
+        revision.writes = requirement
+            .map(|requirement| WriteOp::Check {
                 key: requirement.key.clone(),
                 condition: requirement.condition.clone(),
-            });
-        }
-        let outcome = match (
-            transact_guarded(store, operations, UPDATE_OPERATION).await,
-            requirement,
-        ) {
-            (
-                Err(StoreError::TransactionConditionFailed {
-                    index: REQUIREMENT_OPERATION,
-                }),
-                Some(requirement),
-            ) => return Err((requirement.refusal)()),
-            (outcome, _) => outcome?,
-        };
-        match outcome {
-            Guarded::Committed => return Ok(changed),
-            Guarded::Lost if precondition.is_explicit() => {
-                return Err(stale_or_gone(store, id).await);
-            }
-            // A concurrent change won the race: read again and apply the change to whatever
-            // committed.
-            Guarded::Lost => continue,
-        }
-    }
-    Err(DomainError::Conflict {
-        detail: "The user is being changed concurrently; retry the request.".into(),
-    })
-}
-
-/// After a version condition failed: the user is gone (404) or was changed (412).
-async fn stale_or_gone(store: &dyn Store, id: &UserId) -> DomainError {
-    match load(store, id).await {
-        Ok(_) => DomainError::PreconditionFailed { entity: ENTITY },
-        Err(error) => error,
+            })
+            .into_iter()
+            .collect();
+        Ok(revision)
+    };
+    let outcome = entity::update(store, clock, ids, context, &key, precondition, revise).await;
+    match (outcome, requirement) {
+        (
+            Err(DomainError::Store(StoreError::TransactionConditionFailed {
+                index: REQUIREMENT_OPERATION,
+            })),
+            Some(requirement),
+        ) => Err((requirement.refusal)()),
+        (outcome, _) => outcome,
     }
 }

@@ -2,16 +2,13 @@
 
 use super::model::{Airplane, AirplaneFilter};
 use super::records::{self, ALL_AIRPLANES, LIST_INDEX, MODEL_INDEX};
+use crate::entity::{self, Page};
 use crate::error::DomainError;
-use crate::pagination::{PageLimit, fill_page};
+use crate::pagination::PageLimit;
 use crate::storage::{Comparison, Condition, Item, Order, Query, Store};
 
 /// One page of airplanes and the key the next page starts after.
-#[derive(Debug)]
-pub struct AirplanePage {
-    pub airplanes: Vec<Airplane>,
-    pub next: Option<Item>,
-}
+pub type AirplanePage = Page<Airplane>;
 
 /// Queries index 1 (every airplane) or, when a model number is given, index 2 (that model's
 /// airplanes), newest first; capacity bounds are a filter on the query. Never a scan.
@@ -29,35 +26,22 @@ pub async fn list_airplanes(
         None => Query::partition(Some(LIST_INDEX), ALL_AIRPLANES),
     };
     query.order = Order::Descending;
-    query.start_after = start_after;
     query.filter = capacity_filter(filter);
-    let page = fill_page(store, query, limit).await?;
-    let airplanes = page
-        .items
-        .into_iter()
-        .map(records::from_item)
-        .collect::<Result<_, _>>()?;
-    Ok(AirplanePage {
-        airplanes,
-        next: page.next,
-    })
+    entity::list(store, query, limit, start_after).await
 }
 
 fn capacity_filter(filter: &AirplaneFilter) -> Option<Condition> {
-    let bounds: Vec<Condition> = [
-        filter
-            .min_capacity()
-            .map(|min| Condition::compare("capacity", Comparison::GreaterOrEqual, min.get())),
-        filter
-            .max_capacity()
-            .map(|max| Condition::compare("capacity", Comparison::LessOrEqual, max.get())),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    match bounds.len() {
-        0 => None,
-        1 => bounds.into_iter().next(),
-        _ => Some(Condition::And(bounds)),
-    }
+    Condition::all(
+        [
+            filter
+                .min_capacity()
+                .map(|min| Condition::compare("capacity", Comparison::GreaterOrEqual, min.get())),
+            filter
+                .max_capacity()
+                .map(|max| Condition::compare("capacity", Comparison::LessOrEqual, max.get())),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    )
 }

@@ -1,7 +1,7 @@
 //! Airplane values: validated newtypes that cannot hold an invalid value, and the entity.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The most characters a model number may have.
 pub const MODEL_NUMBER_MAX_CHARS: usize = 64;
@@ -40,10 +40,18 @@ impl ModelNumber {
     }
 }
 
+crate::storage::parsed_from_string!(ModelNumber => ModelNumber::parse);
+
 /// The number of passenger seats: 1 to 1000.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "u16", try_from = "i64")]
 pub struct Capacity(u16);
+
+impl From<Capacity> for u16 {
+    fn from(capacity: Capacity) -> Self {
+        capacity.0
+    }
+}
 
 impl Capacity {
     pub fn get(self) -> u16 {
@@ -74,14 +82,15 @@ crate::identity::uuid_id!(
     AirplaneId
 );
 
-/// An airplane of the fleet.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// An airplane of the fleet. It serializes to its public view (without the version, which the
+/// API shows as the entity tag) and reads back from its stored item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Airplane {
     pub id: AirplaneId,
     pub model_number: ModelNumber,
     pub capacity: Capacity,
-    #[serde(skip)]
+    #[serde(skip_serializing)]
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -119,12 +128,24 @@ impl AirplaneChanges {
     }
 }
 
-/// Which airplanes a list shows.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Which airplanes a list shows; serialized whole, it is what a list's cursors are bound to.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct AirplaneFilter {
     min_capacity: Option<Capacity>,
     max_capacity: Option<Capacity>,
+    /// In the form it is matched in, so `A320` and `a320` are one filter, with one cursor.
+    #[serde(serialize_with = "serialize_match_key")]
     model_number: Option<ModelNumber>,
+}
+
+fn serialize_match_key<S: serde::Serializer>(
+    model_number: &Option<ModelNumber>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    model_number
+        .as_ref()
+        .map(ModelNumber::match_key)
+        .serialize(serializer)
 }
 
 impl AirplaneFilter {
@@ -211,5 +232,18 @@ mod tests {
         assert!(AirplaneFilter::new(high, low, None).is_err());
         assert!(AirplaneFilter::new(low, high, None).is_ok());
         assert!(AirplaneFilter::new(low, low, None).is_ok());
+    }
+
+    #[test]
+    fn filters_that_match_the_same_airplanes_serialize_alike() {
+        let model = |text| AirplaneFilter::new(None, None, ModelNumber::parse(text).ok()).unwrap();
+        let json = |filter: &AirplaneFilter| serde_json::to_value(filter).unwrap();
+        assert_eq!(json(&model("A320neo")), json(&model("a320NEO")));
+        assert_ne!(json(&model("A320neo")), json(&model("A321neo")));
+        let low = Capacity::try_from(10).ok();
+        assert_ne!(
+            json(&AirplaneFilter::default()),
+            json(&AirplaneFilter::new(low, None, None).unwrap())
+        );
     }
 }

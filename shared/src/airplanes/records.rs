@@ -1,12 +1,12 @@
 //! How airplanes are stored: keys, index attributes and the item layout (see docs/data-model.md).
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde::Serialize;
+use serde_json::Value;
 
-use super::model::{Airplane, AirplaneId, Capacity, ModelNumber};
+use super::model::{Airplane, AirplaneId, ModelNumber};
 use crate::entity::EntityKind;
-use crate::storage::{Index, Item, Key, StoreError};
+use crate::storage::{Index, Item, ItemKeys, Key, StoreError, to_item};
 
 /// The partition of index 1 that lists every airplane, newest first.
 pub(crate) const ALL_AIRPLANES: &str = "AIRPLANES";
@@ -34,62 +34,38 @@ fn list_sort_key(created_at: &DateTime<Utc>, id: &AirplaneId) -> String {
     )
 }
 
-/// The stored form of an airplane.
-#[derive(Serialize, Deserialize)]
+/// The stored form of an airplane: the airplane's own fields, its version, and the keys and
+/// counter that place it.
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct AirplaneRecord {
-    pk: String,
-    sk: String,
-    gsi1pk: String,
-    gsi1sk: String,
-    gsi2pk: String,
-    gsi2sk: String,
+struct AirplaneRecord<'a> {
+    #[serde(flatten)]
+    keys: ItemKeys,
     entity: EntityKind,
-    id: String,
-    model_number: String,
-    capacity: u16,
+    #[serde(flatten)]
+    airplane: &'a Airplane,
     version: u64,
     active_flights: u32,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
 }
 
 /// The entity type stored items and audit entries name airplanes by.
 pub(crate) const ENTITY: EntityKind = EntityKind::Airplane;
 
+crate::entity::versioned_entity!(Airplane, ENTITY, id: AirplaneId => key);
+
 /// The item for a newly created airplane, in use by no flight.
-pub(crate) fn new_item(airplane: &Airplane) -> Item {
-    let key = key(&airplane.id);
+pub(crate) fn new_item(airplane: &Airplane) -> Result<Item, StoreError> {
     let sort_key = list_sort_key(&airplane.created_at, &airplane.id);
-    let record = AirplaneRecord {
-        pk: key.pk,
-        sk: key.sk,
-        gsi1pk: ALL_AIRPLANES.to_owned(),
-        gsi1sk: sort_key.clone(),
-        gsi2pk: model_partition(&airplane.model_number),
-        gsi2sk: sort_key,
+    let model = model_partition(&airplane.model_number);
+    to_item(&AirplaneRecord {
+        keys: ItemKeys::new(key(&airplane.id))
+            .indexed(LIST_INDEX, ALL_AIRPLANES, sort_key.clone())
+            .indexed(MODEL_INDEX, model, sort_key),
         entity: ENTITY,
-        id: airplane.id.to_string(),
-        model_number: airplane.model_number.as_str().to_owned(),
-        capacity: airplane.capacity.get(),
+        airplane,
         version: airplane.version,
         active_flights: 0,
-        created_at: airplane.created_at,
-        updated_at: airplane.updated_at,
-    };
-    match serde_json::to_value(record) {
-        Ok(Value::Object(item)) => item,
-        _ => unreachable!("a record of strings and numbers always serializes to an object"),
-    }
-}
-
-/// The airplane's public fields as a JSON object, as the API shows them: what audit entries
-/// record as `before` and `after`.
-pub(crate) fn view(airplane: &Airplane) -> Map<String, Value> {
-    match serde_json::to_value(airplane) {
-        Ok(Value::Object(fields)) => fields,
-        _ => unreachable!("an airplane always serializes to an object"),
-    }
+    })
 }
 
 /// The attributes to set when a model number changes, index key included.
@@ -103,27 +79,15 @@ pub(crate) fn model_number_attributes(model_number: &ModelNumber) -> [(String, V
     ]
 }
 
-/// Reads an airplane back; an item that does not decode is corrupt data, not a caller's mistake.
-pub(crate) fn from_item(item: Item) -> Result<Airplane, StoreError> {
-    let record: AirplaneRecord =
-        serde_json::from_value(Value::Object(item)).map_err(StoreError::internal)?;
-    let corrupt =
-        |what: &str| StoreError::internal(format!("stored airplane has an invalid {what}"));
-    Ok(Airplane {
-        id: AirplaneId::parse(&record.id).ok_or_else(|| corrupt("id"))?,
-        model_number: ModelNumber::parse(&record.model_number)
-            .map_err(|_| corrupt("model number"))?,
-        capacity: Capacity::try_from(i64::from(record.capacity))
-            .map_err(|_| corrupt("capacity"))?,
-        version: record.version,
-        created_at: record.created_at,
-        updated_at: record.updated_at,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::airplanes::Capacity;
+    use crate::storage::from_item;
+
+    fn view(airplane: &Airplane) -> serde_json::Map<String, Value> {
+        to_item(airplane).unwrap()
+    }
 
     fn airplane() -> Airplane {
         let created = DateTime::parse_from_rfc3339("2026-11-21T08:00:00.123Z")
@@ -142,12 +106,15 @@ mod tests {
     #[test]
     fn an_airplane_survives_the_round_trip_through_its_item() {
         let original = airplane();
-        assert_eq!(from_item(new_item(&original)).unwrap(), original);
+        assert_eq!(
+            from_item::<Airplane>(new_item(&original).unwrap()).unwrap(),
+            original
+        );
     }
 
     #[test]
     fn the_item_carries_its_keys_and_index_keys() {
-        let item = new_item(&airplane());
+        let item = new_item(&airplane()).unwrap();
         assert_eq!(Key::of(&item).unwrap(), key(&airplane().id));
         assert_eq!(item["gsi1pk"], "AIRPLANES");
         assert_eq!(
@@ -172,8 +139,11 @@ mod tests {
 
     #[test]
     fn a_corrupt_item_is_an_internal_error() {
-        let mut item = new_item(&airplane());
+        let mut item = new_item(&airplane()).unwrap();
         item.insert("capacity".into(), Value::from(0));
-        assert!(matches!(from_item(item), Err(StoreError::Internal(_))));
+        assert!(matches!(
+            from_item::<Airplane>(item),
+            Err(StoreError::Internal(_))
+        ));
     }
 }

@@ -1,14 +1,12 @@
 //! Adding an airport.
 
-use serde_json::Map;
-
 use super::model::{Airport, NewAirport};
 use super::records;
-use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
+use crate::entity;
 use crate::error::DomainError;
 use crate::identity::RequestContext;
-use crate::storage::{Condition, Put, Store, StoreError, WriteOp};
+use crate::storage::{Store, StoreError};
 
 /// The position of the airport's put in the transaction; the audit entry follows it.
 const PUT_OPERATION: usize = 0;
@@ -35,21 +33,8 @@ pub async fn create_airport(
         created_at: now,
         updated_at: now,
     };
-    let change = Change {
-        entity_type: records::ENTITY,
-        entity_id: airport.code.to_string(),
-        action: Action::Create,
-        before: Map::new(),
-        after: records::view(&airport),
-    };
-    let operations = vec![
-        WriteOp::Put(Put {
-            item: records::new_item(&airport),
-            condition: Some(Condition::ItemNotExists),
-        }),
-        audit::entry(&change, context, now, ids.new_id()),
-    ];
-    match store.transact(operations).await {
+    let item = records::new_item(&airport)?;
+    match entity::create(store, ids, context, now, &airport, item).await {
         Ok(()) => Ok(airport),
         Err(StoreError::TransactionConditionFailed {
             index: PUT_OPERATION,

@@ -1,17 +1,14 @@
 //! Listing every airport, by code.
 
 use super::model::Airport;
-use super::records::{self, ALL_AIRPORTS, LIST_INDEX};
+use super::records::{ALL_AIRPORTS, LIST_INDEX};
+use crate::entity::{self, Page};
 use crate::error::DomainError;
-use crate::pagination::{PageLimit, fill_page};
+use crate::pagination::PageLimit;
 use crate::storage::{Item, Query, Store};
 
 /// One page of airports and the key the next page starts after.
-#[derive(Debug)]
-pub struct AirportPage {
-    pub airports: Vec<Airport>,
-    pub next: Option<Item>,
-}
+pub type AirportPage = Page<Airport>;
 
 /// Queries the one index partition that holds every airport, in code order. Never a scan.
 #[tracing::instrument(skip(store, start_after))]
@@ -20,16 +17,6 @@ pub async fn list_airports(
     limit: PageLimit,
     start_after: Option<Item>,
 ) -> Result<AirportPage, DomainError> {
-    let mut query = Query::partition(Some(LIST_INDEX), ALL_AIRPORTS);
-    query.start_after = start_after;
-    let page = fill_page(store, query, limit).await?;
-    let airports = page
-        .items
-        .into_iter()
-        .map(records::from_item)
-        .collect::<Result<_, _>>()?;
-    Ok(AirportPage {
-        airports,
-        next: page.next,
-    })
+    let query = Query::partition(Some(LIST_INDEX), ALL_AIRPORTS);
+    entity::list(store, query, limit, start_after).await
 }

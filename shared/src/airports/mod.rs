@@ -12,15 +12,17 @@ mod model;
 mod records;
 mod update;
 
+/// Changes an airport under `If-Match` (see the `Changeable` impl in `update.rs`).
+pub use crate::entity::change as update_airport;
+/// Deletes an airport no flight uses (see the `Removable` impl in `delete.rs`).
+pub use crate::entity::remove as delete_airport;
 pub use create::create_airport;
-pub use delete::delete_airport;
 pub use get::get_airport;
 pub use list::{AirportPage, list_airports};
 pub use model::{
     Airport, AirportChanges, AirportCode, CountryCode, NewAirport, PLACE_NAME_MAX_CHARS, PlaceName,
     TimeZone,
 };
-pub use update::update_airport;
 
 // What flights change and read on an airport's item.
 pub(crate) use records::{FLIGHT_COUNT, TIME_ZONE, key as airport_key};

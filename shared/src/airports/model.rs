@@ -4,7 +4,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 /// The most characters an airport's name or city may have.
 pub const PLACE_NAME_MAX_CHARS: usize = 100;
@@ -119,8 +119,16 @@ impl Serialize for TimeZone {
     }
 }
 
-/// An airport.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+crate::storage::parsed_from_string!(
+    AirportCode => AirportCode::parse,
+    PlaceName => PlaceName::parse,
+    CountryCode => CountryCode::parse,
+    TimeZone => TimeZone::parse,
+);
+
+/// An airport. It serializes to its public view (without the version, which the API shows as
+/// the entity tag) and reads back from its stored item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Airport {
     pub code: AirportCode,
@@ -128,7 +136,7 @@ pub struct Airport {
     pub city: PlaceName,
     pub country: CountryCode,
     pub time_zone: TimeZone,
-    #[serde(skip)]
+    #[serde(skip_serializing)]
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -1,12 +1,12 @@
 //! How airports are stored: keys, index attributes and the item layout (see docs/data-model.md).
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde::Serialize;
+use serde_json::Value;
 
-use super::model::{Airport, AirportChanges, AirportCode, CountryCode, PlaceName, TimeZone};
+use super::model::{Airport, AirportChanges, AirportCode};
 use crate::entity::EntityKind;
-use crate::storage::{Index, Item, Key, StoreError};
+use crate::storage::{Index, Item, ItemKeys, Key, StoreError, to_item};
 
 /// The partition of index 1 that lists every airport by code.
 pub(crate) const ALL_AIRPORTS: &str = "AIRPORTS";
@@ -19,63 +19,41 @@ pub(crate) const TIME_ZONE: &str = "timeZone";
 /// The entity type stored items and audit entries name airports by.
 pub(crate) const ENTITY: EntityKind = EntityKind::Airport;
 
+crate::entity::versioned_entity!(Airport, ENTITY, code: AirportCode => key);
+
 pub(crate) fn key(code: &AirportCode) -> Key {
     Key::new(format!("AIRPORT#{code}"), "AIRPORT")
 }
 
-/// The stored form of an airport.
-#[derive(Serialize, Deserialize)]
+/// The stored form of an airport: the airport's own fields, its version, and the keys and
+/// counter that place it.
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct AirportRecord {
-    pk: String,
-    sk: String,
-    gsi1pk: String,
-    gsi1sk: String,
+struct AirportRecord<'a> {
+    #[serde(flatten)]
+    keys: ItemKeys,
     entity: EntityKind,
-    code: String,
-    name: String,
-    city: String,
-    country: String,
-    time_zone: String,
+    #[serde(flatten)]
+    airport: &'a Airport,
     version: u64,
     flight_count: u64,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
 }
 
 /// The item for a newly created airport, used by no flight.
-pub(crate) fn new_item(airport: &Airport) -> Item {
-    let key = key(&airport.code);
-    let record = AirportRecord {
-        pk: key.pk,
-        sk: key.sk,
-        gsi1pk: ALL_AIRPORTS.to_owned(),
-        // Codes are fixed-width uppercase letters, so they sort alphabetically as they are.
-        gsi1sk: airport.code.to_string(),
+pub(crate) fn new_item(airport: &Airport) -> Result<Item, StoreError> {
+    // Codes are fixed-width uppercase letters, so they sort alphabetically as they are.
+    let keys = ItemKeys::new(key(&airport.code)).indexed(
+        LIST_INDEX,
+        ALL_AIRPORTS,
+        airport.code.to_string(),
+    );
+    to_item(&AirportRecord {
+        keys,
         entity: ENTITY,
-        code: airport.code.to_string(),
-        name: airport.name.as_str().to_owned(),
-        city: airport.city.as_str().to_owned(),
-        country: airport.country.as_str().to_owned(),
-        time_zone: airport.time_zone.as_str().to_owned(),
+        airport,
         version: airport.version,
         flight_count: 0,
-        created_at: airport.created_at,
-        updated_at: airport.updated_at,
-    };
-    match serde_json::to_value(record) {
-        Ok(Value::Object(item)) => item,
-        _ => unreachable!("a record of strings and numbers always serializes to an object"),
-    }
-}
-
-/// The airport's public fields as a JSON object, as the API shows them: what audit entries
-/// record as `before` and `after`.
-pub(crate) fn view(airport: &Airport) -> Map<String, Value> {
-    match serde_json::to_value(airport) {
-        Ok(Value::Object(fields)) => fields,
-        _ => unreachable!("an airport always serializes to an object"),
-    }
+    })
 }
 
 /// The attributes an update sets: the changed fields and the new timestamp and version.
@@ -108,32 +86,20 @@ pub(crate) fn changed_attributes(
     set
 }
 
-/// The number of flights an airport's item says use it.
-pub(crate) fn flight_count(item: &Item) -> u64 {
-    item.get(FLIGHT_COUNT).and_then(Value::as_u64).unwrap_or(0)
-}
-
-/// Reads an airport back; an item that does not decode is corrupt data, not a caller's mistake.
-pub(crate) fn from_item(item: Item) -> Result<Airport, StoreError> {
-    let record: AirportRecord =
-        serde_json::from_value(Value::Object(item)).map_err(StoreError::internal)?;
-    let corrupt =
-        |what: &str| StoreError::internal(format!("stored airport has an invalid {what}"));
-    Ok(Airport {
-        code: AirportCode::parse(&record.code).map_err(|_| corrupt("code"))?,
-        name: PlaceName::parse(&record.name).map_err(|_| corrupt("name"))?,
-        city: PlaceName::parse(&record.city).map_err(|_| corrupt("city"))?,
-        country: CountryCode::parse(&record.country).map_err(|_| corrupt("country"))?,
-        time_zone: TimeZone::parse(&record.time_zone).map_err(|_| corrupt("time zone"))?,
-        version: record.version,
-        created_at: record.created_at,
-        updated_at: record.updated_at,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The number of flights an airport's item says use it.
+    pub(crate) fn flight_count(item: &Item) -> u64 {
+        item.get(FLIGHT_COUNT).and_then(Value::as_u64).unwrap_or(0)
+    }
+    use crate::airports::{CountryCode, PlaceName, TimeZone};
+    use crate::storage::from_item;
+
+    fn view(airport: &Airport) -> serde_json::Map<String, Value> {
+        to_item(airport).unwrap()
+    }
 
     fn airport() -> Airport {
         let created = DateTime::parse_from_rfc3339("2026-11-21T08:00:00.123Z")
@@ -154,12 +120,15 @@ mod tests {
     #[test]
     fn an_airport_survives_the_round_trip_through_its_item() {
         let original = airport();
-        assert_eq!(from_item(new_item(&original)).unwrap(), original);
+        assert_eq!(
+            from_item::<Airport>(new_item(&original).unwrap()).unwrap(),
+            original
+        );
     }
 
     #[test]
     fn the_item_is_keyed_by_code_and_listed_by_code() {
-        let item = new_item(&airport());
+        let item = new_item(&airport()).unwrap();
         assert_eq!(Key::of(&item).unwrap(), Key::new("AIRPORT#DEL", "AIRPORT"));
         assert_eq!(item["gsi1pk"], "AIRPORTS");
         assert_eq!(item["gsi1sk"], "DEL");
@@ -200,8 +169,11 @@ mod tests {
 
     #[test]
     fn a_corrupt_item_is_an_internal_error() {
-        let mut item = new_item(&airport());
+        let mut item = new_item(&airport()).unwrap();
         item.insert(TIME_ZONE.into(), Value::from("Nowhere/Special"));
-        assert!(matches!(from_item(item), Err(StoreError::Internal(_))));
+        assert!(matches!(
+            from_item::<Airport>(item),
+            Err(StoreError::Internal(_))
+        ));
     }
 }

@@ -4,11 +4,17 @@
 //! together with the query it belongs to. A cursor that was altered, truncated, or taken from
 //! another list (or the same list with other filters) fails verification and is a 400: it can
 //! never start a read anywhere the caller's query would not reach.
+//!
+//! The query a cursor is bound to is derived, never written out by hand: a list's [`Pager`] is
+//! made from the list's name and its typed filter, serialized whole. Every field a filter has is
+//! therefore part of the binding, and one added later cannot be left out of it.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+
+use serde::Serialize;
 
 use super::problem::ApiError;
 use crate::storage::Item;
@@ -46,6 +52,16 @@ impl CursorCodec {
         mac
     }
 
+    /// The cursors of `list` under `filter`: every field of the filter (derive `Serialize` on it)
+    /// binds them, so a cursor of one filter cannot resume another's results.
+    pub fn pager(&self, list: &str, filter: &impl Serialize) -> Result<Pager<'_>, ApiError> {
+        let filter = serde_json::to_string(filter).map_err(|_| ApiError::Internal)?;
+        Ok(Pager {
+            codec: self,
+            scope: format!("{list}?{filter}"),
+        })
+    }
+
     /// The cursor for resuming `scope` (a list and its filters) after `start_key`.
     pub fn encode(&self, scope: &str, start_key: &Item) -> String {
         let payload = serde_json::to_vec(start_key).unwrap_or_default();
@@ -75,6 +91,33 @@ impl CursorCodec {
             .verify_slice(&tag)
             .map_err(|_| invalid())?;
         serde_json::from_slice(&payload).map_err(|_| invalid())
+    }
+}
+
+/// The cursors of one list under one filter.
+#[derive(Debug)]
+pub struct Pager<'a> {
+    codec: &'a CursorCodec,
+    scope: String,
+}
+
+impl Pager<'_> {
+    /// Where the page starts: after the key in the request's cursor, which must have been issued
+    /// for this list and filter (else a 400), or at the beginning without one.
+    pub fn start_after(&self, cursor: Option<&str>) -> Result<Option<Item>, ApiError> {
+        cursor
+            .map(|cursor| self.codec.decode(&self.scope, cursor))
+            .transpose()
+    }
+
+    /// The cursor of the page after the one that ended before `next`.
+    pub fn next(&self, next: Option<Item>) -> Option<String> {
+        next.map(|key| self.codec.encode(&self.scope, &key))
+    }
+
+    /// What the cursors are bound to.
+    pub fn scope(&self) -> &str {
+        &self.scope
     }
 }
 
@@ -121,5 +164,57 @@ mod tests {
         assert!(codec.decode("airplanes", &cursor).is_err());
         let other = CursorCodec::new(b"fedcba9876543210fedcba9876543210");
         assert!(other.decode("airplanes?minCapacity=10", &cursor).is_err());
+    }
+
+    #[test]
+    fn a_pager_binds_its_cursors_to_every_field_of_the_filter() {
+        #[derive(Serialize)]
+        struct Filter {
+            min: Option<u16>,
+            model: Option<&'static str>,
+        }
+        let codec = CursorCodec::new(b"0123456789abcdef0123456789abcdef");
+        let all = codec
+            .pager(
+                "airplanes",
+                &Filter {
+                    min: None,
+                    model: None,
+                },
+            )
+            .unwrap();
+        let some = codec
+            .pager(
+                "airplanes",
+                &Filter {
+                    min: Some(2),
+                    model: None,
+                },
+            )
+            .unwrap();
+        let other = codec
+            .pager(
+                "airplanes",
+                &Filter {
+                    min: None,
+                    model: Some("A320"),
+                },
+            )
+            .unwrap();
+        let cursor = all.next(Some(key())).unwrap();
+        assert_eq!(all.start_after(Some(&cursor)).unwrap(), Some(key()));
+        assert_eq!(all.start_after(None).unwrap(), None);
+        assert!(some.start_after(Some(&cursor)).is_err());
+        assert!(other.start_after(Some(&cursor)).is_err());
+        let flights = codec
+            .pager(
+                "flights",
+                &Filter {
+                    min: None,
+                    model: None,
+                },
+            )
+            .unwrap();
+        assert!(flights.start_after(Some(&cursor)).is_err());
     }
 }

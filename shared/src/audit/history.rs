@@ -4,14 +4,14 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::{ACTOR_INDEX, AuditEntry, actor_partition, entity_partition};
-use crate::entity::EntityKind;
+use crate::entity::{self, EntityKind};
 use crate::error::DomainError;
 use crate::identity::Actor;
-use crate::pagination::{PageLimit, fill_page};
+use crate::pagination::PageLimit;
 use crate::storage::{Item, Order, Query, SortCondition, Store};
 
 /// The span of time a history covers; both ends inclusive, to the millisecond, and either open.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct TimeRange {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
@@ -95,15 +95,9 @@ async fn history(
     }
     query.sort = range.sort_condition();
     query.order = Order::Descending;
-    query.start_after = start_after;
-    let page = fill_page(store, query, limit).await?;
-    let entries = page
-        .items
-        .into_iter()
-        .map(AuditEntry::from_item)
-        .collect::<Result<_, _>>()?;
+    let page = entity::list::<AuditEntry>(store, query, limit, start_after).await?;
     Ok(AuditPage {
-        entries,
+        entries: page.items,
         next: page.next,
     })
 }

@@ -138,14 +138,14 @@ mod tests {
     use super::*;
     use crate::identity::{Principal, Role, UserId};
 
-    fn object(value: Value) -> Map<String, Value> {
+    fn as_map(value: Value) -> Map<String, Value> {
         value.as_object().cloned().unwrap()
     }
 
     #[test]
     fn a_diff_keeps_only_changed_fields() {
-        let before = object(json!({"capacity": 180, "modelNumber": "A320", "gone": 1}));
-        let after = object(json!({"capacity": 186, "modelNumber": "A320", "new": 2}));
+        let before = as_map(json!({"capacity": 180, "modelNumber": "A320", "gone": 1}));
+        let after = as_map(json!({"capacity": 186, "modelNumber": "A320", "new": 2}));
         let (old, new) = Change::diff(&before, &after);
         assert_eq!(
             Value::Object(old),
@@ -171,8 +171,8 @@ mod tests {
             entity_type: EntityKind::Airplane,
             entity_id: "a1".into(),
             action: Action::Update,
-            before: object(json!({"capacity": 1})),
-            after: object(json!({"capacity": 2})),
+            before: as_map(json!({"capacity": 1})),
+            after: as_map(json!({"capacity": 2})),
         };
         let at = DateTime::parse_from_rfc3339("2026-11-21T10:00:00Z")
             .unwrap()

@@ -6,7 +6,6 @@ use serde_json::{Map, Value};
 
 use super::Action;
 use crate::entity::EntityKind;
-use crate::storage::{Item, StoreError};
 
 /// One recorded change, newest-first lists of which make up the audit log and activity feeds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -24,10 +23,6 @@ pub struct AuditEntry {
     pub after: Map<String, Value>,
 }
 
-impl AuditEntry {
-    /// Reads an entry back from its item; the key and index attributes are left behind. An item
-    /// that does not decode is corrupt data, not a caller's mistake.
-    pub(crate) fn from_item(item: Item) -> Result<Self, StoreError> {
-        serde_json::from_value(Value::Object(item)).map_err(StoreError::internal)
-    }
-}
+// An entry reads back from its item with the item codec; the key and index attributes are left
+// behind, and an item that does not decode is corrupt data, not a caller's mistake.
+crate::entity::stored_entity!(AuditEntry, crate::entity::EntityKind::AuditEntry);

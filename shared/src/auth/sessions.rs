@@ -34,7 +34,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::audit::{self, Action, Change};
@@ -44,6 +44,7 @@ use crate::error::DomainError;
 use crate::identity::{RequestContext, UserId};
 use crate::storage::{
     Comparison, Condition, Index, Item, Key, Put, Query, Store, StoreError, TABLE, Update, WriteOp,
+    from_item, to_item,
 };
 
 /// How long a refresh token is valid; each rotation starts a new period.
@@ -115,6 +116,10 @@ impl FamilyId {
     }
 }
 
+crate::storage::parsed_from_string!(
+    FamilyId => |raw| FamilyId::parse(raw).ok_or("is not a UUID")
+);
+
 impl From<uuid::Uuid> for FamilyId {
     fn from(id: uuid::Uuid) -> Self {
         Self(id.hyphenated().to_string())
@@ -183,16 +188,16 @@ pub async fn start_session(
         &family_id,
         Action::Create,
         Map::new(),
-        object(json!({ "userId": user_id.as_str() })),
+        fields([("userId", Value::from(user_id.as_str()))]),
     );
     store
         .transact(vec![
             WriteOp::Put(Put {
-                item: family_item(&family_id, user_id, now, expires_at),
+                item: family_item(&family_id, user_id, now, expires_at)?,
                 condition: Some(Condition::ItemNotExists),
             }),
             WriteOp::Put(Put {
-                item: token_item(&hash, user_id, &family_id, now, expires_at),
+                item: token_item(&hash, user_id, &family_id, now, expires_at)?,
                 condition: Some(Condition::ItemNotExists),
             }),
             audit::entry(&change, context, now, ids.new_id()),
@@ -309,16 +314,16 @@ pub async fn rotate(
     let change = family_change(
         &token.family_id,
         Action::Update,
-        object(json!({ TABLE.ttl_attribute: token.expires_at })),
-        object(json!({
-            TABLE.ttl_attribute: expires_at.timestamp(),
-            "rotatedAt": timestamp(now),
-        })),
+        fields([(TABLE.ttl_attribute, Value::from(token.expires_at))]),
+        fields([
+            (TABLE.ttl_attribute, Value::from(expires_at.timestamp())),
+            ("rotatedAt", Value::from(timestamp(now))),
+        ]),
     );
     let operations = vec![
         WriteOp::Update(retire),
         WriteOp::Put(Put {
-            item: token_item(&new_hash, &token.user_id, &token.family_id, now, expires_at),
+            item: token_item(&new_hash, &token.user_id, &token.family_id, now, expires_at)?,
             condition: Some(Condition::ItemNotExists),
         }),
         WriteOp::Update(extend),
@@ -385,8 +390,11 @@ pub async fn revoke_family(
     let change = family_change(
         family_id,
         Action::Update,
-        object(json!({ REVOKED: false })),
-        object(json!({ REVOKED: true, "reason": reason.as_str() })),
+        fields([(REVOKED, Value::Bool(false))]),
+        fields([
+            (REVOKED, Value::Bool(true)),
+            ("reason", Value::from(reason.as_str())),
+        ]),
     );
     for _ in 0..REVOKE_ATTEMPTS {
         let mut update = Update::new(family_key(family_id));
@@ -508,11 +516,12 @@ fn family_change(
     }
 }
 
-fn object(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(fields) => fields,
-        _ => unreachable!("audit fields are always written as a JSON object"),
-    }
+/// Audit fields from their names and values.
+fn fields<const N: usize>(pairs: [(&str, Value); N]) -> Map<String, Value> {
+    pairs
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect()
 }
 
 /// A new token and its hash.
@@ -594,7 +603,7 @@ fn token_item(
     family_id: &FamilyId,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
-) -> Item {
+) -> Result<Item, StoreError> {
     let key = token_key(hash);
     to_item(&TokenRecord {
         pk: key.pk,
@@ -613,7 +622,7 @@ fn family_item(
     user_id: &UserId,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
-) -> Item {
+) -> Result<Item, StoreError> {
     let key = family_key(family_id);
     to_item(&FamilyRecord {
         pk: key.pk,
@@ -629,13 +638,6 @@ fn family_item(
     })
 }
 
-fn to_item(record: &impl Serialize) -> Item {
-    match serde_json::to_value(record) {
-        Ok(Value::Object(item)) => item,
-        _ => unreachable!("a record of strings, numbers and flags always serializes to an object"),
-    }
-}
-
 /// What a rotation reads back from a token item.
 struct StoredToken {
     user_id: UserId,
@@ -649,16 +651,15 @@ impl StoredToken {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Read {
-            user_id: String,
-            family_id: String,
+            user_id: UserId,
+            family_id: FamilyId,
             state: String,
             expires_at: i64,
         }
-        let read: Read =
-            serde_json::from_value(Value::Object(item)).map_err(StoreError::internal)?;
+        let read: Read = from_item(item)?;
         Ok(Self {
-            user_id: UserId::parse(&read.user_id).ok_or_else(|| corrupt("user id"))?,
-            family_id: FamilyId::parse(&read.family_id).ok_or_else(|| corrupt("family id"))?,
+            user_id: read.user_id,
+            family_id: read.family_id,
             state: read.state,
             expires_at: read.expires_at,
         })
@@ -676,20 +677,15 @@ impl StoredFamily {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Read {
-            family_id: String,
+            family_id: FamilyId,
             revoked: bool,
         }
-        let read: Read =
-            serde_json::from_value(Value::Object(item)).map_err(StoreError::internal)?;
+        let read: Read = from_item(item)?;
         Ok(Self {
-            family_id: FamilyId::parse(&read.family_id).ok_or_else(|| corrupt("family id"))?,
+            family_id: read.family_id,
             revoked: read.revoked,
         })
     }
-}
-
-fn corrupt(what: &str) -> StoreError {
-    StoreError::internal(format!("stored refresh session has an invalid {what}"))
 }
 
 #[cfg(test)]
@@ -720,7 +716,7 @@ mod tests {
         assert!(!hash.contains(&secret));
         let (other, _) = new_secret();
         assert_ne!(secret, other);
-        let item = token_item(&hash, &user(), &family(), now(), now());
+        let item = token_item(&hash, &user(), &family(), now(), now()).unwrap();
         assert!(!Value::Object(item).to_string().contains(&secret));
     }
 
@@ -734,7 +730,7 @@ mod tests {
     #[test]
     fn items_carry_their_keys_index_keys_and_expiry() {
         let expires = now() + REFRESH_TOKEN_LIFETIME;
-        let token = token_item("ab12", &user(), &family(), now(), expires);
+        let token = token_item("ab12", &user(), &family(), now(), expires).unwrap();
         assert_eq!(
             Key::of(&token).unwrap(),
             Key::new("REFRESH#ab12", "REFRESH")
@@ -742,7 +738,7 @@ mod tests {
         assert_eq!(token["state"], "active");
         assert_eq!(token["familyId"], family().as_str());
         assert_eq!(token["expiresAt"], expires.timestamp());
-        let family_item = family_item(&family(), &user(), now(), expires);
+        let family_item = family_item(&family(), &user(), now(), expires).unwrap();
         assert_eq!(
             Key::of(&family_item).unwrap(),
             Key::new("SESSION#0190f5d2-6a3e-7c4b-9a1e-000000000001", "SESSION")
@@ -761,7 +757,7 @@ mod tests {
 
     #[test]
     fn stored_items_read_back_and_corrupt_ones_are_internal_errors() {
-        let token = token_item("ab12", &user(), &family(), now(), now());
+        let token = token_item("ab12", &user(), &family(), now(), now()).unwrap();
         let read = StoredToken::from_item(token.clone()).unwrap();
         assert_eq!(read.user_id, user());
         assert_eq!(read.family_id, family());

@@ -167,10 +167,12 @@ pub(crate) async fn cancel(
     let mut operations = vec![
         status_change,
         seats,
-        events::audit_entry(current, &cancelled, context, ids, now),
-        outbox::stage(&job),
+        events::audit_entry(current, &cancelled, context, ids, now)?,
+        outbox::stage(&job)?,
     ];
-    operations.extend(settle_task.as_ref().map(outbox::stage));
+    if let Some(task) = &settle_task {
+        operations.push(outbox::stage(task)?);
+    }
     operations.extend(records::delete_hold(current));
     match store.transact(operations).await {
         Ok(()) => Ok(Cancelled::Committed {

@@ -85,14 +85,14 @@ pub async fn create_booking(
     context: &RequestContext,
     key: &IdempotencyKey,
     new: &NewBooking,
-    respond: fn(&Booking) -> StoredResponse,
+    respond: fn(&Booking) -> Result<StoredResponse, StoreError>,
 ) -> Result<CreateOutcome, DomainError> {
     let caller = context
         .principal
         .as_ref()
         .ok_or(DomainError::Unauthenticated)?;
     let scope = IdempotencyScope::new(CREATE_OPERATION, &caller.user_id);
-    let claim = match idempotency::begin(store, clock, &scope, key, &Fingerprint::of(new)).await? {
+    let claim = match idempotency::begin(store, clock, &scope, key, &Fingerprint::of(new)?).await? {
         Begin::Replay(response) => return Ok(CreateOutcome::Replayed(response)),
         Begin::Proceed(claim) => claim,
     };
@@ -130,7 +130,7 @@ struct Request<'a> {
     caller: &'a Principal,
     new: &'a NewBooking,
     claim: &'a Claim,
-    respond: fn(&Booking) -> StoredResponse,
+    respond: fn(&Booking) -> Result<StoredResponse, StoreError>,
 }
 
 impl Request<'_> {
@@ -154,18 +154,18 @@ impl Request<'_> {
             }
             let hold_expires_at = now + self.settings.hold;
             let booking = self.booking(&id, &flight, now, hold_expires_at)?;
-            let response = (self.respond)(&booking);
+            let response = (self.respond)(&booking)?;
             let change = Change {
                 entity_type: records::ENTITY,
                 entity_id: id.to_string(),
                 action: Action::Create,
                 before: Map::new(),
-                after: records::view(&booking),
+                after: records::view(&booking)?,
             };
             let operations = vec![
                 records::take_seats(&flight, self.new.seats),
                 WriteOp::Put(Put {
-                    item: records::new_item(&booking),
+                    item: records::new_item(&booking)?,
                     condition: Some(Condition::ItemNotExists),
                 }),
                 records::put_hold(&booking, hold_expires_at),

@@ -9,7 +9,7 @@ use crate::audit::{self, Action, Change};
 use crate::clock::IdGenerator;
 use crate::identity::RequestContext;
 use crate::jobs::{BookingSnapshot, Job, JobId, JobKind};
-use crate::storage::WriteOp;
+use crate::storage::{StoreError, WriteOp};
 
 /// The audit entry of the change from `current` to `changed` (its public fields before and
 /// after), by the actor of `context`.
@@ -19,8 +19,8 @@ pub(crate) fn audit_entry(
     context: &RequestContext,
     ids: &dyn IdGenerator,
     now: DateTime<Utc>,
-) -> WriteOp {
-    let (before, after) = Change::diff(&records::view(current), &records::view(changed));
+) -> Result<WriteOp, StoreError> {
+    let (before, after) = Change::diff(&records::view(current)?, &records::view(changed)?);
     let change = Change {
         entity_type: records::ENTITY,
         entity_id: current.id.to_string(),
@@ -28,7 +28,7 @@ pub(crate) fn audit_entry(
         before,
         after,
     };
-    audit::entry(&change, context, now, ids.new_id())
+    Ok(audit::entry(&change, context, now, ids.new_id()))
 }
 
 /// A job of `kind` about `booking`, for its owner.

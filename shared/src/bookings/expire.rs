@@ -98,8 +98,8 @@ async fn expire(
             records::status_is(BookingStatus::Pending),
         ),
         records::return_seats(&current.flight_id, current.seats),
-        events::audit_entry(&current, &expired, context, ids, now),
-        outbox::stage(&job),
+        events::audit_entry(&current, &expired, context, ids, now)?,
+        outbox::stage(&job)?,
     ];
     operations.extend(records::delete_hold(&current));
     Ok(

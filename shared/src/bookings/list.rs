@@ -2,14 +2,15 @@
 
 use super::model::{Booking, BookingStatus};
 use super::records::{self, ALL_BOOKINGS, ALL_INDEX, FLIGHT_INDEX, USER_INDEX};
+use crate::entity;
 use crate::error::DomainError;
 use crate::flights::FlightId;
 use crate::identity::UserId;
-use crate::pagination::{PageLimit, fill_page};
+use crate::pagination::PageLimit;
 use crate::storage::{Comparison, Condition, Item, Order, Query, Store};
 
 /// Whose bookings a list reads: each is one index partition.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum BookingScope {
     /// One user's (`gsi1`, `USER_BOOKINGS#<user>`): what a customer sees.
     User(UserId),
@@ -19,8 +20,8 @@ pub enum BookingScope {
     All,
 }
 
-/// Which bookings a list shows.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Which bookings a list shows; serialized whole, it is what a list's cursors are bound to.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct BookingFilter {
     pub scope: BookingScope,
     /// Only bookings in this status.
@@ -55,16 +56,10 @@ pub async fn list_bookings(
         BookingScope::All => Query::partition(Some(ALL_INDEX), ALL_BOOKINGS),
     };
     query.order = Order::Descending;
-    query.start_after = start_after;
     query.filter = conditions(filter);
-    let page = fill_page(store, query, limit).await?;
-    let bookings = page
-        .items
-        .into_iter()
-        .map(records::from_item)
-        .collect::<Result<_, _>>()?;
+    let page = entity::list(store, query, limit, start_after).await?;
     Ok(BookingPage {
-        bookings,
+        bookings: page.items,
         next: page.next,
     })
 }

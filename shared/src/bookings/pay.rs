@@ -135,7 +135,7 @@ async fn open_intent(
         let operations = vec![
             records::open_payment_intent(id, &intent, now),
             records::check_flight_bookable(&current.flight_id, now),
-            outbox::stage(&task),
+            outbox::stage(&task)?,
         ];
         match store.transact(operations).await {
             Ok(()) => return Ok(intent),

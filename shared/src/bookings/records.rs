@@ -13,8 +13,8 @@ use crate::identity::UserId;
 use crate::money::Money;
 use crate::payments::{Payment, PaymentId};
 use crate::storage::{
-    Comparison, Condition, Delete, Index, Item, Key, Put, StoreError, Update, VERSION_ATTRIBUTE,
-    WriteOp,
+    self, Comparison, Condition, Delete, Index, Item, Key, Put, StoreError, Update,
+    VERSION_ATTRIBUTE, WriteOp, to_item,
 };
 
 /// The entity type stored items and audit entries name bookings by.
@@ -132,10 +132,10 @@ struct BookingRecord {
     gsi3pk: String,
     gsi3sk: String,
     entity: EntityKind,
-    id: String,
-    flight_id: String,
-    user_id: String,
-    seats: u8,
+    id: BookingId,
+    flight_id: FlightId,
+    user_id: UserId,
+    seats: Seats,
     total: Money,
     status: BookingStatus,
     #[serde(
@@ -175,22 +175,15 @@ struct BookingRecord {
     )]
     refunded_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    payment_id: Option<String>,
+    payment_id: Option<PaymentId>,
     flight: FlightSummary,
 }
 
-fn object(value: impl Serialize) -> Map<String, Value> {
-    match serde_json::to_value(value) {
-        Ok(Value::Object(fields)) => fields,
-        _ => unreachable!("a record of strings, numbers and maps always serializes to an object"),
-    }
-}
-
 /// The item of a new booking.
-pub(crate) fn new_item(booking: &Booking) -> Item {
+pub(crate) fn new_item(booking: &Booking) -> Result<Item, StoreError> {
     let key = key(&booking.id);
     let sort_key = list_sort_key(booking);
-    object(BookingRecord {
+    to_item(&BookingRecord {
         pk: key.pk,
         sk: key.sk,
         gsi1pk: user_partition(&booking.user_id),
@@ -200,10 +193,10 @@ pub(crate) fn new_item(booking: &Booking) -> Item {
         gsi3pk: ALL_BOOKINGS.to_owned(),
         gsi3sk: sort_key,
         entity: ENTITY,
-        id: booking.id.to_string(),
-        flight_id: booking.flight_id.to_string(),
-        user_id: booking.user_id.to_string(),
-        seats: booking.seats.get(),
+        id: booking.id.clone(),
+        flight_id: booking.flight_id.clone(),
+        user_id: booking.user_id.clone(),
+        seats: booking.seats,
         total: booking.total.clone(),
         status: booking.status,
         hold_expires_at: booking.hold_expires_at,
@@ -214,22 +207,21 @@ pub(crate) fn new_item(booking: &Booking) -> Item {
         expired_at: booking.expired_at,
         refund: booking.refund.clone(),
         refunded_at: booking.refunded_at,
-        payment_id: booking.payment_id.as_ref().map(|id| id.to_string()),
+        payment_id: booking.payment_id.clone(),
         flight: booking.flight.clone(),
     })
 }
 
+crate::entity::stored_entity!(Booking, ENTITY, from_item);
+
 /// Reads a booking back; an item that does not decode is corrupt data, not a caller's mistake.
 pub(crate) fn from_item(item: Item) -> Result<Booking, StoreError> {
-    let record: BookingRecord =
-        serde_json::from_value(Value::Object(item)).map_err(StoreError::internal)?;
-    let corrupt =
-        |what: &str| StoreError::internal(format!("stored booking has an invalid {what}"));
+    let record: BookingRecord = storage::from_item(item)?;
     Ok(Booking {
-        id: BookingId::parse(&record.id).ok_or_else(|| corrupt("id"))?,
-        flight_id: FlightId::parse(&record.flight_id).ok_or_else(|| corrupt("flight id"))?,
-        user_id: UserId::parse(&record.user_id).ok_or_else(|| corrupt("user id"))?,
-        seats: Seats::try_from(i64::from(record.seats)).map_err(|_| corrupt("seat count"))?,
+        id: record.id,
+        flight_id: record.flight_id,
+        user_id: record.user_id,
+        seats: record.seats,
         total: record.total,
         status: record.status,
         hold_expires_at: record.hold_expires_at,
@@ -240,15 +232,15 @@ pub(crate) fn from_item(item: Item) -> Result<Booking, StoreError> {
         expired_at: record.expired_at,
         refund: record.refund,
         refunded_at: record.refunded_at,
-        payment_id: record.payment_id.map(PaymentId::new),
+        payment_id: record.payment_id,
         flight: record.flight,
     })
 }
 
 /// The booking's public fields as a JSON object, as the API shows them: the response body of a
 /// creation, and what audit entries record as `before` and `after`.
-pub(crate) fn view(booking: &Booking) -> Map<String, Value> {
-    object(booking)
+pub(crate) fn view(booking: &Booking) -> Result<Map<String, Value>, StoreError> {
+    to_item(booking)
 }
 
 /// The marker that makes a pending booking findable by its hold expiry.
@@ -367,10 +359,7 @@ pub(crate) fn put_payment(booking: &BookingId, payment: &Payment) -> WriteOp {
     item.insert("entity".into(), Value::from(EntityKind::Payment));
     item.insert("bookingId".into(), Value::from(booking.to_string()));
     item.insert("paymentId".into(), Value::from(payment.id.to_string()));
-    item.insert(
-        "amount".into(),
-        Value::Object(object(payment.amount.clone())),
-    );
+    item.insert("amount".into(), Value::from(&payment.amount));
     item.insert(
         "chargedAt".into(),
         Value::from(timestamp(payment.charged_at)),
@@ -404,9 +393,7 @@ pub(crate) fn transition(current: &Booking, changed: &Booking, guard: Condition)
         }
     }
     if let Some(refund) = &changed.refund {
-        update
-            .set
-            .push(("refund".into(), Value::Object(object(refund.clone()))));
+        update.set.push(("refund".into(), Value::from(refund)));
     }
     if let Some(payment) = &changed.payment_id {
         update
@@ -690,7 +677,7 @@ mod tests {
     #[test]
     fn a_booking_survives_the_round_trip_through_its_item() {
         let original = booking();
-        assert_eq!(from_item(new_item(&original)).unwrap(), original);
+        assert_eq!(from_item(new_item(&original).unwrap()).unwrap(), original);
         let paid = Booking {
             status: BookingStatus::Cancelled,
             hold_expires_at: None,
@@ -699,13 +686,13 @@ mod tests {
             refunded_at: Some(at("2026-11-22T08:00:00Z")),
             ..original
         };
-        assert_eq!(from_item(new_item(&paid)).unwrap(), paid);
+        assert_eq!(from_item(new_item(&paid).unwrap()).unwrap(), paid);
     }
 
     #[test]
     fn the_item_is_in_the_user_flight_and_all_bookings_indexes() {
         let booking = booking();
-        let item = new_item(&booking);
+        let item = new_item(&booking).unwrap();
         assert_eq!(Key::of(&item).unwrap(), key(&booking.id));
         let sort_key = "2026-11-21T08:00:00.123Z#0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f";
         assert_eq!(
@@ -739,7 +726,7 @@ mod tests {
 
     #[test]
     fn the_view_holds_the_public_fields_only() {
-        let view = view(&booking());
+        let view = view(&booking()).unwrap();
         let mut names: Vec<&str> = view.keys().map(String::as_str).collect();
         names.sort_unstable();
         assert_eq!(

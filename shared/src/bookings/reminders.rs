@@ -137,7 +137,9 @@ async fn remind(
             reached.as_deref(),
             now,
         ))];
-        operations.extend(jobs.iter().map(outbox::stage));
+        for job in &jobs {
+            operations.push(outbox::stage(job)?);
+        }
         match transact_guarded(store, operations, 0).await? {
             Guarded::Committed => {
                 outbox::dispatch(store, queue, &jobs).await;

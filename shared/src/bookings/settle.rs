@@ -179,8 +179,8 @@ pub(crate) async fn settle_charge(
             ),
             records::put_payment(id, payment),
             records::check_flight_bookable(&current.flight_id, now),
-            events::audit_entry(&current, &confirmed, context, ids, now),
-            outbox::stage(&job),
+            events::audit_entry(&current, &confirmed, context, ids, now)?,
+            outbox::stage(&job)?,
             outbox::unstage(intent),
         ];
         operations.extend(records::delete_hold(&current));
@@ -275,8 +275,12 @@ async fn reopen(
         .set
         .push((PAYMENT_INTENT.into(), serde_json::Value::from(intent)));
     reopen.condition = Some(Condition::AttributeNotExists(PAYMENT_INTENT.into()));
-    let operations = vec![WriteOp::Update(reopen), outbox::stage(&task)];
-    if let Err(error) = store.transact(operations).await {
+    let staged = outbox::stage(&task);
+    let outcome = match staged {
+        Ok(stage) => store.transact(vec![WriteOp::Update(reopen), stage]).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = outcome {
         tracing::error!(
             booking_id = %id,
             payment_id = %payment.id,
@@ -416,7 +420,7 @@ pub async fn run_task(
                     },
                     clock.now(),
                 );
-                store.transact(vec![outbox::stage(&rest)]).await?;
+                store.transact(vec![outbox::stage(&rest)?]).await?;
             }
             Ok(())
         }

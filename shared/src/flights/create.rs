@@ -1,16 +1,14 @@
 //! Scheduling a new flight.
 
-use serde_json::Map;
-
 use super::model::{Flight, FlightId, FlightStatus, NewFlight};
 use super::records;
 use crate::airplanes::{Airplane, get_airplane};
 use crate::airports::{Airport, TIME_ZONE, get_airport};
-use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
+use crate::entity;
 use crate::error::DomainError;
 use crate::identity::RequestContext;
-use crate::storage::{Comparison, Condition, Put, Store, StoreError, WriteOp};
+use crate::storage::{Comparison, Condition, Store, StoreError, WriteOp};
 
 /// How often the creation reads again and retries when the airplane or the origin changed
 /// between the read and the write.
@@ -66,13 +64,6 @@ pub async fn create_flight(
             updated_at: now,
         };
         tracing::Span::current().record("flight_id", flight.id.as_str());
-        let change = Change {
-            entity_type: records::ENTITY,
-            entity_id: flight.id.to_string(),
-            action: Action::Create,
-            before: Map::new(),
-            after: records::view(&flight),
-        };
         // The seats come from the capacity read, and the search day from the zone read.
         let on_airplane = records::count_on_airplane(
             &airplane.id,
@@ -92,16 +83,18 @@ pub async fn create_flight(
                 origin.time_zone.as_str(),
             )],
         );
-        let operations = vec![
-            WriteOp::Put(Put {
-                item: records::new_item(&flight, origin.time_zone),
-                condition: Some(Condition::ItemNotExists),
-            }),
-            WriteOp::Update(on_airplane),
-            WriteOp::Update(on_origin),
-            WriteOp::Update(records::count_on_airport(new.leg.to(), 1, Vec::new())),
-            audit::entry(&change, context, now, ids.new_id()),
-        ];
+        let on_destination = records::count_on_airport(new.leg.to(), 1, Vec::new());
+        let operations = entity::creation(
+            &flight,
+            records::new_item(&flight, origin.time_zone)?,
+            [on_airplane, on_origin, on_destination]
+                .into_iter()
+                .map(WriteOp::Update)
+                .collect(),
+            context,
+            now,
+            ids,
+        )?;
         match store.transact(operations).await {
             Ok(()) => return Ok(flight),
             Err(StoreError::TransactionConditionFailed {

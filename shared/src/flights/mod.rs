@@ -27,8 +27,9 @@ use chrono::NaiveDate;
 
 use crate::storage::{Index, Key};
 
+/// Deletes a flight never booked (see the `Removable` impl in `delete.rs`).
+pub use crate::entity::remove as delete_flight;
 pub use create::create_flight;
-pub use delete::delete_flight;
 pub use get::get_flight;
 pub use model::{
     Flight, FlightChanges, FlightId, FlightNumber, FlightSearch, FlightStatus, Leg, NewFlight,

@@ -2,7 +2,7 @@
 //! creating, changing and searching flights are made of.
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, SubsecRound, Utc};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::airplanes::AirplaneId;
 use crate::airports::AirportCode;
@@ -101,6 +101,11 @@ impl FlightStatus {
     }
 }
 
+crate::storage::parsed_from_string!(
+    FlightNumber => FlightNumber::parse,
+    FlightStatus => FlightStatus::parse,
+);
+
 impl std::fmt::Display for FlightStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -120,8 +125,19 @@ pub(crate) fn format_time(time: &DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn serialize_time<S: Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn serialize_time<S: Serializer>(
+    time: &DateTime<Utc>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&format_time(time))
+}
+
+/// Reads a stored time through [`parse_time`], the parser requests' times go through.
+pub(crate) fn deserialize_time<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<DateTime<Utc>, D::Error> {
+    let raw = String::deserialize(deserializer)?;
+    parse_time(&raw).map_err(|error| serde::de::Error::custom(format!("{raw:?} {error}")))
 }
 
 /// A flight.
@@ -151,7 +167,7 @@ pub struct Flight {
 }
 
 /// The two airports of a flight, which differ.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Leg {
     from: AirportCode,
     to: AirportCode,
@@ -262,7 +278,7 @@ impl FlightChanges {
 }
 
 /// How many free seats a search asks for: 1 to 9, as one booking may hold.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct SeatsWanted(u16);
 
 impl SeatsWanted {
@@ -292,7 +308,7 @@ impl TryFrom<i64> for SeatsWanted {
 }
 
 /// A fare bound of a search, in minor units: 0 to [`MAX_AMOUNT`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct PriceBound(i64);
 
 impl PriceBound {
@@ -316,7 +332,7 @@ impl TryFrom<i64> for PriceBound {
 }
 
 /// The order of search results.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub enum SearchOrder {
     /// Earliest departure first.
     #[default]
@@ -342,8 +358,9 @@ impl SearchOrder {
 }
 
 /// Which flights a search lists: the scheduled flights of one leg departing on one local date at
-/// the origin, optionally within fare bounds and with enough free seats.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// the origin, optionally within fare bounds and with enough free seats. Serialized whole, it is
+/// what a search's cursors are bound to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FlightSearch {
     leg: Leg,
     date: NaiveDate,

@@ -9,18 +9,24 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::model::{Flight, FlightId, FlightNumber, FlightStatus, format_time, parse_time};
-use super::{BOOKING_COUNT, DEPARTURES_INDEX, STATUS, departures_partition};
+use super::model::{
+    Flight, FlightId, FlightNumber, FlightStatus, deserialize_time, format_time, serialize_time,
+};
+use super::{DEPARTURES_INDEX, STATUS, departures_partition};
 use crate::airplanes::{ACTIVE_FLIGHTS, AirplaneId, airplane_key};
 use crate::airports::{AirportCode, FLIGHT_COUNT, TimeZone, airport_key};
 use crate::entity::EntityKind;
 use crate::money::{Currency, MAX_AMOUNT, Money};
-use crate::storage::{Condition, Index, Item, Key, StoreError, Update, VERSION_ATTRIBUTE};
+use crate::storage::{
+    self, Condition, Index, Item, ItemKeys, Key, StoreError, Update, VERSION_ATTRIBUTE, to_item,
+};
 
 /// The entity type stored items and audit entries name flights by.
 pub(crate) const ENTITY: EntityKind = EntityKind::Flight;
+
+crate::entity::versioned_entity!(Flight, ENTITY, id: FlightId => super::flight_key, from_item);
 /// The index listing a leg's scheduled flights of one local day by departure.
 pub(crate) const BY_DEPARTURE_INDEX: Index = Index::Gsi1;
 /// The index listing the same flights by fare.
@@ -75,35 +81,33 @@ fn price_sort_key(amount: i64, id: &FlightId) -> String {
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct FlightRecord {
-    pk: String,
-    sk: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    gsi1pk: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    gsi1sk: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    gsi2pk: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    gsi2sk: Option<String>,
-    gsi3pk: String,
-    gsi3sk: String,
+    #[serde(flatten)]
+    keys: ItemKeys,
     entity: EntityKind,
-    id: String,
-    flight_number: String,
-    airplane_id: String,
-    from: String,
-    to: String,
-    departure_time: String,
-    arrival_time: String,
+    id: FlightId,
+    flight_number: FlightNumber,
+    airplane_id: AirplaneId,
+    from: AirportCode,
+    to: AirportCode,
+    #[serde(
+        serialize_with = "serialize_time",
+        deserialize_with = "deserialize_time"
+    )]
+    departure_time: DateTime<Utc>,
+    #[serde(
+        serialize_with = "serialize_time",
+        deserialize_with = "deserialize_time"
+    )]
+    arrival_time: DateTime<Utc>,
     price_amount: i64,
-    price_currency: String,
+    price_currency: Currency,
     total_seats: u16,
     remaining_seats: u16,
     #[serde(default)]
     booking_count: u64,
-    status: String,
+    status: FlightStatus,
     /// The origin's time zone when the flight was filed, which its search day was computed in.
-    origin_time_zone: String,
+    origin_time_zone: TimeZone,
     version: u64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -111,64 +115,57 @@ struct FlightRecord {
 
 impl FlightRecord {
     fn of(flight: &Flight, origin: TimeZone, booking_count: u64) -> Self {
-        let key = super::flight_key(&flight.id);
-        let bookable = flight.status == FlightStatus::Scheduled;
-        let search_partition = bookable.then(|| {
+        let by_departure = departure_sort_key(&flight.departure_time, &flight.id);
+        let mut keys = ItemKeys::new(super::flight_key(&flight.id)).indexed(
+            DEPARTURES_INDEX,
+            departures_partition(flight.departure_time.date_naive()),
+            by_departure.clone(),
+        );
+        // Only a bookable flight is in search.
+        if flight.status == FlightStatus::Scheduled {
             let day = origin.local_date(flight.departure_time);
-            route_day_partition(&flight.from, &flight.to, day)
-        });
+            let search = route_day_partition(&flight.from, &flight.to, day);
+            let by_price = price_sort_key(flight.price.amount(), &flight.id);
+            keys = keys
+                .indexed(BY_DEPARTURE_INDEX, search.clone(), by_departure)
+                .indexed(BY_PRICE_INDEX, search, by_price);
+        }
         Self {
-            pk: key.pk,
-            sk: key.sk,
-            gsi1pk: search_partition.clone(),
-            gsi1sk: bookable.then(|| departure_sort_key(&flight.departure_time, &flight.id)),
-            gsi2pk: search_partition,
-            gsi2sk: bookable.then(|| price_sort_key(flight.price.amount(), &flight.id)),
-            gsi3pk: departures_partition(flight.departure_time.date_naive()),
-            gsi3sk: departure_sort_key(&flight.departure_time, &flight.id),
+            keys,
             entity: ENTITY,
-            id: flight.id.to_string(),
-            flight_number: flight.flight_number.as_str().to_owned(),
-            airplane_id: flight.airplane_id.to_string(),
-            from: flight.from.to_string(),
-            to: flight.to.to_string(),
-            departure_time: format_time(&flight.departure_time),
-            arrival_time: format_time(&flight.arrival_time),
+            id: flight.id.clone(),
+            flight_number: flight.flight_number.clone(),
+            airplane_id: flight.airplane_id.clone(),
+            from: flight.from.clone(),
+            to: flight.to.clone(),
+            departure_time: flight.departure_time,
+            arrival_time: flight.arrival_time,
             price_amount: flight.price.amount(),
-            price_currency: flight.price.currency().to_string(),
+            price_currency: flight.price.currency().clone(),
             total_seats: flight.total_seats,
             remaining_seats: flight.remaining_seats,
             booking_count,
-            status: flight.status.as_str().to_owned(),
-            origin_time_zone: origin.as_str().to_owned(),
+            status: flight.status,
+            origin_time_zone: origin,
             version: flight.version,
             created_at: flight.created_at,
             updated_at: flight.updated_at,
         }
     }
 
-    fn into_item(self) -> Item {
-        match serde_json::to_value(self) {
-            Ok(Value::Object(item)) => item,
-            _ => unreachable!("a record of strings and numbers always serializes to an object"),
-        }
+    fn into_item(self) -> Result<Item, StoreError> {
+        to_item(&self)
     }
 }
 
 /// The item for a newly created flight, with no booking yet. `origin` is the time zone of the
 /// departure airport, in which the flight's search day is computed.
-pub(crate) fn new_item(flight: &Flight, origin: TimeZone) -> Item {
+pub(crate) fn new_item(flight: &Flight, origin: TimeZone) -> Result<Item, StoreError> {
     FlightRecord::of(flight, origin, 0).into_item()
 }
 
-/// The flight's public fields as a JSON object, as the API shows them: what audit entries
-/// record as `before` and `after`.
-pub(crate) fn view(flight: &Flight) -> Map<String, Value> {
-    match serde_json::to_value(flight) {
-        Ok(Value::Object(fields)) => fields,
-        _ => unreachable!("a flight always serializes to an object"),
-    }
-}
+/// Attributes an update sets, by name.
+type Attributes = Vec<(String, Value)>;
 
 /// What an update from `current` to `changed` writes: the changeable attributes that differ
 /// (index keys included, removed when the flight leaves search), the timestamp and the version.
@@ -177,9 +174,9 @@ pub(crate) fn changed_attributes(
     current: &Flight,
     changed: &Flight,
     origin: TimeZone,
-) -> (Vec<(String, Value)>, Vec<String>) {
-    let before = FlightRecord::of(current, origin, 0).into_item();
-    let mut after = FlightRecord::of(changed, origin, 0).into_item();
+) -> Result<(Attributes, Vec<String>), StoreError> {
+    let before = FlightRecord::of(current, origin, 0).into_item()?;
+    let mut after = FlightRecord::of(changed, origin, 0).into_item()?;
     let mut set = Vec::new();
     let mut remove = Vec::new();
     for name in changeable() {
@@ -195,7 +192,7 @@ pub(crate) fn changed_attributes(
             set.push((name.to_owned(), value));
         }
     }
-    (set, remove)
+    Ok((set, remove))
 }
 
 /// `activeFlights` moved by `delta` on a flight's airplane, which must exist and meet `guards`.
@@ -231,34 +228,26 @@ pub(crate) fn origin_time_zone(item: &Item) -> Result<TimeZone, StoreError> {
         .ok_or_else(|| StoreError::internal("stored flight has an invalid origin time zone"))
 }
 
-/// How many bookings were ever made on the flight, as its item says.
-pub(crate) fn booking_count(item: &Item) -> u64 {
-    item.get(BOOKING_COUNT).and_then(Value::as_u64).unwrap_or(0)
-}
-
 /// Reads a flight back; an item that does not decode is corrupt data, not a caller's mistake.
 pub(crate) fn from_item(item: Item) -> Result<Flight, StoreError> {
-    let record: FlightRecord =
-        serde_json::from_value(Value::Object(item)).map_err(StoreError::internal)?;
+    let record: FlightRecord = storage::from_item(item)?;
     let corrupt = |what: &str| StoreError::internal(format!("stored flight has an invalid {what}"));
-    let currency = Currency::parse(&record.price_currency).map_err(|_| corrupt("currency"))?;
     if record.remaining_seats > record.total_seats {
         return Err(corrupt("seat count"));
     }
     Ok(Flight {
-        id: FlightId::parse(&record.id).ok_or_else(|| corrupt("id"))?,
-        flight_number: FlightNumber::parse(&record.flight_number)
-            .map_err(|_| corrupt("flight number"))?,
-        airplane_id: AirplaneId::parse(&record.airplane_id).ok_or_else(|| corrupt("airplane"))?,
-        from: AirportCode::parse(&record.from).map_err(|_| corrupt("origin"))?,
-        to: AirportCode::parse(&record.to).map_err(|_| corrupt("destination"))?,
-        departure_time: parse_time(&record.departure_time)
-            .map_err(|_| corrupt("departure time"))?,
-        arrival_time: parse_time(&record.arrival_time).map_err(|_| corrupt("arrival time"))?,
-        price: Money::new(record.price_amount, currency).map_err(|_| corrupt("price"))?,
+        id: record.id,
+        flight_number: record.flight_number,
+        airplane_id: record.airplane_id,
+        from: record.from,
+        to: record.to,
+        departure_time: record.departure_time,
+        arrival_time: record.arrival_time,
+        price: Money::new(record.price_amount, record.price_currency)
+            .map_err(|_| corrupt("price"))?,
         total_seats: record.total_seats,
         remaining_seats: record.remaining_seats,
-        status: FlightStatus::parse(&record.status).map_err(|_| corrupt("status"))?,
+        status: record.status,
         version: record.version,
         created_at: record.created_at,
         updated_at: record.updated_at,
@@ -267,7 +256,14 @@ pub(crate) fn from_item(item: Item) -> Result<Flight, StoreError> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::BOOKING_COUNT;
+    use super::super::model::parse_time;
     use super::*;
+
+    /// How many bookings were ever made on the flight, as its item says.
+    pub(crate) fn booking_count(item: &Item) -> u64 {
+        item.get(BOOKING_COUNT).and_then(Value::as_u64).unwrap_or(0)
+    }
     use crate::flights::REMAINING_SEATS;
 
     fn time(text: &str) -> DateTime<Utc> {
@@ -301,14 +297,14 @@ mod tests {
     #[test]
     fn a_flight_survives_the_round_trip_through_its_item() {
         let original = flight();
-        let item = new_item(&original, kolkata());
+        let item = new_item(&original, kolkata()).unwrap();
         assert_eq!(origin_time_zone(&item).unwrap(), kolkata());
         assert_eq!(from_item(item).unwrap(), original);
     }
 
     #[test]
     fn the_item_is_filed_under_the_local_day_at_the_origin_and_the_utc_day() {
-        let item = new_item(&flight(), kolkata());
+        let item = new_item(&flight(), kolkata()).unwrap();
         assert_eq!(
             Key::of(&item).unwrap(),
             Key::new("FLIGHT#0190f5d2-8c00-7c4b-9a1e-3f2b8c4d5e6f", "FLIGHT")
@@ -350,7 +346,7 @@ mod tests {
         changed.price = Money::new(500_000, Currency::parse("INR").unwrap()).unwrap();
         changed.version = 2;
         changed.updated_at = time("2026-11-02T00:00:00Z");
-        let (set, remove) = changed_attributes(&current, &changed, kolkata());
+        let (set, remove) = changed_attributes(&current, &changed, kolkata()).unwrap();
         let names: Vec<&str> = set.iter().map(|(name, _)| name.as_str()).collect();
         assert_eq!(names, [PRICE_AMOUNT, "gsi2sk", "updatedAt", "version"]);
         assert!(remove.is_empty());
@@ -361,13 +357,13 @@ mod tests {
         let current = flight();
         let mut cancelled = current.clone();
         cancelled.status = FlightStatus::Cancelled;
-        let (set, remove) = changed_attributes(&current, &cancelled, kolkata());
+        let (set, remove) = changed_attributes(&current, &cancelled, kolkata()).unwrap();
         assert!(
             set.iter()
                 .any(|(name, value)| name == STATUS && value == "cancelled")
         );
         assert_eq!(remove, ["gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"]);
-        let item = new_item(&cancelled, kolkata());
+        let item = new_item(&cancelled, kolkata()).unwrap();
         assert!(!item.contains_key("gsi1pk") && !item.contains_key("gsi2sk"));
         assert_eq!(from_item(item).unwrap().status, FlightStatus::Cancelled);
     }
@@ -378,7 +374,7 @@ mod tests {
         let mut moved = current.clone();
         moved.departure_time = time("2026-12-02T20:00:00Z");
         moved.arrival_time = time("2026-12-02T22:10:00Z");
-        let (set, _) = changed_attributes(&current, &moved, kolkata());
+        let (set, _) = changed_attributes(&current, &moved, kolkata()).unwrap();
         let names: Vec<&str> = set.iter().map(|(name, _)| name.as_str()).collect();
         assert_eq!(
             names,
@@ -398,10 +394,10 @@ mod tests {
 
     #[test]
     fn a_corrupt_item_is_an_internal_error() {
-        let mut item = new_item(&flight(), kolkata());
+        let mut item = new_item(&flight(), kolkata()).unwrap();
         item.insert(REMAINING_SEATS.into(), Value::from(181));
         assert!(matches!(from_item(item), Err(StoreError::Internal(_))));
-        let mut item = new_item(&flight(), kolkata());
+        let mut item = new_item(&flight(), kolkata()).unwrap();
         item.insert(STATUS.into(), Value::from("boarding"));
         assert!(matches!(from_item(item), Err(StoreError::Internal(_))));
     }

@@ -3,16 +3,13 @@
 use super::REMAINING_SEATS;
 use super::model::{Flight, FlightSearch, PriceBound, SearchOrder};
 use super::records::{self, BY_DEPARTURE_INDEX, BY_PRICE_INDEX, PRICE_AMOUNT};
+use crate::entity::{self, Page};
 use crate::error::DomainError;
-use crate::pagination::{PageLimit, fill_page};
+use crate::pagination::PageLimit;
 use crate::storage::{Comparison, Condition, Item, Query, SortCondition, Store};
 
 /// One page of flights and the key the next page starts after.
-#[derive(Debug)]
-pub struct FlightPage {
-    pub flights: Vec<Flight>,
-    pub next: Option<Item>,
-}
+pub type FlightPage = Page<Flight>;
 
 /// One Query on the partition of the leg and the local day of departure at the origin: index 1
 /// (sorted by departure) or index 2 (sorted by fare). Both hold only scheduled flights. On the
@@ -49,22 +46,8 @@ pub async fn search_flights(
             seats.get(),
         ));
     }
-    query.filter = match filters.len() {
-        0 => None,
-        1 => filters.pop(),
-        _ => Some(Condition::And(filters)),
-    };
-    query.start_after = start_after;
-    let page = fill_page(store, query, limit).await?;
-    let flights = page
-        .items
-        .into_iter()
-        .map(records::from_item)
-        .collect::<Result<_, _>>()?;
-    Ok(FlightPage {
-        flights,
-        next: page.next,
-    })
+    query.filter = Condition::all(filters);
+    entity::list(store, query, limit, start_after).await
 }
 
 /// The fare bounds as filters on the stored amount.

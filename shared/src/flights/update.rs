@@ -3,23 +3,15 @@
 use chrono::{DateTime, Utc};
 
 use super::flight_key;
-use super::get::ENTITY;
 use super::model::{Flight, FlightChanges, FlightId, FlightStatus, Schedule};
 use super::records;
-use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
+use crate::entity::{self, Revision};
 use crate::error::DomainError;
 use crate::identity::RequestContext;
 use crate::jobs::{JobQueue, Task, TaskJob, outbox};
-use crate::storage::{Condition, Store, Update, WriteOp};
-use crate::version::{Guarded, Precondition, transact_guarded};
-
-/// How often a change is re-read and retried when a concurrent change (a booking, another
-/// update) wins the race and the caller named no version.
-const ATTEMPTS: usize = 3;
-
-/// The position of the flight's update in the transaction.
-const UPDATE_OPERATION: usize = 0;
+use crate::storage::{Item, Store, WriteOp};
+use crate::version::Precondition;
 
 /// Reads the flight, checks the caller's precondition and the rules below on the flight as it
 /// would be, then sets only the attributes that change, guarded by the version read. Bookings
@@ -54,33 +46,16 @@ pub async fn update_flight(
     changes: &FlightChanges,
     precondition: &Precondition,
 ) -> Result<Flight, DomainError> {
-    for _ in 0..ATTEMPTS {
-        let item = store
-            .get(&flight_key(id))
-            .await?
-            .ok_or(DomainError::NotFound { entity: ENTITY })?;
-        let origin = records::origin_time_zone(&item)?;
-        let current = records::from_item(item)?;
-        if !precondition.admits(current.version) {
-            return Err(DomainError::PreconditionFailed { entity: ENTITY });
-        }
-        let now = clock.now();
-        let changed = apply(&current, changes, now)?;
+    // The cancellation's fan-out task of the attempt that committed, sent after the commit.
+    let mut fan_out = None;
+    let key = flight_key(id);
+    let revise = |current: &Flight, item: &Item, now| {
+        let origin = records::origin_time_zone(item)?;
+        let changed = apply(current, changes, now)?;
+        let (set, remove) = records::changed_attributes(current, &changed, origin)?;
         let cancels =
             current.status != FlightStatus::Cancelled && changed.status == FlightStatus::Cancelled;
-        let (before, after) = Change::diff(&records::view(&current), &records::view(&changed));
-        let change = Change {
-            entity_type: records::ENTITY,
-            entity_id: id.to_string(),
-            action: Action::Update,
-            before,
-            after,
-        };
-        let mut update = Update::new(flight_key(id));
-        (update.set, update.remove) = records::changed_attributes(&current, &changed, origin);
-        update.condition = Some(Condition::version_is(current.version));
-        let mut operations = vec![WriteOp::Update(update)];
-        let fan_out = cancels.then(|| {
+        fan_out = cancels.then(|| {
             TaskJob::new(
                 ids,
                 Task::CancelFlightBookings {
@@ -90,33 +65,25 @@ pub async fn update_flight(
                 now,
             )
         });
+        let mut revision = Revision::new(changed, set);
+        revision.remove = remove;
         if let Some(task) = &fan_out {
-            operations.push(WriteOp::Update(records::count_on_airplane(
-                &current.airplane_id,
-                -1,
-                Vec::new(),
-            )));
-            operations.push(outbox::stage(task));
+            revision.writes = vec![
+                WriteOp::Update(records::count_on_airplane(
+                    &current.airplane_id,
+                    -1,
+                    Vec::new(),
+                )),
+                outbox::stage(task)?,
+            ];
         }
-        operations.push(audit::entry(&change, context, now, ids.new_id()));
-        match transact_guarded(store, operations, UPDATE_OPERATION).await? {
-            Guarded::Committed => {
-                if let Some(task) = fan_out {
-                    outbox::dispatch(store, queue, &[task]).await;
-                }
-                return Ok(changed);
-            }
-            Guarded::Lost if precondition.is_explicit() => {
-                return Err(stale_or_gone(store, id).await);
-            }
-            // A booking or another change won the race: read again and apply the change to
-            // whatever committed, which may now break a rule.
-            Guarded::Lost => continue,
-        }
+        Ok(revision)
+    };
+    let changed = entity::update(store, clock, ids, context, &key, precondition, revise).await?;
+    if let Some(task) = fan_out {
+        outbox::dispatch(store, queue, &[task]).await;
     }
-    Err(DomainError::Conflict {
-        detail: "The flight is being changed concurrently; retry the request.".into(),
-    })
+    Ok(changed)
 }
 
 /// The flight as `changes` would leave it, or why they may not apply to it.
@@ -172,12 +139,4 @@ fn apply(
         updated_at: now,
         ..current.clone()
     })
-}
-
-/// After a version condition failed: the flight was deleted meanwhile (404) or changed (412).
-async fn stale_or_gone(store: &dyn Store, id: &FlightId) -> DomainError {
-    match super::get_flight(store, id).await {
-        Ok(_) => DomainError::PreconditionFailed { entity: ENTITY },
-        Err(error) => error,
-    }
 }

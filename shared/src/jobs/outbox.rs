@@ -25,7 +25,9 @@ use super::{Job, JobId, JobQueue, QueueMessage, TaskJob};
 use crate::api::error_chain;
 use crate::clock::Clock;
 use crate::entity::EntityKind;
-use crate::storage::{Delete, Item, Key, Put, Query, SortCondition, Store, StoreError, WriteOp};
+use crate::storage::{
+    Delete, Item, Key, Put, Query, SortCondition, Store, StoreError, WriteOp, to_item,
+};
 
 /// The partition holding every staged job.
 pub(crate) const OUTBOX_PARTITION: &str = "OUTBOX";
@@ -68,8 +70,8 @@ pub trait Outgoing {
     fn created_at(&self) -> DateTime<Utc>;
     /// The kind, for people reading the table and the logs.
     fn name(&self) -> &'static str;
-    /// The queue message body.
-    fn to_body(&self) -> String;
+    /// The queue message body; a job that does not serialize is refused, never sent half-made.
+    fn to_body(&self) -> Result<String, serde_json::Error>;
 }
 
 impl Outgoing for Job {
@@ -82,7 +84,7 @@ impl Outgoing for Job {
     fn name(&self) -> &'static str {
         self.kind.name()
     }
-    fn to_body(&self) -> String {
+    fn to_body(&self) -> Result<String, serde_json::Error> {
         Job::to_body(self)
     }
 }
@@ -97,10 +99,8 @@ impl Outgoing for TaskJob {
     fn name(&self) -> &'static str {
         self.task.name()
     }
-    fn to_body(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| {
-            unreachable!("a task of strings, numbers and timestamps always serializes")
-        })
+    fn to_body(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
     }
 }
 
@@ -114,11 +114,11 @@ fn key(job: &impl Outgoing) -> Key {
     Key::new(OUTBOX_PARTITION, sort_key(job))
 }
 
-fn message(job: &impl Outgoing) -> QueueMessage {
-    QueueMessage {
+fn message(job: &impl Outgoing) -> Result<QueueMessage, StoreError> {
+    Ok(QueueMessage {
         id: job.id().to_string(),
-        body: job.to_body(),
-    }
+        body: job.to_body().map_err(StoreError::internal)?,
+    })
 }
 
 /// The transaction operation that removes the staged job whose sort key is `sort_key`, for the
@@ -137,7 +137,9 @@ pub fn unstage(sort_key: &str) -> WriteOp {
 /// The put is unconditional: job ids are unique, so it never overwrites another job, and a put
 /// that cannot fail never becomes the reason a transaction is cancelled (callers tell their own
 /// conditions apart by operation index).
-pub fn stage(job: &impl Outgoing) -> WriteOp {
+///
+/// A job that does not serialize is an internal error, and the transaction is not attempted.
+pub fn stage(job: &impl Outgoing) -> Result<WriteOp, StoreError> {
     let key = key(job);
     let record = OutboxRecord {
         pk: key.pk,
@@ -145,17 +147,13 @@ pub fn stage(job: &impl Outgoing) -> WriteOp {
         entity: ENTITY,
         job_id: job.id().to_string(),
         kind: job.name().to_owned(),
-        body: job.to_body(),
+        body: job.to_body().map_err(StoreError::internal)?,
         expires_at: (job.created_at() + RETENTION).timestamp(),
     };
-    let item = match serde_json::to_value(record) {
-        Ok(Value::Object(item)) => item,
-        _ => unreachable!("a record of strings and numbers always serializes to an object"),
-    };
-    WriteOp::Put(Put {
-        item,
+    Ok(WriteOp::Put(Put {
+        item: to_item(&record)?,
         condition: None,
-    })
+    }))
 }
 
 /// After the transaction committed: sends the jobs and removes them from the outbox. Best effort:
@@ -169,7 +167,17 @@ pub async fn dispatch<J: Outgoing>(store: &dyn Store, queue: Option<&dyn JobQueu
     if jobs.is_empty() {
         return;
     }
-    if let Err(error) = queue.send(jobs.iter().map(message).collect()).await {
+    let messages = match jobs.iter().map(message).collect() {
+        Ok(messages) => messages,
+        Err(error) => {
+            tracing::warn!(
+                error = %error_chain(&error),
+                "could not write the jobs' messages; the outbox relay will send them"
+            );
+            return;
+        }
+    };
+    if let Err(error) = queue.send(messages).await {
         tracing::warn!(
             error = %error_chain(&error),
             "could not send the jobs; the outbox relay will send them"
@@ -305,7 +313,7 @@ mod tests {
     }
 
     fn staged_item(job: &Job) -> Item {
-        match stage(job) {
+        match stage(job).unwrap() {
             WriteOp::Put(put) => {
                 assert_eq!(put.condition, None);
                 put.item
@@ -342,7 +350,7 @@ mod tests {
         let job = job();
         let (key, message) = staged(staged_item(&job)).expect("a staged job decodes");
         assert_eq!(key, super::key(&job));
-        assert_eq!(message, super::message(&job));
+        assert_eq!(message, super::message(&job).unwrap());
         assert_eq!(Job::from_body(&message.body).unwrap(), job);
     }
 

@@ -52,7 +52,9 @@ use crate::error::DomainError;
 use crate::mail::{Email, MailError, Mailer};
 use crate::notifications::{self, Notification, NotificationId, NotificationKind};
 use crate::payments::PaymentProvider;
-use crate::storage::{Comparison, Condition, Item, Key, Put, Store, StoreError, Update, WriteOp};
+use crate::storage::{
+    Comparison, Condition, Item, Key, Put, Store, StoreError, Update, WriteOp, to_item,
+};
 
 /// How long a delivery may take to send the email once it holds the lease. Far longer than a
 /// send takes (the SES client gives up within seconds) and shorter than the queue's visibility
@@ -311,11 +313,11 @@ async fn claim(
             let notification = notification_for(job, services.ids.new_id(), now);
             let operations = vec![
                 WriteOp::Put(Put {
-                    item: new_record(job, &notification.id, lease, now),
+                    item: new_record(job, &notification.id, lease, now)?,
                     condition: Some(Condition::ItemNotExists),
                 }),
                 WriteOp::Put(Put {
-                    item: notifications::new_item(&notification),
+                    item: notifications::new_item(&notification)?,
                     condition: Some(Condition::ItemNotExists),
                 }),
             ];
@@ -452,7 +454,12 @@ fn record_key(job: &Job) -> Key {
 }
 
 /// The record of a job seen for the first time, its lease held by the delivery writing it.
-fn new_record(job: &Job, notification: &NotificationId, lease: &Lease, now: DateTime<Utc>) -> Item {
+fn new_record(
+    job: &Job,
+    notification: &NotificationId,
+    lease: &Lease,
+    now: DateTime<Utc>,
+) -> Result<Item, StoreError> {
     let key = record_key(job);
     let record = JobRecord {
         pk: key.pk,
@@ -468,10 +475,7 @@ fn new_record(job: &Job, notification: &NotificationId, lease: &Lease, now: Date
         created_at: now,
         expires_at: (now + RECORD_LIFETIME).timestamp(),
     };
-    match serde_json::to_value(record) {
-        Ok(Value::Object(item)) => item,
-        _ => unreachable!("a record of strings and numbers always serializes to an object"),
-    }
+    to_item(&record)
 }
 
 /// Takes the lease of a record whose email is pending and whose lease, if any, has lapsed.
@@ -550,7 +554,7 @@ mod tests {
     fn the_record_is_keyed_by_the_dedup_key_and_expires_after_30_days() {
         let now = at("2026-11-21T08:00:00Z");
         let notification = NotificationId::from(uuid::Uuid::nil());
-        let item = new_record(&job(), &notification, &lease(), now);
+        let item = new_record(&job(), &notification, &lease(), now).unwrap();
         assert_eq!(
             Key::of(&item).unwrap(),
             Key::new(

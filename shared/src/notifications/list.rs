@@ -2,9 +2,10 @@
 
 use super::model::{Notification, NotificationFilter};
 use super::records::{self, UNREAD_INDEX};
+use crate::entity;
 use crate::error::DomainError;
 use crate::identity::UserId;
-use crate::pagination::{PageLimit, fill_page};
+use crate::pagination::PageLimit;
 use crate::storage::{Item, Order, Query, Store};
 
 /// One page of notifications and the key the next page starts after.
@@ -32,15 +33,9 @@ pub async fn list_notifications(
         }
     };
     query.order = Order::Descending;
-    query.start_after = start_after;
-    let page = fill_page(store, query, limit).await?;
-    let notifications = page
-        .items
-        .into_iter()
-        .map(records::from_item)
-        .collect::<Result<_, _>>()?;
+    let page = entity::list(store, query, limit, start_after).await?;
     Ok(NotificationPage {
-        notifications,
+        notifications: page.items,
         next: page.next,
     })
 }

@@ -55,7 +55,7 @@ pub struct Notification {
 }
 
 /// Which of a user's notifications a list shows.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub enum NotificationFilter {
     #[default]
     All,

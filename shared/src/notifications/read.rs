@@ -3,12 +3,10 @@
 use super::model::{Notification, NotificationId};
 use super::records;
 use crate::clock::Clock;
-use crate::entity::EntityKind;
+use crate::entity;
 use crate::error::DomainError;
 use crate::identity::UserId;
 use crate::storage::{Store, StoreError};
-
-const ENTITY: EntityKind = EntityKind::Notification;
 
 /// Marks the notification read and takes it out of the unread index in one conditional update
 /// (exists, unread). Idempotent: when the condition fails because it was read already, the
@@ -28,10 +26,7 @@ pub async fn mark_notification_read(
         .await
     {
         Ok(item) => Ok(records::from_item(item)?),
-        Err(StoreError::ConditionFailed) => match store.get(&key).await? {
-            Some(item) => Ok(records::from_item(item)?),
-            None => Err(DomainError::NotFound { entity: ENTITY }),
-        },
+        Err(StoreError::ConditionFailed) => entity::get(store, &key).await,
         Err(error) => Err(error.into()),
     }
 }

@@ -8,7 +8,9 @@ use serde_json::Value;
 use super::model::{Notification, NotificationId, NotificationKind};
 use crate::entity::EntityKind;
 use crate::identity::UserId;
-use crate::storage::{Comparison, Condition, Index, Item, Key, StoreError, Update};
+use crate::storage::{
+    self, Comparison, Condition, Index, Item, ItemKeys, Key, StoreError, Update, to_item,
+};
 
 /// The entity type stored items name notifications by.
 pub(crate) const ENTITY: EntityKind = EntityKind::Notification;
@@ -35,15 +37,11 @@ pub(crate) fn key(user_id: &UserId, id: &NotificationId) -> Key {
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct NotificationRecord {
-    pk: String,
-    sk: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    gsi1pk: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    gsi1sk: Option<String>,
+    #[serde(flatten)]
+    keys: ItemKeys,
     entity: EntityKind,
-    id: String,
-    user_id: String,
+    id: NotificationId,
+    user_id: UserId,
     kind: NotificationKind,
     title: String,
     body: String,
@@ -55,17 +53,17 @@ struct NotificationRecord {
 }
 
 /// The item of a new notification, in the unread index unless it is already read.
-pub(crate) fn new_item(notification: &Notification) -> Item {
-    let key = key(&notification.user_id, &notification.id);
-    let unread = !notification.read;
+pub(crate) fn new_item(notification: &Notification) -> Result<Item, StoreError> {
+    let mut keys = ItemKeys::new(key(&notification.user_id, &notification.id));
+    if !notification.read {
+        let unread = unread_partition(&notification.user_id);
+        keys = keys.indexed(UNREAD_INDEX, unread, notification.id.as_str());
+    }
     let record = NotificationRecord {
-        pk: key.pk,
-        sk: key.sk,
-        gsi1pk: unread.then(|| unread_partition(&notification.user_id)),
-        gsi1sk: unread.then(|| notification.id.to_string()),
+        keys,
         entity: ENTITY,
-        id: notification.id.to_string(),
-        user_id: notification.user_id.to_string(),
+        id: notification.id.clone(),
+        user_id: notification.user_id.clone(),
         kind: notification.kind,
         title: notification.title.clone(),
         body: notification.body.clone(),
@@ -74,12 +72,7 @@ pub(crate) fn new_item(notification: &Notification) -> Item {
         created_at: notification.created_at,
         read_at: notification.read_at,
     };
-    match serde_json::to_value(record) {
-        Ok(Value::Object(item)) => item,
-        _ => {
-            unreachable!("a record of strings, flags and timestamps always serializes to an object")
-        }
-    }
+    to_item(&record)
 }
 
 /// Marks the notification read at `now` and takes it out of the unread index, only if it exists
@@ -104,15 +97,14 @@ pub(crate) fn mark_read(key: Key, now: DateTime<Utc>) -> Update {
     update
 }
 
+crate::entity::stored_entity!(Notification, ENTITY, from_item);
+
 /// Reads a notification back; an item that does not decode is corrupt data.
 pub(crate) fn from_item(item: Item) -> Result<Notification, StoreError> {
-    let record: NotificationRecord =
-        serde_json::from_value(Value::Object(item)).map_err(StoreError::internal)?;
-    let corrupt =
-        |what: &str| StoreError::internal(format!("stored notification has an invalid {what}"));
+    let record: NotificationRecord = storage::from_item(item)?;
     Ok(Notification {
-        id: NotificationId::parse(&record.id).ok_or_else(|| corrupt("id"))?,
-        user_id: UserId::parse(&record.user_id).ok_or_else(|| corrupt("user id"))?,
+        id: record.id,
+        user_id: record.user_id,
         kind: record.kind,
         title: record.title,
         body: record.body,
@@ -146,12 +138,12 @@ mod tests {
     #[test]
     fn a_notification_survives_the_round_trip_through_its_item() {
         let original = notification();
-        assert_eq!(from_item(new_item(&original)).unwrap(), original);
+        assert_eq!(from_item(new_item(&original).unwrap()).unwrap(), original);
     }
 
     #[test]
     fn an_unread_notification_is_keyed_by_owner_and_id_and_in_the_unread_index() {
-        let item = new_item(&notification());
+        let item = new_item(&notification()).unwrap();
         assert_eq!(
             Key::of(&item).unwrap(),
             Key::new(
@@ -191,7 +183,7 @@ mod tests {
 
     #[test]
     fn a_corrupt_item_is_an_internal_error() {
-        let mut item = new_item(&notification());
+        let mut item = new_item(&notification()).unwrap();
         item.insert("userId".into(), Value::from("someone"));
         assert!(matches!(from_item(item), Err(StoreError::Internal(_))));
     }

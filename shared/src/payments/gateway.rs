@@ -48,7 +48,8 @@ impl std::fmt::Debug for PaymentToken {
 }
 
 /// The provider's id of a charge.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct PaymentId(String);
 
 impl PaymentId {

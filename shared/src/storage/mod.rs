@@ -9,6 +9,7 @@
 //! [`schema::TABLE`] (`pk`, `sk`), and, when it should appear in a secondary index, that index's key
 //! attributes too. Key attributes are always strings.
 
+mod codec;
 pub mod schema;
 
 use std::fmt;
@@ -16,6 +17,8 @@ use std::fmt;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
+pub(crate) use codec::parsed_from_string;
+pub use codec::{ItemKeys, from_item, timestamp, to_item};
 pub use schema::{Index, IndexSchema, TABLE, TableSchema};
 
 /// One stored item: attribute name -> value.
@@ -112,6 +115,14 @@ impl Condition {
             attribute: attribute.into(),
             comparison,
             value: value.into(),
+        }
+    }
+
+    /// All of `conditions`: none is no condition, one is itself, more are their conjunction.
+    pub fn all(mut conditions: Vec<Condition>) -> Option<Self> {
+        match conditions.len() {
+            0 | 1 => conditions.pop(),
+            _ => Some(Self::And(conditions)),
         }
     }
 
@@ -328,4 +339,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// Checks that the store answers (for the health endpoint).
     async fn check_health(&self) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_of_no_condition_is_none_one_is_itself_and_more_are_their_conjunction() {
+        assert_eq!(Condition::all(Vec::new()), None);
+        assert_eq!(
+            Condition::all(vec![Condition::ItemExists]),
+            Some(Condition::ItemExists)
+        );
+        let two = vec![Condition::ItemExists, Condition::version_is(3)];
+        assert_eq!(Condition::all(two.clone()), Some(Condition::And(two)));
+    }
 }

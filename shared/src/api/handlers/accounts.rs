@@ -163,13 +163,10 @@ pub(crate) async fn list(services: Arc<Services>, input: Input) -> Result<Reply,
     let cursor = params.optional("cursor", Ok);
     let (role, limit, cursor) = params.finish((role, limit, cursor))?;
     let limit = limit.unwrap_or_default();
-    let scope = format!("users?role={}", role.map_or("", Role::as_str));
-    let start_after = cursor
-        .map(|cursor| services.cursors.decode(&scope, &cursor))
-        .transpose()?;
+    let pager = services.cursors.pager("users", &role)?;
+    let start_after = pager.start_after(cursor.as_deref())?;
     let page = accounts::list_users(&*services.store, role, limit, start_after).await?;
-    let next = page.next.map(|key| services.cursors.encode(&scope, &key));
-    Reply::list(&page.users, limit.get(), next.as_deref())
+    Reply::list(&page.users, limit.get(), pager.next(page.next).as_deref())
 }
 
 /// `GET /v1/users/{id}` (admin).

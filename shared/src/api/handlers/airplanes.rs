@@ -93,24 +93,10 @@ pub(crate) async fn list(services: Arc<Services>, input: Input) -> Result<Reply,
     };
     let (limit, cursor, filter) = params.finish((limit, cursor, filter))?;
     let limit = limit.unwrap_or_default();
-    let scope = list_scope(&filter);
-    let start_after = cursor
-        .map(|cursor| services.cursors.decode(&scope, &cursor))
-        .transpose()?;
+    let pager = services.cursors.pager("airplanes", &filter)?;
+    let start_after = pager.start_after(cursor.as_deref())?;
     let page = airplanes::list_airplanes(&*services.store, &filter, limit, start_after).await?;
-    let next = page.next.map(|key| services.cursors.encode(&scope, &key));
-    Reply::list(&page.airplanes, limit.get(), next.as_deref())
-}
-
-/// What a cursor of the list is bound to: the filters, so a cursor cannot cross into another
-/// query's results.
-fn list_scope(filter: &AirplaneFilter) -> String {
-    format!(
-        "airplanes?min={:?}&max={:?}&model={:?}",
-        filter.min_capacity().map(Capacity::get),
-        filter.max_capacity().map(Capacity::get),
-        filter.model_number().map(ModelNumber::match_key),
-    )
+    Reply::list(&page.items, limit.get(), pager.next(page.next).as_deref())
 }
 
 pub(crate) async fn update(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
@@ -121,30 +107,9 @@ pub(crate) async fn update(services: Arc<Services>, input: Input) -> Result<Repl
     let capacity = body.optional("capacity", capacity);
     let (model_number, capacity) = body.finish((model_number, capacity))?;
     let changes = AirplaneChanges::new(model_number, capacity).ok_or(ApiError::Internal)?;
-    let airplane = airplanes::update_airplane(
-        &*services.store,
-        &*services.clock,
-        &*services.ids,
-        &input.context,
-        &id,
-        &changes,
-        &input.precondition(),
-    )
-    .await?;
-    Ok(Reply::ok(&airplane)?.with_version(airplane.version))
+    super::change(&services, &input, &id, &changes).await
 }
 
 pub(crate) async fn delete(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
-    let id = airplane_id(&input)?;
-    input.query_params(&[])?;
-    airplanes::delete_airplane(
-        &*services.store,
-        &*services.clock,
-        &*services.ids,
-        &input.context,
-        &id,
-        &input.precondition(),
-    )
-    .await?;
-    Ok(Reply::no_content())
+    super::remove(&services, &input, &airplane_id(&input)?).await
 }

@@ -21,8 +21,6 @@ const CREATE_FIELDS: &[&str] = &["code", "name", "city", "country", "timeZone"];
 const UPDATE_FIELDS: &[&str] = &["name", "city", "country", "timeZone"];
 /// The query parameters of the list.
 const LIST_PARAMS: &[&str] = &["limit", "cursor"];
-/// What cursors of the list are bound to.
-const LIST_SCOPE: &str = "airports";
 
 fn code(value: Value) -> Result<AirportCode, String> {
     AirportCode::parse(&string(value)?)
@@ -92,14 +90,11 @@ pub(crate) async fn list(services: Arc<Services>, input: Input) -> Result<Reply,
     let cursor = params.optional("cursor", Ok);
     let (limit, cursor) = params.finish((limit, cursor))?;
     let limit = limit.unwrap_or_default();
-    let start_after = cursor
-        .map(|cursor| services.cursors.decode(LIST_SCOPE, &cursor))
-        .transpose()?;
+    // One list without filters: its cursors are bound to the list alone.
+    let pager = services.cursors.pager("airports", &())?;
+    let start_after = pager.start_after(cursor.as_deref())?;
     let page = airports::list_airports(&*services.store, limit, start_after).await?;
-    let next = page
-        .next
-        .map(|key| services.cursors.encode(LIST_SCOPE, &key));
-    Reply::list(&page.airports, limit.get(), next.as_deref())
+    Reply::list(&page.items, limit.get(), pager.next(page.next).as_deref())
 }
 
 pub(crate) async fn update(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
@@ -112,30 +107,9 @@ pub(crate) async fn update(services: Arc<Services>, input: Input) -> Result<Repl
     let time_zone = body.optional("timeZone", time_zone);
     let (name, city, country, time_zone) = body.finish((name, city, country, time_zone))?;
     let changes = AirportChanges::new(name, city, country, time_zone).ok_or(ApiError::Internal)?;
-    let airport = airports::update_airport(
-        &*services.store,
-        &*services.clock,
-        &*services.ids,
-        &input.context,
-        &code,
-        &changes,
-        &input.precondition(),
-    )
-    .await?;
-    Ok(Reply::ok(&airport)?.with_version(airport.version))
+    super::change(&services, &input, &code, &changes).await
 }
 
 pub(crate) async fn delete(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
-    let code = airport_code(&input)?;
-    input.query_params(&[])?;
-    airports::delete_airport(
-        &*services.store,
-        &*services.clock,
-        &*services.ids,
-        &input.context,
-        &code,
-        &input.precondition(),
-    )
-    .await?;
-    Ok(Reply::no_content())
+    super::remove(&services, &input, &airport_code(&input)?).await
 }

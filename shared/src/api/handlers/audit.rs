@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 
+use crate::api::cursor::{CursorCodec, Pager};
 use crate::api::fields::{QueryParams, integer_text};
 use crate::api::pipeline::Services;
 use crate::api::problem::ApiError;
@@ -14,7 +16,6 @@ use crate::audit::{self, AuditPage, TimeRange};
 use crate::entity::EntityKind;
 use crate::identity::{Actor, UserId};
 use crate::pagination::PageLimit;
-use crate::storage::Item;
 
 /// The query parameters of the admin's audit log.
 const LIST_PARAMS: &[&str] = &[
@@ -33,27 +34,13 @@ const ACTIVITY_PARAMS: &[&str] = &["from", "to", "limit", "cursor"];
 const MAX_ENTITY_ID_CHARS: usize = 128;
 
 /// Whose entries the admin asks for.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 enum Selector {
     Entity {
         entity_type: EntityKind,
         entity_id: String,
     },
     Actor(Actor),
-}
-
-impl Selector {
-    /// Part of the cursor scope: a cursor of one entity's or actor's history cannot resume
-    /// another's.
-    fn scope(&self) -> String {
-        match self {
-            Selector::Entity {
-                entity_type,
-                entity_id,
-            } => format!("entity={entity_type}#{entity_id:?}"),
-            Selector::Actor(actor) => format!("actor={}", actor.key()),
-        }
-    }
 }
 
 /// The paging and time parameters both lists share.
@@ -64,24 +51,24 @@ struct Paging {
     cursor: Option<String>,
 }
 
-impl Paging {
-    /// What a cursor is bound to: the list, whose entries, and the time range, so a cursor cannot
-    /// resume another query (DynamoDB also refuses a start key outside the key condition).
-    fn scope(&self, list: &str) -> String {
-        format!(
-            "{list}&from={:?}&to={:?}",
-            self.range.from.map(|from| from.timestamp_millis()),
-            self.range.to.map(|to| to.timestamp_millis()),
-        )
-    }
+/// The cursors of `list`, bound to whose entries it shows (`selector`) and the time range, so a
+/// cursor cannot resume another query (DynamoDB also refuses a start key outside the key
+/// condition).
+fn pager<'c>(
+    cursors: &'c CursorCodec,
+    list: &str,
+    selector: &impl Serialize,
+    range: &TimeRange,
+) -> Result<Pager<'c>, ApiError> {
+    cursors.pager(list, &(selector, range))
 }
 
 /// `GET /v1/audit`: one entity's history (`entityType` with `entityId`) or one actor's activity
 /// (`actor`: a user id, or `system`), newest first.
 pub(crate) async fn list(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
     let (selector, paging) = list_query(input.query_params(LIST_PARAMS)?)?;
-    let scope = paging.scope(&format!("audit?{}", selector.scope()));
-    let start_after = start_after(&services, &scope, &paging)?;
+    let pager = pager(&services.cursors, "audit", &selector, &paging.range)?;
+    let start_after = pager.start_after(paging.cursor.as_deref())?;
     let page = match &selector {
         Selector::Entity {
             entity_type,
@@ -108,7 +95,7 @@ pub(crate) async fn list(services: Arc<Services>, input: Input) -> Result<Reply,
             .await?
         }
     };
-    reply(&services, &scope, paging.limit, page)
+    reply(&pager, paging.limit, page)
 }
 
 /// `GET /v1/users/me/activity`: the caller's own entries, newest first.
@@ -125,8 +112,8 @@ pub(crate) async fn my_activity(services: Arc<Services>, input: Input) -> Result
     let mut params = input.query_params(ACTIVITY_PARAMS)?;
     let paging = paging(&mut params);
     let paging = params.finish((paging,))?.0;
-    let scope = paging.scope(&format!("activity?actor={}", actor.key()));
-    let start_after = start_after(&services, &scope, &paging)?;
+    let pager = pager(&services.cursors, "activity", &actor, &paging.range)?;
+    let start_after = pager.start_after(paging.cursor.as_deref())?;
     let page = audit::list_actor_history(
         &*services.store,
         &actor,
@@ -135,29 +122,11 @@ pub(crate) async fn my_activity(services: Arc<Services>, input: Input) -> Result
         start_after,
     )
     .await?;
-    reply(&services, &scope, paging.limit, page)
+    reply(&pager, paging.limit, page)
 }
 
-fn start_after(
-    services: &Services,
-    scope: &str,
-    paging: &Paging,
-) -> Result<Option<Item>, ApiError> {
-    paging
-        .cursor
-        .as_deref()
-        .map(|cursor| services.cursors.decode(scope, cursor))
-        .transpose()
-}
-
-fn reply(
-    services: &Services,
-    scope: &str,
-    limit: PageLimit,
-    page: AuditPage,
-) -> Result<Reply, ApiError> {
-    let next = page.next.map(|key| services.cursors.encode(scope, &key));
-    Reply::list(&page.entries, limit.get(), next.as_deref())
+fn reply(pager: &Pager, limit: PageLimit, page: AuditPage) -> Result<Reply, ApiError> {
+    Reply::list(&page.entries, limit.get(), pager.next(page.next).as_deref())
 }
 
 /// The admin list's parameters: exactly one selector, plus paging.
@@ -325,11 +294,20 @@ mod tests {
 
     #[test]
     fn entity_types_are_read_in_any_case_and_an_unknown_one_lists_the_accepted_ones() {
+        let codec = CursorCodec::new(b"0123456789abcdef0123456789abcdef");
+        let scope = |selector: &Selector| {
+            let pager = pager(&codec, "audit", selector, &TimeRange::default()).unwrap();
+            pager.scope().to_owned()
+        };
+        let airplane = Selector::Entity {
+            entity_type: EntityKind::Airplane,
+            entity_id: "a1".into(),
+        };
         for spelling in ["airplane", "Airplane", "AIRPLANE"] {
             let (selector, _) = parse(&format!("entityType={spelling}&entityId=a1")).unwrap();
             assert_eq!(
-                selector.scope(),
-                "entity=airplane#\"a1\"",
+                scope(&selector),
+                scope(&airplane),
                 "one spelling, one cursor scope"
             );
         }
@@ -392,9 +370,11 @@ mod tests {
 
     #[test]
     fn cursors_are_bound_to_the_selector_and_the_range() {
+        let codec = CursorCodec::new(b"0123456789abcdef0123456789abcdef");
         let scope = |query: &str| {
             let (selector, paging) = parse(query).unwrap();
-            paging.scope(&selector.scope())
+            let pager = pager(&codec, "audit", &selector, &paging.range).unwrap();
+            pager.scope().to_owned()
         };
         let base = scope("actor=system");
         assert_ne!(base, scope("actor=0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f"));

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::api::cursor::{CursorCodec, Pager};
 use crate::api::fields::{integer, integer_text, string};
 use crate::api::pipeline::Services;
 use crate::api::problem::ApiError;
@@ -19,6 +20,7 @@ use crate::identity::Principal;
 use crate::money::{Currency, Money};
 use crate::pagination::PageLimit;
 use crate::payments::PaymentToken;
+use crate::storage::StoreError;
 
 /// The fields of a new booking.
 const CREATE_FIELDS: &[&str] = &["flightId", "seats"];
@@ -112,19 +114,14 @@ fn idempotency_key(input: &Input) -> Result<IdempotencyKey, ApiError> {
     IdempotencyKey::parse(text).map_err(|message| invalid(&message))
 }
 
-/// The body a booking shows, as a creation stores it for replays and as every read shows it.
-fn booking_view(booking: &Booking) -> Value {
-    serde_json::to_value(booking)
-        .unwrap_or_else(|_| unreachable!("a booking of strings, numbers and maps serializes"))
-}
-
-/// What a new booking answers, recorded with the booking so that retries answer exactly this.
-fn created_response(booking: &Booking) -> StoredResponse {
-    StoredResponse {
+/// What a new booking answers, recorded with the booking so that retries answer exactly this:
+/// the body every read shows.
+fn created_response(booking: &Booking) -> Result<StoredResponse, StoreError> {
+    Ok(StoredResponse {
         status: 201,
-        body: booking_view(booking),
+        body: serde_json::to_value(booking).map_err(StoreError::internal)?,
         location: Some(location(&booking.id)),
-    }
+    })
 }
 
 /// The reply for a recorded response.
@@ -168,7 +165,7 @@ pub(crate) async fn get(services: Arc<Services>, input: Input) -> Result<Reply, 
     input.query_params(&[])?;
     let id = booking_id(&input)?;
     let booking = bookings::get_booking(&*services.store, caller(&input)?, &id).await?;
-    Reply::ok(&booking_view(&booking))
+    Reply::ok(&booking)
 }
 
 pub(crate) async fn list(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
@@ -198,29 +195,17 @@ pub(crate) async fn list(services: Arc<Services>, input: Input) -> Result<Reply,
             flight_id,
         },
     };
-    let scope = list_scope(&filter);
-    let start_after = cursor
-        .map(|cursor| services.cursors.decode(&scope, &cursor))
-        .transpose()?;
+    let pager = pager(&services.cursors, &filter)?;
+    let start_after = pager.start_after(cursor.as_deref())?;
     let page = bookings::list_bookings(&*services.store, &filter, limit, start_after).await?;
-    let next = page.next.map(|key| services.cursors.encode(&scope, &key));
-    let views: Vec<Value> = page.bookings.iter().map(booking_view).collect();
-    Reply::list(&views, limit.get(), next.as_deref())
+    let next = pager.next(page.next);
+    Reply::list(&page.bookings, limit.get(), next.as_deref())
 }
 
-/// What a cursor of the list is bound to: the partition read (the caller's own, for a customer)
-/// and the filters, so a cursor cannot cross into another query's results.
-fn list_scope(filter: &BookingFilter) -> String {
-    let partition = match &filter.scope {
-        BookingScope::User(user) => format!("user:{user}"),
-        BookingScope::Flight(flight) => format!("flight:{flight}"),
-        BookingScope::All => "all".to_owned(),
-    };
-    format!(
-        "bookings?scope={partition}&status={:?}&flight={:?}",
-        filter.status.map(BookingStatus::as_str),
-        filter.flight_id.as_ref().map(FlightId::as_str),
-    )
+/// The list's cursors, bound to the partition read (the caller's own, for a customer) and the
+/// filters, so a cursor cannot cross into another query's results.
+fn pager<'c>(cursors: &'c CursorCodec, filter: &BookingFilter) -> Result<Pager<'c>, ApiError> {
+    cursors.pager("bookings", filter)
 }
 
 pub(crate) async fn pay(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
@@ -241,7 +226,7 @@ pub(crate) async fn pay(services: Arc<Services>, input: Input) -> Result<Reply, 
         &PaymentDetails { token, amount },
     )
     .await?;
-    Reply::ok(&booking_view(&booking))
+    Reply::ok(&booking)
 }
 
 pub(crate) async fn cancel(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
@@ -261,7 +246,7 @@ pub(crate) async fn cancel(services: Arc<Services>, input: Input) -> Result<Repl
         &id,
     )
     .await?;
-    Reply::ok(&booking_view(&booking))
+    Reply::ok(&booking)
 }
 
 #[cfg(test)]
@@ -309,6 +294,8 @@ mod tests {
             status: Some(BookingStatus::Confirmed),
             ..own.clone()
         };
+        let codec = CursorCodec::new(b"0123456789abcdef0123456789abcdef");
+        let list_scope = |filter| pager(&codec, filter).unwrap().scope().to_owned();
         assert_ne!(list_scope(&own), list_scope(&all));
         assert_ne!(list_scope(&own), list_scope(&confirmed));
     }

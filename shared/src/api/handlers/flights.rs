@@ -167,28 +167,11 @@ pub(crate) async fn search(services: Arc<Services>, input: Input) -> Result<Repl
     };
     let (search, limit, cursor) = params.finish((search, limit, cursor))?;
     let limit = limit.unwrap_or_default();
-    let scope = search_scope(&search);
-    let start_after = cursor
-        .map(|cursor| services.cursors.decode(&scope, &cursor))
-        .transpose()?;
+    // Bound to every parameter of the search but the page size.
+    let pager = services.cursors.pager("flights", &search)?;
+    let start_after = pager.start_after(cursor.as_deref())?;
     let page = flights::search_flights(&*services.store, &search, limit, start_after).await?;
-    let next = page.next.map(|key| services.cursors.encode(&scope, &key));
-    Reply::list(&page.flights, limit.get(), next.as_deref())
-}
-
-/// What a cursor of the search is bound to: every parameter but the page size, so a cursor
-/// cannot carry one search into another's results.
-fn search_scope(search: &FlightSearch) -> String {
-    format!(
-        "flights?from={}&to={}&date={}&min={:?}&max={:?}&seats={:?}&sort={}",
-        search.leg().from(),
-        search.leg().to(),
-        search.date(),
-        search.min_price().map(PriceBound::get),
-        search.max_price().map(PriceBound::get),
-        search.seats().map(SeatsWanted::get),
-        search.order().as_str(),
-    )
+    Reply::list(&page.items, limit.get(), pager.next(page.next).as_deref())
 }
 
 pub(crate) async fn update(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
@@ -222,16 +205,5 @@ pub(crate) async fn update(services: Arc<Services>, input: Input) -> Result<Repl
 }
 
 pub(crate) async fn delete(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
-    let id = flight_id(&input)?;
-    input.query_params(&[])?;
-    flights::delete_flight(
-        &*services.store,
-        &*services.clock,
-        &*services.ids,
-        &input.context,
-        &id,
-        &input.precondition(),
-    )
-    .await?;
-    Ok(Reply::no_content())
+    super::remove(&services, &input, &flight_id(&input)?).await
 }

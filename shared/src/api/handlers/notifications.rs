@@ -5,11 +5,13 @@
 
 use std::sync::Arc;
 
+use crate::api::cursor::{CursorCodec, Pager};
 use crate::api::fields::integer_text;
 use crate::api::pipeline::Services;
 use crate::api::problem::ApiError;
 use crate::api::reply::Reply;
 use crate::api::request::Input;
+use crate::identity::UserId;
 use crate::notifications::{self, NotificationFilter, NotificationId};
 use crate::pagination::PageLimit;
 
@@ -33,11 +35,14 @@ fn filter(text: String) -> Result<NotificationFilter, String> {
     }
 }
 
-/// What a cursor of the list is bound to: the owner and the filter, so a cursor cannot resume
-/// another user's list or the other filter's.
-fn list_scope(user_id: &str, filter: NotificationFilter) -> String {
-    let unread = filter == NotificationFilter::Unread;
-    format!("notifications?user={user_id}&unread={unread}")
+/// The list's cursors, bound to the owner and the filter, so a cursor cannot resume another
+/// user's list or the other filter's.
+fn pager<'c>(
+    cursors: &'c CursorCodec,
+    user_id: &UserId,
+    filter: NotificationFilter,
+) -> Result<Pager<'c>, ApiError> {
+    cursors.pager("notifications", &(user_id, filter))
 }
 
 /// `GET /v1/notifications`: the caller's notifications, newest first.
@@ -50,14 +55,12 @@ pub(crate) async fn list(services: Arc<Services>, input: Input) -> Result<Reply,
     let (filter, limit, cursor) = params.finish((filter, limit, cursor))?;
     let filter = filter.unwrap_or_default();
     let limit = limit.unwrap_or_default();
-    let scope = list_scope(user_id.as_str(), filter);
-    let start_after = cursor
-        .map(|cursor| services.cursors.decode(&scope, &cursor))
-        .transpose()?;
+    let pager = pager(&services.cursors, &user_id, filter)?;
+    let start_after = pager.start_after(cursor.as_deref())?;
     let page =
         notifications::list_notifications(&*services.store, &user_id, filter, limit, start_after)
             .await?;
-    let next = page.next.map(|key| services.cursors.encode(&scope, &key));
+    let next = pager.next(page.next);
     Reply::list(&page.notifications, limit.get(), next.as_deref())
 }
 
@@ -92,8 +95,12 @@ mod tests {
 
     #[test]
     fn cursors_are_bound_to_the_owner_and_the_filter() {
-        let all = list_scope("u1", NotificationFilter::All);
-        assert_ne!(all, list_scope("u2", NotificationFilter::All));
-        assert_ne!(all, list_scope("u1", NotificationFilter::Unread));
+        let codec = CursorCodec::new(b"0123456789abcdef0123456789abcdef");
+        let user = |n| UserId::from(uuid::Uuid::from_u128(n));
+        let list_scope =
+            |user_id, filter| pager(&codec, &user_id, filter).unwrap().scope().to_owned();
+        let all = list_scope(user(1), NotificationFilter::All);
+        assert_ne!(all, list_scope(user(2), NotificationFilter::All));
+        assert_ne!(all, list_scope(user(1), NotificationFilter::Unread));
     }
 }

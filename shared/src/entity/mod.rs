@@ -1,16 +1,138 @@
-//! The closed set of entity kinds: what every stored item's `entity` attribute names, what audit
-//! entries record (`entityType`, and the `AUDIT#<kind>#<id>` partition), and what the API accepts
-//! and answers.
+//! Entities: the closed set of entity kinds, and the use cases every entity shares.
 //!
+//! [`EntityKind`] is what every stored item's `entity` attribute names, what audit entries record
+//! (`entityType`, and the `AUDIT#<kind>#<id>` partition), and what the API accepts and answers.
 //! One spelling serves all three: lowercase kebab-case (`airplane`, `refresh-token`), the form the
 //! API uses in paths and bodies. Before this enum, each module kept its own string constant, and
 //! they disagreed in case (`Airplane` stored, `airplane` in problems), so an audit filter written
 //! as the API spells everything else silently matched nothing. Parsing is case-insensitive, and an
 //! unknown kind is an error that lists the accepted ones.
+//!
+//! The shared use cases are written once, over the [`Stored`] and [`Versioned`] traits: read one
+//! by key or 404 ([`get`]), create at version 1 with its audit entry ([`create`]), change under
+//! `If-Match` with bounded retries ([`update`], or [`change`] by id for a [`Changeable`] entity),
+//! delete unless in use ([`remove`], for a [`Removable`] entity), and list one page of a key or
+//! index partition ([`list`]). An entity module keeps only what is its own: the rules, the item
+//! layout, and the attributes a change writes.
+
+mod create;
+mod delete;
+mod get;
+mod guard;
+mod list;
+mod update;
+
+pub(crate) use create::{create, creation};
+pub use delete::{Removable, remove};
+pub(crate) use get::{get, read};
+pub use guard::Unused;
+pub use list::Page;
+pub(crate) use list::list;
+pub(crate) use update::update;
+pub use update::{Changeable, Revision, change};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::storage::{Item, Key, StoreError};
+
+/// An entity read back from its stored item.
+pub trait Stored: Sized {
+    /// The kind problems, items and audit entries name it by.
+    const KIND: EntityKind;
+
+    /// The entity from its item; an item that does not decode is corrupt data.
+    fn from_item(item: Item) -> Result<Self, StoreError>;
+}
+
+/// An entity that changes under optimistic locking and records every change in the audit log.
+pub trait Versioned: Stored + Serialize + Clone {
+    /// The id its audit entries are filed under.
+    fn audit_id(&self) -> String;
+
+    /// Its optimistic-locking version, sent as the `ETag`.
+    fn version(&self) -> u64;
+
+    /// Moves it to `version`, changed at `at`.
+    fn advance(&mut self, version: u64, at: DateTime<Utc>);
+
+    /// Its public fields, as the API shows them: what audit entries record as `before` and
+    /// `after`.
+    fn view(&self) -> Result<Map<String, Value>, StoreError> {
+        crate::storage::to_item(self)
+    }
+}
+
+/// An entity's identifier: it names the entity's kind and the key of its item, so the use cases
+/// by id ([`change`], [`remove`]) need nothing else.
+pub trait EntityId: std::fmt::Display + Sync {
+    type Entity: Versioned;
+
+    /// The key of the entity's item.
+    fn key(&self) -> Key;
+}
+
+/// Implements [`Stored`] and [`Versioned`] for an entity with `version` and `updated_at` fields,
+/// and [`EntityId`] for its id: `versioned_entity!(Airplane, EntityKind::Airplane, id: AirplaneId
+/// => key)` files it under its `id` field, finds its item with `key(&id)` and reads it back with
+/// the item codec; a last argument names another decoder.
+macro_rules! versioned_entity {
+    ($entity:ty, $kind:expr, $id:ident: $id_type:ty => $key:path) => {
+        $crate::entity::versioned_entity!(
+            $entity, $kind, $id: $id_type => $key, $crate::storage::from_item
+        );
+    };
+    ($entity:ty, $kind:expr, $id:ident: $id_type:ty => $key:path, $decode:path) => {
+        impl $crate::entity::EntityId for $id_type {
+            type Entity = $entity;
+
+            fn key(&self) -> $crate::storage::Key {
+                $key(self)
+            }
+        }
+
+        $crate::entity::stored_entity!($entity, $kind, $decode);
+
+        impl $crate::entity::Versioned for $entity {
+            fn audit_id(&self) -> String {
+                self.$id.to_string()
+            }
+
+            fn version(&self) -> u64 {
+                self.version
+            }
+
+            fn advance(&mut self, version: u64, at: chrono::DateTime<chrono::Utc>) {
+                self.version = version;
+                self.updated_at = at;
+            }
+        }
+    };
+}
+pub(crate) use versioned_entity;
+
+/// Implements [`Stored`] for an entity read back from its item with the item codec, or with the
+/// decoder a third argument names: `stored_entity!(Notification, EntityKind::Notification)`.
+macro_rules! stored_entity {
+    ($entity:ty, $kind:expr) => {
+        $crate::entity::stored_entity!($entity, $kind, $crate::storage::from_item);
+    };
+    ($entity:ty, $kind:expr, $decode:path) => {
+        impl $crate::entity::Stored for $entity {
+            const KIND: $crate::entity::EntityKind = $kind;
+
+            fn from_item(item: $crate::storage::Item) -> Result<Self, $crate::storage::StoreError> {
+                $decode(item)
+            }
+        }
+    };
+}
+pub(crate) use stored_entity;
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// A kind of stored entity. The kinds the API addresses come first ([`EntityKind::PUBLIC`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
