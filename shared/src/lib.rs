@@ -15,8 +15,12 @@
 //! - [`jobs`]: background jobs and the queue ports they travel through.
 //! - [`mail`]: the mail port and the RFC 5322 rendering its adapters share.
 //! - [`notifications`]: the in-app notifications the worker writes and users read.
-//! - [`bookings`]: seat holds, payment, cancellation, expiry and departure reminders.
-//! - [`payments`]: the payment port and the local test-card gateway.
+//! - [`bookings`]: seat holds (capped per customer), payment and refunds through recoverable
+//!   intents, cancellation, expiry, a cancelled flight's fan-out and departure reminders.
+//! - [`payments`]: the payment port, the `PAYMENT_GATEWAY` setting and the test-card gateway.
+//! - [`accounts`], [`auth`]: users, passwords and roles; sessions, refresh tokens and access
+//!   tokens.
+//! - [`ratelimit`]: the tiered limiter and its counters.
 //! - [`idempotency`]: `Idempotency-Key` records, completed in the same transaction as the change.
 //! - [`money`]: amounts in minor units with their currency.
 //! - [`clock`]: time and identifier ports.

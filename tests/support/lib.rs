@@ -1,7 +1,8 @@
 //! Test support: a `spawn_app`-style helper that gives each test its own API over its own
 //! embedded store, and small request/response types to drive it through the router.
 //!
-//! - [`faults`]: a store decorator that fails chosen calls (conflicts, throttling, outages).
+//! - [`faults`]: store decorators that fail chosen calls (conflicts, throttling, outages) or land
+//!   a concurrent change between a use case's read and its write.
 //! - [`ledger`]: a payment gateway that keeps the books, for tests that money balances.
 
 pub mod faults;
