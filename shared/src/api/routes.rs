@@ -123,6 +123,81 @@ pub struct Route {
     pub handler: Handler,
 }
 
+impl Route {
+    /// A route that signs no tokens, sends no jobs, moves no money and answers no pages; the
+    /// flag methods below turn those on. Const, so that routes stay statics the linker can drop.
+    #[allow(clippy::too_many_arguments)]
+    pub const fn new(
+        function: &'static str,
+        method: Method,
+        path: &'static str,
+        access: Access,
+        rate_tier: RateTier,
+        store_access: StoreAccess,
+        handler: Handler,
+    ) -> Self {
+        Self {
+            function,
+            method,
+            path,
+            access,
+            rate_tier,
+            store_access,
+            signs_tokens: false,
+            enqueues_jobs: false,
+            moves_money: false,
+            pages: false,
+            handler,
+        }
+    }
+
+    /// The route signs access tokens ([`Route::signs_tokens`]).
+    pub const fn signs_tokens(mut self) -> Self {
+        self.signs_tokens = true;
+        self
+    }
+
+    /// The route sends jobs to the queue ([`Route::enqueues_jobs`]).
+    pub const fn enqueues_jobs(mut self) -> Self {
+        self.enqueues_jobs = true;
+        self
+    }
+
+    /// The route charges or refunds ([`Route::moves_money`]).
+    pub const fn moves_money(mut self) -> Self {
+        self.moves_money = true;
+        self
+    }
+
+    /// The route answers a list in pages ([`Route::pages`]).
+    pub const fn pages(mut self) -> Self {
+        self.pages = true;
+        self
+    }
+}
+
+/// Declares one route as a static, documented by its method and path:
+/// `route! { NAME: METHOD "/path" -> "function-name", Access, RateTier, StoreAccess, handler; flags }`,
+/// where the flags (any of `signs_tokens`, `enqueues_jobs`, `moves_money`, `pages`) are optional.
+macro_rules! route {
+    (
+        $name:ident: $method:ident $path:literal -> $function:literal,
+        $access:ident, $tier:ident, $store:ident, $handler:path $(; $($flag:ident),+)?
+    ) => {
+        #[doc = concat!("`", stringify!($method), " ", $path, "`.")]
+        pub static $name: Route = Route::new(
+            $function,
+            Method::$method,
+            $path,
+            Access::$access,
+            RateTier::$tier,
+            StoreAccess::$store,
+            |services, input| Box::pin($handler(services, input)),
+        )
+        $($(.$flag())+)?;
+    };
+}
+
 /// The function that answers CORS preflight requests for every path, which API Gateway's static
 /// CORS support cannot do for a list of origins.
 pub const PREFLIGHT_FUNCTION: &str = "preflight";
@@ -171,531 +246,166 @@ pub static ROUTES: &[&Route] = &[
     &CANCEL_BOOKING,
 ];
 
-/// `GET /v1/health`.
-pub static HEALTH: Route = Route {
-    function: "health",
-    method: Method::GET,
-    path: "/v1/health",
-    access: Access::Anonymous,
-    rate_tier: RateTier::Global,
-    store_access: StoreAccess::Read,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: false,
-    handler: |services, input| Box::pin(health::check(services, input)),
-};
+route!(HEALTH: GET "/v1/health" -> "health", Anonymous, Global, Read, health::check);
 
-/// `POST /v1/airplanes`.
-pub static CREATE_AIRPLANE: Route = Route {
-    function: "create-airplane",
-    method: Method::POST,
-    path: "/v1/airplanes",
-    access: Access::Staff,
-    rate_tier: RateTier::Write,
-    store_access: StoreAccess::ReadWrite,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: false,
-    handler: |services, input| Box::pin(airplanes::create(services, input)),
-};
+route!(
+    CREATE_AIRPLANE: POST "/v1/airplanes" -> "create-airplane",
+    Staff, Write, ReadWrite, airplanes::create
+);
 
-/// `GET /v1/airplanes`.
-pub static LIST_AIRPLANES: Route = Route {
-    function: "list-airplanes",
-    method: Method::GET,
-    path: "/v1/airplanes",
-    access: Access::Customer,
-    rate_tier: RateTier::Global,
-    store_access: StoreAccess::Read,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: true,
-    handler: |services, input| Box::pin(airplanes::list(services, input)),
-};
+route!(
+    LIST_AIRPLANES: GET "/v1/airplanes" -> "list-airplanes",
+    Customer, Global, Read, airplanes::list; pages
+);
 
-/// `GET /v1/airplanes/{id}`.
-pub static GET_AIRPLANE: Route = Route {
-    function: "get-airplane",
-    method: Method::GET,
-    path: "/v1/airplanes/{id}",
-    access: Access::Customer,
-    rate_tier: RateTier::Global,
-    store_access: StoreAccess::Read,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: false,
-    handler: |services, input| Box::pin(airplanes::get(services, input)),
-};
+route!(
+    GET_AIRPLANE: GET "/v1/airplanes/{id}" -> "get-airplane",
+    Customer, Global, Read, airplanes::get
+);
 
-/// `PATCH /v1/airplanes/{id}`.
-pub static UPDATE_AIRPLANE: Route = Route {
-    function: "update-airplane",
-    method: Method::PATCH,
-    path: "/v1/airplanes/{id}",
-    access: Access::Staff,
-    rate_tier: RateTier::Write,
-    store_access: StoreAccess::ReadWrite,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: false,
-    handler: |services, input| Box::pin(airplanes::update(services, input)),
-};
+route!(
+    UPDATE_AIRPLANE: PATCH "/v1/airplanes/{id}" -> "update-airplane",
+    Staff, Write, ReadWrite, airplanes::update
+);
 
-/// `DELETE /v1/airplanes/{id}`.
-pub static DELETE_AIRPLANE: Route = Route {
-    function: "delete-airplane",
-    method: Method::DELETE,
-    path: "/v1/airplanes/{id}",
-    access: Access::Staff,
-    rate_tier: RateTier::Write,
-    store_access: StoreAccess::ReadWrite,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: false,
-    handler: |services, input| Box::pin(airplanes::delete(services, input)),
-};
+route!(
+    DELETE_AIRPLANE: DELETE "/v1/airplanes/{id}" -> "delete-airplane",
+    Staff, Write, ReadWrite, airplanes::delete
+);
 
-/// `POST /v1/airports`.
-pub static CREATE_AIRPORT: Route = Route {
-    function: "create-airport",
-    method: Method::POST,
-    path: "/v1/airports",
-    access: Access::Staff,
-    rate_tier: RateTier::Write,
-    store_access: StoreAccess::ReadWrite,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: false,
-    handler: |services, input| Box::pin(airports::create(services, input)),
-};
+route!(
+    CREATE_AIRPORT: POST "/v1/airports" -> "create-airport",
+    Staff, Write, ReadWrite, airports::create
+);
 
-/// `GET /v1/airports`.
-pub static LIST_AIRPORTS: Route = Route {
-    function: "list-airports",
-    method: Method::GET,
-    path: "/v1/airports",
-    access: Access::Anonymous,
-    rate_tier: RateTier::Global,
-    store_access: StoreAccess::Read,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: true,
-    handler: |services, input| Box::pin(airports::list(services, input)),
-};
+route!(
+    LIST_AIRPORTS: GET "/v1/airports" -> "list-airports",
+    Anonymous, Global, Read, airports::list; pages
+);
 
-/// `GET /v1/airports/{code}`.
-pub static GET_AIRPORT: Route = Route {
-    function: "get-airport",
-    method: Method::GET,
-    path: "/v1/airports/{code}",
-    access: Access::Anonymous,
-    rate_tier: RateTier::Global,
-    store_access: StoreAccess::Read,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: false,
-    handler: |services, input| Box::pin(airports::get(services, input)),
-};
+route!(
+    GET_AIRPORT: GET "/v1/airports/{code}" -> "get-airport",
+    Anonymous, Global, Read, airports::get
+);
 
-/// `PATCH /v1/airports/{code}`.
-pub static UPDATE_AIRPORT: Route = Route {
-    function: "update-airport",
-    method: Method::PATCH,
-    path: "/v1/airports/{code}",
-    access: Access::Staff,
-    rate_tier: RateTier::Write,
-    store_access: StoreAccess::ReadWrite,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: false,
-    handler: |services, input| Box::pin(airports::update(services, input)),
-};
+route!(
+    UPDATE_AIRPORT: PATCH "/v1/airports/{code}" -> "update-airport",
+    Staff, Write, ReadWrite, airports::update
+);
 
-/// `DELETE /v1/airports/{code}`.
-pub static DELETE_AIRPORT: Route = Route {
-    function: "delete-airport",
-    method: Method::DELETE,
-    path: "/v1/airports/{code}",
-    access: Access::Staff,
-    rate_tier: RateTier::Write,
-    store_access: StoreAccess::ReadWrite,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: false,
-    handler: |services, input| Box::pin(airports::delete(services, input)),
-};
+route!(
+    DELETE_AIRPORT: DELETE "/v1/airports/{code}" -> "delete-airport",
+    Staff, Write, ReadWrite, airports::delete
+);
 
-/// `POST /v1/flights`.
-pub static CREATE_FLIGHT: Route = Route {
-    function: "create-flight",
-    method: Method::POST,
-    path: "/v1/flights",
-    access: Access::Staff,
-    rate_tier: RateTier::Write,
-    store_access: StoreAccess::ReadWrite,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: false,
-    handler: |services, input| Box::pin(flights::create(services, input)),
-};
+route!(
+    CREATE_FLIGHT: POST "/v1/flights" -> "create-flight",
+    Staff, Write, ReadWrite, flights::create
+);
 
-/// `GET /v1/flights`.
-pub static SEARCH_FLIGHTS: Route = Route {
-    function: "search-flights",
-    method: Method::GET,
-    path: "/v1/flights",
-    access: Access::Anonymous,
-    rate_tier: RateTier::Global,
-    store_access: StoreAccess::Read,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: true,
-    handler: |services, input| Box::pin(flights::search(services, input)),
-};
+route!(
+    SEARCH_FLIGHTS: GET "/v1/flights" -> "search-flights",
+    Anonymous, Global, Read, flights::search; pages
+);
 
-/// `GET /v1/flights/{id}`.
-pub static GET_FLIGHT: Route = Route {
-    function: "get-flight",
-    method: Method::GET,
-    path: "/v1/flights/{id}",
-    access: Access::Anonymous,
-    rate_tier: RateTier::Global,
-    store_access: StoreAccess::Read,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: false,
-    handler: |services, input| Box::pin(flights::get(services, input)),
-};
+route!(GET_FLIGHT: GET "/v1/flights/{id}" -> "get-flight", Anonymous, Global, Read, flights::get);
 
-/// `PATCH /v1/flights/{id}`.
-pub static UPDATE_FLIGHT: Route = Route {
-    function: "update-flight",
-    method: Method::PATCH,
-    path: "/v1/flights/{id}",
-    access: Access::Staff,
-    rate_tier: RateTier::Write,
-    store_access: StoreAccess::ReadWrite,
-    signs_tokens: false,
-    // Cancelling a booked flight sends the task that cancels its bookings.
-    enqueues_jobs: true,
-    moves_money: false,
-    pages: false,
-    handler: |services, input| Box::pin(flights::update(services, input)),
-};
+// Cancelling a booked flight sends the task that cancels its bookings.
+route!(
+    UPDATE_FLIGHT: PATCH "/v1/flights/{id}" -> "update-flight",
+    Staff, Write, ReadWrite, flights::update; enqueues_jobs
+);
 
-/// `DELETE /v1/flights/{id}`.
-pub static DELETE_FLIGHT: Route = Route {
-    function: "delete-flight",
-    method: Method::DELETE,
-    path: "/v1/flights/{id}",
-    access: Access::Staff,
-    rate_tier: RateTier::Write,
-    store_access: StoreAccess::ReadWrite,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: false,
-    handler: |services, input| Box::pin(flights::delete(services, input)),
-};
+route!(
+    DELETE_FLIGHT: DELETE "/v1/flights/{id}" -> "delete-flight",
+    Staff, Write, ReadWrite, flights::delete
+);
 
-/// `POST /v1/auth/register`.
-pub static REGISTER: Route = Route {
-    function: "register",
-    method: Method::POST,
-    path: "/v1/auth/register",
-    access: Access::Anonymous,
-    rate_tier: RateTier::Auth,
-    store_access: StoreAccess::ReadWrite,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: false,
-    handler: |services, input| Box::pin(accounts::register(services, input)),
-};
+route!(
+    REGISTER: POST "/v1/auth/register" -> "register",
+    Anonymous, Auth, ReadWrite, accounts::register
+);
 
-/// `POST /v1/auth/login`.
-pub static LOGIN: Route = Route {
-    function: "login",
-    method: Method::POST,
-    path: "/v1/auth/login",
-    access: Access::Anonymous,
-    rate_tier: RateTier::Auth,
-    store_access: StoreAccess::ReadWrite,
-    signs_tokens: true,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: false,
-    handler: |services, input| Box::pin(auth::login(services, input)),
-};
+route!(
+    LOGIN: POST "/v1/auth/login" -> "login",
+    Anonymous, Auth, ReadWrite, auth::login; signs_tokens
+);
 
-/// `POST /v1/auth/refresh`.
-pub static REFRESH: Route = Route {
-    function: "refresh",
-    method: Method::POST,
-    path: "/v1/auth/refresh",
-    access: Access::Anonymous,
-    rate_tier: RateTier::Auth,
-    store_access: StoreAccess::ReadWrite,
-    signs_tokens: true,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: false,
-    handler: |services, input| Box::pin(auth::refresh(services, input)),
-};
+route!(
+    REFRESH: POST "/v1/auth/refresh" -> "refresh",
+    Anonymous, Auth, ReadWrite, auth::refresh; signs_tokens
+);
 
-/// `POST /v1/auth/logout`.
-pub static LOGOUT: Route = Route {
-    function: "logout",
-    method: Method::POST,
-    path: "/v1/auth/logout",
-    access: Access::Anonymous,
-    rate_tier: RateTier::Write,
-    store_access: StoreAccess::ReadWrite,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: false,
-    handler: |services, input| Box::pin(auth::logout(services, input)),
-};
+route!(LOGOUT: POST "/v1/auth/logout" -> "logout", Anonymous, Write, ReadWrite, auth::logout);
 
-/// `GET /v1/users/me`.
-pub static GET_MY_PROFILE: Route = Route {
-    function: "get-my-profile",
-    method: Method::GET,
-    path: "/v1/users/me",
-    access: Access::Customer,
-    rate_tier: RateTier::Global,
-    store_access: StoreAccess::Read,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: false,
-    handler: |services, input| Box::pin(accounts::me(services, input)),
-};
+route!(
+    GET_MY_PROFILE: GET "/v1/users/me" -> "get-my-profile",
+    Customer, Global, Read, accounts::me
+);
 
-/// `PATCH /v1/users/me`.
-pub static UPDATE_MY_PROFILE: Route = Route {
-    function: "update-my-profile",
-    method: Method::PATCH,
-    path: "/v1/users/me",
-    access: Access::Customer,
-    rate_tier: RateTier::Write,
-    store_access: StoreAccess::ReadWrite,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: false,
-    handler: |services, input| Box::pin(accounts::update_me(services, input)),
-};
+route!(
+    UPDATE_MY_PROFILE: PATCH "/v1/users/me" -> "update-my-profile",
+    Customer, Write, ReadWrite, accounts::update_me
+);
 
-/// `POST /v1/users/me/password`.
-pub static CHANGE_MY_PASSWORD: Route = Route {
-    function: "change-my-password",
-    method: Method::POST,
-    path: "/v1/users/me/password",
-    access: Access::Customer,
-    rate_tier: RateTier::Auth,
-    store_access: StoreAccess::ReadWrite,
-    signs_tokens: true,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: false,
-    handler: |services, input| Box::pin(accounts::change_password(services, input)),
-};
+route!(
+    CHANGE_MY_PASSWORD: POST "/v1/users/me/password" -> "change-my-password",
+    Customer, Auth, ReadWrite, accounts::change_password; signs_tokens
+);
 
-/// `GET /v1/users/me/activity`.
-pub static LIST_MY_ACTIVITY: Route = Route {
-    function: "list-my-activity",
-    method: Method::GET,
-    path: "/v1/users/me/activity",
-    access: Access::Customer,
-    rate_tier: RateTier::Global,
-    store_access: StoreAccess::Read,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: true,
-    handler: |services, input| Box::pin(audit::my_activity(services, input)),
-};
+route!(
+    LIST_MY_ACTIVITY: GET "/v1/users/me/activity" -> "list-my-activity",
+    Customer, Global, Read, audit::my_activity; pages
+);
 
-/// `GET /v1/users`.
-pub static LIST_USERS: Route = Route {
-    function: "list-users",
-    method: Method::GET,
-    path: "/v1/users",
-    access: Access::Admin,
-    rate_tier: RateTier::Global,
-    store_access: StoreAccess::Read,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: true,
-    handler: |services, input| Box::pin(accounts::list(services, input)),
-};
+route!(LIST_USERS: GET "/v1/users" -> "list-users", Admin, Global, Read, accounts::list; pages);
 
-/// `GET /v1/users/{id}`.
-pub static GET_USER: Route = Route {
-    function: "get-user",
-    method: Method::GET,
-    path: "/v1/users/{id}",
-    access: Access::Admin,
-    rate_tier: RateTier::Global,
-    store_access: StoreAccess::Read,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: false,
-    handler: |services, input| Box::pin(accounts::get(services, input)),
-};
+route!(GET_USER: GET "/v1/users/{id}" -> "get-user", Admin, Global, Read, accounts::get);
 
-/// `PATCH /v1/users/{id}`.
-pub static UPDATE_USER: Route = Route {
-    function: "update-user",
-    method: Method::PATCH,
-    path: "/v1/users/{id}",
-    access: Access::Admin,
-    rate_tier: RateTier::Write,
-    store_access: StoreAccess::ReadWrite,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: false,
-    handler: |services, input| Box::pin(accounts::update(services, input)),
-};
+route!(
+    UPDATE_USER: PATCH "/v1/users/{id}" -> "update-user",
+    Admin, Write, ReadWrite, accounts::update
+);
 
-/// `GET /v1/audit`.
-pub static LIST_AUDIT_ENTRIES: Route = Route {
-    function: "list-audit-entries",
-    method: Method::GET,
-    path: "/v1/audit",
-    access: Access::Admin,
-    rate_tier: RateTier::Global,
-    store_access: StoreAccess::Read,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: true,
-    handler: |services, input| Box::pin(audit::list(services, input)),
-};
+route!(
+    LIST_AUDIT_ENTRIES: GET "/v1/audit" -> "list-audit-entries",
+    Admin, Global, Read, audit::list; pages
+);
 
-/// `GET /v1/notifications`.
-pub static LIST_NOTIFICATIONS: Route = Route {
-    function: "list-notifications",
-    method: Method::GET,
-    path: "/v1/notifications",
-    access: Access::Customer,
-    rate_tier: RateTier::Global,
-    store_access: StoreAccess::Read,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: true,
-    handler: |services, input| Box::pin(notifications::list(services, input)),
-};
+route!(
+    LIST_NOTIFICATIONS: GET "/v1/notifications" -> "list-notifications",
+    Customer, Global, Read, notifications::list; pages
+);
 
-/// `POST /v1/notifications/{id}/read`.
-pub static READ_NOTIFICATION: Route = Route {
-    function: "read-notification",
-    method: Method::POST,
-    path: "/v1/notifications/{id}/read",
-    access: Access::Customer,
-    rate_tier: RateTier::Write,
-    store_access: StoreAccess::ReadWrite,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: false,
-    handler: |services, input| Box::pin(notifications::read(services, input)),
-};
+route!(
+    READ_NOTIFICATION: POST "/v1/notifications/{id}/read" -> "read-notification",
+    Customer, Write, ReadWrite, notifications::read
+);
 
-/// `POST /v1/bookings`.
-pub static CREATE_BOOKING: Route = Route {
-    function: "create-booking",
-    method: Method::POST,
-    path: "/v1/bookings",
-    access: Access::Customer,
-    rate_tier: RateTier::Write,
-    store_access: StoreAccess::ReadWrite,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: false,
-    handler: |services, input| Box::pin(bookings::create(services, input)),
-};
+route!(
+    CREATE_BOOKING: POST "/v1/bookings" -> "create-booking",
+    Customer, Write, ReadWrite, bookings::create
+);
 
-/// `GET /v1/bookings`.
-pub static LIST_BOOKINGS: Route = Route {
-    function: "list-bookings",
-    method: Method::GET,
-    path: "/v1/bookings",
-    access: Access::Customer,
-    rate_tier: RateTier::Global,
-    store_access: StoreAccess::Read,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: true,
-    handler: |services, input| Box::pin(bookings::list(services, input)),
-};
+route!(
+    LIST_BOOKINGS: GET "/v1/bookings" -> "list-bookings",
+    Customer, Global, Read, bookings::list; pages
+);
 
-/// `GET /v1/bookings/{id}`.
-pub static GET_BOOKING: Route = Route {
-    function: "get-booking",
-    method: Method::GET,
-    path: "/v1/bookings/{id}",
-    access: Access::Customer,
-    rate_tier: RateTier::Global,
-    store_access: StoreAccess::Read,
-    signs_tokens: false,
-    enqueues_jobs: false,
-    moves_money: false,
-    pages: false,
-    handler: |services, input| Box::pin(bookings::get(services, input)),
-};
+route!(
+    GET_BOOKING: GET "/v1/bookings/{id}" -> "get-booking",
+    Customer, Global, Read, bookings::get
+);
 
-/// `POST /v1/bookings/{id}/payment`.
-pub static PAY_BOOKING: Route = Route {
-    function: "pay-booking",
-    method: Method::POST,
-    path: "/v1/bookings/{id}/payment",
-    access: Access::Customer,
-    rate_tier: RateTier::Write,
-    store_access: StoreAccess::ReadWrite,
-    signs_tokens: false,
-    enqueues_jobs: true,
-    moves_money: true,
-    pages: false,
-    handler: |services, input| Box::pin(bookings::pay(services, input)),
-};
+route!(
+    PAY_BOOKING: POST "/v1/bookings/{id}/payment" -> "pay-booking",
+    Customer, Write, ReadWrite, bookings::pay; enqueues_jobs, moves_money
+);
 
-/// `POST /v1/bookings/{id}/cancel`.
-pub static CANCEL_BOOKING: Route = Route {
-    function: "cancel-booking",
-    method: Method::POST,
-    path: "/v1/bookings/{id}/cancel",
-    access: Access::Customer,
-    rate_tier: RateTier::Write,
-    store_access: StoreAccess::ReadWrite,
-    signs_tokens: false,
-    enqueues_jobs: true,
-    moves_money: true,
-    pages: false,
-    handler: |services, input| Box::pin(bookings::cancel(services, input)),
-};
+route!(
+    CANCEL_BOOKING: POST "/v1/bookings/{id}/cancel" -> "cancel-booking",
+    Customer, Write, ReadWrite, bookings::cancel; enqueues_jobs, moves_money
+);
 
 /// The route a function serves.
 pub fn route_of_function(function: &str) -> Option<&'static Route> {
@@ -736,7 +446,9 @@ mod tests {
         for route in ROUTES {
             let name = route.function.to_ascii_uppercase().replace('-', "_");
             let declaration = format!(
-                "pub static {name}: Route = Route {{\n    function: \"{}\",",
+                "{name}: {} \"{}\" -> \"{}\",",
+                route.method.as_str(),
+                route.path,
                 route.function
             );
             assert!(
