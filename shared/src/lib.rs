@@ -6,6 +6,7 @@
 //!   search by leg and local day.
 //! - [`storage`]: the storage port (DynamoDB semantics in typed terms), the table schema, and the
 //!   one item codec (`to_item` / `from_item`) every stored record goes through.
+//! - [`bounded`]: the bounded text and integer newtypes most fields are, declared in one line.
 //! - [`pagination`], [`version`]: list pages and optimistic concurrency, shared by every entity.
 //! - [`entity`]: the closed set of entity kinds that items, audit entries and the API name, and
 //!   the use cases every entity shares (get, create, versioned update, guarded delete, list).
@@ -35,6 +36,7 @@ pub mod audit;
 pub mod auth;
 pub mod background;
 pub mod bookings;
+pub mod bounded;
 pub mod clock;
 pub mod config;
 pub mod entity;

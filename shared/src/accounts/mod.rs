@@ -28,9 +28,8 @@ pub use hashing::{
 };
 pub use list::{UserPage, list_users};
 pub use model::{
-    AdminChanges, EMAIL_MAX_CHARS, Email, LoginName, NewAccount, PASSWORD_CHARS,
-    PERSON_NAME_MAX_CHARS, Password, PersonName, Phone, ProfileChanges, USERNAME_CHARS, User,
-    Username,
+    AdminChanges, EMAIL_MAX_CHARS, Email, LoginName, NewAccount, PASSWORD_CHARS, Password,
+    PersonName, Phone, ProfileChanges, USERNAME_CHARS, User, Username,
 };
 pub use principal::session_principal;
 pub use register::register;

@@ -15,8 +15,6 @@ pub const USERNAME_CHARS: std::ops::RangeInclusive<usize> = 3..=32;
 /// The shortest and longest password, in characters. NIST SP 800-63B asks for at least 8 and for
 /// accepting at least 64; the upper bound only caps the work one hash request can cause.
 pub const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=128;
-/// The longest person name.
-pub const PERSON_NAME_MAX_CHARS: usize = 100;
 
 /// An email address: trimmed and lowercased, because users expect `Ann@Example.com` and
 /// `ann@example.com` to be one account.
@@ -224,41 +222,12 @@ impl fmt::Debug for Password {
     }
 }
 
-/// A person's name as they write it: trimmed, 1 to 100 printable characters, no other rule
-/// (names do not follow any).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct PersonName(String);
-
-impl PersonName {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let name = raw.trim();
-        if name.is_empty() {
-            return Err("must not be empty".into());
-        }
-        if name.chars().count() > PERSON_NAME_MAX_CHARS {
-            return Err(format!(
-                "must be at most {PERSON_NAME_MAX_CHARS} characters"
-            ));
-        }
-        if name.chars().any(char::is_control) {
-            return Err("must contain only printable characters".into());
-        }
-        Ok(Self(name.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<&str> for PersonName {
-    type Error = String;
-
-    fn try_from(raw: &str) -> Result<Self, Self::Error> {
-        Self::parse(raw)
-    }
-}
+crate::bounded::bounded_text!(
+    /// A person's name as they write it: trimmed, 1 to 100 printable characters, no other rule
+    /// (names do not follow any).
+    PersonName,
+    100
+);
 
 /// A phone number in E.164 form: `+`, then 7 to 15 digits, the first not 0. Spaces and dashes
 /// people type for readability are dropped.
@@ -296,7 +265,6 @@ impl TryFrom<&str> for Phone {
 crate::storage::parsed_from_string!(
     Email => Email::parse,
     Username => Username::parse,
-    PersonName => PersonName::parse,
     Phone => Phone::parse,
 );
 

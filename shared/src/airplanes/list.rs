@@ -1,11 +1,11 @@
 //! Listing the fleet, newest first, with optional filters.
 
-use super::model::{Airplane, AirplaneFilter};
+use super::model::{Airplane, AirplaneFilter, Capacity};
 use super::records::{self, ALL_AIRPLANES, LIST_INDEX, MODEL_INDEX};
 use crate::entity::{self, Page};
 use crate::error::DomainError;
 use crate::pagination::PageLimit;
-use crate::storage::{Comparison, Condition, Item, Order, Query, Store};
+use crate::storage::{Condition, Item, Order, Query, Store};
 
 /// One page of airplanes and the key the next page starts after.
 pub type AirplanePage = Page<Airplane>;
@@ -19,29 +19,18 @@ pub async fn list_airplanes(
     limit: PageLimit,
     start_after: Option<Item>,
 ) -> Result<AirplanePage, DomainError> {
-    let mut query = match filter.model_number() {
+    let mut query = match &filter.model_number {
         Some(model_number) => {
             Query::partition(Some(MODEL_INDEX), records::model_partition(model_number))
         }
         None => Query::partition(Some(LIST_INDEX), ALL_AIRPLANES),
     };
     query.order = Order::Descending;
-    query.filter = capacity_filter(filter);
+    let seats = |capacity: Option<Capacity>| capacity.map(Capacity::get);
+    query.filter = Condition::all(Condition::within(
+        "capacity",
+        seats(filter.min_capacity),
+        seats(filter.max_capacity),
+    ));
     entity::list(store, query, limit, start_after).await
-}
-
-fn capacity_filter(filter: &AirplaneFilter) -> Option<Condition> {
-    Condition::all(
-        [
-            filter
-                .min_capacity()
-                .map(|min| Condition::compare("capacity", Comparison::GreaterOrEqual, min.get())),
-            filter
-                .max_capacity()
-                .map(|max| Condition::compare("capacity", Comparison::LessOrEqual, max.get())),
-        ]
-        .into_iter()
-        .flatten()
-        .collect(),
-    )
 }

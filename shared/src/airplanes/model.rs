@@ -3,79 +3,24 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// The most characters a model number may have.
-pub const MODEL_NUMBER_MAX_CHARS: usize = 64;
-/// The smallest and largest seat capacity an airplane may have.
-pub const CAPACITY_RANGE: std::ops::RangeInclusive<u16> = 1..=1000;
-
-/// An airplane's model number: trimmed, 1-64 printable characters.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct ModelNumber(String);
+crate::bounded::bounded_text!(
+    /// An airplane's model number: trimmed, 1-64 printable characters.
+    ModelNumber,
+    64
+);
 
 impl ModelNumber {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let trimmed = raw.trim();
-        if trimmed.is_empty() {
-            return Err("must not be empty".into());
-        }
-        if trimmed.chars().count() > MODEL_NUMBER_MAX_CHARS {
-            return Err(format!(
-                "must be at most {MODEL_NUMBER_MAX_CHARS} characters"
-            ));
-        }
-        if trimmed.chars().any(char::is_control) {
-            return Err("must contain only printable characters".into());
-        }
-        Ok(Self(trimmed.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// The form model numbers are matched in: case-insensitive.
     pub fn match_key(&self) -> String {
         self.0.to_lowercase()
     }
 }
 
-crate::storage::parsed_from_string!(ModelNumber => ModelNumber::parse);
-
-/// The number of passenger seats: 1 to 1000.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(into = "u16", try_from = "i64")]
-pub struct Capacity(u16);
-
-impl From<Capacity> for u16 {
-    fn from(capacity: Capacity) -> Self {
-        capacity.0
-    }
-}
-
-impl Capacity {
-    pub fn get(self) -> u16 {
-        self.0
-    }
-}
-
-impl TryFrom<i64> for Capacity {
-    type Error = String;
-
-    fn try_from(value: i64) -> Result<Self, Self::Error> {
-        u16::try_from(value)
-            .ok()
-            .filter(|seats| CAPACITY_RANGE.contains(seats))
-            .map(Self)
-            .ok_or_else(|| {
-                format!(
-                    "must be between {} and {}",
-                    CAPACITY_RANGE.start(),
-                    CAPACITY_RANGE.end()
-                )
-            })
-    }
-}
+crate::bounded::bounded_integer!(
+    /// The number of passenger seats: 1 to 1000.
+    Capacity: u16,
+    1..=1000
+);
 
 crate::identity::uuid_id!(
     /// An airplane's identifier.
@@ -106,8 +51,8 @@ pub struct NewAirplane {
 /// A change to an airplane: at least one field.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AirplaneChanges {
-    model_number: Option<ModelNumber>,
-    capacity: Option<Capacity>,
+    pub model_number: Option<ModelNumber>,
+    pub capacity: Option<Capacity>,
 }
 
 impl AirplaneChanges {
@@ -118,24 +63,16 @@ impl AirplaneChanges {
             capacity,
         })
     }
-
-    pub fn model_number(&self) -> Option<&ModelNumber> {
-        self.model_number.as_ref()
-    }
-
-    pub fn capacity(&self) -> Option<Capacity> {
-        self.capacity
-    }
 }
 
 /// Which airplanes a list shows; serialized whole, it is what a list's cursors are bound to.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct AirplaneFilter {
-    min_capacity: Option<Capacity>,
-    max_capacity: Option<Capacity>,
+    pub(crate) min_capacity: Option<Capacity>,
+    pub(crate) max_capacity: Option<Capacity>,
     /// In the form it is matched in, so `A320` and `a320` are one filter, with one cursor.
     #[serde(serialize_with = "serialize_match_key")]
-    model_number: Option<ModelNumber>,
+    pub(crate) model_number: Option<ModelNumber>,
 }
 
 fn serialize_match_key<S: serde::Serializer>(
@@ -165,18 +102,6 @@ impl AirplaneFilter {
             max_capacity,
             model_number,
         })
-    }
-
-    pub fn min_capacity(&self) -> Option<Capacity> {
-        self.min_capacity
-    }
-
-    pub fn max_capacity(&self) -> Option<Capacity> {
-        self.max_capacity
-    }
-
-    pub fn model_number(&self) -> Option<&ModelNumber> {
-        self.model_number.as_ref()
     }
 }
 

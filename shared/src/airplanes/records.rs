@@ -4,8 +4,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::model::{Airplane, AirplaneId, ModelNumber};
-use crate::entity::EntityKind;
+use super::model::{Airplane, AirplaneId, ModelNumber, NewAirplane};
+use crate::clock::IdGenerator;
+use crate::entity::{EntityKind, NewEntity};
 use crate::storage::{Index, Item, ItemKeys, Key, StoreError, to_item};
 
 /// The partition of index 1 that lists every airplane, newest first.
@@ -53,19 +54,40 @@ pub(crate) const ENTITY: EntityKind = EntityKind::Airplane;
 
 crate::entity::versioned_entity!(Airplane, ENTITY, id: AirplaneId => key);
 
-/// The item for a newly created airplane, in use by no flight.
-pub(crate) fn new_item(airplane: &Airplane) -> Result<Item, StoreError> {
-    let sort_key = list_sort_key(&airplane.created_at, &airplane.id);
-    let model = model_partition(&airplane.model_number);
-    to_item(&AirplaneRecord {
-        keys: ItemKeys::new(key(&airplane.id))
-            .indexed(LIST_INDEX, ALL_AIRPLANES, sort_key.clone())
-            .indexed(MODEL_INDEX, model, sort_key),
-        entity: ENTITY,
-        airplane,
-        version: airplane.version,
-        active_flights: 0,
-    })
+/// A new airplane ([`super::create_airplane`]) gets a fresh id and is stored in use by no flight,
+/// listed by both indexes, with its audit entry, in one transaction.
+impl NewEntity for NewAirplane {
+    type Entity = Airplane;
+
+    fn assemble(self, ids: &dyn IdGenerator, now: DateTime<Utc>) -> Airplane {
+        let NewAirplane {
+            model_number,
+            capacity,
+        } = self;
+        let (id, version, created_at, updated_at) = (ids.new_id().into(), 1, now, now);
+        Airplane {
+            id,
+            model_number,
+            capacity,
+            version,
+            created_at,
+            updated_at,
+        }
+    }
+
+    fn item(airplane: &Airplane) -> Result<Item, StoreError> {
+        let sort_key = list_sort_key(&airplane.created_at, &airplane.id);
+        let model = model_partition(&airplane.model_number);
+        to_item(&AirplaneRecord {
+            keys: ItemKeys::new(key(&airplane.id))
+                .indexed(LIST_INDEX, ALL_AIRPLANES, sort_key.clone())
+                .indexed(MODEL_INDEX, model, sort_key),
+            entity: ENTITY,
+            airplane,
+            version: airplane.version,
+            active_flights: 0,
+        })
+    }
 }
 
 /// The attributes to set when a model number changes, index key included.
@@ -107,14 +129,14 @@ mod tests {
     fn an_airplane_survives_the_round_trip_through_its_item() {
         let original = airplane();
         assert_eq!(
-            from_item::<Airplane>(new_item(&original).unwrap()).unwrap(),
+            from_item::<Airplane>(NewAirplane::item(&original).unwrap()).unwrap(),
             original
         );
     }
 
     #[test]
     fn the_item_carries_its_keys_and_index_keys() {
-        let item = new_item(&airplane()).unwrap();
+        let item = NewAirplane::item(&airplane()).unwrap();
         assert_eq!(Key::of(&item).unwrap(), key(&airplane().id));
         assert_eq!(item["gsi1pk"], "AIRPLANES");
         assert_eq!(
@@ -139,7 +161,7 @@ mod tests {
 
     #[test]
     fn a_corrupt_item_is_an_internal_error() {
-        let mut item = new_item(&airplane()).unwrap();
+        let mut item = NewAirplane::item(&airplane()).unwrap();
         item.insert("capacity".into(), Value::from(0));
         assert!(matches!(
             from_item::<Airplane>(item),

@@ -24,11 +24,11 @@ impl Changeable for Airplane {
     ) -> Result<Revision<Self>, DomainError> {
         let mut changed = self.clone();
         let mut set = Vec::new();
-        if let Some(model_number) = changes.model_number() {
+        if let Some(model_number) = &changes.model_number {
             changed.model_number = model_number.clone();
             set.extend(records::model_number_attributes(model_number));
         }
-        if let Some(capacity) = changes.capacity() {
+        if let Some(capacity) = changes.capacity {
             changed.capacity = capacity;
             set.push(("capacity".to_owned(), Value::from(capacity.get())));
         }

@@ -6,9 +6,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize, Serializer};
 
-/// The most characters an airport's name or city may have.
-pub const PLACE_NAME_MAX_CHARS: usize = 100;
-
 /// The assigned ISO 3166-1 alpha-2 codes (see the file's header for its source).
 const ASSIGNED_COUNTRY_CODES: &str = include_str!("iso3166.tab");
 
@@ -37,30 +34,11 @@ impl std::fmt::Display for AirportCode {
     }
 }
 
-/// An airport's name or its city: trimmed, 1-100 printable characters.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct PlaceName(String);
-
-impl PlaceName {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let trimmed = raw.trim();
-        if trimmed.is_empty() {
-            return Err("must not be empty".into());
-        }
-        if trimmed.chars().count() > PLACE_NAME_MAX_CHARS {
-            return Err(format!("must be at most {PLACE_NAME_MAX_CHARS} characters"));
-        }
-        if trimmed.chars().any(char::is_control) {
-            return Err("must contain only printable characters".into());
-        }
-        Ok(Self(trimmed.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+crate::bounded::bounded_text!(
+    /// An airport's name or its city: trimmed, 1-100 printable characters.
+    PlaceName,
+    100
+);
 
 /// An ISO 3166-1 alpha-2 country code that is actually assigned (`IN`, `DE`), not just any two
 /// letters, so that a typo such as `UK` for `GB` is caught when the airport is entered.
@@ -121,7 +99,6 @@ impl Serialize for TimeZone {
 
 crate::storage::parsed_from_string!(
     AirportCode => AirportCode::parse,
-    PlaceName => PlaceName::parse,
     CountryCode => CountryCode::parse,
     TimeZone => TimeZone::parse,
 );

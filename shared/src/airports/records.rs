@@ -4,8 +4,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::model::{Airport, AirportChanges, AirportCode};
-use crate::entity::EntityKind;
+use super::model::{Airport, AirportChanges, AirportCode, NewAirport};
+use crate::clock::IdGenerator;
+use crate::entity::{EntityKind, NewEntity};
+use crate::error::DomainError;
 use crate::storage::{Index, Item, ItemKeys, Key, StoreError, to_item};
 
 /// The partition of index 1 that lists every airport by code.
@@ -39,21 +41,49 @@ struct AirportRecord<'a> {
     flight_count: u64,
 }
 
-/// The item for a newly created airport, used by no flight.
-pub(crate) fn new_item(airport: &Airport) -> Result<Item, StoreError> {
-    // Codes are fixed-width uppercase letters, so they sort alphabetically as they are.
-    let keys = ItemKeys::new(key(&airport.code)).indexed(
-        LIST_INDEX,
-        ALL_AIRPORTS,
-        airport.code.to_string(),
-    );
-    to_item(&AirportRecord {
-        keys,
-        entity: ENTITY,
-        airport,
-        version: airport.version,
-        flight_count: 0,
-    })
+/// A new airport ([`super::create_airport`]) is filed under its code, used by no flight, with its
+/// audit entry, in one transaction. The put is conditional on no airport having the code, so a
+/// duplicate is a 409 even when two requests for the same code race.
+impl NewEntity for NewAirport {
+    type Entity = Airport;
+
+    fn assemble(self, _: &dyn IdGenerator, now: DateTime<Utc>) -> Airport {
+        let NewAirport {
+            code,
+            name,
+            city,
+            country,
+            time_zone,
+        } = self;
+        let (version, created_at, updated_at) = (1, now, now);
+        Airport {
+            code,
+            name,
+            city,
+            country,
+            time_zone,
+            version,
+            created_at,
+            updated_at,
+        }
+    }
+
+    fn item(airport: &Airport) -> Result<Item, StoreError> {
+        // Codes are fixed-width uppercase letters, so they sort alphabetically as they are.
+        let code = airport.code.to_string();
+        to_item(&AirportRecord {
+            keys: ItemKeys::new(key(&airport.code)).indexed(LIST_INDEX, ALL_AIRPORTS, code),
+            entity: ENTITY,
+            airport,
+            version: airport.version,
+            flight_count: 0,
+        })
+    }
+
+    fn taken(airport: &Airport) -> Option<DomainError> {
+        let detail = format!("An airport with the code {} exists already.", airport.code);
+        Some(DomainError::Conflict { detail })
+    }
 }
 
 /// The attributes an update sets: the changed fields and the new timestamp and version.
@@ -121,14 +151,14 @@ mod tests {
     fn an_airport_survives_the_round_trip_through_its_item() {
         let original = airport();
         assert_eq!(
-            from_item::<Airport>(new_item(&original).unwrap()).unwrap(),
+            from_item::<Airport>(NewAirport::item(&original).unwrap()).unwrap(),
             original
         );
     }
 
     #[test]
     fn the_item_is_keyed_by_code_and_listed_by_code() {
-        let item = new_item(&airport()).unwrap();
+        let item = NewAirport::item(&airport()).unwrap();
         assert_eq!(Key::of(&item).unwrap(), Key::new("AIRPORT#DEL", "AIRPORT"));
         assert_eq!(item["gsi1pk"], "AIRPORTS");
         assert_eq!(item["gsi1sk"], "DEL");
@@ -169,7 +199,7 @@ mod tests {
 
     #[test]
     fn a_corrupt_item_is_an_internal_error() {
-        let mut item = new_item(&airport()).unwrap();
+        let mut item = NewAirport::item(&airport()).unwrap();
         item.insert(TIME_ZONE.into(), Value::from("Nowhere/Special"));
         assert!(matches!(
             from_item::<Airport>(item),

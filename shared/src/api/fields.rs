@@ -182,6 +182,20 @@ pub fn integer(value: Value) -> Result<i64, String> {
     .ok_or_else(|| "must be a whole number".into())
 }
 
+/// A body field's parser for a value read from a JSON string: `text(ModelNumber::parse)`.
+pub fn text<T>(
+    parse: impl Fn(&str) -> Result<T, String> + Copy,
+) -> impl Fn(Value) -> Result<T, String> + Copy {
+    move |value| parse(&string(value)?)
+}
+
+/// A body field's parser for a value read from a whole number: `whole(Capacity::try_from)`.
+pub fn whole<T>(
+    parse: impl Fn(i64) -> Result<T, String> + Copy,
+) -> impl Fn(Value) -> Result<T, String> + Copy {
+    move |value| parse(integer(value)?)
+}
+
 /// A whole number from a query parameter.
 pub fn integer_text(text: String) -> Result<i64, String> {
     parse_integer(&text).ok_or_else(|| "must be a whole number".into())

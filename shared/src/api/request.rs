@@ -3,10 +3,15 @@
 
 use bytes::Bytes;
 use http::{HeaderMap, Method};
+use serde::de::DeserializeOwned;
+use serde::de::IntoDeserializer;
+use serde::de::value::StrDeserializer;
 
 use super::fields::{JsonFields, QueryParams};
 use super::problem::ApiError;
 use super::reply::if_match_versions;
+use crate::entity::{EntityId, Stored};
+use crate::error::DomainError;
 use crate::identity::{Principal, RequestContext};
 use crate::version::Precondition;
 
@@ -64,6 +69,11 @@ impl PathParams {
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
     }
+
+    /// The last parameter: the one that names the resource in `/v1/<collection>/{id}`.
+    pub fn last(&self) -> Option<&str> {
+        self.0.last().map(|(_, value)| value.as_str())
+    }
 }
 
 /// What a handler receives: the parts of the request it may act on.
@@ -81,6 +91,19 @@ impl Input {
     /// A path parameter; the route template guarantees its presence.
     pub fn param(&self, name: &str) -> &str {
         self.params.get(name).unwrap_or_default()
+    }
+
+    /// The id of the entity the path names (its last parameter), read by the same parser as
+    /// stored ids; text that cannot be an id names no entity, so it is the kind's 404, as an
+    /// unknown id is.
+    pub fn entity_id<I: EntityId + DeserializeOwned>(&self) -> Result<I, ApiError> {
+        let text: StrDeserializer<'_, serde::de::value::Error> =
+            self.params.last().unwrap_or_default().into_deserializer();
+        I::deserialize(text).map_err(|_| {
+            ApiError::from(DomainError::NotFound {
+                entity: <I::Entity as Stored>::KIND,
+            })
+        })
     }
 
     /// The JSON object body, restricted to `allowed` fields.

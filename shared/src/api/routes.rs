@@ -15,12 +15,15 @@ use std::sync::Arc;
 use http::Method;
 
 use super::handlers::{
-    accounts, airplanes, airports, audit, auth, bookings, flights, health, notifications,
+    self, accounts, airplanes, airports, audit, auth, bookings, flights, health, notifications,
 };
 use super::pipeline::Services;
 use super::problem::ApiError;
 use super::reply::Reply;
 use super::request::Input;
+use crate::airplanes::AirplaneId;
+use crate::airports::AirportCode;
+use crate::flights::FlightId;
 use crate::identity::Principal;
 
 /// The future a handler returns.
@@ -260,7 +263,7 @@ route!(
 
 route!(
     GET_AIRPLANE: GET "/v1/airplanes/{id}" -> "get-airplane",
-    Customer, Global, Read, airplanes::get
+    Customer, Global, Read, handlers::fetch::<AirplaneId>
 );
 
 route!(
@@ -270,7 +273,7 @@ route!(
 
 route!(
     DELETE_AIRPLANE: DELETE "/v1/airplanes/{id}" -> "delete-airplane",
-    Staff, Write, ReadWrite, airplanes::delete
+    Staff, Write, ReadWrite, handlers::remove::<AirplaneId>
 );
 
 route!(
@@ -285,7 +288,7 @@ route!(
 
 route!(
     GET_AIRPORT: GET "/v1/airports/{code}" -> "get-airport",
-    Anonymous, Global, Read, airports::get
+    Anonymous, Global, Read, handlers::fetch::<AirportCode>
 );
 
 route!(
@@ -295,7 +298,7 @@ route!(
 
 route!(
     DELETE_AIRPORT: DELETE "/v1/airports/{code}" -> "delete-airport",
-    Staff, Write, ReadWrite, airports::delete
+    Staff, Write, ReadWrite, handlers::remove::<AirportCode>
 );
 
 route!(
@@ -308,7 +311,7 @@ route!(
     Anonymous, Global, Read, flights::search; pages
 );
 
-route!(GET_FLIGHT: GET "/v1/flights/{id}" -> "get-flight", Anonymous, Global, Read, flights::get);
+route!(GET_FLIGHT: GET "/v1/flights/{id}" -> "get-flight", Anonymous, Global, Read, handlers::fetch::<FlightId>);
 
 // Cancelling a booked flight sends the task that cancels its bookings.
 route!(
@@ -318,7 +321,7 @@ route!(
 
 route!(
     DELETE_FLIGHT: DELETE "/v1/flights/{id}" -> "delete-flight",
-    Staff, Write, ReadWrite, flights::delete
+    Staff, Write, ReadWrite, handlers::remove::<FlightId>
 );
 
 route!(

@@ -40,7 +40,7 @@ pub use get::get_booking;
 pub use list::{BookingFilter, BookingPage, BookingScope, list_bookings};
 pub use model::{
     Booking, BookingId, BookingSettings, BookingStatus, FlightSummary, HOLD_MINUTES_RANGE,
-    NewBooking, PaymentDetails, SEATS_RANGE, Seats,
+    NewBooking, PaymentDetails, Seats,
 };
 pub use pay::pay_booking;
 pub use reminders::queue_departure_reminders;

@@ -9,48 +9,16 @@ use crate::identity::UserId;
 use crate::money::Money;
 use crate::payments::{PaymentId, PaymentToken};
 
-/// The fewest and most seats one booking may take.
-pub const SEATS_RANGE: std::ops::RangeInclusive<u8> = 1..=9;
-
 crate::identity::uuid_id!(
     /// A booking's identifier.
     BookingId
 );
 
-/// How many seats a booking takes: 1 to 9.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "i64", into = "u8")]
-pub struct Seats(u8);
-
-impl Seats {
-    pub fn get(self) -> u8 {
-        self.0
-    }
-}
-
-impl TryFrom<i64> for Seats {
-    type Error = String;
-
-    fn try_from(value: i64) -> Result<Self, Self::Error> {
-        u8::try_from(value)
-            .ok()
-            .filter(|seats| SEATS_RANGE.contains(seats))
-            .map(Self)
-            .ok_or_else(|| {
-                format!(
-                    "must be between {} and {}",
-                    SEATS_RANGE.start(),
-                    SEATS_RANGE.end()
-                )
-            })
-    }
-}
-
-impl From<Seats> for u8 {
-    fn from(seats: Seats) -> Self {
-        seats.0
-    }
-}
+crate::bounded::bounded_integer!(
+    /// How many seats a booking takes: 1 to 9.
+    Seats: u8,
+    1..=9
+);
 
 /// Where a booking is in its life. Pending holds seats until the hold expires; the other three
 /// are final except that a confirmed booking may still be cancelled.

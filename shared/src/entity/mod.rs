@@ -9,7 +9,8 @@
 //! unknown kind is an error that lists the accepted ones.
 //!
 //! The shared use cases are written once, over the [`Stored`] and [`Versioned`] traits: read one
-//! by key or 404 ([`get`]), create at version 1 with its audit entry ([`create`]), change under
+//! by key or 404 ([`get`], or [`find`] by id), create at version 1 with its audit entry
+//! ([`create`], or [`add`] from a [`NewEntity`] command), change under
 //! `If-Match` with bounded retries ([`update`], or [`change`] by id for a [`Changeable`] entity),
 //! delete unless in use ([`remove`], for a [`Removable`] entity), and list one page of a key or
 //! index partition ([`list`]). An entity module keeps only what is its own: the rules, the item
@@ -22,8 +23,10 @@ mod guard;
 mod list;
 mod update;
 
-pub(crate) use create::{create, creation};
+pub(crate) use create::creation;
+pub use create::{NewEntity, add};
 pub use delete::{Removable, remove};
+pub use get::find;
 pub(crate) use get::{get, read};
 pub use guard::Unused;
 pub use list::Page;
@@ -66,7 +69,7 @@ pub trait Versioned: Stored + Serialize + Clone {
 
 /// An entity's identifier: it names the entity's kind and the key of its item, so the use cases
 /// by id ([`change`], [`remove`]) need nothing else.
-pub trait EntityId: std::fmt::Display + Sync {
+pub trait EntityId: std::fmt::Display + Send + Sync {
     type Entity: Versioned;
 
     /// The key of the entity's item.

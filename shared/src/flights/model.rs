@@ -277,35 +277,11 @@ impl FlightChanges {
     }
 }
 
-/// How many free seats a search asks for: 1 to 9, as one booking may hold.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct SeatsWanted(u16);
-
-impl SeatsWanted {
-    pub const RANGE: std::ops::RangeInclusive<u16> = 1..=9;
-
-    pub fn get(self) -> u16 {
-        self.0
-    }
-}
-
-impl TryFrom<i64> for SeatsWanted {
-    type Error = String;
-
-    fn try_from(value: i64) -> Result<Self, Self::Error> {
-        u16::try_from(value)
-            .ok()
-            .filter(|seats| Self::RANGE.contains(seats))
-            .map(Self)
-            .ok_or_else(|| {
-                format!(
-                    "must be between {} and {}",
-                    Self::RANGE.start(),
-                    Self::RANGE.end()
-                )
-            })
-    }
-}
+crate::bounded::bounded_integer!(
+    /// How many free seats a search asks for: 1 to 9, as one booking may hold.
+    SeatsWanted: u16,
+    1..=9
+);
 
 /// A fare bound of a search, in minor units: 0 to [`MAX_AMOUNT`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -52,17 +52,12 @@ pub async fn search_flights(
 
 /// The fare bounds as filters on the stored amount.
 fn price_filters(search: &FlightSearch) -> Vec<Condition> {
-    [
-        search
-            .min_price()
-            .map(|min| Condition::compare(PRICE_AMOUNT, Comparison::GreaterOrEqual, min.get())),
-        search
-            .max_price()
-            .map(|max| Condition::compare(PRICE_AMOUNT, Comparison::LessOrEqual, max.get())),
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
+    let amount = |price: Option<PriceBound>| price.map(PriceBound::get);
+    Condition::within(
+        PRICE_AMOUNT,
+        amount(search.min_price()),
+        amount(search.max_price()),
+    )
 }
 
 /// The fare bounds as a range of the fare index's sort key (`<zero-padded amount>#<id>`): the bare

@@ -118,6 +118,17 @@ impl Condition {
         }
     }
 
+    /// `attribute` within the optional bounds, both inclusive: one comparison per bound given.
+    pub fn within<T: Into<Value>>(
+        attribute: &str,
+        lower: Option<T>,
+        upper: Option<T>,
+    ) -> Vec<Condition> {
+        let lower = lower.map(|lower| Self::compare(attribute, Comparison::GreaterOrEqual, lower));
+        let upper = upper.map(|upper| Self::compare(attribute, Comparison::LessOrEqual, upper));
+        lower.into_iter().chain(upper).collect()
+    }
+
     /// All of `conditions`: none is no condition, one is itself, more are their conjunction.
     pub fn all(mut conditions: Vec<Condition>) -> Option<Self> {
         match conditions.len() {

@@ -3,12 +3,10 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
-
 use crate::airports::{
     self, AirportChanges, AirportCode, CountryCode, NewAirport, PlaceName, TimeZone,
 };
-use crate::api::fields::{integer_text, string};
+use crate::api::fields::{integer_text, text};
 use crate::api::pipeline::Services;
 use crate::api::problem::ApiError;
 use crate::api::reply::Reply;
@@ -22,41 +20,14 @@ const UPDATE_FIELDS: &[&str] = &["name", "city", "country", "timeZone"];
 /// The query parameters of the list.
 const LIST_PARAMS: &[&str] = &["limit", "cursor"];
 
-fn code(value: Value) -> Result<AirportCode, String> {
-    AirportCode::parse(&string(value)?)
-}
-
-fn place_name(value: Value) -> Result<PlaceName, String> {
-    PlaceName::parse(&string(value)?)
-}
-
-fn country(value: Value) -> Result<CountryCode, String> {
-    CountryCode::parse(&string(value)?)
-}
-
-fn time_zone(value: Value) -> Result<TimeZone, String> {
-    TimeZone::parse(&string(value)?)
-}
-
-/// The airport the path names; a code that cannot exist names no airport (404, as an unknown one).
-fn airport_code(input: &Input) -> Result<AirportCode, ApiError> {
-    AirportCode::parse(input.param("code")).map_err(|_| ApiError::NotFound {
-        detail: "No airport exists with this code.".into(),
-    })
-}
-
-fn location(code: &AirportCode) -> String {
-    format!("/v1/airports/{code}")
-}
-
 pub(crate) async fn create(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
     input.query_params(&[])?;
     let mut body = input.json_fields(CREATE_FIELDS)?;
-    let code = body.required("code", code);
-    let name = body.required("name", place_name);
-    let city = body.required("city", place_name);
-    let country = body.required("country", country);
-    let time_zone = body.required("timeZone", time_zone);
+    let code = body.required("code", text(AirportCode::parse));
+    let name = body.required("name", text(PlaceName::parse));
+    let city = body.required("city", text(PlaceName::parse));
+    let country = body.required("country", text(CountryCode::parse));
+    let time_zone = body.required("timeZone", text(TimeZone::parse));
     let (code, name, city, country, time_zone) =
         body.finish((code, name, city, country, time_zone))?;
     let new = NewAirport {
@@ -66,22 +37,7 @@ pub(crate) async fn create(services: Arc<Services>, input: Input) -> Result<Repl
         country,
         time_zone,
     };
-    let airport = airports::create_airport(
-        &*services.store,
-        &*services.clock,
-        &*services.ids,
-        &input.context,
-        new,
-    )
-    .await?;
-    Ok(Reply::created(&airport, location(&airport.code))?.with_version(airport.version))
-}
-
-pub(crate) async fn get(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
-    input.query_params(&[])?;
-    let code = airport_code(&input)?;
-    let airport = airports::get_airport(&*services.store, &code).await?;
-    Ok(Reply::ok(&airport)?.with_version(airport.version))
+    super::add(&services, &input, "/v1/airports", new).await
 }
 
 pub(crate) async fn list(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
@@ -98,18 +54,14 @@ pub(crate) async fn list(services: Arc<Services>, input: Input) -> Result<Reply,
 }
 
 pub(crate) async fn update(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
-    let code = airport_code(&input)?;
+    let code = input.entity_id::<AirportCode>()?;
     input.query_params(&[])?;
     let mut body = input.json_changes(UPDATE_FIELDS)?;
-    let name = body.optional("name", place_name);
-    let city = body.optional("city", place_name);
-    let country = body.optional("country", country);
-    let time_zone = body.optional("timeZone", time_zone);
+    let name = body.optional("name", text(PlaceName::parse));
+    let city = body.optional("city", text(PlaceName::parse));
+    let country = body.optional("country", text(CountryCode::parse));
+    let time_zone = body.optional("timeZone", text(TimeZone::parse));
     let (name, city, country, time_zone) = body.finish((name, city, country, time_zone))?;
     let changes = AirportChanges::new(name, city, country, time_zone).ok_or(ApiError::Internal)?;
     super::change(&services, &input, &code, &changes).await
-}
-
-pub(crate) async fn delete(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
-    super::remove(&services, &input, &airport_code(&input)?).await
 }

@@ -80,13 +80,6 @@ fn price_bound(text: String) -> Result<PriceBound, String> {
     PriceBound::try_from(integer_text(text)?)
 }
 
-/// The flight the path names; an id that is not a UUID names no flight.
-fn flight_id(input: &Input) -> Result<FlightId, ApiError> {
-    FlightId::parse(input.param("id")).ok_or_else(|| ApiError::NotFound {
-        detail: "No flight exists with this id.".into(),
-    })
-}
-
 fn location(id: &FlightId) -> String {
     format!("/v1/flights/{id}")
 }
@@ -133,13 +126,6 @@ pub(crate) async fn create(services: Arc<Services>, input: Input) -> Result<Repl
     Ok(Reply::created(&flight, location(&flight.id))?.with_version(flight.version))
 }
 
-pub(crate) async fn get(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
-    input.query_params(&[])?;
-    let id = flight_id(&input)?;
-    let flight = flights::get_flight(&*services.store, &id).await?;
-    Ok(Reply::ok(&flight)?.with_version(flight.version))
-}
-
 pub(crate) async fn search(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
     let mut params = input.query_params(SEARCH_PARAMS)?;
     let from = params.required("from", |text| AirportCode::parse(&text));
@@ -175,7 +161,7 @@ pub(crate) async fn search(services: Arc<Services>, input: Input) -> Result<Repl
 }
 
 pub(crate) async fn update(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
-    let id = flight_id(&input)?;
+    let id = input.entity_id::<FlightId>()?;
     input.query_params(&[])?;
     let mut body = input.json_changes(UPDATE_FIELDS)?;
     let departure = body.optional("departureTime", time);
@@ -202,8 +188,4 @@ pub(crate) async fn update(services: Arc<Services>, input: Input) -> Result<Repl
     )
     .await?;
     Ok(Reply::ok(&flight)?.with_version(flight.version))
-}
-
-pub(crate) async fn delete(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
-    super::remove(&services, &input, &flight_id(&input)?).await
 }

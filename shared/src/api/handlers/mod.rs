@@ -1,13 +1,20 @@
 //! Thin HTTP handlers: decode the input into a typed command, run one use case, shape the reply.
 //!
-//! The replies every versioned entity shares are written once here: a change under `If-Match`
-//! answers the entity with its version as `ETag`, a delete answers 204.
+//! The handlers every versioned entity shares are written once here, over the entity traits: a
+//! read by id ([`fetch`]) and a delete ([`remove`]) are whole handlers a route names with the
+//! entity's id type (`handlers::fetch::<AirplaneId>`); a create ([`add`]) and a change under
+//! `If-Match` ([`change`]) take the command the entity's own handler parsed. Each answers the
+//! entity with its version as `ETag` (a create with its `Location` too), a delete answers 204.
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
 
 use crate::api::pipeline::Services;
 use crate::api::problem::ApiError;
 use crate::api::reply::Reply;
 use crate::api::request::Input;
-use crate::entity::{self, Changeable, EntityId, Removable, Versioned};
+use crate::entity::{self, Changeable, EntityId, NewEntity, Removable, Versioned};
 
 pub(crate) mod accounts;
 pub(crate) mod airplanes;
@@ -43,18 +50,53 @@ where
     Ok(Reply::ok(&changed)?.with_version(changed.version()))
 }
 
-/// `DELETE` of the entity `id` names, under the request's `If-Match`: 204, or why not.
-async fn remove<I: EntityId>(services: &Services, input: &Input, id: &I) -> Result<Reply, ApiError>
+/// `POST` to `collection` creating the entity `new` describes: 201 with the entity, its
+/// `Location` (`collection/{id}`) and its version as `ETag`.
+async fn add<N: NewEntity>(
+    services: &Services,
+    input: &Input,
+    collection: &str,
+    new: N,
+) -> Result<Reply, ApiError> {
+    let created = entity::add(
+        &*services.store,
+        &*services.clock,
+        &*services.ids,
+        &input.context,
+        new,
+    )
+    .await?;
+    let location = format!("{collection}/{}", created.audit_id());
+    Ok(Reply::created(&created, location)?.with_version(created.version()))
+}
+
+/// `GET` of the entity the path names: the entity, with its version as `ETag`.
+pub(crate) async fn fetch<I: EntityId + DeserializeOwned>(
+    services: Arc<Services>,
+    input: Input,
+) -> Result<Reply, ApiError> {
+    input.query_params(&[])?;
+    let id = input.entity_id::<I>()?;
+    let found = entity::find(&*services.store, &id).await?;
+    Ok(Reply::ok(&found)?.with_version(found.version()))
+}
+
+/// `DELETE` of the entity the path names, under the request's `If-Match`: 204, or why not.
+pub(crate) async fn remove<I: EntityId + DeserializeOwned>(
+    services: Arc<Services>,
+    input: Input,
+) -> Result<Reply, ApiError>
 where
     I::Entity: Removable,
 {
+    let id = input.entity_id::<I>()?;
     input.query_params(&[])?;
     entity::remove(
         &*services.store,
         &*services.clock,
         &*services.ids,
         &input.context,
-        id,
+        &id,
         &input.precondition(),
     )
     .await?;

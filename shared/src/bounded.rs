@@ -1,0 +1,155 @@
+//! The two value shapes most fields are: a trimmed text of a bounded length, and an integer in a
+//! range. Each is a newtype that parses once (from a request or a stored item alike) and cannot
+//! hold anything else; the macros here write that shape once, so an entity module states only
+//! its bounds: `bounded_text!(ModelNumber, 64)`, `bounded_integer!(Capacity: u16, 1..=1000)`.
+
+/// The text a [`bounded_text!`] value holds: `raw` trimmed, 1 to `max_chars` characters, none of
+/// them a control character.
+pub fn trimmed_text(raw: &str, max_chars: usize) -> Result<String, String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if trimmed.chars().count() > max_chars {
+        return Err(format!("must be at most {max_chars} characters"));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err("must contain only printable characters".into());
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// The value a [`bounded_integer!`] value holds: `value` when it lies within `range`.
+pub fn integer_in<T>(value: i64, range: &std::ops::RangeInclusive<T>) -> Result<T, String>
+where
+    T: TryFrom<i64> + PartialOrd + std::fmt::Display,
+{
+    T::try_from(value)
+        .ok()
+        .filter(|value| range.contains(value))
+        .ok_or_else(|| format!("must be between {} and {}", range.start(), range.end()))
+}
+
+/// Declares a text newtype: trimmed, 1 to `max` printable characters, serialized as the string
+/// and read back from items through the same parser.
+/// `bounded_text!(/** docs */ ModelNumber, 64)` gives `ModelNumber::parse`, `as_str` and
+/// `MAX_CHARS`.
+macro_rules! bounded_text {
+    ($(#[$meta:meta])* $name:ident, $max:expr) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The most characters it may have.
+            pub const MAX_CHARS: usize = $max;
+
+            pub fn parse(raw: &str) -> Result<Self, String> {
+                $crate::bounded::trimmed_text(raw, Self::MAX_CHARS).map(Self)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        $crate::storage::parsed_from_string!($name => $name::parse);
+    };
+}
+pub(crate) use bounded_text;
+
+/// Declares an integer newtype holding a value of `range`, which it serializes as a number and
+/// parses from any integer (a request's or an item's), refusing the rest with the range in the
+/// message. `bounded_integer!(/** docs */ Capacity: u16, 1..=1000)` gives `Capacity::RANGE`,
+/// `get` and `TryFrom<i64>`.
+macro_rules! bounded_integer {
+    ($(#[$meta:meta])* $name:ident: $repr:ty, $range:expr) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name($repr);
+
+        impl $name {
+            /// The values it may hold.
+            pub const RANGE: std::ops::RangeInclusive<$repr> = $range;
+
+            pub fn get(self) -> $repr {
+                self.0
+            }
+        }
+
+        impl TryFrom<i64> for $name {
+            type Error = String;
+
+            fn try_from(value: i64) -> Result<Self, Self::Error> {
+                $crate::bounded::integer_in(value, &Self::RANGE).map(Self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = <i64 as serde::Deserialize>::deserialize(deserializer)?;
+                Self::try_from(value).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+pub(crate) use bounded_integer;
+
+#[cfg(test)]
+mod tests {
+
+    bounded_text!(
+        /// A test value.
+        Label,
+        5
+    );
+    bounded_integer!(
+        /// A test value.
+        Dozen: u8,
+        1..=12
+    );
+
+    #[test]
+    fn text_is_trimmed_bounded_and_printable() {
+        assert_eq!(Label::parse("  abc ").unwrap().as_str(), "abc");
+        assert_eq!(Label::parse("ééééé").unwrap().as_str(), "ééééé");
+        for invalid in ["", "   ", "abcdef", "a\u{0}b", "a\nb"] {
+            assert!(Label::parse(invalid).is_err(), "{invalid:?}");
+        }
+        assert_eq!(
+            Label::parse("abcdef").unwrap_err(),
+            "must be at most 5 characters"
+        );
+    }
+
+    #[test]
+    fn text_reads_back_through_its_parser() {
+        assert_eq!(
+            serde_json::from_value::<Label>(serde_json::json!("abc")).unwrap(),
+            Label::parse("abc").unwrap()
+        );
+        assert!(serde_json::from_value::<Label>(serde_json::json!("")).is_err());
+    }
+
+    #[test]
+    fn integers_hold_their_range_only() {
+        for valid in [1, 7, 12] {
+            assert_eq!(i64::from(Dozen::try_from(valid).unwrap().get()), valid);
+        }
+        for invalid in [0, -1, 13, 256, i64::MAX, i64::MIN] {
+            assert_eq!(
+                Dozen::try_from(invalid).unwrap_err(),
+                "must be between 1 and 12",
+                "{invalid}"
+            );
+        }
+        assert_eq!(
+            serde_json::to_value(Dozen::try_from(3).unwrap()).unwrap(),
+            3
+        );
+        assert!(serde_json::from_value::<Dozen>(serde_json::json!(13)).is_err());
+        assert!(serde_json::from_value::<Dozen>(serde_json::json!(3)).is_ok());
+    }
+}
