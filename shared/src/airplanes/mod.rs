@@ -1,4 +1,6 @@
-//! The airplane fleet: model numbers and capacities, with one use case per file.
+//! The airplane fleet: model numbers and capacities, with one use case per file. Creating,
+//! reading, changing and deleting one are the shared entity use cases, over the `NewEntity`
+//! (`records.rs`), `Changeable` (`update.rs`) and `Removable` (`delete.rs`) impls here.
 
 mod delete;
 mod list;
@@ -6,14 +8,10 @@ mod model;
 mod records;
 mod update;
 
-/// Adds an airplane to the fleet (see the `NewEntity` impl in `records.rs`).
-pub use crate::entity::add as create_airplane;
-/// Changes an airplane under `If-Match` (see the `Changeable` impl in `update.rs`).
-pub use crate::entity::change as update_airplane;
-/// Reads one airplane by id.
-pub use crate::entity::find as get_airplane;
-/// Deletes an airplane no flight uses (see the `Removable` impl in `delete.rs`).
-pub use crate::entity::remove as delete_airplane;
+pub use crate::entity::{
+    add as create_airplane, change as update_airplane, find as get_airplane,
+    remove as delete_airplane,
+};
 pub use list::{AirplanePage, list_airplanes};
 pub use model::{
     Airplane, AirplaneChanges, AirplaneFilter, AirplaneId, Capacity, ModelNumber, NewAirplane,

@@ -3,6 +3,9 @@
 //! Flights depart from and arrive at airports. Each airport keeps a count of the flights that use
 //! it (`flightCount`), changed in the same transaction as the flight, so an airport in use can
 //! neither be deleted nor move to another time zone.
+//!
+//! Creating, reading, changing and deleting one are the shared entity use cases, over the
+//! `NewEntity` (`records.rs`), `Changeable` (`update.rs`) and `Removable` (`delete.rs`) impls.
 
 mod delete;
 mod list;
@@ -10,14 +13,9 @@ mod model;
 mod records;
 mod update;
 
-/// Adds an airport (see the `NewEntity` impl in `records.rs`).
-pub use crate::entity::add as create_airport;
-/// Changes an airport under `If-Match` (see the `Changeable` impl in `update.rs`).
-pub use crate::entity::change as update_airport;
-/// Reads one airport by code.
-pub use crate::entity::find as get_airport;
-/// Deletes an airport no flight uses (see the `Removable` impl in `delete.rs`).
-pub use crate::entity::remove as delete_airport;
+pub use crate::entity::{
+    add as create_airport, change as update_airport, find as get_airport, remove as delete_airport,
+};
 pub use list::{AirportPage, list_airports};
 pub use model::{
     Airport, AirportChanges, AirportCode, CountryCode, NewAirport, PlaceName, TimeZone,

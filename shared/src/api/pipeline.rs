@@ -115,6 +115,11 @@ pub struct Services {
 }
 
 impl Services {
+    /// The three ports nearly every use case takes first: the store, the clock and the ids.
+    pub fn ports(&self) -> (&dyn Store, &dyn Clock, &dyn IdGenerator) {
+        (&*self.store, &*self.clock, &*self.ids)
+    }
+
     /// Services over `store` with the system clock and UUIDv7 identifiers.
     pub fn new(store: Arc<dyn Store>, cursors: CursorCodec) -> Self {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);

@@ -93,6 +93,18 @@ impl Input {
         self.params.get(name).unwrap_or_default()
     }
 
+    /// The signed-in caller; the route's access already required one, so none is a 401 only
+    /// when a route is declared anonymous by mistake.
+    pub fn caller(&self) -> Result<&Principal, ApiError> {
+        self.context
+            .principal
+            .as_ref()
+            .ok_or_else(|| ApiError::Unauthorized {
+                detail: "This route needs an access token: send `Authorization: Bearer <token>`."
+                    .into(),
+            })
+    }
+
     /// The id of the entity the path names (its last parameter), read by the same parser as
     /// stored ids; text that cannot be an id names no entity, so it is the kind's 404, as an
     /// unknown id is.

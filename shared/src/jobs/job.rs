@@ -90,12 +90,12 @@ impl Job {
     }
 }
 
+/// A confirmed booking's job of `kind` for the tests of every module that handles jobs: two seats
+/// of `AI101` DEL-BOM for INR 250.00, all ids fixed.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::money::Currency;
-
-    fn job(kind: JobKind) -> Job {
+impl Job {
+    pub(crate) fn sample(kind: JobKind) -> Job {
+        let at = |text| DateTime::parse_from_rfc3339(text).unwrap().to_utc();
         Job {
             id: JobId::from(uuid::Uuid::nil()),
             user_id: UserId::from(uuid::Uuid::nil()),
@@ -106,16 +106,22 @@ mod tests {
                 flight_number: "AI101".into(),
                 from: "DEL".into(),
                 to: "BOM".into(),
-                departure_time: DateTime::parse_from_rfc3339("2026-12-01T06:30:00Z")
-                    .unwrap()
-                    .to_utc(),
+                departure_time: at("2026-12-01T06:30:00Z"),
                 seats: 2,
-                total: Money::new(25_000, Currency::parse("INR").unwrap()).unwrap(),
+                total: Money::new(25_000, crate::money::Currency::parse("INR").unwrap()).unwrap(),
             },
-            created_at: DateTime::parse_from_rfc3339("2026-11-21T08:00:00Z")
-                .unwrap()
-                .to_utc(),
+            created_at: at("2026-11-21T08:00:00Z"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+
+    fn job(kind: JobKind) -> Job {
+        Job::sample(kind)
     }
 
     #[test]

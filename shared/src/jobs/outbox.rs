@@ -285,30 +285,14 @@ async fn remove(store: &dyn Store, key: Key) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::UserId;
-    use crate::jobs::{BookingSnapshot, JobId, JobKind};
-    use crate::money::{Currency, Money};
+    use crate::jobs::JobKind;
 
     fn job() -> Job {
         Job {
-            id: JobId::from(uuid::Uuid::nil()),
-            user_id: UserId::from(uuid::Uuid::nil()),
-            kind: JobKind::BookingConfirmed,
-            booking: BookingSnapshot {
-                booking_id: "0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f".into(),
-                flight_id: "0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e70".into(),
-                flight_number: "AI101".into(),
-                from: "DEL".into(),
-                to: "BOM".into(),
-                departure_time: DateTime::parse_from_rfc3339("2026-12-01T06:30:00Z")
-                    .unwrap()
-                    .to_utc(),
-                seats: 2,
-                total: Money::new(25_000, Currency::parse("INR").unwrap()).unwrap(),
-            },
             created_at: DateTime::parse_from_rfc3339("2026-11-21T08:00:00.123Z")
                 .unwrap()
                 .to_utc(),
+            ..Job::sample(JobKind::BookingConfirmed)
         }
     }
 

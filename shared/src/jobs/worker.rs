@@ -517,8 +517,7 @@ fn millis_text(at: DateTime<Utc>) -> String {
 mod tests {
     use super::*;
     use crate::identity::UserId;
-    use crate::jobs::{BookingSnapshot, JobId, JobKind};
-    use crate::money::{Currency, Money};
+    use crate::jobs::JobKind;
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text).unwrap().to_utc()
@@ -526,20 +525,8 @@ mod tests {
 
     fn job() -> Job {
         Job {
-            id: JobId::from(uuid::Uuid::nil()),
             user_id: UserId::parse("0190f5d2-7c20-7d4e-8b2f-4a3c9d5e6f71").unwrap(),
-            kind: JobKind::BookingExpired,
-            booking: BookingSnapshot {
-                booking_id: "0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f".into(),
-                flight_id: "0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e70".into(),
-                flight_number: "AI101".into(),
-                from: "DEL".into(),
-                to: "BOM".into(),
-                departure_time: at("2026-12-01T06:30:00Z"),
-                seats: 2,
-                total: Money::new(25_000, Currency::parse("INR").unwrap()).unwrap(),
-            },
-            created_at: at("2026-11-21T08:00:00Z"),
+            ..Job::sample(JobKind::BookingExpired)
         }
     }
 

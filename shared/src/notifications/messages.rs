@@ -144,8 +144,6 @@ fn format_money(money: &Money) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::UserId;
-    use crate::jobs::JobId;
     use crate::money::Currency;
 
     fn money(amount: i64, currency: &str) -> Money {
@@ -153,26 +151,10 @@ mod tests {
     }
 
     fn job(kind: JobKind, seats: u8) -> Job {
-        Job {
-            id: JobId::from(uuid::Uuid::nil()),
-            user_id: UserId::from(uuid::Uuid::nil()),
-            kind,
-            booking: BookingSnapshot {
-                booking_id: "0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f".into(),
-                flight_id: "0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e70".into(),
-                flight_number: "AI101".into(),
-                from: "DEL".into(),
-                to: "BOM".into(),
-                departure_time: DateTime::parse_from_rfc3339("2026-12-01T06:30:00Z")
-                    .unwrap()
-                    .to_utc(),
-                seats,
-                total: money(125_000, "INR"),
-            },
-            created_at: DateTime::parse_from_rfc3339("2026-11-21T08:00:00Z")
-                .unwrap()
-                .to_utc(),
-        }
+        let mut job = Job::sample(kind);
+        job.booking.seats = seats;
+        job.booking.total = money(125_000, "INR");
+        job
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::api::problem::ApiError;
 use crate::api::reply::Reply;
 use crate::api::request::Input;
 use crate::auth::{self, sessions::RevocationReason};
-use crate::identity::{Principal, Role, UserId};
+use crate::identity::{Role, UserId};
 use crate::pagination::PageLimit;
 
 use super::auth::issue_tokens;
@@ -23,18 +23,6 @@ const PROFILE_FIELDS: &[&str] = &["name", "phone"];
 const PASSWORD_FIELDS: &[&str] = &["currentPassword", "newPassword"];
 const ADMIN_FIELDS: &[&str] = &["role", "disabled"];
 const LIST_PARAMS: &[&str] = &["role", "limit", "cursor"];
-
-/// The signed-in caller; the route's access already required one.
-pub(crate) fn caller(input: &Input) -> Result<&Principal, ApiError> {
-    input
-        .context
-        .principal
-        .as_ref()
-        .ok_or_else(|| ApiError::Unauthorized {
-            detail: "This route needs an access token: send `Authorization: Bearer <token>`."
-                .into(),
-        })
-}
 
 fn user_id(input: &Input) -> Result<UserId, ApiError> {
     UserId::parse(input.param("id")).ok_or_else(|| ApiError::NotFound {
@@ -86,13 +74,13 @@ pub(crate) async fn register(services: Arc<Services>, input: Input) -> Result<Re
 /// `GET /v1/users/me`.
 pub(crate) async fn me(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
     input.query_params(&[])?;
-    let user = accounts::get_user(&*services.store, &caller(&input)?.user_id).await?;
+    let user = accounts::get_user(&*services.store, &input.caller()?.user_id).await?;
     Ok(Reply::ok(&user)?.with_version(user.version))
 }
 
 /// `PATCH /v1/users/me`: name and phone (`null` clears the phone).
 pub(crate) async fn update_me(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
-    let id = caller(&input)?.user_id.clone();
+    let id = input.caller()?.user_id.clone();
     input.query_params(&[])?;
     let mut body = input.json_changes(PROFILE_FIELDS)?;
     let name = body.optional("name", text(PersonName::parse));
@@ -124,7 +112,7 @@ pub(crate) async fn change_password(
     services: Arc<Services>,
     input: Input,
 ) -> Result<Reply, ApiError> {
-    let id = caller(&input)?.user_id.clone();
+    let id = input.caller()?.user_id.clone();
     input.query_params(&[])?;
     let mut body = input.json_fields(PASSWORD_FIELDS)?;
     let current = body.required("currentPassword", string);

@@ -16,7 +16,6 @@ use crate::bookings::{
 };
 use crate::flights::FlightId;
 use crate::idempotency::{IDEMPOTENCY_KEY_HEADER, IdempotencyKey, StoredResponse};
-use crate::identity::Principal;
 use crate::money::{Currency, Money};
 use crate::pagination::PageLimit;
 use crate::payments::PaymentToken;
@@ -81,18 +80,6 @@ fn booking_id(input: &Input) -> Result<BookingId, ApiError> {
 
 fn location(id: &BookingId) -> String {
     format!("/v1/bookings/{id}")
-}
-
-/// The signed-in caller; every booking route requires one.
-fn caller(input: &Input) -> Result<&Principal, ApiError> {
-    input
-        .context
-        .principal
-        .as_ref()
-        .ok_or_else(|| ApiError::Unauthorized {
-            detail: "This route needs an access token: send `Authorization: Bearer <token>`."
-                .into(),
-        })
 }
 
 /// The request's `Idempotency-Key`, which creating a booking requires.
@@ -164,12 +151,12 @@ pub(crate) async fn create(services: Arc<Services>, input: Input) -> Result<Repl
 pub(crate) async fn get(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
     input.query_params(&[])?;
     let id = booking_id(&input)?;
-    let booking = bookings::get_booking(&*services.store, caller(&input)?, &id).await?;
+    let booking = bookings::get_booking(&*services.store, input.caller()?, &id).await?;
     Reply::ok(&booking)
 }
 
 pub(crate) async fn list(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
-    let caller = caller(&input)?;
+    let caller = input.caller()?;
     let mut params = input.query_params(LIST_PARAMS)?;
     let limit = params.optional("limit", |text| PageLimit::try_from(integer_text(text)?));
     let cursor = params.optional("cursor", Ok);

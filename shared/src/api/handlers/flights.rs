@@ -80,10 +80,6 @@ fn price_bound(text: String) -> Result<PriceBound, String> {
     PriceBound::try_from(integer_text(text)?)
 }
 
-fn location(id: &FlightId) -> String {
-    format!("/v1/flights/{id}")
-}
-
 pub(crate) async fn create(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
     input.query_params(&[])?;
     let mut body = input.json_fields(CREATE_FIELDS)?;
@@ -115,15 +111,9 @@ pub(crate) async fn create(services: Arc<Services>, input: Input) -> Result<Repl
         schedule,
         price,
     };
-    let flight = flights::create_flight(
-        &*services.store,
-        &*services.clock,
-        &*services.ids,
-        &input.context,
-        new,
-    )
-    .await?;
-    Ok(Reply::created(&flight, location(&flight.id))?.with_version(flight.version))
+    let (store, clock, ids) = services.ports();
+    let flight = flights::create_flight(store, clock, ids, &input.context, new).await?;
+    super::created(&flight, "/v1/flights")
 }
 
 pub(crate) async fn search(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {

@@ -58,16 +58,16 @@ async fn add<N: NewEntity>(
     collection: &str,
     new: N,
 ) -> Result<Reply, ApiError> {
-    let created = entity::add(
-        &*services.store,
-        &*services.clock,
-        &*services.ids,
-        &input.context,
-        new,
-    )
-    .await?;
-    let location = format!("{collection}/{}", created.audit_id());
-    Ok(Reply::created(&created, location)?.with_version(created.version()))
+    let (store, clock, ids) = services.ports();
+    let new = entity::add(store, clock, ids, &input.context, new).await?;
+    created(&new, collection)
+}
+
+/// 201 for `entity`, new in `collection`: its `Location` (`collection/{id}`) and its version as
+/// `ETag`.
+fn created<E: Versioned>(entity: &E, collection: &str) -> Result<Reply, ApiError> {
+    let location = format!("{collection}/{}", entity.audit_id());
+    Ok(Reply::created(entity, location)?.with_version(entity.version()))
 }
 
 /// `GET` of the entity the path names: the entity, with its version as `ETag`.

@@ -15,8 +15,6 @@ use crate::identity::UserId;
 use crate::notifications::{self, NotificationFilter, NotificationId};
 use crate::pagination::PageLimit;
 
-use super::accounts::caller;
-
 /// The query parameters of the list.
 const LIST_PARAMS: &[&str] = &["unread", "limit", "cursor"];
 
@@ -47,7 +45,7 @@ fn pager<'c>(
 
 /// `GET /v1/notifications`: the caller's notifications, newest first.
 pub(crate) async fn list(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
-    let user_id = caller(&input)?.user_id.clone();
+    let user_id = input.caller()?.user_id.clone();
     let mut params = input.query_params(LIST_PARAMS)?;
     let filter = params.optional("unread", filter);
     let limit = params.optional("limit", |text| PageLimit::try_from(integer_text(text)?));
@@ -68,7 +66,7 @@ pub(crate) async fn list(services: Arc<Services>, input: Input) -> Result<Reply,
 /// it. Reading it again answers it unchanged, with the first `readAt`. Takes no body (an empty
 /// JSON object is accepted).
 pub(crate) async fn read(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
-    let user_id = caller(&input)?.user_id.clone();
+    let user_id = input.caller()?.user_id.clone();
     let id = notification_id(&input)?;
     input.query_params(&[])?;
     if !input.body.iter().all(u8::is_ascii_whitespace) {
