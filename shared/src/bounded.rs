@@ -152,4 +152,38 @@ mod tests {
         assert!(serde_json::from_value::<Dozen>(serde_json::json!(13)).is_err());
         assert!(serde_json::from_value::<Dozen>(serde_json::json!(3)).is_ok());
     }
+
+    proptest::proptest! {
+        /// Whatever the input, a text value is accepted exactly when its trimmed form is 1 to
+        /// `MAX_CHARS` printable characters, and then holds that trimmed form, which parses
+        /// to itself and reads back from its stored form.
+        #[test]
+        fn text_accepts_exactly_its_trimmed_bounded_printable_form(raw in "\\PC{0,8}|[ \t\n\u{0}-\u{1f}a-zé]{0,9}") {
+            let trimmed = raw.trim();
+            let valid = (1..=Label::MAX_CHARS).contains(&trimmed.chars().count())
+                && !trimmed.chars().any(char::is_control);
+            match Label::parse(&raw) {
+                Ok(label) => {
+                    proptest::prop_assert!(valid);
+                    proptest::prop_assert_eq!(label.as_str(), trimmed);
+                    proptest::prop_assert_eq!(Label::parse(label.as_str()).unwrap(), label.clone());
+                    let stored = serde_json::to_value(&label).unwrap();
+                    proptest::prop_assert_eq!(serde_json::from_value::<Label>(stored).unwrap(), label);
+                }
+                Err(_) => proptest::prop_assert!(!valid),
+            }
+        }
+
+        /// Every integer is either in the range and kept as it is, or refused.
+        #[test]
+        fn integers_are_kept_exactly_when_in_range(value in proptest::num::i64::ANY) {
+            match Dozen::try_from(value) {
+                Ok(dozen) => {
+                    proptest::prop_assert!((1..=12).contains(&value));
+                    proptest::prop_assert_eq!(i64::from(dozen.get()), value);
+                }
+                Err(_) => proptest::prop_assert!(!(1..=12).contains(&value)),
+            }
+        }
+    }
 }

@@ -163,3 +163,47 @@ mod tests {
         }
     }
 }
+
+/// Generated inputs: money keeps exactly the amounts and codes the wire conventions allow, and
+/// reads back from its JSON form unchanged.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn a_currency_is_exactly_three_uppercase_ascii_letters(raw in "\\PC{0,4}|[A-Za-z]{2,4}") {
+            let valid = raw.len() == 3 && raw.bytes().all(|byte| byte.is_ascii_uppercase());
+            prop_assert_eq!(Currency::parse(&raw).is_ok(), valid);
+        }
+
+        #[test]
+        fn money_holds_zero_to_max_minor_units_and_round_trips(
+            amount in prop_oneof![any::<i64>(), 0..=MAX_AMOUNT],
+            code in "[A-Z]{3}",
+        ) {
+            let currency = Currency::parse(&code).unwrap();
+            match Money::new(amount, currency) {
+                Ok(money) => {
+                    prop_assert!((0..=MAX_AMOUNT).contains(&amount));
+                    let json = serde_json::to_value(&money).unwrap();
+                    prop_assert_eq!(&json, &serde_json::Value::from(&money));
+                    prop_assert_eq!(serde_json::from_value::<Money>(json).unwrap(), money);
+                }
+                Err(_) => prop_assert!(!(0..=MAX_AMOUNT).contains(&amount)),
+            }
+        }
+
+        #[test]
+        fn a_multiple_is_exact_or_refused(amount in 0..=MAX_AMOUNT, count in any::<u32>()) {
+            let money = Money::new(amount, Currency::parse("EUR").unwrap()).unwrap();
+            let exact = i128::from(amount) * i128::from(count);
+            match money.times(count) {
+                Some(total) => prop_assert_eq!(i128::from(total.amount()), exact),
+                None => prop_assert!(exact > i128::from(MAX_AMOUNT)),
+            }
+        }
+    }
+}

@@ -517,3 +517,41 @@ mod tests {
         assert!(AdminChanges::new(None, Some(true)).is_some());
     }
 }
+
+/// Generated inputs: sign-in names normalize once, so an address or a username typed in any case
+/// or with surrounding spaces is one account.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn an_email_is_its_own_normal_form(
+            raw in "[ ]{0,2}[A-Za-z0-9._%+-]{1,20}@[A-Za-z0-9-]{1,15}(\\.[A-Za-z]{2,6}){1,2}[ ]{0,2}|\\PC{0,30}",
+        ) {
+            if let Ok(email) = Email::parse(&raw) {
+                prop_assert_eq!(email.as_str(), raw.trim().to_lowercase());
+                prop_assert_eq!(Email::parse(email.as_str()).unwrap(), email.clone());
+                prop_assert_eq!(Email::parse(&raw.to_uppercase()).unwrap(), email);
+            }
+        }
+
+        #[test]
+        fn a_username_is_its_own_normal_form(raw in "[ ]{0,2}[A-Za-z0-9._-]{1,40}[ ]{0,2}|\\PC{0,40}") {
+            if let Ok(username) = Username::parse(&raw) {
+                prop_assert!(USERNAME_CHARS.contains(&username.as_str().chars().count()));
+                prop_assert_eq!(Username::parse(username.as_str()).unwrap(), username);
+            }
+        }
+
+        #[test]
+        fn a_phone_number_is_its_own_normal_form(raw in "\\+?[0-9 -]{0,20}|\\PC{0,20}") {
+            if let Ok(phone) = Phone::parse(&raw) {
+                prop_assert!(phone.as_str().starts_with('+'));
+                prop_assert_eq!(Phone::parse(phone.as_str()).unwrap(), phone);
+            }
+        }
+    }
+}

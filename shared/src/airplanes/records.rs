@@ -169,3 +169,38 @@ mod tests {
         ));
     }
 }
+
+/// Generated inputs: any airplane the API can create reads back from its item unchanged.
+#[cfg(test)]
+mod properties {
+    use chrono::TimeZone as _;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::airplanes::Capacity;
+    use crate::storage::from_item;
+
+    proptest! {
+        #[test]
+        fn every_airplane_survives_its_item(
+            model in "\\PC{1,64}",
+            seats in 1..=1000i64,
+            id in any::<u128>(),
+            millis in 0..4_102_444_800_000i64,
+            version in 1..u64::MAX,
+        ) {
+            prop_assume!(ModelNumber::parse(&model).is_ok());
+            let at = Utc.timestamp_millis_opt(millis).unwrap();
+            let airplane = Airplane {
+                id: AirplaneId::from(uuid::Uuid::from_u128(id)),
+                model_number: ModelNumber::parse(&model).unwrap(),
+                capacity: Capacity::try_from(seats).unwrap(),
+                version,
+                created_at: at,
+                updated_at: at,
+            };
+            let item = NewAirplane::item(&airplane).unwrap();
+            prop_assert_eq!(from_item::<Airplane>(item).unwrap(), airplane);
+        }
+    }
+}

@@ -252,3 +252,36 @@ mod tests {
         assert!(AirportChanges::new(None, city, None, None).is_some());
     }
 }
+
+/// Generated inputs: codes are accepted exactly in their one written form.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn an_airport_code_is_exactly_three_uppercase_letters(raw in "[A-Za-z]{2,4}|\\PC{0,4}") {
+            let valid = raw.len() == 3 && raw.bytes().all(|byte| byte.is_ascii_uppercase());
+            prop_assert_eq!(AirportCode::parse(&raw).is_ok(), valid);
+        }
+
+        #[test]
+        fn a_country_code_is_an_assigned_pair_of_uppercase_letters(raw in "[A-Z]{2}|\\PC{0,3}") {
+            if let Ok(country) = CountryCode::parse(&raw) {
+                prop_assert!(assigned_country_codes().any(|code| code == country.as_str()));
+                prop_assert_eq!(country.as_str(), raw.as_str());
+            }
+        }
+
+        #[test]
+        fn a_time_zone_reads_back_from_its_name(index in 0..chrono_tz::TZ_VARIANTS.len()) {
+            let name = chrono_tz::TZ_VARIANTS[index].name();
+            let zone = TimeZone::parse(name).unwrap();
+            prop_assert_eq!(zone.as_str(), name);
+            let stored = serde_json::to_value(zone).unwrap();
+            prop_assert_eq!(serde_json::from_value::<TimeZone>(stored).unwrap(), zone);
+        }
+    }
+}

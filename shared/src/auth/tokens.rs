@@ -926,3 +926,61 @@ mod tests {
         assert!(!shown.contains(token.token.split('.').next().unwrap()));
     }
 }
+
+/// Generated inputs: whatever a client sends as a bearer token, verification answers without
+/// panicking, and only the unchanged token the issuer signed is accepted.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::auth::PrivateKey;
+
+    fn at() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-21T08:00:00Z")
+            .unwrap()
+            .to_utc()
+    }
+
+    /// One key pair for every case: generating one per case would make the run slow.
+    fn keys() -> &'static (TokenIssuer, TokenVerifier) {
+        static KEYS: std::sync::LazyLock<(TokenIssuer, TokenVerifier)> =
+            std::sync::LazyLock::new(|| {
+                let private = PrivateKey::generate().unwrap();
+                let issuer = TokenIssuer::new(&private, "itinera", "itinera-api").unwrap();
+                let verifier = TokenVerifier::new(&private.public_key(), "itinera", "itinera-api");
+                (issuer, verifier)
+            });
+        &KEYS
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_refused_without_panicking(
+            token in "\\PC{0,600}|[A-Za-z0-9_-]{0,200}\\.[A-Za-z0-9_-]{0,400}\\.[A-Za-z0-9_-]{0,100}",
+        ) {
+            let (_, verifier) = keys();
+            prop_assert!(verifier.verify(&token, at()).is_err());
+        }
+
+        #[test]
+        fn a_signed_token_changed_anywhere_is_refused(
+            position in any::<prop::sample::Index>(),
+            replacement in "[A-Za-z0-9_.=-]",
+        ) {
+            let (issuer, verifier) = keys();
+            let principal = Principal {
+                user_id: UserId::from(uuid::Uuid::nil()),
+                role: Role::Customer,
+            };
+            let token = issuer.issue(&principal, at()).token;
+            prop_assert_eq!(verifier.verify(&token, at()).unwrap(), principal);
+            let index = position.index(token.len());
+            let mut changed = token.clone();
+            changed.replace_range(index..=index, &replacement);
+            if changed != token {
+                prop_assert!(verifier.verify(&changed, at()).is_err(), "{changed}");
+            }
+        }
+    }
+}
