@@ -35,6 +35,7 @@ mod auth;
 mod booking_concurrency;
 mod bookings;
 mod conformance;
+mod demo;
 mod departed_flights;
 mod events;
 mod faults;

@@ -11,6 +11,7 @@
 //! `DATA_DIR/outbox/`.
 
 pub mod background;
+pub mod demo;
 
 use std::future::Future;
 use std::net::SocketAddr;

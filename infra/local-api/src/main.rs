@@ -1,5 +1,6 @@
 //! `cargo run -p local-api`: the whole API on `http://127.0.0.1:$PORT`, data in `$DATA_DIR`, with
-//! the worker and the schedules running in the same process.
+//! the worker and the schedules running in the same process. `--demo` (or `ITINERA_DEMO=1`)
+//! loads the demo data set first (`demo.rs`).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -9,7 +10,9 @@ use itinera::background::ScheduledServices;
 use itinera::clock::{SystemClock, UuidV7Ids};
 use itinera::jobs::WorkerServices;
 use itinera_embedded::{EmbeddedQueue, EmbeddedStore, OutboxMailer};
-use local_api::{LocalConfig, background, bootstrap_admin, build_api, serve, shutdown_signal};
+use local_api::{
+    LocalConfig, background, bootstrap_admin, build_api, demo, serve, shutdown_signal,
+};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -60,6 +63,30 @@ async fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
+    let demo_credentials = if demo::requested(std::env::args(), std::env::var("ITINERA_DEMO").ok())
+    {
+        match demo::load(api.services(), chrono::Utc::now()).await {
+            Ok(report) => {
+                tracing::info!(
+                    airports = report.airports_created,
+                    airplanes = report.airplanes_created,
+                    flights = report.flights_created,
+                    accounts = report.accounts_created,
+                    "demo data loaded"
+                );
+                Some(demo::credentials(&report))
+            }
+            Err(error) => {
+                eprintln!(
+                    "local-api cannot load the demo data: {}",
+                    itinera::api::error_chain(&error)
+                );
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
     let listener = match TcpListener::bind(("127.0.0.1", config.port)).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -79,6 +106,9 @@ async fn main() -> ExitCode {
         config.data_dir.display(),
         outbox.display()
     );
+    if let Some(credentials) = demo_credentials {
+        println!("Demo data loaded; sign in with:\n{credentials}");
+    }
 
     let worker = WorkerServices {
         store: store.clone(),

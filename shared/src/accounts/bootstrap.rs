@@ -1,15 +1,16 @@
-//! Creating the first admin at deployment, so a fresh installation can be administered.
+//! Accounts created outside the API: the first admin at deployment, so a fresh installation can
+//! be administered, and accounts an operator provisions with a role (the local API's demo data).
 
 use std::sync::Arc;
 
 use super::get::load;
-use super::hashing::{PasswordHasher, spawn_hash};
-use super::model::{Email, Password, PersonName, User, Username};
-use super::records::{self, ROLE_INDEX, StoredUser};
-use super::register::{InsertError, Taken, insert_user};
+use super::hashing::PasswordHasher;
+use super::model::{Email, NewAccount, Password, PersonName, User, Username};
+use super::records::{self, ROLE_INDEX};
+use super::register::{InsertError, Taken, insert_user, new_user};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
-use crate::identity::{RequestContext, Role, UserId};
+use crate::identity::{RequestContext, Role};
 use crate::storage::{Query, Store};
 
 /// The username and display name the first admin gets; they can change the name later.
@@ -37,30 +38,14 @@ pub async fn bootstrap_admin(
     if admin_exists(store).await? {
         return Ok(None);
     }
-    let username = Username::parse(ADMIN_USERNAME).expect("the admin username is valid");
-    password
-        .check_distinct_from(&email, &username)
-        .map_err(|message| DomainError::Invalid {
-            field: "password",
-            message,
-        })?;
-    let password_hash = spawn_hash(hasher, &password).await?;
-    let now = clock.now();
-    let stored = StoredUser {
-        user: User {
-            id: UserId::from(ids.new_id()),
-            email,
-            username,
-            name: PersonName::parse(ADMIN_NAME).expect("the admin name is valid"),
-            phone: None,
-            role: Role::Admin,
-            disabled: false,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        },
-        password_hash,
+    let admin = NewAccount {
+        email,
+        username: Username::parse(ADMIN_USERNAME).expect("the admin username is valid"),
+        password,
+        name: PersonName::parse(ADMIN_NAME).expect("the admin name is valid"),
     };
+    let stored = new_user(clock, ids, hasher, admin, Role::Admin).await?;
+    let now = stored.user.created_at;
     let system = RequestContext {
         request_id: format!("bootstrap-{}", ids.new_id()),
         principal: None,
@@ -112,4 +97,38 @@ async fn holder_is_admin(
     };
     let holder = load(store, &records::reserved_for(&reservation)?).await?;
     Ok(holder.user.role == Role::Admin)
+}
+
+/// Creates the account `new` describes with `role`, audited with actor `system`, and returns it;
+/// returns `None` when its email or username is taken already (provisioned before), so running
+/// it again writes nothing: two reads of the reservations come first, and a creation racing
+/// another still commits only once. For accounts an operator sets up (the local API's demo
+/// staff), never for a request: the API's own way to a role is an admin's change.
+#[tracing::instrument(skip_all, fields(role = role.as_str()))]
+pub async fn provision_user(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    ids: &dyn IdGenerator,
+    hasher: &Arc<dyn PasswordHasher>,
+    new: NewAccount,
+    role: Role,
+) -> Result<Option<User>, DomainError> {
+    for key in [
+        records::email_key(&new.email),
+        records::username_key(&new.username),
+    ] {
+        if store.get(&key).await?.is_some() {
+            return Ok(None);
+        }
+    }
+    let stored = new_user(clock, ids, hasher, new, role).await?;
+    let system = RequestContext {
+        request_id: format!("provision-{}", ids.new_id()),
+        principal: None,
+    };
+    match insert_user(store, ids, &system, stored.user.created_at, &stored).await {
+        Ok(()) => Ok(Some(stored.user)),
+        Err(InsertError::Taken(_)) => Ok(None),
+        Err(InsertError::Failed(error)) => Err(error),
+    }
 }

@@ -35,29 +35,7 @@ pub async fn register(
     context: &RequestContext,
     new: NewAccount,
 ) -> Result<User, DomainError> {
-    new.password
-        .check_distinct_from(&new.email, &new.username)
-        .map_err(|message| DomainError::Invalid {
-            field: "password",
-            message,
-        })?;
-    let password_hash = spawn_hash(hasher, &new.password).await?;
-    let now = clock.now();
-    let stored = StoredUser {
-        user: User {
-            id: UserId::from(ids.new_id()),
-            email: new.email,
-            username: new.username,
-            name: new.name,
-            phone: None,
-            role: Role::Customer,
-            disabled: false,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        },
-        password_hash,
-    };
+    let stored = new_user(clock, ids, hasher, new, Role::Customer).await?;
     tracing::Span::current().record("user_id", stored.user.id.as_str());
     let as_new_user = RequestContext {
         request_id: context.request_id.clone(),
@@ -66,7 +44,7 @@ pub async fn register(
             role: Role::Customer,
         }),
     };
-    match insert_user(store, ids, &as_new_user, now, &stored).await {
+    match insert_user(store, ids, &as_new_user, stored.user.created_at, &stored).await {
         Ok(()) => Ok(stored.user),
         Err(InsertError::Taken(Taken::Email)) => Err(DomainError::Conflict {
             detail: "email is already registered".into(),
@@ -76,6 +54,40 @@ pub async fn register(
         }),
         Err(InsertError::Failed(error)) => Err(error),
     }
+}
+
+/// A new enabled user with `role`, its password hashed, at version 1: refused when the password
+/// repeats the email or the username.
+pub(crate) async fn new_user(
+    clock: &dyn Clock,
+    ids: &dyn IdGenerator,
+    hasher: &Arc<dyn PasswordHasher>,
+    new: NewAccount,
+    role: Role,
+) -> Result<StoredUser, DomainError> {
+    new.password
+        .check_distinct_from(&new.email, &new.username)
+        .map_err(|message| DomainError::Invalid {
+            field: "password",
+            message,
+        })?;
+    let password_hash = spawn_hash(hasher, &new.password).await?;
+    let now = clock.now();
+    Ok(StoredUser {
+        user: User {
+            id: UserId::from(ids.new_id()),
+            email: new.email,
+            username: new.username,
+            name: new.name,
+            phone: None,
+            role,
+            disabled: false,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        },
+        password_hash,
+    })
 }
 
 /// Which reservation another user already holds.

@@ -85,6 +85,16 @@ impl TimeZone {
         self.0.name()
     }
 
+    /// The instant a wall-clock `time` on `date` names in this zone; in a daylight-saving gap
+    /// (a local time that never happens) `None`, in an overlap the earlier of the two.
+    pub fn instant(&self, date: NaiveDate, time: chrono::NaiveTime) -> Option<DateTime<Utc>> {
+        use chrono::TimeZone as _;
+        self.0
+            .from_local_datetime(&date.and_time(time))
+            .earliest()
+            .map(|local| local.to_utc())
+    }
+
     /// The calendar date at this zone at the instant `at`.
     pub fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
         at.with_timezone(&self.0).date_naive()

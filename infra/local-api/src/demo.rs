@@ -1,0 +1,566 @@
+//! The demo data set: something to look at on a first run. Real airports of a few dozen busy
+//! routes, a fleet, a flight a day on every route over the next 30 days, and a staff and a
+//! customer account whose credentials the server prints.
+//!
+//! Loaded only by the local API, and only on request (`--demo` or `ITINERA_DEMO=1`); no Lambda
+//! function links this module. Everything goes through the same use cases as the API (rules,
+//! audit entries, counters), and each record is looked for by its natural key before it is
+//! created (an airport by code, an airplane by model number, a flight by number on its route and
+//! day, an account by email), so loading the set again changes nothing.
+
+use chrono::{DateTime, Days, NaiveTime, TimeDelta, Utc};
+use itinera::accounts::{self, Email, NewAccount, Password, PersonName, Username};
+use itinera::airplanes::{self, AirplaneFilter, AirplaneId, Capacity, ModelNumber, NewAirplane};
+use itinera::airports::{self, Airport, AirportCode, CountryCode, NewAirport, PlaceName, TimeZone};
+use itinera::api::Services;
+use itinera::error::DomainError;
+use itinera::flights::{self, FlightNumber, FlightSearch, Leg, NewFlight, Schedule, SearchOrder};
+use itinera::identity::{RequestContext, Role};
+use itinera::money::{Currency, Money};
+use itinera::pagination::PageLimit;
+
+/// How many days ahead the demo schedule reaches, starting tomorrow (a flight must depart in the
+/// future, and tomorrow's flights exist whatever the hour of the load).
+pub const SCHEDULE_DAYS: u64 = 30;
+
+/// Airports: IATA code, name, city, ISO 3166 country, IANA time zone.
+const AIRPORTS: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "DEL",
+        "Indira Gandhi International Airport",
+        "New Delhi",
+        "IN",
+        "Asia/Kolkata",
+    ),
+    (
+        "BOM",
+        "Chhatrapati Shivaji Maharaj International Airport",
+        "Mumbai",
+        "IN",
+        "Asia/Kolkata",
+    ),
+    (
+        "BLR",
+        "Kempegowda International Airport",
+        "Bengaluru",
+        "IN",
+        "Asia/Kolkata",
+    ),
+    (
+        "MAA",
+        "Chennai International Airport",
+        "Chennai",
+        "IN",
+        "Asia/Kolkata",
+    ),
+    (
+        "HYD",
+        "Rajiv Gandhi International Airport",
+        "Hyderabad",
+        "IN",
+        "Asia/Kolkata",
+    ),
+    (
+        "CCU",
+        "Netaji Subhas Chandra Bose International Airport",
+        "Kolkata",
+        "IN",
+        "Asia/Kolkata",
+    ),
+    (
+        "DXB",
+        "Dubai International Airport",
+        "Dubai",
+        "AE",
+        "Asia/Dubai",
+    ),
+    (
+        "DOH",
+        "Hamad International Airport",
+        "Doha",
+        "QA",
+        "Asia/Qatar",
+    ),
+    ("LHR", "Heathrow Airport", "London", "GB", "Europe/London"),
+    (
+        "CDG",
+        "Paris Charles de Gaulle Airport",
+        "Paris",
+        "FR",
+        "Europe/Paris",
+    ),
+    (
+        "FRA",
+        "Frankfurt Airport",
+        "Frankfurt am Main",
+        "DE",
+        "Europe/Berlin",
+    ),
+    (
+        "AMS",
+        "Amsterdam Airport Schiphol",
+        "Amsterdam",
+        "NL",
+        "Europe/Amsterdam",
+    ),
+    (
+        "MAD",
+        "Adolfo Suárez Madrid-Barajas Airport",
+        "Madrid",
+        "ES",
+        "Europe/Madrid",
+    ),
+    (
+        "IST",
+        "Istanbul Airport",
+        "Istanbul",
+        "TR",
+        "Europe/Istanbul",
+    ),
+    (
+        "JFK",
+        "John F. Kennedy International Airport",
+        "New York",
+        "US",
+        "America/New_York",
+    ),
+    (
+        "LAX",
+        "Los Angeles International Airport",
+        "Los Angeles",
+        "US",
+        "America/Los_Angeles",
+    ),
+    (
+        "ORD",
+        "O'Hare International Airport",
+        "Chicago",
+        "US",
+        "America/Chicago",
+    ),
+    (
+        "SFO",
+        "San Francisco International Airport",
+        "San Francisco",
+        "US",
+        "America/Los_Angeles",
+    ),
+    (
+        "ATL",
+        "Hartsfield-Jackson Atlanta International Airport",
+        "Atlanta",
+        "US",
+        "America/New_York",
+    ),
+    (
+        "SIN",
+        "Singapore Changi Airport",
+        "Singapore",
+        "SG",
+        "Asia/Singapore",
+    ),
+    ("HND", "Haneda Airport", "Tokyo", "JP", "Asia/Tokyo"),
+    (
+        "HKG",
+        "Hong Kong International Airport",
+        "Hong Kong",
+        "HK",
+        "Asia/Hong_Kong",
+    ),
+    (
+        "SYD",
+        "Sydney Kingsford Smith Airport",
+        "Sydney",
+        "AU",
+        "Australia/Sydney",
+    ),
+    (
+        "BKK",
+        "Suvarnabhumi Airport",
+        "Bangkok",
+        "TH",
+        "Asia/Bangkok",
+    ),
+];
+
+/// The fleet: model number and seats, one airplane of each.
+const FLEET: &[(&str, i64)] = &[
+    ("A320neo", 180),
+    ("A321neo", 220),
+    ("B737-8", 189),
+    ("B787-9", 290),
+    ("A350-900", 325),
+    ("ATR 72-600", 70),
+    ("E190", 100),
+];
+
+/// One daily flight per route: number, from, to, local departure (`HH:MM` at the origin),
+/// minutes in the air, model number, fare in minor units and its currency.
+type Route = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    &'static str,
+    i64,
+    &'static str,
+);
+
+const ROUTES: &[Route] = &[
+    (
+        "IT101", "DEL", "BOM", "06:00", 130, "A320neo", 549_900, "INR",
+    ),
+    (
+        "IT102", "BOM", "DEL", "09:00", 135, "A320neo", 549_900, "INR",
+    ),
+    (
+        "IT103", "DEL", "BLR", "07:30", 165, "A321neo", 649_900, "INR",
+    ),
+    (
+        "IT104", "BLR", "DEL", "11:00", 170, "A321neo", 649_900, "INR",
+    ),
+    (
+        "IT105", "BOM", "BLR", "08:15", 100, "A320neo", 429_900, "INR",
+    ),
+    (
+        "IT106", "BLR", "BOM", "13:45", 100, "A320neo", 429_900, "INR",
+    ),
+    (
+        "IT107", "DEL", "HYD", "10:20", 130, "B737-8", 499_900, "INR",
+    ),
+    (
+        "IT108", "HYD", "DEL", "15:10", 135, "B737-8", 499_900, "INR",
+    ),
+    (
+        "IT109", "MAA", "DEL", "06:45", 170, "A321neo", 629_900, "INR",
+    ),
+    (
+        "IT110", "CCU", "BOM", "17:30", 165, "A320neo", 579_900, "INR",
+    ),
+    (
+        "IT111",
+        "BLR",
+        "MAA",
+        "19:00",
+        60,
+        "ATR 72-600",
+        299_900,
+        "INR",
+    ),
+    (
+        "IT112",
+        "HYD",
+        "BLR",
+        "20:15",
+        75,
+        "ATR 72-600",
+        329_900,
+        "INR",
+    ),
+    (
+        "IT201", "DEL", "DXB", "09:45", 215, "A321neo", 1_899_900, "INR",
+    ),
+    (
+        "IT202", "DXB", "DEL", "14:30", 190, "A321neo", 95_000, "AED",
+    ),
+    (
+        "IT203", "BOM", "LHR", "02:10", 580, "B787-9", 5_200_000, "INR",
+    ),
+    ("IT204", "LHR", "BOM", "11:15", 560, "B787-9", 52_000, "GBP"),
+    (
+        "IT205", "DEL", "SIN", "23:00", 340, "A350-900", 2_450_000, "INR",
+    ),
+    (
+        "IT206", "SIN", "HND", "08:30", 410, "A350-900", 78_000, "SGD",
+    ),
+    ("IT301", "LHR", "JFK", "08:00", 480, "B787-9", 45_000, "GBP"),
+    ("IT302", "JFK", "LHR", "18:30", 420, "B787-9", 59_900, "USD"),
+    (
+        "IT303", "CDG", "JFK", "10:30", 510, "A350-900", 54_900, "EUR",
+    ),
+    (
+        "IT304", "FRA", "ORD", "13:15", 560, "A350-900", 61_900, "EUR",
+    ),
+    ("IT305", "AMS", "ATL", "10:05", 590, "B787-9", 57_900, "EUR"),
+    (
+        "IT306", "MAD", "CDG", "07:10", 125, "A320neo", 12_900, "EUR",
+    ),
+    ("IT307", "CDG", "FRA", "08:40", 75, "E190", 9_900, "EUR"),
+    (
+        "IT308", "IST", "DOH", "01:35", 240, "A321neo", 24_900, "EUR",
+    ),
+    (
+        "IT309", "DOH", "SYD", "20:10", 840, "A350-900", 149_900, "USD",
+    ),
+    ("IT401", "JFK", "LAX", "07:00", 380, "B737-8", 32_900, "USD"),
+    ("IT402", "LAX", "SFO", "12:00", 85, "E190", 11_900, "USD"),
+    ("IT403", "SFO", "ORD", "09:30", 255, "B737-8", 24_900, "USD"),
+    (
+        "IT404", "ORD", "ATL", "16:45", 120, "A320neo", 15_900, "USD",
+    ),
+    (
+        "IT405", "HKG", "BKK", "10:00", 170, "A321neo", 249_900, "HKD",
+    ),
+    (
+        "IT406", "BKK", "SIN", "15:30", 145, "A320neo", 689_900, "THB",
+    ),
+];
+
+/// The demo accounts: role, email, username, name, password. Local data only: anyone who reads
+/// this file knows them, which is the point.
+const ACCOUNTS: &[(Role, &str, &str, &str, &str)] = &[
+    (
+        Role::Staff,
+        "staff@demo.itinera.test",
+        "demo-staff",
+        "Demo Staff",
+        "harbour-lantern-staff-7",
+    ),
+    (
+        Role::Customer,
+        "customer@demo.itinera.test",
+        "demo-customer",
+        "Demo Customer",
+        "harbour-lantern-guest-7",
+    ),
+];
+
+/// What a load did: how many records it created, and the accounts to sign in with.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DemoReport {
+    pub airports_created: usize,
+    pub airplanes_created: usize,
+    pub flights_created: usize,
+    pub accounts_created: usize,
+    /// Role, email and password of every demo account, created now or before.
+    pub accounts: Vec<(Role, &'static str, &'static str)>,
+}
+
+/// Why the demo data could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// A value of the data set does not parse: a mistake in this file.
+    #[error("the demo data set holds an invalid {what} ({value}): {problem}")]
+    Data {
+        what: &'static str,
+        value: String,
+        problem: String,
+    },
+    #[error("the store refused the demo data")]
+    Domain(#[from] DomainError),
+}
+
+fn parse<T>(
+    what: &'static str,
+    value: &str,
+    parser: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, DemoError> {
+    parser(value).map_err(|problem| DemoError::Data {
+        what,
+        value: value.to_owned(),
+        problem,
+    })
+}
+
+/// Loads the demo data set through `services`, scheduling flights for the days after `today`'s
+/// date; what exists already is left as it is.
+pub async fn load(services: &Services, now: DateTime<Utc>) -> Result<DemoReport, DemoError> {
+    let mut report = DemoReport::default();
+    let context = RequestContext {
+        request_id: format!("demo-{}", services.ids.new_id()),
+        principal: None,
+    };
+    let mut airports = Vec::new();
+    for &(code, name, city, country, zone) in AIRPORTS {
+        let code = parse("airport code", code, AirportCode::parse)?;
+        let airport = match airports::get_airport(&*services.store, &code).await {
+            Ok(airport) => airport,
+            Err(DomainError::NotFound { .. }) => {
+                let new = NewAirport {
+                    code,
+                    name: parse("airport name", name, PlaceName::parse)?,
+                    city: parse("city", city, PlaceName::parse)?,
+                    country: parse("country", country, CountryCode::parse)?,
+                    time_zone: parse("time zone", zone, TimeZone::parse)?,
+                };
+                report.airports_created += 1;
+                let (store, clock, ids) = services.ports();
+                airports::create_airport(store, clock, ids, &context, new).await?
+            }
+            Err(other) => return Err(other.into()),
+        };
+        airports.push(airport);
+    }
+    let mut fleet = Vec::new();
+    for &(model, seats) in FLEET {
+        let model_number = parse("model number", model, ModelNumber::parse)?;
+        let (id, created) = airplane(services, &context, model_number.clone(), seats).await?;
+        report.airplanes_created += usize::from(created);
+        fleet.push((model_number, id));
+    }
+    for route in ROUTES {
+        report.flights_created +=
+            schedule(services, &context, route, &airports, &fleet, now).await?;
+    }
+    for &(role, email, username, name, password) in ACCOUNTS {
+        let new = NewAccount {
+            email: parse("email", email, Email::parse)?,
+            username: parse("username", username, Username::parse)?,
+            password: parse("password", password, Password::parse)?,
+            name: parse("name", name, PersonName::parse)?,
+        };
+        let (store, clock, ids) = services.ports();
+        let created =
+            accounts::provision_user(store, clock, ids, &services.passwords, new, role).await?;
+        report.accounts_created += usize::from(created.is_some());
+        report.accounts.push((role, email, password));
+    }
+    Ok(report)
+}
+
+/// The fleet's airplane of `model_number` (the first listed under it), created when there is
+/// none; `true` when it was created now.
+async fn airplane(
+    services: &Services,
+    context: &RequestContext,
+    model_number: ModelNumber,
+    seats: i64,
+) -> Result<(AirplaneId, bool), DemoError> {
+    let filter = AirplaneFilter::new(None, None, Some(model_number.clone()))
+        .expect("a filter without capacity bounds is valid");
+    let page =
+        airplanes::list_airplanes(&*services.store, &filter, PageLimit::default(), None).await?;
+    if let Some(existing) = page.items.into_iter().next() {
+        return Ok((existing.id, false));
+    }
+    let new = NewAirplane {
+        model_number,
+        capacity: parse("capacity", &seats.to_string(), |text| {
+            Capacity::try_from(text.parse::<i64>().map_err(|error| error.to_string())?)
+        })?,
+    };
+    let (store, clock, ids) = services.ports();
+    let created = airplanes::create_airplane(store, clock, ids, context, new).await?;
+    Ok((created.id, true))
+}
+
+/// Creates the daily flights of `route` that do not exist yet over the schedule's days; returns
+/// how many it created.
+async fn schedule(
+    services: &Services,
+    context: &RequestContext,
+    route: &Route,
+    airports: &[Airport],
+    fleet: &[(ModelNumber, AirplaneId)],
+    now: DateTime<Utc>,
+) -> Result<usize, DemoError> {
+    let &(number, from, to, departs, minutes, model, fare, currency) = route;
+    let number = parse("flight number", number, FlightNumber::parse)?;
+    let origin = airports
+        .iter()
+        .find(|airport| airport.code.as_str() == from)
+        .ok_or_else(|| missing("origin", from))?;
+    let leg = Leg::new(
+        parse("airport code", from, AirportCode::parse)?,
+        parse("airport code", to, AirportCode::parse)?,
+    )
+    .map_err(|problem| DemoError::Data {
+        what: "route",
+        value: format!("{from}-{to}"),
+        problem,
+    })?;
+    let departs = parse("departure time", departs, |text| {
+        NaiveTime::parse_from_str(text, "%H:%M").map_err(|error| error.to_string())
+    })?;
+    let airplane_id = fleet
+        .iter()
+        .find(|(model_number, _)| model_number.as_str() == model)
+        .map(|(_, id)| id.clone())
+        .ok_or_else(|| missing("model number", model))?;
+    let price =
+        Money::new(fare, parse("currency", currency, Currency::parse)?).map_err(|problem| {
+            DemoError::Data {
+                what: "fare",
+                value: fare.to_string(),
+                problem,
+            }
+        })?;
+    let today = origin.time_zone.local_date(now);
+    let mut created = 0;
+    for day in 1..=SCHEDULE_DAYS {
+        let date = today + Days::new(day);
+        // A departure in a daylight-saving gap leaves that day out.
+        let Some(departure) = origin.time_zone.instant(date, departs) else {
+            continue;
+        };
+        let search = FlightSearch::new(leg.clone(), date, None, None, None, SearchOrder::Departure)
+            .expect("a search without fare bounds is valid");
+        if scheduled(services, &search, &number).await? {
+            continue;
+        }
+        let schedule = Schedule::new(departure, departure + TimeDelta::minutes(minutes))
+            .expect("a positive flight time arrives after it departs");
+        let new = NewFlight {
+            flight_number: number.clone(),
+            airplane_id: airplane_id.clone(),
+            leg: leg.clone(),
+            schedule,
+            price: price.clone(),
+        };
+        let (store, clock, ids) = services.ports();
+        flights::create_flight(store, clock, ids, context, new).await?;
+        created += 1;
+    }
+    Ok(created)
+}
+
+/// Whether a flight numbered `number` departs on the search's route and day: every page is
+/// looked at, so flights added by hand on the same route cannot hide it.
+async fn scheduled(
+    services: &Services,
+    search: &FlightSearch,
+    number: &FlightNumber,
+) -> Result<bool, DomainError> {
+    let mut start_after = None;
+    loop {
+        let page =
+            flights::search_flights(&*services.store, search, PageLimit::default(), start_after)
+                .await?;
+        if page
+            .items
+            .iter()
+            .any(|flight| &flight.flight_number == number)
+        {
+            return Ok(true);
+        }
+        match page.next {
+            Some(next) => start_after = Some(next),
+            None => return Ok(false),
+        }
+    }
+}
+
+fn missing(what: &'static str, value: &str) -> DemoError {
+    DemoError::Data {
+        what,
+        value: value.to_owned(),
+        problem: "is not in the data set".into(),
+    }
+}
+
+/// Whether the demo data set was asked for: the `--demo` argument or `ITINERA_DEMO=1`.
+pub fn requested(mut args: impl Iterator<Item = String>, variable: Option<String>) -> bool {
+    args.any(|arg| arg == "--demo") || variable.is_some_and(|value| value == "1")
+}
+
+/// The sign-in lines the server prints after a load.
+pub fn credentials(report: &DemoReport) -> String {
+    report
+        .accounts
+        .iter()
+        .map(|(role, email, password)| {
+            format!("  {:<9} {email}  password: {password}\n", role.as_str())
+        })
+        .collect()
+}
