@@ -55,24 +55,22 @@ pub fn pad(functions: &[Function], routes: usize) -> Vec<Function> {
             }
         })
         .collect();
-    let mut padded = Vec::with_capacity(functions.len() + synthetic.len());
-    for function in functions {
-        let mut function = function.clone();
+    let synthetic_paths: Vec<String> = synthetic
+        .iter()
+        .filter_map(Function::endpoint)
+        .map(|endpoint| endpoint.path.clone())
+        .collect();
+    let (routes, others): (Vec<Function>, Vec<Function>) = functions
+        .iter()
+        .cloned()
+        .partition(|function| function.endpoint().is_some());
+    let others = others.into_iter().map(|mut function| {
         if let Kind::Preflight { paths } = &mut function.kind {
-            paths.extend(
-                synthetic
-                    .iter()
-                    .filter_map(Function::endpoint)
-                    .map(|endpoint| endpoint.path.clone()),
-            );
+            paths.extend(synthetic_paths.iter().cloned());
         }
-        if function.endpoint().is_none() && padded.iter().all(|f: &Function| f.endpoint().is_some())
-        {
-            padded.extend(synthetic.iter().cloned());
-        }
-        padded.push(function);
-    }
-    padded
+        function
+    });
+    routes.into_iter().chain(synthetic).chain(others).collect()
 }
 
 /// Writes the padded template under `out_dir` and runs `infra/template/budget.py` with `python`
