@@ -162,4 +162,9 @@ ITINERA_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$PORT" \
 step "cfn-lint template.yaml"
 "$VENV/bin/cfn-lint" template.yaml
 
+# CloudFormation's 500-resource quota, counted after the SAM transform with the translator
+# cfn-lint ships (offline): today's stack and one padded to 100 routes (infra/xtask/src/budget.rs).
+step "resource budget after the SAM transform"
+cargo run --quiet -p xtask -- budget --python "$VENV/bin/python"
+
 step "All checks passed"

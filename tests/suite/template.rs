@@ -9,7 +9,8 @@
 //! document, a protected route the authorizer does not guard (or an anonymous one it does), a
 //! token key readable by a function that has no use for it, the cursor key or a payment gateway
 //! on a function that neither pages nor moves money, test cards on a production stage, email sent
-//! from any identity but the configured sender, a security doc that forgets a function.
+//! from any identity but the configured sender, a security doc that forgets a function, a role
+//! shared by functions whose permissions differ, a log group per function.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -450,84 +451,277 @@ fn functions_run_on_provided_al2023_arm64_built_from_the_workspace() {
 
 // ------------------------------------------------------------------ permissions
 
-/// What a function's policies grant: DynamoDB actions (on the table and its indexes only) and
+/// What a function's role grants: DynamoDB actions (on the table and its indexes only) and
 /// SSM actions with the template parameter naming the one SSM parameter each applies to. Every
 /// policy must be an inline document: SAM policy templates and managed policies are wider than
-/// any function needs.
-#[derive(Debug, Default)]
+/// any function needs (the role's two managed policies, logging and tracing, are checked in
+/// `each_permission_set_has_one_role_that_only_lambda_assumes`).
+#[derive(Debug, Default, PartialEq, Eq)]
 struct Grants {
     dynamodb: BTreeSet<String>,
     ssm: BTreeSet<(String, String)>,
-    /// SQS actions, on the jobs queue only.
+    /// SQS actions that send, on the jobs queue only.
     sqs: BTreeSet<String>,
+    /// SQS actions that receive (an event source mapping's), on the jobs queue only.
+    sqs_receive: BTreeSet<String>,
     /// SES actions, on the sender identity only.
     ses: BTreeSet<String>,
 }
 
-fn grants(name: &str) -> Grants {
-    let policies = &function(name)["Properties"]["Policies"];
-    let mut grants = Grants::default();
+/// The logical id of the role a function runs with (`Role: !GetAtt <Role>.Arn`). A function
+/// declares no `Policies` of its own: SAM would create a role per function for them.
+fn role_id_of(name: &str) -> String {
+    let properties = &function(name)["Properties"];
+    assert!(
+        properties["Policies"].is_null(),
+        "{name}: permissions belong to its shared role, not to Policies on the function"
+    );
+    match intrinsic(&properties["Role"]) {
+        Some((tag, target)) if tag == "!GetAtt" => {
+            let target = text(target, "a !GetAtt target");
+            let role = target
+                .strip_suffix(".Arn")
+                .unwrap_or_else(|| panic!("{name}: Role should be !GetAtt <Role>.Arn: {target}"));
+            assert_eq!(
+                resource(role)["Type"].as_str(),
+                Some("AWS::IAM::Role"),
+                "{name}: {role} is no IAM role"
+            );
+            role.to_string()
+        }
+        _ => panic!("{name}: Role should be !GetAtt <Role>.Arn of a role of the template"),
+    }
+}
+
+/// Every statement of the inline policies of a function's role.
+fn statements_of(name: &str) -> Vec<&'static Value> {
+    let role = role_id_of(name);
+    let policies = &resource(&role)["Properties"]["Policies"];
     let Some(policies) = policies.as_sequence() else {
         assert!(
             policies.is_null(),
-            "{name}: Policies should be a list of inline policy documents"
+            "{name}: {role}'s Policies should be a list of inline policy documents"
         );
-        return grants;
+        return Vec::new();
     };
-    for policy in policies {
-        let statements = policy["Statement"].as_sequence().unwrap_or_else(|| {
-            panic!("{name}: {policy:?} is not an inline policy document (Statement list)")
-        });
-        for statement in statements {
-            assert_eq!(
-                statement["Effect"].as_str(),
-                Some("Allow"),
-                "{name}: {statement:?}"
-            );
-            let listed: Vec<&str> = match &statement["Action"] {
-                Value::String(action) => vec![action.as_str()],
-                Value::Sequence(list) => list
-                    .iter()
-                    .map(|action| text(action, "an Action"))
-                    .collect(),
-                other => panic!("{name}: unexpected Action {other:?}"),
-            };
+    policies
+        .iter()
+        .flat_map(|policy| {
             assert!(
-                listed.iter().all(|action| !action.contains('*')),
-                "{name}: wildcard actions are not least privilege: {listed:?}"
+                policy["PolicyName"].is_string(),
+                "{name}: {role}'s policies are named inline documents: {policy:?}"
             );
-            if listed.iter().all(|action| action.starts_with("dynamodb:")) {
-                assert_table_scoped(name, &statement["Resource"]);
-                grants
-                    .dynamodb
-                    .extend(listed.into_iter().map(str::to_string));
-            } else if listed.iter().all(|action| action.starts_with("ssm:")) {
-                let parameter = parameter_of(name, &statement["Resource"]);
-                grants.ssm.extend(
-                    listed
-                        .into_iter()
-                        .map(|action| (action.to_string(), parameter.clone())),
-                );
-            } else if listed.iter().all(|action| action.starts_with("sqs:")) {
-                assert_single_resource(
-                    name,
-                    &statement["Resource"],
-                    |resource| matches!(intrinsic(resource), Some((tag, inner)) if tag == "!GetAtt" && inner.as_str() == Some("JobsQueue.Arn")),
-                    "the jobs queue (!GetAtt JobsQueue.Arn)",
-                );
-                grants.sqs.extend(listed.into_iter().map(str::to_string));
-            } else if listed.iter().all(|action| action.starts_with("ses:")) {
-                // Which identities: `email_may_be_sent_only_from_the_configured_sender_identity`.
-                grants.ses.extend(listed.into_iter().map(str::to_string));
-            } else {
-                panic!(
-                    "{name}: only DynamoDB, SSM, SQS and SES permissions are expected, one \
-                     service per statement: {listed:?}"
-                );
+            policy["PolicyDocument"]["Statement"]
+                .as_sequence()
+                .unwrap_or_else(|| {
+                    panic!("{name}: {policy:?} is not an inline policy document (Statement list)")
+                })
+        })
+        .collect()
+}
+
+fn grants(name: &str) -> Grants {
+    let mut grants = Grants::default();
+    for statement in statements_of(name) {
+        assert_eq!(
+            statement["Effect"].as_str(),
+            Some("Allow"),
+            "{name}: {statement:?}"
+        );
+        let listed: Vec<&str> = match &statement["Action"] {
+            Value::String(action) => vec![action.as_str()],
+            Value::Sequence(list) => list
+                .iter()
+                .map(|action| text(action, "an Action"))
+                .collect(),
+            other => panic!("{name}: unexpected Action {other:?}"),
+        };
+        assert!(
+            listed.iter().all(|action| !action.contains('*')),
+            "{name}: wildcard actions are not least privilege: {listed:?}"
+        );
+        if listed.iter().all(|action| action.starts_with("dynamodb:")) {
+            assert_table_scoped(name, &statement["Resource"]);
+            grants
+                .dynamodb
+                .extend(listed.into_iter().map(str::to_string));
+        } else if listed.iter().all(|action| action.starts_with("ssm:")) {
+            let parameter = parameter_of(name, &statement["Resource"]);
+            grants.ssm.extend(
+                listed
+                    .into_iter()
+                    .map(|action| (action.to_string(), parameter.clone())),
+            );
+        } else if listed.iter().all(|action| action.starts_with("sqs:")) {
+            assert_single_resource(
+                name,
+                &statement["Resource"],
+                |resource| matches!(intrinsic(resource), Some((tag, inner)) if tag == "!GetAtt" && inner.as_str() == Some("JobsQueue.Arn")),
+                "the jobs queue (!GetAtt JobsQueue.Arn)",
+            );
+            for action in listed {
+                if action == "sqs:SendMessage" {
+                    grants.sqs.insert(action.to_string());
+                } else {
+                    grants.sqs_receive.insert(action.to_string());
+                }
             }
+        } else if listed.iter().all(|action| action.starts_with("ses:")) {
+            // Which identities: `email_may_be_sent_only_from_the_configured_sender_identity`.
+            grants.ses.extend(listed.into_iter().map(str::to_string));
+        } else {
+            panic!(
+                "{name}: only DynamoDB, SSM, SQS and SES permissions are expected, one \
+                     service per statement: {listed:?}"
+            );
         }
     }
     grants
+}
+
+/// The managed policies of every function role: writing its logs and its X-Ray segments, as SAM
+/// gives the roles it creates; anything else a function may do is in the role's inline policy.
+const ROLE_MANAGED_POLICIES: &[&str] = &[
+    "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+    "arn:${AWS::Partition}:iam::aws:policy/AWSXrayWriteOnlyAccess",
+];
+
+/// Functions with the same permissions share one role, and functions with different ones never
+/// do, so a shared role grants each of its functions exactly what its table entry needs (the
+/// per-grant tests above check each function through its role). Every function role is assumed
+/// by Lambda alone and by at least one function.
+#[test]
+fn each_permission_set_has_one_role_that_only_lambda_assumes() {
+    let mut roles: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for name in expected_functions() {
+        roles.entry(role_id_of(&name)).or_default().push(name);
+    }
+    let roles_by_grants: Vec<(String, Grants)> = roles
+        .iter()
+        .map(|(role, functions)| {
+            let first = grants(&functions[0]);
+            for other in &functions[1..] {
+                assert_eq!(
+                    grants(other),
+                    first,
+                    "{role} is shared by {} and {other}, whose permissions differ",
+                    functions[0]
+                );
+            }
+            (role.clone(), first)
+        })
+        .collect();
+    for (index, (role, grants)) in roles_by_grants.iter().enumerate() {
+        for (other, other_grants) in &roles_by_grants[index + 1..] {
+            assert_ne!(
+                grants, other_grants,
+                "{role} and {other} grant the same: one role per permission set"
+            );
+        }
+        let properties = &resource(role)["Properties"];
+        let trust = &properties["AssumeRolePolicyDocument"]["Statement"];
+        let trust = trust.as_sequence().expect("a trust policy statement list");
+        assert_eq!(trust.len(), 1, "{role}: {trust:?}");
+        assert_eq!(trust[0]["Effect"].as_str(), Some("Allow"));
+        assert_eq!(
+            trust[0]["Principal"]["Service"].as_str(),
+            Some("lambda.amazonaws.com"),
+            "{role} is assumed by Lambda only"
+        );
+        assert_eq!(trust[0]["Action"].as_str(), Some("sts:AssumeRole"));
+        let managed: Vec<&str> = properties["ManagedPolicyArns"]
+            .as_sequence()
+            .expect("ManagedPolicyArns")
+            .iter()
+            .map(|arn| match intrinsic(arn) {
+                Some((tag, inner)) if tag == "!Sub" => text(inner, "a managed policy ARN"),
+                _ => panic!("{role}: unexpected managed policy {arn:?}"),
+            })
+            .collect();
+        assert_eq!(managed, ROLE_MANAGED_POLICIES, "{role}'s managed policies");
+    }
+    let function_roles: BTreeSet<&String> = roles.keys().collect();
+    for (logical_id, resource) in resources() {
+        let logical_id = text(logical_id, "a logical id").to_string();
+        if resource["Type"].as_str() == Some("AWS::IAM::Role")
+            && logical_id != "ApiGatewayCloudWatchRole"
+        {
+            assert!(
+                function_roles.contains(&logical_id),
+                "{logical_id} is assumed by no function"
+            );
+        }
+    }
+}
+
+/// The worker's role may receive and delete the jobs queue's messages (its event source mapping
+/// does, with the function's role); no other function may.
+#[test]
+fn only_the_queue_worker_receives_jobs() {
+    for name in expected_functions() {
+        let drains = background_function(&name)
+            .is_some_and(|background| background.trigger == Trigger::JobsQueue);
+        let expected: BTreeSet<String> = if drains {
+            [
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+            ]
+            .map(str::to_string)
+            .into()
+        } else {
+            BTreeSet::new()
+        };
+        assert_eq!(
+            grants(&name).sqs_receive,
+            expected,
+            "{name}: receives from the jobs queue exactly when it drains it"
+        );
+    }
+}
+
+/// Each function logs to a log group of the template (its product line's, shared through
+/// LoggingConfig rather than one per function), kept for LogRetentionDays; every log group of
+/// the template is written by some function or is the API's access log.
+#[test]
+fn functions_log_to_shared_log_groups_with_the_configured_retention() {
+    let mut used: BTreeMap<String, usize> = BTreeMap::new();
+    for name in expected_functions() {
+        let group = &function(&name)["Properties"]["LoggingConfig"]["LogGroup"];
+        let group = match intrinsic(group) {
+            Some((tag, inner)) if tag == "!Ref" => text(inner, "a log group id").to_string(),
+            _ => panic!("{name}: LoggingConfig.LogGroup should be !Ref <a log group>: {group:?}"),
+        };
+        let resource = resource(&group);
+        assert_eq!(
+            resource["Type"].as_str(),
+            Some("AWS::Logs::LogGroup"),
+            "{name}: {group}"
+        );
+        assert!(
+            is_ref(
+                &resource["Properties"]["RetentionInDays"],
+                "LogRetentionDays"
+            ),
+            "{group} keeps logs for LogRetentionDays"
+        );
+        *used.entry(group).or_default() += 1;
+    }
+    assert!(
+        used.values().all(|&writers| writers > 1),
+        "log groups are shared by the functions of a product line, not one per function: {used:?}"
+    );
+    for (logical_id, resource) in resources() {
+        let logical_id = text(logical_id, "a logical id");
+        if resource["Type"].as_str() == Some("AWS::Logs::LogGroup")
+            && logical_id != "ApiAccessLogGroup"
+        {
+            assert!(
+                used.contains_key(logical_id),
+                "{logical_id} is written by no function"
+            );
+        }
+    }
 }
 
 /// The template parameter an SSM statement's single resource is the ARN of:
@@ -1491,11 +1685,8 @@ fn email_may_be_sent_only_from_the_configured_sender_identity() {
         )
     };
     for name in expected_functions() {
-        let statements: Vec<&Value> = function(&name)["Properties"]["Policies"]
-            .as_sequence()
+        let statements: Vec<&Value> = statements_of(&name)
             .into_iter()
-            .flatten()
-            .flat_map(|policy| policy["Statement"].as_sequence().into_iter().flatten())
             .filter(|statement| {
                 serde_yaml_ng::to_string(&statement["Action"])
                     .unwrap()

@@ -5,8 +5,9 @@
 //! directly, so it links that route's handler and no other. A test proves that `template.yaml`
 //! declares exactly these functions, paths, methods and store permissions, and gives the cursor
 //! key and the payment gateway to exactly the routes that page and that move money. Adding an
-//! endpoint means one handler, one static here (listed in [`ROUTES`]), one binary in
-//! `functions/src/bin/` naming that static, and one function in the template.
+//! endpoint means one handler, one static here (listed in [`ROUTES`]) and its entry in
+//! `infra/xtask/src/catalog.rs`; `cargo run -p xtask -- generate` writes its binary, its sample
+//! event and its function in the template.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,0 +1,216 @@
+//! What the generator knows of a function: its trigger, what it may touch, and what the catalog
+//! says of it. The permissions ([`Grants`]), the environment and the logical ids all follow from
+//! these, in one place each.
+
+use crate::catalog::{self, Line, Principal, Sample};
+
+/// What a function may do to the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TableAccess {
+    None,
+    /// `GetItem` and `Query`.
+    Read,
+    /// Reads plus `PutItem`, `UpdateItem`, `DeleteItem` and `ConditionCheckItem`.
+    ReadWrite,
+}
+
+/// A route's endpoint.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    /// Upper-case HTTP method.
+    pub method: String,
+    /// The path template, with `{name}` parameters.
+    pub path: String,
+    /// Whether the route is reached without a token (outside the authorizer).
+    pub anonymous: bool,
+    /// Who the sample event is from: the least role the route admits; `None` when anonymous.
+    pub principal: Option<Principal>,
+}
+
+/// What starts a function.
+#[derive(Clone, Debug)]
+pub enum Kind {
+    /// One route of the API.
+    Route(Endpoint),
+    /// `OPTIONS` on every route path.
+    Preflight { paths: Vec<String> },
+    /// The Lambda authorizer API Gateway calls.
+    Authorizer,
+    /// The jobs queue's worker.
+    Worker,
+    /// A scheduled function, at an EventBridge `rate(...)`.
+    Schedule { expression: String },
+}
+
+/// One function of the stack.
+#[derive(Clone, Debug)]
+pub struct Function {
+    /// The function and binary name (kebab-case).
+    pub name: String,
+    pub kind: Kind,
+    pub table: TableAccess,
+    pub signs_tokens: bool,
+    pub verifies_tokens: bool,
+    pub enqueues_jobs: bool,
+    pub sends_email: bool,
+    pub moves_money: bool,
+    pub pages: bool,
+    /// The template's description of the function.
+    pub description: String,
+    /// The product line whose log group it writes to.
+    pub line: Line,
+    /// What its sample event carries beyond what the tables say.
+    pub sample: &'static Sample,
+}
+
+/// The permissions of a function, beyond logging and tracing. Functions with equal grants share
+/// one IAM role, so a role's policy is exactly what each of its functions needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Grants {
+    pub table: TableAccess,
+    /// `sqs:SendMessage` on the jobs queue.
+    pub send_jobs: bool,
+    /// Receiving and deleting the jobs queue's messages (its event source mapping).
+    pub receive_jobs: bool,
+    /// `ssm:GetParameter` on the private key's parameter.
+    pub private_key: bool,
+    /// `ssm:GetParameter` on the public key's parameter.
+    pub public_key: bool,
+    /// `ses:SendEmail` from the sender identity.
+    pub send_email: bool,
+}
+
+impl Function {
+    /// A function with nothing but its trigger and table access; the catalog gives its
+    /// description, product line and sample, and an error names a function it does not know.
+    pub fn new(name: &str, kind: Kind, table: TableAccess) -> Result<Self, String> {
+        let entry = catalog::entry(name).ok_or_else(|| {
+            format!(
+                "{name} has no entry in infra/xtask/src/catalog.rs: give it a description, a \
+                 product line and (for a route with a body or query) its sample"
+            )
+        })?;
+        Ok(Self {
+            name: name.to_string(),
+            kind,
+            table,
+            signs_tokens: false,
+            verifies_tokens: false,
+            enqueues_jobs: false,
+            sends_email: false,
+            moves_money: false,
+            pages: false,
+            description: entry.description.to_string(),
+            line: entry.line,
+            sample: &entry.sample,
+        })
+    }
+
+    /// `HealthFunction` for `health`, `CreateAirplaneFunction` for `create-airplane`.
+    pub fn logical_id(&self) -> String {
+        pascal_case(&self.name) + "Function"
+    }
+
+    /// The route's endpoint, for a route function.
+    pub fn endpoint(&self) -> Option<&Endpoint> {
+        match &self.kind {
+            Kind::Route(endpoint) => Some(endpoint),
+            _ => None,
+        }
+    }
+
+    /// What the function may do, from its table entry.
+    pub fn grants(&self) -> Grants {
+        Grants {
+            table: self.table,
+            send_jobs: self.enqueues_jobs,
+            receive_jobs: matches!(self.kind, Kind::Worker),
+            private_key: self.signs_tokens,
+            public_key: self.verifies_tokens,
+            send_email: self.sends_email,
+        }
+    }
+}
+
+impl Grants {
+    /// The logical id of the role holding these grants, named after them
+    /// (`ReadsTableRole`, `WritesTableSendsJobsRole`, `LogsOnlyRole`).
+    pub fn role_id(&self) -> String {
+        let mut id = String::new();
+        match self.table {
+            TableAccess::None => {}
+            TableAccess::Read => id.push_str("ReadsTable"),
+            TableAccess::ReadWrite => id.push_str("WritesTable"),
+        }
+        for (granted, part) in [
+            (self.send_jobs, "SendsJobs"),
+            (self.receive_jobs, "ReceivesJobs"),
+            (self.private_key, "SignsTokens"),
+            (self.public_key, "VerifiesTokens"),
+            (self.send_email, "SendsEmail"),
+        ] {
+            if granted {
+                id.push_str(part);
+            }
+        }
+        if id.is_empty() {
+            id.push_str("LogsOnly");
+        }
+        id + "Role"
+    }
+}
+
+/// `CreateAirplane` for `create-airplane`, `V1AirplanesId` for the segments of
+/// `/v1/airplanes/{id}`: each word capitalised, everything but ASCII letters and digits dropped.
+pub fn pascal_case(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(|word| {
+            let mut chars = word.chars();
+            let first = chars.next().map(|c| c.to_ascii_uppercase());
+            first.into_iter().chain(chars).collect::<String>()
+        })
+        .collect()
+}
+
+/// `GET_AIRPLANE` for `get-airplane`: the name of a route's static in the route table.
+pub fn static_name(function: &str) -> String {
+    function.replace('-', "_").to_ascii_uppercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_derive_as_the_template_and_the_route_table_spell_them() {
+        assert_eq!(pascal_case("create-airplane"), "CreateAirplane");
+        assert_eq!(pascal_case("/v1/airplanes/{id}"), "V1AirplanesId");
+        assert_eq!(static_name("list-audit-entries"), "LIST_AUDIT_ENTRIES");
+    }
+
+    #[test]
+    fn roles_are_named_after_their_grants_and_differ_when_the_grants_do() {
+        let none = Grants {
+            table: TableAccess::None,
+            send_jobs: false,
+            receive_jobs: false,
+            private_key: false,
+            public_key: false,
+            send_email: false,
+        };
+        assert_eq!(none.role_id(), "LogsOnlyRole");
+        let worker = Grants {
+            table: TableAccess::ReadWrite,
+            receive_jobs: true,
+            send_email: true,
+            ..none
+        };
+        assert_eq!(worker.role_id(), "WritesTableReceivesJobsSendsEmailRole");
+        let read = Grants {
+            table: TableAccess::Read,
+            ..none
+        };
+        assert_ne!(read.role_id(), worker.role_id());
+    }
+}

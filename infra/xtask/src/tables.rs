@@ -1,0 +1,90 @@
+//! The one place the generator reads the code's tables: the route table, the background table
+//! and the platform functions. Everything else in this crate works on [`Function`], so moving
+//! the tables to another crate changes the paths here and nothing else.
+
+use itinera::api::{AUTHORIZER_FUNCTION, Access, PREFLIGHT_FUNCTION, ROUTES, Route, StoreAccess};
+use itinera::background::{BACKGROUND_FUNCTIONS, BackgroundFunction, Trigger};
+
+use crate::catalog;
+use crate::model::{Endpoint, Function, Kind, TableAccess};
+
+/// The module path of the route statics, as a route's binary names its route
+/// (`<ROUTE_STATICS>::GET_AIRPLANE`).
+pub const ROUTE_STATICS: &str = "itinera::api::routes";
+
+/// Every function of the stack, in template order: the routes as the table lists them, the
+/// preflight function, the authorizer, then the background functions.
+pub fn functions() -> Result<Vec<Function>, String> {
+    let mut functions = Vec::new();
+    for route in ROUTES {
+        functions.push(route_function(route)?);
+    }
+    let mut paths: Vec<String> = Vec::new();
+    for route in ROUTES {
+        if !paths.iter().any(|path| path == route.path) {
+            paths.push(route.path.to_string());
+        }
+    }
+    functions.push(Function::new(
+        PREFLIGHT_FUNCTION,
+        Kind::Preflight { paths },
+        TableAccess::None,
+    )?);
+    let mut authorizer = Function::new(AUTHORIZER_FUNCTION, Kind::Authorizer, TableAccess::None)?;
+    authorizer.verifies_tokens = true;
+    functions.push(authorizer);
+    for background in BACKGROUND_FUNCTIONS {
+        functions.push(background_function(background)?);
+    }
+    Ok(functions)
+}
+
+fn table_access(access: StoreAccess) -> TableAccess {
+    match access {
+        StoreAccess::None => TableAccess::None,
+        StoreAccess::Read => TableAccess::Read,
+        StoreAccess::ReadWrite => TableAccess::ReadWrite,
+    }
+}
+
+fn route_function(route: &Route) -> Result<Function, String> {
+    let endpoint = Endpoint {
+        method: route.method.as_str().to_string(),
+        path: route.path.to_string(),
+        anonymous: route.access == Access::Anonymous,
+        principal: match route.access {
+            Access::Anonymous => None,
+            Access::Customer => Some(catalog::CUSTOMER),
+            Access::Staff => Some(catalog::STAFF),
+            Access::Admin => Some(catalog::ADMIN),
+        },
+    };
+    let mut function = Function::new(
+        route.function,
+        Kind::Route(endpoint),
+        table_access(route.store_access),
+    )?;
+    function.signs_tokens = route.signs_tokens;
+    function.enqueues_jobs = route.enqueues_jobs;
+    function.moves_money = route.moves_money;
+    function.pages = route.pages;
+    Ok(function)
+}
+
+fn background_function(background: &BackgroundFunction) -> Result<Function, String> {
+    let kind = match background.trigger {
+        Trigger::JobsQueue => Kind::Worker,
+        Trigger::Schedule { expression, .. } => Kind::Schedule {
+            expression: expression.to_string(),
+        },
+    };
+    let mut function = Function::new(
+        background.function,
+        kind,
+        table_access(background.store_access),
+    )?;
+    function.enqueues_jobs = background.enqueues_jobs;
+    function.sends_email = background.sends_email;
+    function.moves_money = background.moves_money;
+    Ok(function)
+}
