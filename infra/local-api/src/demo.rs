@@ -24,163 +24,32 @@ use itinera::pagination::PageLimit;
 pub const SCHEDULE_DAYS: u64 = 30;
 
 /// Airports: IATA code, name, city, ISO 3166 country, IANA time zone.
+#[rustfmt::skip]
 const AIRPORTS: &[(&str, &str, &str, &str, &str)] = &[
-    (
-        "DEL",
-        "Indira Gandhi International Airport",
-        "New Delhi",
-        "IN",
-        "Asia/Kolkata",
-    ),
-    (
-        "BOM",
-        "Chhatrapati Shivaji Maharaj International Airport",
-        "Mumbai",
-        "IN",
-        "Asia/Kolkata",
-    ),
-    (
-        "BLR",
-        "Kempegowda International Airport",
-        "Bengaluru",
-        "IN",
-        "Asia/Kolkata",
-    ),
-    (
-        "MAA",
-        "Chennai International Airport",
-        "Chennai",
-        "IN",
-        "Asia/Kolkata",
-    ),
-    (
-        "HYD",
-        "Rajiv Gandhi International Airport",
-        "Hyderabad",
-        "IN",
-        "Asia/Kolkata",
-    ),
-    (
-        "CCU",
-        "Netaji Subhas Chandra Bose International Airport",
-        "Kolkata",
-        "IN",
-        "Asia/Kolkata",
-    ),
-    (
-        "DXB",
-        "Dubai International Airport",
-        "Dubai",
-        "AE",
-        "Asia/Dubai",
-    ),
-    (
-        "DOH",
-        "Hamad International Airport",
-        "Doha",
-        "QA",
-        "Asia/Qatar",
-    ),
+    ("DEL", "Indira Gandhi International Airport", "New Delhi", "IN", "Asia/Kolkata"),
+    ("BOM", "Chhatrapati Shivaji Maharaj International Airport", "Mumbai", "IN", "Asia/Kolkata"),
+    ("BLR", "Kempegowda International Airport", "Bengaluru", "IN", "Asia/Kolkata"),
+    ("MAA", "Chennai International Airport", "Chennai", "IN", "Asia/Kolkata"),
+    ("HYD", "Rajiv Gandhi International Airport", "Hyderabad", "IN", "Asia/Kolkata"),
+    ("CCU", "Netaji Subhas Chandra Bose International Airport", "Kolkata", "IN", "Asia/Kolkata"),
+    ("DXB", "Dubai International Airport", "Dubai", "AE", "Asia/Dubai"),
+    ("DOH", "Hamad International Airport", "Doha", "QA", "Asia/Qatar"),
     ("LHR", "Heathrow Airport", "London", "GB", "Europe/London"),
-    (
-        "CDG",
-        "Paris Charles de Gaulle Airport",
-        "Paris",
-        "FR",
-        "Europe/Paris",
-    ),
-    (
-        "FRA",
-        "Frankfurt Airport",
-        "Frankfurt am Main",
-        "DE",
-        "Europe/Berlin",
-    ),
-    (
-        "AMS",
-        "Amsterdam Airport Schiphol",
-        "Amsterdam",
-        "NL",
-        "Europe/Amsterdam",
-    ),
-    (
-        "MAD",
-        "Adolfo Suárez Madrid-Barajas Airport",
-        "Madrid",
-        "ES",
-        "Europe/Madrid",
-    ),
-    (
-        "IST",
-        "Istanbul Airport",
-        "Istanbul",
-        "TR",
-        "Europe/Istanbul",
-    ),
-    (
-        "JFK",
-        "John F. Kennedy International Airport",
-        "New York",
-        "US",
-        "America/New_York",
-    ),
-    (
-        "LAX",
-        "Los Angeles International Airport",
-        "Los Angeles",
-        "US",
-        "America/Los_Angeles",
-    ),
-    (
-        "ORD",
-        "O'Hare International Airport",
-        "Chicago",
-        "US",
-        "America/Chicago",
-    ),
-    (
-        "SFO",
-        "San Francisco International Airport",
-        "San Francisco",
-        "US",
-        "America/Los_Angeles",
-    ),
-    (
-        "ATL",
-        "Hartsfield-Jackson Atlanta International Airport",
-        "Atlanta",
-        "US",
-        "America/New_York",
-    ),
-    (
-        "SIN",
-        "Singapore Changi Airport",
-        "Singapore",
-        "SG",
-        "Asia/Singapore",
-    ),
+    ("CDG", "Paris Charles de Gaulle Airport", "Paris", "FR", "Europe/Paris"),
+    ("FRA", "Frankfurt Airport", "Frankfurt am Main", "DE", "Europe/Berlin"),
+    ("AMS", "Amsterdam Airport Schiphol", "Amsterdam", "NL", "Europe/Amsterdam"),
+    ("MAD", "Adolfo Suárez Madrid-Barajas Airport", "Madrid", "ES", "Europe/Madrid"),
+    ("IST", "Istanbul Airport", "Istanbul", "TR", "Europe/Istanbul"),
+    ("JFK", "John F. Kennedy International Airport", "New York", "US", "America/New_York"),
+    ("LAX", "Los Angeles International Airport", "Los Angeles", "US", "America/Los_Angeles"),
+    ("ORD", "O'Hare International Airport", "Chicago", "US", "America/Chicago"),
+    ("SFO", "San Francisco International Airport", "San Francisco", "US", "America/Los_Angeles"),
+    ("ATL", "Hartsfield-Jackson Atlanta International Airport", "Atlanta", "US", "America/New_York"),
+    ("SIN", "Singapore Changi Airport", "Singapore", "SG", "Asia/Singapore"),
     ("HND", "Haneda Airport", "Tokyo", "JP", "Asia/Tokyo"),
-    (
-        "HKG",
-        "Hong Kong International Airport",
-        "Hong Kong",
-        "HK",
-        "Asia/Hong_Kong",
-    ),
-    (
-        "SYD",
-        "Sydney Kingsford Smith Airport",
-        "Sydney",
-        "AU",
-        "Australia/Sydney",
-    ),
-    (
-        "BKK",
-        "Suvarnabhumi Airport",
-        "Bangkok",
-        "TH",
-        "Asia/Bangkok",
-    ),
+    ("HKG", "Hong Kong International Airport", "Hong Kong", "HK", "Asia/Hong_Kong"),
+    ("SYD", "Sydney Kingsford Smith Airport", "Sydney", "AU", "Australia/Sydney"),
+    ("BKK", "Suvarnabhumi Airport", "Bangkok", "TH", "Asia/Bangkok"),
 ];
 
 /// The fleet: model number and seats, one airplane of each.
@@ -207,104 +76,41 @@ type Route = (
     &'static str,
 );
 
+#[rustfmt::skip]
 const ROUTES: &[Route] = &[
-    (
-        "IT101", "DEL", "BOM", "06:00", 130, "A320neo", 549_900, "INR",
-    ),
-    (
-        "IT102", "BOM", "DEL", "09:00", 135, "A320neo", 549_900, "INR",
-    ),
-    (
-        "IT103", "DEL", "BLR", "07:30", 165, "A321neo", 649_900, "INR",
-    ),
-    (
-        "IT104", "BLR", "DEL", "11:00", 170, "A321neo", 649_900, "INR",
-    ),
-    (
-        "IT105", "BOM", "BLR", "08:15", 100, "A320neo", 429_900, "INR",
-    ),
-    (
-        "IT106", "BLR", "BOM", "13:45", 100, "A320neo", 429_900, "INR",
-    ),
-    (
-        "IT107", "DEL", "HYD", "10:20", 130, "B737-8", 499_900, "INR",
-    ),
-    (
-        "IT108", "HYD", "DEL", "15:10", 135, "B737-8", 499_900, "INR",
-    ),
-    (
-        "IT109", "MAA", "DEL", "06:45", 170, "A321neo", 629_900, "INR",
-    ),
-    (
-        "IT110", "CCU", "BOM", "17:30", 165, "A320neo", 579_900, "INR",
-    ),
-    (
-        "IT111",
-        "BLR",
-        "MAA",
-        "19:00",
-        60,
-        "ATR 72-600",
-        299_900,
-        "INR",
-    ),
-    (
-        "IT112",
-        "HYD",
-        "BLR",
-        "20:15",
-        75,
-        "ATR 72-600",
-        329_900,
-        "INR",
-    ),
-    (
-        "IT201", "DEL", "DXB", "09:45", 215, "A321neo", 1_899_900, "INR",
-    ),
-    (
-        "IT202", "DXB", "DEL", "14:30", 190, "A321neo", 95_000, "AED",
-    ),
-    (
-        "IT203", "BOM", "LHR", "02:10", 580, "B787-9", 5_200_000, "INR",
-    ),
+    ("IT101", "DEL", "BOM", "06:00", 130, "A320neo", 549_900, "INR"),
+    ("IT102", "BOM", "DEL", "09:00", 135, "A320neo", 549_900, "INR"),
+    ("IT103", "DEL", "BLR", "07:30", 165, "A321neo", 649_900, "INR"),
+    ("IT104", "BLR", "DEL", "11:00", 170, "A321neo", 649_900, "INR"),
+    ("IT105", "BOM", "BLR", "08:15", 100, "A320neo", 429_900, "INR"),
+    ("IT106", "BLR", "BOM", "13:45", 100, "A320neo", 429_900, "INR"),
+    ("IT107", "DEL", "HYD", "10:20", 130, "B737-8", 499_900, "INR"),
+    ("IT108", "HYD", "DEL", "15:10", 135, "B737-8", 499_900, "INR"),
+    ("IT109", "MAA", "DEL", "06:45", 170, "A321neo", 629_900, "INR"),
+    ("IT110", "CCU", "BOM", "17:30", 165, "A320neo", 579_900, "INR"),
+    ("IT111", "BLR", "MAA", "19:00", 60, "ATR 72-600", 299_900, "INR"),
+    ("IT112", "HYD", "BLR", "20:15", 75, "ATR 72-600", 329_900, "INR"),
+    ("IT201", "DEL", "DXB", "09:45", 215, "A321neo", 1_899_900, "INR"),
+    ("IT202", "DXB", "DEL", "14:30", 190, "A321neo", 95_000, "AED"),
+    ("IT203", "BOM", "LHR", "02:10", 580, "B787-9", 5_200_000, "INR"),
     ("IT204", "LHR", "BOM", "11:15", 560, "B787-9", 52_000, "GBP"),
-    (
-        "IT205", "DEL", "SIN", "23:00", 340, "A350-900", 2_450_000, "INR",
-    ),
-    (
-        "IT206", "SIN", "HND", "08:30", 410, "A350-900", 78_000, "SGD",
-    ),
+    ("IT205", "DEL", "SIN", "23:00", 340, "A350-900", 2_450_000, "INR"),
+    ("IT206", "SIN", "HND", "08:30", 410, "A350-900", 78_000, "SGD"),
     ("IT301", "LHR", "JFK", "08:00", 480, "B787-9", 45_000, "GBP"),
     ("IT302", "JFK", "LHR", "18:30", 420, "B787-9", 59_900, "USD"),
-    (
-        "IT303", "CDG", "JFK", "10:30", 510, "A350-900", 54_900, "EUR",
-    ),
-    (
-        "IT304", "FRA", "ORD", "13:15", 560, "A350-900", 61_900, "EUR",
-    ),
+    ("IT303", "CDG", "JFK", "10:30", 510, "A350-900", 54_900, "EUR"),
+    ("IT304", "FRA", "ORD", "13:15", 560, "A350-900", 61_900, "EUR"),
     ("IT305", "AMS", "ATL", "10:05", 590, "B787-9", 57_900, "EUR"),
-    (
-        "IT306", "MAD", "CDG", "07:10", 125, "A320neo", 12_900, "EUR",
-    ),
+    ("IT306", "MAD", "CDG", "07:10", 125, "A320neo", 12_900, "EUR"),
     ("IT307", "CDG", "FRA", "08:40", 75, "E190", 9_900, "EUR"),
-    (
-        "IT308", "IST", "DOH", "01:35", 240, "A321neo", 24_900, "EUR",
-    ),
-    (
-        "IT309", "DOH", "SYD", "20:10", 840, "A350-900", 149_900, "USD",
-    ),
+    ("IT308", "IST", "DOH", "01:35", 240, "A321neo", 24_900, "EUR"),
+    ("IT309", "DOH", "SYD", "20:10", 840, "A350-900", 149_900, "USD"),
     ("IT401", "JFK", "LAX", "07:00", 380, "B737-8", 32_900, "USD"),
     ("IT402", "LAX", "SFO", "12:00", 85, "E190", 11_900, "USD"),
     ("IT403", "SFO", "ORD", "09:30", 255, "B737-8", 24_900, "USD"),
-    (
-        "IT404", "ORD", "ATL", "16:45", 120, "A320neo", 15_900, "USD",
-    ),
-    (
-        "IT405", "HKG", "BKK", "10:00", 170, "A321neo", 249_900, "HKD",
-    ),
-    (
-        "IT406", "BKK", "SIN", "15:30", 145, "A320neo", 689_900, "THB",
-    ),
+    ("IT404", "ORD", "ATL", "16:45", 120, "A320neo", 15_900, "USD"),
+    ("IT405", "HKG", "BKK", "10:00", 170, "A321neo", 249_900, "HKD"),
+    ("IT406", "BKK", "SIN", "15:30", 145, "A320neo", 689_900, "THB"),
 ];
 
 /// The demo accounts: role, email, username, name, password. Local data only: anyone who reads

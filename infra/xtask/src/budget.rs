@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::catalog::{self, Line, Sample};
+use crate::catalog::{self, Line};
 use crate::model::{Endpoint, Function, Kind, TableAccess};
 
 /// The routes the stack must hold without splitting.
@@ -39,20 +39,13 @@ pub fn pad(functions: &[Function], routes: usize) -> Vec<Function> {
                 anonymous: false,
                 principal: Some(catalog::CUSTOMER),
             };
-            Function {
-                name,
-                kind: Kind::Route(endpoint),
-                table: TableAccess::Read,
-                signs_tokens: false,
-                verifies_tokens: false,
-                enqueues_jobs: false,
-                sends_email: false,
-                moves_money: false,
-                pages: false,
-                description: format!("Synthetic route {index} of the resource budget."),
-                line: Line::Airline,
-                sample: &Sample::NONE,
-            }
+            Function::described(
+                &name,
+                Kind::Route(endpoint),
+                TableAccess::Read,
+                &format!("Synthetic route {index} of the resource budget."),
+                Line::Airline,
+            )
         })
         .collect();
     let synthetic_paths: Vec<String> = synthetic

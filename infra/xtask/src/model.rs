@@ -90,7 +90,21 @@ impl Function {
                  product line and (for a route with a body or query) its sample"
             )
         })?;
-        Ok(Self {
+        let mut function = Self::described(name, kind, table, entry.description, entry.line);
+        function.sample = &entry.sample;
+        Ok(function)
+    }
+
+    /// A function with nothing but its trigger and table access, described and filed under
+    /// `line` directly (the resource budget's synthetic routes, which the catalog does not know).
+    pub fn described(
+        name: &str,
+        kind: Kind,
+        table: TableAccess,
+        description: &str,
+        line: Line,
+    ) -> Self {
+        Self {
             name: name.to_string(),
             kind,
             table,
@@ -100,10 +114,10 @@ impl Function {
             sends_email: false,
             moves_money: false,
             pages: false,
-            description: entry.description.to_string(),
-            line: entry.line,
-            sample: &entry.sample,
-        })
+            description: description.to_string(),
+            line,
+            sample: &Sample::NONE,
+        }
     }
 
     /// `HealthFunction` for `health`, `CreateAirplaneFunction` for `create-airplane`.
