@@ -11,11 +11,12 @@
 
 use std::sync::Arc;
 
+use itinera::api::ApiConfig;
 use itinera::background::{
     ScheduledServices, ScheduledTask, Trigger, background_function, run_scheduled,
 };
 use itinera::clock::{SystemClock, UuidV7Ids};
-use itinera::config::{ApiConfig, ConfigError, env};
+use itinera::config::{ConfigError, env};
 use itinera::jobs::{Delivery, WorkerServices, process_batch};
 use itinera::payments::{GatewaySetting, PaymentProvider, Platform, UnconfiguredGateway};
 use itinera::storage::Store;
@@ -195,7 +196,7 @@ pub async fn handle_schedule(
             Ok(ScheduleReport { processed })
         }
         Err(error) => {
-            tracing::error!(?task, error = %itinera::api::error_chain(&error), "scheduled run failed");
+            tracing::error!(?task, error = %itinera::error::chain(&error), "scheduled run failed");
             Err(format!("the scheduled run of {task:?} failed; see the log").into())
         }
     }

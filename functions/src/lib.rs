@@ -25,11 +25,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use itinera::api::{
-    Api, ApiRequest, Credentials, CursorCodec, PREFLIGHT_FUNCTION, PathParams, ROUTES, RequestBody,
-    Route, Services, route_of_function,
+    Api, ApiConfig, ApiRequest, Credentials, CursorCodec, PREFLIGHT_FUNCTION, PathParams, ROUTES,
+    RequestBody, Route, Services, route_of_function,
 };
 use itinera::auth::TokenIssuer;
-use itinera::config::{ApiConfig, ConfigError, SigningKey, env};
+use itinera::config::{ConfigError, SigningKey, env};
 use itinera::jobs::JobQueue;
 use itinera::payments::{GatewaySetting, Platform};
 use itinera::ratelimit::RateLimitConfig;

@@ -1,11 +1,13 @@
 //! The one error type use cases return: what went wrong in the caller's terms, or which
 //! dependency failed underneath.
 
+use std::error::Error as StdError;
+
 use crate::entity::EntityKind;
 use crate::storage::StoreError;
 
-/// A use case's failure. The HTTP layer maps each variant to a status in exactly one place
-/// (`api::problem`).
+/// A use case's failure. The HTTP crate maps each variant to a status in exactly one place
+/// (`itinera_http`'s `problem` module); the domain knows no status.
 #[derive(Debug, thiserror::Error)]
 pub enum DomainError {
     /// The entity does not exist (or the caller may not know that it does).
@@ -41,4 +43,16 @@ pub enum DomainError {
     /// A dependency failed; the cause stays in the chain for the log.
     #[error("storage failed")]
     Store(#[from] StoreError),
+}
+
+/// The cause chain of an error, outermost first, for the log.
+pub fn chain(error: &(dyn StdError + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

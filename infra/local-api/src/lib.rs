@@ -28,12 +28,12 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use itinera::accounts::{self, Email, Password};
 use itinera::api::{
-    Api, ApiRequest, CachedAuthenticator, Credentials, CursorCodec, MAX_BODY_BYTES, RequestBody,
-    Services,
+    Api, ApiConfig, ApiRequest, CachedAuthenticator, Credentials, CursorCodec, MAX_BODY_BYTES,
+    RequestBody, Services,
 };
 use itinera::auth::keys::{PRIVATE_KEY_VARIABLE, PUBLIC_KEY_VARIABLE};
 use itinera::auth::{DevKeyError, TokenKeys, dev_keys};
-use itinera::config::{ApiConfig, ConfigError, SigningKey, env};
+use itinera::config::{ConfigError, SigningKey, env};
 use itinera::error::DomainError;
 use itinera::jobs::JobQueue;
 use itinera::payments::{GatewaySetting, Platform};

@@ -54,10 +54,7 @@ async fn main() -> ExitCode {
         }
     };
     if let Err(error) = bootstrap_admin(&config, &api).await {
-        eprintln!(
-            "local-api cannot start: {}",
-            itinera::api::error_chain(&error)
-        );
+        eprintln!("local-api cannot start: {}", itinera::error::chain(&error));
         return ExitCode::FAILURE;
     }
     let listener = match TcpListener::bind(("127.0.0.1", config.port)).await {

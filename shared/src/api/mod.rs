@@ -2,10 +2,12 @@
 //! the Lambda functions and the local API. Front ends only translate their request type into an
 //! [`ApiRequest`] and the resulting `http::Response` back.
 
+mod config;
 mod cors;
 mod cursor;
 mod fields;
 mod handlers;
+mod limits;
 mod pipeline;
 mod problem;
 mod reply;
@@ -14,11 +16,13 @@ mod router;
 pub mod routes;
 mod security;
 
+pub use config::ApiConfig;
 pub use cors::CorsPolicy;
 pub use cursor::CursorCodec;
 pub use fields::{Fields, JsonFields, Parsed, QueryParams};
+pub use limits::{RateLimitHeaders, request_kind};
 pub use pipeline::{Api, Authenticator, CachedAuthenticator, Services};
-pub use problem::{ApiError, FieldError, chain as error_chain};
+pub use problem::{ApiError, FieldError};
 pub use reply::Reply;
 pub use request::{ApiRequest, Credentials, Input, MAX_BODY_BYTES, PathParams, RequestBody};
 pub use router::{RouteMatch, Router};

@@ -15,7 +15,8 @@ use tracing::Instrument;
 
 use super::cors::CorsPolicy;
 use super::cursor::CursorCodec;
-use super::problem::{ApiError, allow_header, chain};
+use super::limits::{RateLimitHeaders, request_kind};
+use super::problem::{ApiError, allow_header};
 use super::request::{ApiRequest, Credentials, Input, MAX_BODY_BYTES, PathParams, RequestBody};
 use super::router::{RouteMatch, Router};
 use super::routes::{Access, Denial, ROUTES, RateTier, Route};
@@ -24,6 +25,7 @@ use crate::accounts::{self, Argon2id, Email, LoginName, PasswordHasher, Username
 use crate::auth::{TokenIssuer, TokenVerifier};
 use crate::bookings::BookingSettings;
 use crate::clock::{Clock, IdGenerator, SystemClock, UuidV7Ids};
+use crate::error::chain;
 use crate::identity::{Principal, RequestContext};
 use crate::jobs::JobQueue;
 use crate::payments::{PaymentGateway, UnconfiguredGateway};
@@ -348,7 +350,8 @@ impl Api {
         let now = self.services.limiter.now();
         if let Some(rejection) = limits
             .tightest()
-            .and_then(|decision| decision.rejection(now))
+            .and_then(|decision| decision.refusal(now))
+            .map(ApiError::from)
         {
             return limits.decorate(rejection.into_response(&request.request_id), now);
         }
@@ -397,7 +400,7 @@ impl Api {
         let limiter = &self.services.limiter;
         let client = RateKey::client(client_ip);
         let mut counts: Vec<(Tier, RateKey)> = limiter
-            .counted_tiers(method)
+            .counted_tiers(request_kind(method))
             .into_iter()
             .map(|tier| (tier, client.clone()))
             .collect();
@@ -418,8 +421,8 @@ impl Api {
                     }
                 }
                 Err(unavailable) => {
-                    if let Some(rejection) = unavailable.rejection() {
-                        return Err(rejection);
+                    if let Some(refusal) = unavailable.refusal() {
+                        return Err(refusal.into());
                     }
                 }
             }
@@ -450,8 +453,8 @@ impl Api {
             Ok(Some(user_id)) => Ok(Some(RateKey::user(&user_id))),
             Ok(None) => Ok(Some(RateKey::account(&login.to_string()))),
             Err(error) => Err(LimiterUnavailable::resolving_account(error)
-                .rejection()
-                .unwrap_or(ApiError::Internal)),
+                .refusal()
+                .map_or(ApiError::Internal, ApiError::from)),
         }
     }
 

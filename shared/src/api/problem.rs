@@ -5,13 +5,12 @@
 //! debug output. Dependency failures are logged here with their whole cause chain; the request
 //! span adds the request id, route, method, path, client IP and user agent to that log line.
 
-use std::error::Error as StdError;
-
 use bytes::Bytes;
 use http::{HeaderValue, Method, Response, StatusCode, header};
 use serde::Serialize;
 
-use crate::error::DomainError;
+use crate::error::{DomainError, chain};
+use crate::ratelimit::RateLimited;
 use crate::storage::StoreError;
 
 /// One field that failed validation.
@@ -235,18 +234,6 @@ struct ProblemBody<'a> {
     errors: Option<&'a [FieldError]>,
 }
 
-/// The cause chain of an error, outermost first, for the log.
-pub fn chain(error: &(dyn StdError + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 impl From<DomainError> for ApiError {
     fn from(error: DomainError) -> Self {
         match error {
@@ -271,6 +258,27 @@ impl From<DomainError> for ApiError {
                     .into(),
             },
             DomainError::Store(store) => store.into(),
+        }
+    }
+}
+
+/// A refusal of the rate limiter: an exhausted window is 429, a counter that fails closed is 503;
+/// both tell the client when to come back.
+impl From<RateLimited> for ApiError {
+    fn from(refusal: RateLimited) -> Self {
+        match refusal {
+            RateLimited::Exhausted {
+                retry_after_seconds,
+                ..
+            } => Self::TooManyRequests {
+                retry_after_seconds,
+            },
+            RateLimited::Unavailable {
+                retry_after_seconds,
+                ..
+            } => Self::Unavailable {
+                retry_after_seconds,
+            },
         }
     }
 }

@@ -22,6 +22,7 @@ use super::problem::ApiError;
 use super::reply::Reply;
 use super::request::Input;
 use crate::identity::Principal;
+pub use crate::storage::StoreAccess;
 
 /// The future a handler returns.
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Reply, ApiError>> + Send>>;
@@ -85,16 +86,6 @@ pub enum RateTier {
     /// sign-in attempt): counted per client and per account, failures only; also counted in the
     /// write tier.
     Auth,
-}
-
-/// What a route's function may do to the table; the template grants exactly this.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StoreAccess {
-    None,
-    /// `GetItem` and `Query`.
-    Read,
-    /// Reads plus `PutItem`, `UpdateItem`, `DeleteItem` and `ConditionCheckItem`.
-    ReadWrite,
 }
 
 /// One endpoint.
@@ -435,6 +426,19 @@ mod tests {
                 .iter()
                 .all(|name| route_of_function(name).is_none())
         );
+    }
+
+    #[test]
+    fn background_functions_are_not_routes() {
+        for background in crate::background::BACKGROUND_FUNCTIONS {
+            assert!(
+                ROUTES
+                    .iter()
+                    .all(|route| route.function != background.function),
+                "{}",
+                background.function
+            );
+        }
     }
 
     /// The static a binary names must be the route of that binary's function: each static is

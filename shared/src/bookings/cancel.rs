@@ -211,7 +211,7 @@ pub(crate) async fn refund_now(
         Err(error) => {
             tracing::warn!(
                 booking_id = %booking.id,
-                error = %crate::api::error_chain(&error),
+                error = %crate::error::chain(&error),
                 "the refund of a cancelled booking is left to the worker"
             );
             booking

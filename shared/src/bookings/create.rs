@@ -113,7 +113,7 @@ pub async fn create_booking(
     {
         // The key stays claimed until its lease lapses; the client's retry waits that long.
         tracing::warn!(
-            error = %crate::api::error_chain(&error),
+            error = %crate::error::chain(&error),
             "could not release an idempotency key"
         );
     }

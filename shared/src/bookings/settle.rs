@@ -247,7 +247,7 @@ pub(crate) async fn close(store: &dyn Store, id: &BookingId, intent: &str) {
         Ok(()) | Err(StoreError::TransactionConditionFailed { .. }) => {}
         Err(error) => tracing::warn!(
             booking_id = %id,
-            error = %crate::api::error_chain(&error),
+            error = %crate::error::chain(&error),
             "could not close a settled charge intent; its task will close it"
         ),
     }
@@ -284,7 +284,7 @@ async fn reopen(
         tracing::error!(
             booking_id = %id,
             payment_id = %payment.id,
-            error = %crate::api::error_chain(&error),
+            error = %crate::error::chain(&error),
             "a voided charge could not be refunded nor its refund recorded; refund it by hand"
         );
     }
@@ -323,7 +323,7 @@ pub(crate) async fn refund_payment(
                 tracing::warn!(
                     booking_id = %id,
                     payment_id = %payment_id,
-                    error = %crate::api::error_chain(&error),
+                    error = %crate::error::chain(&error),
                     "a refund failed; its intent stays for the worker"
                 );
                 return Err(gateway_failure(error));

@@ -22,9 +22,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Job, JobId, JobQueue, QueueMessage, TaskJob};
-use crate::api::error_chain;
 use crate::clock::Clock;
 use crate::entity::EntityKind;
+use crate::error::chain;
 use crate::storage::{
     Delete, Item, Key, Put, Query, SortCondition, Store, StoreError, WriteOp, to_item,
 };
@@ -171,7 +171,7 @@ pub async fn dispatch<J: Outgoing>(store: &dyn Store, queue: Option<&dyn JobQueu
         Ok(messages) => messages,
         Err(error) => {
             tracing::warn!(
-                error = %error_chain(&error),
+                error = %chain(&error),
                 "could not write the jobs' messages; the outbox relay will send them"
             );
             return;
@@ -179,7 +179,7 @@ pub async fn dispatch<J: Outgoing>(store: &dyn Store, queue: Option<&dyn JobQueu
     };
     if let Err(error) = queue.send(messages).await {
         tracing::warn!(
-            error = %error_chain(&error),
+            error = %chain(&error),
             "could not send the jobs; the outbox relay will send them"
         );
         return;
@@ -189,7 +189,7 @@ pub async fn dispatch<J: Outgoing>(store: &dyn Store, queue: Option<&dyn JobQueu
             // The job went out; the relay will send it once more, which consumers absorb.
             tracing::warn!(
                 job_id = %job.id(),
-                error = %error_chain(&error),
+                error = %chain(&error),
                 "sent a job but could not remove it from the outbox"
             );
         }
@@ -224,7 +224,7 @@ pub async fn relay(
             let messages = staged.iter().map(|(_, message)| message.clone()).collect();
             if let Err(error) = queue.send(messages).await {
                 tracing::error!(
-                    error = %error_chain(&error),
+                    error = %chain(&error),
                     sent,
                     "the outbox relay could not send jobs; they stay for the next run"
                 );

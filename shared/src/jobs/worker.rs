@@ -45,10 +45,9 @@ use super::job::Job;
 use super::queue::Delivery;
 use super::task::{TaskJob, Work};
 use crate::accounts::{self, User};
-use crate::api::error_chain;
 use crate::clock::{Clock, IdGenerator};
 use crate::entity::EntityKind;
-use crate::error::DomainError;
+use crate::error::{DomainError, chain};
 use crate::mail::{Email, MailError, Mailer};
 use crate::notifications::{self, Notification, NotificationId, NotificationKind};
 use crate::payments::PaymentProvider;
@@ -193,7 +192,7 @@ async fn process_delivery(services: &WorkerServices, delivery: &Delivery) -> boo
                 job_id = %job.id,
                 kind = job.kind.name(),
                 receive_count = delivery.receive_count,
-                error = %error_chain(&error),
+                error = %chain(&error),
                 "job failed; the queue will deliver it again"
             );
             false
@@ -219,7 +218,7 @@ async fn process_task(services: &WorkerServices, delivery: &Delivery, task: &Tas
                 job_id = %task.id,
                 task = task.task.name(),
                 receive_count = delivery.receive_count,
-                error = %error_chain(&error),
+                error = %chain(&error),
                 "task failed; the queue will deliver it again"
             );
             false
@@ -396,7 +395,7 @@ async fn finish(store: &dyn Store, job: &Job, lease: &Lease, state: EmailState, 
             "the email lease lapsed before the email was recorded; another delivery may send it again"
         ),
         Err(error) => tracing::error!(
-            error = %error_chain(&error),
+            error = %chain(&error),
             "could not record the email's state; a redelivery of this job may send it again"
         ),
     }
@@ -406,7 +405,7 @@ async fn finish(store: &dyn Store, job: &Job, lease: &Lease, state: EmailState, 
 async fn release(store: &dyn Store, job: &Job, lease: &Lease) {
     if let Err(error) = store.update(drop_lease(record_key(job), lease)).await {
         tracing::warn!(
-            error = %error_chain(&error),
+            error = %chain(&error),
             "could not release the email lease; the retry waits for it to lapse"
         );
     }

@@ -1,14 +1,29 @@
-//! What a counter says about a request, and how a response tells the client.
+//! What a counter says about a request, and why a refused one is refused. How a response tells
+//! the client (status, headers) is the HTTP crate's business.
 
 use chrono::{DateTime, Utc};
-use http::{HeaderMap, HeaderName, HeaderValue, header};
 
 use super::Tier;
-use crate::api::ApiError;
 
-pub const LIMIT_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-limit");
-pub const REMAINING_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
-pub const RESET_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+/// Why the limiter refuses a request: the domain's verdict, which the HTTP layer answers with a
+/// status and a `Retry-After` in its one mapping place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RateLimited {
+    /// The tier's window admits no more requests for this key.
+    #[error("the {tier} rate limit is exhausted; retry in {retry_after_seconds} s")]
+    Exhausted {
+        tier: Tier,
+        /// Whole seconds until the window that refused the request ends (at least one).
+        retry_after_seconds: u64,
+    },
+    /// The tier fails closed and its counter could not be read or counted.
+    #[error("the {tier} rate limit could not be checked; retry in {retry_after_seconds} s")]
+    Unavailable {
+        tier: Tier,
+        /// How long a client should wait before it tries again.
+        retry_after_seconds: u32,
+    },
+}
 
 /// The state of one tier's counter for one key, after counting (or peeking at) a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,29 +95,12 @@ impl Decision {
         })
     }
 
-    /// The 429 to answer with when this decision refuses the request.
-    pub fn rejection(&self, now: DateTime<Utc>) -> Option<ApiError> {
-        (!self.allowed).then(|| ApiError::TooManyRequests {
+    /// Why this decision refuses the request, when it does.
+    pub fn refusal(&self, now: DateTime<Utc>) -> Option<RateLimited> {
+        (!self.allowed).then(|| RateLimited::Exhausted {
+            tier: self.tier,
             retry_after_seconds: self.retry_after_seconds(now),
         })
-    }
-
-    /// Writes `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds
-    /// until the window resets, as in the IETF rate-limit headers draft; not an epoch, so clients
-    /// need no synchronized clock), and `Retry-After` when the request is refused.
-    pub fn apply_headers(&self, now: DateTime<Utc>, headers: &mut HeaderMap) {
-        headers.insert(LIMIT_HEADER, HeaderValue::from(self.limit));
-        headers.insert(REMAINING_HEADER, HeaderValue::from(self.remaining));
-        headers.insert(
-            RESET_HEADER,
-            HeaderValue::from(self.seconds_until_reset(now)),
-        );
-        if !self.allowed {
-            headers.insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(self.retry_after_seconds(now)),
-            );
-        }
     }
 }
 
@@ -132,12 +130,6 @@ mod tests {
         }
     }
 
-    fn header(headers: &HeaderMap, name: &str) -> Option<String> {
-        headers
-            .get(name)
-            .map(|value| value.to_str().unwrap().to_owned())
-    }
-
     #[test]
     fn counting_admits_up_to_the_limit_and_then_refuses() {
         let at_limit = Decision::counted(Tier::Write, 3, 3, RESET);
@@ -160,40 +152,16 @@ mod tests {
     }
 
     #[test]
-    fn headers_carry_limit_remaining_and_seconds_until_reset() {
-        let mut headers = HeaderMap::new();
-        decision(true, 7, RESET).apply_headers(at_ms((RESET - 100) * 1_000 + 1), &mut headers);
-        assert_eq!(header(&headers, "x-ratelimit-limit").as_deref(), Some("10"));
-        assert_eq!(
-            header(&headers, "x-ratelimit-remaining").as_deref(),
-            Some("7")
-        );
-        // 99.999 seconds are left: rounded up, so the client never retries a moment too early.
-        assert_eq!(
-            header(&headers, "x-ratelimit-reset").as_deref(),
-            Some("100")
-        );
-        assert_eq!(header(&headers, "retry-after"), None);
-    }
-
-    #[test]
-    fn a_refusal_adds_retry_after_and_becomes_a_429() {
+    fn a_refusal_names_its_tier_and_the_seconds_until_the_window_ends() {
         let now = at_ms((RESET - 42) * 1_000);
-        let refused = decision(false, 0, RESET);
-        let mut headers = HeaderMap::new();
-        refused.apply_headers(now, &mut headers);
-        assert_eq!(header(&headers, "retry-after").as_deref(), Some("42"));
         assert_eq!(
-            header(&headers, "x-ratelimit-remaining").as_deref(),
-            Some("0")
-        );
-        assert_eq!(
-            refused.rejection(now),
-            Some(ApiError::TooManyRequests {
+            decision(false, 0, RESET).refusal(now),
+            Some(RateLimited::Exhausted {
+                tier: Tier::Global,
                 retry_after_seconds: 42
             })
         );
-        assert_eq!(decision(true, 0, RESET).rejection(now), None);
+        assert_eq!(decision(true, 0, RESET).refusal(now), None);
     }
 
     #[test]

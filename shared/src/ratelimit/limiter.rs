@@ -1,17 +1,14 @@
 //! Counting requests in the store and deciding on them.
 
 use std::collections::HashMap;
-use std::error::Error as StdError;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
-use http::Method;
 use serde_json::Value;
 
-use super::{Decision, GlobalEnforcement, RateKey, RateLimitConfig, Tier};
-use crate::api::ApiError;
+use super::{Decision, GlobalEnforcement, RateKey, RateLimitConfig, RateLimited, Tier};
 use crate::clock::Clock;
-use crate::error::DomainError;
+use crate::error::{DomainError, chain};
 use crate::storage::{Comparison, Condition, Durability, Key, Store, StoreError, TABLE, Update};
 
 /// Every counter's partition key starts with this, followed by `<tier>#<key>`.
@@ -30,17 +27,18 @@ const UNAVAILABLE_RETRY_SECONDS: u32 = 5;
 #[error("the {tier} rate limit could not be checked")]
 pub struct LimiterUnavailable {
     pub tier: Tier,
-    /// Refuse the request (503) rather than let it through unlimited; see [`Tier::fails_closed`].
+    /// Refuse the request rather than let it through unlimited; see [`Tier::fails_closed`].
     pub fail_closed: bool,
     #[source]
     pub source: StoreError,
 }
 
 impl LimiterUnavailable {
-    /// The response to refuse the request with, when the tier fails closed; `None` means the
-    /// request proceeds without this tier (the failure was logged at warn).
-    pub fn rejection(&self) -> Option<ApiError> {
-        self.fail_closed.then_some(ApiError::Unavailable {
+    /// Why the request is refused, when the tier fails closed; `None` means the request
+    /// proceeds without this tier (the failure was logged at warn).
+    pub fn refusal(&self) -> Option<RateLimited> {
+        self.fail_closed.then_some(RateLimited::Unavailable {
+            tier: self.tier,
             retry_after_seconds: UNAVAILABLE_RETRY_SECONDS,
         })
     }
@@ -54,6 +52,16 @@ impl LimiterUnavailable {
         };
         unavailable(Tier::Account, source)
     }
+}
+
+/// What a request does, as far as the limiter is concerned: changes count in the write tier too.
+/// The HTTP layer tells one from the other by the method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestKind {
+    /// Reads data, or nothing at all.
+    Read,
+    /// Creates, changes or removes data.
+    Change,
 }
 
 /// Counts requests per tier and key in fixed windows held in the store.
@@ -107,15 +115,15 @@ impl RateLimiter {
         self.clock.now()
     }
 
-    /// The tiers a request with `method` is counted in (with [`hit`](Self::hit), before its
-    /// handler runs): `global` unless the edge enforces it, and `write` for POST, PUT, PATCH and
-    /// DELETE. The auth tier is never in this list: it is peeked before and counted after.
-    pub fn counted_tiers(&self, method: &Method) -> Vec<Tier> {
+    /// The tiers a request of `kind` is counted in (with [`hit`](Self::hit), before its handler
+    /// runs): `global` unless the edge enforces it, and `write` for a change. The auth tier is
+    /// never in this list: it is peeked before and counted after.
+    pub fn counted_tiers(&self, kind: RequestKind) -> Vec<Tier> {
         let mut tiers = Vec::with_capacity(2);
         if self.config.global_enforcement == GlobalEnforcement::App {
             tiers.push(Tier::Global);
         }
-        if is_write(method) {
+        if kind == RequestKind::Change {
             tiers.push(Tier::Write);
         }
         tiers
@@ -287,10 +295,6 @@ fn count_of(value: Option<&Value>) -> Result<Option<u64>, StoreError> {
     }
 }
 
-fn is_write(method: &Method) -> bool {
-    [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(method)
-}
-
 /// Wraps a store failure, logging it where the fail-open or fail-closed choice is made.
 fn unavailable(tier: Tier, source: StoreError) -> LimiterUnavailable {
     let error = chain(&source);
@@ -306,42 +310,22 @@ fn unavailable(tier: Tier, source: StoreError) -> LimiterUnavailable {
     }
 }
 
-fn chain(error: &(dyn StdError + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn only_methods_that_change_data_count_as_writes() {
-        for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
-            assert!(is_write(&method), "{method}");
-        }
-        for method in [Method::GET, Method::HEAD, Method::OPTIONS] {
-            assert!(!is_write(&method), "{method}");
-        }
-    }
-
-    #[test]
     fn only_the_auth_tier_fails_closed() {
         let failure = |tier| unavailable(tier, StoreError::internal("down"));
         assert_eq!(
-            failure(Tier::Auth).rejection(),
-            Some(ApiError::Unavailable {
+            failure(Tier::Auth).refusal(),
+            Some(RateLimited::Unavailable {
+                tier: Tier::Auth,
                 retry_after_seconds: UNAVAILABLE_RETRY_SECONDS
             })
         );
-        assert_eq!(failure(Tier::Global).rejection(), None);
-        assert_eq!(failure(Tier::Write).rejection(), None);
+        assert_eq!(failure(Tier::Global).refusal(), None);
+        assert_eq!(failure(Tier::Write).refusal(), None);
     }
 
     #[test]

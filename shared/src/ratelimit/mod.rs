@@ -14,7 +14,8 @@
 //!   authentication), `peek` decides without counting, and `record_failure` counts a failed
 //!   authentication attempt.
 //! - [`Decision`]: one tier's verdict; [`Decision::tightest`] picks the one a response reports and
-//!   [`Decision::apply_headers`] writes the `X-RateLimit-*` and `Retry-After` headers.
+//!   [`Decision::refusal`] says why a refused request is refused ([`RateLimited`]). The HTTP crate
+//!   turns that into a status and the `X-RateLimit-*` and `Retry-After` headers.
 //! - [`RateKey`]: a client (IPv4 address, IPv6 /64) or an account (its user id, or the hash of
 //!   an identifier that names none).
 //! - [`RateLimitConfig`]: limits from the environment; [`GlobalEnforcement`] decides whether the
@@ -31,10 +32,11 @@ mod manual_clock;
 use std::fmt;
 
 pub use config::{GlobalEnforcement, MAX_WINDOW_MS, MIN_WINDOW_MS, RateLimitConfig};
-pub use decision::{Decision, LIMIT_HEADER, REMAINING_HEADER, RESET_HEADER};
+pub use decision::{Decision, RateLimited};
 pub use key::RateKey;
 pub use limiter::{
-    COUNT_ATTRIBUTE, LimiterUnavailable, PARTITION_PREFIX, RateLimiter, TTL_MARGIN_SECONDS,
+    COUNT_ATTRIBUTE, LimiterUnavailable, PARTITION_PREFIX, RateLimiter, RequestKind,
+    TTL_MARGIN_SECONDS,
 };
 pub use manual_clock::ManualClock;
 

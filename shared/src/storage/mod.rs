@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 
 pub(crate) use codec::parsed_from_string;
 pub use codec::{ItemKeys, from_item, timestamp, to_item};
-pub use schema::{Index, IndexSchema, TABLE, TableSchema};
+pub use schema::{Index, IndexSchema, StoreAccess, TABLE, TableSchema};
 
 /// One stored item: attribute name -> value.
 pub type Item = Map<String, Value>;

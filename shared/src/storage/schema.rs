@@ -4,6 +4,17 @@
 //! `template.yaml` declares the same table, and `docs/data-model.md` explains which entity and
 //! access pattern uses which key and index.
 
+/// What a function may do to the table: the route table and the background table name it per
+/// function, and the template grants exactly this.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreAccess {
+    None,
+    /// `GetItem` and `Query`.
+    Read,
+    /// Reads plus `PutItem`, `UpdateItem`, `DeleteItem` and `ConditionCheckItem`.
+    ReadWrite,
+}
+
 /// The key attributes of the table and of its global secondary indexes (all strings, all indexes
 /// project every attribute).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::api::pipeline::Services;
-use crate::api::problem::{ApiError, chain};
+use crate::api::problem::ApiError;
 use crate::api::reply::Reply;
 use crate::api::request::Input;
+use crate::error::chain;
 
 #[derive(Serialize)]
 struct Health {
