@@ -11,7 +11,6 @@
 
 use std::sync::Arc;
 
-use itinera::api::ApiConfig;
 use itinera::background::{
     ScheduledServices, ScheduledTask, Trigger, background_function, run_scheduled,
 };
@@ -24,6 +23,7 @@ use itinera_aws::{
     DynamoDbConfig, DynamoDbStore, MailConfig, SesMailer, SqsQueue, SqsQueueConfig, build_client,
     build_sqs_client,
 };
+use itinera_http::ApiConfig;
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::service_fn;
 use serde::{Deserialize, Serialize};

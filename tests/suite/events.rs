@@ -10,11 +10,11 @@
 
 use std::sync::Arc;
 
-use itinera::api::{Api, CorsPolicy, CursorCodec, Services};
 use itinera::clock::SystemClock;
 use itinera::identity::Role;
 use itinera_functions::authorizer::{Unauthorized, authorize};
 use itinera_functions::{Target, handle_event};
+use itinera_http::{Api, CorsPolicy, CursorCodec, Services};
 use itinera_tests::{
     FixedId, SIGNING_KEY, api_over, principal, principal_of, spawn_app, stored_admin, token_of,
     token_verifier,

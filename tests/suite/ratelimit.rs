@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use http::{HeaderMap, Method};
-use itinera::api::{ApiError, RateLimitHeaders, request_kind};
 use itinera::ratelimit::{
     COUNT_ATTRIBUTE, Decision, GlobalEnforcement, LimiterUnavailable, ManualClock, RateKey,
     RateLimitConfig, RateLimiter, TTL_MARGIN_SECONDS, Tier,
@@ -14,6 +13,7 @@ use itinera::storage::{
     Delete, Item, Key, Page, Put, Query, Store, StoreError, TABLE, Update, WriteOp,
 };
 use itinera_embedded::EmbeddedStore;
+use itinera_http::{ApiError, RateLimitHeaders, request_kind};
 use tempfile::TempDir;
 
 const WINDOW_MS: i64 = 900_000;

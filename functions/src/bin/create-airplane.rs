@@ -1,5 +1,5 @@
 //! `POST /v1/airplanes`: adds an airplane to the fleet.
 
 fn main() -> Result<(), lambda_http::Error> {
-    itinera_functions::run(&itinera::api::routes::CREATE_AIRPLANE)
+    itinera_functions::run(&itinera_http::routes::CREATE_AIRPLANE)
 }

@@ -1,5 +1,5 @@
 //! `POST /v1/flights`: schedules a flight.
 
 fn main() -> Result<(), lambda_http::Error> {
-    itinera_functions::run(&itinera::api::routes::CREATE_FLIGHT)
+    itinera_functions::run(&itinera_http::routes::CREATE_FLIGHT)
 }

@@ -1,5 +1,5 @@
 //! `DELETE /v1/flights/{id}`: removes a flight that was never booked.
 
 fn main() -> Result<(), lambda_http::Error> {
-    itinera_functions::run(&itinera::api::routes::DELETE_FLIGHT)
+    itinera_functions::run(&itinera_http::routes::DELETE_FLIGHT)
 }

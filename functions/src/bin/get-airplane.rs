@@ -1,5 +1,5 @@
 //! `GET /v1/airplanes/{id}`: one airplane.
 
 fn main() -> Result<(), lambda_http::Error> {
-    itinera_functions::run(&itinera::api::routes::GET_AIRPLANE)
+    itinera_functions::run(&itinera_http::routes::GET_AIRPLANE)
 }

@@ -1,5 +1,5 @@
 //! `GET /v1/bookings/{id}`: one booking, for its owner or staff.
 
 fn main() -> Result<(), lambda_http::Error> {
-    itinera_functions::run(&itinera::api::routes::GET_BOOKING)
+    itinera_functions::run(&itinera_http::routes::GET_BOOKING)
 }

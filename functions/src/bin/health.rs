@@ -1,5 +1,5 @@
 //! `GET /v1/health`: the API and its table answer.
 
 fn main() -> Result<(), lambda_http::Error> {
-    itinera_functions::run(&itinera::api::routes::HEALTH)
+    itinera_functions::run(&itinera_http::routes::HEALTH)
 }

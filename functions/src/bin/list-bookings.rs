@@ -1,5 +1,5 @@
 //! `GET /v1/bookings`: the caller's bookings, or every booking for staff.
 
 fn main() -> Result<(), lambda_http::Error> {
-    itinera_functions::run(&itinera::api::routes::LIST_BOOKINGS)
+    itinera_functions::run(&itinera_http::routes::LIST_BOOKINGS)
 }

@@ -1,5 +1,5 @@
 //! `GET /v1/notifications`: the caller's notifications, newest first.
 
 fn main() -> Result<(), lambda_http::Error> {
-    itinera_functions::run(&itinera::api::routes::LIST_NOTIFICATIONS)
+    itinera_functions::run(&itinera_http::routes::LIST_NOTIFICATIONS)
 }

@@ -1,5 +1,5 @@
 //! `POST /v1/auth/register`: creates a customer account.
 
 fn main() -> Result<(), lambda_http::Error> {
-    itinera_functions::run(&itinera::api::routes::REGISTER)
+    itinera_functions::run(&itinera_http::routes::REGISTER)
 }

@@ -27,10 +27,6 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use itinera::accounts::{self, Email, Password};
-use itinera::api::{
-    Api, ApiConfig, ApiRequest, CachedAuthenticator, Credentials, CursorCodec, MAX_BODY_BYTES,
-    RequestBody, Services,
-};
 use itinera::auth::keys::{PRIVATE_KEY_VARIABLE, PUBLIC_KEY_VARIABLE};
 use itinera::auth::{DevKeyError, TokenKeys, dev_keys};
 use itinera::config::{ConfigError, SigningKey, env};
@@ -39,6 +35,10 @@ use itinera::jobs::JobQueue;
 use itinera::payments::{GatewaySetting, Platform};
 use itinera::ratelimit::RateLimitConfig;
 use itinera::storage::Store;
+use itinera_http::{
+    Api, ApiConfig, ApiRequest, CachedAuthenticator, Credentials, CursorCodec, MAX_BODY_BYTES,
+    RequestBody, Services,
+};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;

@@ -7,15 +7,15 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::accounts::{self, Email, LoginName, User, Username};
-use crate::api::fields::string;
-use crate::api::pipeline::Services;
-use crate::api::problem::ApiError;
-use crate::api::reply::Reply;
-use crate::api::request::Input;
-use crate::auth::{self, AccessToken, RefreshToken, sessions::RevocationReason};
-use crate::error::DomainError;
-use crate::identity::{Principal, RequestContext};
+use crate::fields::string;
+use crate::pipeline::Services;
+use crate::problem::ApiError;
+use crate::reply::Reply;
+use crate::request::Input;
+use itinera::accounts::{self, Email, LoginName, User, Username};
+use itinera::auth::{self, AccessToken, RefreshToken, sessions::RevocationReason};
+use itinera::error::DomainError;
+use itinera::identity::{Principal, RequestContext};
 
 const LOGIN_FIELDS: &[&str] = &["email", "username", "password"];
 const REFRESH_FIELDS: &[&str] = &["refreshToken"];

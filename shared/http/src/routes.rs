@@ -21,8 +21,8 @@ use super::pipeline::Services;
 use super::problem::ApiError;
 use super::reply::Reply;
 use super::request::Input;
-use crate::identity::Principal;
-pub use crate::storage::StoreAccess;
+use itinera::identity::Principal;
+pub use itinera::storage::StoreAccess;
 
 /// The future a handler returns.
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Reply, ApiError>> + Send>>;
@@ -430,7 +430,7 @@ mod tests {
 
     #[test]
     fn background_functions_are_not_routes() {
-        for background in crate::background::BACKGROUND_FUNCTIONS {
+        for background in itinera::background::BACKGROUND_FUNCTIONS {
             assert!(
                 ROUTES
                     .iter()
@@ -503,7 +503,7 @@ mod tests {
 
     #[test]
     fn access_nests_roles_and_needs_a_principal_beyond_anonymous() {
-        use crate::identity::{Role, UserId};
+        use itinera::identity::{Role, UserId};
         let principal = |role| Principal {
             user_id: UserId::from(uuid::Uuid::nil()),
             role,

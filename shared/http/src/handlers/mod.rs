@@ -3,11 +3,11 @@
 //! The replies every versioned entity shares are written once here: a change under `If-Match`
 //! answers the entity with its version as `ETag`, a delete answers 204.
 
-use crate::api::pipeline::Services;
-use crate::api::problem::ApiError;
-use crate::api::reply::Reply;
-use crate::api::request::Input;
-use crate::entity::{self, Changeable, EntityId, Removable, Versioned};
+use crate::pipeline::Services;
+use crate::problem::ApiError;
+use crate::reply::Reply;
+use crate::request::Input;
+use itinera::entity::{self, Changeable, EntityId, Removable, Versioned};
 
 pub(crate) mod accounts;
 pub(crate) mod airplanes;

@@ -5,15 +5,15 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::airports::{
+use crate::fields::{integer_text, string};
+use crate::pipeline::Services;
+use crate::problem::ApiError;
+use crate::reply::Reply;
+use crate::request::Input;
+use itinera::airports::{
     self, AirportChanges, AirportCode, CountryCode, NewAirport, PlaceName, TimeZone,
 };
-use crate::api::fields::{integer_text, string};
-use crate::api::pipeline::Services;
-use crate::api::problem::ApiError;
-use crate::api::reply::Reply;
-use crate::api::request::Input;
-use crate::pagination::PageLimit;
+use itinera::pagination::PageLimit;
 
 /// The fields a create may carry.
 const CREATE_FIELDS: &[&str] = &["code", "name", "city", "country", "timeZone"];

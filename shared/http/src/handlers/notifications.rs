@@ -5,15 +5,15 @@
 
 use std::sync::Arc;
 
-use crate::api::cursor::{CursorCodec, Pager};
-use crate::api::fields::integer_text;
-use crate::api::pipeline::Services;
-use crate::api::problem::ApiError;
-use crate::api::reply::Reply;
-use crate::api::request::Input;
-use crate::identity::UserId;
-use crate::notifications::{self, NotificationFilter, NotificationId};
-use crate::pagination::PageLimit;
+use crate::cursor::{CursorCodec, Pager};
+use crate::fields::integer_text;
+use crate::pipeline::Services;
+use crate::problem::ApiError;
+use crate::reply::Reply;
+use crate::request::Input;
+use itinera::identity::UserId;
+use itinera::notifications::{self, NotificationFilter, NotificationId};
+use itinera::pagination::PageLimit;
 
 use super::accounts::caller;
 

@@ -21,16 +21,18 @@ use super::request::{ApiRequest, Credentials, Input, MAX_BODY_BYTES, PathParams,
 use super::router::{RouteMatch, Router};
 use super::routes::{Access, Denial, ROUTES, RateTier, Route};
 use super::security;
-use crate::accounts::{self, Argon2id, Email, LoginName, PasswordHasher, Username};
-use crate::auth::{TokenIssuer, TokenVerifier};
-use crate::bookings::BookingSettings;
-use crate::clock::{Clock, IdGenerator, SystemClock, UuidV7Ids};
-use crate::error::chain;
-use crate::identity::{Principal, RequestContext};
-use crate::jobs::JobQueue;
-use crate::payments::{PaymentGateway, UnconfiguredGateway};
-use crate::ratelimit::{Decision, LimiterUnavailable, RateKey, RateLimitConfig, RateLimiter, Tier};
-use crate::storage::Store;
+use itinera::accounts::{self, Argon2id, Email, LoginName, PasswordHasher, Username};
+use itinera::auth::{TokenIssuer, TokenVerifier};
+use itinera::bookings::BookingSettings;
+use itinera::clock::{Clock, IdGenerator, SystemClock, UuidV7Ids};
+use itinera::error::chain;
+use itinera::identity::{Principal, RequestContext};
+use itinera::jobs::JobQueue;
+use itinera::payments::{PaymentGateway, UnconfiguredGateway};
+use itinera::ratelimit::{
+    Decision, LimiterUnavailable, RateKey, RateLimitConfig, RateLimiter, Tier,
+};
+use itinera::storage::Store;
 
 /// Verifies bearer tokens when the front end has not (the local API; in AWS the Lambda
 /// authorizer does it before the function runs).
@@ -597,7 +599,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use crate::identity::{Role, UserId};
+    use itinera::identity::{Role, UserId};
 
     /// Accepts one token and counts how often it is asked.
     struct Counting(AtomicUsize);
@@ -642,46 +644,46 @@ mod tests {
     impl Store for Unused {
         async fn get(
             &self,
-            _: &crate::storage::Key,
-        ) -> Result<Option<crate::storage::Item>, crate::storage::StoreError> {
+            _: &itinera::storage::Key,
+        ) -> Result<Option<itinera::storage::Item>, itinera::storage::StoreError> {
             unreachable!("no store call")
         }
-        async fn put(&self, _: crate::storage::Put) -> Result<(), crate::storage::StoreError> {
+        async fn put(&self, _: itinera::storage::Put) -> Result<(), itinera::storage::StoreError> {
             unreachable!("no store call")
         }
         async fn update(
             &self,
-            _: crate::storage::Update,
-        ) -> Result<crate::storage::Item, crate::storage::StoreError> {
+            _: itinera::storage::Update,
+        ) -> Result<itinera::storage::Item, itinera::storage::StoreError> {
             unreachable!("no store call")
         }
         async fn delete(
             &self,
-            _: crate::storage::Delete,
-        ) -> Result<Option<crate::storage::Item>, crate::storage::StoreError> {
+            _: itinera::storage::Delete,
+        ) -> Result<Option<itinera::storage::Item>, itinera::storage::StoreError> {
             unreachable!("no store call")
         }
         async fn transact(
             &self,
-            _: Vec<crate::storage::WriteOp>,
-        ) -> Result<(), crate::storage::StoreError> {
+            _: Vec<itinera::storage::WriteOp>,
+        ) -> Result<(), itinera::storage::StoreError> {
             unreachable!("no store call")
         }
         async fn query(
             &self,
-            _: crate::storage::Query,
-        ) -> Result<crate::storage::Page, crate::storage::StoreError> {
+            _: itinera::storage::Query,
+        ) -> Result<itinera::storage::Page, itinera::storage::StoreError> {
             unreachable!("no store call")
         }
-        async fn check_health(&self) -> Result<(), crate::storage::StoreError> {
+        async fn check_health(&self) -> Result<(), itinera::storage::StoreError> {
             unreachable!("no store call")
         }
     }
 
     #[tokio::test]
     async fn services_without_a_configured_gateway_charge_and_refund_nothing() {
-        use crate::money::{Currency, Money};
-        use crate::payments::{
+        use itinera::money::{Currency, Money};
+        use itinera::payments::{
             ChargeRequest, PaymentError, PaymentId, PaymentToken, RefundRequest,
         };
         let services = Services::new(Arc::new(Unused), CursorCodec::new(b"k"));

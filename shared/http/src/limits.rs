@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 
-use crate::ratelimit::{Decision, RequestKind};
+use itinera::ratelimit::{Decision, RequestKind};
 
 const LIMIT_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-limit");
 const REMAINING_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
@@ -51,8 +51,8 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::api::ApiError;
-    use crate::ratelimit::Tier;
+    use crate::ApiError;
+    use itinera::ratelimit::Tier;
 
     const RESET: i64 = 1_700_000_900;
 

@@ -5,19 +5,19 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::airplanes::AirplaneId;
-use crate::airports::AirportCode;
-use crate::api::fields::{integer, integer_text, string};
-use crate::api::pipeline::Services;
-use crate::api::problem::ApiError;
-use crate::api::reply::Reply;
-use crate::api::request::Input;
-use crate::flights::{
+use crate::fields::{integer, integer_text, string};
+use crate::pipeline::Services;
+use crate::problem::ApiError;
+use crate::reply::Reply;
+use crate::request::Input;
+use itinera::airplanes::AirplaneId;
+use itinera::airports::AirportCode;
+use itinera::flights::{
     self, FlightChanges, FlightId, FlightNumber, FlightSearch, FlightStatus, Leg, NewFlight,
     PriceBound, Schedule, SearchOrder, SeatsWanted, parse_date, parse_time,
 };
-use crate::money::{Currency, Money};
-use crate::pagination::PageLimit;
+use itinera::money::{Currency, Money};
+use itinera::pagination::PageLimit;
 
 /// The fields a create may carry.
 const CREATE_FIELDS: &[&str] = &[

@@ -6,16 +6,16 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::api::cursor::{CursorCodec, Pager};
-use crate::api::fields::{QueryParams, integer_text};
-use crate::api::pipeline::Services;
-use crate::api::problem::ApiError;
-use crate::api::reply::Reply;
-use crate::api::request::Input;
-use crate::audit::{self, AuditPage, TimeRange};
-use crate::entity::EntityKind;
-use crate::identity::{Actor, UserId};
-use crate::pagination::PageLimit;
+use crate::cursor::{CursorCodec, Pager};
+use crate::fields::{QueryParams, integer_text};
+use crate::pipeline::Services;
+use crate::problem::ApiError;
+use crate::reply::Reply;
+use crate::request::Input;
+use itinera::audit::{self, AuditPage, TimeRange};
+use itinera::entity::EntityKind;
+use itinera::identity::{Actor, UserId};
+use itinera::pagination::PageLimit;
 
 /// The query parameters of the admin's audit log.
 const LIST_PARAMS: &[&str] = &[
@@ -248,11 +248,11 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
-    use crate::api::cursor::CursorCodec;
-    use crate::api::problem::FieldError;
-    use crate::api::request::PathParams;
-    use crate::identity::RequestContext;
-    use crate::storage::{Delete, Key, Page, Put, Query, Store, StoreError, Update, WriteOp};
+    use crate::cursor::CursorCodec;
+    use crate::problem::FieldError;
+    use crate::request::PathParams;
+    use itinera::identity::RequestContext;
+    use itinera::storage::{Delete, Key, Page, Put, Query, Store, StoreError, Update, WriteOp};
 
     fn parse(query: &str) -> Result<(Selector, Paging), ApiError> {
         list_query(QueryParams::from_query(Some(query), LIST_PARAMS)?)
@@ -391,16 +391,16 @@ mod tests {
 
     #[async_trait]
     impl Store for NoStore {
-        async fn get(&self, _: &Key) -> Result<Option<crate::storage::Item>, StoreError> {
+        async fn get(&self, _: &Key) -> Result<Option<itinera::storage::Item>, StoreError> {
             unreachable!("the request fails before reading")
         }
         async fn put(&self, _: Put) -> Result<(), StoreError> {
             unreachable!("the request fails before writing")
         }
-        async fn update(&self, _: Update) -> Result<crate::storage::Item, StoreError> {
+        async fn update(&self, _: Update) -> Result<itinera::storage::Item, StoreError> {
             unreachable!("the request fails before writing")
         }
-        async fn delete(&self, _: Delete) -> Result<Option<crate::storage::Item>, StoreError> {
+        async fn delete(&self, _: Delete) -> Result<Option<itinera::storage::Item>, StoreError> {
             unreachable!("the request fails before writing")
         }
         async fn transact(&self, _: Vec<WriteOp>) -> Result<(), StoreError> {

@@ -1,6 +1,10 @@
-//! Itinera's domain crate: everything the entry points share, free of any AWS dependency.
+//! Itinera's domain crate: entities, rules, use cases and the ports they need, free of any AWS
+//! dependency and of HTTP. Its manifest names no HTTP crate, so nothing here can build a status,
+//! a header or a problem body: use cases return [`error::DomainError`], the limiter refuses with
+//! [`ratelimit::RateLimited`], and the HTTP crate (`itinera-http`, which depends on this one and
+//! never the other way round) maps them in its one place. Adapters (`itinera-aws`,
+//! `itinera-embedded`) implement the ports.
 //!
-//! - [`api`]: the route table, the HTTP pipeline and thin handlers, for Lambda and local alike.
 //! - [`airplanes`]: the fleet; one file per use case (`create.rs`, `list.rs`, ...).
 //! - [`airports`], [`flights`]: airports with their time zones, and flights with their seats and
 //!   search by leg and local day.
@@ -11,7 +15,8 @@
 //!   the use cases every entity shares (get, create, versioned update, guarded delete, list).
 //! - [`audit`]: audit entries, written in the same transaction as the change they record.
 //! - [`identity`]: roles, the authenticated principal and the request context of a change.
-//! - [`background`]: the queue worker and the scheduled functions, declared once.
+//! - [`background`]: the queue worker and the scheduled functions, declared once, with what each
+//!   may do to the table ([`storage::StoreAccess`], as routes name it too).
 //! - [`jobs`]: background jobs and the queue ports they travel through.
 //! - [`mail`]: the mail port and the RFC 5322 rendering its adapters share.
 //! - [`notifications`]: the in-app notifications the worker writes and users read.
@@ -24,13 +29,13 @@
 //! - [`idempotency`]: `Idempotency-Key` records, completed in the same transaction as the change.
 //! - [`money`]: amounts in minor units with their currency.
 //! - [`clock`]: time and identifier ports.
-//! - [`error`]: the error use cases return.
-//! - [`config`], [`telemetry`]: settings from the environment and JSON logs, for every entry point.
+//! - [`error`]: the error use cases return, and the cause chain every log line prints.
+//! - [`config`], [`telemetry`]: what settings are read with (the error naming a variable, the
+//!   signing-key secret, the environment lookup) and JSON logs, for every entry point.
 
 pub mod accounts;
 pub mod airplanes;
 pub mod airports;
-pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod background;

@@ -7,8 +7,8 @@ use http::{HeaderMap, Method};
 use super::fields::{JsonFields, QueryParams};
 use super::problem::ApiError;
 use super::reply::if_match_versions;
-use crate::identity::{Principal, RequestContext};
-use crate::version::Precondition;
+use itinera::identity::{Principal, RequestContext};
+use itinera::version::Precondition;
 
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

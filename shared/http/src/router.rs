@@ -87,7 +87,7 @@ impl Router {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::routes::ROUTES;
+    use crate::routes::ROUTES;
 
     #[test]
     fn a_templated_path_captures_its_parameter() {

@@ -4,15 +4,15 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::airplanes::{
+use crate::fields::{integer, integer_text, string};
+use crate::pipeline::Services;
+use crate::problem::ApiError;
+use crate::reply::Reply;
+use crate::request::Input;
+use itinera::airplanes::{
     self, AirplaneChanges, AirplaneFilter, AirplaneId, Capacity, ModelNumber, NewAirplane,
 };
-use crate::api::fields::{integer, integer_text, string};
-use crate::api::pipeline::Services;
-use crate::api::problem::ApiError;
-use crate::api::reply::Reply;
-use crate::api::request::Input;
-use crate::pagination::PageLimit;
+use itinera::pagination::PageLimit;
 
 /// The fields a create or an update may carry.
 const FIELDS: &[&str] = &["modelNumber", "capacity"];

@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::api::pipeline::Services;
-use crate::api::problem::ApiError;
-use crate::api::reply::Reply;
-use crate::api::request::Input;
-use crate::error::chain;
+use crate::pipeline::Services;
+use crate::problem::ApiError;
+use crate::reply::Reply;
+use crate::request::Input;
+use itinera::error::chain;
 
 #[derive(Serialize)]
 struct Health {

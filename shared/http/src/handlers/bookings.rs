@@ -4,23 +4,23 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::api::cursor::{CursorCodec, Pager};
-use crate::api::fields::{integer, integer_text, string};
-use crate::api::pipeline::Services;
-use crate::api::problem::ApiError;
-use crate::api::reply::Reply;
-use crate::api::request::Input;
-use crate::bookings::{
+use crate::cursor::{CursorCodec, Pager};
+use crate::fields::{integer, integer_text, string};
+use crate::pipeline::Services;
+use crate::problem::ApiError;
+use crate::reply::Reply;
+use crate::request::Input;
+use itinera::bookings::{
     self, Booking, BookingFilter, BookingId, BookingScope, BookingStatus, NewBooking,
     PaymentDetails, Seats,
 };
-use crate::flights::FlightId;
-use crate::idempotency::{IDEMPOTENCY_KEY_HEADER, IdempotencyKey, StoredResponse};
-use crate::identity::Principal;
-use crate::money::{Currency, Money};
-use crate::pagination::PageLimit;
-use crate::payments::PaymentToken;
-use crate::storage::StoreError;
+use itinera::flights::FlightId;
+use itinera::idempotency::{IDEMPOTENCY_KEY_HEADER, IdempotencyKey, StoredResponse};
+use itinera::identity::Principal;
+use itinera::money::{Currency, Money};
+use itinera::pagination::PageLimit;
+use itinera::payments::PaymentToken;
+use itinera::storage::StoreError;
 
 /// The fields of a new booking.
 const CREATE_FIELDS: &[&str] = &["flightId", "seats"];
@@ -280,7 +280,7 @@ mod tests {
 
     #[test]
     fn list_cursors_are_bound_to_the_partition_and_filters() {
-        let user = crate::identity::UserId::from(uuid::Uuid::nil());
+        let user = itinera::identity::UserId::from(uuid::Uuid::nil());
         let own = BookingFilter {
             scope: BookingScope::User(user),
             status: None,

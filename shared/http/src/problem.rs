@@ -9,9 +9,9 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Response, StatusCode, header};
 use serde::Serialize;
 
-use crate::error::{DomainError, chain};
-use crate::ratelimit::RateLimited;
-use crate::storage::StoreError;
+use itinera::error::{DomainError, chain};
+use itinera::ratelimit::RateLimited;
+use itinera::storage::StoreError;
 
 /// One field that failed validation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -17,7 +17,7 @@ use sha2::Sha256;
 use serde::Serialize;
 
 use super::problem::ApiError;
-use crate::storage::Item;
+use itinera::storage::Item;
 
 type HmacSha256 = Hmac<Sha256>;
 

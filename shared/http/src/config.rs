@@ -3,8 +3,8 @@
 //! CORS is the HTTP crate's.
 
 use super::cors::CorsPolicy;
-use crate::bookings::BookingSettings;
-use crate::config::{ConfigError, SigningKey, env};
+use itinera::bookings::BookingSettings;
+use itinera::config::{ConfigError, SigningKey, env};
 
 /// The pipeline's settings.
 #[derive(Clone, Debug)]
@@ -31,7 +31,7 @@ impl ApiConfig {
             .transpose()
             .map_err(|problem| ConfigError::new("CURSOR_SIGNING_KEY", problem))?;
         let log_level = lookup("LOG_LEVEL").unwrap_or_else(|| "info".into());
-        crate::telemetry::parse_filter(&log_level)
+        itinera::telemetry::parse_filter(&log_level)
             .map_err(|problem| ConfigError::new("LOG_LEVEL", problem))?;
         let bookings = BookingSettings::from_lookup(&lookup)?;
         Ok(Self {

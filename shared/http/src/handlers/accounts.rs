@@ -4,17 +4,17 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::accounts::{
+use crate::fields::{integer_text, string};
+use crate::pipeline::Services;
+use crate::problem::ApiError;
+use crate::reply::Reply;
+use crate::request::Input;
+use itinera::accounts::{
     self, AdminChanges, Email, NewAccount, Password, PersonName, Phone, ProfileChanges, Username,
 };
-use crate::api::fields::{integer_text, string};
-use crate::api::pipeline::Services;
-use crate::api::problem::ApiError;
-use crate::api::reply::Reply;
-use crate::api::request::Input;
-use crate::auth::{self, sessions::RevocationReason};
-use crate::identity::{Principal, Role, UserId};
-use crate::pagination::PageLimit;
+use itinera::auth::{self, sessions::RevocationReason};
+use itinera::identity::{Principal, Role, UserId};
+use itinera::pagination::PageLimit;
 
 use super::auth::issue_tokens;
 
