@@ -11,6 +11,7 @@
 //! `DATA_DIR/outbox/`.
 
 pub mod background;
+pub mod dev_keys;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -18,6 +19,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::dev_keys::{DevKeyError, dev_keys};
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
@@ -27,8 +29,8 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use itinera::accounts::{self, Email, Password};
+use itinera::auth::TokenKeys;
 use itinera::auth::keys::{PRIVATE_KEY_VARIABLE, PUBLIC_KEY_VARIABLE};
-use itinera::auth::{DevKeyError, TokenKeys, dev_keys};
 use itinera::config::{ConfigError, SigningKey, env};
 use itinera::error::DomainError;
 use itinera::jobs::JobQueue;

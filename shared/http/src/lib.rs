@@ -8,8 +8,13 @@
 //! - [`routes`]: the route table (one `route!` line per route: function, method, path, access,
 //!   rate tier, store access, handler, flags).
 //! - `pipeline`: [`Api`] runs a request through routing, body checks, authentication, rate
-//!   limits, authorization, the handler and response shaping; [`Services`] holds the ports.
+//!   limits, authorization, the handler and response shaping.
+//! - `services`: [`Services`], the ports and settings handlers are given, and the
+//!   [`Authenticator`] of bearer tokens.
 //! - `handlers`: thin handlers, one module per entity: decode, one use case, shape the reply.
+//!
+//! The modules depend one way: `pipeline -> routes -> handlers -> services`, and `router ->
+//! routes`; handlers never reach the pipeline.
 //! - `problem`: [`ApiError`], the one place every failure (`DomainError`, `StoreError`,
 //!   `RateLimited`) becomes a status and an RFC 9457 problem body.
 //! - `limits`: the `X-RateLimit-*` headers and which methods count as writes.
@@ -32,13 +37,14 @@ mod request;
 mod router;
 pub mod routes;
 mod security;
+mod services;
 
 pub use config::ApiConfig;
 pub use cors::CorsPolicy;
 pub use cursor::CursorCodec;
 pub use fields::{Fields, JsonFields, Parsed, QueryParams};
 pub use limits::{RateLimitHeaders, request_kind};
-pub use pipeline::{Api, Authenticator, CachedAuthenticator, Services};
+pub use pipeline::Api;
 pub use problem::{ApiError, FieldError};
 pub use reply::Reply;
 pub use request::{ApiRequest, Credentials, Input, MAX_BODY_BYTES, PathParams, RequestBody};
@@ -47,6 +53,7 @@ pub use routes::{
     AUTHORIZER_FUNCTION, Access, Denial, PLATFORM_FUNCTIONS, PREFLIGHT_FUNCTION, ROUTES, RateTier,
     Route, StoreAccess, route_of_function,
 };
+pub use services::{Authenticator, CachedAuthenticator, Services};
 
 #[cfg(test)]
 mod tests {

@@ -17,10 +17,10 @@ use http::Method;
 use super::handlers::{
     accounts, airplanes, airports, audit, auth, bookings, flights, health, notifications,
 };
-use super::pipeline::Services;
 use super::problem::ApiError;
 use super::reply::Reply;
 use super::request::Input;
+use super::services::Services;
 use itinera::identity::Principal;
 pub use itinera::storage::StoreAccess;
 

@@ -20,7 +20,10 @@ use ed25519_dalek::Signature;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::keys::{KeyError, PrivateKey, PublicKey};
+use super::keys::{
+    KeyError, PRIVATE_KEY_VARIABLE, PUBLIC_KEY_VARIABLE, PrivateKey, PublicKey, TokenKeys,
+};
+use crate::config::ConfigError;
 use crate::identity::{Principal, Role, UserId};
 
 /// How long an access token is valid: short, since it cannot be revoked before it expires.
@@ -320,6 +323,30 @@ fn check_header(json: &[u8]) -> Result<(), TokenError> {
         return Err(TokenError::Malformed);
     }
     Ok(())
+}
+
+/// The token side of the configured keys: the keys module knows keys and settings, this one
+/// what is built from them.
+impl TokenKeys {
+    /// The issuer for login and refresh; needs `JWT_PRIVATE_KEY`.
+    pub fn token_issuer(&self) -> Result<TokenIssuer, ConfigError> {
+        let key = self
+            .private_key
+            .as_ref()
+            .ok_or_else(|| ConfigError::new(PRIVATE_KEY_VARIABLE, "must be set"))?;
+        TokenIssuer::new(key, &self.issuer, &self.audience)
+            .map_err(|error| ConfigError::new(PRIVATE_KEY_VARIABLE, error.to_string()))
+    }
+
+    /// The verifier for the authorizer and the local API; needs `JWT_PUBLIC_KEY`, or derives it
+    /// from `JWT_PRIVATE_KEY` when only that is set (a process that issues and verifies).
+    pub fn token_verifier(&self) -> Result<TokenVerifier, ConfigError> {
+        let key = self
+            .public_key
+            .or_else(|| self.private_key.as_ref().map(PrivateKey::public_key))
+            .ok_or_else(|| ConfigError::new(PUBLIC_KEY_VARIABLE, "must be set"))?;
+        Ok(TokenVerifier::new(&key, &self.issuer, &self.audience))
+    }
 }
 
 #[cfg(test)]

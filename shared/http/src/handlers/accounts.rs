@@ -5,10 +5,10 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::fields::{integer_text, string};
-use crate::pipeline::Services;
 use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::request::Input;
+use crate::services::Services;
 use itinera::accounts::{
     self, AdminChanges, Email, NewAccount, Password, PersonName, Phone, ProfileChanges, Username,
 };

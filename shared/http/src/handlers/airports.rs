@@ -6,10 +6,10 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::fields::{integer_text, string};
-use crate::pipeline::Services;
 use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::request::Input;
+use crate::services::Services;
 use itinera::airports::{
     self, AirportChanges, AirportCode, CountryCode, NewAirport, PlaceName, TimeZone,
 };

@@ -8,10 +8,10 @@ use serde::Serialize;
 
 use crate::cursor::{CursorCodec, Pager};
 use crate::fields::{QueryParams, integer_text};
-use crate::pipeline::Services;
 use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::request::Input;
+use crate::services::Services;
 use itinera::audit::{self, AuditPage, TimeRange};
 use itinera::entity::EntityKind;
 use itinera::identity::{Actor, UserId};

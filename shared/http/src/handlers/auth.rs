@@ -8,10 +8,10 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::fields::string;
-use crate::pipeline::Services;
 use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::request::Input;
+use crate::services::Services;
 use itinera::accounts::{self, Email, LoginName, User, Username};
 use itinera::auth::{self, AccessToken, RefreshToken, sessions::RevocationReason};
 use itinera::error::DomainError;

@@ -6,10 +6,10 @@ use serde_json::Value;
 
 use crate::cursor::{CursorCodec, Pager};
 use crate::fields::{integer, integer_text, string};
-use crate::pipeline::Services;
 use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::request::Input;
+use crate::services::Services;
 use itinera::bookings::{
     self, Booking, BookingFilter, BookingId, BookingScope, BookingStatus, NewBooking,
     PaymentDetails, Seats,

@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::pipeline::Services;
 use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::request::Input;
+use crate::services::Services;
 use itinera::error::chain;
 
 #[derive(Serialize)]
