@@ -18,7 +18,8 @@
 //! - [`background`]: the queue worker and the scheduled functions, declared once, with what each
 //!   may do to the table ([`storage::StoreAccess`], as routes name it too).
 //! - [`jobs`]: background jobs and the queue ports they travel through.
-//! - [`mail`]: the mail port and the RFC 5322 rendering its adapters share.
+//! - [`mail`]: the mail port (an email, its message id, the `Mailer` trait); the adapters write
+//!   it on the wire.
 //! - [`notifications`]: the in-app notifications the worker writes and users read.
 //! - [`bookings`]: seat holds (capped per customer), payment and refunds through recoverable
 //!   intents, cancellation, expiry, a cancelled flight's fan-out and departure reminders.
