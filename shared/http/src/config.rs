@@ -2,9 +2,10 @@
 //! that names the variable. The domain's own settings (bookings) are read through the domain;
 //! CORS is the HTTP crate's.
 
-use super::cors::CorsPolicy;
 use itinera::bookings::BookingSettings;
 use itinera::config::{ConfigError, SigningKey, env};
+
+use super::cors::CorsPolicy;
 
 /// The pipeline's settings.
 #[derive(Clone, Debug)]

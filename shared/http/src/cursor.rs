@@ -14,10 +14,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use itinera::storage::Item;
 use serde::Serialize;
 
 use super::problem::ApiError;
-use itinera::storage::Item;
 
 type HmacSha256 = Hmac<Sha256>;
 

@@ -11,12 +11,11 @@ use std::time::Instant;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
-use tracing::Instrument;
-
 use itinera::accounts::{self, Email, LoginName, Username};
 use itinera::error::chain;
 use itinera::identity::{Principal, RequestContext};
 use itinera::ratelimit::{Decision, LimiterUnavailable, RateKey, Tier};
+use tracing::Instrument;
 
 use crate::cors::CorsPolicy;
 use crate::limits::{RateLimitHeaders, request_kind};

@@ -3,12 +3,12 @@
 
 use bytes::Bytes;
 use http::{HeaderMap, Method};
+use itinera::identity::{Principal, RequestContext};
+use itinera::version::Precondition;
 
 use super::fields::{JsonFields, QueryParams};
 use super::problem::ApiError;
 use super::reply::if_match_versions;
-use itinera::identity::{Principal, RequestContext};
-use itinera::version::Precondition;
 
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -13,6 +13,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use http::Method;
+use itinera::identity::Principal;
+pub use itinera::storage::StoreAccess;
 
 use super::handlers::{
     accounts, airplanes, airports, audit, auth, bookings, flights, health, notifications,
@@ -21,8 +23,6 @@ use super::problem::ApiError;
 use super::reply::Reply;
 use super::request::Input;
 use super::services::Services;
-use itinera::identity::Principal;
-pub use itinera::storage::StoreAccess;
 
 /// The future a handler returns.
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Reply, ApiError>> + Send>>;

@@ -2,6 +2,12 @@
 
 use std::sync::Arc;
 
+use itinera::accounts::{
+    self, AdminChanges, Email, NewAccount, Password, PersonName, Phone, ProfileChanges, Username,
+};
+use itinera::auth::{self, sessions::RevocationReason};
+use itinera::identity::{Principal, Role, UserId};
+use itinera::pagination::PageLimit;
 use serde_json::Value;
 
 use crate::fields::{integer_text, string};
@@ -9,12 +15,6 @@ use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::request::Input;
 use crate::services::Services;
-use itinera::accounts::{
-    self, AdminChanges, Email, NewAccount, Password, PersonName, Phone, ProfileChanges, Username,
-};
-use itinera::auth::{self, sessions::RevocationReason};
-use itinera::identity::{Principal, Role, UserId};
-use itinera::pagination::PageLimit;
 
 use super::auth::issue_tokens;
 

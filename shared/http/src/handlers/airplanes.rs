@@ -2,6 +2,10 @@
 
 use std::sync::Arc;
 
+use itinera::airplanes::{
+    self, AirplaneChanges, AirplaneFilter, AirplaneId, Capacity, ModelNumber, NewAirplane,
+};
+use itinera::pagination::PageLimit;
 use serde_json::Value;
 
 use crate::fields::{integer, integer_text, string};
@@ -9,10 +13,6 @@ use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::request::Input;
 use crate::services::Services;
-use itinera::airplanes::{
-    self, AirplaneChanges, AirplaneFilter, AirplaneId, Capacity, ModelNumber, NewAirplane,
-};
-use itinera::pagination::PageLimit;
 
 /// The fields a create or an update may carry.
 const FIELDS: &[&str] = &["modelNumber", "capacity"];

@@ -3,6 +3,10 @@
 
 use std::sync::Arc;
 
+use itinera::airports::{
+    self, AirportChanges, AirportCode, CountryCode, NewAirport, PlaceName, TimeZone,
+};
+use itinera::pagination::PageLimit;
 use serde_json::Value;
 
 use crate::fields::{integer_text, string};
@@ -10,10 +14,6 @@ use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::request::Input;
 use crate::services::Services;
-use itinera::airports::{
-    self, AirportChanges, AirportCode, CountryCode, NewAirport, PlaceName, TimeZone,
-};
-use itinera::pagination::PageLimit;
 
 /// The fields a create may carry.
 const CREATE_FIELDS: &[&str] = &["code", "name", "city", "country", "timeZone"];

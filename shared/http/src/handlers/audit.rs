@@ -4,6 +4,10 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use itinera::audit::{self, AuditPage, TimeRange};
+use itinera::entity::EntityKind;
+use itinera::identity::{Actor, UserId};
+use itinera::pagination::PageLimit;
 use serde::Serialize;
 
 use crate::cursor::{CursorCodec, Pager};
@@ -12,10 +16,6 @@ use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::request::Input;
 use crate::services::Services;
-use itinera::audit::{self, AuditPage, TimeRange};
-use itinera::entity::EntityKind;
-use itinera::identity::{Actor, UserId};
-use itinera::pagination::PageLimit;
 
 /// The query parameters of the admin's audit log.
 const LIST_PARAMS: &[&str] = &[

@@ -5,6 +5,10 @@
 
 use std::sync::Arc;
 
+use itinera::accounts::{self, Email, LoginName, User, Username};
+use itinera::auth::{self, AccessToken, RefreshToken, sessions::RevocationReason};
+use itinera::error::DomainError;
+use itinera::identity::{Principal, RequestContext};
 use serde::Serialize;
 
 use crate::fields::string;
@@ -12,10 +16,6 @@ use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::request::Input;
 use crate::services::Services;
-use itinera::accounts::{self, Email, LoginName, User, Username};
-use itinera::auth::{self, AccessToken, RefreshToken, sessions::RevocationReason};
-use itinera::error::DomainError;
-use itinera::identity::{Principal, RequestContext};
 
 const LOGIN_FIELDS: &[&str] = &["email", "username", "password"];
 const REFRESH_FIELDS: &[&str] = &["refreshToken"];

@@ -2,14 +2,6 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
-
-use crate::cursor::{CursorCodec, Pager};
-use crate::fields::{integer, integer_text, string};
-use crate::problem::ApiError;
-use crate::reply::Reply;
-use crate::request::Input;
-use crate::services::Services;
 use itinera::bookings::{
     self, Booking, BookingFilter, BookingId, BookingScope, BookingStatus, NewBooking,
     PaymentDetails, Seats,
@@ -21,6 +13,14 @@ use itinera::money::{Currency, Money};
 use itinera::pagination::PageLimit;
 use itinera::payments::PaymentToken;
 use itinera::storage::StoreError;
+use serde_json::Value;
+
+use crate::cursor::{CursorCodec, Pager};
+use crate::fields::{integer, integer_text, string};
+use crate::problem::ApiError;
+use crate::reply::Reply;
+use crate::request::Input;
+use crate::services::Services;
 
 /// The fields of a new booking.
 const CREATE_FIELDS: &[&str] = &["flightId", "seats"];

@@ -3,13 +3,6 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
-
-use crate::fields::{integer, integer_text, string};
-use crate::problem::ApiError;
-use crate::reply::Reply;
-use crate::request::Input;
-use crate::services::Services;
 use itinera::airplanes::AirplaneId;
 use itinera::airports::AirportCode;
 use itinera::flights::{
@@ -18,6 +11,13 @@ use itinera::flights::{
 };
 use itinera::money::{Currency, Money};
 use itinera::pagination::PageLimit;
+use serde_json::Value;
+
+use crate::fields::{integer, integer_text, string};
+use crate::problem::ApiError;
+use crate::reply::Reply;
+use crate::request::Input;
+use crate::services::Services;
 
 /// The fields a create may carry.
 const CREATE_FIELDS: &[&str] = &[

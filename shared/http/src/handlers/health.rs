@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
+use itinera::error::chain;
 use serde::Serialize;
 
 use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::request::Input;
 use crate::services::Services;
-use itinera::error::chain;
 
 #[derive(Serialize)]
 struct Health {

@@ -3,11 +3,12 @@
 //! The replies every versioned entity shares are written once here: a change under `If-Match`
 //! answers the entity with its version as `ETag`, a delete answers 204.
 
+use itinera::entity::{self, Changeable, EntityId, Removable, Versioned};
+
 use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::request::Input;
 use crate::services::Services;
-use itinera::entity::{self, Changeable, EntityId, Removable, Versioned};
 
 pub(crate) mod accounts;
 pub(crate) mod airplanes;

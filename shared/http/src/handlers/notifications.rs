@@ -5,15 +5,16 @@
 
 use std::sync::Arc;
 
+use itinera::identity::UserId;
+use itinera::notifications::{self, NotificationFilter, NotificationId};
+use itinera::pagination::PageLimit;
+
 use crate::cursor::{CursorCodec, Pager};
 use crate::fields::integer_text;
 use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::request::Input;
 use crate::services::Services;
-use itinera::identity::UserId;
-use itinera::notifications::{self, NotificationFilter, NotificationId};
-use itinera::pagination::PageLimit;
 
 use super::accounts::caller;
 
