@@ -8,7 +8,8 @@
 //!
 //! Next to the API it runs the background functions in-process ([`background`]): the worker on
 //! the durable embedded queue, and the schedules on timers. Emails go to `.eml` files in
-//! `DATA_DIR/outbox/`.
+//! `DATA_DIR/outbox/`. The token key pair is kept in `DATA_DIR` too ([`dev_keys`]), so tokens
+//! outlive a restart; no other entry point keeps keys on disk.
 
 pub mod background;
 pub mod dev_keys;
