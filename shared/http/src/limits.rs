@@ -49,25 +49,28 @@ impl RateLimitHeaders for Decision {
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
+    use itinera::ratelimit::Tier;
 
     use super::*;
     use crate::ApiError;
-    use itinera::ratelimit::Tier;
 
+    /// When the window of every decision below ends, in epoch seconds.
     const RESET: i64 = 1_700_000_900;
 
-    fn at_ms(epoch_ms: i64) -> DateTime<Utc> {
-        Utc.timestamp_millis_opt(epoch_ms).unwrap()
-    }
-
-    fn decision(allowed: bool, remaining: u32, reset: i64) -> Decision {
+    /// A global-tier decision with a limit of 10 in the window that ends at [`RESET`].
+    fn decision(allowed: bool, remaining: u32) -> Decision {
         Decision {
             tier: Tier::Global,
             limit: 10,
             remaining,
-            reset_at_epoch_seconds: reset,
+            reset_at_epoch_seconds: RESET,
             allowed,
         }
+    }
+
+    /// The moment `ms` milliseconds before that window ends.
+    fn before_reset(ms: i64) -> DateTime<Utc> {
+        Utc.timestamp_millis_opt(RESET * 1_000 - ms).unwrap()
     }
 
     fn header(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -89,7 +92,7 @@ mod tests {
     #[test]
     fn headers_carry_limit_remaining_and_seconds_until_reset() {
         let mut headers = HeaderMap::new();
-        decision(true, 7, RESET).apply_headers(at_ms((RESET - 100) * 1_000 + 1), &mut headers);
+        decision(true, 7).apply_headers(before_reset(99_999), &mut headers);
         assert_eq!(header(&headers, "x-ratelimit-limit").as_deref(), Some("10"));
         assert_eq!(
             header(&headers, "x-ratelimit-remaining").as_deref(),
@@ -105,8 +108,8 @@ mod tests {
 
     #[test]
     fn a_refusal_adds_retry_after_and_becomes_a_429() {
-        let now = at_ms((RESET - 42) * 1_000);
-        let refused = decision(false, 0, RESET);
+        let now = before_reset(42_000);
+        let refused = decision(false, 0);
         let mut headers = HeaderMap::new();
         refused.apply_headers(now, &mut headers);
         assert_eq!(header(&headers, "retry-after").as_deref(), Some("42"));
@@ -120,9 +123,6 @@ mod tests {
                 retry_after_seconds: 42
             })
         );
-        assert_eq!(
-            decision(true, 0, RESET).refusal(now).map(ApiError::from),
-            None
-        );
+        assert_eq!(decision(true, 0).refusal(now).map(ApiError::from), None);
     }
 }
