@@ -32,8 +32,6 @@ use crate::storage::{
     Comparison, Condition, Delete, Item, Key, Put, Store, StoreError, Update, WriteOp,
 };
 
-/// The request header that carries the key.
-pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 /// The most characters a key may have.
 pub const KEY_MAX_CHARS: usize = 255;
 /// How long a completed request is remembered.

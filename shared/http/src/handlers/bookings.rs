@@ -7,7 +7,7 @@ use itinera::bookings::{
     PaymentDetails, Seats,
 };
 use itinera::flights::FlightId;
-use itinera::idempotency::{IDEMPOTENCY_KEY_HEADER, IdempotencyKey, StoredResponse};
+use itinera::idempotency::{IdempotencyKey, StoredResponse};
 use itinera::identity::Principal;
 use itinera::money::{Currency, Money};
 use itinera::pagination::PageLimit;
@@ -21,6 +21,9 @@ use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::request::Input;
 use crate::services::Services;
+
+/// The request header that carries a booking's idempotency key.
+const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 
 /// The fields of a new booking.
 const CREATE_FIELDS: &[&str] = &["flightId", "seats"];
