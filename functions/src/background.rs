@@ -11,11 +11,12 @@
 
 use std::sync::Arc;
 
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use itinera::background::{
     ScheduledServices, ScheduledTask, Trigger, background_function, run_scheduled,
 };
 use itinera::clock::{SystemClock, UuidV7Ids};
-use itinera::config::{ApiConfig, ConfigError, env};
+use itinera::config::{ConfigError, env};
 use itinera::jobs::{Delivery, WorkerServices, process_batch};
 use itinera::payments::{GatewaySetting, PaymentProvider, Platform, UnconfiguredGateway};
 use itinera::storage::Store;
@@ -23,49 +24,10 @@ use itinera_aws::{
     DynamoDbConfig, DynamoDbStore, MailConfig, SesMailer, SqsQueue, SqsQueueConfig, build_client,
     build_sqs_client,
 };
+use itinera_http::ApiConfig;
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::service_fn;
-use serde::{Deserialize, Serialize};
-
-/// One SQS event: the batch of messages the event source mapping received.
-#[derive(Debug, Deserialize)]
-pub struct SqsBatch {
-    #[serde(rename = "Records")]
-    pub records: Vec<SqsRecord>,
-}
-
-/// One message of a batch, with the fields the worker reads.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SqsRecord {
-    pub message_id: String,
-    pub receipt_handle: String,
-    pub body: String,
-    #[serde(default)]
-    pub attributes: SqsAttributes,
-}
-
-/// The system attributes of a message the worker reads.
-#[derive(Debug, Default, Deserialize)]
-pub struct SqsAttributes {
-    /// How many times the message has been received, this time included (a decimal string).
-    #[serde(rename = "ApproximateReceiveCount")]
-    pub approximate_receive_count: Option<String>,
-}
-
-/// The worker's answer: the messages to retry. An empty list deletes the whole batch.
-#[derive(Debug, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BatchResponse {
-    pub batch_item_failures: Vec<BatchItemFailure>,
-}
-
-/// One message to retry, named by its message id.
-#[derive(Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BatchItemFailure {
-    pub item_identifier: String,
-}
+use serde::Serialize;
 
 /// Why a background function could not start.
 #[derive(Debug, thiserror::Error)]
@@ -118,7 +80,7 @@ pub async fn run(function: &str) -> Result<(), lambda_runtime::Error> {
                 mailer: Arc::new(mailer),
                 payments,
             };
-            lambda_runtime::run(service_fn(|event: LambdaEvent<SqsBatch>| {
+            lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
                 let services = services.clone();
                 async move {
                     Ok::<_, lambda_runtime::Error>(handle_batch(&services, event.payload).await)
@@ -152,28 +114,35 @@ async fn build_store() -> Result<Arc<dyn Store>, BackgroundStartError> {
     Ok(Arc::new(DynamoDbStore::new(client, dynamodb.table_name)))
 }
 
-/// Runs one SQS batch through the worker and names the messages that failed.
-pub async fn handle_batch(services: &WorkerServices, batch: SqsBatch) -> BatchResponse {
-    let deliveries = batch
-        .records
+/// Runs one SQS batch through the worker and names the messages that failed. A record without
+/// an id cannot be named in the answer, so it cannot be retried alone: SQS always sends one.
+pub async fn handle_batch(services: &WorkerServices, batch: SqsEvent) -> SqsBatchResponse {
+    let deliveries = batch.records.into_iter().map(delivery).collect();
+    let failed = process_batch(services, deliveries).await;
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failed
         .into_iter()
-        .map(|record| Delivery {
-            receive_count: record
-                .attributes
-                .approximate_receive_count
-                .and_then(|count| count.parse().ok())
-                .unwrap_or(1),
-            message_id: record.message_id,
-            receipt: record.receipt_handle,
-            body: record.body,
+        .map(|item_identifier| {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = item_identifier;
+            failure
         })
         .collect();
-    let failed = process_batch(services, deliveries).await;
-    BatchResponse {
-        batch_item_failures: failed
-            .into_iter()
-            .map(|item_identifier| BatchItemFailure { item_identifier })
-            .collect(),
+    response
+}
+
+/// A message as the worker sees it; the receive count is the `ApproximateReceiveCount`
+/// attribute (a decimal string), 1 when SQS leaves it out.
+fn delivery(mut message: SqsMessage) -> Delivery {
+    Delivery {
+        receive_count: message
+            .attributes
+            .remove("ApproximateReceiveCount")
+            .and_then(|count| count.parse().ok())
+            .unwrap_or(1),
+        message_id: message.message_id.unwrap_or_default(),
+        receipt: message.receipt_handle.unwrap_or_default(),
+        body: message.body.unwrap_or_default(),
     }
 }
 
@@ -195,7 +164,7 @@ pub async fn handle_schedule(
             Ok(ScheduleReport { processed })
         }
         Err(error) => {
-            tracing::error!(?task, error = %itinera::api::error_chain(&error), "scheduled run failed");
+            tracing::error!(?task, error = %itinera::error::chain(&error), "scheduled run failed");
             Err(format!("the scheduled run of {task:?} failed; see the log").into())
         }
     }

@@ -1,6 +1,6 @@
 //! The Lambda side of Itinera: every binary in `src/bin/` is one function of `template.yaml`.
 //!
-//! A route's binary calls [`run`] with its route's static (`itinera::api::routes::GET_AIRPLANE`),
+//! A route's binary calls [`run`] with its route's static (`itinera_http::routes::GET_AIRPLANE`),
 //! never a name looked up in the table: the binary then refers to that route alone, so the linker
 //! keeps its handler and drops every other one, with the code only they use (time-zone data, the
 //! booking and account use cases). [`run`] reads the route's flags where the route is a known
@@ -24,17 +24,17 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use itinera::api::{
-    Api, ApiRequest, Credentials, CursorCodec, PREFLIGHT_FUNCTION, PathParams, ROUTES, RequestBody,
-    Route, Services, route_of_function,
-};
 use itinera::auth::TokenIssuer;
-use itinera::config::{ApiConfig, ConfigError, SigningKey, env};
+use itinera::config::{ConfigError, SigningKey, env};
 use itinera::jobs::JobQueue;
 use itinera::payments::{GatewaySetting, Platform};
 use itinera::ratelimit::RateLimitConfig;
 use itinera_aws::{
     DynamoDbConfig, DynamoDbStore, SqsQueue, SqsQueueConfig, build_client, build_sqs_client,
+};
+use itinera_http::{
+    Api, ApiConfig, ApiRequest, Credentials, CursorCodec, PREFLIGHT_FUNCTION, PathParams, ROUTES,
+    RequestBody, Route, Services, route_of_function,
 };
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, service_fn};
@@ -325,8 +325,8 @@ fn to_lambda_response(response: http::Response<Bytes>) -> http::Response<Body> {
 mod tests {
     use std::collections::BTreeSet;
 
-    use itinera::api::{AUTHORIZER_FUNCTION, PLATFORM_FUNCTIONS, ROUTES};
     use itinera::background::{BACKGROUND_FUNCTIONS, background_function};
+    use itinera_http::{AUTHORIZER_FUNCTION, PLATFORM_FUNCTIONS, ROUTES};
 
     use super::*;
 
@@ -402,7 +402,7 @@ mod tests {
         };
         for route in ROUTES {
             let name = route.function.to_ascii_uppercase().replace('-', "_");
-            let call = format!("itinera_functions::run(&itinera::api::routes::{name})");
+            let call = format!("itinera_functions::run(&itinera_http::routes::{name})");
             let text = source(route.function);
             assert!(text.contains(&call), "{} must call {call}", route.function);
             assert_eq!(

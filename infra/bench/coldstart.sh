@@ -115,8 +115,8 @@ done
 echo "moto on $ENDPOINT (pid $MOTO_PID)"
 
 step "Creating table $TABLE and seeding airplane $AIRPLANE_ID"
-# The schema of shared/src/storage/schema.rs and the item layout of
-# shared/src/airplanes/records.rs, written directly so the seeded item is exactly what
+# The schema of shared/domain/src/storage/schema.rs and the item layout of
+# shared/domain/src/airplanes/records.rs, written directly so the seeded item is exactly what
 # create-airplane stores.
 "$PYTHON" - "$ENDPOINT" "$TABLE" "$AIRPLANE_ID" <<'PY'
 import sys

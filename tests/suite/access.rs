@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use http::StatusCode;
 use std::sync::Arc;
 
-use itinera::api::{Access, ROUTES, Route};
 use itinera::clock::UuidV7Ids;
 use itinera::identity::{Principal, Role};
 use itinera::ratelimit::RateLimitConfig;
+use itinera_http::{Access, ROUTES, Route};
 use itinera_tests::{
     TestApp, TestRequest, plausible_request, principal, principal_of, spawn_app, spawn_app_with,
     stored_admin, token_of,

@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::TimeDelta;
 use http::StatusCode;
-use itinera::api::Api;
 use itinera::bookings::{
     Booking, BookingSettings, CREATE_OPERATION, CreateOutcome, NewBooking, Seats, create_booking,
     expire_holds, queue_departure_reminders,
@@ -23,6 +22,7 @@ use itinera::payments::{TEST_TOKEN_APPROVE, TEST_TOKEN_DECLINE};
 use itinera::storage::{Query, Store, StoreError};
 use itinera::version::Precondition;
 use itinera_embedded::EmbeddedStore;
+use itinera_http::Api;
 use itinera_tests::{
     SettableClock, TestRequest, TestResponse, api_with_clock, context_of, pay_approved, principal,
     seed_flight, send, token_issuer,

@@ -10,11 +10,11 @@
 
 use std::sync::Arc;
 
-use itinera::api::{Api, CorsPolicy, CursorCodec, Services};
 use itinera::clock::SystemClock;
 use itinera::identity::Role;
 use itinera_functions::authorizer::{Unauthorized, authorize};
 use itinera_functions::{Target, handle_event};
+use itinera_http::{Api, CorsPolicy, CursorCodec, Services};
 use itinera_tests::{
     FixedId, SIGNING_KEY, api_over, principal, principal_of, spawn_app, stored_admin, token_of,
     token_verifier,
@@ -540,11 +540,12 @@ const SAMPLE_JOB_USER_ID: &str = "0193a1f0-0000-7000-8000-000000000001";
 
 #[tokio::test]
 async fn the_background_sample_events_run_through_their_functions() {
+    use aws_lambda_events::sqs::SqsEvent;
     use itinera::background::{BACKGROUND_FUNCTIONS, ScheduledServices, Trigger};
     use itinera::clock::UuidV7Ids;
     use itinera::jobs::WorkerServices;
     use itinera_embedded::EmbeddedQueue;
-    use itinera_functions::background::{SqsBatch, handle_batch, handle_schedule};
+    use itinera_functions::background::{handle_batch, handle_schedule};
 
     // The job's user exists: registered with the id the sample job names.
     let app = itinera_tests::spawn_app_with_ids(Arc::new(FixedId(
@@ -560,7 +561,7 @@ async fn the_background_sample_events_run_through_their_functions() {
         payments: Arc::new(itinera::payments::TestCardGateway),
     };
 
-    let batch = || -> SqsBatch { serde_json::from_value(event_json("process-jobs")).unwrap() };
+    let batch = || -> SqsEvent { serde_json::from_value(event_json("process-jobs")).unwrap() };
     let answer = handle_batch(&worker, batch()).await;
     assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
     assert_eq!(mailer.sent().len(), 1, "the job's email went out");
@@ -577,7 +578,7 @@ async fn the_background_sample_events_run_through_their_functions() {
     let mut poisoned = event_json("process-jobs");
     poisoned["Records"][0]["messageId"] = json!("poisoned-message");
     poisoned["Records"][0]["body"] = json!("{\"not\": \"a job\"}");
-    let poisoned: SqsBatch = serde_json::from_value(poisoned).unwrap();
+    let poisoned: SqsEvent = serde_json::from_value(poisoned).unwrap();
     let answer = handle_batch(&worker, poisoned).await;
     assert_eq!(
         serde_json::to_value(&answer).unwrap(),

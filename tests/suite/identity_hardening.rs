@@ -9,7 +9,6 @@ use std::sync::Arc;
 use chrono::{TimeDelta, Utc};
 use http::StatusCode;
 use itinera::accounts::{AdminChanges, admin_update_user, get_user};
-use itinera::api::{Access, Api, ROUTES, Route};
 use itinera::clock::{SystemClock, UuidV7Ids};
 use itinera::identity::{Principal, RequestContext, Role, UserId};
 use itinera::ratelimit::RateLimitConfig;
@@ -17,6 +16,7 @@ use itinera::storage::Store;
 use itinera::version::Precondition;
 use itinera_embedded::EmbeddedStore;
 use itinera_functions::{Target, handle_event};
+use itinera_http::{Access, Api, ROUTES, Route};
 use itinera_tests::faults::{Call, Fault, FaultKind, FaultyStore, InterferingStore};
 use itinera_tests::{
     TEST_PASSWORD, TestRequest, TestResponse, api_over_with, login_request, plausible_request,

@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use http::StatusCode;
-use itinera::api::Api;
 use itinera::clock::UuidV7Ids;
 use itinera::identity::{Principal, Role};
 use itinera::jobs::{JobKind, Processed, process_job};
 use itinera::storage::Store;
+use itinera_http::Api;
 use itinera_tests::{TestRequest, api_over, fresh_dynamodb_store, send, spawn_app, token_of};
 use serde_json::{Value, json};
 

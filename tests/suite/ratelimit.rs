@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use http::{HeaderMap, Method};
-use itinera::api::ApiError;
 use itinera::ratelimit::{
     COUNT_ATTRIBUTE, Decision, GlobalEnforcement, LimiterUnavailable, ManualClock, RateKey,
     RateLimitConfig, RateLimiter, TTL_MARGIN_SECONDS, Tier,
@@ -14,6 +13,7 @@ use itinera::storage::{
     Delete, Item, Key, Page, Put, Query, Store, StoreError, TABLE, Update, WriteOp,
 };
 use itinera_embedded::EmbeddedStore;
+use itinera_http::{ApiError, RateLimitHeaders, request_kind};
 use tempfile::TempDir;
 
 const WINDOW_MS: i64 = 900_000;
@@ -95,7 +95,7 @@ async fn the_hit_after_the_limit_is_refused_with_nothing_remaining_until_a_futur
     assert!(refused.reset_at_epoch_seconds > now.timestamp());
     assert_eq!(refused.seconds_until_reset(now), 840);
     assert_eq!(
-        refused.rejection(now),
+        refused.refusal(now).map(ApiError::from),
         Some(ApiError::TooManyRequests {
             retry_after_seconds: 840
         })
@@ -319,17 +319,27 @@ async fn the_tightest_tier_fills_the_headers() {
 #[tokio::test]
 async fn the_global_tier_is_counted_by_the_app_only_when_configured_so() {
     let app = limits(small_limits());
-    assert_eq!(app.limiter.counted_tiers(&Method::GET), [Tier::Global]);
     assert_eq!(
-        app.limiter.counted_tiers(&Method::DELETE),
+        app.limiter.counted_tiers(request_kind(&Method::GET)),
+        [Tier::Global]
+    );
+    assert_eq!(
+        app.limiter.counted_tiers(request_kind(&Method::DELETE)),
         [Tier::Global, Tier::Write]
     );
     let edge = limits(RateLimitConfig {
         global_enforcement: GlobalEnforcement::Edge,
         ..small_limits()
     });
-    assert!(edge.limiter.counted_tiers(&Method::GET).is_empty());
-    assert_eq!(edge.limiter.counted_tiers(&Method::POST), [Tier::Write]);
+    assert!(
+        edge.limiter
+            .counted_tiers(request_kind(&Method::GET))
+            .is_empty()
+    );
+    assert_eq!(
+        edge.limiter.counted_tiers(request_kind(&Method::POST)),
+        [Tier::Write]
+    );
 }
 
 /// A store that cannot be reached.
@@ -377,7 +387,7 @@ async fn an_unreachable_store_fails_auth_closed_and_the_other_tiers_open() {
     assert!(auth.fail_closed);
     assert!(matches!(auth.source, StoreError::Unavailable(_)));
     assert_eq!(
-        auth.rejection(),
+        auth.refusal().map(ApiError::from),
         Some(ApiError::Unavailable {
             retry_after_seconds: 5
         })
@@ -387,7 +397,7 @@ async fn an_unreachable_store_fails_auth_closed_and_the_other_tiers_open() {
     for tier in [Tier::Global, Tier::Write] {
         let open = limiter.hit(tier, &key).await.unwrap_err();
         assert!(!open.fail_closed, "{tier}");
-        assert_eq!(open.rejection(), None, "{tier}");
+        assert_eq!(open.refusal(), None, "{tier}");
     }
 }
 

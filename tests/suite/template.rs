@@ -1,6 +1,6 @@
 //! `template.yaml` against the code it deploys.
 //!
-//! The route table (`itinera::api::ROUTES`) and the table schema (`itinera::storage::TABLE`) are
+//! The route table (`itinera_http::ROUTES`) and the table schema (`itinera::storage::TABLE`) are
 //! the sources of truth; the template restates them for CloudFormation. These tests fail as soon
 //! as the two drift apart: a route without a function (or the reverse), a function on the wrong
 //! path or method, a policy wider or narrower than the route's store access, a table whose keys
@@ -16,15 +16,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use itinera::api::{
-    AUTHORIZER_FUNCTION, Access, PLATFORM_FUNCTIONS, ROUTES, Route, StoreAccess, route_of_function,
-};
 use itinera::auth::keys::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
 use itinera::background::{BACKGROUND_FUNCTIONS, Trigger, background_function};
 use itinera::jobs::MAX_RECEIVES;
 use itinera::payments::{GATEWAY_VARIABLE, GatewaySetting, Platform, STAGE_KIND_VARIABLE};
 use itinera::ratelimit::{GlobalEnforcement, RateLimitConfig};
 use itinera::storage::TABLE;
+use itinera_http::{
+    AUTHORIZER_FUNCTION, Access, PLATFORM_FUNCTIONS, ROUTES, Route, StoreAccess, route_of_function,
+};
 use serde_yaml_ng::Value;
 
 /// The function that answers CORS preflight requests (a platform function, not a route).

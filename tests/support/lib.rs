@@ -12,7 +12,6 @@ use std::sync::{Arc, LazyLock};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
-use itinera::api::{Api, ApiRequest, CorsPolicy, Credentials, CursorCodec, RequestBody, Services};
 use itinera::auth::keys::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
 use itinera::auth::{PrivateKey, TokenIssuer, TokenVerifier};
 use itinera::clock::{IdGenerator, UuidV7Ids};
@@ -21,6 +20,7 @@ use itinera::payments::TestCardGateway;
 use itinera::ratelimit::RateLimitConfig;
 use itinera::storage::Store;
 use itinera_embedded::EmbeddedStore;
+use itinera_http::{Api, ApiRequest, CorsPolicy, Credentials, CursorCodec, RequestBody, Services};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -168,7 +168,7 @@ pub async fn sign_in(api: &Api, username: &str, password: &str) -> Value {
 
 /// A plausible request for `route`: its path with a fresh id in place of `{id}`, and an empty
 /// JSON object as the body of a write.
-pub fn plausible_request(route: &itinera::api::Route) -> TestRequest {
+pub fn plausible_request(route: &itinera_http::Route) -> TestRequest {
     let path = route
         .path
         .replace("{id}", &uuid::Uuid::now_v7().to_string());

@@ -44,7 +44,7 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("bootstrap-admin: {}", itinera::api::error_chain(&error));
+            eprintln!("bootstrap-admin: {}", itinera::error::chain(&error));
             ExitCode::FAILURE
         }
     }

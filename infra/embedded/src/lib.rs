@@ -7,8 +7,9 @@
 //! [`EmbeddedQueue`] implements the job queue ports on redb with SQS's rules (visibility timeout,
 //! receive counts, a dead-letter queue), so jobs survive restarts of the local stack too.
 //!
-//! [`OutboxMailer`] implements the mail port by writing each email as an `.eml` file to a local
-//! outbox directory, so local runs send nothing and every message can be opened in a mail client.
+//! [`OutboxMailer`] implements the mail port by writing each email as an `.eml` file (RFC 5322,
+//! built with `lettre`'s message builder) to a local outbox directory, so local runs send nothing
+//! and every message can be opened in a mail client.
 
 mod mailbox;
 mod queue;

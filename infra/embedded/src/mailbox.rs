@@ -1,6 +1,11 @@
 //! The local mailer: every email becomes an `.eml` file in an outbox directory (`DATA_DIR/outbox`
 //! in the local stack), where any mail client opens it. Nothing leaves the machine.
 //!
+//! The file is built with `lettre`'s message builder (its `builder` feature only: no transport):
+//! CRLF lines, the subject as RFC 2047 encoded words when it is not plain ASCII, the body as
+//! quoted-printable UTF-8, and the `Message-ID` the email carries (derived from its work's key).
+//! Only this adapter renders RFC 5322; SES takes the subject and body as they are.
+//!
 //! A file is written whole or not at all (a temporary file, synced, then renamed over the final
 //! name), so a crash never leaves half a message. Files are named `<time>-<message id>.eml`; an
 //! email whose message id already has a file replaces that file under its first name, so a job
@@ -14,9 +19,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use itinera::accounts::Email as Address;
 use itinera::clock::{Clock, SystemClock};
-use itinera::mail::{Email, MailError, Mailer, render_rfc5322};
+use itinera::mail::{Email, MailError, Mailer};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox, Message, SinglePart};
 
 /// Writes each email as an RFC 5322 file in a directory.
 #[derive(Clone)]
@@ -51,7 +59,7 @@ impl OutboxMailer {
 impl Mailer for OutboxMailer {
     async fn send(&self, email: &Email) -> Result<(), MailError> {
         let now = SystemClock.now();
-        let message = render_rfc5322(email, &self.from, now);
+        let message = render(email, &self.from, now)?;
         let slug = slug(email.message_id());
         let stamp = now.format("%Y%m%dT%H%M%S%.3fZ").to_string();
         let dir = self.dir.clone();
@@ -61,7 +69,7 @@ impl Mailer for OutboxMailer {
             let _guard = writing
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            write_message(&dir, &slug, &stamp, message.as_bytes())
+            write_message(&dir, &slug, &stamp, &message)
         })
         .await
         .map_err(|error| MailError::Unavailable(Box::new(error)))?
@@ -74,6 +82,36 @@ impl Mailer for OutboxMailer {
         );
         Ok(())
     }
+}
+
+/// The email as an RFC 5322 message from `from`, dated `date`. An address the builder cannot
+/// write (the domain accepted it, the mail format does not) is a rejection: sending again will
+/// not change it.
+fn render(email: &Email, from: &Address, date: DateTime<Utc>) -> Result<Vec<u8>, MailError> {
+    let mailbox = |address: &Address| {
+        address
+            .as_str()
+            .parse::<Mailbox>()
+            .map_err(|error| MailError::Rejected(Box::new(error)))
+    };
+    let body = Body::new_with_encoding(
+        email.text_body().to_owned(),
+        ContentTransferEncoding::QuotedPrintable,
+    )
+    .map_err(|_| MailError::Rejected("the body cannot be quoted-printable".into()))?;
+    let message = Message::builder()
+        .from(mailbox(from)?)
+        .to(mailbox(email.to())?)
+        .subject(email.subject())
+        .message_id(Some(email.message_id().to_owned()))
+        .date(date.into())
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(body),
+        )
+        .map_err(|error| MailError::Rejected(Box::new(error)))?;
+    Ok(message.formatted())
 }
 
 /// The message id as a file name part: `<3f2a...@itinera>` becomes `3f2a...-itinera`.
@@ -193,6 +231,50 @@ mod tests {
         assert!(parsed.date().is_some());
         let decoded = parsed.body_text(0).expect("a text body");
         assert_eq!(decoded.replace("\r\n", "\n").trim_end(), body);
+    }
+
+    #[test]
+    fn a_long_non_ascii_subject_is_folded_into_short_lines_and_the_headers_are_complete() {
+        let subject = "Réservation confirmée : vol AI101 de DEL à BOM, départ le mardi 1 décembre";
+        let sent = email(
+            subject,
+            "Bonjour Zoë,\n\nÀ bientôt.",
+            "booking-confirmed#b6",
+        );
+        let date = DateTime::parse_from_rfc3339("2026-11-21T08:00:05Z")
+            .unwrap()
+            .to_utc();
+        let raw = render(&sent, &address("noreply@itinera.example"), date).unwrap();
+        let text = String::from_utf8(raw.clone()).unwrap();
+        let (head, _) = text.split_once("\r\n\r\n").unwrap();
+        assert!(
+            head.split("\r\n").count() > 8,
+            "the subject is folded:\n{head}"
+        );
+        assert!(text.split("\r\n").all(|line| line.len() <= 78), "{text}");
+        let names: Vec<&str> = head
+            .split("\r\n")
+            .filter(|line| !line.starts_with([' ', '\t']))
+            .filter_map(|line| line.split_once(':').map(|(name, _)| name))
+            .collect();
+        for name in [
+            "From",
+            "To",
+            "Subject",
+            "Message-ID",
+            "Date",
+            "MIME-Version",
+            "Content-Type",
+            "Content-Transfer-Encoding",
+        ] {
+            assert!(names.contains(&name), "{name} missing from {names:?}");
+        }
+        let parsed = MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(parsed.subject(), Some(subject));
+        assert_eq!(
+            parsed.date().map(|date| date.to_timestamp()),
+            Some(date.timestamp())
+        );
     }
 
     #[tokio::test]

@@ -61,7 +61,7 @@ pub async fn run(
                     Ok(processed) => tracing::info!(function, processed, "scheduled run completed"),
                     Err(error) => tracing::error!(
                         function,
-                        error = %itinera::api::error_chain(&error),
+                        error = %itinera::error::chain(&error),
                         "scheduled run failed; the next run retries"
                     ),
                 }
@@ -85,7 +85,7 @@ async fn drain(
         let deliveries = match source.receive(MAX_BATCH, VISIBILITY).await {
             Ok(deliveries) => deliveries,
             Err(error) => {
-                tracing::error!(error = %itinera::api::error_chain(&error), "receiving jobs failed");
+                tracing::error!(error = %itinera::error::chain(&error), "receiving jobs failed");
                 Vec::new()
             }
         };
@@ -108,7 +108,7 @@ async fn drain(
             if let Err(error) = outcome {
                 tracing::warn!(
                     message_id = %delivery.message_id,
-                    error = %itinera::api::error_chain(&error),
+                    error = %itinera::error::chain(&error),
                     "could not settle a job; it returns when its visibility timeout lapses"
                 );
             }

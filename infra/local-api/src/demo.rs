@@ -12,12 +12,12 @@ use chrono::{DateTime, Days, NaiveTime, TimeDelta, Utc};
 use itinera::accounts::{self, Email, NewAccount, Password, PersonName, Username};
 use itinera::airplanes::{self, AirplaneFilter, AirplaneId, Capacity, ModelNumber, NewAirplane};
 use itinera::airports::{self, Airport, AirportCode, CountryCode, NewAirport, PlaceName, TimeZone};
-use itinera::api::Services;
 use itinera::error::DomainError;
 use itinera::flights::{self, FlightNumber, FlightSearch, Leg, NewFlight, Schedule, SearchOrder};
 use itinera::identity::{RequestContext, Role};
 use itinera::money::{Currency, Money};
 use itinera::pagination::PageLimit;
+use itinera_http::Services;
 
 /// How many days ahead the demo schedule reaches, starting tomorrow (a flight must depart in the
 /// future, and tomorrow's flights exist whatever the hour of the load).

@@ -8,10 +8,12 @@
 //!
 //! Next to the API it runs the background functions in-process ([`background`]): the worker on
 //! the durable embedded queue, and the schedules on timers. Emails go to `.eml` files in
-//! `DATA_DIR/outbox/`.
+//! `DATA_DIR/outbox/`. The token key pair is kept in `DATA_DIR` too ([`dev_keys`]), so tokens
+//! outlive a restart; no other entry point keeps keys on disk.
 
 pub mod background;
 pub mod demo;
+pub mod dev_keys;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -19,6 +21,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::dev_keys::{DevKeyError, dev_keys};
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
@@ -28,18 +31,18 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use itinera::accounts::{self, Email, Password};
-use itinera::api::{
-    Api, ApiRequest, CachedAuthenticator, Credentials, CursorCodec, MAX_BODY_BYTES, RequestBody,
-    Services,
-};
+use itinera::auth::TokenKeys;
 use itinera::auth::keys::{PRIVATE_KEY_VARIABLE, PUBLIC_KEY_VARIABLE};
-use itinera::auth::{DevKeyError, TokenKeys, dev_keys};
-use itinera::config::{ApiConfig, ConfigError, SigningKey, env};
+use itinera::config::{ConfigError, SigningKey, env};
 use itinera::error::DomainError;
 use itinera::jobs::JobQueue;
 use itinera::payments::{GatewaySetting, Platform};
 use itinera::ratelimit::RateLimitConfig;
 use itinera::storage::Store;
+use itinera_http::{
+    Api, ApiConfig, ApiRequest, CachedAuthenticator, Credentials, CursorCodec, MAX_BODY_BYTES,
+    RequestBody, Services,
+};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;

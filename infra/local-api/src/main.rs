@@ -57,10 +57,7 @@ async fn main() -> ExitCode {
         }
     };
     if let Err(error) = bootstrap_admin(&config, &api).await {
-        eprintln!(
-            "local-api cannot start: {}",
-            itinera::api::error_chain(&error)
-        );
+        eprintln!("local-api cannot start: {}", itinera::error::chain(&error));
         return ExitCode::FAILURE;
     }
     let demo_credentials = if demo::requested(std::env::args(), std::env::var("ITINERA_DEMO").ok())
@@ -79,7 +76,7 @@ async fn main() -> ExitCode {
             Err(error) => {
                 eprintln!(
                     "local-api cannot load the demo data: {}",
-                    itinera::api::error_chain(&error)
+                    itinera::error::chain(&error)
                 );
                 return ExitCode::FAILURE;
             }

@@ -2,15 +2,15 @@
 //! and the platform functions. Everything else in this crate works on [`Function`], so moving
 //! the tables to another crate changes the paths here and nothing else.
 
-use itinera::api::{AUTHORIZER_FUNCTION, Access, PREFLIGHT_FUNCTION, ROUTES, Route, StoreAccess};
 use itinera::background::{BACKGROUND_FUNCTIONS, BackgroundFunction, Trigger};
+use itinera_http::{AUTHORIZER_FUNCTION, Access, PREFLIGHT_FUNCTION, ROUTES, Route, StoreAccess};
 
 use crate::catalog;
 use crate::model::{Endpoint, Function, Kind, TableAccess};
 
 /// The module path of the route statics, as a route's binary names its route
 /// (`<ROUTE_STATICS>::GET_AIRPLANE`).
-pub const ROUTE_STATICS: &str = "itinera::api::routes";
+pub const ROUTE_STATICS: &str = "itinera_http::routes";
 
 /// Every function of the stack, in template order: the routes as the table lists them, the
 /// preflight function, the authorizer, then the background functions.

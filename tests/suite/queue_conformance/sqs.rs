@@ -43,7 +43,7 @@ async fn fresh_queue() -> QueueUnderTest {
         .unwrap_or_else(|error| {
             panic!(
                 "creating queues {name} on {endpoint}: {}",
-                itinera::api::error_chain(&error)
+                itinera::error::chain(&error)
             )
         });
     QueueUnderTest {

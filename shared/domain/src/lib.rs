@@ -1,0 +1,62 @@
+//! Itinera's domain crate: entities, rules, use cases and the ports they need, free of any AWS
+//! dependency and of HTTP. Its manifest names no HTTP crate, so nothing here can build a status,
+//! a header or a problem body: use cases return [`error::DomainError`], the limiter refuses with
+//! [`ratelimit::RateLimited`], and the HTTP crate (`itinera-http`, which depends on this one and
+//! never the other way round) maps them in its one place. Adapters (`itinera-aws`,
+//! `itinera-embedded`) implement the ports.
+//!
+//! - [`airplanes`]: the fleet; one file per use case (`create.rs`, `list.rs`, ...).
+//! - [`airports`], [`flights`]: airports with their time zones, and flights with their seats and
+//!   search by leg and local day.
+//! - [`storage`]: the storage port (DynamoDB semantics in typed terms), the table schema, and the
+//!   one item codec (`to_item` / `from_item`) every stored record goes through.
+//! - [`bounded`]: the bounded text and integer newtypes most fields are, declared in one line.
+//! - [`pagination`], [`version`]: list pages and optimistic concurrency, shared by every entity.
+//! - [`entity`]: the closed set of entity kinds that items, audit entries and the API name, and
+//!   the use cases every entity shares (get, create, versioned update, guarded delete, list).
+//! - [`audit`]: audit entries, written in the same transaction as the change they record.
+//! - [`identity`]: roles, the authenticated principal and the request context of a change.
+//! - [`background`]: the queue worker and the scheduled functions, declared once, with what each
+//!   may do to the table ([`storage::StoreAccess`], as routes name it too).
+//! - [`jobs`]: background jobs and the queue ports they travel through.
+//! - [`mail`]: the mail port (an email, its message id, the `Mailer` trait); the adapters write
+//!   it on the wire.
+//! - [`notifications`]: the in-app notifications the worker writes and users read.
+//! - [`bookings`]: seat holds (capped per customer), payment and refunds through recoverable
+//!   intents, cancellation, expiry, a cancelled flight's fan-out and departure reminders.
+//! - [`payments`]: the payment port, the `PAYMENT_GATEWAY` setting and the test-card gateway.
+//! - [`accounts`], [`auth`]: users, passwords and roles; sessions, refresh tokens and access
+//!   tokens.
+//! - [`ratelimit`]: the tiered limiter and its counters.
+//! - [`idempotency`]: `Idempotency-Key` records, completed in the same transaction as the change.
+//! - [`money`]: amounts in minor units with their currency.
+//! - [`clock`]: time and identifier ports.
+//! - [`error`]: the error use cases return, and the cause chain every log line prints.
+//! - [`config`], [`telemetry`]: what settings are read with (the error naming a variable, the
+//!   signing-key secret, the environment lookup) and JSON logs, for every entry point.
+
+pub mod accounts;
+pub mod airplanes;
+pub mod airports;
+pub mod audit;
+pub mod auth;
+pub mod background;
+pub mod bookings;
+pub mod bounded;
+pub mod clock;
+pub mod config;
+pub mod entity;
+pub mod error;
+pub mod flights;
+pub mod idempotency;
+pub mod identity;
+pub mod jobs;
+pub mod mail;
+pub mod money;
+pub mod notifications;
+pub mod pagination;
+pub mod payments;
+pub mod ratelimit;
+pub mod storage;
+pub mod telemetry;
+pub mod version;

@@ -1,0 +1,551 @@
+//! The route table: the single source of truth for the API's surface.
+//!
+//! Every route is a `static` of its own, and [`ROUTES`] lists them by reference. The local API
+//! and the preflight function route by the whole table; each Lambda binary names its one route
+//! directly, so it links that route's handler and no other. A test proves that `template.yaml`
+//! declares exactly these functions, paths, methods and store permissions, and gives the cursor
+//! key and the payment gateway to exactly the routes that page and that move money. Adding an
+//! endpoint means one handler, one static here (listed in [`ROUTES`]) and its entry in
+//! `infra/xtask/src/catalog.rs`; `cargo run -p xtask -- generate` writes its binary, its sample
+//! event and its function in the template.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use http::Method;
+use itinera::identity::Principal;
+pub use itinera::storage::StoreAccess;
+
+use super::handlers::{
+    self, accounts, airplanes, airports, audit, auth, bookings, flights, health, notifications,
+};
+use super::problem::ApiError;
+use super::reply::Reply;
+use super::request::Input;
+use super::services::Services;
+use itinera::airplanes::AirplaneId;
+use itinera::airports::AirportCode;
+use itinera::flights::FlightId;
+
+/// The future a handler returns.
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Reply, ApiError>> + Send>>;
+/// A handler: decode the input, run one use case, shape the reply.
+pub type Handler = fn(Arc<Services>, Input) -> HandlerFuture;
+
+/// Who may call a route. Roles nest: an admin may call every staff route, staff every customer
+/// route. Ownership (a customer reaching only their own bookings, contracts, profile) is checked
+/// by the use cases, which answer 404 for another user's resource so ids cannot be probed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, without credentials.
+    Anonymous,
+    /// Any signed-in user: customer, staff or admin.
+    Customer,
+    /// Staff or admin.
+    Staff,
+    /// Admins only.
+    Admin,
+}
+
+/// Why a caller may not use a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Denial {
+    /// Nobody is signed in (401).
+    Unauthenticated,
+    /// Signed in with a role below the route's (403).
+    Forbidden,
+}
+
+impl Access {
+    /// Whether `principal` (or an anonymous caller) may call a route with this access.
+    pub fn admits(self, principal: Option<&Principal>) -> Result<(), Denial> {
+        let Some(principal) = principal else {
+            return match self {
+                Access::Anonymous => Ok(()),
+                _ => Err(Denial::Unauthenticated),
+            };
+        };
+        let allowed = match self {
+            Access::Anonymous | Access::Customer => true,
+            Access::Staff => principal.is_staff(),
+            Access::Admin => principal.is_admin(),
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(Denial::Forbidden)
+        }
+    }
+}
+
+/// Which rate-limit tier a route counts against (besides the global one every request counts in).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateTier {
+    /// Only the global per-client tier.
+    Global,
+    /// The tier for requests that change data.
+    Write,
+    /// Sign-in, registration, token refresh and password change (a current-password check is a
+    /// sign-in attempt): counted per client and per account, failures only; also counted in the
+    /// write tier.
+    Auth,
+}
+
+/// One endpoint.
+#[derive(Debug)]
+pub struct Route {
+    /// The Lambda function and binary name (kebab-case).
+    pub function: &'static str,
+    pub method: Method,
+    /// The path template, with `{name}` parameters (the syntax API Gateway uses too).
+    pub path: &'static str,
+    pub access: Access,
+    pub rate_tier: RateTier,
+    pub store_access: StoreAccess,
+    /// Whether the function signs access tokens, and so holds the private signing key.
+    pub signs_tokens: bool,
+    /// Whether the function sends jobs to the queue; the template grants `sqs:SendMessage` to
+    /// exactly these.
+    pub enqueues_jobs: bool,
+    /// Whether the function charges or refunds through the payment gateway. Exactly these get
+    /// `PAYMENT_GATEWAY` from the template, and refuse to start without a valid one; every other
+    /// function holds a gateway that refuses all payments.
+    pub moves_money: bool,
+    /// Whether the function answers a list one page at a time, and so signs and verifies cursors.
+    /// Exactly these get `CURSOR_SIGNING_KEY`; the others never see it.
+    pub pages: bool,
+    pub handler: Handler,
+}
+
+impl Route {
+    /// A route that signs no tokens, sends no jobs, moves no money and answers no pages; the
+    /// flag methods below turn those on. Const, so that routes stay statics the linker can drop.
+    #[allow(clippy::too_many_arguments)]
+    pub const fn new(
+        function: &'static str,
+        method: Method,
+        path: &'static str,
+        access: Access,
+        rate_tier: RateTier,
+        store_access: StoreAccess,
+        handler: Handler,
+    ) -> Self {
+        Self {
+            function,
+            method,
+            path,
+            access,
+            rate_tier,
+            store_access,
+            signs_tokens: false,
+            enqueues_jobs: false,
+            moves_money: false,
+            pages: false,
+            handler,
+        }
+    }
+
+    /// The route signs access tokens ([`Route::signs_tokens`]).
+    pub const fn signs_tokens(mut self) -> Self {
+        self.signs_tokens = true;
+        self
+    }
+
+    /// The route sends jobs to the queue ([`Route::enqueues_jobs`]).
+    pub const fn enqueues_jobs(mut self) -> Self {
+        self.enqueues_jobs = true;
+        self
+    }
+
+    /// The route charges or refunds ([`Route::moves_money`]).
+    pub const fn moves_money(mut self) -> Self {
+        self.moves_money = true;
+        self
+    }
+
+    /// The route answers a list in pages ([`Route::pages`]).
+    pub const fn pages(mut self) -> Self {
+        self.pages = true;
+        self
+    }
+}
+
+/// Declares one route as a static, documented by its method and path:
+/// `route! { NAME: METHOD "/path" -> "function-name", Access, RateTier, StoreAccess, handler; flags }`,
+/// where the flags (any of `signs_tokens`, `enqueues_jobs`, `moves_money`, `pages`) are optional.
+macro_rules! route {
+    (
+        $name:ident: $method:ident $path:literal -> $function:literal,
+        $access:ident, $tier:ident, $store:ident, $handler:path $(; $($flag:ident),+)?
+    ) => {
+        #[doc = concat!("`", stringify!($method), " ", $path, "`.")]
+        pub static $name: Route = Route::new(
+            $function,
+            Method::$method,
+            $path,
+            Access::$access,
+            RateTier::$tier,
+            StoreAccess::$store,
+            |services, input| Box::pin($handler(services, input)),
+        )
+        $($(.$flag())+)?;
+    };
+}
+
+/// The function that answers CORS preflight requests for every path, which API Gateway's static
+/// CORS support cannot do for a list of origins.
+pub const PREFLIGHT_FUNCTION: &str = "preflight";
+/// The Lambda authorizer that verifies access tokens in front of every non-anonymous route.
+pub const AUTHORIZER_FUNCTION: &str = "authorizer";
+/// Functions in the template that are not routes.
+pub const PLATFORM_FUNCTIONS: &[&str] = &[PREFLIGHT_FUNCTION, AUTHORIZER_FUNCTION];
+
+/// Every route of the API. Each is a static of its own, which its function's binary names
+/// directly, so that a binary links its own handler and no other.
+pub static ROUTES: &[&Route] = &[
+    &HEALTH,
+    &CREATE_AIRPLANE,
+    &LIST_AIRPLANES,
+    &GET_AIRPLANE,
+    &UPDATE_AIRPLANE,
+    &DELETE_AIRPLANE,
+    &CREATE_AIRPORT,
+    &LIST_AIRPORTS,
+    &GET_AIRPORT,
+    &UPDATE_AIRPORT,
+    &DELETE_AIRPORT,
+    &CREATE_FLIGHT,
+    &SEARCH_FLIGHTS,
+    &GET_FLIGHT,
+    &UPDATE_FLIGHT,
+    &DELETE_FLIGHT,
+    &REGISTER,
+    &LOGIN,
+    &REFRESH,
+    &LOGOUT,
+    &GET_MY_PROFILE,
+    &UPDATE_MY_PROFILE,
+    &CHANGE_MY_PASSWORD,
+    &LIST_MY_ACTIVITY,
+    &LIST_USERS,
+    &GET_USER,
+    &UPDATE_USER,
+    &LIST_AUDIT_ENTRIES,
+    &LIST_NOTIFICATIONS,
+    &READ_NOTIFICATION,
+    &CREATE_BOOKING,
+    &LIST_BOOKINGS,
+    &GET_BOOKING,
+    &PAY_BOOKING,
+    &CANCEL_BOOKING,
+];
+
+route!(HEALTH: GET "/v1/health" -> "health", Anonymous, Global, Read, health::check);
+
+route!(
+    CREATE_AIRPLANE: POST "/v1/airplanes" -> "create-airplane",
+    Staff, Write, ReadWrite, airplanes::create
+);
+
+route!(
+    LIST_AIRPLANES: GET "/v1/airplanes" -> "list-airplanes",
+    Customer, Global, Read, airplanes::list; pages
+);
+
+route!(
+    GET_AIRPLANE: GET "/v1/airplanes/{id}" -> "get-airplane",
+    Customer, Global, Read, handlers::fetch::<AirplaneId>
+);
+
+route!(
+    UPDATE_AIRPLANE: PATCH "/v1/airplanes/{id}" -> "update-airplane",
+    Staff, Write, ReadWrite, airplanes::update
+);
+
+route!(
+    DELETE_AIRPLANE: DELETE "/v1/airplanes/{id}" -> "delete-airplane",
+    Staff, Write, ReadWrite, handlers::remove::<AirplaneId>
+);
+
+route!(
+    CREATE_AIRPORT: POST "/v1/airports" -> "create-airport",
+    Staff, Write, ReadWrite, airports::create
+);
+
+route!(
+    LIST_AIRPORTS: GET "/v1/airports" -> "list-airports",
+    Anonymous, Global, Read, airports::list; pages
+);
+
+route!(
+    GET_AIRPORT: GET "/v1/airports/{code}" -> "get-airport",
+    Anonymous, Global, Read, handlers::fetch::<AirportCode>
+);
+
+route!(
+    UPDATE_AIRPORT: PATCH "/v1/airports/{code}" -> "update-airport",
+    Staff, Write, ReadWrite, airports::update
+);
+
+route!(
+    DELETE_AIRPORT: DELETE "/v1/airports/{code}" -> "delete-airport",
+    Staff, Write, ReadWrite, handlers::remove::<AirportCode>
+);
+
+route!(
+    CREATE_FLIGHT: POST "/v1/flights" -> "create-flight",
+    Staff, Write, ReadWrite, flights::create
+);
+
+route!(
+    SEARCH_FLIGHTS: GET "/v1/flights" -> "search-flights",
+    Anonymous, Global, Read, flights::search; pages
+);
+
+route!(GET_FLIGHT: GET "/v1/flights/{id}" -> "get-flight", Anonymous, Global, Read, handlers::fetch::<FlightId>);
+
+// Cancelling a booked flight sends the task that cancels its bookings.
+route!(
+    UPDATE_FLIGHT: PATCH "/v1/flights/{id}" -> "update-flight",
+    Staff, Write, ReadWrite, flights::update; enqueues_jobs
+);
+
+route!(
+    DELETE_FLIGHT: DELETE "/v1/flights/{id}" -> "delete-flight",
+    Staff, Write, ReadWrite, handlers::remove::<FlightId>
+);
+
+route!(
+    REGISTER: POST "/v1/auth/register" -> "register",
+    Anonymous, Auth, ReadWrite, accounts::register
+);
+
+route!(
+    LOGIN: POST "/v1/auth/login" -> "login",
+    Anonymous, Auth, ReadWrite, auth::login; signs_tokens
+);
+
+route!(
+    REFRESH: POST "/v1/auth/refresh" -> "refresh",
+    Anonymous, Auth, ReadWrite, auth::refresh; signs_tokens
+);
+
+route!(LOGOUT: POST "/v1/auth/logout" -> "logout", Anonymous, Write, ReadWrite, auth::logout);
+
+route!(
+    GET_MY_PROFILE: GET "/v1/users/me" -> "get-my-profile",
+    Customer, Global, Read, accounts::me
+);
+
+route!(
+    UPDATE_MY_PROFILE: PATCH "/v1/users/me" -> "update-my-profile",
+    Customer, Write, ReadWrite, accounts::update_me
+);
+
+route!(
+    CHANGE_MY_PASSWORD: POST "/v1/users/me/password" -> "change-my-password",
+    Customer, Auth, ReadWrite, accounts::change_password; signs_tokens
+);
+
+route!(
+    LIST_MY_ACTIVITY: GET "/v1/users/me/activity" -> "list-my-activity",
+    Customer, Global, Read, audit::my_activity; pages
+);
+
+route!(LIST_USERS: GET "/v1/users" -> "list-users", Admin, Global, Read, accounts::list; pages);
+
+route!(GET_USER: GET "/v1/users/{id}" -> "get-user", Admin, Global, Read, accounts::get);
+
+route!(
+    UPDATE_USER: PATCH "/v1/users/{id}" -> "update-user",
+    Admin, Write, ReadWrite, accounts::update
+);
+
+route!(
+    LIST_AUDIT_ENTRIES: GET "/v1/audit" -> "list-audit-entries",
+    Admin, Global, Read, audit::list; pages
+);
+
+route!(
+    LIST_NOTIFICATIONS: GET "/v1/notifications" -> "list-notifications",
+    Customer, Global, Read, notifications::list; pages
+);
+
+route!(
+    READ_NOTIFICATION: POST "/v1/notifications/{id}/read" -> "read-notification",
+    Customer, Write, ReadWrite, notifications::read
+);
+
+route!(
+    CREATE_BOOKING: POST "/v1/bookings" -> "create-booking",
+    Customer, Write, ReadWrite, bookings::create
+);
+
+route!(
+    LIST_BOOKINGS: GET "/v1/bookings" -> "list-bookings",
+    Customer, Global, Read, bookings::list; pages
+);
+
+route!(
+    GET_BOOKING: GET "/v1/bookings/{id}" -> "get-booking",
+    Customer, Global, Read, bookings::get
+);
+
+route!(
+    PAY_BOOKING: POST "/v1/bookings/{id}/payment" -> "pay-booking",
+    Customer, Write, ReadWrite, bookings::pay; enqueues_jobs, moves_money
+);
+
+route!(
+    CANCEL_BOOKING: POST "/v1/bookings/{id}/cancel" -> "cancel-booking",
+    Customer, Write, ReadWrite, bookings::cancel; enqueues_jobs, moves_money
+);
+
+/// The route a function serves.
+pub fn route_of_function(function: &str) -> Option<&'static Route> {
+    ROUTES
+        .iter()
+        .find(|route| route.function == function)
+        .copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn function_names_and_method_path_pairs_are_unique() {
+        let functions: HashSet<_> = ROUTES.iter().map(|route| route.function).collect();
+        assert_eq!(functions.len(), ROUTES.len());
+        let endpoints: HashSet<_> = ROUTES
+            .iter()
+            .map(|route| (&route.method, route.path))
+            .collect();
+        assert_eq!(endpoints.len(), ROUTES.len());
+        assert!(
+            PLATFORM_FUNCTIONS
+                .iter()
+                .all(|name| route_of_function(name).is_none())
+        );
+    }
+
+    #[test]
+    fn background_functions_are_not_routes() {
+        for background in itinera::background::BACKGROUND_FUNCTIONS {
+            assert!(
+                ROUTES
+                    .iter()
+                    .all(|route| route.function != background.function),
+                "{}",
+                background.function
+            );
+        }
+    }
+
+    /// The static a binary names must be the route of that binary's function: each static is
+    /// named after its function (`get-airplane` is `GET_AIRPLANE`), and the functions crate checks
+    /// that each binary names the static of its own file name.
+    #[test]
+    fn each_route_static_is_named_after_its_function() {
+        let source = include_str!("routes.rs");
+        for route in ROUTES {
+            let name = route.function.to_ascii_uppercase().replace('-', "_");
+            let declaration = format!(
+                "{name}: {} \"{}\" -> \"{}\",",
+                route.method.as_str(),
+                route.path,
+                route.function
+            );
+            assert!(
+                source.contains(&declaration),
+                "{} is not declared as `pub static {name}`",
+                route.function
+            );
+        }
+    }
+
+    #[test]
+    fn function_names_are_kebab_case_and_paths_are_versioned() {
+        for route in ROUTES {
+            assert!(
+                route
+                    .function
+                    .bytes()
+                    .all(|byte| byte.is_ascii_lowercase() || byte == b'-'),
+                "{}",
+                route.function
+            );
+            assert!(route.path.starts_with("/v1/"), "{}", route.path);
+        }
+    }
+
+    #[test]
+    fn routes_that_page_read_collections_and_routes_that_move_money_write() {
+        for route in ROUTES {
+            if route.pages {
+                assert_eq!(route.method, Method::GET, "{}", route.function);
+                assert!(
+                    !route.path.ends_with('}'),
+                    "{} pages a collection",
+                    route.function
+                );
+            }
+            if route.moves_money {
+                assert_eq!(
+                    route.store_access,
+                    StoreAccess::ReadWrite,
+                    "{}",
+                    route.function
+                );
+                assert_eq!(route.method, Method::POST, "{}", route.function);
+            }
+        }
+    }
+
+    #[test]
+    fn access_nests_roles_and_needs_a_principal_beyond_anonymous() {
+        use itinera::identity::{Role, UserId};
+        let principal = |role| Principal {
+            user_id: UserId::from(uuid::Uuid::nil()),
+            role,
+        };
+        let (customer, staff, admin) = (
+            principal(Role::Customer),
+            principal(Role::Staff),
+            principal(Role::Admin),
+        );
+        assert_eq!(Access::Anonymous.admits(None), Ok(()));
+        for access in [Access::Customer, Access::Staff, Access::Admin] {
+            assert_eq!(access.admits(None), Err(Denial::Unauthenticated));
+        }
+        assert_eq!(Access::Customer.admits(Some(&customer)), Ok(()));
+        assert_eq!(
+            Access::Staff.admits(Some(&customer)),
+            Err(Denial::Forbidden)
+        );
+        assert_eq!(Access::Staff.admits(Some(&staff)), Ok(()));
+        assert_eq!(Access::Admin.admits(Some(&staff)), Err(Denial::Forbidden));
+        assert_eq!(Access::Admin.admits(Some(&admin)), Ok(()));
+        assert_eq!(Access::Staff.admits(Some(&admin)), Ok(()));
+    }
+
+    #[test]
+    fn routes_that_change_data_count_in_the_write_tier_and_may_write() {
+        for route in ROUTES {
+            let writes = !matches!(route.method, Method::GET | Method::HEAD);
+            let write_tier = matches!(route.rate_tier, RateTier::Write | RateTier::Auth);
+            assert_eq!(write_tier, writes, "{}", route.function);
+            if !writes {
+                assert_ne!(
+                    route.store_access,
+                    StoreAccess::ReadWrite,
+                    "{}",
+                    route.function
+                );
+            }
+        }
+    }
+}
