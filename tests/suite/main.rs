@@ -41,6 +41,7 @@ mod events;
 mod faults;
 mod flight_cancellation;
 mod flights;
+mod generated_input;
 mod identity;
 mod identity_hardening;
 mod local_server;

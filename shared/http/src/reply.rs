@@ -226,3 +226,49 @@ mod tests {
         );
     }
 }
+
+/// Generated inputs: whatever `If-Match` holds, it is read without panicking, as the strong tags
+/// of whole versions it names, or as `*`.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_if_match_value_reads_as_the_versions_it_names(value in "[ -~]{0,60}") {
+            let Ok(header) = HeaderValue::from_str(&value) else {
+                return Ok(());
+            };
+            let mut headers = HeaderMap::new();
+            headers.insert(header::IF_MATCH, header);
+            let tags: Vec<&str> = value.split(',').map(str::trim).collect();
+            match if_match_versions(&headers) {
+                Some(Err(())) => prop_assert!(tags.contains(&"*")),
+                Some(Ok(versions)) => {
+                    prop_assert!(!tags.contains(&"*"));
+                    for version in versions {
+                        let tag = format!("\"{version}\"");
+                        prop_assert!(tags.iter().any(|candidate| {
+                            candidate
+                                .strip_prefix('"')
+                                .and_then(|rest| rest.strip_suffix('"'))
+                                .and_then(|digits| digits.parse::<u64>().ok())
+                                == Some(version)
+                        }), "{tag} in {value:?}");
+                    }
+                }
+                None => prop_assert!(false, "a present header reads as absent"),
+            }
+        }
+
+        #[test]
+        fn every_version_round_trips_through_its_etag(versions in prop::collection::vec(any::<u64>(), 1..5)) {
+            let value = versions.iter().map(|version| etag(*version)).collect::<Vec<_>>().join(", ");
+            let mut headers = HeaderMap::new();
+            headers.insert(header::IF_MATCH, HeaderValue::from_str(&value).unwrap());
+            prop_assert_eq!(if_match_versions(&headers), Some(Ok(versions)));
+        }
+    }
+}
