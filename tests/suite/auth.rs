@@ -722,7 +722,8 @@ async fn a_secure_parameter_is_read_back_decrypted_from_ssm() {
     let client = itinera_aws::ssm::build_local_client(&endpoint);
     let name = format!("/itinera-test/{}/jwt-private-key", uuid::Uuid::new_v4());
     let value = "-----BEGIN PRIVATE KEY-----\nsecret material\n-----END PRIVATE KEY-----\n";
-    client
+    // Written with the SSM SDK client, read back with the functions' own signed call.
+    ssm_sdk_client(&endpoint)
         .put_parameter()
         .name(&name)
         .value(value)
@@ -744,4 +745,18 @@ async fn a_secure_parameter_is_read_back_decrypted_from_ssm() {
         "{missing:?}"
     );
     assert!(missing.to_string().contains(&format!("{name}-missing")));
+}
+
+/// The SSM SDK client for moto at `endpoint`, to write the parameters the functions read.
+fn ssm_sdk_client(endpoint: &str) -> aws_sdk_ssm::Client {
+    use aws_sdk_ssm::config::{BehaviorVersion, Builder, Credentials, Region};
+    let credentials = Credentials::new("itinera-local", "itinera-local", None, None, "tests");
+    aws_sdk_ssm::Client::from_conf(
+        Builder::new()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(credentials)
+            .endpoint_url(endpoint)
+            .build(),
+    )
 }

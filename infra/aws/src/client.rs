@@ -18,7 +18,8 @@ use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider};
 use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
-use aws_smithy_http_client::{Builder, HttpClientError};
+use aws_smithy_http_client::{Builder, Connector, HttpClientError};
+use aws_smithy_runtime_api::client::http::HttpConnectorSettings;
 use tokio::sync::OnceCell;
 
 /// The region local clients sign for; local servers accept any.
@@ -83,21 +84,40 @@ async fn load_environment_config() -> SdkConfig {
 /// an endpoint outside AWS is not trusted unless `SSL_CERT_FILE` adds the platform's roots.
 pub const AWS_ROOTS: &[u8] = include_bytes!("../certs/amazon-trust-services.pem");
 
-/// The HTTPS client of deployed clients: the SDK's default (rustls on aws-lc), trusting
+/// The TLS of every deployed connection: the SDK's default provider (rustls on aws-lc), trusting
 /// [`AWS_ROOTS`], plus the platform's roots when `SSL_CERT_FILE` names a bundle.
-fn https_client() -> Result<SharedHttpClient, HttpClientError> {
+fn tls_context() -> Result<TlsContext, HttpClientError> {
     let platform_roots = std::env::var_os("SSL_CERT_FILE").is_some();
-    let context = TlsContext::builder()
+    TlsContext::builder()
         .with_trust_store(
             TrustStore::empty()
                 .with_native_roots(platform_roots)
                 .with_pem_certificate(AWS_ROOTS),
         )
-        .build()?;
+        .build()
+}
+
+fn tls_provider() -> tls::Provider {
+    tls::Provider::rustls(CryptoMode::AwsLc)
+}
+
+/// The HTTPS client of deployed SDK clients, over [`tls_context`].
+fn https_client() -> Result<SharedHttpClient, HttpClientError> {
     Ok(Builder::new()
-        .tls_provider(tls::Provider::rustls(CryptoMode::AwsLc))
-        .tls_context(context)
+        .tls_provider(tls_provider())
+        .tls_context(tls_context()?)
         .build_https())
+}
+
+/// One connection of the SDK's HTTP stack, for a call sent without an SDK client (the SSM read,
+/// [`crate::ssm`]): the same connector type the SDK clients use, so it adds no HTTP or TLS code
+/// to a binary, over [`tls_context`] (it also speaks plain HTTP, to local servers).
+pub(crate) fn connector(settings: HttpConnectorSettings) -> Result<Connector, HttpClientError> {
+    Ok(Connector::builder()
+        .connector_settings(settings)
+        .tls_provider(tls_provider())
+        .tls_context(tls_context()?)
+        .build())
 }
 
 /// The SDK configuration of a client for a local server at `endpoint`.

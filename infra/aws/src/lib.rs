@@ -4,6 +4,8 @@
 //!   queue-pair setup tests and local stacks use.
 //! - [`ses`]: the mail port on SES ([`SesMailer`]), with its client and the sender setting
 //!   ([`MailConfig`]).
+//! - [`ssm`]: the SecureString parameters the functions read their token keys from at cold start,
+//!   through one signed `GetParameter` call rather than an SDK client.
 
 mod client;
 pub mod dynamodb;
