@@ -30,6 +30,7 @@ mod cursor;
 mod fields;
 mod handlers;
 mod limits;
+pub mod openapi;
 mod pipeline;
 mod problem;
 mod reply;
