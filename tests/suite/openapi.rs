@@ -362,3 +362,52 @@ async fn real_responses_conform_to_the_declared_schemas() {
     )
     .await;
 }
+
+/// The repository root (the tests crate lives one level below it).
+fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the repository root")
+        .to_path_buf()
+}
+
+/// The committed document and the template's API events name the same operations. (CORS
+/// preflights, `OPTIONS` on every path, are the template's alone: they are no operation.)
+#[test]
+fn the_committed_document_and_the_template_declare_the_same_paths_and_methods() {
+    let root = repo_root();
+    let text = std::fs::read_to_string(root.join("docs/openapi.json")).unwrap();
+    let committed: Value = serde_json::from_str(&text).unwrap();
+    let documented: BTreeSet<(String, String)> = committed["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |method| (method.to_ascii_uppercase(), path.clone()))
+        })
+        .collect();
+    let text = std::fs::read_to_string(root.join("template.yaml")).unwrap();
+    let template: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    let events = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter_map(|resource| resource["Properties"]["Events"].as_mapping())
+        .flat_map(|events| events.values())
+        .filter(|event| event["Type"].as_str() == Some("Api"));
+    let deployed: BTreeSet<(String, String)> = events
+        .map(|event| {
+            let properties = &event["Properties"];
+            (
+                properties["Method"].as_str().unwrap().to_ascii_uppercase(),
+                properties["Path"].as_str().unwrap().to_owned(),
+            )
+        })
+        .filter(|(method, _)| method != "OPTIONS")
+        .collect();
+    assert_eq!(documented, deployed);
+    assert_eq!(documented.len(), ROUTES.len());
+}
