@@ -157,6 +157,7 @@ async fn the_openapi_document_is_served_anonymously_as_json() {
     let head = head(&response);
     assert!(head.starts_with("http/1.1 200"), "{head}");
     assert!(head.contains("content-type: application/json"), "{head}");
+    assert!(head.contains("x-content-type-options: nosniff"), "{head}");
     let body_start = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
     let served: serde_json::Value = serde_json::from_slice(&response[body_start..]).unwrap();
     assert_eq!(served, itinera_http::openapi::document());

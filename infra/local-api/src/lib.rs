@@ -263,10 +263,12 @@ fn openapi_document() -> Response<Full<Bytes>> {
         .get_or_init(|| Bytes::from(itinera_http::openapi::document_text()))
         .clone();
     let mut response = Response::new(Full::new(body));
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/json"),
     );
+    itinera_http::apply_security_headers(headers);
     response
 }
 

@@ -104,12 +104,11 @@ fn violations_at(document: &Value, schema: &Value, value: &Value, at: &str) -> V
 /// `minimum`/`maximum`, `minLength`/`maxLength`, and the `uuid` and `date-time` formats.
 fn bounds(schema: &Value, value: &Value, at: &str, found: &mut Vec<String>) {
     let limit = |name: &str| schema.get(name).and_then(Value::as_i64);
-    if let Some(number) = value.as_i64() {
-        if limit("minimum").is_some_and(|minimum| number < minimum)
-            || limit("maximum").is_some_and(|maximum| number > maximum)
-        {
-            found.push(format!("{at}: {number} is out of bounds"));
-        }
+    if let Some(number) = value.as_i64()
+        && (limit("minimum").is_some_and(|minimum| number < minimum)
+            || limit("maximum").is_some_and(|maximum| number > maximum))
+    {
+        found.push(format!("{at}: {number} is out of bounds"));
     }
     let Some(text) = value.as_str() else {
         return;
