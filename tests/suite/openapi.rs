@@ -256,7 +256,11 @@ async fn real_responses_conform_to_the_declared_schemas() {
     let found = checked(&app, &document, "/v1/flights", request, get.clone()).await;
     assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
 
-    register_customer(&app.api, "asha").await;
+    let request = TestRequest::post("/v1/auth/register").anonymous().json(&json!({
+        "email": "asha@example.com", "username": "asha", "password": TEST_PASSWORD, "name": "Asha",
+    }));
+    checked(&app, &document, "/v1/auth/register", request, post.clone()).await;
+    register_customer(&app.api, "ravi").await;
     let tokens = sign_in(&app.api, "asha", TEST_PASSWORD).await;
     let customer = tokens["accessToken"].as_str().unwrap().to_owned();
     let request = TestRequest::post("/v1/auth/login")
@@ -278,6 +282,28 @@ async fn real_responses_conform_to_the_declared_schemas() {
     checked(&app, &document, "/v1/users/{id}", request, get.clone()).await;
     let request = TestRequest::get("/v1/users").bearer(&admin);
     checked(&app, &document, "/v1/users", request, get.clone()).await;
+
+    let ravi = sign_in(&app.api, "ravi", TEST_PASSWORD).await;
+    let ravi = ravi["accessToken"].as_str().unwrap().to_owned();
+    let request = TestRequest::post("/v1/users/me/password")
+        .bearer(&ravi)
+        .json(
+            &json!({ "currentPassword": TEST_PASSWORD, "newPassword": "another long passphrase" }),
+        );
+    let ravi = checked(
+        &app,
+        &document,
+        "/v1/users/me/password",
+        request,
+        post.clone(),
+    )
+    .await;
+    let request = TestRequest::get("/v1/users/me").bearer(ravi["accessToken"].as_str().unwrap());
+    let ravi = checked(&app, &document, "/v1/users/me", request, get.clone()).await;
+    let request = TestRequest::patch(format!("/v1/users/{}", ravi["id"].as_str().unwrap()))
+        .bearer(&admin)
+        .json(&json!({ "role": "staff" }));
+    checked(&app, &document, "/v1/users/{id}", request, patch.clone()).await;
 
     let request = TestRequest::post("/v1/bookings")
         .bearer(&customer)
@@ -312,6 +338,16 @@ async fn real_responses_conform_to_the_declared_schemas() {
 
     let request = TestRequest::get("/v1/notifications").bearer(&customer);
     checked(&app, &document, "/v1/notifications", request, get.clone()).await;
+    let request = TestRequest::post(format!("/v1/notifications/{}/read", uuid::Uuid::now_v7()))
+        .bearer(&customer);
+    checked(
+        &app,
+        &document,
+        "/v1/notifications/{id}/read",
+        request,
+        post.clone(),
+    )
+    .await;
     let request = TestRequest::get("/v1/users/me/activity").bearer(&customer);
     let activity = checked(
         &app,
@@ -336,6 +372,30 @@ async fn real_responses_conform_to_the_declared_schemas() {
         &app,
         &document,
         "/v1/airplanes/{id}",
+        request,
+        delete.clone(),
+    )
+    .await;
+
+    let request = TestRequest::patch(format!("/v1/flights/{flight_id}"))
+        .json(&json!({ "price": { "amount": 460_000, "currency": "INR" } }));
+    checked(&app, &document, "/v1/flights/{id}", request, patch.clone()).await;
+    // Once booked, a flight is cancelled, not deleted: 409, a declared problem.
+    let request = TestRequest::delete(format!("/v1/flights/{flight_id}"));
+    let response = app.send(request).await;
+    assert_eq!(response.status, StatusCode::CONFLICT, "{}", response.json());
+    conforms(&document, &delete, "/v1/flights/{id}", &response);
+    let airport = json!({
+        "code": "GOI", "name": "Goa airport", "city": "Goa", "country": "IN",
+        "timeZone": "Asia/Kolkata",
+    });
+    let request = TestRequest::post("/v1/airports").json(&airport);
+    checked(&app, &document, "/v1/airports", request, post.clone()).await;
+    let request = TestRequest::delete("/v1/airports/GOI");
+    checked(
+        &app,
+        &document,
+        "/v1/airports/{code}",
         request,
         delete.clone(),
     )

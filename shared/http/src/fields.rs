@@ -96,11 +96,6 @@ impl Field {
             required: false,
         }
     }
-
-    /// This field, always present (a response property a request may omit).
-    pub const fn as_required(self) -> Self {
-        Self::required(self.name, self.shape)
-    }
 }
 
 /// The names of `fields`, in their declared order.

@@ -27,10 +27,10 @@ const PASSWORD: Shape = Shape::Text {
     min_chars: *PASSWORD_CHARS.start(),
     max_chars: *PASSWORD_CHARS.end(),
 };
-const PERSON_NAME: Shape = Shape::text(PersonName::MAX_CHARS);
+pub(crate) const PERSON_NAME: Shape = Shape::text(PersonName::MAX_CHARS);
 /// An international number, `+` and 7 to 15 digits; spaces and dashes are dropped.
-const PHONE: Shape = Shape::OrNull(&Shape::Pattern("^ *[+][1-9][0-9 -]{6,}$"));
-const ROLE: Shape = Shape::Choice(&["customer", "staff", "admin"]);
+pub(crate) const PHONE: Shape = Shape::OrNull(&Shape::Pattern("^ *[+][1-9][0-9 -]{6,}$"));
+pub(crate) const ROLE: Shape = Shape::Choice(&["customer", "staff", "admin"]);
 
 pub(crate) const REGISTER_FIELDS: &[Field] = &[
     Field::required("email", EMAIL),

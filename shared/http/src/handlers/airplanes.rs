@@ -15,8 +15,8 @@ use crate::reply::Reply;
 use crate::request::Input;
 use crate::services::Services;
 
-const MODEL_NUMBER: Shape = Shape::text(ModelNumber::MAX_CHARS);
-const CAPACITY: Shape = crate::fields::integer_shape!(Capacity);
+pub(crate) const MODEL_NUMBER: Shape = Shape::text(ModelNumber::MAX_CHARS);
+pub(crate) const CAPACITY: Shape = crate::fields::integer_shape!(Capacity);
 
 /// The fields a create or an update may carry (an update, any of them).
 pub(crate) const FIELDS: &[Field] = &[

@@ -16,9 +16,11 @@ use crate::services::Services;
 
 /// An IATA airport code: three uppercase letters.
 pub(crate) const AIRPORT_CODE: Shape = Shape::Pattern("^[A-Z]{3}$");
-const PLACE_NAME: Shape = Shape::text(PlaceName::MAX_CHARS);
+pub(crate) const PLACE_NAME: Shape = Shape::text(PlaceName::MAX_CHARS);
 /// An ISO 3166-1 alpha-2 country code (the domain also checks it is assigned).
-const COUNTRY: Shape = Shape::Pattern("^[A-Z]{2}$");
+pub(crate) const COUNTRY: Shape = Shape::Pattern("^[A-Z]{2}$");
+/// An IANA time zone name, such as Asia/Kolkata (the domain checks it is one it knows).
+pub(crate) const TIME_ZONE: Shape = Shape::Opaque;
 
 /// The fields a create may carry.
 pub(crate) const CREATE_FIELDS: &[Field] = &[
@@ -26,14 +28,14 @@ pub(crate) const CREATE_FIELDS: &[Field] = &[
     Field::required("name", PLACE_NAME),
     Field::required("city", PLACE_NAME),
     Field::required("country", COUNTRY),
-    Field::required("timeZone", Shape::Opaque),
+    Field::required("timeZone", TIME_ZONE),
 ];
 /// The fields an update may carry: everything but the code, which is the airport's id.
 pub(crate) const UPDATE_FIELDS: &[Field] = &[
     Field::optional("name", PLACE_NAME),
     Field::optional("city", PLACE_NAME),
     Field::optional("country", COUNTRY),
-    Field::optional("timeZone", Shape::Opaque),
+    Field::optional("timeZone", TIME_ZONE),
 ];
 /// The query parameters of the list.
 pub(crate) const LIST_PARAMS: &[Field] = &[LIMIT, CURSOR];

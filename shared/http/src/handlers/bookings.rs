@@ -24,10 +24,16 @@ use crate::services::Services;
 /// The request header that carries a booking's idempotency key.
 pub(crate) const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 
+/// How many seats a booking takes.
+pub(crate) const SEATS: Shape = crate::fields::integer_shape!(Seats);
+/// What a booking's `status` may be.
+pub(crate) const BOOKING_STATUS: Shape =
+    Shape::Choice(&["pending", "confirmed", "cancelled", "expired"]);
+
 /// The fields of a new booking.
 pub(crate) const CREATE_FIELDS: &[Field] = &[
     Field::required("flightId", Shape::Uuid),
-    Field::required("seats", crate::fields::integer_shape!(Seats)),
+    Field::required("seats", SEATS),
 ];
 /// The fields of a payment.
 pub(crate) const PAY_FIELDS: &[Field] = &[
@@ -43,10 +49,7 @@ const MONEY_FIELDS: &[&str] = &["amount", "currency"];
 pub(crate) const LIST_PARAMS: &[Field] = &[
     LIMIT,
     CURSOR,
-    Field::optional(
-        "status",
-        Shape::Choice(&["pending", "confirmed", "cancelled", "expired"]),
-    ),
+    Field::optional("status", BOOKING_STATUS),
     Field::optional("flightId", Shape::Uuid),
 ];
 

@@ -21,7 +21,10 @@ use crate::request::Input;
 use crate::services::Services;
 
 /// A flight number: an airline designator, 1 to 4 digits, an optional letter.
-const FLIGHT_NUMBER: Shape = Shape::Pattern("^[A-Z0-9]{2}[0-9]{1,4}[A-Z]?$");
+pub(crate) const FLIGHT_NUMBER: Shape = Shape::Pattern("^[A-Z0-9]{2}[0-9]{1,4}[A-Z]?$");
+/// What a flight's `status` may be.
+pub(crate) const FLIGHT_STATUS: Shape =
+    Shape::Choice(&["scheduled", "departed", "arrived", "cancelled"]);
 /// A price bound in minor units.
 const PRICE_BOUND: Shape = Shape::Integer {
     min: 0,
@@ -43,10 +46,7 @@ pub(crate) const UPDATE_FIELDS: &[Field] = &[
     Field::optional("departureTime", Shape::DateTime),
     Field::optional("arrivalTime", Shape::DateTime),
     Field::optional("price", Shape::Money),
-    Field::optional(
-        "status",
-        Shape::Choice(&["scheduled", "departed", "arrived", "cancelled"]),
-    ),
+    Field::optional("status", FLIGHT_STATUS),
 ];
 /// The query parameters of the search.
 pub(crate) const SEARCH_PARAMS: &[Field] = &[

@@ -8,7 +8,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::fields::{Field, Shape};
-use crate::handlers::{accounts, airplanes, airports, auth, flights};
+use crate::handlers::{accounts, airplanes, airports, bookings, flights};
 
 /// A `$ref` to the component schema `name`.
 pub(crate) fn reference(name: &str) -> Value {
@@ -79,18 +79,18 @@ const MONEY: &[Field] = &[
 
 const AIRPLANE: &[Field] = &[
     ID,
-    airplanes::FIELDS[0],
-    airplanes::FIELDS[1],
+    Field::required("modelNumber", airplanes::MODEL_NUMBER),
+    Field::required("capacity", airplanes::CAPACITY),
     CREATED_AT,
     UPDATED_AT,
 ];
 
 const AIRPORT: &[Field] = &[
-    airports::CREATE_FIELDS[0],
-    airports::CREATE_FIELDS[1],
-    airports::CREATE_FIELDS[2],
-    airports::CREATE_FIELDS[3],
-    airports::CREATE_FIELDS[4],
+    Field::required("code", airports::AIRPORT_CODE),
+    Field::required("name", airports::PLACE_NAME),
+    Field::required("city", airports::PLACE_NAME),
+    Field::required("country", airports::COUNTRY),
+    Field::required("timeZone", airports::TIME_ZONE),
     CREATED_AT,
     UPDATED_AT,
 ];
@@ -102,16 +102,16 @@ const SEATS_LEFT: Shape = Shape::Integer {
 
 const FLIGHT: &[Field] = &[
     ID,
-    flights::CREATE_FIELDS[0],
-    flights::CREATE_FIELDS[1],
-    flights::CREATE_FIELDS[2],
-    flights::CREATE_FIELDS[3],
-    flights::CREATE_FIELDS[4],
-    flights::CREATE_FIELDS[5],
-    flights::CREATE_FIELDS[6],
+    Field::required("flightNumber", flights::FLIGHT_NUMBER),
+    Field::required("airplaneId", Shape::Uuid),
+    Field::required("from", airports::AIRPORT_CODE),
+    Field::required("to", airports::AIRPORT_CODE),
+    Field::required("departureTime", Shape::DateTime),
+    Field::required("arrivalTime", Shape::DateTime),
+    Field::required("price", Shape::Money),
     Field::required("totalSeats", SEATS_LEFT),
     Field::required("remainingSeats", SEATS_LEFT),
-    Field::required("status", flights::UPDATE_FIELDS[3].shape),
+    Field::required("status", flights::FLIGHT_STATUS),
     CREATED_AT,
     UPDATED_AT,
 ];
@@ -127,9 +127,9 @@ const BOOKING: &[Field] = &[
     ID,
     Field::required("flightId", Shape::Uuid),
     Field::required("userId", Shape::Uuid),
-    crate::handlers::bookings::CREATE_FIELDS[1],
+    Field::required("seats", bookings::SEATS),
     Field::required("total", Shape::Money),
-    Field::required("status", crate::handlers::bookings::LIST_PARAMS[2].shape),
+    Field::required("status", bookings::BOOKING_STATUS),
     Field::optional("holdExpiresAt", Shape::DateTime),
     CREATED_AT,
     UPDATED_AT,
@@ -145,10 +145,10 @@ const USER: &[Field] = &[
     ID,
     Field::required("email", accounts::EMAIL),
     Field::required("username", accounts::USERNAME),
-    accounts::PROFILE_FIELDS[0].as_required(),
-    accounts::PROFILE_FIELDS[1].as_required(),
-    accounts::ADMIN_FIELDS[0].as_required(),
-    accounts::ADMIN_FIELDS[1].as_required(),
+    Field::required("name", accounts::PERSON_NAME),
+    Field::required("phone", accounts::PHONE),
+    Field::required("role", accounts::ROLE),
+    Field::required("disabled", Shape::Boolean),
     CREATED_AT,
     UPDATED_AT,
 ];
@@ -187,7 +187,7 @@ const AUDIT_ENTRY: &[Field] = &[
 
 const TOKENS: &[Field] = &[
     Field::required("accessToken", Shape::Opaque),
-    Field::required("refreshToken", auth::REFRESH_FIELDS[0].shape),
+    Field::required("refreshToken", Shape::Opaque),
     Field::required(
         "expiresIn",
         Shape::Integer {
