@@ -158,8 +158,15 @@ fn conforms(document: &Value, method: &Method, template: &str, response: &TestRe
         }
         None => assert!(response.body.is_empty(), "{method} {template} {status}"),
     }
+    let headers = declared["headers"].as_object();
+    for name in headers.into_iter().flat_map(|headers| headers.keys()) {
+        assert!(
+            response.header(name).is_some(),
+            "{method} {template} {status}: {name} is declared and missing"
+        );
+    }
     for name in ["ETag", "Location"] {
-        let expected = declared["headers"].get(name).is_some();
+        let expected = headers.is_some_and(|headers| headers.contains_key(name));
         assert_eq!(
             response.header(name).is_some(),
             expected,

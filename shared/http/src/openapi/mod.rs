@@ -80,15 +80,7 @@ pub fn document() -> Value {
     }
     let responses: Map<String, Value> = PROBLEMS
         .iter()
-        .map(|(status, description)| {
-            (
-                status.to_string(),
-                json!({
-                    "description": description,
-                    "content": { "application/problem+json": { "schema": schemas::reference("Problem") } },
-                }),
-            )
-        })
+        .map(|(status, description)| (status.to_string(), problem_response(*status, description)))
         .collect();
     json!({
         "openapi": "3.1.0",
@@ -122,6 +114,32 @@ pub fn document_text() -> String {
     let mut text = serde_json::to_string_pretty(&document()).expect("a JSON value serializes");
     text.push('\n');
     text
+}
+
+/// The problem response of `status`, with the headers that status carries: `WWW-Authenticate`
+/// on a 401, `Retry-After` on a 429 or a 503.
+fn problem_response(status: u16, description: &str) -> Value {
+    let mut response = json!({
+        "description": description,
+        "content": { "application/problem+json": { "schema": schemas::reference("Problem") } },
+    });
+    let header = match status {
+        401 => Some((
+            "WWW-Authenticate",
+            "`Bearer`: send an access token",
+            json!({ "type": "string", "enum": ["Bearer"] }),
+        )),
+        429 | 503 => Some((
+            "Retry-After",
+            "Seconds until a retry may succeed",
+            json!({ "type": "integer", "minimum": 0 }),
+        )),
+        _ => None,
+    };
+    if let Some((name, description, schema)) = header {
+        response["headers"] = json!({ name: header_object(description, schema) });
+    }
+    response
 }
 
 /// The names of a path template's `{parameters}`, in order.
@@ -188,7 +206,7 @@ fn problem_statuses(route: &Route, operation: &Operation) -> Vec<u16> {
     statuses
 }
 
-fn header(description: &str, schema: Value) -> Value {
+fn header_object(description: &str, schema: Value) -> Value {
     json!({ "description": description, "schema": schema })
 }
 
@@ -228,7 +246,7 @@ fn success(operation: &Operation) -> (u16, Value) {
     if operation.versioned && schema_has_body(operation) {
         headers.insert(
             "ETag".into(),
-            header(
+            header_object(
                 "The entity's version, for If-Match and If-None-Match",
                 json!({ "type": "string", "pattern": "^\"[0-9]+\"$" }),
             ),
@@ -237,7 +255,7 @@ fn success(operation: &Operation) -> (u16, Value) {
     if matches!(operation.success, Success::Created(_)) {
         headers.insert(
             "Location".into(),
-            header("The new resource's path", json!({ "type": "string" })),
+            header_object("The new resource's path", json!({ "type": "string" })),
         );
     }
     if !headers.is_empty() {
