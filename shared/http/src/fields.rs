@@ -1,9 +1,11 @@
 //! Turning a JSON body or a query string into typed values, with every field error reported at
 //! once, unknown fields refused, and numeric strings coerced.
 //!
-//! A handler names the fields it accepts, asks for each with a parse function (usually a domain
-//! newtype's `parse`/`TryFrom`), then calls [`Fields::finish`] with what it got back: either every
-//! value is there and valid, or the caller gets one 400 listing every problem.
+//! A handler declares the fields it accepts as [`Field`]s (name, [`Shape`], required), asks for
+//! each with a parse function (usually a domain newtype's `parse`/`TryFrom`), then calls
+//! [`Fields::finish`] with what it got back: either every value is there and valid, or the caller
+//! gets one 400 listing every problem. The OpenAPI document (`crate::openapi`) reads the same
+//! declarations, so what it says a route accepts is what the route accepts.
 
 use std::collections::BTreeMap;
 

@@ -349,7 +349,15 @@ fn describe(route: &Route, operation: &Operation) -> Value {
     if !parameters.is_empty() {
         described["parameters"] = Value::Array(parameters);
     }
-    if let Some(body) = request_body(operation.body) {
+    if let Some(mut body) = request_body(operation.body) {
+        if !operation.exactly_one_of.is_empty() {
+            let choices: Vec<Value> = operation
+                .exactly_one_of
+                .iter()
+                .map(|name| json!({ "required": [name] }))
+                .collect();
+            body["content"]["application/json"]["schema"]["oneOf"] = Value::Array(choices);
+        }
         described["requestBody"] = body;
     }
     described

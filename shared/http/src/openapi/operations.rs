@@ -52,6 +52,8 @@ pub(crate) struct Operation {
     pub idempotent: bool,
     /// Problem statuses this route answers beyond the derived ones.
     pub problems: &'static [u16],
+    /// Body fields of which exactly one must be present (the login's `email` or `username`).
+    pub exactly_one_of: &'static [&'static str],
 }
 
 const fn op(summary: &'static str, body: Body, success: Success) -> Operation {
@@ -64,6 +66,7 @@ const fn op(summary: &'static str, body: Body, success: Success) -> Operation {
         if_match: false,
         idempotent: false,
         problems: &[],
+        exactly_one_of: &[],
     }
 }
 
@@ -92,6 +95,11 @@ impl Operation {
 
     const fn problems(mut self, problems: &'static [u16]) -> Self {
         self.problems = problems;
+        self
+    }
+
+    const fn exactly_one_of(mut self, fields: &'static [&'static str]) -> Self {
+        self.exactly_one_of = fields;
         self
     }
 }
@@ -169,6 +177,7 @@ pub(crate) fn operation(route: &Route) -> Option<Operation> {
             Object(auth::LOGIN_FIELDS),
             Ok("Tokens"),
         )
+        .exactly_one_of(&["email", "username"])
         .problems(&[401]),
         "refresh" => op(
             "Exchange a refresh token for a new token pair",

@@ -215,3 +215,16 @@ fn the_structural_check_finds_what_does_not_conform() {
 fn the_document_text_is_deterministic() {
     assert_eq!(document_text(), document_text());
 }
+
+/// The login body names exactly one of `email` and `username`, as the handler requires.
+#[test]
+fn the_login_body_takes_exactly_one_of_email_and_username() {
+    let document = document();
+    let schema = &document["paths"]["/v1/auth/login"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"];
+    assert_eq!(
+        schema["oneOf"],
+        json!([{ "required": ["email"] }, { "required": ["username"] }])
+    );
+    assert_eq!(schema["required"], json!(["password"]));
+}
