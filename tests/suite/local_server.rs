@@ -145,3 +145,22 @@ async fn shutdown_stops_accepting_and_lets_the_server_finish() {
         .unwrap();
     assert!(TcpStream::connect(server.address).await.is_err());
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_served_anonymously_as_json() {
+    let server = start().await;
+    let request = b"GET /openapi.json HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n";
+    let mut stream = TcpStream::connect(server.address).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let head = head(&response);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    assert!(head.contains("x-content-type-options: nosniff"), "{head}");
+    let body_start = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let served: serde_json::Value = serde_json::from_slice(&response[body_start..]).unwrap();
+    assert_eq!(served, itinera_http::openapi::document());
+    server.stop.send(()).unwrap();
+    server.stopped.await.unwrap();
+}

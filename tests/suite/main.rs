@@ -46,6 +46,7 @@ mod identity;
 mod identity_hardening;
 mod local_server;
 mod notifications;
+mod openapi;
 mod outbox;
 mod payment_recovery;
 mod queue_conformance;

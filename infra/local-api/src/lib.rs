@@ -6,6 +6,9 @@
 //! the body read up to the pipeline's limit), and gzips responses over 1 KiB for clients that
 //! accept it, which API Gateway does in AWS.
 //!
+//! It also answers `GET /openapi.json` with the API's OpenAPI 3.1 document
+//! ([`itinera_http::openapi`]), which no Lambda function serves.
+//!
 //! Next to the API it runs the background functions in-process ([`background`]): the worker on
 //! the durable embedded queue, and the schedules on timers. Emails go to `.eml` files in
 //! `DATA_DIR/outbox/`. The token key pair is kept in `DATA_DIR` too ([`dev_keys`]), so tokens
@@ -249,13 +252,36 @@ pub async fn serve(listener: TcpListener, api: Arc<Api>, shutdown: impl Future<O
     }
 }
 
-/// One request through the pipeline. A body that cannot be read because the client went away
+/// Where the local API serves the OpenAPI document of the API. Not a route of the table: no
+/// Lambda function serves it (the committed `docs/openapi.json` is the same document).
+pub const OPENAPI_PATH: &str = "/openapi.json";
+
+/// `GET /openapi.json`: the document, generated once per process, anonymous.
+fn openapi_document() -> Response<Full<Bytes>> {
+    static DOCUMENT: std::sync::OnceLock<Bytes> = std::sync::OnceLock::new();
+    let body = DOCUMENT
+        .get_or_init(|| Bytes::from(itinera_http::openapi::document_text()))
+        .clone();
+    let mut response = Response::new(Full::new(body));
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    itinera_http::apply_security_headers(headers);
+    response
+}
+
+/// One request through the pipeline (`GET /openapi.json` aside). A body that cannot be read because the client went away
 /// ends the connection instead of reaching a handler.
 async fn handle(
     api: Arc<Api>,
     peer: SocketAddr,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Box<dyn std::error::Error + Send + Sync>> {
+    if request.method() == http::Method::GET && request.uri().path() == OPENAPI_PATH {
+        return Ok(openapi_document());
+    }
     let (parts, body) = request.into_parts();
     let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => RequestBody::Complete(collected.to_bytes()),

@@ -103,6 +103,10 @@ async fn main() -> ExitCode {
         config.data_dir.display(),
         outbox.display()
     );
+    println!(
+        "OpenAPI document: http://{address}{}",
+        local_api::OPENAPI_PATH
+    );
     if let Some(credentials) = demo_credentials {
         println!("Demo data loaded; sign in with:\n{credentials}");
     }

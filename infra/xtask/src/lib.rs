@@ -6,6 +6,8 @@
 //! - [`tables`]: the one place that reads the code's tables, into [`model::Function`]s
 //! - [`catalog`]: what the tables do not say (descriptions, product lines, sample requests)
 //! - [`template`], [`events`], [`bins`]: one writer per kind of file
+//! - [`openapi`]: `docs/openapi.json`, the OpenAPI document (`cargo run -p xtask -- openapi`),
+//!   which `itinera_http::openapi` builds from the same tables
 //! - [`budget`]: the stack padded to a hundred routes, to count its resources after the SAM
 //!   transform (`infra/template/budget.py`)
 
@@ -28,6 +30,28 @@ use model::Function;
 pub const TEMPLATE_BASE: &str = "infra/template/base.yaml";
 /// The command that writes every generated file.
 pub const COMMAND: &str = "cargo run -p xtask -- generate";
+
+/// The OpenAPI 3.1 document of the API, committed for clients that import a file.
+pub const OPENAPI_FILE: &str = "docs/openapi.json";
+/// The command that writes [`OPENAPI_FILE`].
+pub const OPENAPI_COMMAND: &str = "cargo run -p xtask -- openapi";
+
+/// [`OPENAPI_FILE`] as the route table and the handlers' declarations describe the API (the
+/// document the local API serves at `/openapi.json`).
+pub fn openapi() -> String {
+    itinera_http::openapi::document_text()
+}
+
+/// Why the committed [`OPENAPI_FILE`] under `root` is stale, if it is.
+pub fn openapi_stale(root: &Path) -> Option<String> {
+    match std::fs::read_to_string(root.join(OPENAPI_FILE)) {
+        Ok(committed) if committed == openapi() => None,
+        Ok(_) => Some(format!(
+            "{OPENAPI_FILE} differs from what the code describes"
+        )),
+        Err(_) => Some(format!("{OPENAPI_FILE} is missing")),
+    }
+}
 
 /// A directory whose files of one extension are all generated: a file there that the generator
 /// does not write is stale.

@@ -3,14 +3,18 @@
 //! - `generate`: writes template.yaml, events/*.json, functions/src/bin/*.rs and the `[[bin]]`
 //!   list of functions/Cargo.toml from the route and background tables, and removes the files
 //!   of those directories that no table declares any more
-//! - `check`: fails, listing them, while any generated file is stale
+//! - `openapi`: writes docs/openapi.json, the OpenAPI 3.1 document of the API
+//! - `check`: fails, listing them, while any generated file (docs/openapi.json included) is stale
 //! - `budget --python <python with cfn-lint>`: counts the stack's resources after the SAM
 //!   transform, today's and padded to a hundred routes, against the budget
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use xtask::{COMMAND, budget, extra_files, generate, repo_root, stale};
+use xtask::{
+    COMMAND, OPENAPI_COMMAND, OPENAPI_FILE, budget, extra_files, generate, openapi, openapi_stale,
+    repo_root, stale,
+};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -21,6 +25,7 @@ fn main() -> ExitCode {
         .as_slice()
     {
         ["generate"] => write_all(),
+        ["openapi"] => write_openapi(),
         ["check"] => check(),
         ["budget", "--python", python] => {
             let root = repo_root();
@@ -31,7 +36,8 @@ fn main() -> ExitCode {
             budget::check(&root, &PathBuf::from(python), &out_dir)
         }
         _ => Err(
-            "usage: cargo run -p xtask -- generate | check | budget --python <path>".to_string(),
+            "usage: cargo run -p xtask -- generate | openapi | check | budget --python <path>"
+                .to_string(),
         ),
     };
     match result {
@@ -66,15 +72,33 @@ fn write_all() -> Result<(), String> {
     Ok(())
 }
 
+fn write_openapi() -> Result<(), String> {
+    let root = repo_root();
+    if openapi_stale(&root).is_none() {
+        println!("{OPENAPI_FILE} is up to date");
+        return Ok(());
+    }
+    std::fs::write(root.join(OPENAPI_FILE), openapi())
+        .map_err(|error| format!("writing {OPENAPI_FILE}: {error}"))?;
+    println!("wrote {OPENAPI_FILE}");
+    Ok(())
+}
+
 fn check() -> Result<(), String> {
     let root = repo_root();
     let files = generate(&root)?;
-    let problems = stale(&root, &files);
+    let mut problems: Vec<String> = stale(&root, &files)
+        .into_iter()
+        .map(|problem| format!("{problem} (run `{COMMAND}`)"))
+        .collect();
+    if let Some(problem) = openapi_stale(&root) {
+        problems.push(format!("{problem} (run `{OPENAPI_COMMAND}`)"));
+    }
     if problems.is_empty() {
         return Ok(());
     }
     Err(format!(
-        "generated files are stale; run `{COMMAND}`:\n  {}",
+        "generated files are stale:\n  {}",
         problems.join("\n  ")
     ))
 }

@@ -1,6 +1,7 @@
-//! The committed generated files are what the generator writes from today's tables.
+//! The committed generated files (`docs/openapi.json` too) are what the generator writes from
+//! today's tables.
 
-use xtask::{COMMAND, generate, repo_root, stale};
+use xtask::{COMMAND, OPENAPI_COMMAND, generate, openapi_stale, repo_root, stale};
 
 #[test]
 fn committed_generated_files_match_the_tables() {
@@ -12,6 +13,13 @@ fn committed_generated_files_match_the_tables() {
         "generated files are stale; run `{COMMAND}` and commit the result:\n  {}",
         problems.join("\n  ")
     );
+}
+
+#[test]
+fn the_committed_openapi_document_is_what_the_code_describes() {
+    if let Some(problem) = openapi_stale(&repo_root()) {
+        panic!("{problem}; run `{OPENAPI_COMMAND}` and commit the result");
+    }
 }
 
 /// The check itself: over a copy of the generated files, a changed file, a missing one and an

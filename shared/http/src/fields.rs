@@ -1,15 +1,120 @@
 //! Turning a JSON body or a query string into typed values, with every field error reported at
 //! once, unknown fields refused, and numeric strings coerced.
 //!
-//! A handler names the fields it accepts, asks for each with a parse function (usually a domain
-//! newtype's `parse`/`TryFrom`), then calls [`Fields::finish`] with what it got back: either every
-//! value is there and valid, or the caller gets one 400 listing every problem.
+//! A handler declares the fields it accepts as [`Field`]s (name, [`Shape`], required), asks for
+//! each with a parse function (usually a domain newtype's `parse`/`TryFrom`), then calls
+//! [`Fields::finish`] with what it got back: either every value is there and valid, or the caller
+//! gets one 400 listing every problem. The OpenAPI document (`crate::openapi`) reads the same
+//! declarations, so what it says a route accepts is what the route accepts.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use super::problem::{ApiError, FieldError};
+
+/// What a field or a query parameter holds: the value its parser accepts, said once so that the
+/// handler's accepted-field check and the API description read the same declaration. Bounds come
+/// from the domain types' own constants (`ModelNumber::MAX_CHARS`, `Capacity::RANGE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// Printable text of `min_chars..=max_chars` characters.
+    Text { min_chars: usize, max_chars: usize },
+    /// Text matching a regular expression (an IATA code, a flight number).
+    Pattern(&'static str),
+    /// A whole number within `min..=max` (a numeric string is accepted too).
+    Integer { min: i64, max: i64 },
+    /// `true` or `false`.
+    Boolean,
+    /// A UUID.
+    Uuid,
+    /// An email address of at most `max_chars` characters.
+    Email { max_chars: usize },
+    /// A calendar date (`YYYY-MM-DD`).
+    Date,
+    /// An RFC 3339 timestamp.
+    DateTime,
+    /// `{"amount": <minor units>, "currency": "<ISO 4217>"}`.
+    Money,
+    /// One of these words.
+    Choice(&'static [&'static str]),
+    /// The inner shape, or `null` (which clears the value).
+    OrNull(&'static Shape),
+    /// The component schema of this name (response entities only).
+    Component(&'static str),
+    /// Any JSON object (an audit entry's `before` and `after`).
+    AnyObject,
+    /// Text the server issued or the caller chose, with no rule beyond being text (a cursor, a
+    /// refresh token, a password as typed, an IANA time zone name the domain checks).
+    Opaque,
+}
+
+impl Shape {
+    /// Text of 1 to `max_chars` characters (a `bounded_text!` type's `MAX_CHARS`).
+    pub const fn text(max_chars: usize) -> Self {
+        Self::Text {
+            min_chars: 1,
+            max_chars,
+        }
+    }
+}
+
+/// The [`Shape::Integer`] of a `bounded_integer!` type, from its `RANGE`.
+macro_rules! integer_shape {
+    ($type:ty) => {
+        $crate::fields::Shape::Integer {
+            min: *<$type>::RANGE.start() as i64,
+            max: *<$type>::RANGE.end() as i64,
+        }
+    };
+}
+pub(crate) use integer_shape;
+
+/// One accepted body field or query parameter: its name, what it holds, and whether it must be
+/// present. Handlers pass a list of these to [`JsonFields::from_body`] and
+/// [`QueryParams::from_query`]; the API description reads the same lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field {
+    pub name: &'static str,
+    pub shape: Shape,
+    pub required: bool,
+}
+
+impl Field {
+    /// A field the request must carry.
+    pub const fn required(name: &'static str, shape: Shape) -> Self {
+        Self {
+            name,
+            shape,
+            required: true,
+        }
+    }
+
+    /// A field the request may carry.
+    pub const fn optional(name: &'static str, shape: Shape) -> Self {
+        Self {
+            name,
+            shape,
+            required: false,
+        }
+    }
+}
+
+/// The names of `fields`, in their declared order.
+pub(crate) fn names(fields: &[Field]) -> Vec<&'static str> {
+    fields.iter().map(|field| field.name).collect()
+}
+
+/// The paging parameters every list takes.
+pub(crate) const LIMIT: Field = Field::optional(
+    "limit",
+    Shape::Integer {
+        min: 1,
+        max: itinera::pagination::PageLimit::MAX as i64,
+    },
+);
+/// The cursor of the next page, as the previous page's `pagination.nextCursor` gave it.
+pub(crate) const CURSOR: Field = Field::optional("cursor", Shape::Opaque);
 
 /// Named values waiting to be parsed: JSON body fields or query parameters.
 #[derive(Debug)]
@@ -24,14 +129,15 @@ pub type JsonFields = Fields<Value>;
 pub type QueryParams = Fields<String>;
 
 impl<V> Fields<V> {
-    fn new(values: BTreeMap<String, V>, allowed: &[&str], kind: &str) -> Result<Self, ApiError> {
+    fn new(values: BTreeMap<String, V>, allowed: &[Field], kind: &str) -> Result<Self, ApiError> {
+        let allowed = names(allowed);
         let unknown: Vec<FieldError> = values
             .keys()
             .filter(|name| !allowed.contains(&name.as_str()))
             .map(|name| {
                 FieldError::new(
                     name.clone(),
-                    format!("is not an accepted {kind}; accepted: {}", list(allowed)),
+                    format!("is not an accepted {kind}; accepted: {}", list(&allowed)),
                 )
             })
             .collect();
@@ -46,7 +152,7 @@ impl<V> Fields<V> {
             detail: format!(
                 "Unknown {kind}(s): {}. Accepted: {}.",
                 list(&names),
-                list(allowed)
+                list(&allowed)
             ),
             errors: unknown,
         })
@@ -108,12 +214,12 @@ impl<V> Fields<V> {
 
 impl JsonFields {
     /// Reads a JSON object body that may hold only `allowed` fields.
-    pub fn from_body(body: &[u8], allowed: &[&str]) -> Result<Self, ApiError> {
+    pub fn from_body(body: &[u8], allowed: &[Field]) -> Result<Self, ApiError> {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::BadRequest {
                 detail: format!(
                     "The request needs a JSON object body with: {}.",
-                    list(allowed)
+                    list(&names(allowed))
                 ),
             });
         }
@@ -136,7 +242,7 @@ impl JsonFields {
 
 impl QueryParams {
     /// Reads a query string that may hold only `allowed` parameters, each at most once.
-    pub fn from_query(query: Option<&str>, allowed: &[&str]) -> Result<Self, ApiError> {
+    pub fn from_query(query: Option<&str>, allowed: &[Field]) -> Result<Self, ApiError> {
         let mut values = BTreeMap::new();
         for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
             if values
@@ -243,6 +349,14 @@ mod tests {
 
     use super::*;
 
+    /// Fields named `names` that hold any text.
+    fn opaque(names: &[&'static str]) -> Vec<Field> {
+        names
+            .iter()
+            .map(|name| Field::optional(name, Shape::Opaque))
+            .collect()
+    }
+
     #[test]
     fn integers_come_from_numbers_and_numeric_strings_only() {
         assert_eq!(integer(json!(150)), Ok(150));
@@ -264,8 +378,11 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_named_with_the_accepted_set() {
-        let error = JsonFields::from_body(br#"{"capacity": 1, "isAdmin": true}"#, &["capacity"])
-            .unwrap_err();
+        let error = JsonFields::from_body(
+            br#"{"capacity": 1, "isAdmin": true}"#,
+            &opaque(&["capacity"]),
+        )
+        .unwrap_err();
         let ApiError::Validation { detail, errors } = error else {
             panic!("expected a validation error");
         };
@@ -278,7 +395,8 @@ mod tests {
 
     #[test]
     fn malformed_json_says_where_it_broke() {
-        let error = JsonFields::from_body(b"{\n  \"capacity\": 1,\n}", &["capacity"]).unwrap_err();
+        let error =
+            JsonFields::from_body(b"{\n  \"capacity\": 1,\n}", &opaque(&["capacity"])).unwrap_err();
         let ApiError::BadRequest { detail } = error else {
             panic!("expected a bad request");
         };
@@ -288,18 +406,18 @@ mod tests {
     #[test]
     fn a_body_that_is_not_an_object_is_refused() {
         assert!(matches!(
-            JsonFields::from_body(b"[1]", &["a"]),
+            JsonFields::from_body(b"[1]", &opaque(&["a"])),
             Err(ApiError::BadRequest { .. })
         ));
         assert!(matches!(
-            JsonFields::from_body(b"  ", &["a"]),
+            JsonFields::from_body(b"  ", &opaque(&["a"])),
             Err(ApiError::BadRequest { .. })
         ));
     }
 
     #[test]
     fn every_field_error_is_reported_at_once() {
-        let mut fields = JsonFields::from_body(br#"{"a": "x"}"#, &["a", "b"]).unwrap();
+        let mut fields = JsonFields::from_body(br#"{"a": "x"}"#, &opaque(&["a", "b"])).unwrap();
         let a = fields.required("a", integer);
         let b = fields.required("b", integer);
         let ApiError::Validation { errors, .. } = fields.finish((a, b)).unwrap_err() else {
@@ -311,7 +429,7 @@ mod tests {
 
     #[test]
     fn optional_fields_may_be_absent() {
-        let mut fields = JsonFields::from_body(br#"{"a": 1}"#, &["a", "b"]).unwrap();
+        let mut fields = JsonFields::from_body(br#"{"a": 1}"#, &opaque(&["a", "b"])).unwrap();
         let a = fields.optional("a", integer);
         let b = fields.optional("b", integer);
         assert_eq!(fields.finish((a, b)).unwrap(), (Some(1), None));
@@ -321,7 +439,7 @@ mod tests {
     fn query_parameters_are_decoded_and_may_not_repeat() {
         let mut params = QueryParams::from_query(
             Some("modelNumber=A320%20neo&limit=5"),
-            &["modelNumber", "limit"],
+            &opaque(&["modelNumber", "limit"]),
         )
         .unwrap();
         let model = params.required("modelNumber", Ok);
@@ -330,7 +448,7 @@ mod tests {
             params.finish((model, limit)).unwrap(),
             ("A320 neo".to_owned(), 5)
         );
-        assert!(QueryParams::from_query(Some("limit=1&limit=2"), &["limit"]).is_err());
-        assert!(QueryParams::from_query(Some("scan=1"), &["limit"]).is_err());
+        assert!(QueryParams::from_query(Some("limit=1&limit=2"), &opaque(&["limit"])).is_err());
+        assert!(QueryParams::from_query(Some("scan=1"), &opaque(&["limit"])).is_err());
     }
 }

@@ -23,6 +23,8 @@
 //! - `cors`, `security`, `cursor`: CORS for configured origins, the security headers, and signed
 //!   pagination cursors ([`CursorCodec`]).
 //! - `config`: [`ApiConfig`], the pipeline's settings from the environment.
+//! - [`openapi`]: the OpenAPI 3.1 document, built from the route table and the handlers' field
+//!   declarations (`fields::Field`); only the local API, the generator and tests call it.
 
 mod config;
 mod cors;
@@ -30,6 +32,7 @@ mod cursor;
 mod fields;
 mod handlers;
 mod limits;
+pub mod openapi;
 mod pipeline;
 mod problem;
 mod reply;
@@ -53,6 +56,9 @@ pub use routes::{
     AUTHORIZER_FUNCTION, Access, Denial, PLATFORM_FUNCTIONS, PREFLIGHT_FUNCTION, ROUTES, RateTier,
     Route, StoreAccess, route_of_function,
 };
+/// The security headers every API response carries, for what a front end serves beside the API
+/// (the local API's `/openapi.json`).
+pub use security::apply as apply_security_headers;
 pub use services::{Authenticator, CachedAuthenticator, Services};
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use itinera::version::Precondition;
 use serde::de::value::StrDeserializer;
 use serde::de::{DeserializeOwned, IntoDeserializer};
 
-use super::fields::{JsonFields, QueryParams};
+use super::fields::{Field, JsonFields, QueryParams, names};
 use super::problem::ApiError;
 use super::reply::if_match_versions;
 
@@ -118,18 +118,18 @@ impl Input {
     }
 
     /// The JSON object body, restricted to `allowed` fields.
-    pub fn json_fields(&self, allowed: &[&str]) -> Result<JsonFields, ApiError> {
+    pub fn json_fields(&self, allowed: &[Field]) -> Result<JsonFields, ApiError> {
         JsonFields::from_body(&self.body, allowed)
     }
 
     /// An update's JSON object body: only `allowed` fields, and at least one of them.
-    pub fn json_changes(&self, allowed: &[&str]) -> Result<JsonFields, ApiError> {
+    pub fn json_changes(&self, allowed: &[Field]) -> Result<JsonFields, ApiError> {
         let fields = self.json_fields(allowed)?;
         if fields.is_empty() {
             return Err(ApiError::BadRequest {
                 detail: format!(
                     "The body must change at least one of: {}.",
-                    allowed.join(", ")
+                    names(allowed).join(", ")
                 ),
             });
         }
@@ -137,7 +137,7 @@ impl Input {
     }
 
     /// The query string, restricted to `allowed` parameters.
-    pub fn query_params(&self, allowed: &[&str]) -> Result<QueryParams, ApiError> {
+    pub fn query_params(&self, allowed: &[Field]) -> Result<QueryParams, ApiError> {
         QueryParams::from_query(self.query.as_deref(), allowed)
     }
 

@@ -5,9 +5,11 @@
 //! directly, so it links that route's handler and no other. A test proves that `template.yaml`
 //! declares exactly these functions, paths, methods and store permissions, and gives the cursor
 //! key and the payment gateway to exactly the routes that page and that move money. Adding an
-//! endpoint means one handler, one static here (listed in [`ROUTES`]) and its entry in
-//! `infra/xtask/src/catalog.rs`; `cargo run -p xtask -- generate` writes its binary, its sample
-//! event and its function in the template.
+//! endpoint means one handler (with the `Field` lists it accepts), one static here (listed in
+//! [`ROUTES`]), its entry in `infra/xtask/src/catalog.rs` and its line in
+//! `openapi/operations.rs`; `cargo run -p xtask -- generate` writes its binary, its sample event
+//! and its function in the template, and `cargo run -p xtask -- openapi` its operation in
+//! `docs/openapi.json`.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -7,7 +7,7 @@ use crate::money::Money;
 use crate::storage::BoxError;
 
 /// The most characters a provider token may have.
-const TOKEN_MAX_CHARS: usize = 255;
+pub const TOKEN_MAX_CHARS: usize = 255;
 
 /// A single-use token the provider's payment form made from a card: letters, digits, `_` and `-`.
 /// A string of digits is refused, because that is what a card number looks like, and card numbers

@@ -23,7 +23,7 @@ mod unconfigured;
 
 pub use gateway::{
     ChargeLookup, ChargeOutcome, ChargeRequest, Payment, PaymentError, PaymentGateway, PaymentId,
-    PaymentProvider, PaymentToken, RefundReceipt, RefundRequest,
+    PaymentProvider, PaymentToken, RefundReceipt, RefundRequest, TOKEN_MAX_CHARS,
 };
 pub use settings::{GATEWAY_VARIABLE, GatewaySetting, Platform, STAGE_KIND_VARIABLE, StageKind};
 pub use test_card::{TEST_TOKEN_APPROVE, TEST_TOKEN_DECLINE, TestCardGateway};

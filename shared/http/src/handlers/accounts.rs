@@ -3,14 +3,15 @@
 use std::sync::Arc;
 
 use itinera::accounts::{
-    self, AdminChanges, Email, NewAccount, Password, PersonName, Phone, ProfileChanges, Username,
+    self, AdminChanges, EMAIL_MAX_CHARS, Email, NewAccount, PASSWORD_CHARS, Password, PersonName,
+    Phone, ProfileChanges, Username,
 };
 use itinera::auth::{self, sessions::RevocationReason};
 use itinera::identity::{Role, UserId};
 use itinera::pagination::PageLimit;
 use serde_json::Value;
 
-use crate::fields::{integer_text, string};
+use crate::fields::{CURSOR, Field, LIMIT, Shape, integer_text, string};
 use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::request::Input;
@@ -18,11 +19,38 @@ use crate::services::Services;
 
 use super::auth::issue_tokens;
 
-const REGISTER_FIELDS: &[&str] = &["email", "username", "password", "name"];
-const PROFILE_FIELDS: &[&str] = &["name", "phone"];
-const PASSWORD_FIELDS: &[&str] = &["currentPassword", "newPassword"];
-const ADMIN_FIELDS: &[&str] = &["role", "disabled"];
-const LIST_PARAMS: &[&str] = &["role", "limit", "cursor"];
+pub(crate) const EMAIL: Shape = Shape::Email {
+    max_chars: EMAIL_MAX_CHARS,
+};
+pub(crate) const USERNAME: Shape = Shape::Pattern("^[A-Za-z0-9._-]{3,32}$");
+const PASSWORD: Shape = Shape::Text {
+    min_chars: *PASSWORD_CHARS.start(),
+    max_chars: *PASSWORD_CHARS.end(),
+};
+pub(crate) const PERSON_NAME: Shape = Shape::text(PersonName::MAX_CHARS);
+/// An international number, `+` and 7 to 15 digits; spaces and dashes are dropped.
+pub(crate) const PHONE: Shape = Shape::OrNull(&Shape::Pattern("^ *[+][1-9][0-9 -]{6,}$"));
+pub(crate) const ROLE: Shape = Shape::Choice(&["customer", "staff", "admin"]);
+
+pub(crate) const REGISTER_FIELDS: &[Field] = &[
+    Field::required("email", EMAIL),
+    Field::required("username", USERNAME),
+    Field::required("password", PASSWORD),
+    Field::required("name", PERSON_NAME),
+];
+pub(crate) const PROFILE_FIELDS: &[Field] = &[
+    Field::optional("name", PERSON_NAME),
+    Field::optional("phone", PHONE),
+];
+pub(crate) const PASSWORD_FIELDS: &[Field] = &[
+    Field::required("currentPassword", Shape::Opaque),
+    Field::required("newPassword", PASSWORD),
+];
+pub(crate) const ADMIN_FIELDS: &[Field] = &[
+    Field::optional("role", ROLE),
+    Field::optional("disabled", Shape::Boolean),
+];
+pub(crate) const LIST_PARAMS: &[Field] = &[Field::optional("role", ROLE), LIMIT, CURSOR];
 
 fn user_id(input: &Input) -> Result<UserId, ApiError> {
     UserId::parse(input.param("id")).ok_or_else(|| ApiError::NotFound {

@@ -9,21 +9,27 @@ use itinera::airplanes::{
 };
 use itinera::pagination::PageLimit;
 
-use crate::fields::{integer_text, text, whole};
+use crate::fields::{CURSOR, Field, LIMIT, Shape, integer_text, text, whole};
 use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::request::Input;
 use crate::services::Services;
 
-/// The fields a create or an update may carry.
-const FIELDS: &[&str] = &["modelNumber", "capacity"];
+pub(crate) const MODEL_NUMBER: Shape = Shape::text(ModelNumber::MAX_CHARS);
+pub(crate) const CAPACITY: Shape = crate::fields::integer_shape!(Capacity);
+
+/// The fields a create or an update may carry (an update, any of them).
+pub(crate) const FIELDS: &[Field] = &[
+    Field::required("modelNumber", MODEL_NUMBER),
+    Field::required("capacity", CAPACITY),
+];
 /// The query parameters of the list.
-const LIST_PARAMS: &[&str] = &[
-    "limit",
-    "cursor",
-    "minCapacity",
-    "maxCapacity",
-    "modelNumber",
+pub(crate) const LIST_PARAMS: &[Field] = &[
+    LIMIT,
+    CURSOR,
+    Field::optional("minCapacity", CAPACITY),
+    Field::optional("maxCapacity", CAPACITY),
+    Field::optional("modelNumber", MODEL_NUMBER),
 ];
 
 pub(crate) async fn create(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {

@@ -8,18 +8,37 @@ use itinera::airports::{
 };
 use itinera::pagination::PageLimit;
 
-use crate::fields::{integer_text, text};
+use crate::fields::{CURSOR, Field, LIMIT, Shape, integer_text, text};
 use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::request::Input;
 use crate::services::Services;
 
+/// An IATA airport code: three uppercase letters.
+pub(crate) const AIRPORT_CODE: Shape = Shape::Pattern("^[A-Z]{3}$");
+pub(crate) const PLACE_NAME: Shape = Shape::text(PlaceName::MAX_CHARS);
+/// An ISO 3166-1 alpha-2 country code (the domain also checks it is assigned).
+pub(crate) const COUNTRY: Shape = Shape::Pattern("^[A-Z]{2}$");
+/// An IANA time zone name, such as Asia/Kolkata (the domain checks it is one it knows).
+pub(crate) const TIME_ZONE: Shape = Shape::Opaque;
+
 /// The fields a create may carry.
-const CREATE_FIELDS: &[&str] = &["code", "name", "city", "country", "timeZone"];
+pub(crate) const CREATE_FIELDS: &[Field] = &[
+    Field::required("code", AIRPORT_CODE),
+    Field::required("name", PLACE_NAME),
+    Field::required("city", PLACE_NAME),
+    Field::required("country", COUNTRY),
+    Field::required("timeZone", TIME_ZONE),
+];
 /// The fields an update may carry: everything but the code, which is the airport's id.
-const UPDATE_FIELDS: &[&str] = &["name", "city", "country", "timeZone"];
+pub(crate) const UPDATE_FIELDS: &[Field] = &[
+    Field::optional("name", PLACE_NAME),
+    Field::optional("city", PLACE_NAME),
+    Field::optional("country", COUNTRY),
+    Field::optional("timeZone", TIME_ZONE),
+];
 /// The query parameters of the list.
-const LIST_PARAMS: &[&str] = &["limit", "cursor"];
+pub(crate) const LIST_PARAMS: &[Field] = &[LIMIT, CURSOR];
 
 pub(crate) async fn create(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
     input.query_params(&[])?;

@@ -11,24 +11,42 @@ use itinera::pagination::PageLimit;
 use serde::Serialize;
 
 use crate::cursor::{CursorCodec, Pager};
-use crate::fields::{QueryParams, integer_text};
+use crate::fields::{CURSOR, Field, LIMIT, QueryParams, Shape, integer_text};
 use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::request::Input;
 use crate::services::Services;
 
 /// The query parameters of the admin's audit log.
-const LIST_PARAMS: &[&str] = &[
-    "entityType",
-    "entityId",
-    "actor",
-    "from",
-    "to",
-    "limit",
-    "cursor",
+pub(crate) const LIST_PARAMS: &[Field] = &[
+    Field::optional(
+        "entityType",
+        Shape::Choice(&[
+            "airplane",
+            "airport",
+            "flight",
+            "booking",
+            "user",
+            "session",
+            "notification",
+        ]),
+    ),
+    Field::optional("entityId", Shape::text(MAX_ENTITY_ID_CHARS)),
+    Field::optional("actor", ACTOR),
+    FROM,
+    TO,
+    LIMIT,
+    CURSOR,
 ];
 /// The query parameters of a user's activity feed.
-const ACTIVITY_PARAMS: &[&str] = &["from", "to", "limit", "cursor"];
+pub(crate) const ACTIVITY_PARAMS: &[Field] = &[FROM, TO, LIMIT, CURSOR];
+
+/// A user id, or `system`.
+const ACTOR: Shape = Shape::Pattern(
+    "^(system|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$",
+);
+const FROM: Field = Field::optional("from", Shape::DateTime);
+const TO: Field = Field::optional("to", Shape::DateTime);
 
 /// The longest entity id accepted; ids of every entity type are far shorter.
 const MAX_ENTITY_ID_CHARS: usize = 128;

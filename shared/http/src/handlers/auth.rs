@@ -11,14 +11,19 @@ use itinera::error::DomainError;
 use itinera::identity::{Principal, RequestContext};
 use serde::Serialize;
 
-use crate::fields::string;
+use crate::fields::{Field, Shape, string};
 use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::request::Input;
 use crate::services::Services;
 
-const LOGIN_FIELDS: &[&str] = &["email", "username", "password"];
-const REFRESH_FIELDS: &[&str] = &["refreshToken"];
+/// Either `email` or `username` (exactly one), and `password`.
+pub(crate) const LOGIN_FIELDS: &[Field] = &[
+    Field::optional("email", super::accounts::EMAIL),
+    Field::optional("username", super::accounts::USERNAME),
+    Field::required("password", Shape::Opaque),
+];
+pub(crate) const REFRESH_FIELDS: &[Field] = &[Field::required("refreshToken", Shape::Opaque)];
 
 /// The answer to a sign-in or a refresh.
 #[derive(Serialize)]

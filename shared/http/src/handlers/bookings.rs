@@ -15,23 +15,43 @@ use itinera::storage::StoreError;
 use serde_json::Value;
 
 use crate::cursor::{CursorCodec, Pager};
-use crate::fields::{integer, integer_text, string};
+use crate::fields::{CURSOR, Field, LIMIT, Shape, integer, integer_text, string};
 use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::request::Input;
 use crate::services::Services;
 
 /// The request header that carries a booking's idempotency key.
-const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
+pub(crate) const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
+
+/// How many seats a booking takes.
+pub(crate) const SEATS: Shape = crate::fields::integer_shape!(Seats);
+/// What a booking's `status` may be.
+pub(crate) const BOOKING_STATUS: Shape =
+    Shape::Choice(&["pending", "confirmed", "cancelled", "expired"]);
 
 /// The fields of a new booking.
-const CREATE_FIELDS: &[&str] = &["flightId", "seats"];
+pub(crate) const CREATE_FIELDS: &[Field] = &[
+    Field::required("flightId", Shape::Uuid),
+    Field::required("seats", SEATS),
+];
 /// The fields of a payment.
-const PAY_FIELDS: &[&str] = &["paymentToken", "amount"];
+pub(crate) const PAY_FIELDS: &[Field] = &[
+    Field::required(
+        "paymentToken",
+        Shape::text(itinera::payments::TOKEN_MAX_CHARS),
+    ),
+    Field::required("amount", Shape::Money),
+];
 /// The fields of an amount of money.
 const MONEY_FIELDS: &[&str] = &["amount", "currency"];
 /// The query parameters of the list.
-const LIST_PARAMS: &[&str] = &["limit", "cursor", "status", "flightId"];
+pub(crate) const LIST_PARAMS: &[Field] = &[
+    LIMIT,
+    CURSOR,
+    Field::optional("status", BOOKING_STATUS),
+    Field::optional("flightId", Shape::Uuid),
+];
 
 fn flight_id(text: String) -> Result<FlightId, String> {
     FlightId::parse(&text).ok_or_else(|| "must be a flight id (a UUID)".into())

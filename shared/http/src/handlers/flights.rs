@@ -13,27 +13,52 @@ use itinera::money::{Currency, Money};
 use itinera::pagination::PageLimit;
 use serde_json::Value;
 
-use crate::fields::{integer, integer_text, string};
+use crate::fields::{CURSOR, Field, LIMIT, Shape, integer, integer_text, string};
+use crate::handlers::airports::AIRPORT_CODE;
 use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::request::Input;
 use crate::services::Services;
 
+/// A flight number: an airline designator, 1 to 4 digits, an optional letter.
+pub(crate) const FLIGHT_NUMBER: Shape = Shape::Pattern("^[A-Z0-9]{2}[0-9]{1,4}[A-Z]?$");
+/// What a flight's `status` may be.
+pub(crate) const FLIGHT_STATUS: Shape =
+    Shape::Choice(&["scheduled", "departed", "arrived", "cancelled"]);
+/// A price bound in minor units.
+const PRICE_BOUND: Shape = Shape::Integer {
+    min: 0,
+    max: itinera::money::MAX_AMOUNT,
+};
+
 /// The fields a create may carry.
-const CREATE_FIELDS: &[&str] = &[
-    "flightNumber",
-    "airplaneId",
-    "from",
-    "to",
-    "departureTime",
-    "arrivalTime",
-    "price",
+pub(crate) const CREATE_FIELDS: &[Field] = &[
+    Field::required("flightNumber", FLIGHT_NUMBER),
+    Field::required("airplaneId", Shape::Uuid),
+    Field::required("from", AIRPORT_CODE),
+    Field::required("to", AIRPORT_CODE),
+    Field::required("departureTime", Shape::DateTime),
+    Field::required("arrivalTime", Shape::DateTime),
+    Field::required("price", Shape::Money),
 ];
 /// The fields an update may carry.
-const UPDATE_FIELDS: &[&str] = &["departureTime", "arrivalTime", "price", "status"];
+pub(crate) const UPDATE_FIELDS: &[Field] = &[
+    Field::optional("departureTime", Shape::DateTime),
+    Field::optional("arrivalTime", Shape::DateTime),
+    Field::optional("price", Shape::Money),
+    Field::optional("status", FLIGHT_STATUS),
+];
 /// The query parameters of the search.
-const SEARCH_PARAMS: &[&str] = &[
-    "from", "to", "date", "minPrice", "maxPrice", "seats", "sort", "limit", "cursor",
+pub(crate) const SEARCH_PARAMS: &[Field] = &[
+    Field::required("from", AIRPORT_CODE),
+    Field::required("to", AIRPORT_CODE),
+    Field::required("date", Shape::Date),
+    Field::optional("minPrice", PRICE_BOUND),
+    Field::optional("maxPrice", PRICE_BOUND),
+    Field::optional("seats", crate::fields::integer_shape!(SeatsWanted)),
+    Field::optional("sort", Shape::Choice(&["departure", "price"])),
+    LIMIT,
+    CURSOR,
 ];
 
 fn flight_number(value: Value) -> Result<FlightNumber, String> {

@@ -10,14 +10,18 @@ use itinera::notifications::{self, NotificationFilter, NotificationId};
 use itinera::pagination::PageLimit;
 
 use crate::cursor::{CursorCodec, Pager};
-use crate::fields::integer_text;
+use crate::fields::{CURSOR, Field, LIMIT, Shape, integer_text};
 use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::request::Input;
 use crate::services::Services;
 
 /// The query parameters of the list.
-const LIST_PARAMS: &[&str] = &["unread", "limit", "cursor"];
+pub(crate) const LIST_PARAMS: &[Field] = &[
+    Field::optional("unread", Shape::Choice(&["true", "false"])),
+    LIMIT,
+    CURSOR,
+];
 
 fn notification_id(input: &Input) -> Result<NotificationId, ApiError> {
     NotificationId::parse(input.param("id")).ok_or_else(|| ApiError::NotFound {

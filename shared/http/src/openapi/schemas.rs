@@ -1,0 +1,268 @@
+//! JSON Schema 2020-12 (OpenAPI 3.1's dialect) for the values the API takes and answers.
+//!
+//! Request values are the handlers' own [`Field`] lists; response entities are declared here as
+//! lists of the same [`Field`]s, with the shapes the handlers use where the value is the same
+//! (an airplane's `modelNumber` is the shape a create accepts). A test validates real responses of
+//! every entity against these, so a field added to an entity and forgotten here fails it.
+
+use serde_json::{Map, Value, json};
+
+use crate::fields::{Field, Shape};
+use crate::handlers::{accounts, airplanes, airports, bookings, flights};
+
+/// A `$ref` to the component schema `name`.
+pub(crate) fn reference(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+/// The schema of one value.
+pub(crate) fn shape(value: &Shape) -> Value {
+    match *value {
+        Shape::Text {
+            min_chars,
+            max_chars,
+        } => json!({ "type": "string", "minLength": min_chars, "maxLength": max_chars }),
+        Shape::Pattern(pattern) => json!({ "type": "string", "pattern": pattern }),
+        Shape::Integer { min, max } => json!({ "type": "integer", "minimum": min, "maximum": max }),
+        Shape::Boolean => json!({ "type": "boolean" }),
+        Shape::Uuid => json!({ "type": "string", "format": "uuid" }),
+        Shape::Email { max_chars } => {
+            json!({ "type": "string", "format": "email", "maxLength": max_chars })
+        }
+        Shape::Date => json!({ "type": "string", "format": "date" }),
+        Shape::DateTime => json!({ "type": "string", "format": "date-time" }),
+        Shape::Money => reference("Money"),
+        Shape::Choice(words) => json!({ "type": "string", "enum": words }),
+        Shape::OrNull(inner) => json!({ "anyOf": [shape(inner), { "type": "null" }] }),
+        Shape::Opaque => json!({ "type": "string" }),
+        Shape::Component(name) => reference(name),
+        Shape::AnyObject => json!({ "type": "object" }),
+    }
+}
+
+/// A closed object of `fields`; with `all_optional` none is required (a change).
+pub(crate) fn object(fields: &[Field], all_optional: bool) -> Value {
+    let properties: Map<String, Value> = fields
+        .iter()
+        .map(|field| (field.name.to_owned(), shape(&field.shape)))
+        .collect();
+    let required: Vec<&str> = fields
+        .iter()
+        .filter(|field| field.required && !all_optional)
+        .map(|field| field.name)
+        .collect();
+    let mut schema = json!({
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": false,
+    });
+    if !required.is_empty() {
+        schema["required"] = json!(required);
+    }
+    schema
+}
+
+const CREATED_AT: Field = Field::required("createdAt", Shape::DateTime);
+const UPDATED_AT: Field = Field::required("updatedAt", Shape::DateTime);
+const ID: Field = Field::required("id", Shape::Uuid);
+
+/// An amount of minor units, never negative.
+const AMOUNT: Shape = Shape::Integer {
+    min: 0,
+    max: itinera::money::MAX_AMOUNT,
+};
+
+const MONEY: &[Field] = &[
+    Field::required("amount", AMOUNT),
+    Field::required("currency", Shape::Pattern("^[A-Z]{3}$")),
+];
+
+const AIRPLANE: &[Field] = &[
+    ID,
+    Field::required("modelNumber", airplanes::MODEL_NUMBER),
+    Field::required("capacity", airplanes::CAPACITY),
+    CREATED_AT,
+    UPDATED_AT,
+];
+
+const AIRPORT: &[Field] = &[
+    Field::required("code", airports::AIRPORT_CODE),
+    Field::required("name", airports::PLACE_NAME),
+    Field::required("city", airports::PLACE_NAME),
+    Field::required("country", airports::COUNTRY),
+    Field::required("timeZone", airports::TIME_ZONE),
+    CREATED_AT,
+    UPDATED_AT,
+];
+
+const SEATS_LEFT: Shape = Shape::Integer {
+    min: 0,
+    max: u16::MAX as i64,
+};
+
+const FLIGHT: &[Field] = &[
+    ID,
+    Field::required("flightNumber", flights::FLIGHT_NUMBER),
+    Field::required("airplaneId", Shape::Uuid),
+    Field::required("from", airports::AIRPORT_CODE),
+    Field::required("to", airports::AIRPORT_CODE),
+    Field::required("departureTime", Shape::DateTime),
+    Field::required("arrivalTime", Shape::DateTime),
+    Field::required("price", Shape::Money),
+    Field::required("totalSeats", SEATS_LEFT),
+    Field::required("remainingSeats", SEATS_LEFT),
+    Field::required("status", flights::FLIGHT_STATUS),
+    CREATED_AT,
+    UPDATED_AT,
+];
+
+const FLIGHT_SUMMARY: &[Field] = &[
+    Field::required("number", Shape::Opaque),
+    Field::required("from", Shape::Opaque),
+    Field::required("to", Shape::Opaque),
+    Field::required("departureTime", Shape::DateTime),
+];
+
+const BOOKING: &[Field] = &[
+    ID,
+    Field::required("flightId", Shape::Uuid),
+    Field::required("userId", Shape::Uuid),
+    Field::required("seats", bookings::SEATS),
+    Field::required("total", Shape::Money),
+    Field::required("status", bookings::BOOKING_STATUS),
+    Field::optional("holdExpiresAt", Shape::DateTime),
+    CREATED_AT,
+    UPDATED_AT,
+    Field::optional("confirmedAt", Shape::DateTime),
+    Field::optional("cancelledAt", Shape::DateTime),
+    Field::optional("expiredAt", Shape::DateTime),
+    Field::optional("refund", Shape::Money),
+    Field::optional("refundedAt", Shape::DateTime),
+    Field::required("flight", Shape::Component("FlightSummary")),
+];
+
+const USER: &[Field] = &[
+    ID,
+    Field::required("email", accounts::EMAIL),
+    Field::required("username", accounts::USERNAME),
+    Field::required("name", accounts::PERSON_NAME),
+    Field::required("phone", accounts::PHONE),
+    Field::required("role", accounts::ROLE),
+    Field::required("disabled", Shape::Boolean),
+    CREATED_AT,
+    UPDATED_AT,
+];
+
+const NOTIFICATION: &[Field] = &[
+    ID,
+    Field::required(
+        "kind",
+        Shape::Choice(&[
+            "booking-confirmed",
+            "booking-cancelled",
+            "booking-expired",
+            "flight-cancelled",
+            "departure-reminder",
+        ]),
+    ),
+    Field::required("title", Shape::Opaque),
+    Field::required("body", Shape::Opaque),
+    Field::required("bookingId", Shape::Opaque),
+    Field::required("read", Shape::Boolean),
+    CREATED_AT,
+    Field::optional("readAt", Shape::DateTime),
+];
+
+const AUDIT_ENTRY: &[Field] = &[
+    Field::required("id", Shape::Opaque),
+    Field::required("entityType", Shape::Opaque),
+    Field::required("entityId", Shape::Opaque),
+    Field::required("action", Shape::Choice(&["create", "update", "delete"])),
+    Field::required("actor", Shape::Opaque),
+    Field::required("requestId", Shape::Opaque),
+    Field::required("at", Shape::DateTime),
+    Field::required("before", Shape::AnyObject),
+    Field::required("after", Shape::AnyObject),
+];
+
+const TOKENS: &[Field] = &[
+    Field::required("accessToken", Shape::Opaque),
+    Field::required("refreshToken", Shape::Opaque),
+    Field::required(
+        "expiresIn",
+        Shape::Integer {
+            min: 1,
+            max: u32::MAX as i64,
+        },
+    ),
+    Field::required("tokenType", Shape::Choice(&["Bearer"])),
+];
+
+const HEALTH: &[Field] = &[
+    Field::required("status", Shape::Choice(&["ok"])),
+    Field::required("checks", Shape::Component("HealthChecks")),
+];
+
+const HEALTH_CHECKS: &[Field] = &[Field::required("store", Shape::Choice(&["ok"]))];
+
+const PAGINATION: &[Field] = &[
+    Field::required(
+        "limit",
+        Shape::Integer {
+            min: 1,
+            max: itinera::pagination::PageLimit::MAX as i64,
+        },
+    ),
+    Field::required("nextCursor", Shape::OrNull(&Shape::Opaque)),
+];
+
+const FIELD_ERROR: &[Field] = &[
+    Field::required("field", Shape::Opaque),
+    Field::required("message", Shape::Opaque),
+];
+
+/// The entities and envelopes, by component name.
+const COMPONENTS: &[(&str, &[Field])] = &[
+    ("Airplane", AIRPLANE),
+    ("Airport", AIRPORT),
+    ("Flight", FLIGHT),
+    ("FlightSummary", FLIGHT_SUMMARY),
+    ("Booking", BOOKING),
+    ("User", USER),
+    ("Notification", NOTIFICATION),
+    ("AuditEntry", AUDIT_ENTRY),
+    ("Tokens", TOKENS),
+    ("Health", HEALTH),
+    ("HealthChecks", HEALTH_CHECKS),
+    ("Money", MONEY),
+    ("Pagination", PAGINATION),
+    ("FieldError", FIELD_ERROR),
+];
+
+/// Every component schema: the entities, the envelopes and the problem body.
+pub(crate) fn components() -> Map<String, Value> {
+    let mut schemas: Map<String, Value> = COMPONENTS
+        .iter()
+        .map(|(name, fields)| ((*name).to_owned(), object(fields, false)))
+        .collect();
+    schemas.insert("Problem".into(), problem());
+    schemas
+}
+
+/// The RFC 9457 problem body every failure answers (`application/problem+json`).
+fn problem() -> Value {
+    json!({
+        "type": "object",
+        "description": "An RFC 9457 problem. `errors` lists every invalid field of a 400.",
+        "properties": {
+            "type": { "type": "string", "pattern": "^urn:itinera:problem:[a-z-]+$" },
+            "title": { "type": "string" },
+            "status": { "type": "integer", "minimum": 400, "maximum": 599 },
+            "detail": { "type": "string" },
+            "requestId": { "type": "string" },
+            "errors": { "type": "array", "items": reference("FieldError") },
+        },
+        "required": ["type", "title", "status", "detail", "requestId"],
+        "additionalProperties": false,
+    })
+}
