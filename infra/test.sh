@@ -5,7 +5,8 @@
 #
 # Needs a Rust toolchain installed with rustup and python3 (3.11+) with pip. Everything else is
 # installed on first use: rustfmt and clippy through rustup, moto and cfn-lint into .venv/ at
-# the versions pinned below (the venv is reused while the pins are unchanged).
+# the versions pinned below (the venv is reused while the pins are unchanged), and Debian's
+# chromium package (for the API reference page's browser check) through apt-get.
 #
 # Environment:
 #   ITINERA_MOTO_PORT   port for moto instead of a free one picked at random
@@ -82,6 +83,21 @@ if [[ ! -x "$VENV/bin/python" || ! -x "$VENV/bin/moto_server" || ! -x "$VENV/bin
     echo "$PINS" >"$STAMP"
 else
     echo "reusing $VENV ($PINS)"
+fi
+
+# Debian's chromium renders the API reference page headless (infra/docs_page_check.py); a test
+# tool's download of its own browser needs a network these machines do not have.
+if ! command -v chromium >/dev/null 2>&1; then
+    command -v apt-get >/dev/null 2>&1 || fail "chromium missing and no apt-get to install it"
+    SUDO=""
+    if [[ "$(id -u)" -ne 0 ]]; then
+        command -v sudo >/dev/null 2>&1 || fail "chromium missing: install Debian's chromium package (needs root)"
+        SUDO="sudo"
+    fi
+    echo "installing chromium with apt-get"
+    $SUDO apt-get install -y -q chromium >/dev/null 2>&1 ||
+        { $SUDO apt-get update -q >/dev/null 2>&1 && $SUDO apt-get install -y -q chromium >/dev/null 2>&1; } ||
+        fail "could not install chromium with apt-get"
 fi
 
 # ---------------------------------------------------------------- moto
@@ -166,5 +182,11 @@ step "cfn-lint template.yaml"
 # cfn-lint ships (offline): today's stack and one padded to 100 routes (infra/xtask/src/budget.rs).
 step "resource budget after the SAM transform"
 cargo run --quiet -p xtask -- budget --python "$VENV/bin/python"
+
+# The reference page in a real browser, network otherwise closed: every operation of the
+# document on the rendered page, no CSP violation; the screenshot stays in the target directory.
+step "API reference page (/docs) in headless Chromium"
+cargo build --quiet -p local-api
+python3 infra/docs_page_check.py "${CARGO_TARGET_DIR:-$ROOT/target}/debug/local-api" "$LOG_DIR/docs-page.png"
 
 step "All checks passed"

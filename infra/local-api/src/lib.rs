@@ -7,7 +7,8 @@
 //! accept it, which API Gateway does in AWS.
 //!
 //! It also answers `GET /openapi.json` with the API's OpenAPI 3.1 document
-//! ([`itinera_http::openapi`]), which no Lambda function serves.
+//! ([`itinera_http::openapi`]) and `GET /docs` with the reference page over it ([`docs`]), which
+//! no Lambda function serves.
 //!
 //! Next to the API it runs the background functions in-process ([`background`]): the worker on
 //! the durable embedded queue, and the schedules on timers. Emails go to `.eml` files in
@@ -17,6 +18,7 @@
 pub mod background;
 pub mod demo;
 pub mod dev_keys;
+pub mod docs;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -272,7 +274,7 @@ fn openapi_document() -> Response<Full<Bytes>> {
     response
 }
 
-/// One request through the pipeline (`GET /openapi.json` aside). A body that cannot be read because the client went away
+/// One request through the pipeline (`GET /openapi.json` and the `/docs` page aside). A body that cannot be read because the client went away
 /// ends the connection instead of reaching a handler.
 async fn handle(
     api: Arc<Api>,
@@ -281,6 +283,9 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Box<dyn std::error::Error + Send + Sync>> {
     if request.method() == http::Method::GET && request.uri().path() == OPENAPI_PATH {
         return Ok(openapi_document());
+    }
+    if let Some(page) = docs::respond(request.method(), request.uri().path()) {
+        return Ok(page.map(Full::new));
     }
     let (parts, body) = request.into_parts();
     let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
