@@ -64,8 +64,14 @@ pub fn respond(method: &Method, path: &str) -> Option<Response<Bytes>> {
     let headers = response.headers_mut();
     // The API's security headers, with the page's own policy in place of `default-src 'none'`.
     itinera_http::apply_security_headers(headers);
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_POLICY));
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(PAGE_POLICY),
+    );
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(asset.content_type),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     Some(response)
 }
@@ -80,13 +86,19 @@ mod tests {
             ("/docs", "text/html; charset=utf-8"),
             ("/docs/", "text/html; charset=utf-8"),
             ("/docs/reference.js", "text/javascript; charset=utf-8"),
-            ("/docs/swagger-ui-bundle.js", "text/javascript; charset=utf-8"),
+            (
+                "/docs/swagger-ui-bundle.js",
+                "text/javascript; charset=utf-8",
+            ),
             ("/docs/swagger-ui.css", "text/css; charset=utf-8"),
         ] {
             let response = respond(&Method::GET, path).expect(path);
             assert_eq!(response.status(), StatusCode::OK);
             assert_eq!(response.headers()[header::CONTENT_TYPE], content_type);
-            assert_eq!(response.headers()[header::CONTENT_SECURITY_POLICY], PAGE_POLICY);
+            assert_eq!(
+                response.headers()[header::CONTENT_SECURITY_POLICY],
+                PAGE_POLICY
+            );
             assert!(!response.body().is_empty(), "{path}");
         }
     }
@@ -96,8 +108,14 @@ mod tests {
         let page = std::str::from_utf8(respond(&Method::GET, "/docs").unwrap().body())
             .unwrap()
             .to_owned();
-        assert!(!page.contains("http://") && !page.contains("https://"), "{page}");
-        assert!(!page.contains("<script>") && !page.contains("style="), "{page}");
+        assert!(
+            !page.contains("http://") && !page.contains("https://"),
+            "{page}"
+        );
+        assert!(
+            !page.contains("<script>") && !page.contains("style="),
+            "{page}"
+        );
     }
 
     #[test]
