@@ -16,34 +16,13 @@ pub const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 
      img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; \
      form-action 'none'; frame-ancestors 'none'";
 
-/// One file of the page: where it is served, its media type and its bytes.
-struct Asset {
-    path: &'static str,
-    content_type: &'static str,
-    body: &'static [u8],
-}
-
-const ASSETS: &[Asset] = &[
-    Asset {
-        path: "/docs",
-        content_type: "text/html; charset=utf-8",
-        body: include_bytes!("../docs-ui/index.html"),
-    },
-    Asset {
-        path: "/docs/reference.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../docs-ui/reference.js"),
-    },
-    Asset {
-        path: "/docs/swagger-ui-bundle.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../docs-ui/swagger-ui-bundle.js"),
-    },
-    Asset {
-        path: "/docs/swagger-ui.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_bytes!("../docs-ui/swagger-ui.css"),
-    },
+/// The page's files: where each is served, its media type and its bytes.
+#[rustfmt::skip]
+const ASSETS: &[(&str, &str, &[u8])] = &[
+    ("/docs", "text/html; charset=utf-8", include_bytes!("../docs-ui/index.html")),
+    ("/docs/reference.js", "text/javascript; charset=utf-8", include_bytes!("../docs-ui/reference.js")),
+    ("/docs/swagger-ui-bundle.js", "text/javascript; charset=utf-8", include_bytes!("../docs-ui/swagger-ui-bundle.js")),
+    ("/docs/swagger-ui.css", "text/css; charset=utf-8", include_bytes!("../docs-ui/swagger-ui.css")),
 ];
 
 /// The page's answer to `GET` (or `HEAD`) of one of its paths; `None` for every other request,
@@ -53,11 +32,11 @@ pub fn respond(method: &Method, path: &str) -> Option<Response<Bytes>> {
         return None;
     }
     let path = if path == "/docs/" { "/docs" } else { path };
-    let asset = ASSETS.iter().find(|asset| asset.path == path)?;
+    let &(_, content_type, bytes) = ASSETS.iter().find(|(served_at, _, _)| *served_at == path)?;
     let body = if method == Method::HEAD {
         Bytes::new()
     } else {
-        Bytes::from_static(asset.body)
+        Bytes::from_static(bytes)
     };
     let mut response = Response::new(body);
     *response.status_mut() = StatusCode::OK;
@@ -68,10 +47,7 @@ pub fn respond(method: &Method, path: &str) -> Option<Response<Bytes>> {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(PAGE_POLICY),
     );
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(asset.content_type),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     Some(response)
 }
