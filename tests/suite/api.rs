@@ -93,6 +93,34 @@ async fn numeric_strings_are_coerced_to_capacities() {
     assert_eq!(response.json()["data"]["capacity"], 150);
 }
 
+/// JSON Schema's `integer` (the document's type for whole numbers) includes `24.0`; so does the
+/// API, exactly when the number is whole and exact.
+#[tokio::test]
+async fn a_whole_number_written_with_a_fraction_is_accepted() {
+    let app = spawn_app();
+    let response = app
+        .send(
+            TestRequest::post("/v1/airplanes")
+                .json(&json!({"modelNumber": "B737", "capacity": 24.0})),
+        )
+        .await;
+    assert_eq!(response.status, 201, "{}", response.json());
+    assert_eq!(response.json()["data"]["capacity"], 24);
+    for capacity in [
+        json!(24.5),
+        json!(1e300),
+        json!(9_007_199_254_740_993.0_f64),
+    ] {
+        let response = app
+            .send(
+                TestRequest::post("/v1/airplanes")
+                    .json(&json!({"modelNumber": "B737", "capacity": capacity})),
+            )
+            .await;
+        assert_problem(&response, 400);
+    }
+}
+
 #[tokio::test]
 async fn invalid_capacities_are_400_with_a_field_error_and_store_nothing() {
     let app = spawn_app();

@@ -278,14 +278,23 @@ pub fn string(value: Value) -> Result<String, String> {
     }
 }
 
-/// A whole number, from a JSON integer or a string of digits (`"150"`).
+/// A whole number, from a JSON integer (or a whole one written with a fraction, `150.0`) or a
+/// string of digits (`"150"`).
 pub fn integer(value: Value) -> Result<i64, String> {
     match &value {
-        Value::Number(number) => number.as_i64(),
+        Value::Number(number) => number.as_i64().or_else(|| whole_float(number.as_f64()?)),
         Value::String(text) => parse_integer(text),
         _ => None,
     }
     .ok_or_else(|| "must be a whole number".into())
+}
+
+/// A JSON number written with a fraction that is a whole number (`24.0`), as JSON Schema's
+/// `integer` counts it; only where every whole number is exact (below 2^53), so a float that was
+/// rounded on its way here is refused rather than read as a neighbour.
+fn whole_float(number: f64) -> Option<i64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    (number.fract() == 0.0 && number.abs() < EXACT).then_some(number as i64)
 }
 
 /// A body field's parser for a value read from a JSON string: `text(ModelNumber::parse)`.
