@@ -12,64 +12,44 @@ use itinera_tests::{TestApp, TestRequest, spawn_app, token_for};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
-/// Field names the API's bodies use, so generated bodies reach the field parsers and not only
-/// the unknown-field check.
-const FIELDS: &[&str] = &[
-    "modelNumber",
-    "capacity",
-    "code",
-    "name",
-    "city",
-    "country",
-    "timeZone",
-    "flightNumber",
-    "airplaneId",
-    "from",
-    "to",
-    "departureTime",
-    "arrivalTime",
-    "price",
-    "status",
-    "flightId",
-    "seats",
-    "paymentToken",
-    "email",
-    "username",
-    "password",
-    "currentPassword",
-    "newPassword",
-    "phone",
-    "role",
-    "disabled",
-    "refreshToken",
-    "amount",
-    "currency",
-];
+/// The body field and query parameter names the API declares (from its OpenAPI document, which
+/// reads the handlers' own declarations), so generated requests reach the field parsers and not
+/// only the unknown-field check.
+static NAMES: LazyLock<(Vec<String>, Vec<String>)> = LazyLock::new(|| {
+    let document = itinera_http::openapi::document();
+    let mut fields = Vec::new();
+    let mut params = Vec::new();
+    collect_names(&document, &mut fields, &mut params);
+    for names in [&mut fields, &mut params] {
+        names.sort();
+        names.dedup();
+    }
+    (fields, params)
+});
 
-/// Query parameter names the API's lists use.
-const PARAMS: &[&str] = &[
-    "limit",
-    "cursor",
-    "minCapacity",
-    "maxCapacity",
-    "modelNumber",
-    "from",
-    "to",
-    "date",
-    "minPrice",
-    "maxPrice",
-    "seats",
-    "sort",
-    "role",
-    "status",
-    "flightId",
-    "entityType",
-    "entityId",
-    "actorId",
-    "since",
-    "until",
-    "unread",
-];
+/// Every property name the document's schemas declare (request bodies and entities alike: the
+/// entities' own names probe the unknown-field check), and every query parameter name, in `value`.
+fn collect_names(value: &Value, fields: &mut Vec<String>, params: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if map.get("in").and_then(Value::as_str) == Some("query")
+                && let Some(name) = map.get("name").and_then(Value::as_str)
+            {
+                params.push(name.to_owned());
+            }
+            if let Some(Value::Object(properties)) = map.get("properties") {
+                fields.extend(properties.keys().cloned());
+            }
+            for inner in map.values() {
+                collect_names(inner, fields, params);
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .for_each(|item| collect_names(item, fields, params)),
+        _ => {}
+    }
+}
 
 static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
     tokio::runtime::Builder::new_multi_thread()
@@ -110,7 +90,7 @@ fn json() -> impl Strategy<Value = Value> {
 /// A body: an object of known and unknown fields, any other JSON, or bytes that are not JSON.
 fn body() -> impl Strategy<Value = Vec<u8>> {
     let field = prop_oneof![
-        4 => prop::sample::select(FIELDS).prop_map(str::to_owned),
+        4 => prop::sample::select(NAMES.0.clone()),
         1 => "\\PC{0,12}",
     ];
     prop_oneof![
@@ -125,7 +105,7 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
 /// A query string of known and unknown parameters, values percent-encoded.
 fn query() -> impl Strategy<Value = String> {
     let name = prop_oneof![
-        4 => prop::sample::select(PARAMS).prop_map(str::to_owned),
+        4 => prop::sample::select(NAMES.1.clone()),
         1 => "[a-zA-Z]{1,8}",
     ];
     prop::collection::vec((name, "\\PC{0,24}"), 0..4).prop_map(|pairs| {

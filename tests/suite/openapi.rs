@@ -445,17 +445,7 @@ fn the_committed_document_and_the_template_declare_the_same_paths_and_methods() 
     let root = repo_root();
     let text = std::fs::read_to_string(root.join("docs/openapi.json")).unwrap();
     let committed: Value = serde_json::from_str(&text).unwrap();
-    let documented: BTreeSet<(String, String)> = committed["paths"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .flat_map(|(path, item)| {
-            item.as_object()
-                .unwrap()
-                .keys()
-                .map(move |method| (method.to_ascii_uppercase(), path.clone()))
-        })
-        .collect();
+    let documented = itinera_http::openapi::operations(&committed);
     let text = std::fs::read_to_string(root.join("template.yaml")).unwrap();
     let template: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
     let events = template["Resources"]

@@ -109,6 +109,22 @@ pub fn document() -> Value {
     })
 }
 
+/// The operations a document declares, as (upper-case method, path template) pairs: what the
+/// route table, the template and the rendered reference page are compared with.
+pub fn operations(document: &Value) -> std::collections::BTreeSet<(String, String)> {
+    document["paths"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .into_iter()
+                .flatten()
+                .map(move |(method, _)| (method.to_ascii_uppercase(), path.clone()))
+        })
+        .collect()
+}
+
 /// The document as `docs/openapi.json` holds it: pretty, with a final newline.
 pub fn document_text() -> String {
     let mut text = serde_json::to_string_pretty(&document()).expect("a JSON value serializes");

@@ -2,20 +2,6 @@ use std::collections::BTreeSet;
 
 use super::*;
 
-fn operations(document: &Value) -> BTreeSet<(String, String)> {
-    document["paths"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .flat_map(|(path, item)| {
-            item.as_object()
-                .unwrap()
-                .keys()
-                .map(move |method| (method.to_ascii_uppercase(), path.clone()))
-        })
-        .collect()
-}
-
 #[test]
 fn every_route_has_exactly_one_operation_and_there_are_no_others() {
     let document = document();
