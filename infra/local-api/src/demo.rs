@@ -157,16 +157,26 @@ pub enum DemoError {
     Domain(#[from] DomainError),
 }
 
+/// `result`, the check of the data set's `value`, or the error naming what of the set is wrong.
+fn checked<T>(
+    what: &'static str,
+    value: impl std::fmt::Display,
+    result: Result<T, String>,
+) -> Result<T, DemoError> {
+    result.map_err(|problem| DemoError::Data {
+        what,
+        value: value.to_string(),
+        problem,
+    })
+}
+
+/// The data set's text `value` read by `parser`.
 fn parse<T>(
     what: &'static str,
     value: &str,
     parser: impl FnOnce(&str) -> Result<T, String>,
 ) -> Result<T, DemoError> {
-    parser(value).map_err(|problem| DemoError::Data {
-        what,
-        value: value.to_owned(),
-        problem,
-    })
+    checked(what, value, parser(value))
 }
 
 /// Loads the demo data set through `services`, scheduling flights for the days after `today`'s
@@ -242,9 +252,7 @@ async fn airplane(
     }
     let new = NewAirplane {
         model_number,
-        capacity: parse("capacity", &seats.to_string(), |text| {
-            Capacity::try_from(text.parse::<i64>().map_err(|error| error.to_string())?)
-        })?,
+        capacity: checked("capacity", seats, Capacity::try_from(seats))?,
     };
     let (store, clock, ids) = services.ports();
     let created = airplanes::create_airplane(store, clock, ids, context, new).await?;
@@ -270,12 +278,8 @@ async fn schedule(
     let leg = Leg::new(
         parse("airport code", from, AirportCode::parse)?,
         parse("airport code", to, AirportCode::parse)?,
-    )
-    .map_err(|problem| DemoError::Data {
-        what: "route",
-        value: format!("{from}-{to}"),
-        problem,
-    })?;
+    );
+    let leg = checked("route", format!("{from}-{to}"), leg)?;
     let departs = parse("departure time", departs, |text| {
         NaiveTime::parse_from_str(text, "%H:%M").map_err(|error| error.to_string())
     })?;
@@ -284,14 +288,8 @@ async fn schedule(
         .find(|(model_number, _)| model_number.as_str() == model)
         .map(|(_, id)| id.clone())
         .ok_or_else(|| missing("model number", model))?;
-    let price =
-        Money::new(fare, parse("currency", currency, Currency::parse)?).map_err(|problem| {
-            DemoError::Data {
-                what: "fare",
-                value: fare.to_string(),
-                problem,
-            }
-        })?;
+    let currency = parse("currency", currency, Currency::parse)?;
+    let price = checked("fare", fare, Money::new(fare, currency))?;
     let today = origin.time_zone.local_date(now);
     let mut created = 0;
     for day in 1..=SCHEDULE_DAYS {

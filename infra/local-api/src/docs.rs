@@ -28,7 +28,7 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
 /// The page's answer to `GET` (or `HEAD`) of one of its paths; `None` for every other request,
 /// which goes to the API.
 pub fn respond(method: &Method, path: &str) -> Option<Response<Bytes>> {
-    if method != Method::GET && method != Method::HEAD {
+    if !path.starts_with("/docs") || (method != Method::GET && method != Method::HEAD) {
         return None;
     }
     let path = if path == "/docs/" { "/docs" } else { path };
