@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::get::load;
 use super::hashing::PasswordHasher;
 use super::model::{Email, NewAccount, Password, PersonName, User, Username};
-use super::records::{self, ROLE_INDEX};
+use super::records::{self, ROLE_INDEX, StoredUser};
 use super::register::{InsertError, Taken, insert_user, new_user};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
@@ -45,12 +45,7 @@ pub async fn bootstrap_admin(
         name: PersonName::parse(ADMIN_NAME).expect("the admin name is valid"),
     };
     let stored = new_user(clock, ids, hasher, admin, Role::Admin).await?;
-    let now = stored.user.created_at;
-    let system = RequestContext {
-        request_id: format!("bootstrap-{}", ids.new_id()),
-        principal: None,
-    };
-    match insert_user(store, ids, &system, now, &stored).await {
+    match insert_as_system(store, ids, "bootstrap", &stored).await {
         Ok(()) => {
             tracing::info!(user_id = %stored.user.id, "created the first admin");
             Ok(Some(stored.user))
@@ -122,13 +117,24 @@ pub async fn provision_user(
         }
     }
     let stored = new_user(clock, ids, hasher, new, role).await?;
-    let system = RequestContext {
-        request_id: format!("provision-{}", ids.new_id()),
-        principal: None,
-    };
-    match insert_user(store, ids, &system, stored.user.created_at, &stored).await {
+    match insert_as_system(store, ids, "provision", &stored).await {
         Ok(()) => Ok(Some(stored.user)),
         Err(InsertError::Taken(_)) => Ok(None),
         Err(InsertError::Failed(error)) => Err(error),
     }
+}
+
+/// Writes `stored` as the system made it (no principal; the request id names `occasion`), at its
+/// creation time.
+async fn insert_as_system(
+    store: &dyn Store,
+    ids: &dyn IdGenerator,
+    occasion: &str,
+    stored: &StoredUser,
+) -> Result<(), InsertError> {
+    let system = RequestContext {
+        request_id: format!("{occasion}-{}", ids.new_id()),
+        principal: None,
+    };
+    insert_user(store, ids, &system, stored.user.created_at, stored).await
 }
