@@ -1,0 +1,113 @@
+//! Metrics: the local API's `GET /metrics` shows the counters moving as requests and bookings
+//! go through, in Prometheus' text format with the names the EMF documents use.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::TimeDelta;
+use http::StatusCode;
+use itinera::clock::{Clock, UuidV7Ids};
+use itinera::identity::Role;
+use itinera::storage::Store;
+use itinera_embedded::EmbeddedStore;
+use itinera_tests::{SettableClock, TestRequest, api_with_clock, principal, seed_flight, send};
+use serde_json::json;
+
+use super::local_server::{exchange, head, start};
+
+/// `GET /metrics` over the socket: every sample line as `name{labels}` -> value.
+async fn scrape(address: std::net::SocketAddr) -> BTreeMap<String, f64> {
+    let request = b"GET /metrics HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n";
+    let response = exchange(address, request).await;
+    let head = head(&response);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(
+        head.contains("content-type: text/plain; version=0.0.4"),
+        "{head}"
+    );
+    assert!(head.contains("x-content-type-options: nosniff"), "{head}");
+    let body_start = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let text = String::from_utf8(response[body_start..].to_vec()).expect("UTF-8 text");
+    text.lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .map(|line| {
+            let (series, value) = line.rsplit_once(' ').expect("`series value`");
+            (series.to_owned(), value.parse().expect("a number"))
+        })
+        .collect()
+}
+
+fn figure(samples: &BTreeMap<String, f64>, series: &str) -> f64 {
+    samples.get(series).copied().unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn the_metrics_page_shows_requests_bookings_and_sold_out_refusals_rising() {
+    let server = start().await;
+    let before = scrape(server.address).await;
+
+    // A flight of two seats: one booking holds both, the next finds it sold out.
+    let data = tempfile::tempdir().expect("temporary directory");
+    let store: Arc<dyn Store> =
+        Arc::new(EmbeddedStore::open(data.path()).expect("embedded store opens"));
+    let clock = Arc::new(SettableClock::now());
+    let departure = clock.now() + TimeDelta::days(7);
+    let flight = seed_flight(&*store, &*clock, &UuidV7Ids, 2, 10_000, departure).await;
+    let api = api_with_clock(Arc::clone(&store), clock.clone());
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        let customer = principal(Role::Customer);
+        let token = itinera_tests::token_issuer()
+            .issue(&customer, clock.now())
+            .token;
+        let request = TestRequest::post("/v1/bookings")
+            .header("Idempotency-Key", &uuid::Uuid::new_v4().to_string())
+            .json(&json!({"flightId": flight.id, "seats": 2}))
+            .bearer(&token);
+        statuses.push(send(&api, request).await.status);
+    }
+    assert_eq!(statuses, [StatusCode::CREATED, StatusCode::CONFLICT]);
+    let health = b"GET /v1/health HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n";
+    assert!(head(&exchange(server.address, health).await).starts_with("http/1.1 200"));
+
+    let after = scrape(server.address).await;
+    for (series, rise) in [
+        (
+            r#"itinera_requests_total{route="create-booking",status_class="2xx"}"#,
+            1.0,
+        ),
+        (
+            r#"itinera_requests_total{route="create-booking",status_class="4xx"}"#,
+            1.0,
+        ),
+        (
+            r#"itinera_requests_total{route="health",status_class="2xx"}"#,
+            1.0,
+        ),
+        (
+            r#"itinera_request_duration_milliseconds_count{route="create-booking",status_class="2xx"}"#,
+            1.0,
+        ),
+        ("itinera_bookings_created_total", 1.0),
+        ("itinera_sold_out_refusals_total", 1.0),
+    ] {
+        assert!(
+            figure(&after, series) >= figure(&before, series) + rise,
+            "{series} should rise by at least {rise}: {} -> {}",
+            figure(&before, series),
+            figure(&after, series)
+        );
+    }
+    // Buckets are cumulative and end in the count.
+    let count = figure(
+        &after,
+        r#"itinera_request_duration_milliseconds_count{route="create-booking",status_class="2xx"}"#,
+    );
+    let infinite = figure(
+        &after,
+        r#"itinera_request_duration_milliseconds_bucket{route="create-booking",status_class="2xx",le="+Inf"}"#,
+    );
+    assert_eq!(infinite, count);
+    server.stop.send(()).unwrap();
+    server.stopped.await.unwrap();
+}
