@@ -1,5 +1,7 @@
 //! Metrics: the local API's `GET /metrics` shows the counters moving as requests and bookings
-//! go through, in Prometheus' text format with the names the EMF documents use.
+//! go through, in Prometheus' text format with the names the EMF documents use; the worker
+//! counts its jobs by kind. Other tests run in the same process and count too, so these check
+//! that a figure rose by at least what the test did.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,12 +10,15 @@ use chrono::TimeDelta;
 use http::StatusCode;
 use itinera::clock::{Clock, UuidV7Ids};
 use itinera::identity::Role;
+use itinera::jobs::{Delivery, JobKind, MAX_RECEIVES, process_batch};
+use itinera::metrics::{self, Value};
 use itinera::storage::Store;
 use itinera_embedded::EmbeddedStore;
 use itinera_tests::{SettableClock, TestRequest, api_with_clock, principal, seed_flight, send};
 use serde_json::json;
 
 use super::local_server::{exchange, head, start};
+use super::worker::{RecordingMailer, delivery, job_for, raw_delivery, register_customer, worker};
 
 /// `GET /metrics` over the socket: every sample line as `name{labels}` -> value.
 async fn scrape(address: std::net::SocketAddr) -> BTreeMap<String, f64> {
@@ -110,4 +115,67 @@ async fn the_metrics_page_shows_requests_bookings_and_sold_out_refusals_rising()
     assert_eq!(infinite, count);
     server.stop.send(()).unwrap();
     server.stopped.await.unwrap();
+}
+
+/// The process's running totals: `name{key="value",...}` -> count (counters only).
+fn counts() -> BTreeMap<String, u64> {
+    metrics::global()
+        .totals()
+        .into_iter()
+        .filter_map(|sample| {
+            let Value::Count(count) = sample.value else {
+                return None;
+            };
+            let labels: Vec<String> = sample
+                .labels
+                .iter()
+                .map(|(key, value)| format!("{key}=\"{value}\""))
+                .collect();
+            Some((
+                format!("{}{{{}}}", sample.metric.name, labels.join(",")),
+                count,
+            ))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_worker_counts_jobs_processed_failed_and_dead_lettered_by_kind() {
+    let data = tempfile::tempdir().expect("temporary directory");
+    let store: Arc<dyn Store> =
+        Arc::new(EmbeddedStore::open(data.path()).expect("embedded store opens"));
+    let services = worker(Arc::clone(&store), Arc::new(RecordingMailer::new()));
+    let ada = register_customer(&*store, "Ada").await;
+    let before = counts();
+
+    let done = delivery(&job_for(&ada.id, JobKind::BookingConfirmed));
+    let unreadable = raw_delivery("not a job");
+    let last_receive = Delivery {
+        receive_count: MAX_RECEIVES,
+        ..raw_delivery("not a job either")
+    };
+    let failed = process_batch(&services, vec![done, unreadable, last_receive]).await;
+    assert_eq!(failed.len(), 2);
+
+    let after = counts();
+    for (series, rise) in [
+        (
+            r#"itinera_jobs_processed_total{job_kind="booking-confirmed"}"#,
+            1,
+        ),
+        (r#"itinera_jobs_failed_total{job_kind="unreadable"}"#, 2),
+        (
+            r#"itinera_jobs_dead_lettered_total{job_kind="unreadable"}"#,
+            1,
+        ),
+    ] {
+        let (was, is) = (
+            before.get(series).copied().unwrap_or(0),
+            after.get(series).copied().unwrap_or(0),
+        );
+        assert!(
+            is >= was + rise,
+            "{series} should rise by at least {rise}: {was} -> {is}"
+        );
+    }
 }

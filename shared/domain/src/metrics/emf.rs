@@ -10,7 +10,7 @@
 
 use serde_json::{Map, Value as Json, json};
 
-use super::{Sample, Value};
+use super::{Labels, Sample, Value};
 
 /// The namespace the metrics go to.
 pub const NAMESPACE: &str = "Itinera";
@@ -34,7 +34,7 @@ impl Emf {
     /// The documents of `samples` (a registry's window), stamped `timestamp_ms` (milliseconds
     /// since the epoch); none when nothing moved.
     pub fn documents(&self, samples: &[Sample], timestamp_ms: i64) -> Vec<Json> {
-        let mut groups: Vec<(&[(&str, &str)], Vec<&Sample>)> = Vec::new();
+        let mut groups: Vec<(Labels<'_>, Vec<&Sample>)> = Vec::new();
         for sample in samples {
             match groups
                 .iter_mut()
@@ -50,7 +50,7 @@ impl Emf {
             .collect()
     }
 
-    fn document(&self, labels: &[(&str, &str)], samples: &[&Sample], timestamp_ms: i64) -> Json {
+    fn document(&self, labels: Labels<'_>, samples: &[&Sample], timestamp_ms: i64) -> Json {
         let mut document = Map::new();
         for (key, value) in &self.dimensions {
             document.insert(key.clone(), Json::from(value.as_str()));
@@ -82,7 +82,7 @@ impl Emf {
     }
 
     /// The function's dimensions alone, with each label, and with all labels.
-    fn dimension_sets(&self, labels: &[(&str, &str)]) -> Vec<Vec<String>> {
+    fn dimension_sets(&self, labels: Labels<'_>) -> Vec<Vec<String>> {
         let base: Vec<String> = self.dimensions.iter().map(|(key, _)| key.clone()).collect();
         let with = |keys: &[&str]| {
             let mut set = base.clone();
