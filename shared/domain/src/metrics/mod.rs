@@ -8,9 +8,10 @@
 //! Prometheus' text format ([`prometheus`]). Both use the same metric names.
 //!
 //! Why a registry of our own rather than the `metrics` crate with two exporters: the two
-//! renderers are a couple of hundred lines over `serde_json`, which every crate links already,
-//! while the facade and its exporters bring a dozen crates (atomics, hashing, a Prometheus
-//! exporter's HTTP server) into every one of the function binaries; see `docs/architecture.md`.
+//! renderers are a few hundred lines over `serde_json`, which every crate links already, while
+//! the exporters build on `metrics-util` (a second `hashbrown`, `crossbeam-epoch`, `quanta`,
+//! sketches) and the Prometheus one on an HTTP listener of its own, for every build of every
+//! function; see `docs/architecture.md`, "Metrics".
 //!
 //! Label keys and values are `&'static str`: a label can only be one of the words the code
 //! names (a route's function name, a status class, a tier, a job kind), never a request id, a
