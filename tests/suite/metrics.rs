@@ -1,5 +1,5 @@
-//! Metrics: the local API's `GET /metrics` shows the counters moving as requests and bookings
-//! go through, in Prometheus' text format with the names the EMF documents use; the worker
+//! Metrics: the local API's `GET /metrics` shows the counters moving as requests, bookings,
+//! payments and hold expiries go through, in Prometheus' text format with the names the EMF documents use; the worker
 //! counts its jobs by kind. Other tests run in the same process and count too, so these check
 //! that a figure rose by at least what the test did.
 
@@ -8,10 +8,12 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use http::StatusCode;
+use itinera::bookings::expire_holds;
 use itinera::clock::{Clock, UuidV7Ids};
 use itinera::identity::Role;
 use itinera::jobs::{Delivery, JobKind, MAX_RECEIVES, process_batch};
 use itinera::metrics::{self, Value};
+use itinera::payments::TEST_TOKEN_DECLINE;
 use itinera::storage::Store;
 use itinera_embedded::EmbeddedStore;
 use itinera_tests::{SettableClock, TestRequest, api_with_clock, principal, seed_flight, send};
@@ -47,7 +49,7 @@ fn figure(samples: &BTreeMap<String, f64>, series: &str) -> f64 {
 }
 
 #[tokio::test]
-async fn the_metrics_page_shows_requests_bookings_and_sold_out_refusals_rising() {
+async fn the_metrics_page_shows_requests_bookings_refusals_declines_and_expiries_rising() {
     let server = start().await;
     let before = scrape(server.address).await;
 
@@ -59,7 +61,7 @@ async fn the_metrics_page_shows_requests_bookings_and_sold_out_refusals_rising()
     let departure = clock.now() + TimeDelta::days(7);
     let flight = seed_flight(&*store, &*clock, &UuidV7Ids, 2, 10_000, departure).await;
     let api = api_with_clock(Arc::clone(&store), clock.clone());
-    let mut statuses = Vec::new();
+    let mut answers = Vec::new();
     for _ in 0..2 {
         let customer = principal(Role::Customer);
         let token = itinera_tests::token_issuer()
@@ -69,9 +71,26 @@ async fn the_metrics_page_shows_requests_bookings_and_sold_out_refusals_rising()
             .header("Idempotency-Key", &uuid::Uuid::new_v4().to_string())
             .json(&json!({"flightId": flight.id, "seats": 2}))
             .bearer(&token);
-        statuses.push(send(&api, request).await.status);
+        answers.push((token, send(&api, request).await));
     }
+    let statuses: Vec<StatusCode> = answers.iter().map(|(_, answer)| answer.status).collect();
     assert_eq!(statuses, [StatusCode::CREATED, StatusCode::CONFLICT]);
+    // The holder's card is declined, and the unpaid hold lapses.
+    let (token, created) = &answers[0];
+    let booking = created.json()["data"].clone();
+    let payment = TestRequest::post(format!(
+        "/v1/bookings/{}/payment",
+        booking["id"].as_str().unwrap()
+    ))
+    .json(&json!({"paymentToken": TEST_TOKEN_DECLINE, "amount": booking["total"]}))
+    .bearer(token);
+    assert_eq!(
+        send(&api, payment).await.status,
+        StatusCode::PAYMENT_REQUIRED
+    );
+    clock.advance(TimeDelta::days(1));
+    let expired = expire_holds(&*store, &*clock, &UuidV7Ids, None).await;
+    assert_eq!(expired.expect("the expiry runs"), 1);
     let health = b"GET /v1/health HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n";
     assert!(head(&exchange(server.address, health).await).starts_with("http/1.1 200"));
 
@@ -95,6 +114,8 @@ async fn the_metrics_page_shows_requests_bookings_and_sold_out_refusals_rising()
         ),
         ("itinera_bookings_created_total", 1.0),
         ("itinera_sold_out_refusals_total", 1.0),
+        ("itinera_payments_declined_total", 1.0),
+        ("itinera_holds_expired_total", 1.0),
     ] {
         assert!(
             figure(&after, series) >= figure(&before, series) + rise,
