@@ -14,9 +14,13 @@ use itinera::identity::Role;
 use itinera::jobs::{Delivery, JobKind, MAX_RECEIVES, process_batch};
 use itinera::metrics::{self, Value};
 use itinera::payments::TEST_TOKEN_DECLINE;
+use itinera::ratelimit::RateLimitConfig;
 use itinera::storage::Store;
 use itinera_embedded::EmbeddedStore;
-use itinera_tests::{SettableClock, TestRequest, api_with_clock, principal, seed_flight, send};
+use itinera_tests::{
+    SettableClock, TestRequest, api_over_with, api_with_clock, principal, seed_flight, send,
+    token_for,
+};
 use serde_json::json;
 
 use super::local_server::{exchange, head, start};
@@ -199,4 +203,31 @@ async fn the_worker_counts_jobs_processed_failed_and_dead_lettered_by_kind() {
             "{series} should rise by at least {rise}: {was} -> {is}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_request_refused_by_a_rate_limit_is_counted_under_its_tier() {
+    let data = tempfile::tempdir().expect("temporary directory");
+    let store: Arc<dyn Store> =
+        Arc::new(EmbeddedStore::open(data.path()).expect("embedded store opens"));
+    let limits = RateLimitConfig {
+        write_max: 1,
+        ..RateLimitConfig::default()
+    };
+    let api = api_over_with(store, Arc::new(UuidV7Ids), limits);
+    let series = r#"itinera_rate_limited_total{tier="write"}"#;
+    let before = counts().get(series).copied().unwrap_or(0);
+    let mut statuses = Vec::new();
+    for model in ["A320neo", "A321neo"] {
+        let request = TestRequest::post("/v1/airplanes")
+            .json(&json!({"modelNumber": model, "capacity": 180}))
+            .bearer(&token_for(Role::Staff));
+        statuses.push(send(&api, request).await.status);
+    }
+    assert_eq!(
+        statuses,
+        [StatusCode::CREATED, StatusCode::TOO_MANY_REQUESTS]
+    );
+    let after = counts().get(series).copied().unwrap_or(0);
+    assert!(after > before, "{series}: {before} -> {after}");
 }
