@@ -17,6 +17,7 @@ use std::sync::Arc;
 use itinera::auth::{TokenError, TokenVerifier};
 use itinera::clock::{Clock, SystemClock};
 use itinera::identity::{Principal, Role, UserId};
+use itinera_http::AUTHORIZER_FUNCTION;
 use lambda_http::aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerRequestTypeRequest,
     ApiGatewayCustomAuthorizerResponse, ApiGatewayProxyRequestContext,
@@ -29,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::keys::{KeyUse, load_token_keys};
+use crate::metrics::Publisher;
 
 /// The context keys the authorizer sets and route functions read back.
 const USER_ID: &str = "userId";
@@ -68,8 +70,12 @@ pub async fn run_authorizer() -> Result<(), lambda_runtime::Error> {
             .as_deref()
             .unwrap_or("info"),
     );
-    let verifier = match load_verifier().await {
-        Ok(verifier) => Arc::new(verifier),
+    let started = async {
+        let publisher = Publisher::start(AUTHORIZER_FUNCTION)?;
+        Ok::<_, lambda_runtime::Error>((load_verifier().await?, publisher))
+    };
+    let (verifier, publisher) = match started.await {
+        Ok((verifier, publisher)) => (Arc::new(verifier), publisher),
         Err(error) => {
             tracing::error!(error = %error, "configuration is invalid; the authorizer cannot start");
             return Err(error);
@@ -78,7 +84,9 @@ pub async fn run_authorizer() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayCustomAuthorizerRequestTypeRequest>| {
             let verifier = Arc::clone(&verifier);
-            async move { authorize(&verifier, &SystemClock, event.payload) }
+            let decision = authorize(&verifier, &SystemClock, event.payload);
+            publisher.publish();
+            async move { decision }
         },
     ))
     .await

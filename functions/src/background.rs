@@ -2,8 +2,9 @@
 //! mapping, and the scheduled functions, started by EventBridge.
 //!
 //! Both share [`crate::run`]'s shape: typed config first (failing fast with the variable's name),
-//! JSON telemetry, clients built once per execution environment, then the runtime loop. What each
-//! does is declared once, in `itinera::background::BACKGROUND_FUNCTIONS`.
+//! JSON telemetry, clients built once per execution environment, then the runtime loop; each
+//! invocation writes its figures (jobs processed, holds expired, ...) as EMF documents before
+//! it returns. What each does is declared once, in `itinera::background::BACKGROUND_FUNCTIONS`.
 //!
 //! The worker answers with the ids of the messages that failed (`ReportBatchItemFailures` is set
 //! on its event source in the template), so SQS deletes the rest and retries only those; after
@@ -29,6 +30,8 @@ use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::service_fn;
 use serde::Serialize;
 
+use crate::metrics::Publisher;
+
 /// Why a background function could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum BackgroundStartError {
@@ -46,6 +49,9 @@ pub async fn run(function: &str) -> Result<(), lambda_runtime::Error> {
     itinera::telemetry::init(&log_level);
     let background = background_function(function)
         .ok_or_else(|| BackgroundStartError::Unknown(function.to_owned()))?;
+    let publisher = Publisher::start(background.function).inspect_err(|error| {
+        tracing::error!(%error, "configuration is invalid; the function cannot start");
+    })?;
     // Checked before anything else is built, so a stage without a valid setting fails at its
     // first cold start. A function that moves no money holds a gateway that refuses everything.
     let payments: Arc<dyn PaymentProvider> = if background.moves_money {
@@ -82,8 +88,11 @@ pub async fn run(function: &str) -> Result<(), lambda_runtime::Error> {
             };
             lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
                 let services = services.clone();
+                let publisher = publisher.clone();
                 async move {
-                    Ok::<_, lambda_runtime::Error>(handle_batch(&services, event.payload).await)
+                    let response = handle_batch(&services, event.payload).await;
+                    publisher.publish();
+                    Ok::<_, lambda_runtime::Error>(response)
                 }
             }))
             .await
@@ -101,7 +110,12 @@ pub async fn run(function: &str) -> Result<(), lambda_runtime::Error> {
             });
             lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
                 let services = Arc::clone(&services);
-                async move { handle_schedule(task, &services).await }
+                let publisher = publisher.clone();
+                async move {
+                    let report = handle_schedule(task, &services).await;
+                    publisher.publish();
+                    report
+                }
             }))
             .await
         }

@@ -7,7 +7,8 @@
 //! static, so the clients a route does not use (the SQS queue, the token signing key and the SSM
 //! client that reads it) are never referenced there either. The preflight function
 //! ([`run_preflight`]) routes by the whole table; the background functions are in
-//! [`background`], the authorizer in [`authorizer`].
+//! [`background`], the authorizer in [`authorizer`]. Every function writes its figures as EMF
+//! documents to stdout at the end of each invocation ([`metrics`]).
 //!
 //! Every entry point has one shape: read typed config (failing fast with the variable's name),
 //! start JSON telemetry, build the clients once per execution environment, then serve events. An
@@ -18,6 +19,7 @@
 pub mod authorizer;
 pub mod background;
 pub mod keys;
+pub mod metrics;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -38,6 +40,7 @@ use itinera_http::{
 };
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, service_fn};
+use metrics::Publisher;
 
 /// What a function serves.
 #[derive(Clone, Copy, Debug)]
@@ -64,6 +67,14 @@ impl Target {
         match self {
             Self::Route(route) => std::slice::from_ref(route),
             Self::Router(routes) => routes,
+        }
+    }
+
+    /// The function's name in the tables.
+    fn function(self) -> &'static str {
+        match self {
+            Self::Route(route) => route.function,
+            Self::Router(_) => PREFLIGHT_FUNCTION,
         }
     }
 
@@ -135,8 +146,12 @@ async fn serve(target: Target, adapters: Adapters) -> Result<(), lambda_http::Er
             .as_ref()
             .map_or("info", |config| config.log_level.as_str()),
     );
-    let api = match build_api(config, target, adapters).await {
-        Ok(api) => Arc::new(api),
+    let started = async {
+        let publisher = Publisher::start(target.function())?;
+        Ok::<_, StartupError>((build_api(config, target, adapters).await?, publisher))
+    };
+    let (api, publisher) = match started.await {
+        Ok((api, publisher)) => (Arc::new(api), Arc::new(publisher)),
         Err(error) => {
             tracing::error!(%error, "configuration is invalid; the function cannot start");
             return Err(error.into());
@@ -144,7 +159,12 @@ async fn serve(target: Target, adapters: Adapters) -> Result<(), lambda_http::Er
     };
     lambda_http::run(service_fn(move |event: Request| {
         let api = Arc::clone(&api);
-        async move { Ok::<_, lambda_http::Error>(handle_event(&api, target, event).await) }
+        let publisher = Arc::clone(&publisher);
+        async move {
+            let response = handle_event(&api, target, event).await;
+            publisher.publish();
+            Ok::<_, lambda_http::Error>(response)
+        }
     }))
     .await
 }

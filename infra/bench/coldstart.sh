@@ -194,6 +194,7 @@ for index in "${!labels[@]}"; do
         --env "CURSOR_SIGNING_KEY=coldstart-signing-key-0123456789abcdef" \
         --env "JWT_PRIVATE_KEY=$(cat "$WORK/jwt.pem")" \
         --env "LOG_LEVEL=info" \
+        --env "PRODUCT_LINE=airline" \
         "${extra[@]}"
 done
 

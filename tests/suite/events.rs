@@ -8,6 +8,7 @@
 //! event file cannot know in advance (tokens, the new user's id) is filled in here, into the
 //! event as written, so the files themselves stay what the tests run.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use itinera::clock::SystemClock;
@@ -605,6 +606,81 @@ async fn the_background_sample_events_run_through_their_functions() {
             report.processed, 0,
             "{}: nothing was due",
             background.function
+        );
+    }
+}
+
+/// The only test that takes the process's metrics window: another would take figures this one
+/// looks for. It finds its own request among whatever else the suite recorded meanwhile.
+#[tokio::test]
+async fn an_invocation_writes_its_figures_as_an_emf_document_of_its_product_line() {
+    let app = spawn_app();
+    let publisher = itinera_functions::metrics::Publisher::of_line("platform");
+    let response = handle_event(&app.api, Target::of("health").unwrap(), event("health")).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let documents = publisher.take_documents();
+    let document = documents
+        .iter()
+        .find(|document| document["route"] == "health" && document["status_class"] == "2xx")
+        .expect("a document for the health route's 2xx answers");
+    assert!(document["itinera_requests_total"].as_u64() >= Some(1));
+    let latencies = document["itinera_request_duration_milliseconds"]
+        .as_array()
+        .expect("the latency is the list of observed values");
+    assert!(!latencies.is_empty() && latencies.iter().all(Value::is_f64));
+    assert_eq!(document["product_line"], "platform");
+    let aws = &document["_aws"];
+    assert!(
+        aws["Timestamp"]
+            .as_i64()
+            .is_some_and(|ms| ms > 1_600_000_000_000)
+    );
+    let directives = aws["CloudWatchMetrics"].as_array().expect("directives");
+    assert_eq!(directives.len(), 1);
+    let directive = &directives[0];
+    assert_eq!(directive["Namespace"], "Itinera");
+    let sets = directive["Dimensions"].as_array().expect("dimension sets");
+    assert!(
+        sets.contains(&json!(["product_line"])),
+        "p99 per product line needs it alone"
+    );
+    assert!(
+        sets.contains(&json!(["product_line", "status_class"])),
+        "5xx per line needs it"
+    );
+    for set in sets {
+        for key in set.as_array().expect("a dimension set") {
+            let key = key.as_str().expect("a dimension name");
+            assert!(
+                document[key].is_string(),
+                "dimension {key} is a key of the document"
+            );
+            assert!(
+                !["request_id", "user_id"].contains(&key),
+                "unbounded dimension {key}"
+            );
+        }
+    }
+    let units: BTreeMap<&str, &str> = directive["Metrics"]
+        .as_array()
+        .expect("metrics")
+        .iter()
+        .map(|metric| {
+            (
+                metric["Name"].as_str().unwrap(),
+                metric["Unit"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(units["itinera_requests_total"], "Count");
+    assert_eq!(
+        units["itinera_request_duration_milliseconds"],
+        "Milliseconds"
+    );
+    for name in units.keys() {
+        assert!(
+            !document[*name].is_null(),
+            "metric {name} has its value in the document"
         );
     }
 }

@@ -11,14 +11,14 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
 /// A running local server and the means to stop it.
-struct Server {
-    address: std::net::SocketAddr,
-    stop: oneshot::Sender<()>,
-    stopped: tokio::task::JoinHandle<()>,
+pub(super) struct Server {
+    pub(super) address: std::net::SocketAddr,
+    pub(super) stop: oneshot::Sender<()>,
+    pub(super) stopped: tokio::task::JoinHandle<()>,
     _app: Arc<itinera_tests::TestApp>,
 }
 
-async fn start() -> Server {
+pub(super) async fn start() -> Server {
     let app = Arc::new(spawn_app());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -40,7 +40,7 @@ async fn start() -> Server {
 
 /// Sends raw HTTP/1.1 as a staff member and reads the whole response (the request asks to close
 /// the connection).
-async fn exchange(address: std::net::SocketAddr, request: &[u8]) -> Vec<u8> {
+pub(super) async fn exchange(address: std::net::SocketAddr, request: &[u8]) -> Vec<u8> {
     let line_end = request
         .windows(2)
         .position(|w| w == b"\r\n")
@@ -63,7 +63,7 @@ async fn exchange(address: std::net::SocketAddr, request: &[u8]) -> Vec<u8> {
     response
 }
 
-fn head(response: &[u8]) -> String {
+pub(super) fn head(response: &[u8]) -> String {
     let end = response
         .windows(4)
         .position(|w| w == b"\r\n\r\n")

@@ -45,6 +45,7 @@ mod generated_input;
 mod identity;
 mod identity_hardening;
 mod local_server;
+mod metrics;
 mod notifications;
 mod openapi;
 mod outbox;

@@ -19,9 +19,15 @@ use std::sync::OnceLock;
 use itinera::auth::keys::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
 use itinera::background::{BACKGROUND_FUNCTIONS, Trigger, background_function};
 use itinera::jobs::MAX_RECEIVES;
+use itinera::metrics::emf::NAMESPACE;
+use itinera::metrics::{
+    BOOKINGS_CREATED, COLD_STARTS, HOLDS_EXPIRED, JOBS_DEAD_LETTERED, JOBS_FAILED, JOBS_PROCESSED,
+    PAYMENTS_DECLINED, RATE_LIMITED, REQUEST_DURATION, REQUESTS, SOLD_OUT_REFUSALS,
+};
 use itinera::payments::{GATEWAY_VARIABLE, GatewaySetting, Platform, STAGE_KIND_VARIABLE};
 use itinera::ratelimit::{GlobalEnforcement, RateLimitConfig};
 use itinera::storage::TABLE;
+use itinera_functions::metrics::PRODUCT_LINE;
 use itinera_http::{
     AUTHORIZER_FUNCTION, Access, PLATFORM_FUNCTIONS, ROUTES, Route, StoreAccess, route_of_function,
 };
@@ -412,8 +418,8 @@ fn functions_run_on_provided_al2023_arm64_built_from_the_workspace() {
                 "{name} overrides the global {setting}; change Globals instead"
             );
         }
-        // A function's own Environment (SAM merges it over the Globals) holds only the name of
-        // the key parameter it may read, the queue it sends jobs to, the address it sends mail
+        // A function's own Environment (SAM merges it over the Globals) holds only its product
+        // line (its metrics' dimension), the name of the key parameter it may read, the queue it sends jobs to, the address it sends mail
         // from, the cursor key of a function that pages and the gateway of one that moves money;
         // everything else belongs in Globals.
         let own: BTreeSet<&str> = properties["Environment"]["Variables"]
@@ -429,6 +435,7 @@ fn functions_run_on_provided_al2023_arm64_built_from_the_workspace() {
             .map(|(_, variable)| variable)
             .into_iter()
             .collect();
+        expected.insert(PRODUCT_LINE);
         if enqueues_jobs(&name) {
             expected.insert(JOBS_QUEUE_VARIABLE);
         }
@@ -1870,6 +1877,149 @@ fn the_security_doc_names_every_function_with_its_table_access() {
         assert_eq!(
             access, expected,
             "{name}: docs/security.md says {access}, the template grants {granted:?}"
+        );
+    }
+}
+
+// ------------------------------------------------------------------ metrics (issue 10)
+
+/// A function's `PRODUCT_LINE`, the dimension of its EMF figures.
+fn product_line_of(name: &str) -> &'static str {
+    text(
+        &own_variables(name)[PRODUCT_LINE],
+        "a function's PRODUCT_LINE",
+    )
+}
+
+/// Every alarm's properties, by logical id.
+fn alarms() -> BTreeMap<&'static str, &'static Value> {
+    resources()
+        .iter()
+        .filter(|(_, resource)| resource["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
+        .map(|(id, resource)| (text(id, "a logical id"), &resource["Properties"]))
+        .collect()
+}
+
+#[test]
+fn every_function_names_the_product_line_its_log_group_is_for() {
+    for name in expected_functions() {
+        let group = &function(&name)["Properties"]["LoggingConfig"]["LogGroup"];
+        let Some((_, id)) = intrinsic(group) else {
+            panic!("{name}: LoggingConfig.LogGroup should be !Ref <a log group>");
+        };
+        let group_name = &resource(text(id, "a log group id"))["Properties"]["LogGroupName"];
+        let Some((_, pattern)) = intrinsic(group_name) else {
+            panic!("{name}: its log group's name should be a !Sub");
+        };
+        let slug = text(pattern, "a log group name").rsplit('/').next();
+        assert_eq!(
+            Some(product_line_of(&name)),
+            slug,
+            "{name}: PRODUCT_LINE should be its log group's product line"
+        );
+    }
+}
+
+#[test]
+fn each_product_line_has_a_p99_latency_alarm_on_the_functions_figures() {
+    let lines: BTreeSet<&str> = expected_functions()
+        .iter()
+        .map(|name| product_line_of(name))
+        .collect();
+    let alarms = alarms();
+    for line in lines {
+        let alarm = alarms.values().find(|alarm| {
+            alarm["Namespace"].as_str() == Some(NAMESPACE)
+                && alarm["MetricName"].as_str() == Some(REQUEST_DURATION.0.name)
+                && alarm["Dimensions"][0]["Name"].as_str() == Some("product_line")
+                && alarm["Dimensions"][0]["Value"].as_str() == Some(line)
+        });
+        let alarm = alarm.unwrap_or_else(|| panic!("no p99 latency alarm for the {line} line"));
+        assert_eq!(alarm["ExtendedStatistic"].as_str(), Some("p99"), "{line}");
+        assert!(is_ref(&alarm["Threshold"], "LatencyAlarmMs"), "{line}");
+    }
+}
+
+#[test]
+fn server_errors_alarm_on_their_share_of_requests_and_sold_out_refusals_on_a_spike() {
+    let alarms = alarms();
+    let rate = alarms["Api5xxAlarm"];
+    let metric_names: BTreeSet<&str> = rate["Metrics"]
+        .as_sequence()
+        .expect("the 5xx alarm is metric math")
+        .iter()
+        .filter_map(|metric| metric["MetricStat"]["Metric"]["MetricName"].as_str())
+        .collect();
+    assert_eq!(metric_names, BTreeSet::from(["5XXError", "Count"]));
+    let expression = rate["Metrics"][0]["Expression"].as_str().unwrap();
+    assert!(
+        expression.contains("errors / requests"),
+        "a rate: {expression}"
+    );
+    let sold_out = alarms
+        .values()
+        .find(|alarm| alarm["MetricName"].as_str() == Some(SOLD_OUT_REFUSALS.0.name))
+        .expect("an alarm on sold-out refusals");
+    assert_eq!(sold_out["Namespace"].as_str(), Some(NAMESPACE));
+    assert!(is_ref(&sold_out["Threshold"], "SoldOutAlarmThreshold"));
+}
+
+#[test]
+fn the_dashboard_shows_the_business_figures_queues_throttles_and_every_alarm() {
+    let body = &resource("Dashboard")["Properties"]["DashboardBody"];
+    let Some((tag, body)) = intrinsic(body) else {
+        panic!("the dashboard body should be a !Sub");
+    };
+    assert_eq!(tag, "!Sub");
+    let body = text(body, "the dashboard body");
+    // Substitutions aside, the body is the JSON CloudWatch reads.
+    let mut plain = String::new();
+    let mut rest = body;
+    while let Some(start) = rest.find("${") {
+        plain.push_str(&rest[..start]);
+        let end = rest[start..].find('}').expect("a closed substitution") + start;
+        plain.push('1');
+        rest = &rest[end + 1..];
+    }
+    plain.push_str(rest);
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&plain).expect("the dashboard body is JSON");
+    assert!(
+        dashboard["widgets"]
+            .as_array()
+            .is_some_and(|w| !w.is_empty())
+    );
+    for metric in [
+        &REQUESTS.0,
+        &REQUEST_DURATION.0,
+        &BOOKINGS_CREATED.0,
+        &SOLD_OUT_REFUSALS.0,
+        &HOLDS_EXPIRED.0,
+        &PAYMENTS_DECLINED.0,
+        &RATE_LIMITED.0,
+        &JOBS_PROCESSED.0,
+        &JOBS_FAILED.0,
+        &JOBS_DEAD_LETTERED.0,
+        &COLD_STARTS.0,
+    ] {
+        assert!(
+            body.contains(metric.name),
+            "the dashboard lacks {}",
+            metric.name
+        );
+    }
+    for shown in [
+        "${JobsDeadLetterQueue.QueueName}",
+        "ReadThrottleEvents",
+        "WriteThrottleEvents",
+        "\"5XXError\"",
+    ] {
+        assert!(body.contains(shown), "the dashboard lacks {shown}");
+    }
+    for id in alarms().keys() {
+        assert!(
+            body.contains(&format!("${{{id}.Arn}}")),
+            "the dashboard's alarm widget lacks {id}"
         );
     }
 }

@@ -174,7 +174,7 @@ pub(crate) fn delivery(job: &Job) -> Delivery {
     raw_delivery(&job.to_body().unwrap())
 }
 
-fn raw_delivery(body: &str) -> Delivery {
+pub(crate) fn raw_delivery(body: &str) -> Delivery {
     Delivery {
         message_id: uuid::Uuid::new_v4().to_string(),
         receipt: uuid::Uuid::new_v4().to_string(),

@@ -7,8 +7,9 @@
 //! accept it, which API Gateway does in AWS.
 //!
 //! It also answers `GET /openapi.json` with the API's OpenAPI 3.1 document
-//! ([`itinera_http::openapi`]) and `GET /docs` with the reference page over it ([`docs`]), which
-//! no Lambda function serves.
+//! ([`itinera_http::openapi`]), `GET /docs` with the reference page over it ([`docs`]) and
+//! `GET /metrics` with the process's metrics in Prometheus' text format ([`itinera::metrics`]),
+//! which no Lambda function serves (the functions write the same figures as EMF documents).
 //!
 //! Next to the API it runs the background functions in-process ([`background`]): the worker on
 //! the durable embedded queue, and the schedules on timers. Emails go to `.eml` files in
@@ -41,6 +42,7 @@ use itinera::auth::keys::{PRIVATE_KEY_VARIABLE, PUBLIC_KEY_VARIABLE};
 use itinera::config::{ConfigError, SigningKey, env};
 use itinera::error::DomainError;
 use itinera::jobs::JobQueue;
+use itinera::metrics;
 use itinera::payments::{GatewaySetting, Platform};
 use itinera::ratelimit::RateLimitConfig;
 use itinera::storage::Store;
@@ -274,7 +276,26 @@ fn openapi_document() -> Response<Full<Bytes>> {
     response
 }
 
-/// One request through the pipeline (`GET /openapi.json` and the `/docs` page aside). A body that cannot be read because the client went away
+/// Where the local API serves its metrics in Prometheus' text format. Not a route of the table:
+/// in AWS the functions publish the same figures as EMF documents in their logs.
+pub const METRICS_PATH: &str = "/metrics";
+
+/// `GET /metrics`: the running totals of the process's metrics (requests, latency, bookings,
+/// jobs, ...), anonymous like the rest of what only the local API serves.
+fn metrics_text() -> Response<Full<Bytes>> {
+    let text = metrics::prometheus::render(&metrics::global().totals());
+    let mut response = Response::new(Full::new(Bytes::from(text)));
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(metrics::prometheus::CONTENT_TYPE),
+    );
+    itinera_http::apply_security_headers(headers);
+    response
+}
+
+/// One request through the pipeline (`GET /openapi.json`, `GET /metrics` and the `/docs` page
+/// aside). A body that cannot be read because the client went away
 /// ends the connection instead of reaching a handler.
 async fn handle(
     api: Arc<Api>,
@@ -283,6 +304,9 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Box<dyn std::error::Error + Send + Sync>> {
     if request.method() == http::Method::GET && request.uri().path() == OPENAPI_PATH {
         return Ok(openapi_document());
+    }
+    if request.method() == http::Method::GET && request.uri().path() == METRICS_PATH {
+        return Ok(metrics_text());
     }
     if let Some(page) = docs::respond(request.method(), request.uri().path()) {
         return Ok(page.map(Full::new));

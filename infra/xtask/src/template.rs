@@ -117,11 +117,12 @@ fn function_resource(out: &mut String, function: &Function) {
     events(out, function);
 }
 
-/// The function's own variables (SAM merges them over the Globals'): the key parameter it may
-/// read, the queue it sends jobs to, the sender of its email, the cursor key of a function that
-/// pages and the gateway of one that moves money.
+/// The function's own variables (SAM merges them over the Globals'): its product line (the
+/// dimension of its metrics), the key parameter it may read, the queue it sends jobs to, the
+/// sender of its email, the cursor key of a function that pages and the gateway of one that
+/// moves money.
 fn environment(out: &mut String, function: &Function) {
-    let mut variables = Vec::new();
+    let mut variables = vec![format!("PRODUCT_LINE: {}", function.line.slug())];
     if function.signs_tokens {
         variables.push("JWT_PRIVATE_KEY_PARAMETER: !Ref JwtPrivateKeyParameter".to_string());
     }
@@ -146,9 +147,6 @@ fn environment(out: &mut String, function: &Function) {
                 .to_string(),
         );
         variables.push("STAGE_KIND: !Ref StageKind".to_string());
-    }
-    if variables.is_empty() {
-        return;
     }
     out.push_str("      Environment:\n        Variables:\n");
     for variable in variables {

@@ -28,6 +28,8 @@
 //! - [`accounts`], [`auth`]: users, passwords and roles; sessions, refresh tokens and access
 //!   tokens.
 //! - [`ratelimit`]: the tiered limiter and its counters.
+//! - [`metrics`]: counters and latency in the domain's words, written where events happen;
+//!   read out as CloudWatch EMF documents (Lambda) or Prometheus text (the local API).
 //! - [`idempotency`]: `Idempotency-Key` records, completed in the same transaction as the change.
 //! - [`money`]: amounts in minor units with their currency.
 //! - [`clock`]: time and identifier ports.
@@ -52,6 +54,7 @@ pub mod idempotency;
 pub mod identity;
 pub mod jobs;
 pub mod mail;
+pub mod metrics;
 pub mod money;
 pub mod notifications;
 pub mod pagination;

@@ -8,7 +8,8 @@
 //! - [`routes`]: the route table (one `route!` line per route: function, method, path, access,
 //!   rate tier, store access, handler, flags).
 //! - `pipeline`: [`Api`] runs a request through routing, body checks, authentication, rate
-//!   limits, authorization, the handler and response shaping.
+//!   limits, authorization, the handler and response shaping, and counts it (requests and
+//!   latency by route and status class, rate-limit refusals by tier) in `itinera::metrics`.
 //! - `services`: [`Services`], the ports and settings handlers are given, and the
 //!   [`Authenticator`] of bearer tokens.
 //! - `handlers`: thin handlers, one module per entity: decode, one use case, shape the reply.

@@ -2,7 +2,8 @@
 //!
 //! Order: request id and a log span carrying it -> routing (or preflight) -> body size and
 //! content-type checks -> the route's handler -> response shaping (envelope, `ETag`, 304) ->
-//! security headers, CORS, `X-Request-Id` on every response -> one structured access-log line.
+//! security headers, CORS, `X-Request-Id` on every response -> one structured access-log line
+//! and the request's metrics (count and latency by route, status class).
 //! Authentication, rate limits and authorization slot in between the body checks and the handler.
 
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use itinera::accounts::{self, Email, LoginName, Username};
 use itinera::error::chain;
 use itinera::identity::{Principal, RequestContext};
+use itinera::metrics::{RATE_LIMITED, REQUEST_DURATION, REQUESTS};
 use itinera::ratelimit::{Decision, LimiterUnavailable, RateKey, Tier};
 use tracing::Instrument;
 
@@ -22,7 +24,7 @@ use crate::limits::{RateLimitHeaders, request_kind};
 use crate::problem::{ApiError, allow_header};
 use crate::request::{ApiRequest, Credentials, Input, MAX_BODY_BYTES, PathParams, RequestBody};
 use crate::router::{RouteMatch, Router};
-use crate::routes::{Access, Denial, ROUTES, RateTier, Route};
+use crate::routes::{Access, Denial, PREFLIGHT_FUNCTION, ROUTES, RateTier, Route};
 use crate::security;
 use crate::services::Services;
 
@@ -108,6 +110,13 @@ impl Api {
                 .and_then(|agent| agent.to_str().ok())
                 .unwrap_or(""),
         );
+        // The function name, not the path: one word per route (method included), the name its
+        // Lambda function has, and a bounded label whatever the caller sends.
+        let metric_route = match &routing {
+            Routing::Route(route, _) => route.function,
+            Routing::Preflight(_) => PREFLIGHT_FUNCTION,
+            Routing::Reject(_) => "unrouted",
+        };
         async move {
             let request_id = request.request_id.clone();
             let request_headers = request.headers.clone();
@@ -124,12 +133,17 @@ impl Api {
             if !headers.contains_key(header::ACCESS_CONTROL_ALLOW_METHODS) {
                 self.cors.decorate(&request_headers, headers);
             }
+            let elapsed = started.elapsed();
             tracing::info!(
                 target: "itinera::access",
                 status = response.status().as_u16(),
-                latency_us = started.elapsed().as_micros() as u64,
+                latency_us = elapsed.as_micros() as u64,
                 "request completed"
             );
+            let status_class = status_class(response.status());
+            let labels = [("route", metric_route), ("status_class", status_class)];
+            REQUESTS.increment(&labels);
+            REQUEST_DURATION.record(elapsed.as_secs_f64() * 1_000.0, &labels);
             response
         }
         .instrument(span)
@@ -183,11 +197,11 @@ impl Api {
             Err(error) => return error.into_response(&request.request_id),
         };
         let now = self.services.limiter.now();
-        if let Some(rejection) = limits
-            .tightest()
-            .and_then(|decision| decision.refusal(now))
-            .map(ApiError::from)
-        {
+        if let Some((tier, rejection)) = limits.tightest().and_then(|decision| {
+            let refusal = decision.refusal(now)?;
+            Some((decision.tier, ApiError::from(refusal)))
+        }) {
+            RATE_LIMITED.increment(&[("tier", tier.name())]);
             return limits.decorate(rejection.into_response(&request.request_id), now);
         }
         if let Err(denial) = route.access.admits(principal.as_ref()) {
@@ -409,6 +423,21 @@ fn sign_in_identifier(body: &[u8]) -> Option<SignInIdentifier> {
         .or_else(|| text("username").map(SignInIdentifier::Username))
 }
 
+/// The status's class as a metric label: `2xx`, `3xx`, `4xx` or `5xx`.
+fn status_class(status: StatusCode) -> &'static str {
+    if status.is_server_error() {
+        "5xx"
+    } else if status.is_client_error() {
+        "4xx"
+    } else if status.is_redirection() {
+        "3xx"
+    } else if status.is_success() {
+        "2xx"
+    } else {
+        "1xx"
+    }
+}
+
 /// Whether the request declares a JSON body (`application/json` or `application/*+json`).
 fn is_json(headers: &HeaderMap) -> bool {
     let Some(content_type) = headers
@@ -445,5 +474,14 @@ mod tests {
         assert!(!is_json(&content_type("text/plain")));
         assert!(!is_json(&content_type("application/x-www-form-urlencoded")));
         assert!(!is_json(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn status_classes_are_the_first_digit() {
+        assert_eq!(status_class(StatusCode::CREATED), "2xx");
+        assert_eq!(status_class(StatusCode::NOT_MODIFIED), "3xx");
+        assert_eq!(status_class(StatusCode::TOO_MANY_REQUESTS), "4xx");
+        assert_eq!(status_class(StatusCode::SERVICE_UNAVAILABLE), "5xx");
+        assert_eq!(status_class(StatusCode::CONTINUE), "1xx");
     }
 }

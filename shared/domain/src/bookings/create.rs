@@ -15,6 +15,7 @@ use crate::idempotency::{
     self, Begin, Claim, Fingerprint, IdempotencyKey, IdempotencyScope, StoredResponse,
 };
 use crate::identity::{Principal, RequestContext};
+use crate::metrics;
 use crate::storage::{Condition, Put, Store, StoreError, WriteOp};
 
 /// The name idempotency records of booking creations are kept under.
@@ -176,6 +177,7 @@ impl Request<'_> {
             ];
             match self.store.transact(operations).await {
                 Ok(()) => {
+                    metrics::BOOKINGS_CREATED.increment(&[]);
                     return Ok(CreateOutcome::Created {
                         booking: Box::new(booking),
                         response,
@@ -302,11 +304,16 @@ fn refusal(flight: &Flight, new: &NewBooking, now: DateTime<Utc>) -> Option<Doma
         return conflict("The flight has already departed.".into());
     }
     let wanted = u16::from(new.seats.get());
-    match flight.remaining_seats {
+    let left = flight.remaining_seats;
+    if left >= wanted {
+        return None;
+    }
+    // Counted here, where the refusal is decided, on whichever attempt finds the seats gone.
+    metrics::SOLD_OUT_REFUSALS.increment(&[]);
+    match left {
         0 => conflict("The flight is sold out.".into()),
-        left if left < wanted => conflict(format!(
+        left => conflict(format!(
             "Only {left} seat(s) are left on the flight; {wanted} were requested."
         )),
-        _ => None,
     }
 }

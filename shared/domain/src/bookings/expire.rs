@@ -10,6 +10,7 @@ use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
 use crate::identity::RequestContext;
 use crate::jobs::{Job, JobKind, JobQueue, outbox};
+use crate::metrics;
 use crate::storage::{Item, Query, SortCondition, Store};
 use crate::version::{Guarded, transact_guarded};
 
@@ -59,6 +60,7 @@ pub async fn expire_holds(
     outbox::dispatch(store, queue, &jobs).await;
     if !jobs.is_empty() {
         tracing::info!(expired = jobs.len(), "expired unpaid booking holds");
+        metrics::HOLDS_EXPIRED.add(jobs.len() as u64, &[]);
     }
     Ok(jobs.len())
 }

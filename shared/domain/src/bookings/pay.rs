@@ -10,6 +10,7 @@ use crate::error::DomainError;
 use crate::flights::{self, Flight};
 use crate::identity::RequestContext;
 use crate::jobs::{JobQueue, Task, TaskJob, outbox};
+use crate::metrics;
 use crate::payments::{ChargeOutcome, ChargeRequest, PaymentGateway};
 use crate::storage::{Store, StoreError};
 
@@ -82,6 +83,7 @@ pub async fn pay_booking(
         ChargeOutcome::Declined { reason } => {
             // Nothing was charged: the intent closes (or, if that fails, its task closes it).
             settle::close(store, id, &intent).await;
+            metrics::PAYMENTS_DECLINED.increment(&[]);
             return Err(DomainError::PaymentDeclined { detail: reason });
         }
     };

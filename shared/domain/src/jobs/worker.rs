@@ -42,13 +42,14 @@ use serde_json::Value;
 use tracing::Instrument as _;
 
 use super::job::Job;
-use super::queue::Delivery;
+use super::queue::{Delivery, MAX_RECEIVES};
 use super::task::{TaskJob, Work};
 use crate::accounts::{self, User};
 use crate::clock::{Clock, IdGenerator};
 use crate::entity::EntityKind;
 use crate::error::{DomainError, chain};
 use crate::mail::{Email, MailError, Mailer};
+use crate::metrics;
 use crate::notifications::{self, Notification, NotificationId, NotificationKind};
 use crate::payments::PaymentProvider;
 use crate::storage::{
@@ -152,11 +153,18 @@ pub async fn process_batch(services: &WorkerServices, deliveries: Vec<Delivery>)
     failed
 }
 
-/// One delivery: whether it completed (and may be deleted).
+/// One delivery: whether it completed (and may be deleted). Counted by its kind: processed,
+/// or failed, and at its last receive dead-lettered too (the queue moves it aside next).
 async fn process_delivery(services: &WorkerServices, delivery: &Delivery) -> bool {
-    let job = match Work::from_body(&delivery.body) {
-        Ok(Work::Notice(job)) => job,
-        Ok(Work::Task(task)) => return process_task(services, delivery, &task).await,
+    let (kind, done) = match Work::from_body(&delivery.body) {
+        Ok(Work::Notice(job)) => (
+            job.kind.name(),
+            process_notice(services, delivery, &job).await,
+        ),
+        Ok(Work::Task(task)) => (
+            task.task.name(),
+            process_task(services, delivery, &task).await,
+        ),
         Err(error) => {
             tracing::error!(
                 message_id = %delivery.message_id,
@@ -164,10 +172,24 @@ async fn process_delivery(services: &WorkerServices, delivery: &Delivery) -> boo
                 %error,
                 "the message is not a job; it fails until the queue moves it to the dead-letter queue"
             );
-            return false;
+            ("unreadable", false)
         }
     };
-    match process_job(services, &job).await {
+    let labels = [("job_kind", kind)];
+    if done {
+        metrics::JOBS_PROCESSED.increment(&labels);
+    } else {
+        metrics::JOBS_FAILED.increment(&labels);
+        if delivery.receive_count >= MAX_RECEIVES {
+            metrics::JOBS_DEAD_LETTERED.increment(&labels);
+        }
+    }
+    done
+}
+
+/// Runs a notice job; whether it completed.
+async fn process_notice(services: &WorkerServices, delivery: &Delivery, job: &Job) -> bool {
+    match process_job(services, job).await {
         Ok(outcome) => {
             tracing::info!(
                 message_id = %delivery.message_id,
