@@ -4,7 +4,7 @@
 # run there.
 #
 # Needs a Rust toolchain installed with rustup and python3 (3.11+) with pip. Everything else is
-# installed on first use: rustfmt and clippy through rustup, moto and cfn-lint into .venv/ at
+# installed on first use: rustfmt and clippy through rustup, moto, cfn-lint and schemathesis into .venv/ at
 # the versions pinned below (the venv is reused while the pins are unchanged), and Debian's
 # chromium package (for the API reference page's browser check) through apt-get.
 #
@@ -17,6 +17,7 @@ set -euo pipefail
 # purpose, in one commit with whatever the new version asks of the code or the template.
 MOTO_VERSION="5.2.1"
 CFN_LINT_VERSION="1.51.0"
+SCHEMATHESIS_VERSION="4.32.5"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -70,15 +71,17 @@ if ((${#missing_components[@]} > 0)); then
 fi
 
 # The stamp records what the venv was built with, so changing a pin rebuilds it.
-PINS="moto[server]==$MOTO_VERSION cfn-lint==$CFN_LINT_VERSION"
+PINS="moto[server]==$MOTO_VERSION cfn-lint==$CFN_LINT_VERSION schemathesis==$SCHEMATHESIS_VERSION"
 STAMP="$VENV/.itinera-pins"
 if [[ ! -x "$VENV/bin/python" || ! -x "$VENV/bin/moto_server" || ! -x "$VENV/bin/cfn-lint" ||
+    ! -x "$VENV/bin/schemathesis" ||
     ! -f "$STAMP" || "$(cat "$STAMP")" != "$PINS" ]]; then
     echo "preparing $VENV with $PINS"
     python3 -m venv --clear "$VENV" \
         || fail "could not create $VENV (on Debian and Ubuntu, install the python3-venv package)"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
         "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION" \
+        "schemathesis==$SCHEMATHESIS_VERSION" \
         || fail "could not install $PINS into $VENV"
     echo "$PINS" >"$STAMP"
 else
@@ -188,5 +191,12 @@ cargo run --quiet -p xtask -- budget --python "$VENV/bin/python"
 step "API reference page (/docs) in headless Chromium"
 cargo build --quiet -p local-api
 python3 infra/docs_page_check.py "${CARGO_TARGET_DIR:-$ROOT/target}/debug/local-api" "$LOG_DIR/docs-page.png"
+
+# Generated requests against the running API (a fresh data directory with the demo data), as a
+# customer, staff and an admin, with every check; bounded by ITINERA_FUZZ_EXAMPLES per operation
+# and ITINERA_FUZZ_SECONDS per role (infra/schemathesis/run.py). JUnit reports stay in target/.
+step "schemathesis against the local API"
+"$VENV/bin/python" infra/schemathesis/run.py "${CARGO_TARGET_DIR:-$ROOT/target}/debug/local-api" \
+    "$VENV/bin/schemathesis" "$LOG_DIR/schemathesis"
 
 step "All checks passed"

@@ -18,10 +18,20 @@ use super::problem::{ApiError, FieldError};
 /// from the domain types' own constants (`ModelNumber::MAX_CHARS`, `Capacity::RANGE`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shape {
-    /// Printable text of `min_chars..=max_chars` characters.
+    /// Text of `min_chars..=max_chars` characters, kept exactly as sent (a password).
     Text { min_chars: usize, max_chars: usize },
+    /// A `bounded_text!` value: 1 to `max_chars` characters once the white space around them is
+    /// trimmed, none of them a control character.
+    Printable { max_chars: usize },
     /// Text matching a regular expression (an IATA code, a flight number).
     Pattern(&'static str),
+    /// Text of at most `max_chars` characters matching a regular expression (a payment token).
+    Bounded {
+        pattern: &'static str,
+        max_chars: usize,
+    },
+    /// One word of a list the domain holds (assigned country codes, time zone names).
+    Listed(Listed),
     /// A whole number within `min..=max` (a numeric string is accepted too).
     Integer { min: i64, max: i64 },
     /// `true` or `false`.
@@ -45,16 +55,33 @@ pub enum Shape {
     /// Any JSON object (an audit entry's `before` and `after`).
     AnyObject,
     /// Text the server issued or the caller chose, with no rule beyond being text (a cursor, a
-    /// refresh token, a password as typed, an IANA time zone name the domain checks).
+    /// refresh token, a password as typed).
     Opaque,
 }
 
 impl Shape {
-    /// Text of 1 to `max_chars` characters (a `bounded_text!` type's `MAX_CHARS`).
+    /// A `bounded_text!` type's value, from its `MAX_CHARS`.
     pub const fn text(max_chars: usize) -> Self {
-        Self::Text {
-            min_chars: 1,
-            max_chars,
+        Self::Printable { max_chars }
+    }
+}
+
+/// The lists of words a [`Shape::Listed`] value is one of: too long to write out here, so the
+/// description reads them from the domain that checks them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listed {
+    /// ISO 3166-1 alpha-2 codes assigned today.
+    CountryCode,
+    /// The IANA time zone names of the database compiled into the binary.
+    TimeZone,
+}
+
+impl Listed {
+    /// The words, in the domain's order.
+    pub fn words(self) -> Vec<&'static str> {
+        match self {
+            Self::CountryCode => itinera::airports::country_codes().collect(),
+            Self::TimeZone => itinera::airports::time_zone_names().collect(),
         }
     }
 }

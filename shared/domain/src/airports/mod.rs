@@ -19,6 +19,7 @@ pub use crate::entity::{
 pub use list::{AirportPage, list_airports};
 pub use model::{
     Airport, AirportChanges, AirportCode, CountryCode, NewAirport, PlaceName, TimeZone,
+    country_codes, time_zone_names,
 };
 
 // What flights change and read on an airport's item.

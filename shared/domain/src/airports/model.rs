@@ -49,7 +49,7 @@ pub struct CountryCode(String);
 impl CountryCode {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let well_formed = raw.len() == 2 && raw.bytes().all(|byte| byte.is_ascii_uppercase());
-        if well_formed && assigned_country_codes().any(|code| code == raw) {
+        if well_formed && country_codes().any(|code| code == raw) {
             Ok(Self(raw.to_owned()))
         } else {
             Err("must be an assigned ISO 3166-1 alpha-2 country code, such as IN or DE".into())
@@ -61,12 +61,17 @@ impl CountryCode {
     }
 }
 
-/// The codes of the embedded table, in its order.
-fn assigned_country_codes() -> impl Iterator<Item = &'static str> {
+/// The codes of the embedded table, in its order: every code [`CountryCode::parse`] accepts.
+pub fn country_codes() -> impl Iterator<Item = &'static str> {
     ASSIGNED_COUNTRY_CODES
         .lines()
         .filter(|line| !line.starts_with('#'))
         .filter_map(|line| line.split('\t').next())
+}
+
+/// Every name [`TimeZone::parse`] accepts, in the database's order.
+pub fn time_zone_names() -> impl Iterator<Item = &'static str> {
+    chrono_tz::TZ_VARIANTS.iter().map(|zone| zone.name())
 }
 
 /// An IANA time zone (`Asia/Kolkata`), with its rules: the name as the caller gave it, checked
@@ -220,7 +225,7 @@ mod tests {
 
     #[test]
     fn the_country_table_is_sorted_unique_and_well_formed() {
-        let codes: Vec<&str> = assigned_country_codes().collect();
+        let codes: Vec<&str> = country_codes().collect();
         assert_eq!(codes.len(), 249, "ISO 3166-1 assigns 249 alpha-2 codes");
         assert!(codes.windows(2).all(|pair| pair[0] < pair[1]));
         for line in ASSIGNED_COUNTRY_CODES
@@ -280,7 +285,7 @@ mod properties {
         #[test]
         fn a_country_code_is_an_assigned_pair_of_uppercase_letters(raw in "[A-Z]{2}|\\PC{0,3}") {
             if let Ok(country) = CountryCode::parse(&raw) {
-                prop_assert!(assigned_country_codes().any(|code| code == country.as_str()));
+                prop_assert!(country_codes().any(|code| code == country.as_str()));
                 prop_assert_eq!(country.as_str(), raw.as_str());
             }
         }

@@ -28,8 +28,11 @@ const PASSWORD: Shape = Shape::Text {
     max_chars: *PASSWORD_CHARS.end(),
 };
 pub(crate) const PERSON_NAME: Shape = Shape::text(PersonName::MAX_CHARS);
-/// An international number, `+` and 7 to 15 digits; spaces and dashes are dropped.
-pub(crate) const PHONE: Shape = Shape::OrNull(&Shape::Pattern("^ *[+][1-9][0-9 -]{6,}$"));
+/// An international number, `+` and 7 to 15 digits (the first not 0); spaces and dashes
+/// anywhere are dropped.
+pub(crate) const PHONE: Shape = Shape::OrNull(&Shape::Pattern(
+    "^[ -]*[+][ -]*[1-9](?:[ -]*[0-9]){6,14}[ -]*$",
+));
 pub(crate) const ROLE: Shape = Shape::Choice(&["customer", "staff", "admin"]);
 
 pub(crate) const REGISTER_FIELDS: &[Field] = &[

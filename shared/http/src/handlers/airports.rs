@@ -8,7 +8,7 @@ use itinera::airports::{
 };
 use itinera::pagination::PageLimit;
 
-use crate::fields::{CURSOR, Field, LIMIT, Shape, integer_text, text};
+use crate::fields::{CURSOR, Field, LIMIT, Listed, Shape, integer_text, text};
 use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::request::Input;
@@ -17,10 +17,10 @@ use crate::services::Services;
 /// An IATA airport code: three uppercase letters.
 pub(crate) const AIRPORT_CODE: Shape = Shape::Pattern("^[A-Z]{3}$");
 pub(crate) const PLACE_NAME: Shape = Shape::text(PlaceName::MAX_CHARS);
-/// An ISO 3166-1 alpha-2 country code (the domain also checks it is assigned).
-pub(crate) const COUNTRY: Shape = Shape::Pattern("^[A-Z]{2}$");
-/// An IANA time zone name, such as Asia/Kolkata (the domain checks it is one it knows).
-pub(crate) const TIME_ZONE: Shape = Shape::Opaque;
+/// An assigned ISO 3166-1 alpha-2 country code.
+pub(crate) const COUNTRY: Shape = Shape::Listed(Listed::CountryCode);
+/// An IANA time zone name, such as Asia/Kolkata.
+pub(crate) const TIME_ZONE: Shape = Shape::Listed(Listed::TimeZone);
 
 /// The fields a create may carry.
 pub(crate) const CREATE_FIELDS: &[Field] = &[

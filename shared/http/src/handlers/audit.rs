@@ -31,7 +31,13 @@ pub(crate) const LIST_PARAMS: &[Field] = &[
             "notification",
         ]),
     ),
-    Field::optional("entityId", Shape::text(MAX_ENTITY_ID_CHARS)),
+    Field::optional(
+        "entityId",
+        Shape::Bounded {
+            pattern: "^[^\\x00-\\x1F\\x7F-\\x9F]+$",
+            max_chars: MAX_ENTITY_ID_CHARS,
+        },
+    ),
     Field::optional("actor", ACTOR),
     FROM,
     TO,

@@ -39,7 +39,12 @@ pub(crate) const CREATE_FIELDS: &[Field] = &[
 pub(crate) const PAY_FIELDS: &[Field] = &[
     Field::required(
         "paymentToken",
-        Shape::text(itinera::payments::TOKEN_MAX_CHARS),
+        // Letters, digits, `_` and `-`, with at least one letter or `_`: digits alone would be
+        // a card number.
+        Shape::Bounded {
+            pattern: "^[0-9-]*[A-Za-z_][A-Za-z0-9_-]*$",
+            max_chars: itinera::payments::TOKEN_MAX_CHARS,
+        },
     ),
     Field::required("amount", Shape::Money),
 ];

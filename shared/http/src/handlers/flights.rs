@@ -21,7 +21,8 @@ use crate::request::Input;
 use crate::services::Services;
 
 /// A flight number: an airline designator, 1 to 4 digits, an optional letter.
-pub(crate) const FLIGHT_NUMBER: Shape = Shape::Pattern("^[A-Z0-9]{2}[0-9]{1,4}[A-Z]?$");
+pub(crate) const FLIGHT_NUMBER: Shape =
+    Shape::Pattern("^(?:[A-Z][A-Z0-9]|[0-9][A-Z])[0-9]{1,4}[A-Z]?$");
 /// What a flight's `status` may be.
 pub(crate) const FLIGHT_STATUS: Shape =
     Shape::Choice(&["scheduled", "departed", "arrived", "cancelled"]);

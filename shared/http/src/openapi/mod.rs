@@ -311,7 +311,11 @@ fn describe(route: &Route, operation: &Operation) -> Value {
         .collect();
     parameters.extend(operation.query.iter().map(query_parameter));
     if operation.idempotent {
-        let key = Shape::text(itinera::idempotency::KEY_MAX_CHARS);
+        // Printable ASCII; a space inside, never at an end (HTTP drops it there).
+        let key = Shape::Bounded {
+            pattern: "^[!-~](?:[ -~]*[!-~])?$",
+            max_chars: itinera::idempotency::KEY_MAX_CHARS,
+        };
         let mut header = parameter(IDEMPOTENCY_KEY_HEADER, "header", true, schemas::shape(&key));
         header["description"] =
             json!("A new unique key (such as a UUID) per booking; the same key when retrying it");

@@ -22,7 +22,14 @@ pub(crate) fn shape(value: &Shape) -> Value {
             min_chars,
             max_chars,
         } => json!({ "type": "string", "minLength": min_chars, "maxLength": max_chars }),
+        Shape::Printable { max_chars } => {
+            json!({ "type": "string", "pattern": printable(max_chars) })
+        }
         Shape::Pattern(pattern) => json!({ "type": "string", "pattern": pattern }),
+        Shape::Bounded { pattern, max_chars } => {
+            json!({ "type": "string", "pattern": pattern, "maxLength": max_chars })
+        }
+        Shape::Listed(list) => json!({ "type": "string", "enum": list.words() }),
         Shape::Integer { min, max } => json!({ "type": "integer", "minimum": min, "maximum": max }),
         Shape::Boolean => json!({ "type": "boolean" }),
         Shape::Uuid => json!({ "type": "string", "format": "uuid" }),
@@ -38,6 +45,28 @@ pub(crate) fn shape(value: &Shape) -> Value {
         Shape::Component(name) => reference(name),
         Shape::AnyObject => json!({ "type": "object" }),
     }
+}
+
+/// White space as Rust's `str::trim` removes it (Unicode's White_Space property), spelled out
+/// because a pattern's `\s` differs between regular expression dialects.
+const WHITE_SPACE: &str =
+    r"\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
+/// Unicode's control characters (`char::is_control`).
+const CONTROL: &str = r"\x00-\x1F\x7F-\x9F";
+
+/// The pattern of a `bounded_text!` value exactly as its parser reads it: any white space around
+/// it, then 1 to `max_chars` characters with no control character among them, starting and ending
+/// with one that is not white space. The length is in the pattern rather than in `maxLength`,
+/// because the parser counts the characters left after trimming.
+fn printable(max_chars: usize) -> String {
+    let edge = format!("[^{WHITE_SPACE}{CONTROL}]");
+    let inner = format!("[^{CONTROL}]");
+    let around = format!("[{WHITE_SPACE}]*");
+    let body = match max_chars {
+        0 | 1 => edge,
+        _ => format!("{edge}(?:{inner}{{0,{}}}{edge})?", max_chars - 2),
+    };
+    format!("^{around}{body}{around}$")
 }
 
 /// A closed object of `fields`; with `all_optional` none is required (a change).
