@@ -8,6 +8,7 @@
 //! with a rental history cannot be deleted, only retired.
 
 mod delete;
+mod find;
 mod list;
 mod model;
 mod records;
@@ -16,6 +17,7 @@ mod update;
 pub use crate::entity::{
     add as create_car, change as update_car, find as get_car, remove as delete_car,
 };
+pub use find::car_with_plate;
 pub use list::{CarPage, list_cars};
 pub use model::{
     Car, CarCategory, CarChanges, CarFilter, CarId, CarModel, CarStatus, DailyRate, LicencePlate,

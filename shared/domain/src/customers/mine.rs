@@ -1,10 +1,8 @@
 //! A signed-in user's own customer profile, found through the claim of their account.
 
-use serde_json::Value;
-
 use super::model::{Customer, CustomerChanges, CustomerId};
 use crate::clock::{Clock, IdGenerator};
-use crate::entity::{self, EntityKind, OWNER, claim_key};
+use crate::entity::{self, EntityKind};
 use crate::error::DomainError;
 use crate::identity::RequestContext;
 use crate::storage::{Store, StoreError};
@@ -16,20 +14,15 @@ async fn my_customer_id(
     store: &dyn Store,
     context: &RequestContext,
 ) -> Result<CustomerId, DomainError> {
-    let not_found = DomainError::NotFound {
+    let not_found = || DomainError::NotFound {
         entity: EntityKind::Customer,
     };
-    let Some(principal) = &context.principal else {
-        return Err(not_found);
-    };
-    let claim = claim_key(EntityKind::CustomerUser, principal.user_id.as_str());
-    let Some(item) = store.get(&claim).await? else {
-        return Err(not_found);
-    };
-    item.get(OWNER)
-        .and_then(Value::as_str)
-        .and_then(CustomerId::parse)
-        .ok_or_else(|| StoreError::internal("a customer-user claim without its owner").into())
+    let principal = context.principal.as_ref().ok_or_else(not_found)?;
+    let holder =
+        entity::holder(store, EntityKind::CustomerUser, principal.user_id.as_str()).await?;
+    let holder = holder.ok_or_else(not_found)?;
+    CustomerId::parse(&holder)
+        .ok_or_else(|| StoreError::internal("a customer-user claim held by no customer id").into())
 }
 
 /// The caller's own customer profile. Costs two reads.

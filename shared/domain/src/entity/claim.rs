@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::EntityKind;
 use crate::error::DomainError;
-use crate::storage::{Condition, Delete, Item, Key, Put, WriteOp};
+use crate::storage::{Condition, Delete, Item, Key, Put, Store, StoreError, WriteOp};
 
 /// The attribute of a claim item that holds its owner's id.
 pub(crate) const OWNER: &str = "owner";
@@ -85,6 +85,23 @@ impl Claim {
 pub(crate) fn key(kind: EntityKind, value: &str) -> Key {
     let prefix = kind.as_str().to_uppercase();
     Key::new(format!("{prefix}#{value}"), prefix)
+}
+
+/// The id of the entity holding `value` of `kind`, if any. Costs one read.
+pub(crate) async fn holder(
+    store: &dyn Store,
+    kind: EntityKind,
+    value: &str,
+) -> Result<Option<String>, StoreError> {
+    let Some(item) = store.get(&key(kind, value)).await? else {
+        return Ok(None);
+    };
+    match item.get(OWNER).and_then(Value::as_str) {
+        Some(owner) => Ok(Some(owner.to_owned())),
+        None => Err(StoreError::internal(format!(
+            "a {kind} claim without its owner"
+        ))),
+    }
 }
 
 /// The refusal of the claim a failed transaction names: operation `index` of a transaction whose

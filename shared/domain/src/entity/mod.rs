@@ -25,7 +25,7 @@ mod list;
 mod update;
 
 pub use claim::Claim;
-pub(crate) use claim::{OWNER, key as claim_key};
+pub(crate) use claim::holder;
 pub(crate) use create::creation;
 pub use create::{NewEntity, add};
 pub use delete::{Removable, remove};
