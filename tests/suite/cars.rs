@@ -6,14 +6,16 @@ use std::sync::Arc;
 use chrono::Datelike;
 use http::StatusCode;
 use itinera::cars::{
-    CarCategory, CarModel, DailyRate, LicencePlate, Manufacturer, Mileage, ModelYear, NewCar, Vin,
-    create_car,
+    CarCategory, CarChanges, CarModel, DailyRate, LicencePlate, Manufacturer, Mileage, ModelYear,
+    NewCar, Vin, car_with_plate, create_car, update_car,
 };
 use itinera::clock::{SystemClock, UuidV7Ids};
 use itinera::error::DomainError;
 use itinera::identity::Role;
 use itinera::money::{Currency, Money};
 use itinera::storage::{Key, Store, Update};
+use itinera::version::Precondition;
+use itinera_tests::faults::{Call, Fault, FaultKind, FaultyStore};
 use itinera_tests::{Backend, TestApp, TestRequest, context_of, principal, spawn_app, token_for};
 use serde_json::{Value, json};
 use tokio::sync::Barrier;
@@ -493,7 +495,129 @@ async fn twenty_concurrent_creates_with_one_vin_make_one_car(backend: Backend) {
     assert_eq!(fleet_size(&backend.store).await, 1);
 }
 
+async fn creates_colliding_in_the_store_are_retried_into_one_car(backend: Backend) {
+    // Every third car transaction is cancelled as DynamoDB cancels colliding ones; the retries
+    // still leave exactly one car with the plate.
+    let faulty = Arc::new(FaultyStore::new(backend.store));
+    faulty.inject(
+        Fault::on(Call::Transact)
+            .touching("CAR#")
+            .with(FaultKind::Conflict)
+            .every(3),
+    );
+    let store: Arc<dyn Store> = faulty.clone();
+    let cars = (0..20).map(|n| new_car("CONFLICT1", &vin(n))).collect();
+    let (created, refusals) = create_together(&store, cars).await;
+    assert!(faulty.injected() > 0, "the conflicts fired");
+    assert_eq!((created, refusals.len()), (1, 19));
+    assert_eq!(fleet_size(&store).await, 1);
+}
+
+async fn racing_plate_changes_and_creates_leave_one_holder(backend: Backend) {
+    let store = &backend.store;
+    let staff = principal(Role::Staff);
+    let context = context_of(&staff);
+    let first = create_car(
+        &**store,
+        &SystemClock,
+        &UuidV7Ids,
+        &context,
+        new_car("FIRST1", &vin(1)),
+    )
+    .await
+    .unwrap();
+    let second = create_car(
+        &**store,
+        &SystemClock,
+        &UuidV7Ids,
+        &context,
+        new_car("SECOND1", &vin(2)),
+    )
+    .await
+    .unwrap();
+    let wanted = LicencePlate::parse("WANTED1").unwrap();
+    let barrier = Arc::new(Barrier::new(25));
+    let mut tasks = Vec::new();
+    for n in 0..25u32 {
+        let (store, barrier, context) =
+            (Arc::clone(store), Arc::clone(&barrier), context_of(&staff));
+        let (ids, wanted) = ([first.id.clone(), second.id.clone()], wanted.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            if n < 20 {
+                let changes = CarChanges {
+                    license_plate: Some(wanted),
+                    ..CarChanges::default()
+                };
+                let id = &ids[n as usize % 2];
+                update_car(
+                    &*store,
+                    &SystemClock,
+                    &UuidV7Ids,
+                    &context,
+                    id,
+                    &changes,
+                    &Precondition::None,
+                )
+                .await
+                .map(|_| ())
+            } else {
+                let car = new_car("WANTED1", &vin(100 + n));
+                create_car(&*store, &SystemClock, &UuidV7Ids, &context, car)
+                    .await
+                    .map(|_| ())
+            }
+        }));
+    }
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) | Err(DomainError::Conflict { .. }) => {}
+            Err(other) => panic!("a change or create failed otherwise: {other:?}"),
+        }
+    }
+    let page = itinera::cars::list_cars(
+        &**store,
+        &itinera::cars::CarFilter::default(),
+        itinera::pagination::PageLimit::try_from(100).unwrap(),
+        None,
+    )
+    .await
+    .unwrap();
+    let holders: Vec<_> = page
+        .items
+        .iter()
+        .filter(|car| car.license_plate == wanted)
+        .collect();
+    assert_eq!(holders.len(), 1, "exactly one car has the plate");
+    let holder = car_with_plate(&**store, &wanted).await.unwrap();
+    assert_eq!(
+        holder.as_ref(),
+        Some(&holders[0].id),
+        "and it holds the claim"
+    );
+    // Every car holds the claim of its own plate, and no claim outlives its plate.
+    for car in &page.items {
+        let claimed = car_with_plate(&**store, &car.license_plate).await.unwrap();
+        assert_eq!(claimed.as_ref(), Some(&car.id));
+    }
+    for (old, car) in [("FIRST1", &first), ("SECOND1", &second)] {
+        let old = LicencePlate::parse(old).unwrap();
+        let claimed = car_with_plate(&**store, &old).await.unwrap();
+        let kept = page
+            .items
+            .iter()
+            .any(|stored| stored.id == car.id && stored.license_plate == old);
+        assert_eq!(
+            claimed.is_some(),
+            kept,
+            "{old:?} is claimed exactly while its car keeps it"
+        );
+    }
+}
+
 on_both_families!(
     twenty_concurrent_creates_with_one_plate_make_one_car,
     twenty_concurrent_creates_with_one_vin_make_one_car,
+    creates_colliding_in_the_store_are_retried_into_one_car,
+    racing_plate_changes_and_creates_leave_one_holder,
 );
