@@ -457,17 +457,20 @@ async fn create_together(store: &Arc<dyn Store>, cars: Vec<NewCar>) -> (usize, V
     (created, refusals)
 }
 
+/// Every car of the fleet (the tests' fleets fit one page).
+async fn all_cars(store: &Arc<dyn Store>) -> Vec<itinera::cars::Car> {
+    let filter = itinera::cars::CarFilter::default();
+    let limit = itinera::pagination::PageLimit::try_from(100).unwrap();
+    let page = itinera::cars::list_cars(&**store, &filter, limit, None)
+        .await
+        .unwrap();
+    assert!(page.next.is_none());
+    page.items
+}
+
 /// The number of cars in the fleet.
 async fn fleet_size(store: &Arc<dyn Store>) -> usize {
-    let page = itinera::cars::list_cars(
-        &**store,
-        &itinera::cars::CarFilter::default(),
-        itinera::pagination::PageLimit::try_from(100).unwrap(),
-        None,
-    )
-    .await
-    .unwrap();
-    page.items.len()
+    all_cars(store).await.len()
 }
 
 async fn twenty_concurrent_creates_with_one_plate_make_one_car(backend: Backend) {
@@ -575,16 +578,8 @@ async fn racing_plate_changes_and_creates_leave_one_holder(backend: Backend) {
             Err(other) => panic!("a change or create failed otherwise: {other:?}"),
         }
     }
-    let page = itinera::cars::list_cars(
-        &**store,
-        &itinera::cars::CarFilter::default(),
-        itinera::pagination::PageLimit::try_from(100).unwrap(),
-        None,
-    )
-    .await
-    .unwrap();
-    let holders: Vec<_> = page
-        .items
+    let cars = all_cars(store).await;
+    let holders: Vec<_> = cars
         .iter()
         .filter(|car| car.license_plate == wanted)
         .collect();
@@ -596,15 +591,14 @@ async fn racing_plate_changes_and_creates_leave_one_holder(backend: Backend) {
         "and it holds the claim"
     );
     // Every car holds the claim of its own plate, and no claim outlives its plate.
-    for car in &page.items {
+    for car in &cars {
         let claimed = car_with_plate(&**store, &car.license_plate).await.unwrap();
         assert_eq!(claimed.as_ref(), Some(&car.id));
     }
     for (old, car) in [("FIRST1", &first), ("SECOND1", &second)] {
         let old = LicencePlate::parse(old).unwrap();
         let claimed = car_with_plate(&**store, &old).await.unwrap();
-        let kept = page
-            .items
+        let kept = cars
             .iter()
             .any(|stored| stored.id == car.id && stored.license_plate == old);
         assert_eq!(
