@@ -267,7 +267,13 @@ async fn a_signed_in_user_keeps_one_profile_of_their_own() {
     let missing = app
         .send(TestRequest::get("/v1/customers/me").bearer(&token))
         .await;
-    assert_problem(&missing, 404);
+    let problem = assert_problem(&missing, 404);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("POST /v1/customers/me")
+    );
     let body = json!({"phone": "+1 202 555 0147", "licenceNumber": "H0PP3R", "licenceExpiry": "2030-01-31"});
     let created = app
         .send(

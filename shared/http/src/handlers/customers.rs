@@ -9,6 +9,7 @@ use itinera::calendar::Day;
 use itinera::customers::{
     self, CustomerChanges, CustomerFilter, CustomerId, LicenceNumber, MyNewCustomer, NewCustomer,
 };
+use itinera::error::DomainError;
 use itinera::identity::UserId;
 use itinera::pagination::PageLimit;
 
@@ -146,7 +147,9 @@ pub(crate) async fn create_mine(services: Arc<Services>, input: Input) -> Result
 /// `GET /v1/customers/me`: 404 until the caller has created their profile.
 pub(crate) async fn get_mine(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
     input.query_params(&[])?;
-    let customer = customers::get_my_customer(&*services.store, &input.context).await?;
+    let customer = customers::get_my_customer(&*services.store, &input.context)
+        .await
+        .map_err(no_profile_yet)?;
     Ok(Reply::ok(&customer)?.with_version(customer.version))
 }
 
@@ -163,6 +166,19 @@ pub(crate) async fn update_mine(services: Arc<Services>, input: Input) -> Result
         &changes,
         &input.precondition(),
     )
-    .await?;
+    .await
+    .map_err(no_profile_yet)?;
     Ok(Reply::ok(&customer)?.with_version(customer.version))
+}
+
+/// A caller without a profile of their own is told how to make one, rather than that an id they
+/// never gave names nothing.
+fn no_profile_yet(error: DomainError) -> ApiError {
+    match error {
+        DomainError::NotFound { .. } => ApiError::NotFound {
+            detail: "You have no customer profile yet; create it with POST /v1/customers/me."
+                .into(),
+        },
+        other => other.into(),
+    }
 }
