@@ -19,7 +19,7 @@ use itinera_tests::{
 use serde_json::json;
 
 /// Who may call each route, written down independently of the route table.
-const EXPECTED: [(&str, Access); 35] = [
+const EXPECTED: [(&str, Access); 48] = [
     ("health", Access::Anonymous),
     ("register", Access::Anonymous),
     ("login", Access::Anonymous),
@@ -55,6 +55,19 @@ const EXPECTED: [(&str, Access); 35] = [
     ("get-user", Access::Admin),
     ("update-user", Access::Admin),
     ("list-audit-entries", Access::Admin),
+    ("create-car", Access::Staff),
+    ("list-cars", Access::Staff),
+    ("get-car", Access::Staff),
+    ("update-car", Access::Staff),
+    ("delete-car", Access::Staff),
+    ("create-customer", Access::Staff),
+    ("list-customers", Access::Staff),
+    ("get-customer", Access::Staff),
+    ("update-customer", Access::Staff),
+    ("delete-customer", Access::Staff),
+    ("create-my-customer", Access::Customer),
+    ("get-my-customer", Access::Customer),
+    ("update-my-customer", Access::Customer),
 ];
 
 #[test]

@@ -22,6 +22,8 @@ async fn the_demo_data_loads_whole_and_a_second_load_writes_nothing() {
     assert_eq!(first.airports_created, 24);
     assert_eq!(first.airplanes_created, 7);
     assert_eq!(first.accounts_created, 2);
+    assert_eq!(first.cars_created, 12);
+    assert_eq!(first.customers_created, 3);
     // One flight a day on each of 33 routes; a departure in a daylight-saving gap is left out,
     // and none of the demo departures falls in one.
     assert_eq!(first.flights_created, 33 * demo::SCHEDULE_DAYS as usize);
@@ -44,6 +46,7 @@ async fn the_demo_data_loads_whole_and_a_second_load_writes_nothing() {
         ),
         (0, 0, 0, 0)
     );
+    assert_eq!((second.cars_created, second.customers_created), (0, 0));
     assert_eq!(faulty.injected(), 0, "the second load wrote");
     assert_eq!(second.accounts, first.accounts);
     faulty.heal();
@@ -62,6 +65,17 @@ async fn the_demo_data_loads_whole_and_a_second_load_writes_nothing() {
     .await;
     assert_eq!(login.status, 200, "{}", login.json());
     assert!(login.json()["data"]["accessToken"].is_string());
+    let token = login.json()["data"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let profile = send(&api, TestRequest::get("/v1/customers/me").bearer(&token)).await;
+    assert_eq!(profile.status, 200, "{}", profile.json());
+    assert_eq!(
+        profile.json()["data"]["email"],
+        email,
+        "the demo customer rents as themselves"
+    );
     let india = chrono::FixedOffset::east_opt(5 * 3600 + 1800).unwrap();
     let tomorrow = now
         .with_timezone(&india)

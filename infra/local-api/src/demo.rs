@@ -1,17 +1,26 @@
 //! The demo data set: something to look at on a first run. Real airports of a few dozen busy
-//! routes, a fleet, a flight a day on every route over the next 30 days, and a staff and a
-//! customer account whose credentials the server prints.
+//! routes, a fleet, a flight a day on every route over the next 30 days, a rental fleet of a
+//! dozen cars, three rental customers (one of them the demo customer's own profile), and a staff
+//! and a customer account whose credentials the server prints.
 //!
 //! Loaded only by the local API, and only on request (`--demo` or `ITINERA_DEMO=1`); no Lambda
 //! function links this module. Everything goes through the same use cases as the API (rules,
 //! audit entries, counters), and each record is looked for by its natural key before it is
 //! created (an airport by code, an airplane by model number, a flight by number on its route and
-//! day, an account by email), so loading the set again changes nothing.
+//! day, an account by email, a car by plate, a rental customer by email), so loading the set
+//! again changes nothing.
 
 use chrono::{DateTime, Days, NaiveTime, TimeDelta, Utc};
 use itinera::accounts::{self, Email, NewAccount, Password, PersonName, Username};
+use itinera::accounts::{LoginName, Phone};
 use itinera::airplanes::{self, AirplaneFilter, AirplaneId, Capacity, ModelNumber, NewAirplane};
 use itinera::airports::{self, Airport, AirportCode, CountryCode, NewAirport, PlaceName, TimeZone};
+use itinera::calendar::Day;
+use itinera::cars::{
+    self, CarCategory, CarModel, DailyRate, LicencePlate, Manufacturer, Mileage, ModelYear, NewCar,
+    Vin,
+};
+use itinera::customers::{self, CustomerFilter, LicenceNumber, NewCustomer};
 use itinera::error::DomainError;
 use itinera::flights::{self, FlightNumber, FlightSearch, Leg, NewFlight, Schedule, SearchOrder};
 use itinera::identity::{RequestContext, Role};
@@ -132,6 +141,44 @@ const ACCOUNTS: &[(Role, &str, &str, &str, &str)] = &[
     ),
 ];
 
+/// The rental fleet: plate, VIN, manufacturer, model, year, category, daily rate in euro cents,
+/// mileage.
+type Car = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    &'static str,
+    i64,
+    i64,
+);
+
+#[rustfmt::skip]
+const CARS: &[Car] = &[
+    ("B-IT 1001", "WVWZZZAUZLW000101", "Volkswagen", "Polo", 2023, "economy", 3_900, 18_250),
+    ("B-IT 1002", "VF1RJA00066000102", "Renault", "Clio", 2024, "economy", 3_700, 9_400),
+    ("B-IT 1003", "WVWZZZ1KZCW000103", "Volkswagen", "Golf", 2024, "compact", 4_900, 12_100),
+    ("B-IT 1004", "JTDKB20U093000104", "Toyota", "Corolla", 2023, "compact", 4_700, 31_800),
+    ("B-IT 1005", "TMBJJ7NE8L0000105", "Skoda", "Octavia", 2025, "midsize", 5_900, 2_300),
+    ("B-IT 1006", "WBA5R11070FH00106", "BMW", "3 Series", 2024, "midsize", 7_900, 14_600),
+    ("B-IT 1007", "JTMRWRFV10D000107", "Toyota", "RAV4", 2024, "suv", 8_400, 22_700),
+    ("B-IT 1008", "WVGZZZ5NZMW000108", "Volkswagen", "Tiguan", 2025, "suv", 8_900, 4_100),
+    ("B-IT 1009", "WDB9066331S000109", "Mercedes-Benz", "Sprinter", 2022, "van", 11_900, 58_900),
+    ("B-IT 1010", "VF3VEAHXKHZ000110", "Peugeot", "Traveller", 2023, "van", 10_500, 40_200),
+    ("B-IT 1011", "WDD2130041A000111", "Mercedes-Benz", "E-Class", 2025, "luxury", 15_900, 3_500),
+    ("B-IT 1012", "WBA7T21020C000112", "BMW", "7 Series", 2024, "luxury", 19_900, 8_800),
+];
+
+/// Rental customers: name, email, phone, licence number, licence expiry; the demo customer's
+/// account gets the profile of its own email, linked to it.
+#[rustfmt::skip]
+const CUSTOMERS: &[(&str, &str, &str, &str, &str)] = &[
+    ("Demo Customer", "customer@demo.itinera.test", "+49 30 901820", "B072RRE2I55", "2032-06-30"),
+    ("Ingrid Bergman", "ingrid.bergman@example.com", "+46 8 555 010 20", "SE-19850829-4711", "2030-08-29"),
+    ("Mahmoud Darwish", "mahmoud.darwish@example.com", "+970 2 555 0142", "PS-0313-1941", "2029-03-13"),
+];
+
 /// What a load did: how many records it created, and the accounts to sign in with.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DemoReport {
@@ -139,6 +186,8 @@ pub struct DemoReport {
     pub airplanes_created: usize,
     pub flights_created: usize,
     pub accounts_created: usize,
+    pub cars_created: usize,
+    pub customers_created: usize,
     /// Role, email and password of every demo account, created now or before.
     pub accounts: Vec<(Role, &'static str, &'static str)>,
 }
@@ -232,7 +281,80 @@ pub async fn load(services: &Services, now: DateTime<Utc>) -> Result<DemoReport,
         report.accounts_created += usize::from(created.is_some());
         report.accounts.push((role, email, password));
     }
+    for car in CARS {
+        report.cars_created += usize::from(rental_car(services, &context, car, now).await?);
+    }
+    for customer in CUSTOMERS {
+        report.customers_created += usize::from(customer_of(services, &context, customer).await?);
+    }
     Ok(report)
+}
+
+/// Creates the car of `car` unless its plate is taken; `true` when it was created now.
+async fn rental_car(
+    services: &Services,
+    context: &RequestContext,
+    car: &Car,
+    now: DateTime<Utc>,
+) -> Result<bool, DemoError> {
+    let &(plate, vin, manufacturer, model, year, category, rate, mileage) = car;
+    let license_plate = parse("licence plate", plate, LicencePlate::parse)?;
+    if cars::car_with_plate(&*services.store, &license_plate)
+        .await?
+        .is_some()
+    {
+        return Ok(false);
+    }
+    let euro = parse("currency", "EUR", Currency::parse)?;
+    let rate = checked(
+        "daily rate",
+        rate,
+        Money::new(rate, euro).and_then(DailyRate::new),
+    )?;
+    let new = NewCar {
+        license_plate,
+        vin: parse("VIN", vin, Vin::parse)?,
+        manufacturer: parse("manufacturer", manufacturer, Manufacturer::parse)?,
+        model: parse("car model", model, CarModel::parse)?,
+        year: checked("model year", year, ModelYear::new(year, now))?,
+        category: parse("category", category, CarCategory::parse)?,
+        daily_rate: rate,
+        mileage: checked("mileage", mileage, Mileage::try_from(mileage))?,
+    };
+    let (store, clock, ids) = services.ports();
+    cars::create_car(store, clock, ids, context, new).await?;
+    Ok(true)
+}
+
+/// Creates the rental customer of `customer` unless one has the email, linked to the account of
+/// the same email if there is one; `true` when it was created now.
+async fn customer_of(
+    services: &Services,
+    context: &RequestContext,
+    customer: &(&str, &str, &str, &str, &str),
+) -> Result<bool, DemoError> {
+    let &(name, email, phone, licence, expiry) = customer;
+    let email = parse("email", email, Email::parse)?;
+    let filter = CustomerFilter {
+        email: Some(email.clone()),
+    };
+    let page =
+        customers::list_customers(&*services.store, &filter, PageLimit::default(), None).await?;
+    if !page.items.is_empty() {
+        return Ok(false);
+    }
+    let login = LoginName::Email(email.clone());
+    let new = NewCustomer {
+        name: parse("name", name, PersonName::parse)?,
+        user_id: accounts::account_of(&*services.store, &login).await?,
+        email,
+        phone: parse("phone", phone, Phone::parse)?,
+        licence_number: parse("licence number", licence, LicenceNumber::parse)?,
+        licence_expiry: parse("licence expiry", expiry, Day::parse)?,
+    };
+    let (store, clock, ids) = services.ports();
+    customers::create_customer(store, clock, ids, context, new).await?;
+    Ok(true)
 }
 
 /// The fleet's airplane of `model_number` (the first listed under it), created when there is

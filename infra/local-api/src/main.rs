@@ -69,6 +69,8 @@ async fn main() -> ExitCode {
                     airplanes = report.airplanes_created,
                     flights = report.flights_created,
                     accounts = report.accounts_created,
+                    cars = report.cars_created,
+                    customers = report.customers_created,
                     "demo data loaded"
                 );
                 Some(demo::credentials(&report))

@@ -16,17 +16,20 @@ pub enum Line {
     Platform,
     /// The fleet, airports, flights and bookings.
     Airline,
+    /// Cars, customers and rental contracts.
+    Rental,
 }
 
 impl Line {
     /// Every line, in template order.
-    pub const ALL: [Line; 2] = [Line::Platform, Line::Airline];
+    pub const ALL: [Line; 3] = [Line::Platform, Line::Airline, Line::Rental];
 
     /// The last segment of its log group's name.
     pub fn slug(self) -> &'static str {
         match self {
             Line::Platform => "platform",
             Line::Airline => "airline",
+            Line::Rental => "rental",
         }
     }
 }
@@ -63,6 +66,8 @@ pub const PATH_SAMPLES: &[(&str, &str)] = &[
     ("bookings", "0190f5d2-9d00-7c4b-9a1e-3f2b8c4d5e6f"),
     ("users", CUSTOMER.user_id),
     ("notifications", "0190f5d2-8d31-7e5f-9c30-5b4d0e6f7a82"),
+    ("cars", "0190f5d2-ae00-7c4b-9a1e-3f2b8c4d5e6f"),
+    ("customers", "0190f5d2-af00-7c4b-9a1e-3f2b8c4d5e6f"),
 ];
 
 /// The route whose request the preflight sample asks about.
@@ -125,7 +130,7 @@ impl Entry {
     }
 }
 
-use Line::{Airline, Platform};
+use Line::{Airline, Platform, Rental};
 
 /// Every function's entry.
 pub static ENTRIES: &[Entry] = &[
@@ -261,6 +266,53 @@ pub static ENTRIES: &[Entry] = &[
         Airline,
         "Cancels a booking, returning its seats and refunding a paid one.",
     ),
+    function("create-car", Rental, "Adds a car to the rental fleet.").body(
+        r#"{"licensePlate": "KA-01 AB 1234", "vin": "1HGCM82633A004352", "manufacturer": "Toyota", "model": "Corolla", "year": 2024, "category": "compact", "dailyRate": {"amount": 250000, "currency": "INR"}, "mileage": 12000}"#,
+    ),
+    function(
+        "list-cars",
+        Rental,
+        "Lists the rental fleet by status, manufacturer or category, one page at a time.",
+    )
+    .query(&[("status", "available"), ("manufacturer", "toyota"), ("limit", "20")]),
+    function("get-car", Rental, "Reads one car."),
+    function(
+        "update-car",
+        Rental,
+        "Changes a car's plate, rate, category, status or mileage.",
+    )
+    .body(r#"{"status": "maintenance", "mileage": 15250}"#),
+    function("delete-car", Rental, "Removes a car that no contract names."),
+    function("create-customer", Rental, "Adds a customer profile.").body(
+        r#"{"name": "Ada Lovelace", "email": "ada.lovelace@example.com", "phone": "+44 20 7946 0958", "licenceNumber": "LOVEL815120A99", "licenceExpiry": "2031-12-10"}"#,
+    ),
+    function(
+        "list-customers",
+        Rental,
+        "Lists customers newest first, or finds the one of an email.",
+    )
+    .query(&[("email", "ada.lovelace@example.com")]),
+    function("get-customer", Rental, "Reads one customer."),
+    function(
+        "update-customer",
+        Rental,
+        "Changes a customer's name, phone or driving licence.",
+    )
+    .body(r#"{"licenceExpiry": "2036-12-10"}"#),
+    function("delete-customer", Rental, "Removes a customer with no open contract."),
+    function(
+        "create-my-customer",
+        Rental,
+        "Creates the caller's own customer profile with their account's email.",
+    )
+    .body(r#"{"phone": "+44 20 7946 0958", "licenceNumber": "LOVEL815120A99", "licenceExpiry": "2031-12-10"}"#),
+    function("get-my-customer", Rental, "Reads the caller's own customer profile."),
+    function(
+        "update-my-customer",
+        Rental,
+        "Changes the caller's phone or driving licence on their customer profile.",
+    )
+    .body(r#"{"phone": "+44 20 7946 0000"}"#),
     function(
         "preflight",
         Platform,

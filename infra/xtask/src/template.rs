@@ -42,6 +42,7 @@ pub fn render(base: &str, functions: &[Function]) -> Result<String, String> {
     }
     roles(&mut generated, functions);
     log_groups(&mut generated, functions);
+    latency_alarms(&mut generated, functions);
     generated.push_str("\n  # ---- end of the generated section\n");
 
     let marker_line = format!("{MARKER}\n");
@@ -325,6 +326,36 @@ fn statements(grants: Grants) -> Vec<String> {
         );
     }
     statements
+}
+
+/// `AirlineLatencyAlarm` for the airline line.
+pub fn latency_alarm_id(line: Line) -> String {
+    pascal_case(line.slug()) + "LatencyAlarm"
+}
+
+/// One p99 latency alarm per product line that has functions, on the figures its functions
+/// write (EMF, `product_line` dimension); the dashboard lists them by these ids.
+fn latency_alarms(out: &mut String, functions: &[Function]) {
+    for line in Line::ALL {
+        if !functions.iter().any(|function| function.line == line) {
+            continue;
+        }
+        let _ = write!(
+            out,
+            "\n  {id}:\n    Type: AWS::CloudWatch::Alarm\n    Properties:\n      \
+             AlarmDescription: The {slug} functions' p99 latency stayed above LatencyAlarmMs for \
+             fifteen minutes.\n      Namespace: Itinera\n      MetricName: \
+             itinera_request_duration_milliseconds\n      Dimensions:\n        - Name: \
+             product_line\n          Value: {slug}\n      ExtendedStatistic: p99\n      Period: \
+             300\n      EvaluationPeriods: 3\n      DatapointsToAlarm: 3\n      Threshold: !Ref \
+             LatencyAlarmMs\n      ComparisonOperator: GreaterThanThreshold\n      \
+             TreatMissingData: notBreaching\n      AlarmActions: !If [HasAlarmTopic, [!Ref \
+             AlarmTopicArn], !Ref AWS::NoValue]\n      OKActions: !If [HasAlarmTopic, [!Ref \
+             AlarmTopicArn], !Ref AWS::NoValue]\n",
+            slug = line.slug(),
+            id = latency_alarm_id(line),
+        );
+    }
 }
 
 /// `AirlineLogGroup` for the airline line.

@@ -1,7 +1,8 @@
 //! The two value shapes most fields are: a trimmed text of a bounded length, and an integer in a
 //! range. Each is a newtype that parses once (from a request or a stored item alike) and cannot
 //! hold anything else; the macros here write that shape once, so an entity module states only
-//! its bounds: `bounded_text!(ModelNumber, 64)`, `bounded_integer!(Capacity: u16, 1..=1000)`.
+//! its bounds: `bounded_text!(ModelNumber, 64)`, `bounded_integer!(Capacity: u16, 1..=1000)`;
+//! and a closed set of words is one line per word (`word_enum!`).
 
 /// The text a [`bounded_text!`] value holds: `raw` trimmed, 1 to `max_chars` characters, none of
 /// them a control character.
@@ -97,6 +98,50 @@ macro_rules! bounded_integer {
 }
 pub(crate) use bounded_integer;
 
+/// Declares an enum of a fixed set of words (a car's category, its status), serialized as its
+/// word and parsed from it, refusing any other word with the list of accepted ones.
+/// `word_enum!(/** docs */ CarCategory { Economy => "economy", Suv => "suv" })` gives `ALL`,
+/// `WORDS` (what the API description lists), `as_str`, `parse` and `Display`.
+macro_rules! word_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $word:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $word)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// Every value's word, in declaration order.
+            pub const WORDS: &'static [&'static str] = &[$($word),+];
+
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word),+
+                }
+            }
+
+            pub fn parse(text: &str) -> Result<Self, String> {
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|value| value.as_str() == text)
+                    .ok_or_else(|| format!("must be one of: {}", Self::WORDS.join(", ")))
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        $crate::storage::parsed_from_string!($name => $name::parse);
+    };
+}
+pub(crate) use word_enum;
+
 #[cfg(test)]
 mod tests {
 
@@ -110,6 +155,29 @@ mod tests {
         Dozen: u8,
         1..=12
     );
+    word_enum!(
+        /// A test value.
+        Size { Small => "small", Large => "large" }
+    );
+
+    #[test]
+    fn words_parse_exactly_and_refuse_others_listing_the_accepted() {
+        assert_eq!(Size::parse("large"), Ok(Size::Large));
+        assert_eq!(Size::Small.to_string(), "small");
+        assert_eq!(Size::WORDS, ["small", "large"]);
+        for invalid in ["Large", " small", "", "medium"] {
+            assert_eq!(
+                Size::parse(invalid).unwrap_err(),
+                "must be one of: small, large"
+            );
+        }
+        assert_eq!(serde_json::to_value(Size::Large).unwrap(), "large");
+        assert_eq!(
+            serde_json::from_value::<Size>(serde_json::json!("small")).unwrap(),
+            Size::Small
+        );
+        assert!(serde_json::from_value::<Size>(serde_json::json!("SMALL")).is_err());
+    }
 
     #[test]
     fn text_is_trimmed_bounded_and_printable() {

@@ -8,6 +8,9 @@
 //! - [`airplanes`]: the fleet; one file per use case (`create.rs`, `list.rs`, ...).
 //! - [`airports`], [`flights`]: airports with their time zones, and flights with their seats and
 //!   search by leg and local day.
+//! - [`cars`], [`customers`]: the rental fleet (plates and VINs unique) and the customers who
+//!   rent (emails unique, at most one profile per user account).
+//! - [`calendar`]: whole days (`yyyy-mm-dd`), for licence expiries and rental dates.
 //! - [`storage`]: the storage port (DynamoDB semantics in typed terms), the table schema, and the
 //!   one item codec (`to_item` / `from_item`) every stored record goes through.
 //! - [`bounded`]: the bounded text and integer newtypes most fields are, declared in one line.
@@ -45,8 +48,11 @@ pub mod auth;
 pub mod background;
 pub mod bookings;
 pub mod bounded;
+pub mod calendar;
+pub mod cars;
 pub mod clock;
 pub mod config;
+pub mod customers;
 pub mod entity;
 pub mod error;
 pub mod flights;

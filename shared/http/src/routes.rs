@@ -20,7 +20,8 @@ use itinera::identity::Principal;
 pub use itinera::storage::StoreAccess;
 
 use super::handlers::{
-    self, accounts, airplanes, airports, audit, auth, bookings, flights, health, notifications,
+    self, accounts, airplanes, airports, audit, auth, bookings, cars, customers, flights, health,
+    notifications,
 };
 use super::problem::ApiError;
 use super::reply::Reply;
@@ -28,6 +29,8 @@ use super::request::Input;
 use super::services::Services;
 use itinera::airplanes::AirplaneId;
 use itinera::airports::AirportCode;
+use itinera::cars::CarId;
+use itinera::customers::CustomerId;
 use itinera::flights::FlightId;
 
 /// The future a handler returns.
@@ -241,6 +244,19 @@ pub static ROUTES: &[&Route] = &[
     &GET_BOOKING,
     &PAY_BOOKING,
     &CANCEL_BOOKING,
+    &CREATE_CAR,
+    &LIST_CARS,
+    &GET_CAR,
+    &UPDATE_CAR,
+    &DELETE_CAR,
+    &CREATE_CUSTOMER,
+    &LIST_CUSTOMERS,
+    &GET_CUSTOMER,
+    &UPDATE_CUSTOMER,
+    &DELETE_CUSTOMER,
+    &CREATE_MY_CUSTOMER,
+    &GET_MY_CUSTOMER,
+    &UPDATE_MY_CUSTOMER,
 ];
 
 route!(HEALTH: GET "/v1/health" -> "health", Anonymous, Global, Read, health::check);
@@ -293,6 +309,59 @@ route!(
 route!(
     DELETE_AIRPORT: DELETE "/v1/airports/{code}" -> "delete-airport",
     Staff, Write, ReadWrite, handlers::remove::<AirportCode>
+);
+
+route!(CREATE_CAR: POST "/v1/cars" -> "create-car", Staff, Write, ReadWrite, cars::create);
+
+route!(LIST_CARS: GET "/v1/cars" -> "list-cars", Staff, Global, Read, cars::list; pages);
+
+route!(GET_CAR: GET "/v1/cars/{id}" -> "get-car", Staff, Global, Read, handlers::fetch::<CarId>);
+
+route!(UPDATE_CAR: PATCH "/v1/cars/{id}" -> "update-car", Staff, Write, ReadWrite, cars::update);
+
+route!(
+    DELETE_CAR: DELETE "/v1/cars/{id}" -> "delete-car",
+    Staff, Write, ReadWrite, handlers::remove::<CarId>
+);
+
+route!(
+    CREATE_CUSTOMER: POST "/v1/customers" -> "create-customer",
+    Staff, Write, ReadWrite, customers::create
+);
+
+route!(
+    LIST_CUSTOMERS: GET "/v1/customers" -> "list-customers",
+    Staff, Global, Read, customers::list; pages
+);
+
+route!(
+    GET_CUSTOMER: GET "/v1/customers/{id}" -> "get-customer",
+    Staff, Global, Read, handlers::fetch::<CustomerId>
+);
+
+route!(
+    UPDATE_CUSTOMER: PATCH "/v1/customers/{id}" -> "update-customer",
+    Staff, Write, ReadWrite, customers::update
+);
+
+route!(
+    DELETE_CUSTOMER: DELETE "/v1/customers/{id}" -> "delete-customer",
+    Staff, Write, ReadWrite, handlers::remove::<CustomerId>
+);
+
+route!(
+    CREATE_MY_CUSTOMER: POST "/v1/customers/me" -> "create-my-customer",
+    Customer, Write, ReadWrite, customers::create_mine
+);
+
+route!(
+    GET_MY_CUSTOMER: GET "/v1/customers/me" -> "get-my-customer",
+    Customer, Global, Read, customers::get_mine
+);
+
+route!(
+    UPDATE_MY_CUSTOMER: PATCH "/v1/customers/me" -> "update-my-customer",
+    Customer, Write, ReadWrite, customers::update_mine
 );
 
 route!(

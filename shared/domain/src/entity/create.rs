@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Map;
 
 use super::Versioned;
+use super::claim::{Claim, refused};
+use super::guard::{ATTEMPTS, concurrent};
 use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
@@ -38,21 +40,6 @@ pub(crate) fn creation<E: Versioned>(
     Ok(operations)
 }
 
-/// Stores a new entity and its audit entry in one transaction ([`creation`] with no other
-/// writes). The store's error comes back as it is, so the caller answers a taken key (the put's
-/// condition, operation 0) in its own words.
-async fn create<E: Versioned>(
-    store: &dyn Store,
-    ids: &dyn IdGenerator,
-    context: &RequestContext,
-    at: DateTime<Utc>,
-    entity: &E,
-    item: Item,
-) -> Result<(), StoreError> {
-    let operations = creation(entity, item, Vec::new(), context, at, ids)?;
-    store.transact(operations).await
-}
-
 /// What a new entity is made of, when it needs no other record to agree with it: [`add`] stores
 /// any of them the same way. (A flight, which counts itself on its airplane and airports, writes
 /// its own transaction with [`creation`].)
@@ -73,11 +60,20 @@ pub trait NewEntity: Sized {
     fn taken(_entity: &Self::Entity) -> Option<DomainError> {
         None
     }
+
+    /// The unique values the entity holds besides its key (a car's licence plate and VIN), each
+    /// claimed in the creating transaction. None, unless the entity says otherwise.
+    fn claims(_entity: &Self::Entity) -> Vec<Claim> {
+        Vec::new()
+    }
 }
 
-/// Creates the entity `new` describes: assembles it at version 1 and stores it with its audit
-/// entry in one transaction, conditional on its key being free. Costs one transaction of two
-/// writes.
+/// Creates the entity `new` describes: assembles it at version 1 and stores it with its claims
+/// and its audit entry in one transaction, conditional on its key and every claimed value being
+/// free, so of concurrent creates with one unique value exactly one commits and the others get
+/// the claim's 409. A transaction that collided with a concurrent one on the same items (DynamoDB
+/// cancels both) is tried again, where it meets the winner's claim. Costs one transaction of two
+/// writes plus one per claim.
 #[tracing::instrument(
     skip_all,
     fields(entity = <N::Entity as super::Stored>::KIND.as_str(), id, request_id = %context.request_id)
@@ -92,12 +88,22 @@ pub async fn add<N: NewEntity>(
     let now = clock.now();
     let entity = new.assemble(ids, now);
     tracing::Span::current().record("id", entity.audit_id());
-    let item = N::item(&entity)?;
-    match create(store, ids, context, now, &entity, item).await {
-        Ok(()) => Ok(entity),
-        Err(error @ StoreError::TransactionConditionFailed { index: 0 }) => {
-            Err(N::taken(&entity).unwrap_or_else(|| error.into()))
+    let claims = N::claims(&entity);
+    for _ in 0..ATTEMPTS {
+        let extra = claims.iter().map(Claim::put).collect();
+        let operations = creation(&entity, N::item(&entity)?, extra, context, now, ids)?;
+        match store.transact(operations).await {
+            Ok(()) => return Ok(entity),
+            Err(error @ StoreError::TransactionConditionFailed { index: 0 }) => {
+                return Err(N::taken(&entity).unwrap_or_else(|| error.into()));
+            }
+            Err(StoreError::TransactionConditionFailed { index }) => {
+                return Err(refused(&claims, 1, index)
+                    .unwrap_or_else(|| StoreError::TransactionConditionFailed { index }.into()));
+            }
+            Err(StoreError::TransactionConflict) => continue,
+            Err(other) => return Err(other.into()),
         }
-        Err(other) => Err(other.into()),
     }
+    Err(concurrent::<N::Entity>())
 }

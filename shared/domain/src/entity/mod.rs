@@ -16,6 +16,7 @@
 //! index partition ([`list`]). An entity module keeps only what is its own: the rules, the item
 //! layout, and the attributes a change writes.
 
+mod claim;
 mod create;
 mod delete;
 mod get;
@@ -23,6 +24,8 @@ mod guard;
 mod list;
 mod update;
 
+pub use claim::Claim;
+pub(crate) use claim::holder;
 pub(crate) use create::creation;
 pub use create::{NewEntity, add};
 pub use delete::{Removable, remove};
@@ -148,6 +151,8 @@ pub enum EntityKind {
     User,
     Session,
     Notification,
+    Car,
+    Customer,
     /// The marker of a pending booking's hold, listed by expiry time.
     BookingHold,
     /// The marker that a customer holds a pending booking on one flight (at most one each).
@@ -169,6 +174,14 @@ pub enum EntityKind {
     JobRecord,
     /// The first answer to a request with an `Idempotency-Key`.
     IdempotencyRecord,
+    /// The claim of a licence plate by one car.
+    CarPlate,
+    /// The claim of a vehicle identification number by one car.
+    CarVin,
+    /// The claim of an email address by one customer.
+    CustomerEmail,
+    /// The claim of a user account by the one customer profile linked to it.
+    CustomerUser,
 }
 
 impl EntityKind {
@@ -181,6 +194,8 @@ impl EntityKind {
         EntityKind::User,
         EntityKind::Session,
         EntityKind::Notification,
+        EntityKind::Car,
+        EntityKind::Customer,
         EntityKind::BookingHold,
         EntityKind::CustomerFlightHold,
         EntityKind::PendingBookingCount,
@@ -192,12 +207,16 @@ impl EntityKind {
         EntityKind::OutboxJob,
         EntityKind::JobRecord,
         EntityKind::IdempotencyRecord,
+        EntityKind::CarPlate,
+        EntityKind::CarVin,
+        EntityKind::CustomerEmail,
+        EntityKind::CustomerUser,
     ];
 
     /// The kinds the API names resources by, and so the kinds the audit log can be filtered by:
     /// the first ones declared. The others are storage details (markers, reservations, records of
     /// work done) that no client addresses.
-    pub const PUBLIC: &'static [EntityKind] = Self::ALL.split_at(7).0;
+    pub const PUBLIC: &'static [EntityKind] = Self::ALL.split_at(9).0;
 
     /// The kind's one spelling, in storage, audit entries and the API.
     pub const fn as_str(self) -> &'static str {
@@ -209,6 +228,8 @@ impl EntityKind {
             EntityKind::User => "user",
             EntityKind::Session => "session",
             EntityKind::Notification => "notification",
+            EntityKind::Car => "car",
+            EntityKind::Customer => "customer",
             EntityKind::BookingHold => "booking-hold",
             EntityKind::CustomerFlightHold => "customer-flight-hold",
             EntityKind::PendingBookingCount => "pending-booking-count",
@@ -220,6 +241,10 @@ impl EntityKind {
             EntityKind::OutboxJob => "outbox-job",
             EntityKind::JobRecord => "job-record",
             EntityKind::IdempotencyRecord => "idempotency-record",
+            EntityKind::CarPlate => "car-plate",
+            EntityKind::CarVin => "car-vin",
+            EntityKind::CustomerEmail => "customer-email",
+            EntityKind::CustomerUser => "customer-user",
         }
     }
 
@@ -315,7 +340,7 @@ mod tests {
         assert_eq!(
             UnknownEntityKind.to_string(),
             "is not an entity type; accepted: airplane, airport, flight, booking, user, session, \
-             notification"
+             notification, car, customer"
         );
     }
 

@@ -3,13 +3,16 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::claim::{Claim, refused};
 use super::guard::{ATTEMPTS, ENTITY_OPERATION, Unused, concurrent, why_lost};
 use super::{EntityId, Stored, Versioned};
 use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
 use crate::identity::RequestContext;
-use crate::storage::{Condition, Item, Key, Store, Update, VERSION_ATTRIBUTE, WriteOp, timestamp};
+use crate::storage::{
+    Condition, Item, Key, Store, StoreError, Update, VERSION_ATTRIBUTE, WriteOp, timestamp,
+};
 use crate::version::{Guarded, Precondition, transact_guarded};
 
 /// What one change does to an entity, as the entity's rules decide it from the current state.
@@ -23,9 +26,12 @@ pub struct Revision<E> {
     /// A counter on the entity's own item that must be 0 for this change (an airport's flights
     /// while its time zone moves).
     pub(crate) unused: Option<Unused>,
-    /// Other writes of the same transaction, after the entity's own and before the audit entry;
-    /// a failed condition of one comes back as the store's `TransactionConditionFailed` at
-    /// 1 + its position.
+    /// Unique values the change takes (a car's new licence plate), claimed right after the
+    /// entity's own write; one held by another entity is the claim's 409.
+    pub(crate) claims: Vec<Claim>,
+    /// Other writes of the same transaction, after the claims and before the audit entry (the
+    /// release of a value the change gives up among them); a failed condition of one comes back
+    /// as the store's `TransactionConditionFailed` at 1 + the claims + its position.
     pub(crate) writes: Vec<WriteOp>,
 }
 
@@ -37,7 +43,17 @@ impl<E> Revision<E> {
             set,
             remove: Vec::new(),
             unused: None,
+            claims: Vec::new(),
             writes: Vec::new(),
+        }
+    }
+
+    /// Moves a unique value from `held` to `wanted`: claims the new one and releases the old
+    /// in the same transaction. Nothing when both are the same value.
+    pub(crate) fn reclaim(&mut self, held: Claim, wanted: Claim) {
+        if !held.same_value(&wanted) {
+            self.claims.push(wanted);
+            self.writes.push(held.release());
         }
     }
 }
@@ -103,10 +119,17 @@ pub(crate) async fn update<E: Versioned>(
             None => version,
         });
         let mut operations = vec![WriteOp::Update(update)];
+        operations.extend(revision.claims.iter().map(Claim::put));
         operations.extend(revision.writes);
         operations.push(audit::entry(&change, context, now, ids.new_id()));
-        if transact_guarded(store, operations, ENTITY_OPERATION).await? == Guarded::Committed {
-            return Ok(changed);
+        match transact_guarded(store, operations, ENTITY_OPERATION).await {
+            Ok(Guarded::Committed) => return Ok(changed),
+            Ok(Guarded::Lost) => {}
+            Err(StoreError::TransactionConditionFailed { index }) => {
+                return Err(refused(&revision.claims, 1, index)
+                    .unwrap_or_else(|| StoreError::TransactionConditionFailed { index }.into()));
+            }
+            Err(other) => return Err(other.into()),
         }
         if precondition.is_explicit() || revision.unused.is_some() {
             let item = store.get(key).await?;

@@ -396,21 +396,7 @@ impl FlightSearch {
     }
 }
 
-/// Reads a calendar date written `yyyy-mm-dd`, and nothing else.
-pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
-    let well_formed = raw.len() == 10
-        && raw
-            .bytes()
-            .enumerate()
-            .all(|(position, byte)| match position {
-                4 | 7 => byte == b'-',
-                _ => byte.is_ascii_digit(),
-            });
-    well_formed
-        .then(|| NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok())
-        .flatten()
-        .ok_or_else(|| "must be a date written yyyy-mm-dd, such as 2026-12-01".into())
-}
+pub use crate::calendar::parse_date;
 
 #[cfg(test)]
 mod tests {

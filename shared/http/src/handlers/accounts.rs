@@ -30,9 +30,10 @@ const PASSWORD: Shape = Shape::Text {
 pub(crate) const PERSON_NAME: Shape = Shape::text(PersonName::MAX_CHARS);
 /// An international number, `+` and 7 to 15 digits (the first not 0); spaces and dashes
 /// anywhere are dropped.
-pub(crate) const PHONE: Shape = Shape::OrNull(&Shape::Pattern(
-    "^[ -]*[+][ -]*[1-9](?:[ -]*[0-9]){6,14}[ -]*$",
-));
+pub(crate) const PHONE_NUMBER: Shape =
+    Shape::Pattern("^[ -]*[+][ -]*[1-9](?:[ -]*[0-9]){6,14}[ -]*$");
+/// A phone number, or `null` to clear it.
+pub(crate) const PHONE: Shape = Shape::OrNull(&PHONE_NUMBER);
 pub(crate) const ROLE: Shape = Shape::Choice(&["customer", "staff", "admin"]);
 
 pub(crate) const REGISTER_FIELDS: &[Field] = &[

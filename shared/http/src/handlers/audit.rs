@@ -29,6 +29,8 @@ pub(crate) const LIST_PARAMS: &[Field] = &[
             "user",
             "session",
             "notification",
+            "car",
+            "customer",
         ]),
     ),
     Field::optional(
@@ -342,7 +344,8 @@ mod tests {
         assert_eq!(errors[0].field, "entityType");
         assert!(
             errors[0].message.ends_with(
-                "accepted: airplane, airport, flight, booking, user, session, notification"
+                "accepted: airplane, airport, flight, booking, user, session, notification, car, \
+                 customer"
             ),
             "{}",
             errors[0].message

@@ -83,7 +83,7 @@ fn status(value: Value) -> Result<FlightStatus, String> {
 }
 
 /// `{"amount": <minor units>, "currency": "<ISO 4217>"}`; the amount may be a numeric string.
-fn price(value: Value) -> Result<Money, String> {
+pub(crate) fn price(value: Value) -> Result<Money, String> {
     let shape = || "must be an object with `amount` (minor units) and `currency`".to_owned();
     let Value::Object(mut fields) = value else {
         return Err(shape());

@@ -23,6 +23,8 @@ pub(crate) mod airports;
 pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod bookings;
+pub(crate) mod cars;
+pub(crate) mod customers;
 pub(crate) mod flights;
 pub(crate) mod health;
 pub(crate) mod notifications;

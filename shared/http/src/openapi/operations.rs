@@ -6,7 +6,7 @@
 
 use crate::fields::Field;
 use crate::handlers::{
-    accounts, airplanes, airports, audit, auth, bookings, flights, notifications,
+    accounts, airplanes, airports, audit, auth, bookings, cars, customers, flights, notifications,
 };
 use crate::routes::Route;
 
@@ -243,6 +243,54 @@ pub(crate) fn operation(route: &Route) -> Option<Operation> {
         )
         .problems(&[402]),
         "cancel-booking" => op("Cancel a booking", Empty, Ok("Booking")),
+        "create-car" => op(
+            "Add a car to the rental fleet",
+            Object(cars::CREATE_FIELDS),
+            Created("Car"),
+        )
+        .versioned(),
+        "list-cars" => op("List the rental fleet", NoBody, Page("Car")).query(cars::LIST_PARAMS),
+        "get-car" => op("Read a car", NoBody, Ok("Car")).versioned(),
+        "update-car" => op("Change a car", Changes(cars::UPDATE_FIELDS), Ok("Car")).if_match(),
+        "delete-car" => op("Remove a car with no contract", NoBody, NoContent).if_match(),
+        "create-customer" => op(
+            "Add a customer",
+            Object(customers::CREATE_FIELDS),
+            Created("Customer"),
+        )
+        .versioned(),
+        "list-customers" => op(
+            "List customers, or find one by email",
+            NoBody,
+            Page("Customer"),
+        )
+        .query(customers::LIST_PARAMS),
+        "get-customer" => op("Read a customer", NoBody, Ok("Customer")).versioned(),
+        "update-customer" => op(
+            "Change a customer",
+            Changes(customers::UPDATE_FIELDS),
+            Ok("Customer"),
+        )
+        .if_match(),
+        "delete-customer" => {
+            op("Remove a customer with no open contract", NoBody, NoContent).if_match()
+        }
+        "create-my-customer" => op(
+            "Create your customer profile",
+            Object(customers::MY_CREATE_FIELDS),
+            Created("Customer"),
+        )
+        .versioned(),
+        "get-my-customer" => op("Read your customer profile", NoBody, Ok("Customer"))
+            .versioned()
+            .problems(&[404]),
+        "update-my-customer" => op(
+            "Change your customer profile",
+            Changes(customers::MY_UPDATE_FIELDS),
+            Ok("Customer"),
+        )
+        .if_match()
+        .problems(&[404]),
         _ => return None,
     };
     Some(operation)

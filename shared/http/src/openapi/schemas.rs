@@ -8,7 +8,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::fields::{Field, Shape};
-use crate::handlers::{accounts, airplanes, airports, bookings, flights};
+use crate::handlers::{accounts, airplanes, airports, bookings, cars, customers, flights};
 
 /// A `$ref` to the component schema `name`.
 pub(crate) fn reference(name: &str) -> Value {
@@ -120,6 +120,36 @@ const AIRPORT: &[Field] = &[
     Field::required("city", airports::PLACE_NAME),
     Field::required("country", airports::COUNTRY),
     Field::required("timeZone", airports::TIME_ZONE),
+    CREATED_AT,
+    UPDATED_AT,
+];
+
+const CAR: &[Field] = &[
+    ID,
+    Field::required(
+        "licensePlate",
+        Shape::Pattern(itinera::cars::LicencePlate::NORMAL_PATTERN),
+    ),
+    Field::required("vin", Shape::Pattern(itinera::cars::Vin::NORMAL_PATTERN)),
+    Field::required("manufacturer", cars::MANUFACTURER),
+    Field::required("model", cars::MODEL),
+    Field::required("year", cars::YEAR),
+    Field::required("category", cars::CATEGORY),
+    Field::required("dailyRate", Shape::Money),
+    Field::required("status", cars::STATUS),
+    Field::required("mileage", cars::MILEAGE),
+    CREATED_AT,
+    UPDATED_AT,
+];
+
+const CUSTOMER: &[Field] = &[
+    ID,
+    Field::required("name", accounts::PERSON_NAME),
+    Field::required("email", accounts::EMAIL),
+    Field::required("phone", Shape::Pattern("^[+][1-9][0-9]{6,14}$")),
+    Field::required("licenceNumber", customers::LICENCE_NUMBER),
+    Field::required("licenceExpiry", Shape::Date),
+    Field::optional("userId", Shape::Uuid),
     CREATED_AT,
     UPDATED_AT,
 ];
@@ -257,6 +287,8 @@ const COMPONENTS: &[(&str, &[Field])] = &[
     ("Flight", FLIGHT),
     ("FlightSummary", FLIGHT_SUMMARY),
     ("Booking", BOOKING),
+    ("Car", CAR),
+    ("Customer", CUSTOMER),
     ("User", USER),
     ("Notification", NOTIFICATION),
     ("AuditEntry", AUDIT_ENTRY),

@@ -1,0 +1,33 @@
+//! The rental fleet: cars with their licence plates, VINs, categories, rates, statuses and
+//! mileage, with one use case per file. Plates and VINs are unique under any concurrency (claims
+//! written in the car's own transactions); creating, reading, changing and deleting a car are the
+//! shared entity use cases, over the `NewEntity` (`records.rs`), `Changeable` (`update.rs`) and
+//! `Removable` (`delete.rs`) impls here.
+//!
+//! Contracts count themselves on a car (`contractCount`, in their own transaction), so a car
+//! with a rental history cannot be deleted, only retired.
+
+mod delete;
+mod find;
+mod list;
+mod model;
+mod records;
+mod update;
+
+pub use crate::entity::{
+    add as create_car, change as update_car, find as get_car, remove as delete_car,
+};
+pub use find::car_with_plate;
+pub use list::{CarPage, list_cars};
+pub use model::{
+    Car, CarCategory, CarChanges, CarFilter, CarId, CarModel, CarStatus, DailyRate, LicencePlate,
+    Manufacturer, Mileage, ModelYear, NewCar, Vin,
+};
+
+// What contracts change on a car's item: its key, the counter of its contracts, and the status
+// (with its index key) that pickup and return move.
+#[allow(
+    unused_imports,
+    reason = "the contracts of this product line are their users"
+)]
+pub(crate) use records::{CONTRACT_COUNT, key as car_key, status_attributes};
