@@ -73,6 +73,13 @@ def departs_in_the_future_before_arriving(case):
     return departure is None or arrival is None or departure < arrival
 
 
+def model_year_is_not_ahead(case):
+    # cars::ModelYear: a car's year is at most next year, by the clock.
+    body = case.body if isinstance(case.body, dict) else {}
+    year = number(body.get("year"))
+    return year is None or year <= datetime.now(timezone.utc).year + 1
+
+
 def ranges_in_order(case):
     # Range filters (Condition::within, the audit and activity windows): the lower bound is not
     # above the upper one.
@@ -121,6 +128,7 @@ KNOWN = {
         ("from", "ITINERA_FUZZ_AIRPORTS"),
         ("to", "ITINERA_FUZZ_AIRPORTS"),
         ("airplaneId", "ITINERA_FUZZ_AIRPLANES"),
+        ("userId", "ITINERA_FUZZ_USERS"),
     )
 }
 
@@ -190,6 +198,7 @@ RULES = (
     places_differ,
     departs_in_the_future_before_arriving,
     keeps_the_schedule,
+    model_year_is_not_ahead,
     ranges_in_order,
     audit_names_one_selector,
     password_is_uncommon,

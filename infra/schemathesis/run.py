@@ -95,10 +95,13 @@ def main():
         accounts["admin"] = admin
         try:
             staff = sign_in(base, *accounts["staff"])
-            # What valid references name (infra/schemathesis/hooks.py): the demo's airports and fleet.
+            admin_token = sign_in(base, *accounts["admin"])
+            # What valid references name (infra/schemathesis/hooks.py): the demo's airports, fleet
+            # and accounts.
             known = {
                 "ITINERA_FUZZ_AIRPORTS": ",".join(read_all(base, "/v1/airports", staff, "code")),
                 "ITINERA_FUZZ_AIRPLANES": ",".join(read_all(base, "/v1/airplanes", staff, "id")),
+                "ITINERA_FUZZ_USERS": ",".join(read_all(base, "/v1/users", admin_token, "id")),
             }
             # The admin last: it may change the other accounts.
             for role in ("customer", "staff", "admin"):

@@ -50,7 +50,7 @@ pub enum Shape {
     Choice(&'static [&'static str]),
     /// The inner shape, or `null` (which clears the value).
     OrNull(&'static Shape),
-    /// The component schema of this name (response entities only).
+    /// The component schema of this name (an entity, or a value shape such as `PositiveMoney`).
     Component(&'static str),
     /// Any JSON object (an audit entry's `before` and `after`).
     AnyObject,

@@ -30,6 +30,8 @@ pub(crate) const STATUS: Shape = Shape::Choice(CarStatus::WORDS);
 const SETTABLE_STATUS: Shape = Shape::Choice(CarStatus::SETTABLE);
 
 /// The fields a create carries.
+/// A daily rate: money of at least one minor unit.
+pub(crate) const DAILY_RATE: Shape = Shape::Component("PositiveMoney");
 pub(crate) const CREATE_FIELDS: &[Field] = &[
     Field::required("licensePlate", LICENSE_PLATE),
     Field::required("vin", VIN),
@@ -37,13 +39,13 @@ pub(crate) const CREATE_FIELDS: &[Field] = &[
     Field::required("model", MODEL),
     Field::required("year", YEAR),
     Field::required("category", CATEGORY),
-    Field::required("dailyRate", Shape::Money),
+    Field::required("dailyRate", DAILY_RATE),
     Field::required("mileage", MILEAGE),
 ];
 /// The fields an update may carry (at least one).
 pub(crate) const UPDATE_FIELDS: &[Field] = &[
     Field::optional("licensePlate", LICENSE_PLATE),
-    Field::optional("dailyRate", Shape::Money),
+    Field::optional("dailyRate", DAILY_RATE),
     Field::optional("category", CATEGORY),
     Field::optional("status", SETTABLE_STATUS),
     Field::optional("mileage", MILEAGE),

@@ -101,9 +101,18 @@ const AMOUNT: Shape = Shape::Integer {
     max: itinera::money::MAX_AMOUNT,
 };
 
-const MONEY: &[Field] = &[
-    Field::required("amount", AMOUNT),
-    Field::required("currency", Shape::Pattern("^[A-Z]{3}$")),
+const CURRENCY: Field = Field::required("currency", Shape::Pattern("^[A-Z]{3}$"));
+const MONEY: &[Field] = &[Field::required("amount", AMOUNT), CURRENCY];
+/// A price that cannot be free (a car's daily rate).
+const POSITIVE_MONEY: &[Field] = &[
+    Field::required(
+        "amount",
+        Shape::Integer {
+            min: 1,
+            max: itinera::money::MAX_AMOUNT,
+        },
+    ),
+    CURRENCY,
 ];
 
 const AIRPLANE: &[Field] = &[
@@ -135,7 +144,7 @@ const CAR: &[Field] = &[
     Field::required("model", cars::MODEL),
     Field::required("year", cars::YEAR),
     Field::required("category", cars::CATEGORY),
-    Field::required("dailyRate", Shape::Money),
+    Field::required("dailyRate", cars::DAILY_RATE),
     Field::required("status", cars::STATUS),
     Field::required("mileage", cars::MILEAGE),
     CREATED_AT,
@@ -296,6 +305,7 @@ const COMPONENTS: &[(&str, &[Field])] = &[
     ("Health", HEALTH),
     ("HealthChecks", HEALTH_CHECKS),
     ("Money", MONEY),
+    ("PositiveMoney", POSITIVE_MONEY),
     ("Pagination", PAGINATION),
     ("FieldError", FIELD_ERROR),
 ];
