@@ -58,6 +58,7 @@ macro_rules! store_conformance_suite {
             items_without_string_keys_or_over_the_size_limit_are_invalid,
             a_delete_returns_the_old_item_or_none,
             a_failed_conditional_delete_keeps_the_item,
+            a_not_equal_comparison_holds_alone_and_among_others,
             a_get_of_a_missing_key_is_none_and_the_store_is_healthy,
             a_filter_applies_after_the_limit_and_paging_finds_every_match,
         );
@@ -1091,6 +1092,47 @@ pub(crate) async fn a_failed_conditional_delete_keeps_the_item(store: Arc<dyn St
         })
         .await;
     assert_condition_failed(missing, "deleting a missing item that must exist");
+}
+
+pub(crate) async fn a_not_equal_comparison_holds_alone_and_among_others(store: Arc<dyn Store>) {
+    let car = item("CAR#1", "CAR", json!({ "status": "available", "count": 1 }));
+    store
+        .put(put(car.clone()))
+        .await
+        .expect("the seed succeeds");
+    let not = |status: &str| Condition::compare("status", Comparison::NotEqual, status);
+    let count_is_one = Condition::compare("count", Comparison::Equal, 1);
+    let delete_when = |condition: Condition| Delete {
+        key: Key::new("CAR#1", "CAR"),
+        condition: Some(condition),
+    };
+
+    let refused = store.delete(delete_when(not("available"))).await;
+    assert_condition_failed(refused, "not-equal to the value it holds");
+    let refused = store
+        .delete(delete_when(Condition::And(vec![
+            not("retired"),
+            Condition::compare("count", Comparison::Equal, 2),
+        ])))
+        .await;
+    assert_condition_failed(
+        refused,
+        "a not-equal that holds beside a comparison that does not",
+    );
+    let missing = Condition::compare("colour", Comparison::NotEqual, "red");
+    let refused = store.delete(delete_when(missing)).await;
+    assert_condition_failed(refused, "not-equal on a missing attribute");
+    assert_eq!(get(&store, "CAR#1", "CAR").await, Some(car.clone()));
+
+    let old = store
+        .delete(delete_when(Condition::And(vec![
+            not("retired"),
+            count_is_one,
+            not("maintenance"),
+        ])))
+        .await
+        .expect("two not-equals and a comparison that all hold");
+    assert_eq!(old, Some(car));
 }
 
 pub(crate) async fn a_get_of_a_missing_key_is_none_and_the_store_is_healthy(store: Arc<dyn Store>) {

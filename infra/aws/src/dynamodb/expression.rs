@@ -114,9 +114,11 @@ impl Expressions {
             Comparison::NotEqual => {
                 // DynamoDB holds `a <> v` when `a` is missing or of another type; the port says a
                 // comparison with a missing attribute or a value of another type is false, so the
-                // attribute must exist with the value's type.
+                // attribute must exist with the value's type. Two clauses joined by AND, without
+                // parentheses: DynamoDB refuses redundant ones, and `And` puts one pair around
+                // each of its conditions.
                 let kind = self.string(type_descriptor(value));
-                return format!("(attribute_type({name}, {kind}) AND {name} <> {operand})");
+                return format!("attribute_type({name}, {kind}) AND {name} <> {operand}");
             }
         };
         format!("{name} {operator} {operand}")
@@ -318,7 +320,7 @@ mod tests {
         let condition = Condition::compare("status", Comparison::NotEqual, json!({"a": 1}));
         assert_eq!(
             expressions.condition(&condition),
-            "(attribute_type(#n0, :v1) AND #n0 <> :v0)"
+            "attribute_type(#n0, :v1) AND #n0 <> :v0"
         );
         let placeholders = expressions.into_placeholders();
         let values = placeholders.values.expect("values");
