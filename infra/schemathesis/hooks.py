@@ -19,7 +19,7 @@ import random
 import urllib.error
 import urllib.request
 import uuid
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import schemathesis
 from schemathesis import GenerationMode
@@ -80,6 +80,43 @@ def model_year_is_not_ahead(case):
     return year is None or year <= datetime.now(timezone.utc).year + 1
 
 
+def day(value):
+    """A `YYYY-MM-DD` date, or None for anything else."""
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
+    except ValueError:
+        return None
+
+
+# calendar::DayRange and its users: the longest range each route takes, in days.
+LONGEST_RANGE = {"/v1/contracts": 90, "/v1/contracts/{id}": 90, "/v1/catalogue": 90,
+                 "/v1/cars/{id}/availability": 180}
+
+
+def days_in_range(case):
+    # contracts::RentalPeriod, the catalogue and a car's availability: whole days, the first not
+    # after the last, at most the route's longest range; a rental does not start in the past.
+    path = case.operation.path
+    if path not in LONGEST_RANGE:
+        return True
+    body = case.body if isinstance(case.body, dict) else {}
+    query = case.query or {}
+    first = day(body.get("startDate", query.get("from")))
+    last = day(body.get("endDate", query.get("to")))
+    if path == "/v1/contracts/{id}" and case.method.upper() == "PATCH" and (first is None) != (last is None):
+        contract = held(f"/v1/contracts/{(case.path_parameters or {}).get('id')}")
+        if contract is None:
+            return True
+        first = first or day(contract.get("startDate"))
+        last = last or day(contract.get("endDate"))
+    today = datetime.now(timezone.utc).date()
+    if first is not None and path != "/v1/cars/{id}/availability" and first < today:
+        return False
+    if first is None or last is None:
+        return True
+    return first <= last and (last - first).days + 1 <= LONGEST_RANGE[path]
+
+
 def ranges_in_order(case):
     # Range filters (Condition::within, the audit and activity windows): the lower bound is not
     # above the upper one.
@@ -129,6 +166,8 @@ KNOWN = {
         ("to", "ITINERA_FUZZ_AIRPORTS"),
         ("airplaneId", "ITINERA_FUZZ_AIRPLANES"),
         ("userId", "ITINERA_FUZZ_USERS"),
+        ("carId", "ITINERA_FUZZ_CARS"),
+        ("customerId", "ITINERA_FUZZ_CUSTOMERS"),
     )
 }
 
@@ -199,6 +238,7 @@ RULES = (
     departs_in_the_future_before_arriving,
     keeps_the_schedule,
     model_year_is_not_ahead,
+    days_in_range,
     ranges_in_order,
     audit_names_one_selector,
     password_is_uncommon,

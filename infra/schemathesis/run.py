@@ -96,12 +96,14 @@ def main():
         try:
             staff = sign_in(base, *accounts["staff"])
             admin_token = sign_in(base, *accounts["admin"])
-            # What valid references name (infra/schemathesis/hooks.py): the demo's airports, fleet
-            # and accounts.
+            # What valid references name (infra/schemathesis/hooks.py): the demo's airports, fleet,
+            # accounts, cars and customers.
             known = {
                 "ITINERA_FUZZ_AIRPORTS": ",".join(read_all(base, "/v1/airports", staff, "code")),
                 "ITINERA_FUZZ_AIRPLANES": ",".join(read_all(base, "/v1/airplanes", staff, "id")),
                 "ITINERA_FUZZ_USERS": ",".join(read_all(base, "/v1/users", admin_token, "id")),
+                "ITINERA_FUZZ_CARS": ",".join(read_all(base, "/v1/cars", staff, "id")),
+                "ITINERA_FUZZ_CUSTOMERS": ",".join(read_all(base, "/v1/customers", staff, "id")),
             }
             # The admin last: it may change the other accounts.
             for role in ("customer", "staff", "admin"):
