@@ -10,7 +10,10 @@
 //!   search by leg and local day.
 //! - [`cars`], [`customers`]: the rental fleet (plates and VINs unique) and the customers who
 //!   rent (emails unique, at most one profile per user account).
-//! - [`calendar`]: whole days (`yyyy-mm-dd`), for licence expiries and rental dates.
+//! - [`catalogue`]: the public face of the rental fleet: the cars free on every day of a range,
+//!   priced, and one car's busy days, both read from the day slots contracts write.
+//! - [`calendar`]: whole days (`yyyy-mm-dd`) and ranges of them, for licence expiries and rental
+//!   dates.
 //! - [`storage`]: the storage port (DynamoDB semantics in typed terms), the table schema, and the
 //!   one item codec (`to_item` / `from_item`) every stored record goes through.
 //! - [`bounded`]: the bounded text and integer newtypes most fields are, declared in one line.
@@ -50,6 +53,7 @@ pub mod bookings;
 pub mod bounded;
 pub mod calendar;
 pub mod cars;
+pub mod catalogue;
 pub mod clock;
 pub mod config;
 pub mod customers;
