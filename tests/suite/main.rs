@@ -35,6 +35,7 @@ mod auth;
 mod booking_concurrency;
 mod bookings;
 mod cars;
+mod catalogue;
 mod conformance;
 mod customers;
 mod demo;

@@ -283,6 +283,23 @@ pub static ENTRIES: &[Entry] = &[
     )
     .body(r#"{"status": "maintenance", "mileage": 15250}"#),
     function("delete-car", Rental, "Removes a car that no contract names."),
+    function(
+        "get-car-availability",
+        Rental,
+        "Answers the ranges of days a car is taken within at most 180 days.",
+    )
+    .query(&[("from", "2027-06-01"), ("to", "2027-08-31")]),
+    function(
+        "search-catalogue",
+        Rental,
+        "Finds the cars free on every day of a range, with their price for it.",
+    )
+    .query(&[
+        ("from", "2027-06-01"),
+        ("to", "2027-06-07"),
+        ("category", "suv"),
+        ("limit", "20"),
+    ]),
     function("create-customer", Rental, "Adds a customer profile.").body(
         r#"{"name": "Ada Lovelace", "email": "ada.lovelace@example.com", "phone": "+44 20 7946 0958", "licenceNumber": "LOVEL815120A99", "licenceExpiry": "2031-12-10"}"#,
     ),

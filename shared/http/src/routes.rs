@@ -20,8 +20,8 @@ use itinera::identity::Principal;
 pub use itinera::storage::StoreAccess;
 
 use super::handlers::{
-    self, accounts, airplanes, airports, audit, auth, bookings, cars, customers, flights, health,
-    notifications,
+    self, accounts, airplanes, airports, audit, auth, bookings, cars, catalogue, customers,
+    flights, health, notifications,
 };
 use super::problem::ApiError;
 use super::reply::Reply;
@@ -249,6 +249,8 @@ pub static ROUTES: &[&Route] = &[
     &GET_CAR,
     &UPDATE_CAR,
     &DELETE_CAR,
+    &GET_CAR_AVAILABILITY,
+    &SEARCH_CATALOGUE,
     &CREATE_CUSTOMER,
     &LIST_CUSTOMERS,
     &GET_CUSTOMER,
@@ -322,6 +324,16 @@ route!(UPDATE_CAR: PATCH "/v1/cars/{id}" -> "update-car", Staff, Write, ReadWrit
 route!(
     DELETE_CAR: DELETE "/v1/cars/{id}" -> "delete-car",
     Staff, Write, ReadWrite, handlers::remove::<CarId>
+);
+
+route!(
+    GET_CAR_AVAILABILITY: GET "/v1/cars/{id}/availability" -> "get-car-availability",
+    Anonymous, Global, Read, catalogue::availability
+);
+
+route!(
+    SEARCH_CATALOGUE: GET "/v1/catalogue" -> "search-catalogue",
+    Anonymous, Global, Read, catalogue::search; pages
 );
 
 route!(

@@ -6,7 +6,8 @@
 
 use crate::fields::Field;
 use crate::handlers::{
-    accounts, airplanes, airports, audit, auth, bookings, cars, customers, flights, notifications,
+    accounts, airplanes, airports, audit, auth, bookings, cars, catalogue, customers, flights,
+    notifications,
 };
 use crate::routes::Route;
 
@@ -253,6 +254,18 @@ pub(crate) fn operation(route: &Route) -> Option<Operation> {
         "get-car" => op("Read a car", NoBody, Ok("Car")).versioned(),
         "update-car" => op("Change a car", Changes(cars::UPDATE_FIELDS), Ok("Car")).if_match(),
         "delete-car" => op("Remove a car with no contract", NoBody, NoContent).if_match(),
+        "get-car-availability" => op(
+            "Read the days a car is taken",
+            NoBody,
+            Ok("CarAvailability"),
+        )
+        .query(catalogue::AVAILABILITY_PARAMS),
+        "search-catalogue" => op(
+            "Find the cars free on every day of a range, priced for it",
+            NoBody,
+            Page("CatalogueCar"),
+        )
+        .query(catalogue::SEARCH_PARAMS),
         "create-customer" => op(
             "Add a customer",
             Object(customers::CREATE_FIELDS),

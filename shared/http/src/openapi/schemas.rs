@@ -43,6 +43,7 @@ pub(crate) fn shape(value: &Shape) -> Value {
         Shape::OrNull(inner) => json!({ "anyOf": [shape(inner), { "type": "null" }] }),
         Shape::Opaque => json!({ "type": "string" }),
         Shape::Component(name) => reference(name),
+        Shape::ListOf(name) => json!({ "type": "array", "items": reference(name) }),
         Shape::AnyObject => json!({ "type": "object" }),
     }
 }
@@ -140,6 +141,35 @@ const CAR: &[Field] = &[
     Field::required("mileage", cars::MILEAGE),
     CREATED_AT,
     UPDATED_AT,
+];
+
+const CATALOGUE_CAR: &[Field] = &[
+    ID,
+    Field::required("manufacturer", cars::MANUFACTURER),
+    Field::required("model", cars::MODEL),
+    Field::required("year", cars::YEAR),
+    Field::required("category", cars::CATEGORY),
+    Field::required("dailyRate", Shape::Money),
+    Field::required("days", RENTAL_DAYS),
+    Field::required("price", Shape::Money),
+];
+
+/// How many days the catalogue prices: a rental's.
+const RENTAL_DAYS: Shape = Shape::Integer {
+    min: 1,
+    max: itinera::catalogue::MAX_RENTAL_DAYS as i64,
+};
+
+const DAY_RANGE: &[Field] = &[
+    Field::required("startDate", Shape::Date),
+    Field::required("endDate", Shape::Date),
+];
+
+const CAR_AVAILABILITY: &[Field] = &[
+    Field::required("carId", Shape::Uuid),
+    Field::required("from", Shape::Date),
+    Field::required("to", Shape::Date),
+    Field::required("busy", Shape::ListOf("DayRange")),
 ];
 
 const CUSTOMER: &[Field] = &[
@@ -288,6 +318,9 @@ const COMPONENTS: &[(&str, &[Field])] = &[
     ("FlightSummary", FLIGHT_SUMMARY),
     ("Booking", BOOKING),
     ("Car", CAR),
+    ("CatalogueCar", CATALOGUE_CAR),
+    ("CarAvailability", CAR_AVAILABILITY),
+    ("DayRange", DAY_RANGE),
     ("Customer", CUSTOMER),
     ("User", USER),
     ("Notification", NOTIFICATION),
