@@ -10,6 +10,9 @@
 //!   search by leg and local day.
 //! - [`cars`], [`customers`]: the rental fleet (plates and VINs unique) and the customers who
 //!   rent (emails unique, at most one profile per user account).
+//! - [`contracts`]: rental contracts, whose days of a car never overlap (one slot item per day
+//!   taken in the contract's own transaction), with their pickup and return.
+//! - `contention`: backoff between colliding transactions (bookings and contracts).
 //! - [`calendar`]: whole days (`yyyy-mm-dd`), for licence expiries and rental dates.
 //! - [`storage`]: the storage port (DynamoDB semantics in typed terms), the table schema, and the
 //!   one item codec (`to_item` / `from_item`) every stored record goes through.
@@ -52,6 +55,8 @@ pub mod calendar;
 pub mod cars;
 pub mod clock;
 pub mod config;
+pub(crate) mod contention;
+pub mod contracts;
 pub mod customers;
 pub mod entity;
 pub mod error;

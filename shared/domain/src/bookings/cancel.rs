@@ -1,6 +1,6 @@
 //! Cancelling a booking: its seats go back on sale, and a paid booking is refunded.
 
-use super::contention::{ATTEMPTS, back_off};
+use crate::contention::{ATTEMPTS, back_off};
 use super::events;
 use super::get::{ENTITY, read};
 use super::model::{Booking, BookingId, BookingStatus};

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Map;
 
-use super::contention::{ATTEMPTS, back_off};
+use crate::contention::{ATTEMPTS, back_off};
 use super::model::{Booking, BookingId, BookingSettings, BookingStatus, FlightSummary, NewBooking};
 use super::records;
 use crate::audit::{self, Action, Change};

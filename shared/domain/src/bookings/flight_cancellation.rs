@@ -21,7 +21,7 @@
 //! refund's idempotency key is the booking id.
 
 use super::cancel::{self, Cancelled, Cause};
-use super::contention::{ATTEMPTS, back_off};
+use crate::contention::{ATTEMPTS, back_off};
 use super::get::read;
 use super::model::Booking;
 use super::records::{self, FLIGHT_INDEX};

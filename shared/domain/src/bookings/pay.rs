@@ -1,6 +1,6 @@
 //! Paying for a pending booking, which confirms it.
 
-use super::contention::{ATTEMPTS, back_off};
+use crate::contention::{ATTEMPTS, back_off};
 use super::get::{ENTITY, read_state};
 use super::model::{Booking, BookingId, PaymentDetails};
 use super::records;

@@ -28,7 +28,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::contention::{ATTEMPTS, back_off};
+use crate::contention::{ATTEMPTS, back_off};
 use super::events;
 use super::get::read_state;
 use super::model::{Booking, BookingId, BookingStatus};
