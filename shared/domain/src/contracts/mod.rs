@@ -7,7 +7,7 @@
 //! - `reserve.rs`: reserving, under an `Idempotency-Key`, with the car's and the customer's
 //!   counters moved in the same transaction.
 //! - `change.rs`: how a contract changes after (read, decide, write under its version), which
-//!   `cancel.rs` uses.
+//!   `cancel.rs`, `reschedule.rs` (new dates) and `handover.rs` (pickup and return) use.
 //! - `read.rs`: one contract for its owner or staff, and the lists by customer, car or status.
 //! - `records.rs`: keys, items, index keys and the writes on the car and the customer;
 //!   `model.rs`: the values.
@@ -15,12 +15,15 @@
 mod cancel;
 mod change;
 mod days;
+mod handover;
 mod model;
 mod read;
 mod records;
+mod reschedule;
 mod reserve;
 
 pub use cancel::cancel_contract;
+pub use handover::{Return, pick_up_contract, return_contract};
 // The key and attributes of a car's day slots, for the reads of a car's busy days.
 #[allow(unused_imports, reason = "the catalogue and availability reads are their users")]
 pub(crate) use days::{CONTRACT_ID, DAY_PREFIX, day_key};
@@ -29,4 +32,5 @@ pub use model::{
     Reservation,
 };
 pub use read::{ContractPage, get_contract, list_contracts};
+pub use reschedule::{MAX_MOVED_DAYS, NewDates, reschedule_contract};
 pub use reserve::{RESERVE_OPERATION, ReserveOutcome, reserve_contract};

@@ -154,6 +154,14 @@ pub struct Contract {
     pub fuel_level: Option<FuelLevel>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub damages: Option<Damages>,
+    /// The days after the end date the car was still out (a late return), charged at the rate
+    /// snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_days: Option<u32>,
+    /// The overrun days of a late return that another contract held: not taken, listed for
+    /// staff.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrun_conflicts: Vec<Day>,
     #[serde(skip_serializing)]
     pub version: u64,
     pub created_at: DateTime<Utc>,

@@ -8,17 +8,19 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::Value;
 
 use super::model::{Contract, ContractFilter, ContractId, ContractStatus};
 use crate::audit::{self, Action, Change};
 use crate::calendar::Day;
-use crate::cars::{CONTRACT_COUNT, CarId, CarStatus, car_key};
+use crate::cars::{CONTRACT_COUNT, Car, CarId, CarStatus, Mileage, car_key, status_attributes};
 use crate::clock::IdGenerator;
 use crate::customers::{CustomerId, OPEN_CONTRACTS, customer_key};
 use crate::entity::{EntityKind, Versioned};
 use crate::identity::RequestContext;
 use crate::storage::{
-    Comparison, Condition, Index, Item, ItemKeys, Key, Put, StoreError, Update, WriteOp, to_item,
+    Comparison, Condition, Index, Item, ItemKeys, Key, Put, StoreError, Update, VERSION_ATTRIBUTE,
+    WriteOp, timestamp, to_item,
 };
 
 /// The entity type stored items and audit entries name contracts by.
@@ -206,6 +208,42 @@ pub(crate) fn close_on_customer(customer: &CustomerId) -> WriteOp {
     WriteOp::Update(update)
 }
 
+/// The check that `customer`'s licence is valid through `end_date` (a date change's).
+pub(crate) fn licence_valid_through(customer: &CustomerId, end_date: Day) -> WriteOp {
+    WriteOp::Check {
+        key: customer_key(customer),
+        condition: Condition::compare(
+            "licenceExpiry",
+            Comparison::GreaterOrEqual,
+            end_date.to_string(),
+        ),
+    }
+}
+
+/// Moves `car` (as read) to `status` with `mileage` at a pickup or a return, one version on, on
+/// condition that its status and mileage are still the ones read.
+pub(crate) fn hand_over(
+    car: &Car,
+    status: CarStatus,
+    mileage: Mileage,
+    now: DateTime<Utc>,
+) -> WriteOp {
+    let mut update = Update::new(car_key(&car.id));
+    update.set.extend(status_attributes(status));
+    update
+        .set
+        .push(("mileage".into(), Value::from(mileage.get())));
+    update
+        .set
+        .push(("updatedAt".into(), Value::from(timestamp(now))));
+    update.add.push((VERSION_ATTRIBUTE.into(), 1));
+    update.condition = Some(Condition::And(vec![
+        Condition::compare("status", Comparison::Equal, car.status.as_str()),
+        Condition::compare("mileage", Comparison::Equal, car.mileage.get()),
+    ]));
+    WriteOp::Update(update)
+}
+
 /// The filter of a list on the index it queries: what the index's partition does not select.
 pub(crate) fn remaining_filter(filter: &ContractFilter, index: Index) -> Option<Condition> {
     let customer = filter
@@ -252,6 +290,8 @@ pub(crate) mod tests {
             return_mileage: None,
             fuel_level: None,
             damages: None,
+            late_days: None,
+            overrun_conflicts: Vec::new(),
             version: 1,
             created_at: created,
             updated_at: created,

@@ -272,6 +272,8 @@ impl Request<'_> {
             return_mileage: None,
             fuel_level: None,
             damages: None,
+            late_days: None,
+            overrun_conflicts: Vec::new(),
             version: 1,
             created_at: now,
             updated_at: now,
