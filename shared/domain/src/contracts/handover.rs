@@ -89,8 +89,8 @@ pub async fn pick_up_contract(
 ///
 /// A late return (after the end date) is charged the extra days at the rate snapshot, and the
 /// overrun days are taken as the contract's slots where they are free (at most 90 of them, the
-/// latest); days another contract holds are not taken but listed on the contract as
-/// `overrunConflicts`, so staff see whose rental the late car overlapped. The car is back either
+/// latest); days another contract holds are not taken, and the first of them is recorded on the
+/// contract as `overrunConflictFrom`, so staff see that the late car overlapped another rental. The car is back either
 /// way: refusing the return would not make it any less late.
 #[tracing::instrument(skip_all, fields(contract_id = %id, request_id = %context.request_id))]
 pub async fn return_contract(
@@ -154,11 +154,10 @@ fn plan_return(
     }
     let overrun = overrun_days(current, now);
     let held_by = |day: &Day| held.iter().find(|(held, _)| held == day).map(|(_, owner)| owner);
-    let conflicts: Vec<Day> = overrun
+    let conflict_from = overrun
         .iter()
         .copied()
-        .filter(|day| held_by(day).is_some_and(|owner| owner != current.id.as_str()))
-        .collect();
+        .find(|day| held_by(day).is_some_and(|owner| owner != current.id.as_str()));
     let mut changed = current.clone();
     changed.status = ContractStatus::Completed;
     changed.return_mileage = Some(returned.mileage);
@@ -168,7 +167,7 @@ fn plan_return(
     let days_out = current.period().length() + u32::try_from(overrun.len()).unwrap_or(u32::MAX);
     changed.total = total_of(&current.daily_rate, days_out)?;
     changed.late_days = u32::try_from(overrun.len()).ok().filter(|days| *days > 0);
-    changed.overrun_conflicts = conflicts;
+    changed.overrun_conflict_from = conflict_from;
     let taken: Vec<Day> = overrun
         .iter()
         .copied()

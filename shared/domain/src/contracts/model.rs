@@ -158,10 +158,10 @@ pub struct Contract {
     /// snapshot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_days: Option<u32>,
-    /// The overrun days of a late return that another contract held: not taken, listed for
-    /// staff.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub overrun_conflicts: Vec<Day>,
+    /// The first overrun day of a late return that another contract held (that contract's
+    /// customer needs another car): such days are not taken, and staff see them from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overrun_conflict_from: Option<Day>,
     #[serde(skip_serializing)]
     pub version: u64,
     pub created_at: DateTime<Utc>,

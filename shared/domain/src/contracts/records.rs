@@ -291,7 +291,7 @@ pub(crate) mod tests {
             fuel_level: None,
             damages: None,
             late_days: None,
-            overrun_conflicts: Vec::new(),
+            overrun_conflict_from: None,
             version: 1,
             created_at: created,
             updated_at: created,

@@ -273,7 +273,7 @@ impl Request<'_> {
             fuel_level: None,
             damages: None,
             late_days: None,
-            overrun_conflicts: Vec::new(),
+            overrun_conflict_from: None,
             version: 1,
             created_at: now,
             updated_at: now,
