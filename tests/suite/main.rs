@@ -36,6 +36,7 @@ mod booking_concurrency;
 mod bookings;
 mod cars;
 mod conformance;
+mod contract_concurrency;
 mod customers;
 mod demo;
 mod departed_flights;

@@ -126,7 +126,10 @@ pub struct StoredResponse {
 #[derive(Debug)]
 pub enum Outcome<T> {
     /// It created `value`, and recorded `response` for retries of the request.
-    Created { value: Box<T>, response: StoredResponse },
+    Created {
+        value: Box<T>,
+        response: StoredResponse,
+    },
     /// The request was made before with the same key: its first response.
     Replayed(StoredResponse),
 }

@@ -20,8 +20,8 @@ use itinera::identity::Principal;
 pub use itinera::storage::StoreAccess;
 
 use super::handlers::{
-    self, accounts, airplanes, airports, audit, auth, bookings, cars, contracts, customers, flights,
-    health, notifications,
+    self, accounts, airplanes, airports, audit, auth, bookings, cars, contracts, customers,
+    flights, health, notifications,
 };
 use super::problem::ApiError;
 use super::reply::Reply;

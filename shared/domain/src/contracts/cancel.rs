@@ -23,33 +23,41 @@ pub async fn cancel_contract(
     context: &RequestContext,
     id: &ContractId,
 ) -> Result<Contract, DomainError> {
-    change::apply(store, clock, ids, context, id, Reads::Contract, |current, _, now| {
-        if current.status != ContractStatus::Reserved {
-            return Err(DomainError::Conflict {
-                detail: format!(
-                    "The contract is {}; only a reserved contract can be cancelled.",
-                    current.status
-                ),
-            });
-        }
-        let mut changed = current.clone();
-        changed.status = ContractStatus::Cancelled;
-        changed.cancelled_at = Some(now);
-        let mut writes = vec![
-            records::uncount_on_car(&current.car_id),
-            records::close_on_customer(&current.customer_id),
-        ];
-        writes.extend(
-            current
-                .period()
-                .days()
-                .map(|day| days::free(&current.car_id, &current.id, day)),
-        );
-        Ok(Plan {
-            changed,
-            writes,
-            explain: change::decide_again(),
-        })
-    })
+    change::apply(
+        store,
+        clock,
+        ids,
+        context,
+        id,
+        Reads::Contract,
+        |current, _, now| {
+            if current.status != ContractStatus::Reserved {
+                return Err(DomainError::Conflict {
+                    detail: format!(
+                        "The contract is {}; only a reserved contract can be cancelled.",
+                        current.status
+                    ),
+                });
+            }
+            let mut changed = current.clone();
+            changed.status = ContractStatus::Cancelled;
+            changed.cancelled_at = Some(now);
+            let mut writes = vec![
+                records::uncount_on_car(&current.car_id),
+                records::close_on_customer(&current.customer_id),
+            ];
+            writes.extend(
+                current
+                    .period()
+                    .days()
+                    .map(|day| days::free(&current.car_id, &current.id, day)),
+            );
+            Ok(Plan {
+                changed,
+                writes,
+                explain: change::decide_again(),
+            })
+        },
+    )
     .await
 }

@@ -44,42 +44,50 @@ pub async fn pick_up_contract(
     id: &ContractId,
     mileage: Mileage,
 ) -> Result<Contract, DomainError> {
-    change::apply(store, clock, ids, context, id, Reads::ContractAndCar, |current, car, now| {
-        let car = car.ok_or_else(|| conflict("The contract's car is gone.".into()))?;
-        if current.status != ContractStatus::Reserved {
-            return Err(conflict(format!(
-                "The contract is {}; only a reserved contract is picked up.",
-                current.status
-            )));
-        }
-        if Day::today(now) < current.start_date {
-            return Err(conflict(format!(
-                "The rental starts on {}; the car cannot be picked up before.",
-                current.start_date
-            )));
-        }
-        if car.status != CarStatus::Available {
-            return Err(conflict(format!(
-                "The car is {} and cannot be handed over.",
-                car.status
-            )));
-        }
-        if mileage < car.mileage {
-            return Err(DomainError::Invalid {
-                field: "mileage",
-                message: format!("must be at least the car's {} km", car.mileage.get()),
-            });
-        }
-        let mut changed = current.clone();
-        changed.status = ContractStatus::Active;
-        changed.pickup_mileage = Some(mileage);
-        changed.picked_up_at = Some(now);
-        Ok(Plan {
-            changed,
-            writes: vec![records::hand_over(car, CarStatus::Rented, mileage, now)],
-            explain: change::decide_again(),
-        })
-    })
+    change::apply(
+        store,
+        clock,
+        ids,
+        context,
+        id,
+        Reads::ContractAndCar,
+        |current, car, now| {
+            let car = car.ok_or_else(|| conflict("The contract's car is gone.".into()))?;
+            if current.status != ContractStatus::Reserved {
+                return Err(conflict(format!(
+                    "The contract is {}; only a reserved contract is picked up.",
+                    current.status
+                )));
+            }
+            if Day::today(now) < current.start_date {
+                return Err(conflict(format!(
+                    "The rental starts on {}; the car cannot be picked up before.",
+                    current.start_date
+                )));
+            }
+            if car.status != CarStatus::Available {
+                return Err(conflict(format!(
+                    "The car is {} and cannot be handed over.",
+                    car.status
+                )));
+            }
+            if mileage < car.mileage {
+                return Err(DomainError::Invalid {
+                    field: "mileage",
+                    message: format!("must be at least the car's {} km", car.mileage.get()),
+                });
+            }
+            let mut changed = current.clone();
+            changed.status = ContractStatus::Active;
+            changed.pickup_mileage = Some(mileage);
+            changed.picked_up_at = Some(now);
+            Ok(Plan {
+                changed,
+                writes: vec![records::hand_over(car, CarStatus::Rented, mileage, now)],
+                explain: change::decide_again(),
+            })
+        },
+    )
     .await
 }
 
@@ -153,7 +161,11 @@ fn plan_return(
         });
     }
     let overrun = overrun_days(current, now);
-    let held_by = |day: &Day| held.iter().find(|(held, _)| held == day).map(|(_, owner)| owner);
+    let held_by = |day: &Day| {
+        held.iter()
+            .find(|(held, _)| held == day)
+            .map(|(_, owner)| owner)
+    };
     let conflict_from = overrun
         .iter()
         .copied()
@@ -187,9 +199,7 @@ fn plan_return(
     Ok(Plan {
         changed,
         writes,
-        explain: Box::new(|index| {
-            (index >= 2).then(|| conflict(OVERRUN_MOVED.into()))
-        }),
+        explain: Box::new(|index| (index >= 2).then(|| conflict(OVERRUN_MOVED.into()))),
     })
 }
 

@@ -25,7 +25,10 @@ mod reserve;
 pub use cancel::cancel_contract;
 pub use handover::{Return, pick_up_contract, return_contract};
 // The key and attributes of a car's day slots, for the reads of a car's busy days.
-#[allow(unused_imports, reason = "the catalogue and availability reads are their users")]
+#[allow(
+    unused_imports,
+    reason = "the catalogue and availability reads are their users"
+)]
 pub(crate) use days::{CONTRACT_ID, DAY_PREFIX, day_key};
 pub use model::{
     Contract, ContractFilter, ContractId, ContractStatus, Damages, FuelLevel, RentalPeriod,

@@ -234,7 +234,10 @@ mod tests {
     fn a_period_ends_after_it_starts_and_lasts_at_most_90_days() {
         assert!(matches!(
             RentalPeriod::new(day("2027-01-02"), day("2027-01-01")),
-            Err(DomainError::Invalid { field: "endDate", .. })
+            Err(DomainError::Invalid {
+                field: "endDate",
+                ..
+            })
         ));
         let longest = RentalPeriod::new(day("2027-01-01"), day("2027-03-31")).unwrap();
         assert_eq!(longest.length(), 90);

@@ -154,25 +154,19 @@ pub(crate) fn changed_entry(
     Ok(audit::entry(&change, context, now, ids.new_id()))
 }
 
-/// The car that may be reserved: it exists and is neither in maintenance nor retired.
-fn car_reservable() -> Condition {
-    Condition::And(vec![
-        Condition::ItemExists,
-        Condition::compare(
-            "status",
-            Comparison::NotEqual,
-            CarStatus::Maintenance.as_str(),
-        ),
-        Condition::compare("status", Comparison::NotEqual, CarStatus::Retired.as_str()),
-    ])
-}
-
-/// Counts a new contract on its car (`contractCount + 1`), while the car may be reserved. The
-/// car's version is left alone: a contract is not a change staff made to the car.
-pub(crate) fn count_on_car(car: &CarId) -> WriteOp {
-    let mut update = Update::new(car_key(car));
+/// Counts a new contract on `car` (`contractCount + 1`), on condition that its status is still
+/// the one read (which the reservation checked): a car sent to maintenance or retired
+/// meanwhile fails the transaction, and the next round reads it again. The car's version is left
+/// alone: a contract is not a change staff made to the car, and concurrent reservations of
+/// other days must not collide on it.
+pub(crate) fn count_on_car(car: &Car) -> WriteOp {
+    let mut update = Update::new(car_key(&car.id));
     update.add.push((CONTRACT_COUNT.into(), 1));
-    update.condition = Some(car_reservable());
+    update.condition = Some(Condition::compare(
+        "status",
+        Comparison::Equal,
+        car.status.as_str(),
+    ));
     WriteOp::Update(update)
 }
 
@@ -274,8 +268,8 @@ pub(crate) mod tests {
         let created = DateTime::parse_from_rfc3339("2026-11-21T08:00:00.123Z")
             .unwrap()
             .to_utc();
-        let rate = DailyRate::new(Money::new(4_500, Currency::parse("EUR").unwrap()).unwrap())
-            .unwrap();
+        let rate =
+            DailyRate::new(Money::new(4_500, Currency::parse("EUR").unwrap()).unwrap()).unwrap();
         Contract {
             id: ContractId::parse("0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e71").unwrap(),
             car_id: CarId::parse("0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f").unwrap(),
@@ -304,7 +298,10 @@ pub(crate) mod tests {
     #[test]
     fn a_contract_survives_the_round_trip_through_its_item() {
         let original = contract();
-        assert_eq!(from_item::<Contract>(item(&original).unwrap()).unwrap(), original);
+        assert_eq!(
+            from_item::<Contract>(item(&original).unwrap()).unwrap(),
+            original
+        );
     }
 
     #[test]
@@ -338,6 +335,9 @@ pub(crate) mod tests {
             remaining_filter(&filter, CUSTOMER_INDEX),
             Some(Condition::compare("status", Comparison::Equal, "active"))
         );
-        assert_eq!(remaining_filter(&ContractFilter::default(), STATUS_INDEX), None);
+        assert_eq!(
+            remaining_filter(&ContractFilter::default(), STATUS_INDEX),
+            None
+        );
     }
 }

@@ -49,71 +49,79 @@ pub async fn reschedule_contract(
     dates: NewDates,
     precondition: &Precondition,
 ) -> Result<Contract, DomainError> {
-    change::apply(store, clock, ids, context, id, Reads::Contract, |current, _, now| {
-        if !precondition.admits(current.version) {
-            return Err(DomainError::PreconditionFailed {
-                entity: EntityKind::Contract,
-            });
-        }
-        if current.status != ContractStatus::Reserved {
-            return Err(DomainError::Conflict {
-                detail: format!(
-                    "The contract is {}; only a reserved contract's dates can change.",
-                    current.status
-                ),
-            });
-        }
-        let start = dates.start_date.unwrap_or(current.start_date);
-        let end = dates.end_date.unwrap_or(current.end_date);
-        let period = RentalPeriod::new(start, end)?;
-        if start != current.start_date && start < Day::today(now) {
-            return Err(DomainError::Invalid {
-                field: "startDate",
-                message: "must be today or later".into(),
-            });
-        }
-        let old: BTreeSet<Day> = current.period().days().collect();
-        let new: BTreeSet<Day> = period.days().collect();
-        let gained: Vec<Day> = new.difference(&old).copied().collect();
-        let left: Vec<Day> = old.difference(&new).copied().collect();
-        if gained.len() + left.len() > MAX_MOVED_DAYS {
-            return Err(DomainError::Invalid {
-                field: "startDate",
-                message: format!(
-                    "moves the rental by {} days at once, more than the {MAX_MOVED_DAYS} one \
+    change::apply(
+        store,
+        clock,
+        ids,
+        context,
+        id,
+        Reads::Contract,
+        |current, _, now| {
+            if !precondition.admits(current.version) {
+                return Err(DomainError::PreconditionFailed {
+                    entity: EntityKind::Contract,
+                });
+            }
+            if current.status != ContractStatus::Reserved {
+                return Err(DomainError::Conflict {
+                    detail: format!(
+                        "The contract is {}; only a reserved contract's dates can change.",
+                        current.status
+                    ),
+                });
+            }
+            let start = dates.start_date.unwrap_or(current.start_date);
+            let end = dates.end_date.unwrap_or(current.end_date);
+            let period = RentalPeriod::new(start, end)?;
+            if start != current.start_date && start < Day::today(now) {
+                return Err(DomainError::Invalid {
+                    field: "startDate",
+                    message: "must be today or later".into(),
+                });
+            }
+            let old: BTreeSet<Day> = current.period().days().collect();
+            let new: BTreeSet<Day> = period.days().collect();
+            let gained: Vec<Day> = new.difference(&old).copied().collect();
+            let left: Vec<Day> = old.difference(&new).copied().collect();
+            if gained.len() + left.len() > MAX_MOVED_DAYS {
+                return Err(DomainError::Invalid {
+                    field: "startDate",
+                    message: format!(
+                        "moves the rental by {} days at once, more than the {MAX_MOVED_DAYS} one \
                      change can take and free together; move it in two smaller steps",
-                    gained.len() + left.len()
-                ),
-            });
-        }
-        let mut changed = current.clone();
-        changed.start_date = start;
-        changed.end_date = end;
-        changed.total = total_of(&current.daily_rate, period.length())?;
-        let mut writes = vec![records::licence_valid_through(&current.customer_id, end)];
-        writes.extend(
-            gained
-                .iter()
-                .map(|day| days::take(&current.car_id, &current.id, *day)),
-        );
-        writes.extend(
-            left.iter()
-                .map(|day| days::free(&current.car_id, &current.id, *day)),
-        );
-        let explain = Box::new(move |index: usize| match index {
-            0 => Some(DomainError::Conflict {
-                detail: format!(
-                    "The customer's driving licence is not valid through {end}; the dates stay \
+                        gained.len() + left.len()
+                    ),
+                });
+            }
+            let mut changed = current.clone();
+            changed.start_date = start;
+            changed.end_date = end;
+            changed.total = total_of(&current.daily_rate, period.length())?;
+            let mut writes = vec![records::licence_valid_through(&current.customer_id, end)];
+            writes.extend(
+                gained
+                    .iter()
+                    .map(|day| days::take(&current.car_id, &current.id, *day)),
+            );
+            writes.extend(
+                left.iter()
+                    .map(|day| days::free(&current.car_id, &current.id, *day)),
+            );
+            let explain = Box::new(move |index: usize| match index {
+                0 => Some(DomainError::Conflict {
+                    detail: format!(
+                        "The customer's driving licence is not valid through {end}; the dates stay \
                      as they were."
-                ),
-            }),
-            index => gained.get(index - 1).copied().map(day_taken),
-        });
-        Ok(Plan {
-            changed,
-            writes,
-            explain,
-        })
-    })
+                    ),
+                }),
+                index => gained.get(index - 1).copied().map(day_taken),
+            });
+            Ok(Plan {
+                changed,
+                writes,
+                explain,
+            })
+        },
+    )
     .await
 }

@@ -31,9 +31,8 @@ const IDEMPOTENCY_OPERATION: usize = 2;
 const FIRST_DAY_OPERATION: usize = 5;
 
 // A reservation of the longest period fits one transaction.
-const _: () = assert!(
-    FIRST_DAY_OPERATION + RentalPeriod::MAX_DAYS as usize <= MAX_TRANSACTION_OPERATIONS
-);
+const _: () =
+    assert!(FIRST_DAY_OPERATION + RentalPeriod::MAX_DAYS as usize <= MAX_TRANSACTION_OPERATIONS);
 
 /// How a reservation ended.
 pub type ReserveOutcome = Outcome<Contract>;
@@ -46,8 +45,8 @@ pub type ReserveOutcome = Outcome<Contract>;
 /// period longer than 90 days (422), a car in maintenance or retired, a licence that expires
 /// before `endDate` (409).
 ///
-/// One transaction: the car's `contractCount` incremented while the car is neither in
-/// maintenance nor retired, the customer's `openContracts` incremented while their licence is
+/// One transaction: the car's `contractCount` incremented while its status is the one read
+/// (neither maintenance nor retired), the customer's `openContracts` incremented while their licence is
 /// valid through `endDate`, the idempotency record's completion, the contract put as `reserved`
 /// with the car's current daily rate as its snapshot and `total = days x rate`, its audit entry,
 /// and one slot per day put only where none is (see `days.rs`). Of concurrent reservations
@@ -197,7 +196,7 @@ impl Request<'_> {
             let contract = self.contract(&id, &car, &customer, now)?;
             let response = (self.respond)(&contract)?;
             let mut operations = vec![
-                records::count_on_car(&car.id),
+                records::count_on_car(&car),
                 records::open_on_customer(&customer.id, self.period.end_date()),
                 self.claim.complete(&response),
                 records::put_new(&contract)?,

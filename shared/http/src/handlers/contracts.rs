@@ -141,7 +141,9 @@ pub(crate) async fn list(services: Arc<Services>, input: Input) -> Result<Reply,
         // no contract yet.
         match customers::get_my_customer(&*services.store, &input.context).await {
             Ok(own) => Some(own.id),
-            Err(DomainError::NotFound { .. }) => return Reply::list(&[] as &[Contract], limit.get(), None),
+            Err(DomainError::NotFound { .. }) => {
+                return Reply::list(&[] as &[Contract], limit.get(), None);
+            }
             Err(other) => return Err(other.into()),
         }
     };

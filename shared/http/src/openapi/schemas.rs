@@ -170,7 +170,13 @@ const CONTRACT: &[Field] = &[
     Field::optional("returnMileage", cars::MILEAGE),
     Field::optional("fuelLevel", contracts::FUEL_LEVEL),
     Field::optional("damages", contracts::DAMAGES),
-    Field::optional("lateDays", Shape::Integer { min: 1, max: u32::MAX as i64 }),
+    Field::optional(
+        "lateDays",
+        Shape::Integer {
+            min: 1,
+            max: u32::MAX as i64,
+        },
+    ),
     Field::optional("overrunConflictFrom", Shape::Date),
     CREATED_AT,
     UPDATED_AT,
