@@ -37,6 +37,7 @@ mod bookings;
 mod cars;
 mod conformance;
 mod contract_concurrency;
+mod contracts;
 mod customers;
 mod demo;
 mod departed_flights;
