@@ -19,7 +19,7 @@ use itinera_tests::{
 use serde_json::json;
 
 /// Who may call each route, written down independently of the route table.
-const EXPECTED: [(&str, Access); 50] = [
+const EXPECTED: [(&str, Access); 57] = [
     ("health", Access::Anonymous),
     ("register", Access::Anonymous),
     ("login", Access::Anonymous),
@@ -70,6 +70,13 @@ const EXPECTED: [(&str, Access); 50] = [
     ("create-my-customer", Access::Customer),
     ("get-my-customer", Access::Customer),
     ("update-my-customer", Access::Customer),
+    ("create-contract", Access::Customer),
+    ("list-contracts", Access::Customer),
+    ("get-contract", Access::Customer),
+    ("update-contract", Access::Customer),
+    ("cancel-contract", Access::Customer),
+    ("pick-up-contract", Access::Staff),
+    ("return-contract", Access::Staff),
 ];
 
 #[test]

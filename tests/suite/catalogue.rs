@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 
 use crate::airports::{assert_problem, error_fields};
 use crate::cars::{car_body, create, vin};
+use crate::contracts::{customer_with_profile, reserve};
 
 /// The day `offset` days after today (UTC), as the API's clock reads today.
 fn day(offset: u64) -> Day {
@@ -419,4 +420,73 @@ async fn an_unknown_car_has_no_availability() {
     let target = format!("/v1/cars/{unknown}/availability?from=2027-01-01&to=2027-01-31");
     let response = app.send(TestRequest::get(&target).anonymous()).await;
     assert_problem(&response, 404);
+}
+
+#[tokio::test]
+async fn a_reserved_car_leaves_the_catalogue_for_its_days_and_shows_them_busy() {
+    let app = spawn_app();
+    let car = create(&app, &car_body("E2E1", &vin(400))).await;
+    let other = create(&app, &car_body("E2E2", &vin(401))).await;
+    let (id, other_id) = (car["id"].as_str().unwrap(), other["id"].as_str().unwrap());
+    let (token, _) = customer_with_profile(&app, "renter").await;
+    let body =
+        json!({"carId": id, "startDate": day(10).to_string(), "endDate": day(12).to_string()});
+    let response = app
+        .send(reserve(&body, "catalogue-e2e").bearer(&token))
+        .await;
+    assert_eq!(
+        response.status,
+        StatusCode::CREATED,
+        "{:?}",
+        response.json()
+    );
+    let contract = response.json()["data"]["id"].as_str().unwrap().to_owned();
+
+    let offered = |from: u64, to: u64| {
+        let app = &app;
+        async move {
+            let response = app
+                .send(TestRequest::get(catalogue(from, to, "")).anonymous())
+                .await;
+            assert_eq!(response.status, StatusCode::OK);
+            let mut ids: Vec<String> = response.json()["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|car| car["id"].as_str().unwrap().to_owned())
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let both = {
+        let mut both = vec![id.to_owned(), other_id.to_owned()];
+        both.sort();
+        both
+    };
+    for (from, to) in [(8, 10), (11, 11), (12, 20), (1, 30)] {
+        assert_eq!(offered(from, to).await, [other_id], "days {from} to {to}");
+    }
+    assert_eq!(offered(13, 20).await, both);
+    assert_eq!(offered(1, 9).await, both);
+
+    let response = app
+        .send(TestRequest::get(availability(id, 0, 30)).anonymous())
+        .await;
+    let body = response.json();
+    assert_eq!(
+        body["data"]["busy"],
+        json!([{"startDate": day(10).to_string(), "endDate": day(12).to_string()}])
+    );
+    assert!(!body.to_string().contains(&contract), "{body}");
+
+    // Cancelled, the days are free again, in the catalogue and in the calendar.
+    let cancel = TestRequest::post(format!("/v1/contracts/{contract}/cancel")).bearer(&token);
+    let response = app.send(cancel).await;
+    assert_eq!(response.status, StatusCode::OK, "{:?}", response.json());
+    assert_eq!(offered(11, 11).await, both);
+    let response = app
+        .send(TestRequest::get(availability(id, 0, 30)).anonymous())
+        .await;
+    assert_eq!(response.json()["data"]["busy"], json!([]));
 }

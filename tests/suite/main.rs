@@ -37,6 +37,8 @@ mod bookings;
 mod cars;
 mod catalogue;
 mod conformance;
+mod contract_concurrency;
+mod contracts;
 mod customers;
 mod demo;
 mod departed_flights;

@@ -4,11 +4,11 @@
 use chrono::{DateTime, Utc};
 use serde_json::Map;
 
-use super::contention::{ATTEMPTS, back_off};
 use super::model::{Booking, BookingId, BookingSettings, BookingStatus, FlightSummary, NewBooking};
 use super::records;
 use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
+use crate::contention::{ATTEMPTS, back_off};
 use crate::error::DomainError;
 use crate::flights::{Flight, FlightStatus, get_flight};
 use crate::idempotency::{

@@ -31,10 +31,6 @@ pub use model::{
 
 // What contracts change on a car's item: its key, the counter of its contracts, and the status
 // (with its index key) that pickup and return move.
-#[allow(
-    unused_imports,
-    reason = "the contracts of this product line are their users"
-)]
 pub(crate) use records::{CONTRACT_COUNT, key as car_key, status_attributes};
 
 #[cfg(test)]

@@ -2,13 +2,12 @@
 //! slots say it is taken.
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::calendar::{Day, DayRange};
 use crate::cars::{self, CarId, CarStatus, days};
 use crate::entity::EntityKind;
 use crate::error::DomainError;
-use crate::storage::{Query, SortCondition, Store, StoreError, TABLE};
+use crate::storage::{Store, StoreError};
 
 /// The longest window one availability request covers: about six months, two Query pages of
 /// slots at most.
@@ -62,36 +61,16 @@ pub async fn car_availability(
     })
 }
 
-/// The Query of car `id`'s day slots within `range`: its partition, sort keys between the two
-/// days' (day keys sort as dates do).
-pub(crate) fn slot_query(id: &CarId, range: DayRange) -> Query {
-    let mut query = Query::partition(None, cars::car_key(id).pk);
-    query.sort = Some(SortCondition::Between(
-        days::day_sort_key(range.start()),
-        days::day_sort_key(range.end()),
-    ));
-    query
-}
-
-/// The days of `range` on which car `id` is taken, in order, every page of the Query read.
+/// The days of `range` on which car `id` is taken, in order.
 async fn busy_days(store: &dyn Store, id: &CarId, range: DayRange) -> Result<Vec<Day>, StoreError> {
-    let mut query = slot_query(id, range);
-    let mut busy = Vec::new();
-    loop {
-        let page = store.query(query.clone()).await?;
-        for item in &page.items {
-            let day = item
-                .get(TABLE.sort_key)
-                .and_then(Value::as_str)
-                .and_then(days::slot_day)
-                .ok_or_else(|| StoreError::internal("a day slot whose sort key is no day"))?;
-            busy.push(day);
-        }
-        match page.last_evaluated_key {
-            Some(key) => query.start_after = Some(key),
-            None => return Ok(busy),
-        }
-    }
+    days::slots(store, id, range.start(), range.end())
+        .await?
+        .iter()
+        .map(|slot| {
+            days::day_of(slot)
+                .ok_or_else(|| StoreError::internal("a day slot whose sort key is no day"))
+        })
+        .collect()
 }
 
 /// Ordered busy days as ranges of consecutive days. Two contracts whose days touch (one ends on
@@ -172,20 +151,5 @@ mod tests {
                 Err(DomainError::Invalid { field: "to", message: m }) if m == message
             ));
         }
-    }
-
-    #[test]
-    fn the_slot_query_reads_the_cars_partition_between_the_two_days() {
-        let id = CarId::parse("0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f").unwrap();
-        let query = slot_query(&id, range("2027-02-27", "2027-03-01"));
-        assert_eq!(query.index, None);
-        assert_eq!(query.partition, "CAR#0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f");
-        assert_eq!(
-            query.sort,
-            Some(SortCondition::Between(
-                "DAY#2027-02-27".into(),
-                "DAY#2027-03-01".into()
-            ))
-        );
     }
 }

@@ -8,7 +8,6 @@
 
 use serde::Serialize;
 
-use super::availability::slot_query;
 use crate::calendar::{Day, DayRange};
 use crate::cars::{self, Car, CarCategory, CarId, CarModel, DailyRate, Manufacturer, ModelYear};
 use crate::entity::{Page, Stored};
@@ -18,7 +17,7 @@ use crate::pagination::{PageLimit, key_attributes};
 use crate::storage::{Item, Store, StoreError};
 
 /// The longest rental, and so the longest range the catalogue prices.
-pub const MAX_RENTAL_DAYS: u32 = 90;
+pub const MAX_RENTAL_DAYS: u32 = crate::contracts::RentalPeriod::MAX_DAYS;
 /// The most cars one page checks for free days: each costs a Query, so this bounds a request's
 /// reads and latency whatever the fleet's size and however booked it is.
 pub const MAX_CANDIDATES_PER_PAGE: u32 = 50;
@@ -113,7 +112,7 @@ pub type CataloguePage = Page<CatalogueCar>;
 
 /// Whether car `id` has no slot taken on any day of `range`: one Query, `Limit 1`.
 async fn free(store: &dyn Store, id: &CarId, range: DayRange) -> Result<bool, StoreError> {
-    let mut query = slot_query(id, range);
+    let mut query = cars::days::slot_query(id, range.start(), range.end());
     query.limit = 1;
     Ok(store.query(query).await?.items.is_empty())
 }

@@ -25,6 +25,7 @@ pub(crate) mod auth;
 pub(crate) mod bookings;
 pub(crate) mod cars;
 pub(crate) mod catalogue;
+pub(crate) mod contracts;
 pub(crate) mod customers;
 pub(crate) mod flights;
 pub(crate) mod health;

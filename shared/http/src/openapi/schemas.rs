@@ -8,7 +8,9 @@
 use serde_json::{Map, Value, json};
 
 use crate::fields::{Field, Shape};
-use crate::handlers::{accounts, airplanes, airports, bookings, cars, customers, flights};
+use crate::handlers::{
+    accounts, airplanes, airports, bookings, cars, contracts, customers, flights,
+};
 
 /// A `$ref` to the component schema `name`.
 pub(crate) fn reference(name: &str) -> Value {
@@ -184,6 +186,35 @@ const CUSTOMER: &[Field] = &[
     UPDATED_AT,
 ];
 
+const CONTRACT: &[Field] = &[
+    ID,
+    Field::required("carId", Shape::Uuid),
+    Field::required("customerId", Shape::Uuid),
+    Field::optional("userId", Shape::Uuid),
+    Field::required("startDate", Shape::Date),
+    Field::required("endDate", Shape::Date),
+    Field::required("status", contracts::STATUS),
+    Field::required("dailyRate", Shape::Money),
+    Field::required("total", Shape::Money),
+    Field::optional("pickupMileage", cars::MILEAGE),
+    Field::optional("returnMileage", cars::MILEAGE),
+    Field::optional("fuelLevel", contracts::FUEL_LEVEL),
+    Field::optional("damages", contracts::DAMAGES),
+    Field::optional(
+        "lateDays",
+        Shape::Integer {
+            min: 1,
+            max: u32::MAX as i64,
+        },
+    ),
+    Field::optional("overrunConflictFrom", Shape::Date),
+    CREATED_AT,
+    UPDATED_AT,
+    Field::optional("pickedUpAt", Shape::DateTime),
+    Field::optional("returnedAt", Shape::DateTime),
+    Field::optional("cancelledAt", Shape::DateTime),
+];
+
 const SEATS_LEFT: Shape = Shape::Integer {
     min: 0,
     max: u16::MAX as i64,
@@ -322,6 +353,7 @@ const COMPONENTS: &[(&str, &[Field])] = &[
     ("CarAvailability", CAR_AVAILABILITY),
     ("DayRange", DAY_RANGE),
     ("Customer", CUSTOMER),
+    ("Contract", CONTRACT),
     ("User", USER),
     ("Notification", NOTIFICATION),
     ("AuditEntry", AUDIT_ENTRY),

@@ -1,8 +1,9 @@
-//! Waiting between attempts when transactions on the same flight collide.
+//! Waiting between attempts when transactions on one item collide (a flight's seats, a car's
+//! days).
 //!
 //! DynamoDB cancels a transaction that touches an item another transaction is changing at the
 //! same moment (`TransactionConflict`); nothing was written and trying again is right. Popular
-//! flights make that common, so every booking write retries with capped exponential backoff and
+//! flights and cars make that common, so every booking and contract write retries with capped exponential backoff and
 //! full jitter: the colliding requests spread out instead of colliding again in step, and a request
 //! loses only when its condition really fails (the seats are gone), not because it was unlucky.
 
