@@ -128,6 +128,21 @@ impl DayRange {
         let span = (self.end_date.0 - self.start_date.0).num_days();
         u32::try_from(span + 1).unwrap_or(u32::MAX)
     }
+
+    /// Every day of the range, in order.
+    pub fn each_day(self) -> impl Iterator<Item = Day> {
+        let end = self.end_date.0;
+        self.start_date
+            .0
+            .iter_days()
+            .take_while(move |day| *day <= end)
+            .map(Day)
+    }
+
+    /// Whether `day` is in the range.
+    pub fn contains(self, day: Day) -> bool {
+        (self.start_date..=self.end_date).contains(&day)
+    }
 }
 
 #[cfg(test)]
@@ -212,6 +227,11 @@ mod properties {
                         walked += 1;
                     }
                     prop_assert_eq!(walked, range.days());
+                    let every: Vec<Day> = range.each_day().collect();
+                    prop_assert_eq!(every.len() as u32, range.days());
+                    prop_assert!(every.windows(2).all(|pair| pair[0].next() == Some(pair[1])));
+                    prop_assert!(range.contains(day(start)) && range.contains(day(end)));
+                    prop_assert!(!range.contains(day(end + 1)));
                     prop_assert_eq!(range.at_most(max).is_ok(), range.days() <= max);
                 }
                 Err(error) => {

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::calendar::Day;
+use crate::calendar::{Day, DayRange};
 use crate::cars::{CarId, DailyRate, Mileage};
 use crate::customers::CustomerId;
 use crate::error::DomainError;
@@ -46,13 +46,11 @@ crate::bounded::bounded_text!(
     2000
 );
 
-/// The whole days of a rental, first and last included: at most [`RentalPeriod::MAX_DAYS`].
+/// The whole days of a rental, first and last included: a [`DayRange`] of at most
+/// [`RentalPeriod::MAX_DAYS`], refused in the contract's own field names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RentalPeriod {
-    start_date: Day,
-    end_date: Day,
-}
+#[serde(transparent)]
+pub struct RentalPeriod(DayRange);
 
 impl RentalPeriod {
     /// The longest rental, in days. Each day is one slot item written in the contract's
@@ -62,55 +60,42 @@ impl RentalPeriod {
     /// The days `start_date` to `end_date`, refused when the end comes first or the period is
     /// longer than [`Self::MAX_DAYS`].
     pub fn new(start_date: Day, end_date: Day) -> Result<Self, DomainError> {
-        if end_date < start_date {
-            return Err(DomainError::Invalid {
-                field: "endDate",
-                message: "must not be before startDate".into(),
-            });
-        }
-        let period = Self {
-            start_date,
-            end_date,
+        let refused = |message: String| DomainError::Invalid {
+            field: "endDate",
+            message,
         };
-        if period.length() > Self::MAX_DAYS {
-            return Err(DomainError::Invalid {
-                field: "endDate",
-                message: format!(
-                    "must be at most {} days after startDate (first and last day included)",
-                    Self::MAX_DAYS
-                ),
-            });
-        }
-        Ok(period)
+        let range = DayRange::new(start_date, end_date)
+            .map_err(|_| refused("must not be before startDate".into()))?;
+        let range = range.at_most(Self::MAX_DAYS).map_err(|_| {
+            refused(format!(
+                "must be at most {} days after startDate (first and last day included)",
+                Self::MAX_DAYS
+            ))
+        })?;
+        Ok(Self(range))
     }
 
     pub fn start_date(self) -> Day {
-        self.start_date
+        self.0.start()
     }
 
     pub fn end_date(self) -> Day {
-        self.end_date
+        self.0.end()
     }
 
     /// How many days the period has, first and last included.
     pub fn length(self) -> u32 {
-        let span = self.end_date.date() - self.start_date.date();
-        u32::try_from(span.num_days() + 1).unwrap_or(u32::MAX)
+        self.0.days()
     }
 
     /// Every day of the period, in order.
     pub fn days(self) -> impl Iterator<Item = Day> {
-        let end = self.end_date.date();
-        self.start_date
-            .date()
-            .iter_days()
-            .take_while(move |day| *day <= end)
-            .map(Day::from)
+        self.0.each_day()
     }
 
     /// Whether `day` is in the period.
     pub fn contains(self, day: Day) -> bool {
-        (self.start_date..=self.end_date).contains(&day)
+        self.0.contains(day)
     }
 }
 
@@ -175,12 +160,9 @@ pub struct Contract {
 }
 
 impl Contract {
-    /// The days the contract holds.
+    /// The days the contract holds (as stored: its dates were checked when they were set).
     pub fn period(&self) -> RentalPeriod {
-        RentalPeriod {
-            start_date: self.start_date,
-            end_date: self.end_date,
-        }
+        RentalPeriod(DayRange::spanning(self.start_date, self.end_date))
     }
 
     /// Whether the caller may see it: staff, or the user it belongs to.
