@@ -31,14 +31,7 @@ pub async fn cancel_contract(
         id,
         Reads::Contract,
         |current, _, now| {
-            if current.status != ContractStatus::Reserved {
-                return Err(DomainError::Conflict {
-                    detail: format!(
-                        "The contract is {}; only a reserved contract can be cancelled.",
-                        current.status
-                    ),
-                });
-            }
+            change::require(current, ContractStatus::Reserved, "cancelled")?;
             let mut changed = current.clone();
             changed.status = ContractStatus::Cancelled;
             changed.cancelled_at = Some(now);

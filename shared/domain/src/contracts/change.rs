@@ -8,11 +8,11 @@
 
 use chrono::{DateTime, Utc};
 
-use super::model::{Contract, ContractId};
+use super::model::{Contract, ContractId, ContractStatus};
 use super::records;
 use crate::cars::Car;
 use crate::clock::{Clock, IdGenerator};
-use crate::contention::{ATTEMPTS, back_off};
+use crate::contention::{ATTEMPTS, Rounds};
 use crate::entity::{self, EntityKind};
 use crate::error::DomainError;
 use crate::identity::RequestContext;
@@ -57,7 +57,7 @@ pub(crate) async fn apply(
         .principal
         .as_ref()
         .ok_or(DomainError::Unauthenticated)?;
-    let mut throttled = None;
+    let mut rounds = Rounds::default();
     for attempt in 0..ATTEMPTS {
         let current: Contract = entity::find(store, id).await?;
         if !current.visible_to(&caller.user_id, caller.is_staff()) {
@@ -94,27 +94,32 @@ pub(crate) async fn apply(
                     return Err(refusal);
                 }
             }
-            Err(StoreError::TransactionConflict) => {
-                throttled = None;
-                back_off(attempt).await;
-            }
-            Err(error @ StoreError::Throttled(_)) => {
-                throttled = Some(error);
-                back_off(attempt).await;
-            }
-            Err(other) => return Err(other.into()),
+            Err(error) => rounds.wait_after(attempt, error).await?,
         }
     }
-    Err(throttled.map_or_else(
-        || DomainError::Conflict {
-            detail: "The contract is changing right now; retry the request.".into(),
-        },
-        DomainError::from,
-    ))
+    Err(rounds.exhausted("The contract is changing right now; retry the request."))
 }
 
 /// The explanation of a change whose other writes cannot fail for a reason the caller must
 /// hear: a failure is decided again from a fresh read.
 pub(crate) fn decide_again() -> Box<dyn Fn(usize) -> Option<DomainError> + Send + Sync> {
     Box::new(|_| None)
+}
+
+/// The 409 of a change that needs the contract in `status` when it is not: `action` says what
+/// the change does ("cancelled", "picked up").
+pub(crate) fn require(
+    current: &Contract,
+    status: ContractStatus,
+    action: &str,
+) -> Result<(), DomainError> {
+    if current.status == status {
+        return Ok(());
+    }
+    Err(DomainError::Conflict {
+        detail: format!(
+            "The contract is {}; only a {status} contract is {action}.",
+            current.status
+        ),
+    })
 }

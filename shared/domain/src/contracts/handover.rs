@@ -53,12 +53,7 @@ pub async fn pick_up_contract(
         Reads::ContractAndCar,
         |current, car, now| {
             let car = car.ok_or_else(|| conflict("The contract's car is gone.".into()))?;
-            if current.status != ContractStatus::Reserved {
-                return Err(conflict(format!(
-                    "The contract is {}; only a reserved contract is picked up.",
-                    current.status
-                )));
-            }
+            change::require(current, ContractStatus::Reserved, "picked up")?;
             if Day::today(now) < current.start_date {
                 return Err(conflict(format!(
                     "The rental starts on {}; the car cannot be picked up before.",
@@ -147,12 +142,7 @@ fn plan_return(
     held: &[(Day, String)],
 ) -> Result<Plan, DomainError> {
     let car = car.ok_or_else(|| conflict("The contract's car is gone.".into()))?;
-    if current.status != ContractStatus::Active {
-        return Err(conflict(format!(
-            "The contract is {}; only an active contract is returned.",
-            current.status
-        )));
-    }
+    change::require(current, ContractStatus::Active, "returned")?;
     let pickup = current.pickup_mileage.unwrap_or(car.mileage);
     if returned.mileage < pickup {
         return Err(DomainError::Invalid {

@@ -62,14 +62,7 @@ pub async fn reschedule_contract(
                     entity: EntityKind::Contract,
                 });
             }
-            if current.status != ContractStatus::Reserved {
-                return Err(DomainError::Conflict {
-                    detail: format!(
-                        "The contract is {}; only a reserved contract's dates can change.",
-                        current.status
-                    ),
-                });
-            }
+            change::require(current, ContractStatus::Reserved, "re-dated")?;
             let start = dates.start_date.unwrap_or(current.start_date);
             let end = dates.end_date.unwrap_or(current.end_date);
             let period = RentalPeriod::new(start, end)?;
