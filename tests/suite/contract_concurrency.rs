@@ -483,7 +483,6 @@ async fn ninety_day_rentals_work_and_moves_beyond_one_transaction_are_refused(ba
             ..
         })
     ));
-    let context = context_of(&rental.staff);
     let refused = rental
         .reschedule(&long, (200, 289), &Precondition::None)
         .await;
