@@ -266,6 +266,29 @@ async fn reserve(
     }
 }
 
+/// Spawns staff's reservation of days `from..=to` of the rental's car, made once `barrier`
+/// releases it.
+fn spawn_reservation(
+    rental: &Rental,
+    barrier: &Arc<Barrier>,
+    (from, to): (i64, i64),
+) -> tokio::task::JoinHandle<Result<Contract, DomainError>> {
+    let (store, clock, barrier) = (
+        Arc::clone(&rental.store),
+        Arc::clone(&rental.clock),
+        Arc::clone(barrier),
+    );
+    let (staff, car, customer) = (
+        rental.staff.clone(),
+        rental.car.clone(),
+        rental.customer.clone(),
+    );
+    tokio::spawn(async move {
+        barrier.wait().await;
+        reserve(&store, &*clock, &staff, &car, &customer, from, to).await
+    })
+}
+
 /// Runs `ranges` reservations at once, released together; answers the winners and the
 /// refusals.
 async fn reserve_together(
@@ -275,22 +298,7 @@ async fn reserve_together(
     let barrier = Arc::new(Barrier::new(ranges.len()));
     let tasks: Vec<_> = ranges
         .into_iter()
-        .map(|(from, to)| {
-            let (store, clock, barrier) = (
-                Arc::clone(&rental.store),
-                Arc::clone(&rental.clock),
-                Arc::clone(&barrier),
-            );
-            let (staff, car, customer) = (
-                rental.staff.clone(),
-                rental.car.clone(),
-                rental.customer.clone(),
-            );
-            tokio::spawn(async move {
-                barrier.wait().await;
-                reserve(&store, &*clock, &staff, &car, &customer, from, to).await
-            })
-        })
+        .map(|(from, to)| spawn_reservation(rental, &barrier, (from, to)))
         .collect();
     let (mut won, mut refused) = (Vec::new(), Vec::new());
     for task in tasks {
@@ -405,22 +413,7 @@ async fn a_date_change_racing_a_reservation_of_its_new_days_has_one_outcome(back
                 .await
             })
         };
-        let reserving = {
-            let (store, clock, barrier) = (
-                Arc::clone(&rental.store),
-                Arc::clone(&rental.clock),
-                Arc::clone(&barrier),
-            );
-            let (staff, car, customer) = (
-                rental.staff.clone(),
-                rental.car.clone(),
-                rental.customer.clone(),
-            );
-            tokio::spawn(async move {
-                barrier.wait().await;
-                reserve(&store, &*clock, &staff, &car, &customer, base + 5, base + 7).await
-            })
-        };
+        let reserving = spawn_reservation(&rental, &barrier, (base + 5, base + 7));
         let (moved, reserved) = (moving.await.unwrap(), reserving.await.unwrap());
         assert!(
             moved.is_ok() != reserved.is_ok(),
