@@ -30,7 +30,8 @@ pub async fn cancel_contract(
         context,
         id,
         Reads::Contract,
-        |current, _, now| {
+        |found, now| {
+            let current = &found.contract;
             change::require(current, ContractStatus::Reserved, "cancelled")?;
             let mut changed = current.clone();
             changed.status = ContractStatus::Cancelled;

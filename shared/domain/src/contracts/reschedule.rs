@@ -56,7 +56,8 @@ pub async fn reschedule_contract(
         context,
         id,
         Reads::Contract,
-        |current, _, now| {
+        |found, now| {
+            let current = &found.contract;
             if !precondition.admits(current.version) {
                 return Err(DomainError::PreconditionFailed {
                     entity: EntityKind::Contract,
