@@ -3,9 +3,10 @@
 //!
 //! DynamoDB cancels a transaction that touches an item another transaction is changing at the
 //! same moment (`TransactionConflict`); nothing was written and trying again is right. Popular
-//! flights and cars make that common, so every booking and contract write retries with capped exponential backoff and
-//! full jitter: the colliding requests spread out instead of colliding again in step, and a request
-//! loses only when its condition really fails (the seats are gone), not because it was unlucky.
+//! flights and cars make that common, so every booking and contract write retries with capped
+//! exponential backoff and full jitter: the colliding requests spread out instead of colliding
+//! again in step, and a request loses only when its condition really fails (the seats or the
+//! days are gone), not because it was unlucky.
 
 use std::time::Duration;
 

@@ -96,8 +96,8 @@ pub async fn pick_up_contract(
 /// A late return (after the end date) is charged the extra days at the rate snapshot, and the
 /// overrun days are taken as the contract's slots where they are free (at most 90 of them, the
 /// latest); days another contract holds are not taken, and the first of them is recorded on the
-/// contract as `overrunConflictFrom`, so staff see that the late car overlapped another rental. The car is back either
-/// way: refusing the return would not make it any less late.
+/// contract as `overrunConflictFrom`, so staff see that the late car overlapped another rental.
+/// The car is back either way: refusing the return would not make it any less late.
 #[tracing::instrument(skip_all, fields(contract_id = %id, request_id = %context.request_id))]
 pub async fn return_contract(
     store: &dyn Store,

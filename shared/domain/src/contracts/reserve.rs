@@ -44,8 +44,8 @@ pub type ReserveOutcome = Outcome<Contract>;
 /// before `endDate` (409).
 ///
 /// One transaction: the car's `contractCount` incremented while its status is the one read
-/// (neither maintenance nor retired), the customer's `openContracts` incremented while their licence is
-/// valid through `endDate`, the idempotency record's completion, the contract put as `reserved`
+/// (neither maintenance nor retired), the customer's `openContracts` incremented while their
+/// licence is valid through `endDate`, the idempotency record's completion, the contract put as `reserved`
 /// with the car's current daily rate as its snapshot and `total = days x rate`, its audit entry,
 /// and one slot per day put only where none is (see `days.rs`). Of concurrent reservations
 /// sharing a day, exactly one commits on either store family; the others are 409s naming a day
