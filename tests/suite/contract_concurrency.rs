@@ -128,6 +128,30 @@ impl Rental {
         .await
     }
 
+    /// Staff move `contract` to days `from..=to` (offsets from today) under `precondition`.
+    async fn reschedule(
+        &self,
+        contract: &Contract,
+        (from, to): (i64, i64),
+        precondition: &Precondition,
+    ) -> Result<Contract, DomainError> {
+        let dates = NewDates {
+            start_date: Some(day(from)),
+            end_date: Some(day(to)),
+        };
+        let context = context_of(&self.staff);
+        reschedule_contract(
+            &*self.store,
+            &*self.clock,
+            &UuidV7Ids,
+            &context,
+            &contract.id,
+            dates,
+            precondition,
+        )
+        .await
+    }
+
     /// Every contract of the car.
     async fn contracts(&self) -> Vec<Contract> {
         let filter = ContractFilter {
@@ -242,6 +266,29 @@ async fn reserve(
     }
 }
 
+/// Spawns staff's reservation of days `from..=to` of the rental's car, made once `barrier`
+/// releases it.
+fn spawn_reservation(
+    rental: &Rental,
+    barrier: &Arc<Barrier>,
+    (from, to): (i64, i64),
+) -> tokio::task::JoinHandle<Result<Contract, DomainError>> {
+    let (store, clock, barrier) = (
+        Arc::clone(&rental.store),
+        Arc::clone(&rental.clock),
+        Arc::clone(barrier),
+    );
+    let (staff, car, customer) = (
+        rental.staff.clone(),
+        rental.car.clone(),
+        rental.customer.clone(),
+    );
+    tokio::spawn(async move {
+        barrier.wait().await;
+        reserve(&store, &*clock, &staff, &car, &customer, from, to).await
+    })
+}
+
 /// Runs `ranges` reservations at once, released together; answers the winners and the
 /// refusals.
 async fn reserve_together(
@@ -251,22 +298,7 @@ async fn reserve_together(
     let barrier = Arc::new(Barrier::new(ranges.len()));
     let tasks: Vec<_> = ranges
         .into_iter()
-        .map(|(from, to)| {
-            let (store, clock, barrier) = (
-                Arc::clone(&rental.store),
-                Arc::clone(&rental.clock),
-                Arc::clone(&barrier),
-            );
-            let (staff, car, customer) = (
-                rental.staff.clone(),
-                rental.car.clone(),
-                rental.customer.clone(),
-            );
-            tokio::spawn(async move {
-                barrier.wait().await;
-                reserve(&store, &*clock, &staff, &car, &customer, from, to).await
-            })
-        })
+        .map(|(from, to)| spawn_reservation(rental, &barrier, (from, to)))
         .collect();
     let (mut won, mut refused) = (Vec::new(), Vec::new());
     for task in tasks {
@@ -381,22 +413,7 @@ async fn a_date_change_racing_a_reservation_of_its_new_days_has_one_outcome(back
                 .await
             })
         };
-        let reserving = {
-            let (store, clock, barrier) = (
-                Arc::clone(&rental.store),
-                Arc::clone(&rental.clock),
-                Arc::clone(&barrier),
-            );
-            let (staff, car, customer) = (
-                rental.staff.clone(),
-                rental.car.clone(),
-                rental.customer.clone(),
-            );
-            tokio::spawn(async move {
-                barrier.wait().await;
-                reserve(&store, &*clock, &staff, &car, &customer, base + 5, base + 7).await
-            })
-        };
+        let reserving = spawn_reservation(&rental, &barrier, (base + 5, base + 7));
         let (moved, reserved) = (moving.await.unwrap(), reserving.await.unwrap());
         assert!(
             moved.is_ok() != reserved.is_ok(),
@@ -412,49 +429,31 @@ async fn a_date_change_keeps_shared_days_and_a_conflict_changes_nothing(backend:
     let rental = rental(&backend).await;
     let contract = rental.reserve(1, 5).await.unwrap();
     let other = rental.reserve(10, 12).await.unwrap();
-    let context = context_of(&rental.staff);
-    let change = |from: i64, to: i64| NewDates {
-        start_date: Some(day(from)),
-        end_date: Some(day(to)),
-    };
-    let moved = reschedule_contract(
-        &*rental.store,
-        &*rental.clock,
-        &UuidV7Ids,
-        &context,
-        &contract.id,
-        change(3, 7),
-        &Precondition::OneOf(vec![contract.version]),
-    )
-    .await
-    .unwrap();
+    let moved = rental
+        .reschedule(
+            &contract,
+            (3, 7),
+            &Precondition::OneOf(vec![contract.version]),
+        )
+        .await
+        .unwrap();
     assert_eq!((moved.start_date, moved.end_date), (day(3), day(7)));
     assert_eq!(moved.total.amount(), 5 * 4_500);
     rental.assert_consistent().await;
-    let stale = reschedule_contract(
-        &*rental.store,
-        &*rental.clock,
-        &UuidV7Ids,
-        &context,
-        &contract.id,
-        change(4, 8),
-        &Precondition::OneOf(vec![contract.version]),
-    )
-    .await;
+    let stale = rental
+        .reschedule(
+            &contract,
+            (4, 8),
+            &Precondition::OneOf(vec![contract.version]),
+        )
+        .await;
     assert!(
         matches!(stale, Err(DomainError::PreconditionFailed { .. })),
         "{stale:?}"
     );
-    let clash = reschedule_contract(
-        &*rental.store,
-        &*rental.clock,
-        &UuidV7Ids,
-        &context,
-        &contract.id,
-        change(6, 11),
-        &Precondition::None,
-    )
-    .await;
+    let clash = rental
+        .reschedule(&contract, (6, 11), &Precondition::None)
+        .await;
     assert!(
         matches!(&clash, Err(DomainError::Conflict { detail }) if detail.contains(&day(10).to_string())),
         "{clash:?}"
@@ -477,41 +476,18 @@ async fn ninety_day_rentals_work_and_moves_beyond_one_transaction_are_refused(ba
             ..
         })
     ));
-    let context = context_of(&rental.staff);
-    let far = NewDates {
-        start_date: Some(day(200)),
-        end_date: Some(day(289)),
-    };
-    let refused = reschedule_contract(
-        &*rental.store,
-        &*rental.clock,
-        &UuidV7Ids,
-        &context,
-        &long.id,
-        far,
-        &Precondition::None,
-    )
-    .await;
+    let refused = rental
+        .reschedule(&long, (200, 289), &Precondition::None)
+        .await;
     assert!(
         matches!(&refused, Err(DomainError::Invalid { message, .. }) if message.contains(&MAX_MOVED_DAYS.to_string())),
         "{refused:?}"
     );
     // Moving by 40 days frees 40 and takes 40: it fits.
-    let near = NewDates {
-        start_date: Some(day(41)),
-        end_date: Some(day(130)),
-    };
-    reschedule_contract(
-        &*rental.store,
-        &*rental.clock,
-        &UuidV7Ids,
-        &context,
-        &long.id,
-        near,
-        &Precondition::None,
-    )
-    .await
-    .unwrap();
+    rental
+        .reschedule(&long, (41, 130), &Precondition::None)
+        .await
+        .unwrap();
     rental.assert_consistent().await;
     let cancelled = rental.cancel(&rental.contracts().await[0]).await.unwrap();
     assert_eq!(cancelled.status, ContractStatus::Cancelled);

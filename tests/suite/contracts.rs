@@ -270,3 +270,56 @@ async fn staff_reserve_for_a_customer_filter_the_list_and_hand_the_car_over_and_
         .await;
     assert_problem(&delete, 409);
 }
+
+#[tokio::test]
+async fn a_car_out_of_service_or_a_licence_expiring_first_is_a_409_and_a_customer_reserves_only_for_themselves()
+ {
+    let app = spawn_app();
+    let car = create_car(&app, &car_body("CON 3", &vin(3))).await;
+    let car_id = car["id"].as_str().unwrap();
+    let (token, _) = customer_with_profile(&app, "careful").await;
+    let (_, other) = customer_with_profile(&app, "other-driver").await;
+
+    let for_other =
+        json!({"carId": car_id, "customerId": other["id"], "startDate": day(1), "endDate": day(2)});
+    let refused = app.send(reserve(&for_other, "c-1").bearer(&token)).await;
+    assert_problem(&refused, 400);
+
+    // The profile's licence (valid 400 days) ends before a rental ending in 401 days.
+    let late = json!({"carId": car_id, "startDate": day(395), "endDate": day(401)});
+    let expiring = app.send(reserve(&late, "c-2").bearer(&token)).await;
+    assert_problem(&expiring, 409);
+    assert!(
+        expiring.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("licence")
+    );
+
+    let maintenance = app
+        .send(
+            TestRequest::patch(format!("/v1/cars/{car_id}"))
+                .header("If-Match", "\"1\"")
+                .json(&json!({"status": "maintenance"})),
+        )
+        .await;
+    assert_eq!(
+        maintenance.status,
+        StatusCode::OK,
+        "{:?}",
+        maintenance.json()
+    );
+    let body = json!({"carId": car_id, "startDate": day(1), "endDate": day(2)});
+    let out = app.send(reserve(&body, "c-3").bearer(&token)).await;
+    assert_problem(&out, 409);
+    assert!(
+        out.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("maintenance")
+    );
+    let listed = app
+        .send(TestRequest::get("/v1/contracts").bearer(&token))
+        .await;
+    assert_eq!(listed.json()["data"], json!([]), "nothing was reserved");
+}

@@ -30,15 +30,9 @@ pub async fn cancel_contract(
         context,
         id,
         Reads::Contract,
-        |current, _, now| {
-            if current.status != ContractStatus::Reserved {
-                return Err(DomainError::Conflict {
-                    detail: format!(
-                        "The contract is {}; only a reserved contract can be cancelled.",
-                        current.status
-                    ),
-                });
-            }
+        |found, now| {
+            let current = &found.contract;
+            change::require(current, ContractStatus::Reserved, "cancelled")?;
             let mut changed = current.clone();
             changed.status = ContractStatus::Cancelled;
             changed.cancelled_at = Some(now);

@@ -8,11 +8,13 @@
 
 use chrono::{DateTime, Utc};
 
-use super::model::{Contract, ContractId};
+use super::handover;
+use super::model::{Contract, ContractId, ContractStatus};
 use super::records;
+use crate::calendar::Day;
 use crate::cars::Car;
 use crate::clock::{Clock, IdGenerator};
-use crate::contention::{ATTEMPTS, back_off};
+use crate::contention::{ATTEMPTS, Rounds};
 use crate::entity::{self, EntityKind};
 use crate::error::DomainError;
 use crate::identity::RequestContext;
@@ -34,16 +36,26 @@ pub(crate) struct Plan {
     pub explain: Box<dyn Fn(usize) -> Option<DomainError> + Send + Sync>,
 }
 
-/// Whether a change needs the contract's car read too.
+/// What a change needs read besides the contract.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Reads {
     Contract,
     ContractAndCar,
+    /// The car, and the slots of the days after the end date up to today (a return).
+    ContractCarAndOverrun,
+}
+
+/// What a round read, for the change to be decided from.
+pub(crate) struct Found {
+    pub contract: Contract,
+    pub car: Option<Car>,
+    /// The days after the end date up to today that a slot holds, with the holder's id.
+    pub overrun_holders: Vec<(Day, String)>,
 }
 
 /// Applies the change `plan` decides to the contract `id`, for a caller who may see it (others
-/// are told it does not exist), with bounded retries on collisions. Costs one or two reads and
-/// one transaction per round.
+/// are told it does not exist), with bounded retries on collisions. Costs one to three reads
+/// (the contract, its car, the overrun days) and one transaction per round.
 pub(crate) async fn apply(
     store: &dyn Store,
     clock: &dyn Clock,
@@ -51,13 +63,13 @@ pub(crate) async fn apply(
     context: &RequestContext,
     id: &ContractId,
     reads: Reads,
-    plan: impl Fn(&Contract, Option<&Car>, DateTime<Utc>) -> Result<Plan, DomainError>,
+    plan: impl Fn(&Found, DateTime<Utc>) -> Result<Plan, DomainError>,
 ) -> Result<Contract, DomainError> {
     let caller = context
         .principal
         .as_ref()
         .ok_or(DomainError::Unauthenticated)?;
-    let mut throttled = None;
+    let mut rounds = Rounds::default();
     for attempt in 0..ATTEMPTS {
         let current: Contract = entity::find(store, id).await?;
         if !current.visible_to(&caller.user_id, caller.is_staff()) {
@@ -65,16 +77,28 @@ pub(crate) async fn apply(
                 entity: EntityKind::Contract,
             });
         }
+        let now = clock.now();
         let car: Option<Car> = match reads {
             Reads::Contract => None,
-            Reads::ContractAndCar => Some(entity::find(store, &current.car_id).await?),
+            Reads::ContractAndCar | Reads::ContractCarAndOverrun => {
+                Some(entity::find(store, &current.car_id).await?)
+            }
         };
-        let now = clock.now();
+        let overrun_holders = match reads {
+            Reads::ContractCarAndOverrun => handover::overrun_holders(store, &current, now).await?,
+            Reads::Contract | Reads::ContractAndCar => Vec::new(),
+        };
+        let found = Found {
+            contract: current,
+            car,
+            overrun_holders,
+        };
         let Plan {
             mut changed,
             writes,
             explain,
-        } = plan(&current, car.as_ref(), now)?;
+        } = plan(&found, now)?;
+        let current = found.contract;
         changed.version = current.version + 1;
         changed.updated_at = now;
         let mut operations = vec![
@@ -94,27 +118,32 @@ pub(crate) async fn apply(
                     return Err(refusal);
                 }
             }
-            Err(StoreError::TransactionConflict) => {
-                throttled = None;
-                back_off(attempt).await;
-            }
-            Err(error @ StoreError::Throttled(_)) => {
-                throttled = Some(error);
-                back_off(attempt).await;
-            }
-            Err(other) => return Err(other.into()),
+            Err(error) => rounds.wait_after(attempt, error).await?,
         }
     }
-    Err(throttled.map_or_else(
-        || DomainError::Conflict {
-            detail: "The contract is changing right now; retry the request.".into(),
-        },
-        DomainError::from,
-    ))
+    Err(rounds.exhausted("The contract is changing right now; retry the request."))
 }
 
 /// The explanation of a change whose other writes cannot fail for a reason the caller must
 /// hear: a failure is decided again from a fresh read.
 pub(crate) fn decide_again() -> Box<dyn Fn(usize) -> Option<DomainError> + Send + Sync> {
     Box::new(|_| None)
+}
+
+/// The 409 of a change that needs the contract in `status` when it is not: `action` says what
+/// the change does ("cancelled", "picked up").
+pub(crate) fn require(
+    current: &Contract,
+    status: ContractStatus,
+    action: &str,
+) -> Result<(), DomainError> {
+    if current.status == status {
+        return Ok(());
+    }
+    Err(DomainError::Conflict {
+        detail: format!(
+            "The contract is {}; only a {status} contract is {action}.",
+            current.status
+        ),
+    })
 }

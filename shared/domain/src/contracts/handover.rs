@@ -4,15 +4,14 @@
 
 use chrono::{DateTime, Utc};
 
-use super::change::{self, Plan, Reads};
+use super::change::{self, Found, Plan, Reads};
 use super::days;
 use super::model::{Contract, ContractId, ContractStatus, Damages, FuelLevel, total_of};
 use super::records;
 use crate::calendar::Day;
 use crate::cars::days::CONTRACT_ID;
-use crate::cars::{Car, CarStatus, Mileage};
+use crate::cars::{CarStatus, Mileage};
 use crate::clock::{Clock, IdGenerator};
-use crate::contention::ATTEMPTS;
 use crate::error::DomainError;
 use crate::identity::RequestContext;
 use crate::storage::{Item, Store};
@@ -52,14 +51,13 @@ pub async fn pick_up_contract(
         context,
         id,
         Reads::ContractAndCar,
-        |current, car, now| {
-            let car = car.ok_or_else(|| conflict("The contract's car is gone.".into()))?;
-            if current.status != ContractStatus::Reserved {
-                return Err(conflict(format!(
-                    "The contract is {}; only a reserved contract is picked up.",
-                    current.status
-                )));
-            }
+        |found, now| {
+            let current = &found.contract;
+            let car = found
+                .car
+                .as_ref()
+                .ok_or_else(|| conflict("The contract's car is gone.".into()))?;
+            change::require(current, ContractStatus::Reserved, "picked up")?;
             if Day::today(now) < current.start_date {
                 return Err(conflict(format!(
                     "The rental starts on {}; the car cannot be picked up before.",
@@ -99,8 +97,8 @@ pub async fn pick_up_contract(
 /// A late return (after the end date) is charged the extra days at the rate snapshot, and the
 /// overrun days are taken as the contract's slots where they are free (at most 90 of them, the
 /// latest); days another contract holds are not taken, and the first of them is recorded on the
-/// contract as `overrunConflictFrom`, so staff see that the late car overlapped another rental. The car is back either
-/// way: refusing the return would not make it any less late.
+/// contract as `overrunConflictFrom`, so staff see that the late car overlapped another rental.
+/// The car is back either way: refusing the return would not make it any less late.
 #[tracing::instrument(skip_all, fields(contract_id = %id, request_id = %context.request_id))]
 pub async fn return_contract(
     store: &dyn Store,
@@ -110,50 +108,25 @@ pub async fn return_contract(
     id: &ContractId,
     returned: &Return,
 ) -> Result<Contract, DomainError> {
-    let contract: Contract = crate::entity::find(store, id).await?;
-    // The overrun days others hold, read before deciding; a slot taken meanwhile fails its put,
-    // and the next round reads them again.
-    let mut held = overrun_holders(store, &contract, clock.now()).await?;
-    for _ in 1..ATTEMPTS {
-        let result = change::apply(
-            store,
-            clock,
-            ids,
-            context,
-            id,
-            Reads::ContractAndCar,
-            |current, car, now| plan_return(current, car, now, returned, &held),
-        )
-        .await;
-        match result {
-            Err(DomainError::Conflict { detail }) if detail == OVERRUN_MOVED => {
-                held = overrun_holders(store, &contract, clock.now()).await?;
-            }
-            other => return other,
-        }
-    }
-    Err(conflict(
-        "The car's days are changing right now; retry the return.".into(),
-    ))
+    change::apply(
+        store,
+        clock,
+        ids,
+        context,
+        id,
+        Reads::ContractCarAndOverrun,
+        |found, now| plan_return(found, now, returned),
+    )
+    .await
 }
 
-/// The refusal that sends a return round back to read the overrun days again.
-const OVERRUN_MOVED: &str = "An overrun day was taken meanwhile.";
-
-fn plan_return(
-    current: &Contract,
-    car: Option<&Car>,
-    now: DateTime<Utc>,
-    returned: &Return,
-    held: &[(Day, String)],
-) -> Result<Plan, DomainError> {
-    let car = car.ok_or_else(|| conflict("The contract's car is gone.".into()))?;
-    if current.status != ContractStatus::Active {
-        return Err(conflict(format!(
-            "The contract is {}; only an active contract is returned.",
-            current.status
-        )));
-    }
+fn plan_return(found: &Found, now: DateTime<Utc>, returned: &Return) -> Result<Plan, DomainError> {
+    let (current, held) = (&found.contract, &found.overrun_holders);
+    let car = found
+        .car
+        .as_ref()
+        .ok_or_else(|| conflict("The contract's car is gone.".into()))?;
+    change::require(current, ContractStatus::Active, "returned")?;
     let pickup = current.pickup_mileage.unwrap_or(car.mileage);
     if returned.mileage < pickup {
         return Err(DomainError::Invalid {
@@ -200,7 +173,8 @@ fn plan_return(
     Ok(Plan {
         changed,
         writes,
-        explain: Box::new(|index| (index >= 2).then(|| conflict(OVERRUN_MOVED.into()))),
+        // A car or an overrun day that moved meanwhile: the next round reads them again.
+        explain: change::decide_again(),
     })
 }
 
@@ -219,7 +193,7 @@ fn overrun_days(contract: &Contract, now: DateTime<Utc>) -> Vec<Day> {
 
 /// The overrun days of `contract`'s car that a slot holds, with the holder's id. One Query of
 /// the car's partition between the day after the end date and today.
-async fn overrun_holders(
+pub(super) async fn overrun_holders(
     store: &dyn Store,
     contract: &Contract,
     now: DateTime<Utc>,

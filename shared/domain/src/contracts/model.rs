@@ -160,6 +160,40 @@ pub struct Contract {
 }
 
 impl Contract {
+    /// A new `reserved` contract (version 1, made at `now`) of `car_id` for `customer_id` over
+    /// `period`, priced at `daily_rate`: `total = days x rate`.
+    pub(crate) fn reserved(
+        id: ContractId,
+        (car_id, daily_rate): (CarId, DailyRate),
+        (customer_id, user_id): (CustomerId, Option<UserId>),
+        period: RentalPeriod,
+        now: DateTime<Utc>,
+    ) -> Result<Self, DomainError> {
+        Ok(Self {
+            id,
+            car_id,
+            customer_id,
+            user_id,
+            start_date: period.start_date(),
+            end_date: period.end_date(),
+            status: ContractStatus::Reserved,
+            total: total_of(&daily_rate, period.length())?,
+            daily_rate,
+            pickup_mileage: None,
+            return_mileage: None,
+            fuel_level: None,
+            damages: None,
+            late_days: None,
+            overrun_conflict_from: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            picked_up_at: None,
+            returned_at: None,
+            cancelled_at: None,
+        })
+    }
+
     /// The days the contract holds (as stored: its dates were checked when they were set).
     pub fn period(&self) -> RentalPeriod {
         RentalPeriod(DayRange::spanning(self.start_date, self.end_date))

@@ -261,6 +261,7 @@ pub(crate) fn remaining_filter(filter: &ContractFilter, index: Index) -> Option<
 pub(crate) mod tests {
     use super::*;
     use crate::cars::DailyRate;
+    use crate::contracts::RentalPeriod;
     use crate::money::{Currency, Money};
     use crate::storage::from_item;
 
@@ -270,29 +271,25 @@ pub(crate) mod tests {
             .to_utc();
         let rate =
             DailyRate::new(Money::new(4_500, Currency::parse("EUR").unwrap()).unwrap()).unwrap();
-        Contract {
-            id: ContractId::parse("0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e71").unwrap(),
-            car_id: CarId::parse("0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f").unwrap(),
-            customer_id: CustomerId::parse("0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e70").unwrap(),
-            user_id: None,
-            start_date: Day::parse("2026-12-01").unwrap(),
-            end_date: Day::parse("2026-12-03").unwrap(),
-            status: ContractStatus::Reserved,
-            total: rate.money().times(3).unwrap(),
-            daily_rate: rate,
-            pickup_mileage: None,
-            return_mileage: None,
-            fuel_level: None,
-            damages: None,
-            late_days: None,
-            overrun_conflict_from: None,
-            version: 1,
-            created_at: created,
-            updated_at: created,
-            picked_up_at: None,
-            returned_at: None,
-            cancelled_at: None,
-        }
+        let period = RentalPeriod::new(
+            Day::parse("2026-12-01").unwrap(),
+            Day::parse("2026-12-03").unwrap(),
+        )
+        .unwrap();
+        Contract::reserved(
+            ContractId::parse("0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e71").unwrap(),
+            (
+                CarId::parse("0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f").unwrap(),
+                rate,
+            ),
+            (
+                CustomerId::parse("0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e70").unwrap(),
+                None,
+            ),
+            period,
+            created,
+        )
+        .unwrap()
     }
 
     #[test]

@@ -56,20 +56,14 @@ pub async fn reschedule_contract(
         context,
         id,
         Reads::Contract,
-        |current, _, now| {
+        |found, now| {
+            let current = &found.contract;
             if !precondition.admits(current.version) {
                 return Err(DomainError::PreconditionFailed {
                     entity: EntityKind::Contract,
                 });
             }
-            if current.status != ContractStatus::Reserved {
-                return Err(DomainError::Conflict {
-                    detail: format!(
-                        "The contract is {}; only a reserved contract's dates can change.",
-                        current.status
-                    ),
-                });
-            }
+            change::require(current, ContractStatus::Reserved, "re-dated")?;
             let start = dates.start_date.unwrap_or(current.start_date);
             let end = dates.end_date.unwrap_or(current.end_date);
             let period = RentalPeriod::new(start, end)?;

@@ -1,15 +1,13 @@
 //! Reserving a car: the contract, its days of the car, and the counters on the car and the
 //! customer, written in one transaction, so a contract exists exactly when its days are taken.
 
-use chrono::{DateTime, Utc};
-
 use super::days;
-use super::model::{Contract, ContractId, ContractStatus, RentalPeriod, Reservation, total_of};
+use super::model::{Contract, ContractId, RentalPeriod, Reservation};
 use super::records;
 use crate::calendar::Day;
 use crate::cars::{Car, CarStatus};
 use crate::clock::{Clock, IdGenerator};
-use crate::contention::{ATTEMPTS, back_off};
+use crate::contention::{ATTEMPTS, Rounds};
 use crate::customers::{self, Customer};
 use crate::entity;
 use crate::error::DomainError;
@@ -46,8 +44,8 @@ pub type ReserveOutcome = Outcome<Contract>;
 /// before `endDate` (409).
 ///
 /// One transaction: the car's `contractCount` incremented while its status is the one read
-/// (neither maintenance nor retired), the customer's `openContracts` incremented while their licence is
-/// valid through `endDate`, the idempotency record's completion, the contract put as `reserved`
+/// (neither maintenance nor retired), the customer's `openContracts` incremented while their
+/// licence is valid through `endDate`, the idempotency record's completion, the contract put as `reserved`
 /// with the car's current daily rate as its snapshot and `total = days x rate`, its audit entry,
 /// and one slot per day put only where none is (see `days.rs`). Of concurrent reservations
 /// sharing a day, exactly one commits on either store family; the others are 409s naming a day
@@ -183,7 +181,7 @@ impl Request<'_> {
     ) -> Result<ReserveOutcome, DomainError> {
         let id = ContractId::from(self.ids.new_id());
         tracing::Span::current().record("contract_id", id.as_str());
-        let mut throttled = None;
+        let mut rounds = Rounds::default();
         for attempt in 0..ATTEMPTS {
             let car: Car = entity::find(self.store, &reservation.car_id).await?;
             if let Some(refusal) = car_refusal(&car) {
@@ -193,7 +191,13 @@ impl Request<'_> {
                 return Err(refusal);
             }
             let now = self.clock.now();
-            let contract = self.contract(&id, &car, &customer, now)?;
+            let contract = Contract::reserved(
+                id.clone(),
+                (car.id.clone(), car.daily_rate.clone()),
+                (customer.id.clone(), customer.user_id.clone()),
+                self.period,
+                now,
+            )?;
             let response = (self.respond)(&contract)?;
             let mut operations = vec![
                 records::count_on_car(&car),
@@ -230,55 +234,9 @@ impl Request<'_> {
                         day_taken,
                     ));
                 }
-                Err(StoreError::TransactionConflict) => {
-                    throttled = None;
-                    back_off(attempt).await;
-                }
-                Err(error @ StoreError::Throttled(_)) => {
-                    throttled = Some(error);
-                    back_off(attempt).await;
-                }
-                Err(other) => return Err(other.into()),
+                Err(error) => rounds.wait_after(attempt, error).await?,
             }
         }
-        Err(throttled.map_or_else(
-            || DomainError::Conflict {
-                detail: "The car is in high demand right now; retry the request.".into(),
-            },
-            DomainError::from,
-        ))
-    }
-
-    /// The reserved contract for `car` and `customer`, made at `now`.
-    fn contract(
-        &self,
-        id: &ContractId,
-        car: &Car,
-        customer: &Customer,
-        now: DateTime<Utc>,
-    ) -> Result<Contract, DomainError> {
-        Ok(Contract {
-            id: id.clone(),
-            car_id: car.id.clone(),
-            customer_id: customer.id.clone(),
-            user_id: customer.user_id.clone(),
-            start_date: self.period.start_date(),
-            end_date: self.period.end_date(),
-            status: ContractStatus::Reserved,
-            total: total_of(&car.daily_rate, self.period.length())?,
-            daily_rate: car.daily_rate.clone(),
-            pickup_mileage: None,
-            return_mileage: None,
-            fuel_level: None,
-            damages: None,
-            late_days: None,
-            overrun_conflict_from: None,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-            picked_up_at: None,
-            returned_at: None,
-            cancelled_at: None,
-        })
+        Err(rounds.exhausted("The car is in high demand right now; retry the request."))
     }
 }
