@@ -232,6 +232,41 @@ def names_what_exists(case):
     return case
 
 
+# The days of a range query and the longest range each route accepts:
+# catalogue::CatalogueSearch (a rental's: from today on, at most 90 days) and
+# catalogue::availability_range (at most 180 days, past days allowed).
+DAY_RANGES = {"/v1/catalogue": (90, True), "/v1/cars/{id}/availability": (180, False)}
+
+
+def day(value):
+    """A `yyyy-mm-dd` date, or None for anything else."""
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
+    except ValueError:
+        return None
+
+
+def days_make_a_range(case):
+    """The case with its `from` and `to` days made a range its route accepts: `to` within the
+    longest range after `from`, and the catalogue's `from` not in the past."""
+    limits = DAY_RANGES.get(case.operation.path)
+    query = case.query if isinstance(case.query, dict) else {}
+    first, last = day(query.get("from")), day(query.get("to"))
+    if limits is None or first is None or last is None:
+        return case
+    longest, from_today = limits
+    chooser = random.Random(repr(sorted(query.items(), key=lambda item: item[0])))
+    today = datetime.now(timezone.utc).date()
+    if from_today and first < today:
+        first = today + timedelta(days=chooser.randrange(365))
+    try:
+        last = first + timedelta(days=chooser.randrange(longest))
+    except OverflowError:
+        last = first
+    query["from"], query["to"] = first.isoformat(), last.isoformat()
+    return case
+
+
 RULES = (
     cursor_is_issued,
     places_differ,
@@ -254,7 +289,7 @@ def generated_as_valid(case):
 def map_case(context, case):
     if not generated_as_valid(case):
         return case
-    return pays_the_total(sends_a_new_key(names_what_exists(case)))
+    return days_make_a_range(pays_the_total(sends_a_new_key(names_what_exists(case))))
 
 
 @schemathesis.hook

@@ -19,7 +19,7 @@ use itinera_tests::{
 use serde_json::json;
 
 /// Who may call each route, written down independently of the route table.
-const EXPECTED: [(&str, Access); 48] = [
+const EXPECTED: [(&str, Access); 57] = [
     ("health", Access::Anonymous),
     ("register", Access::Anonymous),
     ("login", Access::Anonymous),
@@ -60,6 +60,8 @@ const EXPECTED: [(&str, Access); 48] = [
     ("get-car", Access::Staff),
     ("update-car", Access::Staff),
     ("delete-car", Access::Staff),
+    ("get-car-availability", Access::Anonymous),
+    ("search-catalogue", Access::Anonymous),
     ("create-customer", Access::Staff),
     ("list-customers", Access::Staff),
     ("get-customer", Access::Staff),
@@ -68,6 +70,13 @@ const EXPECTED: [(&str, Access); 48] = [
     ("create-my-customer", Access::Customer),
     ("get-my-customer", Access::Customer),
     ("update-my-customer", Access::Customer),
+    ("create-contract", Access::Customer),
+    ("list-contracts", Access::Customer),
+    ("get-contract", Access::Customer),
+    ("update-contract", Access::Customer),
+    ("cancel-contract", Access::Customer),
+    ("pick-up-contract", Access::Staff),
+    ("return-contract", Access::Staff),
 ];
 
 #[test]

@@ -68,6 +68,7 @@ pub const PATH_SAMPLES: &[(&str, &str)] = &[
     ("notifications", "0190f5d2-8d31-7e5f-9c30-5b4d0e6f7a82"),
     ("cars", "0190f5d2-ae00-7c4b-9a1e-3f2b8c4d5e6f"),
     ("customers", "0190f5d2-af00-7c4b-9a1e-3f2b8c4d5e6f"),
+    ("contracts", "0190f5d2-b000-7c4b-9a1e-3f2b8c4d5e6f"),
 ];
 
 /// The route whose request the preflight sample asks about.
@@ -283,6 +284,23 @@ pub static ENTRIES: &[Entry] = &[
     )
     .body(r#"{"status": "maintenance", "mileage": 15250}"#),
     function("delete-car", Rental, "Removes a car that no contract names."),
+    function(
+        "get-car-availability",
+        Rental,
+        "Answers the ranges of days a car is taken within at most 180 days.",
+    )
+    .query(&[("from", "2027-06-01"), ("to", "2027-08-31")]),
+    function(
+        "search-catalogue",
+        Rental,
+        "Finds the cars free on every day of a range, with their price for it.",
+    )
+    .query(&[
+        ("from", "2027-06-01"),
+        ("to", "2027-06-07"),
+        ("category", "suv"),
+        ("limit", "20"),
+    ]),
     function("create-customer", Rental, "Adds a customer profile.").body(
         r#"{"name": "Ada Lovelace", "email": "ada.lovelace@example.com", "phone": "+44 20 7946 0958", "licenceNumber": "LOVEL815120A99", "licenceExpiry": "2031-12-10"}"#,
     ),
@@ -313,6 +331,42 @@ pub static ENTRIES: &[Entry] = &[
         "Changes the caller's phone or driving licence on their customer profile.",
     )
     .body(r#"{"phone": "+44 20 7946 0000"}"#),
+    function(
+        "create-contract",
+        Rental,
+        "Reserves a car for whole days; no two contracts of a car share a day.",
+    )
+    .body(r#"{"carId": "0190f5d2-ae00-7c4b-9a1e-3f2b8c4d5e6f", "startDate": "2030-06-01", "endDate": "2030-06-07"}"#),
+    function(
+        "list-contracts",
+        Rental,
+        "Lists the caller's contracts, or anyone's by customer, car and status for staff.",
+    )
+    .query(&[("status", "reserved"), ("limit", "20")]),
+    function("get-contract", Rental, "Reads one contract, for its owner or staff."),
+    function(
+        "update-contract",
+        Rental,
+        "Moves a reserved contract's dates, taking the new days and freeing the old at once.",
+    )
+    .body(r#"{"endDate": "2030-06-09"}"#),
+    function(
+        "cancel-contract",
+        Rental,
+        "Cancels a reserved contract and frees its days.",
+    ),
+    function(
+        "pick-up-contract",
+        Rental,
+        "Hands the car of a reserved contract over: the contract active, the car rented.",
+    )
+    .body(r#"{"mileage": 12050}"#),
+    function(
+        "return-contract",
+        Rental,
+        "Takes the car back: the contract completed and priced, the car available.",
+    )
+    .body(r#"{"mileage": 12900, "fuelLevel": 80}"#),
     function(
         "preflight",
         Platform,

@@ -122,6 +122,27 @@ pub struct StoredResponse {
     pub location: Option<String>,
 }
 
+/// How a request that creates something under an idempotency key ended.
+#[derive(Debug)]
+pub enum Outcome<T> {
+    /// It created `value`, and recorded `response` for retries of the request.
+    Created {
+        value: Box<T>,
+        response: StoredResponse,
+    },
+    /// The request was made before with the same key: its first response.
+    Replayed(StoredResponse),
+}
+
+impl<T> Outcome<T> {
+    /// What the caller is answered, the same for the first request and every retry.
+    pub fn response(&self) -> &StoredResponse {
+        match self {
+            Self::Created { response, .. } | Self::Replayed(response) => response,
+        }
+    }
+}
+
 /// What a request does after [`begin`].
 #[derive(Debug)]
 pub enum Begin {
@@ -173,6 +194,25 @@ impl Claim {
             Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
             Err(error) => Err(error),
         }
+    }
+
+    /// Passes `outcome` on, giving the key back first when it is a failure, so that the
+    /// client's retry with the same key runs again. A key that cannot be given back stays
+    /// claimed until its lease lapses (the retry waits that long); that is logged, not answered.
+    pub async fn settle<T>(
+        &self,
+        store: &dyn Store,
+        outcome: Result<T, DomainError>,
+    ) -> Result<T, DomainError> {
+        if outcome.is_err()
+            && let Err(error) = self.release(store).await
+        {
+            tracing::warn!(
+                error = %crate::error::chain(&error),
+                "could not release an idempotency key"
+            );
+        }
+        outcome
     }
 
     /// The record still is this claim's, in progress.

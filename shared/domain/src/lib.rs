@@ -10,7 +10,13 @@
 //!   search by leg and local day.
 //! - [`cars`], [`customers`]: the rental fleet (plates and VINs unique) and the customers who
 //!   rent (emails unique, at most one profile per user account).
-//! - [`calendar`]: whole days (`yyyy-mm-dd`), for licence expiries and rental dates.
+//! - [`catalogue`]: the public face of the rental fleet: the cars free on every day of a range,
+//!   priced, and one car's busy days, both read from the day slots contracts write.
+//! - [`contracts`]: rental contracts, whose days of a car never overlap (one slot item per day
+//!   taken in the contract's own transaction), with their pickup and return.
+//! - `contention`: backoff between colliding transactions (bookings and contracts).
+//! - [`calendar`]: whole days (`yyyy-mm-dd`) and ranges of them, for licence expiries and rental
+//!   dates.
 //! - [`storage`]: the storage port (DynamoDB semantics in typed terms), the table schema, and the
 //!   one item codec (`to_item` / `from_item`) every stored record goes through.
 //! - [`bounded`]: the bounded text and integer newtypes most fields are, declared in one line.
@@ -50,8 +56,11 @@ pub mod bookings;
 pub mod bounded;
 pub mod calendar;
 pub mod cars;
+pub mod catalogue;
 pub mod clock;
 pub mod config;
+pub(crate) mod contention;
+pub mod contracts;
 pub mod customers;
 pub mod entity;
 pub mod error;

@@ -84,7 +84,7 @@ pub async fn fill_page(
 
 /// The attributes of `item` that form a start key for `query`: the table key, plus the index key
 /// when the query runs on an index.
-fn key_attributes(item: &Item, query: &Query) -> Item {
+pub(crate) fn key_attributes(item: &Item, query: &Query) -> Item {
     let mut names = vec![TABLE.partition_key, TABLE.sort_key];
     if let Some(index) = query.index {
         names.extend([index.partition_key(), index.sort_key()]);

@@ -52,6 +52,8 @@ pub enum Shape {
     OrNull(&'static Shape),
     /// The component schema of this name (an entity, or a value shape such as `PositiveMoney`).
     Component(&'static str),
+    /// An array of the component schema of this name (response entities only).
+    ListOf(&'static str),
     /// Any JSON object (an audit entry's `before` and `after`).
     AnyObject,
     /// Text the server issued or the caller chose, with no rule beyond being text (a cursor, a

@@ -122,6 +122,15 @@ impl Input {
         JsonFields::from_body(&self.body, allowed)
     }
 
+    /// The body of an action that carries nothing (a cancellation): none, or an empty JSON
+    /// object; any field is refused.
+    pub fn no_body(&self) -> Result<(), ApiError> {
+        if !self.body.iter().all(u8::is_ascii_whitespace) {
+            self.json_fields(&[])?;
+        }
+        Ok(())
+    }
+
     /// An update's JSON object body: only `allowed` fields, and at least one of them.
     pub fn json_changes(&self, allowed: &[Field]) -> Result<JsonFields, ApiError> {
         let fields = self.json_fields(allowed)?;

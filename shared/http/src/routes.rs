@@ -20,8 +20,8 @@ use itinera::identity::Principal;
 pub use itinera::storage::StoreAccess;
 
 use super::handlers::{
-    self, accounts, airplanes, airports, audit, auth, bookings, cars, customers, flights, health,
-    notifications,
+    self, accounts, airplanes, airports, audit, auth, bookings, cars, catalogue, contracts,
+    customers, flights, health, notifications,
 };
 use super::problem::ApiError;
 use super::reply::Reply;
@@ -249,6 +249,8 @@ pub static ROUTES: &[&Route] = &[
     &GET_CAR,
     &UPDATE_CAR,
     &DELETE_CAR,
+    &GET_CAR_AVAILABILITY,
+    &SEARCH_CATALOGUE,
     &CREATE_CUSTOMER,
     &LIST_CUSTOMERS,
     &GET_CUSTOMER,
@@ -257,6 +259,13 @@ pub static ROUTES: &[&Route] = &[
     &CREATE_MY_CUSTOMER,
     &GET_MY_CUSTOMER,
     &UPDATE_MY_CUSTOMER,
+    &CREATE_CONTRACT,
+    &LIST_CONTRACTS,
+    &GET_CONTRACT,
+    &UPDATE_CONTRACT,
+    &CANCEL_CONTRACT,
+    &PICK_UP_CONTRACT,
+    &RETURN_CONTRACT,
 ];
 
 route!(HEALTH: GET "/v1/health" -> "health", Anonymous, Global, Read, health::check);
@@ -325,6 +334,16 @@ route!(
 );
 
 route!(
+    GET_CAR_AVAILABILITY: GET "/v1/cars/{id}/availability" -> "get-car-availability",
+    Anonymous, Global, Read, catalogue::availability
+);
+
+route!(
+    SEARCH_CATALOGUE: GET "/v1/catalogue" -> "search-catalogue",
+    Anonymous, Global, Read, catalogue::search; pages
+);
+
+route!(
     CREATE_CUSTOMER: POST "/v1/customers" -> "create-customer",
     Staff, Write, ReadWrite, customers::create
 );
@@ -362,6 +381,43 @@ route!(
 route!(
     UPDATE_MY_CUSTOMER: PATCH "/v1/customers/me" -> "update-my-customer",
     Customer, Write, ReadWrite, customers::update_mine
+);
+
+// Customers reserve, read, re-date and cancel their own contracts (others' are 404s); staff
+// anyone's, and only staff hand cars over and take them back.
+route!(
+    CREATE_CONTRACT: POST "/v1/contracts" -> "create-contract",
+    Customer, Write, ReadWrite, contracts::create
+);
+
+route!(
+    LIST_CONTRACTS: GET "/v1/contracts" -> "list-contracts",
+    Customer, Global, Read, contracts::list; pages
+);
+
+route!(
+    GET_CONTRACT: GET "/v1/contracts/{id}" -> "get-contract",
+    Customer, Global, Read, contracts::get
+);
+
+route!(
+    UPDATE_CONTRACT: PATCH "/v1/contracts/{id}" -> "update-contract",
+    Customer, Write, ReadWrite, contracts::update
+);
+
+route!(
+    CANCEL_CONTRACT: POST "/v1/contracts/{id}/cancel" -> "cancel-contract",
+    Customer, Write, ReadWrite, contracts::cancel
+);
+
+route!(
+    PICK_UP_CONTRACT: POST "/v1/contracts/{id}/pickup" -> "pick-up-contract",
+    Staff, Write, ReadWrite, contracts::pickup
+);
+
+route!(
+    RETURN_CONTRACT: POST "/v1/contracts/{id}/return" -> "return-contract",
+    Staff, Write, ReadWrite, contracts::give_back
 );
 
 route!(

@@ -93,9 +93,18 @@ impl Expressions {
                     format!("(attribute_exists({pk}) OR attribute_not_exists({pk}))")
                 }
                 [single] => self.condition(single),
+                // Each part in parentheses, but never twice: DynamoDB refuses `((...))` as
+                // redundant, and the parts rendered in their own parentheses are complete.
                 several => several
                     .iter()
-                    .map(|condition| format!("({})", self.condition(condition)))
+                    .map(|condition| {
+                        let rendered = self.condition(condition);
+                        if self_parenthesized(condition) {
+                            rendered
+                        } else {
+                            format!("({rendered})")
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join(" AND "),
             },
@@ -216,6 +225,16 @@ fn type_descriptor(value: &Value) -> &'static str {
         Value::String(_) => "S",
         Value::Array(_) => "L",
         Value::Object(_) => "M",
+    }
+}
+
+/// Whether `condition` renders inside its own parentheses (a type-checked `<>`, the condition
+/// that always holds), so a conjunction must not wrap it again.
+fn self_parenthesized(condition: &Condition) -> bool {
+    match condition {
+        Condition::Compare { comparison, .. } => *comparison == Comparison::NotEqual,
+        Condition::And(conditions) => conditions.is_empty(),
+        _ => false,
     }
 }
 
@@ -377,6 +396,23 @@ mod tests {
         assert_eq!(
             expressions.condition(&nested),
             "(attribute_exists(#n0)) AND ((attribute_exists(#n1)) AND (attribute_exists(#n2)))"
+        );
+    }
+
+    #[test]
+    fn a_conjunction_never_doubles_the_parentheses_of_its_parts() {
+        let mut expressions = Expressions::new();
+        let condition = Condition::And(vec![
+            Condition::compare("status", Comparison::NotEqual, "maintenance"),
+            Condition::compare("status", Comparison::NotEqual, "retired"),
+            Condition::ItemExists,
+        ]);
+        assert_eq!(
+            expressions.condition(&condition),
+            concat!(
+                "(attribute_type(#n0, :v1) AND #n0 <> :v0) AND ",
+                "(attribute_type(#n0, :v3) AND #n0 <> :v2) AND (attribute_exists(#n1))"
+            )
         );
     }
 

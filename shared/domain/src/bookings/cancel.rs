@@ -1,12 +1,12 @@
 //! Cancelling a booking: its seats go back on sale, and a paid booking is refunded.
 
-use super::contention::{ATTEMPTS, back_off};
 use super::events;
 use super::get::{ENTITY, read};
 use super::model::{Booking, BookingId, BookingStatus};
 use super::records::{self, REFUND_INTENT};
 use super::settle::{self, flight_gone};
 use crate::clock::{Clock, IdGenerator};
+use crate::contention::{ATTEMPTS, back_off};
 use crate::error::DomainError;
 use crate::flights;
 use crate::identity::RequestContext;

@@ -4,11 +4,11 @@
 use chrono::{DateTime, Utc};
 use serde_json::Map;
 
-use super::contention::{ATTEMPTS, back_off};
 use super::model::{Booking, BookingId, BookingSettings, BookingStatus, FlightSummary, NewBooking};
 use super::records;
 use crate::audit::{self, Action, Change};
 use crate::clock::{Clock, IdGenerator};
+use crate::contention::{ATTEMPTS, Rounds};
 use crate::error::DomainError;
 use crate::flights::{Flight, FlightStatus, get_flight};
 use crate::idempotency::{
@@ -138,7 +138,7 @@ impl Request<'_> {
     async fn hold_seats(&self) -> Result<CreateOutcome, DomainError> {
         let id = BookingId::from(self.ids.new_id());
         tracing::Span::current().record("booking_id", id.as_str());
-        let mut throttled = None;
+        let mut rounds = Rounds::default();
         for attempt in 0..ATTEMPTS {
             let (flight, counter) =
                 tokio::try_join!(get_flight(self.store, &self.new.flight_id), async {
@@ -199,27 +199,13 @@ impl Request<'_> {
                         return Err(refusal);
                     }
                 }
-                Err(StoreError::TransactionConflict) => {
-                    throttled = None;
-                    back_off(attempt).await;
-                }
-                // Nothing was written; DynamoDB cancels a transaction with a throttled item
-                // without retrying it, so waiting and trying again is this loop's job.
-                Err(error @ StoreError::Throttled(_)) => {
-                    throttled = Some(error);
-                    back_off(attempt).await;
-                }
-                Err(other) => return Err(other.into()),
+                // A collision or throttling: nothing was written, wait and try again.
+                Err(error) => rounds.wait_after(attempt, error).await?,
             }
         }
         // Still throttled at the last attempt: the store is overloaded (a 503 with `Retry-After`),
         // not the flight contended.
-        Err(throttled.map_or_else(
-            || DomainError::Conflict {
-                detail: "The flight is in high demand right now; retry the request.".into(),
-            },
-            DomainError::from,
-        ))
+        Err(rounds.exhausted("The flight is in high demand right now; retry the request."))
     }
 
     /// The refusal of a caller who holds as many pending bookings as they may.

@@ -21,11 +21,11 @@
 //! refund's idempotency key is the booking id.
 
 use super::cancel::{self, Cancelled, Cause};
-use super::contention::{ATTEMPTS, back_off};
 use super::get::read;
 use super::model::Booking;
 use super::records::{self, FLIGHT_INDEX};
 use crate::clock::{Clock, IdGenerator};
+use crate::contention::{ATTEMPTS, back_off};
 use crate::error::DomainError;
 use crate::flights::{self, FlightId, FlightStatus};
 use crate::identity::RequestContext;

@@ -16,11 +16,10 @@
 //! - `get.rs`, `list.rs`: reads, by id and by user, flight or all.
 //! - `expire.rs`, `reminders.rs`: the scheduled jobs (expired holds, departure reminders).
 //! - `records.rs`: keys, items and the operations above; `model.rs`: the values.
-//! - `contention.rs`: backoff between colliding transactions; `events.rs`: the jobs a change
-//!   causes.
+//! - `events.rs`: the jobs a change causes (backoff between colliding transactions is the
+//!   crate's `contention`).
 
 mod cancel;
-mod contention;
 mod create;
 mod events;
 mod expire;

@@ -1,11 +1,11 @@
 //! Paying for a pending booking, which confirms it.
 
-use super::contention::{ATTEMPTS, back_off};
 use super::get::{ENTITY, read_state};
 use super::model::{Booking, BookingId, PaymentDetails};
 use super::records;
 use super::settle::{self, Charged, flight_gone, gateway_failure, unpayable};
 use crate::clock::{Clock, IdGenerator};
+use crate::contention::{ATTEMPTS, back_off};
 use crate::error::DomainError;
 use crate::flights::{self, Flight};
 use crate::identity::RequestContext;

@@ -28,12 +28,12 @@
 
 use chrono::{DateTime, Utc};
 
-use super::contention::{ATTEMPTS, back_off};
 use super::events;
 use super::get::read_state;
 use super::model::{Booking, BookingId, BookingStatus};
 use super::records::{self, PAYMENT_INTENT};
 use crate::clock::{Clock, IdGenerator};
+use crate::contention::{ATTEMPTS, back_off};
 use crate::error::DomainError;
 use crate::flights::{self, Flight, FlightStatus};
 use crate::identity::RequestContext;

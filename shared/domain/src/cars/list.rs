@@ -1,6 +1,6 @@
 //! Listing the fleet, with optional filters, one index Query per store page.
 
-use super::model::{Car, CarFilter};
+use super::model::{Car, CarCategory, CarFilter, CarStatus};
 use super::records::{self, ALL_CARS, LIST_INDEX, MANUFACTURER_INDEX, STATUS_INDEX};
 use crate::entity::{self, Page};
 use crate::error::DomainError;
@@ -50,6 +50,20 @@ fn query(filter: &CarFilter) -> Query {
     query
 }
 
+/// The query of the cars that can be rented (`available` or `rented`), of one category or all:
+/// the list query of that category, with the other statuses dropped store-side (they cost their
+/// reads; see the catalogue's cost in docs/data-model.md).
+pub(crate) fn rentable_cars(category: Option<CarCategory>) -> Query {
+    let mut query = query(&CarFilter {
+        category,
+        ..CarFilter::default()
+    });
+    let unrentable = [CarStatus::Maintenance, CarStatus::Retired]
+        .map(|status| Condition::compare("status", Comparison::NotEqual, status.as_str()));
+    query.filter = Condition::all(unrentable.into());
+    query
+}
+
 /// One page of the cars `filter` selects, newest first (the unfiltered fleet by category, then
 /// newest first). Never a scan.
 #[tracing::instrument(skip(store, start_after))]
@@ -65,7 +79,7 @@ pub async fn list_cars(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cars::{CarCategory, CarStatus, Manufacturer};
+    use crate::cars::Manufacturer;
     use crate::storage::Index;
 
     #[test]
@@ -102,5 +116,21 @@ mod tests {
         );
         assert!(toyota.filter.is_some());
         assert_eq!(toyota.order, Order::Descending);
+    }
+
+    #[test]
+    fn rentable_cars_are_the_list_query_without_maintenance_and_retired() {
+        let suv = rentable_cars(Some(CarCategory::Suv));
+        assert_eq!(
+            (suv.index, suv.partition.as_str()),
+            (Some(Index::Gsi1), "CARS")
+        );
+        assert_eq!(suv.sort, Some(SortCondition::BeginsWith("suv#".into())));
+        let not = |status: &str| Condition::compare("status", Comparison::NotEqual, status);
+        assert_eq!(
+            suv.filter,
+            Some(Condition::And(vec![not("maintenance"), not("retired")]))
+        );
+        assert_eq!(rentable_cars(None).sort, None);
     }
 }

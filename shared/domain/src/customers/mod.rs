@@ -28,8 +28,4 @@ pub use model::{
 };
 
 // What contracts change on a customer's item: its key and the counter of open contracts.
-#[allow(
-    unused_imports,
-    reason = "the contracts of this product line are their users"
-)]
 pub(crate) use records::{OPEN_CONTRACTS, key as customer_key};

@@ -153,6 +153,7 @@ pub enum EntityKind {
     Notification,
     Car,
     Customer,
+    Contract,
     /// The marker of a pending booking's hold, listed by expiry time.
     BookingHold,
     /// The marker that a customer holds a pending booking on one flight (at most one each).
@@ -182,6 +183,8 @@ pub enum EntityKind {
     CustomerEmail,
     /// The claim of a user account by the one customer profile linked to it.
     CustomerUser,
+    /// One day of a car taken by one contract (`CAR#<car>`, `DAY#<yyyy-mm-dd>`).
+    CarDay,
 }
 
 impl EntityKind {
@@ -196,6 +199,7 @@ impl EntityKind {
         EntityKind::Notification,
         EntityKind::Car,
         EntityKind::Customer,
+        EntityKind::Contract,
         EntityKind::BookingHold,
         EntityKind::CustomerFlightHold,
         EntityKind::PendingBookingCount,
@@ -211,12 +215,13 @@ impl EntityKind {
         EntityKind::CarVin,
         EntityKind::CustomerEmail,
         EntityKind::CustomerUser,
+        EntityKind::CarDay,
     ];
 
     /// The kinds the API names resources by, and so the kinds the audit log can be filtered by:
     /// the first ones declared. The others are storage details (markers, reservations, records of
     /// work done) that no client addresses.
-    pub const PUBLIC: &'static [EntityKind] = Self::ALL.split_at(9).0;
+    pub const PUBLIC: &'static [EntityKind] = Self::ALL.split_at(10).0;
 
     /// The kind's one spelling, in storage, audit entries and the API.
     pub const fn as_str(self) -> &'static str {
@@ -230,6 +235,7 @@ impl EntityKind {
             EntityKind::Notification => "notification",
             EntityKind::Car => "car",
             EntityKind::Customer => "customer",
+            EntityKind::Contract => "contract",
             EntityKind::BookingHold => "booking-hold",
             EntityKind::CustomerFlightHold => "customer-flight-hold",
             EntityKind::PendingBookingCount => "pending-booking-count",
@@ -245,6 +251,7 @@ impl EntityKind {
             EntityKind::CarVin => "car-vin",
             EntityKind::CustomerEmail => "customer-email",
             EntityKind::CustomerUser => "customer-user",
+            EntityKind::CarDay => "car-day",
         }
     }
 
@@ -340,7 +347,7 @@ mod tests {
         assert_eq!(
             UnknownEntityKind.to_string(),
             "is not an entity type; accepted: airplane, airport, flight, booking, user, session, \
-             notification, car, customer"
+             notification, car, customer, contract"
         );
     }
 

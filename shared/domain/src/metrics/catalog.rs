@@ -33,6 +33,16 @@ pub static SOLD_OUT_REFUSALS: Counter = Counter::new(
     "itinera_sold_out_refusals_total",
     "Booking requests refused because the flight had too few seats left.",
 );
+/// Rental contracts reserved (a car's days taken).
+pub static CONTRACTS_RESERVED: Counter = Counter::new(
+    "itinera_contracts_reserved_total",
+    "Rental contracts reserved (a car's days taken).",
+);
+/// Reservations and date changes refused because another contract holds one of the days.
+pub static RESERVATION_CONFLICTS: Counter = Counter::new(
+    "itinera_reservation_conflicts_total",
+    "Reservations and date changes refused because another contract holds one of the days.",
+);
 /// Unpaid holds expired, their seats given back.
 pub static HOLDS_EXPIRED: Counter = Counter::new(
     "itinera_holds_expired_total",

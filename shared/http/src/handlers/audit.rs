@@ -31,6 +31,7 @@ pub(crate) const LIST_PARAMS: &[Field] = &[
             "notification",
             "car",
             "customer",
+            "contract",
         ]),
     ),
     Field::optional(
@@ -345,7 +346,7 @@ mod tests {
         assert!(
             errors[0].message.ends_with(
                 "accepted: airplane, airport, flight, booking, user, session, notification, car, \
-                 customer"
+                 customer, contract"
             ),
             "{}",
             errors[0].message

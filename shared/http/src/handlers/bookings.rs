@@ -110,14 +110,14 @@ fn location(id: &BookingId) -> String {
     format!("/v1/bookings/{id}")
 }
 
-/// The request's `Idempotency-Key`, which creating a booking requires.
-fn idempotency_key(input: &Input) -> Result<IdempotencyKey, ApiError> {
+/// The request's `Idempotency-Key`, which creating a booking or a contract requires.
+pub(crate) fn idempotency_key(input: &Input) -> Result<IdempotencyKey, ApiError> {
     let invalid = |message: &str| ApiError::invalid_field(IDEMPOTENCY_KEY_HEADER, message);
     let mut values = input.headers.get_all(IDEMPOTENCY_KEY_HEADER).iter();
     let Some(value) = values.next() else {
         return Err(invalid(
-            "is required: send a new unique key (such as a UUID) with each booking, and the same \
-             key when retrying it",
+            "is required: send a new unique key (such as a UUID) with each new booking or \
+             contract, and the same key when retrying it",
         ));
     };
     if values.next().is_some() {
@@ -140,7 +140,7 @@ fn created_response(booking: &Booking) -> Result<StoredResponse, StoreError> {
 }
 
 /// The reply for a recorded response.
-fn replay(response: &StoredResponse) -> Result<Reply, ApiError> {
+pub(crate) fn replay(response: &StoredResponse) -> Result<Reply, ApiError> {
     match (response.status, &response.location) {
         (201, Some(location)) => Reply::created(&response.body, location.clone()),
         (200, _) => Reply::ok(&response.body),
@@ -247,10 +247,7 @@ pub(crate) async fn pay(services: Arc<Services>, input: Input) -> Result<Reply, 
 pub(crate) async fn cancel(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
     let id = booking_id(&input)?;
     input.query_params(&[])?;
-    // A cancellation carries nothing; an empty object is accepted, any field is refused.
-    if !input.body.iter().all(u8::is_ascii_whitespace) {
-        input.json_fields(&[])?;
-    }
+    input.no_body()?;
     let booking = bookings::cancel_booking(
         &*services.store,
         &*services.clock,

@@ -24,6 +24,8 @@ pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod bookings;
 pub(crate) mod cars;
+pub(crate) mod catalogue;
+pub(crate) mod contracts;
 pub(crate) mod customers;
 pub(crate) mod flights;
 pub(crate) mod health;

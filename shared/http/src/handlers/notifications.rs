@@ -74,9 +74,7 @@ pub(crate) async fn read(services: Arc<Services>, input: Input) -> Result<Reply,
     let user_id = input.caller()?.user_id.clone();
     let id = notification_id(&input)?;
     input.query_params(&[])?;
-    if !input.body.iter().all(u8::is_ascii_whitespace) {
-        input.json_fields(&[])?;
-    }
+    input.no_body()?;
     let notification =
         notifications::mark_notification_read(&*services.store, &*services.clock, &user_id, &id)
             .await?;

@@ -6,7 +6,8 @@
 
 use crate::fields::Field;
 use crate::handlers::{
-    accounts, airplanes, airports, audit, auth, bookings, cars, customers, flights, notifications,
+    accounts, airplanes, airports, audit, auth, bookings, cars, catalogue, contracts, customers,
+    flights, notifications,
 };
 use crate::routes::Route;
 
@@ -253,6 +254,18 @@ pub(crate) fn operation(route: &Route) -> Option<Operation> {
         "get-car" => op("Read a car", NoBody, Ok("Car")).versioned(),
         "update-car" => op("Change a car", Changes(cars::UPDATE_FIELDS), Ok("Car")).if_match(),
         "delete-car" => op("Remove a car with no contract", NoBody, NoContent).if_match(),
+        "get-car-availability" => op(
+            "Read the days a car is taken",
+            NoBody,
+            Ok("CarAvailability"),
+        )
+        .query(catalogue::AVAILABILITY_PARAMS),
+        "search-catalogue" => op(
+            "Find the cars free on every day of a range, priced for it",
+            NoBody,
+            Page("CatalogueCar"),
+        )
+        .query(catalogue::SEARCH_PARAMS),
         "create-customer" => op(
             "Add a customer",
             Object(customers::CREATE_FIELDS),
@@ -291,6 +304,37 @@ pub(crate) fn operation(route: &Route) -> Option<Operation> {
         )
         .if_match()
         .problems(&[404]),
+        "create-contract" => op(
+            "Reserve a car for whole days",
+            Object(contracts::CREATE_FIELDS),
+            Created("Contract"),
+        )
+        .idempotent()
+        .problems(&[404]),
+        "list-contracts" => op(
+            "List your contracts, or (staff) anyone's by customer, car and status",
+            NoBody,
+            Page("Contract"),
+        )
+        .query(contracts::LIST_PARAMS),
+        "get-contract" => op("Read a contract", NoBody, Ok("Contract")).versioned(),
+        "update-contract" => op(
+            "Move a reserved contract's dates",
+            Changes(contracts::UPDATE_FIELDS),
+            Ok("Contract"),
+        )
+        .if_match(),
+        "cancel-contract" => op("Cancel a reserved contract", Empty, Ok("Contract")),
+        "pick-up-contract" => op(
+            "Hand the car of a reserved contract over",
+            Object(contracts::PICKUP_FIELDS),
+            Ok("Contract"),
+        ),
+        "return-contract" => op(
+            "Take the car of an active contract back",
+            Object(contracts::RETURN_FIELDS),
+            Ok("Contract"),
+        ),
         _ => return None,
     };
     Some(operation)

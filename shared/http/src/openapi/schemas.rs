@@ -8,7 +8,9 @@
 use serde_json::{Map, Value, json};
 
 use crate::fields::{Field, Shape};
-use crate::handlers::{accounts, airplanes, airports, bookings, cars, customers, flights};
+use crate::handlers::{
+    accounts, airplanes, airports, bookings, cars, contracts, customers, flights,
+};
 
 /// A `$ref` to the component schema `name`.
 pub(crate) fn reference(name: &str) -> Value {
@@ -43,6 +45,7 @@ pub(crate) fn shape(value: &Shape) -> Value {
         Shape::OrNull(inner) => json!({ "anyOf": [shape(inner), { "type": "null" }] }),
         Shape::Opaque => json!({ "type": "string" }),
         Shape::Component(name) => reference(name),
+        Shape::ListOf(name) => json!({ "type": "array", "items": reference(name) }),
         Shape::AnyObject => json!({ "type": "object" }),
     }
 }
@@ -151,6 +154,35 @@ const CAR: &[Field] = &[
     UPDATED_AT,
 ];
 
+const CATALOGUE_CAR: &[Field] = &[
+    ID,
+    Field::required("manufacturer", cars::MANUFACTURER),
+    Field::required("model", cars::MODEL),
+    Field::required("year", cars::YEAR),
+    Field::required("category", cars::CATEGORY),
+    Field::required("dailyRate", Shape::Money),
+    Field::required("days", RENTAL_DAYS),
+    Field::required("price", Shape::Money),
+];
+
+/// How many days the catalogue prices: a rental's.
+const RENTAL_DAYS: Shape = Shape::Integer {
+    min: 1,
+    max: itinera::catalogue::MAX_RENTAL_DAYS as i64,
+};
+
+const DAY_RANGE: &[Field] = &[
+    Field::required("startDate", Shape::Date),
+    Field::required("endDate", Shape::Date),
+];
+
+const CAR_AVAILABILITY: &[Field] = &[
+    Field::required("carId", Shape::Uuid),
+    Field::required("from", Shape::Date),
+    Field::required("to", Shape::Date),
+    Field::required("busy", Shape::ListOf("DayRange")),
+];
+
 const CUSTOMER: &[Field] = &[
     ID,
     Field::required("name", accounts::PERSON_NAME),
@@ -161,6 +193,35 @@ const CUSTOMER: &[Field] = &[
     Field::optional("userId", Shape::Uuid),
     CREATED_AT,
     UPDATED_AT,
+];
+
+const CONTRACT: &[Field] = &[
+    ID,
+    Field::required("carId", Shape::Uuid),
+    Field::required("customerId", Shape::Uuid),
+    Field::optional("userId", Shape::Uuid),
+    Field::required("startDate", Shape::Date),
+    Field::required("endDate", Shape::Date),
+    Field::required("status", contracts::STATUS),
+    Field::required("dailyRate", Shape::Money),
+    Field::required("total", Shape::Money),
+    Field::optional("pickupMileage", cars::MILEAGE),
+    Field::optional("returnMileage", cars::MILEAGE),
+    Field::optional("fuelLevel", contracts::FUEL_LEVEL),
+    Field::optional("damages", contracts::DAMAGES),
+    Field::optional(
+        "lateDays",
+        Shape::Integer {
+            min: 1,
+            max: u32::MAX as i64,
+        },
+    ),
+    Field::optional("overrunConflictFrom", Shape::Date),
+    CREATED_AT,
+    UPDATED_AT,
+    Field::optional("pickedUpAt", Shape::DateTime),
+    Field::optional("returnedAt", Shape::DateTime),
+    Field::optional("cancelledAt", Shape::DateTime),
 ];
 
 const SEATS_LEFT: Shape = Shape::Integer {
@@ -297,7 +358,11 @@ const COMPONENTS: &[(&str, &[Field])] = &[
     ("FlightSummary", FLIGHT_SUMMARY),
     ("Booking", BOOKING),
     ("Car", CAR),
+    ("CatalogueCar", CATALOGUE_CAR),
+    ("CarAvailability", CAR_AVAILABILITY),
+    ("DayRange", DAY_RANGE),
     ("Customer", CUSTOMER),
+    ("Contract", CONTRACT),
     ("User", USER),
     ("Notification", NOTIFICATION),
     ("AuditEntry", AUDIT_ENTRY),

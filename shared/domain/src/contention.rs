@@ -1,12 +1,17 @@
-//! Waiting between attempts when transactions on the same flight collide.
+//! Waiting between attempts when transactions on one item collide (a flight's seats, a car's
+//! days).
 //!
 //! DynamoDB cancels a transaction that touches an item another transaction is changing at the
 //! same moment (`TransactionConflict`); nothing was written and trying again is right. Popular
-//! flights make that common, so every booking write retries with capped exponential backoff and
-//! full jitter: the colliding requests spread out instead of colliding again in step, and a request
-//! loses only when its condition really fails (the seats are gone), not because it was unlucky.
+//! flights and cars make that common, so every booking and contract write retries with capped
+//! exponential backoff and full jitter: the colliding requests spread out instead of colliding
+//! again in step, and a request loses only when its condition really fails (the seats or the
+//! days are gone), not because it was unlucky.
 
 use std::time::Duration;
+
+use crate::error::DomainError;
+use crate::storage::StoreError;
 
 /// How many times a write is attempted before the request gives up as contended.
 pub(crate) const ATTEMPTS: u32 = 12;
@@ -15,6 +20,45 @@ pub(crate) const ATTEMPTS: u32 = 12;
 const BASE: Duration = Duration::from_millis(10);
 /// The most one backoff waits.
 const CAP: Duration = Duration::from_millis(500);
+
+/// The rounds of one write that retries: what the last failure was, so that a write that ran out
+/// of attempts says whether the store was overloaded (throttled, a 503 with `Retry-After`) or the
+/// item contended (a 409 the caller words).
+#[derive(Debug, Default)]
+pub(crate) struct Rounds {
+    throttled: Option<StoreError>,
+}
+
+impl Rounds {
+    /// Waits before the next attempt when `error` is a collision (`TransactionConflict`) or
+    /// throttling, in which nothing was written; any other error is given back.
+    pub(crate) async fn wait_after(
+        &mut self,
+        attempt: u32,
+        error: StoreError,
+    ) -> Result<(), StoreError> {
+        match error {
+            StoreError::TransactionConflict => self.throttled = None,
+            // DynamoDB cancels a transaction with a throttled item without retrying it, so
+            // waiting and trying again is the caller's job.
+            throttled @ StoreError::Throttled(_) => self.throttled = Some(throttled),
+            other => return Err(other),
+        }
+        back_off(attempt).await;
+        Ok(())
+    }
+
+    /// The error once every attempt is spent: the store's throttling if the last round was
+    /// throttled, else the contention `detail` names.
+    pub(crate) fn exhausted(self, detail: &str) -> DomainError {
+        self.throttled.map_or_else(
+            || DomainError::Conflict {
+                detail: detail.into(),
+            },
+            DomainError::from,
+        )
+    }
+}
 
 /// Sleeps a random time between zero and the capped exponential bound of `attempt` (0-based).
 pub(crate) async fn back_off(attempt: u32) {

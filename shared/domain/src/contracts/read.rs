@@ -1,0 +1,59 @@
+//! Reading contracts: one by id, and lists by customer, car or status, each one index Query.
+
+use super::model::{Contract, ContractFilter, ContractId};
+use super::records::{self, ALL_CONTRACTS, CAR_INDEX, CUSTOMER_INDEX, STATUS_INDEX};
+use crate::entity::{self, EntityKind, Page};
+use crate::error::DomainError;
+use crate::identity::Principal;
+use crate::pagination::PageLimit;
+use crate::storage::{Item, Order, Query, SortCondition, Store};
+
+/// One page of contracts and the key the next page starts after.
+pub type ContractPage = Page<Contract>;
+
+/// The contract, for its owner or staff; anyone else is told it does not exist, so contract ids
+/// cannot be probed. One strongly consistent read.
+#[tracing::instrument(skip(store, caller), fields(contract_id = %id))]
+pub async fn get_contract(
+    store: &dyn Store,
+    caller: &Principal,
+    id: &ContractId,
+) -> Result<Contract, DomainError> {
+    let contract: Contract = entity::find(store, id).await?;
+    if !contract.visible_to(&caller.user_id, caller.is_staff()) {
+        return Err(DomainError::NotFound {
+            entity: EntityKind::Contract,
+        });
+    }
+    Ok(contract)
+}
+
+/// One Query, newest first: a customer's contracts by end date (index 1) when the filter names a
+/// customer, else a car's by start date (index 2) when it names a car, else every contract by
+/// status and start date (index 3, one status being a `begins_with` on its sort key). What the
+/// chosen index does not select is a filter on it (costing the reads of the items it drops,
+/// bounded per page). Never a scan. A customer's own list is this with their customer id.
+#[tracing::instrument(skip(store, start_after))]
+pub async fn list_contracts(
+    store: &dyn Store,
+    filter: &ContractFilter,
+    limit: PageLimit,
+    start_after: Option<Item>,
+) -> Result<ContractPage, DomainError> {
+    let mut query = match (&filter.customer_id, &filter.car_id) {
+        (Some(customer), _) => {
+            Query::partition(Some(CUSTOMER_INDEX), records::customer_partition(customer))
+        }
+        (None, Some(car)) => Query::partition(Some(CAR_INDEX), records::car_partition(car)),
+        (None, None) => {
+            let mut query = Query::partition(Some(STATUS_INDEX), ALL_CONTRACTS);
+            query.sort = filter
+                .status
+                .map(|status| SortCondition::BeginsWith(records::status_prefix(status)));
+            query
+        }
+    };
+    query.filter = records::remaining_filter(filter, query.index.unwrap_or(STATUS_INDEX));
+    query.order = Order::Descending;
+    entity::list(store, query, limit, start_after).await
+}
