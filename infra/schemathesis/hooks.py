@@ -80,41 +80,20 @@ def model_year_is_not_ahead(case):
     return year is None or year <= datetime.now(timezone.utc).year + 1
 
 
-def day(value):
-    """A `YYYY-MM-DD` date, or None for anything else."""
-    try:
-        return date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
-    except ValueError:
-        return None
+# money::MAX_AMOUNT: the largest amount of money the API holds.
+MAX_AMOUNT = 1_000_000_000_000
 
 
-# calendar::DayRange and its users: the longest range each route takes, in days.
-LONGEST_RANGE = {"/v1/contracts": 90, "/v1/contracts/{id}": 90, "/v1/catalogue": 90,
-                 "/v1/cars/{id}/availability": 180}
-
-
-def days_in_range(case):
-    # contracts::RentalPeriod, the catalogue and a car's availability: whole days, the first not
-    # after the last, at most the route's longest range; a rental does not start in the past.
-    path = case.operation.path
-    if path not in LONGEST_RANGE:
-        return True
+def booking_total_is_representable(case):
+    # bookings::create: the flight's fare times the seats is at most the largest amount.
     body = case.body if isinstance(case.body, dict) else {}
-    query = case.query or {}
-    first = day(body.get("startDate", query.get("from")))
-    last = day(body.get("endDate", query.get("to")))
-    if path == "/v1/contracts/{id}" and case.method.upper() == "PATCH" and (first is None) != (last is None):
-        contract = held(f"/v1/contracts/{(case.path_parameters or {}).get('id')}")
-        if contract is None:
-            return True
-        first = first or day(contract.get("startDate"))
-        last = last or day(contract.get("endDate"))
-    today = datetime.now(timezone.utc).date()
-    if first is not None and path != "/v1/cars/{id}/availability" and first < today:
-        return False
-    if first is None or last is None:
+    if case.operation.path != "/v1/bookings" or case.method.upper() != "POST":
         return True
-    return first <= last and (last - first).days + 1 <= LONGEST_RANGE[path]
+    seats = number(body.get("seats"))
+    flight = held(f"/v1/flights/{body.get('flightId')}") if seats is not None else None
+    if flight is None:
+        return True
+    return flight["price"]["amount"] * seats <= MAX_AMOUNT
 
 
 def ranges_in_order(case):
@@ -235,7 +214,12 @@ def names_what_exists(case):
 # The days of a range query and the longest range each route accepts:
 # catalogue::CatalogueSearch (a rental's: from today on, at most 90 days) and
 # catalogue::availability_range (at most 180 days, past days allowed).
-DAY_RANGES = {"/v1/catalogue": (90, True), "/v1/cars/{id}/availability": (180, False)}
+# contracts::RentalPeriod: a reservation's or a date change's days (startDate, endDate in the body).
+DAY_RANGES = {
+    "/v1/catalogue": (90, True),
+    "/v1/cars/{id}/availability": (180, False),
+    "/v1/contracts": (90, True),
+}
 
 
 def day(value):
@@ -247,15 +231,19 @@ def day(value):
 
 
 def days_make_a_range(case):
-    """The case with its `from` and `to` days made a range its route accepts: `to` within the
-    longest range after `from`, and the catalogue's `from` not in the past."""
+    """The case with its first and last days (`from` and `to` in a query, `startDate` and
+    `endDate` in a contract's body) made a range its route accepts: the last within the longest
+    range after the first, and a rental's first day not in the past."""
     limits = DAY_RANGES.get(case.operation.path)
-    query = case.query if isinstance(case.query, dict) else {}
-    first, last = day(query.get("from")), day(query.get("to"))
+    if case.operation.path.startswith("/v1/contracts"):
+        values, names = (case.body if isinstance(case.body, dict) else {}), ("startDate", "endDate")
+    else:
+        values, names = (case.query if isinstance(case.query, dict) else {}), ("from", "to")
+    first, last = day(values.get(names[0])), day(values.get(names[1]))
     if limits is None or first is None or last is None:
         return case
     longest, from_today = limits
-    chooser = random.Random(repr(sorted(query.items(), key=lambda item: item[0])))
+    chooser = random.Random(repr(sorted(values.items(), key=lambda item: item[0])))
     today = datetime.now(timezone.utc).date()
     if from_today and first < today:
         first = today + timedelta(days=chooser.randrange(365))
@@ -263,7 +251,79 @@ def days_make_a_range(case):
         last = first + timedelta(days=chooser.randrange(longest))
     except OverflowError:
         last = first
-    query["from"], query["to"] = first.isoformat(), last.isoformat()
+    values[names[0]], values[names[1]] = first.isoformat(), last.isoformat()
+    return case
+
+
+def reschedules_within_reach(case):
+    """contracts::reschedule: a date change keeps a rental period (not in the past, at most 90
+    days) and moves at most 97 days at once; the case's new dates are made a few days' move of
+    the contract's own, read as the caller."""
+    if case.operation.path != "/v1/contracts/{id}" or not isinstance(case.body, dict):
+        return case
+    body = case.body
+    if "startDate" not in body and "endDate" not in body:
+        return case
+    contract = held(f"/v1/contracts/{(case.path_parameters or {}).get('id')}")
+    first, last = (day(contract.get(name)) if contract else None for name in ("startDate", "endDate"))
+    if first is None or last is None:
+        return case
+    chooser = random.Random(repr(sorted(body.items(), key=lambda item: item[0])))
+    today = datetime.now(timezone.utc).date()
+    new_first = max(today, first + timedelta(days=chooser.randint(-5, 5))) if "startDate" in body else first
+    new_last = last + timedelta(days=chooser.randint(-5, 5)) if "endDate" in body else last
+    new_last = min(max(new_last, new_first), new_first + timedelta(days=89))
+    if "startDate" in body:
+        body["startDate"] = new_first.isoformat()
+    if "endDate" in body:
+        body["endDate"] = new_last.isoformat()
+    return case
+
+
+# Who the run signs in as (run.py): a staff reservation names its customer, a customer's is for
+# their own profile and names none (contracts::reserve).
+ROLE = os.environ.get("ITINERA_FUZZ_ROLE", "")
+
+
+def reserves_as_the_role_may(case):
+    if case.operation.path != "/v1/contracts" or not isinstance(case.body, dict):
+        return case
+    if ROLE == "customer":
+        case.body.pop("customerId", None)
+    elif KNOWN["customerId"] and "customerId" not in case.body:
+        case.body["customerId"] = random.Random(repr(sorted(case.body.items()))).choice(
+            KNOWN["customerId"]
+        )
+    return case
+
+
+def declared_fields():
+    """The body fields each operation declares, from the document the run tests."""
+    request = urllib.request.Request(os.environ["ITINERA_FUZZ_BASE"] + "/openapi.json")
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        document = json.load(answer)
+    fields = {}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            schema = (
+                operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+                .get("schema", {})
+            )
+            if "properties" in schema:
+                fields[(method.upper(), path)] = set(schema["properties"])
+    return fields
+
+
+DECLARED = declared_fields() if "ITINERA_FUZZ_BASE" in os.environ else {}
+
+
+def only_declared_fields(case):
+    """A valid body holds only the fields its operation declares; the stateful phase's inferred
+    links sometimes add a field named after a parameter, which is not a valid request."""
+    declared = DECLARED.get((case.method.upper(), case.operation.path))
+    if declared is not None and isinstance(case.body, dict):
+        for name in [name for name in case.body if name not in declared]:
+            del case.body[name]
     return case
 
 
@@ -273,7 +333,7 @@ RULES = (
     departs_in_the_future_before_arriving,
     keeps_the_schedule,
     model_year_is_not_ahead,
-    days_in_range,
+    booking_total_is_representable,
     ranges_in_order,
     audit_names_one_selector,
     password_is_uncommon,
@@ -289,7 +349,17 @@ def generated_as_valid(case):
 def map_case(context, case):
     if not generated_as_valid(case):
         return case
-    return days_make_a_range(pays_the_total(sends_a_new_key(names_what_exists(case))))
+    for change in (
+        only_declared_fields,
+        names_what_exists,
+        reserves_as_the_role_may,
+        sends_a_new_key,
+        pays_the_total,
+        days_make_a_range,
+        reschedules_within_reach,
+    ):
+        case = change(case)
+    return case
 
 
 @schemathesis.hook

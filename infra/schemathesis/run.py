@@ -117,7 +117,8 @@ def main():
                      "--report", "junit", "--report-dir", os.path.join(reports, role)],
                     timeout=int(seconds) * 3,
                     env=dict(os.environ, PYTHONPATH=HERE, SCHEMATHESIS_HOOKS="hooks",
-                             ITINERA_FUZZ_BASE=base, ITINERA_FUZZ_TOKEN=token, **known),
+                             ITINERA_FUZZ_BASE=base, ITINERA_FUZZ_TOKEN=token,
+                             ITINERA_FUZZ_ROLE=role, **known),
                 )
                 if run.returncode != 0:
                     failed.append(role)

@@ -228,11 +228,10 @@ fn type_descriptor(value: &Value) -> &'static str {
     }
 }
 
-/// Whether `condition` renders inside its own parentheses (a type-checked `<>`, the condition
-/// that always holds), so a conjunction must not wrap it again.
+/// Whether `condition` renders inside its own parentheses (the condition that always holds), so
+/// a conjunction must not wrap it again.
 fn self_parenthesized(condition: &Condition) -> bool {
     match condition {
-        Condition::Compare { comparison, .. } => *comparison == Comparison::NotEqual,
         Condition::And(conditions) => conditions.is_empty(),
         _ => false,
     }
