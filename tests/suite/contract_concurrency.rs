@@ -254,6 +254,7 @@ async fn reserve(
         &**store,
         clock,
         &UuidV7Ids,
+        None,
         &context,
         &key,
         &reservation,

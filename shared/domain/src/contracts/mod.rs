@@ -5,7 +5,9 @@
 //! (`days.rs`; docs/data-model.md has the why, the cost and the limits).
 //!
 //! - `reserve.rs`: reserving, under an `Idempotency-Key`, with the car's and the customer's
-//!   counters moved in the same transaction.
+//!   counters moved and the confirmation job staged in the same transaction.
+//! - `notices.rs`: the jobs about a contract (confirmation, pickup and return reminders), to the
+//!   linked user or the customer's email address.
 //! - `change.rs`: how a contract changes after (read, decide, write under its version), which
 //!   `cancel.rs`, `reschedule.rs` (new dates) and `handover.rs` (pickup and return) use.
 //! - `read.rs`: one contract for its owner or staff, and the lists by customer, car or status.
@@ -17,6 +19,7 @@ mod change;
 mod days;
 mod handover;
 mod model;
+mod notices;
 mod read;
 mod records;
 mod reschedule;
