@@ -10,6 +10,8 @@
 //!   linked user or the customer's email address.
 //! - `change.rs`: how a contract changes after (read, decide, write under its version), which
 //!   `cancel.rs`, `reschedule.rs` (new dates) and `handover.rs` (pickup and return) use.
+//! - `reminders.rs`: the scheduled pickup and return reminders, each staged once with a marker
+//!   on the contract.
 //! - `read.rs`: one contract for its owner or staff, and the lists by customer, car or status.
 //! - `records.rs`: keys, items, index keys and the writes on the car and the customer;
 //!   `model.rs`: the values.
@@ -22,6 +24,7 @@ mod model;
 mod notices;
 mod read;
 mod records;
+mod reminders;
 mod reschedule;
 mod reserve;
 
@@ -38,5 +41,6 @@ pub use model::{
     Reservation,
 };
 pub use read::{ContractPage, get_contract, list_contracts};
+pub use reminders::queue_rental_reminders;
 pub use reschedule::{MAX_MOVED_DAYS, NewDates, reschedule_contract};
 pub use reserve::{RESERVE_OPERATION, ReserveOutcome, reserve_contract};
