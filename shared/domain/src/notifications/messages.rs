@@ -34,8 +34,7 @@ fn contract_message(kind: &JobKind, contract: &ContractSnapshot) -> Message {
         JobKind::ContractReserved => Message {
             title: format!("Car reserved: {car}, {start} to {end}"),
             body: format!(
-                "Your rental of the {car} from {start} to {end} is reserved. Total: {total}, \
-                 paid at pickup."
+                "Your rental of the {car} from {start} to {end} is reserved. Total: {total}."
             ),
         },
         JobKind::PickupReminder => Message {
