@@ -11,7 +11,8 @@
 //! - [`cars`], [`customers`]: the rental fleet (plates and VINs unique) and the customers who
 //!   rent (emails unique, at most one profile per user account).
 //! - [`contracts`]: rental contracts, whose days of a car never overlap (one slot item per day
-//!   taken in the contract's own transaction), with their pickup and return.
+//!   taken in the contract's own transaction), with their pickup and return, the confirmation
+//!   job a reservation stages, and the scheduled pickup and return reminders.
 //! - `contention`: backoff between colliding transactions (bookings and contracts).
 //! - [`calendar`]: whole days (`yyyy-mm-dd`), for licence expiries and rental dates.
 //! - [`storage`]: the storage port (DynamoDB semantics in typed terms), the table schema, and the
