@@ -13,7 +13,7 @@ use crate::cars::{CarStatus, Mileage};
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
 use crate::identity::RequestContext;
-use crate::storage::{Item, Query, SortCondition, Store};
+use crate::storage::{Item, Query, SortCondition, Store, query_all};
 
 /// What staff record when the car comes back.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -206,15 +206,8 @@ pub(super) async fn overrun_holders(
         days::day_key(&contract.car_id, *first).sk,
         days::day_key(&contract.car_id, *last).sk,
     ));
-    let mut holders = Vec::new();
-    loop {
-        let page = store.query(query.clone()).await?;
-        holders.extend(page.items.iter().filter_map(slot_holder));
-        match page.last_evaluated_key {
-            Some(next) => query.start_after = Some(next),
-            None => return Ok(holders),
-        }
-    }
+    let slots = query_all(store, query).await?;
+    Ok(slots.iter().filter_map(slot_holder).collect())
 }
 
 /// The day and holder of a slot item.

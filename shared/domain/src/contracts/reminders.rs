@@ -27,7 +27,7 @@ use crate::entity::{self, Stored};
 use crate::error::DomainError;
 use crate::jobs::{JobKind, JobQueue, outbox};
 use crate::storage::{
-    Comparison, Condition, Item, Query, SortCondition, Store, Update, WriteOp, timestamp,
+    Comparison, Condition, Item, Query, SortCondition, Store, Update, WriteOp, query_all, timestamp,
 };
 use crate::version::{Guarded, transact_guarded};
 
@@ -99,17 +99,9 @@ pub async fn queue_rental_reminders(
     let now = clock.now();
     let mut queued = 0;
     for due in [Due::pickups(now), Due::returns(now)] {
-        let mut query = due.query.clone();
-        loop {
-            let page = store.query(query.clone()).await?;
-            for item in page.items {
-                if remind(store, clock, ids, queue, &due, item).await? {
-                    queued += 1;
-                }
-            }
-            match page.last_evaluated_key {
-                Some(last) => query.start_after = Some(last),
-                None => break,
+        for item in query_all(store, due.query.clone()).await? {
+            if remind(store, clock, ids, queue, &due, item).await? {
+                queued += 1;
             }
         }
     }
