@@ -136,7 +136,7 @@ impl Rental {
     }
 
     /// Staff move `contract` to days `from..=to` (offsets from today) under `precondition`.
-    async fn reschedule(
+    pub(crate) async fn reschedule(
         &self,
         contract: &Contract,
         (from, to): (i64, i64),

@@ -11,6 +11,7 @@ use itinera::error::DomainError;
 use itinera::jobs::{Job, JobKind, Processed, Recipient, Subject, process_batch, process_job};
 use itinera::notifications::NotificationKind;
 use itinera::storage::{Query, Store};
+use itinera::version::Precondition;
 use itinera_tests::{Backend, context_of};
 
 use crate::contract_concurrency::{Rental, day, rental_for};
@@ -229,7 +230,46 @@ async fn pickup_and_return_reminders_are_found_and_sent_once_each(backend: Backe
     );
 }
 
+async fn a_contract_re_dated_after_its_pickup_reminder_is_reminded_of_its_new_first_day(
+    backend: Backend,
+) {
+    let rental = unlinked(&backend).await;
+    let contract = rental.reserve(1, 2).await.unwrap();
+    assert_eq!(remind(&rental).await, 1);
+    let moved = rental
+        .reschedule(&contract, (0, 1), &Precondition::None)
+        .await
+        .unwrap();
+    assert_eq!(moved.start_date, day(0));
+    assert_eq!(remind(&rental).await, 1, "the new first day is due");
+    assert_eq!(remind(&rental).await, 0);
+
+    let mailer = std::sync::Arc::new(RecordingMailer::new());
+    let services = worker(std::sync::Arc::clone(&rental.store), mailer.clone());
+    let deliveries = staged(&*rental.store)
+        .await
+        .iter()
+        .map(|job| raw_delivery(&job.to_body().unwrap()))
+        .collect();
+    assert!(process_batch(&services, deliveries).await.is_empty());
+    let mut pickups: Vec<String> = mailer
+        .sent()
+        .iter()
+        .map(|email| email.subject().to_owned())
+        .filter(|subject| subject.starts_with("Pickup reminder"))
+        .collect();
+    pickups.sort();
+    assert_eq!(
+        pickups,
+        [
+            format!("Pickup reminder: Toyota Corolla (RENT1) on {}", day(0)),
+            format!("Pickup reminder: Toyota Corolla (RENT1) on {}", day(1)),
+        ]
+    );
+}
+
 on_both_families!(
+    a_contract_re_dated_after_its_pickup_reminder_is_reminded_of_its_new_first_day,
     a_reservation_stages_its_confirmation_and_a_refused_one_stages_nothing,
     an_unlinked_customer_is_emailed_the_confirmation_once,
     a_linked_user_is_notified_and_emailed_the_confirmation_once,

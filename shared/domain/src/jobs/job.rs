@@ -134,11 +134,20 @@ pub struct Job {
 
 impl Job {
     /// What makes two jobs the same piece of work, whatever their ids: each kind happens at most
-    /// once to a booking or contract. Workers deduplicate on it, so a job enqueued twice (a
-    /// retried request, a scheduled run overlapping the previous one, a redelivery) has its
-    /// effects once.
+    /// once to a booking or contract, and a pickup reminder once per first day (a contract
+    /// re-dated after its reminder is reminded of its new first day). Workers deduplicate on it,
+    /// so a job enqueued twice (a retried request, a scheduled run overlapping the previous one, a
+    /// redelivery) has its effects once.
     pub fn dedup_key(&self) -> String {
-        format!("{}#{}", self.kind.name(), self.subject.id())
+        match (&self.kind, &self.subject) {
+            (JobKind::PickupReminder, Subject::Contract(contract)) => format!(
+                "{}#{}#{}",
+                self.kind.name(),
+                contract.contract_id,
+                contract.start_date
+            ),
+            _ => format!("{}#{}", self.kind.name(), self.subject.id()),
+        }
     }
 
     /// The user the job informs, if it informs one.
@@ -262,6 +271,25 @@ mod tests {
         assert_eq!(
             original.dedup_key(),
             "contract-reserved#0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e71"
+        );
+    }
+
+    #[test]
+    fn a_pickup_reminder_is_the_same_work_only_for_the_same_first_day() {
+        let reminder = Job::contract_sample(JobKind::PickupReminder);
+        assert_eq!(
+            reminder.dedup_key(),
+            "pickup-reminder#0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e71#2026-12-01"
+        );
+        let mut moved = reminder.clone();
+        if let Subject::Contract(contract) = &mut moved.subject {
+            contract.start_date = Day::parse("2026-12-02").unwrap();
+        }
+        assert_ne!(moved.dedup_key(), reminder.dedup_key());
+        let back = Job::contract_sample(JobKind::ReturnReminder);
+        assert_eq!(
+            back.dedup_key(),
+            "return-reminder#0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e71"
         );
     }
 
