@@ -144,7 +144,7 @@ fn error_fields(problem: &Value) -> Vec<&str> {
 
 /// Accepts every job and remembers it.
 #[derive(Default)]
-struct RecordingQueue(Mutex<Vec<Job>>);
+pub(crate) struct RecordingQueue(Mutex<Vec<Job>>);
 
 #[async_trait]
 impl JobQueue for RecordingQueue {
@@ -158,7 +158,7 @@ impl JobQueue for RecordingQueue {
 }
 
 impl RecordingQueue {
-    fn jobs(&self) -> Vec<Job> {
+    pub(crate) fn jobs(&self) -> Vec<Job> {
         self.0.lock().unwrap().clone()
     }
 }

@@ -100,7 +100,7 @@ pub(crate) async fn rental_for(backend: &Backend, email: Email, user: Option<Use
     }
 }
 
-fn respond(contract: &Contract) -> Result<StoredResponse, StoreError> {
+pub(crate) fn respond(contract: &Contract) -> Result<StoredResponse, StoreError> {
     Ok(StoredResponse {
         status: 201,
         body: serde_json::to_value(contract).map_err(StoreError::internal)?,

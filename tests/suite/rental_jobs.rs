@@ -6,15 +6,20 @@ use chrono::TimeDelta;
 use itinera::accounts::Email;
 use itinera::cars::Mileage;
 use itinera::clock::UuidV7Ids;
-use itinera::contracts::{Contract, ContractStatus, pick_up_contract, queue_rental_reminders};
+use itinera::contracts::{
+    Contract, ContractStatus, Reservation, pick_up_contract, queue_rental_reminders,
+    reserve_contract,
+};
 use itinera::error::DomainError;
+use itinera::idempotency::{IdempotencyKey, Outcome};
 use itinera::jobs::{Job, JobKind, Processed, Recipient, Subject, process_batch, process_job};
 use itinera::notifications::NotificationKind;
 use itinera::storage::{Query, Store};
 use itinera::version::Precondition;
 use itinera_tests::{Backend, context_of};
 
-use crate::contract_concurrency::{Rental, day, rental_for};
+use crate::bookings::RecordingQueue;
+use crate::contract_concurrency::{Rental, day, rental_for, respond};
 use crate::worker::{RecordingMailer, notifications_of, raw_delivery, register_customer, worker};
 
 /// The jobs waiting in the outbox, as the relay would send them, oldest first.
@@ -59,6 +64,47 @@ async fn a_reservation_stages_its_confirmation_and_a_refused_one_stages_nothing(
     assert_eq!(snapshot.car, "Toyota Corolla (RENT1)");
     assert_eq!((snapshot.start_date, snapshot.end_date), (day(1), day(3)));
     assert_eq!(snapshot.total, contract.total);
+}
+
+async fn a_reservation_with_a_queue_sends_its_confirmation_and_empties_the_outbox(
+    backend: Backend,
+) {
+    let rental = unlinked(&backend).await;
+    let queue = RecordingQueue::default();
+    let reservation = Reservation {
+        car_id: rental.car.clone(),
+        customer_id: Some(rental.customer.clone()),
+        start_date: day(1),
+        end_date: day(2),
+    };
+    let key = IdempotencyKey::parse(&uuid::Uuid::new_v4().to_string()).unwrap();
+    let outcome = reserve_contract(
+        &*rental.store,
+        &*rental.clock,
+        &UuidV7Ids,
+        Some(&queue),
+        &context_of(&rental.staff),
+        &key,
+        &reservation,
+        respond,
+    )
+    .await
+    .unwrap();
+    let Outcome::Created {
+        value: contract, ..
+    } = outcome
+    else {
+        panic!("a fresh key replayed");
+    };
+
+    let sent = queue.jobs();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].kind, JobKind::ContractReserved);
+    assert_eq!(sent[0].subject.id(), contract.id.as_str());
+    assert!(
+        staged(&*rental.store).await.is_empty(),
+        "dispatched, so not left for the relay"
+    );
 }
 
 async fn an_unlinked_customer_is_emailed_the_confirmation_once(backend: Backend) {
@@ -269,6 +315,7 @@ async fn a_contract_re_dated_after_its_pickup_reminder_is_reminded_of_its_new_fi
 }
 
 on_both_families!(
+    a_reservation_with_a_queue_sends_its_confirmation_and_empties_the_outbox,
     a_contract_re_dated_after_its_pickup_reminder_is_reminded_of_its_new_first_day,
     a_reservation_stages_its_confirmation_and_a_refused_one_stages_nothing,
     an_unlinked_customer_is_emailed_the_confirmation_once,
