@@ -212,6 +212,28 @@ async fn reminders(store: &dyn Store) -> Vec<(JobKind, String)> {
     reminders
 }
 
+/// Delivers every staged job to a worker `rounds` times over, as the queue would (redeliveries
+/// included), and returns the subjects of the emails it sent, sorted.
+async fn emailed_subjects(rental: &Rental, rounds: usize) -> Vec<String> {
+    let mailer = std::sync::Arc::new(RecordingMailer::new());
+    let services = worker(std::sync::Arc::clone(&rental.store), mailer.clone());
+    for _ in 0..rounds {
+        let deliveries = staged(&*rental.store)
+            .await
+            .iter()
+            .map(|job| raw_delivery(&job.to_body().unwrap()))
+            .collect();
+        assert!(process_batch(&services, deliveries).await.is_empty());
+    }
+    let mut subjects: Vec<String> = mailer
+        .sent()
+        .iter()
+        .map(|email| email.subject().to_owned())
+        .collect();
+    subjects.sort();
+    subjects
+}
+
 async fn pickup_and_return_reminders_are_found_and_sent_once_each(backend: Backend) {
     let rental = unlinked(&backend).await;
     let soon = rental.reserve(1, 2).await.unwrap();
@@ -248,22 +270,11 @@ async fn pickup_and_return_reminders_are_found_and_sent_once_each(backend: Backe
     assert_eq!(reminders(&*rental.store).await, expected);
 
     // Every staged job through the worker twice: one email each, none sent again.
-    let mailer = std::sync::Arc::new(RecordingMailer::new());
-    let services = worker(std::sync::Arc::clone(&rental.store), mailer.clone());
-    for _ in 0..2 {
-        let deliveries = staged(&*rental.store)
-            .await
-            .iter()
-            .map(|job| raw_delivery(&job.to_body().unwrap()))
-            .collect();
-        assert!(process_batch(&services, deliveries).await.is_empty());
-    }
-    let mut subjects: Vec<String> = mailer
-        .sent()
+    let subjects: Vec<String> = emailed_subjects(&rental, 2)
+        .await
         .iter()
-        .map(|email| email.subject().split(':').next().unwrap().to_owned())
+        .map(|subject| subject.split(':').next().unwrap().to_owned())
         .collect();
-    subjects.sort();
     assert_eq!(
         subjects,
         [
@@ -290,21 +301,11 @@ async fn a_contract_re_dated_after_its_pickup_reminder_is_reminded_of_its_new_fi
     assert_eq!(remind(&rental).await, 1, "the new first day is due");
     assert_eq!(remind(&rental).await, 0);
 
-    let mailer = std::sync::Arc::new(RecordingMailer::new());
-    let services = worker(std::sync::Arc::clone(&rental.store), mailer.clone());
-    let deliveries = staged(&*rental.store)
+    let pickups: Vec<String> = emailed_subjects(&rental, 1)
         .await
-        .iter()
-        .map(|job| raw_delivery(&job.to_body().unwrap()))
-        .collect();
-    assert!(process_batch(&services, deliveries).await.is_empty());
-    let mut pickups: Vec<String> = mailer
-        .sent()
-        .iter()
-        .map(|email| email.subject().to_owned())
+        .into_iter()
         .filter(|subject| subject.starts_with("Pickup reminder"))
         .collect();
-    pickups.sort();
     assert_eq!(
         pickups,
         [
