@@ -1,15 +1,18 @@
 //! The jobs worker: what a job does. Each notice writes one in-app notification for its user and
-//! sends them one email, however often the queue delivers it; each task runs its use case
+//! sends them one email (a notice to an email address alone, a rental customer with no account,
+//! only the email), however often the queue delivers it; each task runs its use case
 //! (settling a charge or a refund, cancelling a cancelled flight's bookings), whose conditioned
 //! writes make a repeated delivery harmless (see [`super::Task`]).
 //!
 //! ## Once per job
-//! A job's effects are recorded in a job record keyed by [`Job::dedup_key`] (`JOB#<kind>#<booking>`),
+//! A job's effects are recorded in a job record keyed by [`Job::dedup_key`]
+//! (`JOB#<kind>#<booking or contract>`),
 //! not by the job's id, so a second job for the same kind and booking (a retried request, an
 //! overlapping scheduled run) counts as the same work.
 //!
 //! - **Notification: exactly once.** The first delivery writes the record and the notification in
-//!   one transaction, the record on condition that it does not exist. Any later delivery fails
+//!   one transaction (the record alone when there is no user), the record on condition that it
+//!   does not exist. Any later delivery fails
 //!   that condition and writes nothing.
 //! - **Email: at least once, in practice once.** The record carries the email's state (`pending`,
 //!   `sent`, `skipped`) and a lease. A delivery sends only while it holds the lease: it takes it
