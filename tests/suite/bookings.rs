@@ -144,7 +144,7 @@ fn error_fields(problem: &Value) -> Vec<&str> {
 
 /// Accepts every job and remembers it.
 #[derive(Default)]
-struct RecordingQueue(Mutex<Vec<Job>>);
+pub(crate) struct RecordingQueue(Mutex<Vec<Job>>);
 
 #[async_trait]
 impl JobQueue for RecordingQueue {
@@ -158,7 +158,7 @@ impl JobQueue for RecordingQueue {
 }
 
 impl RecordingQueue {
-    fn jobs(&self) -> Vec<Job> {
+    pub(crate) fn jobs(&self) -> Vec<Job> {
         self.0.lock().unwrap().clone()
     }
 }
@@ -517,8 +517,8 @@ async fn a_lapsed_hold_cannot_be_paid_and_expiry_returns_its_seats() {
     let jobs = queue.jobs();
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].kind, JobKind::BookingExpired);
-    assert_eq!(jobs[0].booking.booking_id, id);
-    assert_eq!(jobs[0].user_id, ann.user_id);
+    assert_eq!(jobs[0].subject.id(), id);
+    assert_eq!(jobs[0].user_id(), Some(&ann.user_id));
     // Nothing is due any more: a second run expires nothing and gives back no seats.
     let again = expire_holds(&*app.store, &*app.clock, &UuidV7Ids, None)
         .await
@@ -861,10 +861,7 @@ async fn departure_reminders_go_once_to_each_confirmed_booking_of_flights_leavin
         jobs.iter()
             .all(|job| job.kind == JobKind::DepartureReminder)
     );
-    let mut reminded: Vec<&str> = jobs
-        .iter()
-        .map(|job| job.booking.booking_id.as_str())
-        .collect();
+    let mut reminded: Vec<&str> = jobs.iter().map(|job| job.subject.id()).collect();
     reminded.sort_unstable();
     let mut expected: Vec<&str> = confirmed
         .iter()

@@ -25,7 +25,7 @@ use itinera::contracts::{
 use itinera::customers::{CustomerId, LicenceNumber, NewCustomer, create_customer};
 use itinera::error::DomainError;
 use itinera::idempotency::{IdempotencyKey, StoredResponse};
-use itinera::identity::{Principal, Role};
+use itinera::identity::{Principal, Role, UserId};
 use itinera::money::{Currency, Money};
 use itinera::pagination::PageLimit;
 use itinera::storage::{Key, Query, SortCondition, Store, StoreError};
@@ -34,27 +34,34 @@ use itinera_tests::{Backend, SettableClock, context_of, principal};
 use tokio::sync::Barrier;
 
 /// The day the tests run on: every reservation is after it.
-fn today() -> DateTime<Utc> {
+pub(crate) fn today() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2030-01-10T09:00:00Z")
         .unwrap()
         .to_utc()
 }
 
 /// The day `offset` days after [`today`].
-fn day(offset: i64) -> Day {
+pub(crate) fn day(offset: i64) -> Day {
     Day::today(today() + TimeDelta::days(offset))
 }
 
 /// A fleet of one car and one customer, with the staff member who reserves for them.
-struct Rental {
-    store: Arc<dyn Store>,
-    clock: Arc<SettableClock>,
-    staff: Principal,
-    car: CarId,
-    customer: CustomerId,
+pub(crate) struct Rental {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<SettableClock>,
+    pub(crate) staff: Principal,
+    pub(crate) car: CarId,
+    pub(crate) customer: CustomerId,
 }
 
+/// A rental for Ann Lee, with no account linked.
 async fn rental(backend: &Backend) -> Rental {
+    rental_for(backend, Email::parse("ann.lee@example.com").unwrap(), None).await
+}
+
+/// A rental of the Toyota Corolla `RENT1` for Ann Lee, reachable at `email`, her profile linked
+/// to the account `user` if one is named.
+pub(crate) async fn rental_for(backend: &Backend, email: Email, user: Option<UserId>) -> Rental {
     let store = Arc::clone(&backend.store);
     let clock = Arc::new(SettableClock::at(today()));
     let staff = principal(Role::Staff);
@@ -75,11 +82,11 @@ async fn rental(backend: &Backend) -> Rental {
         .unwrap();
     let customer = NewCustomer {
         name: PersonName::parse("Ann Lee").unwrap(),
-        email: Email::parse("ann.lee@example.com").unwrap(),
+        email,
         phone: Phone::parse("+44 20 7946 0958").unwrap(),
         licence_number: LicenceNumber::parse("LEE99701015AN9IJ").unwrap(),
         licence_expiry: Day::parse("2035-05-31").unwrap(),
-        user_id: None,
+        user_id: user,
     };
     let customer = create_customer(&*store, &*clock, &UuidV7Ids, &context, customer)
         .await
@@ -93,7 +100,7 @@ async fn rental(backend: &Backend) -> Rental {
     }
 }
 
-fn respond(contract: &Contract) -> Result<StoredResponse, StoreError> {
+pub(crate) fn respond(contract: &Contract) -> Result<StoredResponse, StoreError> {
     Ok(StoredResponse {
         status: 201,
         body: serde_json::to_value(contract).map_err(StoreError::internal)?,
@@ -103,7 +110,7 @@ fn respond(contract: &Contract) -> Result<StoredResponse, StoreError> {
 
 impl Rental {
     /// Staff reserve days `from..=to` (offsets from today) of the car, under a fresh key.
-    async fn reserve(&self, from: i64, to: i64) -> Result<Contract, DomainError> {
+    pub(crate) async fn reserve(&self, from: i64, to: i64) -> Result<Contract, DomainError> {
         reserve(
             &self.store,
             &*self.clock,
@@ -129,7 +136,7 @@ impl Rental {
     }
 
     /// Staff move `contract` to days `from..=to` (offsets from today) under `precondition`.
-    async fn reschedule(
+    pub(crate) async fn reschedule(
         &self,
         contract: &Contract,
         (from, to): (i64, i64),
@@ -254,6 +261,7 @@ async fn reserve(
         &**store,
         clock,
         &UuidV7Ids,
+        None,
         &context,
         &key,
         &reservation,

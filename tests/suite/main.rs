@@ -57,5 +57,6 @@ mod outbox;
 mod payment_recovery;
 mod queue_conformance;
 mod ratelimit;
+mod rental_jobs;
 mod template;
 mod worker;

@@ -12,6 +12,7 @@ use itinera::identity::UserId;
 use itinera::jobs::outbox::{dispatch, relay, stage};
 use itinera::jobs::{
     BookingSnapshot, Job, JobId, JobKind, JobQueue, JobSource, MAX_BATCH, QueueError, QueueMessage,
+    Recipient, Subject,
 };
 use itinera::money::{Currency, Money};
 use itinera::ratelimit::ManualClock;
@@ -47,9 +48,9 @@ fn fixture() -> Fixture {
 fn job_at(created_at: DateTime<Utc>) -> Job {
     Job {
         id: JobId::from(uuid::Uuid::now_v7()),
-        user_id: UserId::from(uuid::Uuid::now_v7()),
+        recipient: Recipient::UserId(UserId::from(uuid::Uuid::now_v7())),
         kind: JobKind::BookingConfirmed,
-        booking: BookingSnapshot {
+        subject: Subject::Booking(BookingSnapshot {
             booking_id: uuid::Uuid::now_v7().to_string(),
             flight_id: uuid::Uuid::now_v7().to_string(),
             flight_number: "AI101".into(),
@@ -58,7 +59,7 @@ fn job_at(created_at: DateTime<Utc>) -> Job {
             departure_time: created_at + TimeDelta::days(10),
             seats: 2,
             total: Money::new(25_000, Currency::parse("INR").unwrap()).unwrap(),
-        },
+        }),
         created_at,
     }
 }
@@ -74,7 +75,7 @@ fn booking_change(job: &Job) -> WriteOp {
         .as_object()
         .cloned()
         .expect("an object");
-    Key::new(format!("BOOKING#{}", job.booking.booking_id), "BOOKING").write_into(&mut item);
+    Key::new(format!("BOOKING#{}", job.subject.id()), "BOOKING").write_into(&mut item);
     WriteOp::Put(Put {
         item,
         condition: Some(Condition::ItemNotExists),

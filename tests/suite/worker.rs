@@ -15,8 +15,8 @@ use itinera::accounts::{
 use itinera::clock::{SystemClock, UuidV7Ids};
 use itinera::identity::{RequestContext, UserId};
 use itinera::jobs::{
-    BookingSnapshot, Delivery, EMAIL_LEASE, Job, JobError, JobId, JobKind, Processed,
-    WorkerServices, process_batch, process_job,
+    BookingSnapshot, Delivery, EMAIL_LEASE, Job, JobError, JobId, JobKind, Processed, Recipient,
+    Subject, WorkerServices, process_batch, process_job,
 };
 use itinera::mail::{Email, MailError, Mailer};
 use itinera::money::{Currency, Money};
@@ -145,9 +145,9 @@ pub(crate) fn job_for(user: &UserId, kind: JobKind) -> Job {
     let inr = Currency::parse("INR").expect("a currency");
     Job {
         id: JobId::from(uuid::Uuid::now_v7()),
-        user_id: user.clone(),
+        recipient: Recipient::UserId(user.clone()),
         kind,
-        booking: BookingSnapshot {
+        subject: Subject::Booking(BookingSnapshot {
             booking_id: uuid::Uuid::now_v7().to_string(),
             flight_id: uuid::Uuid::now_v7().to_string(),
             flight_number: "AI101".into(),
@@ -156,7 +156,7 @@ pub(crate) fn job_for(user: &UserId, kind: JobKind) -> Job {
             departure_time: Utc::now() + TimeDelta::days(3),
             seats: 2,
             total: Money::new(250_000, inr).expect("an amount"),
-        },
+        }),
         created_at: Utc::now(),
     }
 }
@@ -264,7 +264,10 @@ async fn a_redelivered_job_sends_one_email_and_writes_one_notification(store: Ar
     assert!(sent[0].text_body().contains(&message.body));
     assert_eq!(notifications[0].title, message.title);
     assert_eq!(notifications[0].body, message.body);
-    assert_eq!(notifications[0].booking_id, job.booking.booking_id);
+    assert_eq!(
+        notifications[0].booking_id.as_deref(),
+        Some(job.subject.id())
+    );
     assert!(!notifications[0].read);
 }
 
@@ -411,7 +414,9 @@ async fn a_job_whose_text_makes_no_valid_email_fails_and_writes_nothing(store: A
     let services = worker(Arc::clone(&store), mailer.clone());
     let ada = register_customer(&*store, "Ada").await;
     let mut job = job_for(&ada.id, JobKind::BookingConfirmed);
-    job.booking.flight_number = "AI101\r\nBcc: someone@example.com".into();
+    if let Subject::Booking(booking) = &mut job.subject {
+        booking.flight_number = "AI101\r\nBcc: someone@example.com".into();
+    }
     let message = delivery(&job);
 
     let outcome = process_job(&services, &job).await;

@@ -402,6 +402,11 @@ pub static ENTRIES: &[Entry] = &[
         Airline,
         "Queues a reminder for each confirmed booking of a flight departing within a day.",
     ),
+    function(
+        "queue-rental-reminders",
+        Rental,
+        "Queues a pickup reminder for each reserved rental starting within a day and a return reminder for each active rental ending today.",
+    ),
 ];
 
 /// The entry of `function`.

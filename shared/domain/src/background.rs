@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 
-use crate::bookings;
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
 use crate::jobs::{JobQueue, outbox};
 use crate::storage::{Store, StoreAccess};
+use crate::{bookings, contracts};
 
 /// What starts a background function, and so what it does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +41,9 @@ pub enum ScheduledTask {
     ExpireHolds,
     /// Queues a reminder for each confirmed booking of a flight departing within a day.
     QueueDepartureReminders,
+    /// Queues a pickup reminder for each reserved rental starting within a day, and a return
+    /// reminder for each active rental ending today.
+    QueueRentalReminders,
 }
 
 /// One background function.
@@ -105,6 +108,17 @@ pub static BACKGROUND_FUNCTIONS: &[BackgroundFunction] = &[
         sends_email: false,
         moves_money: false,
     },
+    BackgroundFunction {
+        function: "queue-rental-reminders",
+        trigger: Trigger::Schedule {
+            expression: "rate(15 minutes)",
+            task: ScheduledTask::QueueRentalReminders,
+        },
+        store_access: StoreAccess::ReadWrite,
+        enqueues_jobs: true,
+        sends_email: false,
+        moves_money: false,
+    },
 ];
 
 /// The background function named `function`.
@@ -141,6 +155,9 @@ pub async fn run_scheduled(
         ScheduledTask::ExpireHolds => bookings::expire_holds(store, clock, ids, Some(queue)).await,
         ScheduledTask::QueueDepartureReminders => {
             bookings::queue_departure_reminders(store, clock, ids, Some(queue)).await
+        }
+        ScheduledTask::QueueRentalReminders => {
+            contracts::queue_rental_reminders(store, clock, ids, Some(queue)).await
         }
     }
 }

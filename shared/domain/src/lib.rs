@@ -13,7 +13,8 @@
 //! - [`catalogue`]: the public face of the rental fleet: the cars free on every day of a range,
 //!   priced, and one car's busy days, both read from the day slots contracts write.
 //! - [`contracts`]: rental contracts, whose days of a car never overlap (one slot item per day
-//!   taken in the contract's own transaction), with their pickup and return.
+//!   taken in the contract's own transaction), with their pickup and return, the confirmation
+//!   job a reservation stages, and the scheduled pickup and return reminders.
 //! - `contention`: backoff between colliding transactions (bookings and contracts).
 //! - [`calendar`]: whole days (`yyyy-mm-dd`) and ranges of them, for licence expiries and rental
 //!   dates.

@@ -387,7 +387,7 @@ route!(
 // anyone's, and only staff hand cars over and take them back.
 route!(
     CREATE_CONTRACT: POST "/v1/contracts" -> "create-contract",
-    Customer, Write, ReadWrite, contracts::create
+    Customer, Write, ReadWrite, contracts::create; enqueues_jobs
 );
 
 route!(

@@ -8,7 +8,7 @@ use super::records;
 use crate::audit::{self, Action, Change};
 use crate::clock::IdGenerator;
 use crate::identity::RequestContext;
-use crate::jobs::{BookingSnapshot, Job, JobId, JobKind};
+use crate::jobs::{BookingSnapshot, Job, JobId, JobKind, Recipient, Subject};
 use crate::storage::{StoreError, WriteOp};
 
 /// The audit entry of the change from `current` to `changed` (its public fields before and
@@ -40,9 +40,9 @@ pub(crate) fn job(
 ) -> Job {
     Job {
         id: JobId::from(ids.new_id()),
-        user_id: booking.user_id.clone(),
+        recipient: Recipient::UserId(booking.user_id.clone()),
         kind,
-        booking: BookingSnapshot {
+        subject: Subject::Booking(BookingSnapshot {
             booking_id: booking.id.to_string(),
             flight_id: booking.flight_id.to_string(),
             flight_number: booking.flight.number.clone(),
@@ -51,7 +51,7 @@ pub(crate) fn job(
             departure_time: booking.flight.departure_time,
             seats: booking.seats.get(),
             total: booking.total.clone(),
-        },
+        }),
         created_at: now,
     }
 }

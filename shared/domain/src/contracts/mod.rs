@@ -5,9 +5,13 @@
 //! (`days.rs`; docs/data-model.md has the why, the cost and the limits).
 //!
 //! - `reserve.rs`: reserving, under an `Idempotency-Key`, with the car's and the customer's
-//!   counters moved in the same transaction.
+//!   counters moved and the confirmation job staged in the same transaction.
+//! - `notices.rs`: the jobs about a contract (confirmation, pickup and return reminders), to the
+//!   linked user or the customer's email address.
 //! - `change.rs`: how a contract changes after (read, decide, write under its version), which
 //!   `cancel.rs`, `reschedule.rs` (new dates) and `handover.rs` (pickup and return) use.
+//! - `reminders.rs`: the scheduled pickup and return reminders, each staged once with a marker
+//!   on the contract.
 //! - `read.rs`: one contract for its owner or staff, and the lists by customer, car or status.
 //! - `records.rs`: keys, items, index keys and the writes on the car and the customer;
 //!   `model.rs`: the values.
@@ -17,8 +21,10 @@ mod change;
 mod days;
 mod handover;
 mod model;
+mod notices;
 mod read;
 mod records;
+mod reminders;
 mod reschedule;
 mod reserve;
 
@@ -29,5 +35,6 @@ pub use model::{
     Reservation,
 };
 pub use read::{ContractPage, get_contract, list_contracts};
+pub use reminders::queue_rental_reminders;
 pub use reschedule::{MAX_MOVED_DAYS, NewDates, reschedule_contract};
 pub use reserve::{RESERVE_OPERATION, ReserveOutcome, reserve_contract};

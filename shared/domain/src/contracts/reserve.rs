@@ -1,9 +1,10 @@
-//! Reserving a car: the contract, its days of the car, and the counters on the car and the
-//! customer, written in one transaction, so a contract exists exactly when its days are taken.
+//! Reserving a car: the contract, its days of the car, the counters on the car and the
+//! customer, and the confirmation job in the outbox, written in one transaction, so a contract
+//! exists exactly when its days are taken and its customer is told exactly when it exists.
 
 use super::days;
 use super::model::{Contract, ContractId, RentalPeriod, Reservation};
-use super::records;
+use super::{notices, records};
 use crate::calendar::Day;
 use crate::cars::{Car, CarStatus};
 use crate::clock::{Clock, IdGenerator};
@@ -15,6 +16,7 @@ use crate::idempotency::{
     self, Begin, Claim, Fingerprint, IdempotencyKey, IdempotencyScope, Outcome, StoredResponse,
 };
 use crate::identity::{Principal, RequestContext};
+use crate::jobs::{JobKind, JobQueue, outbox};
 use crate::metrics;
 use crate::storage::{MAX_TRANSACTION_OPERATIONS, Store, StoreError};
 
@@ -26,7 +28,7 @@ pub const RESERVE_OPERATION: &str = "reserve-contract";
 const CAR_OPERATION: usize = 0;
 const CUSTOMER_OPERATION: usize = 1;
 const IDEMPOTENCY_OPERATION: usize = 2;
-const FIRST_DAY_OPERATION: usize = 5;
+const FIRST_DAY_OPERATION: usize = 6;
 
 // A reservation of the longest period fits one transaction.
 const _: () =
@@ -49,9 +51,11 @@ pub type ReserveOutcome = Outcome<Contract>;
 /// with the car's current daily rate as its snapshot and `total = days x rate`, its audit entry,
 /// and one slot per day put only where none is (see `days.rs`). Of concurrent reservations
 /// sharing a day, exactly one commits on either store family; the others are 409s naming a day
-/// taken. Colliding or throttled transactions are retried with jittered backoff, and a failed
-/// car or customer condition is explained from the item read again. At most 5 + 90 = 95
-/// operations, within the store's 100.
+/// taken. The same transaction stages the confirmation job in the outbox (see `notices.rs`),
+/// which is sent to `queue` once it commits (or by the relay, without one). Colliding or
+/// throttled transactions are retried with jittered backoff, and a failed car or customer
+/// condition is explained from the item read again. At most 6 + 90 = 96 operations, within the
+/// store's 100.
 #[allow(clippy::too_many_arguments)]
 #[tracing::instrument(
     skip_all,
@@ -61,6 +65,7 @@ pub async fn reserve_contract(
     store: &dyn Store,
     clock: &dyn Clock,
     ids: &dyn IdGenerator,
+    queue: Option<&dyn JobQueue>,
     context: &RequestContext,
     key: &IdempotencyKey,
     reservation: &Reservation,
@@ -88,6 +93,7 @@ pub async fn reserve_contract(
         store,
         clock,
         ids,
+        queue,
         context,
         period,
         claim: &claim,
@@ -167,6 +173,7 @@ struct Request<'a> {
     store: &'a dyn Store,
     clock: &'a dyn Clock,
     ids: &'a dyn IdGenerator,
+    queue: Option<&'a dyn JobQueue>,
     context: &'a RequestContext,
     period: RentalPeriod,
     claim: &'a Claim,
@@ -199,17 +206,26 @@ impl Request<'_> {
                 now,
             )?;
             let response = (self.respond)(&contract)?;
+            let confirmation = notices::job(
+                self.ids,
+                JobKind::ContractReserved,
+                &contract,
+                (&car, &customer),
+                now,
+            );
             let mut operations = vec![
                 records::count_on_car(&car),
                 records::open_on_customer(&customer.id, self.period.end_date()),
                 self.claim.complete(&response),
                 records::put_new(&contract)?,
                 records::created_entry(&contract, self.context, self.ids, now)?,
+                outbox::stage(&confirmation)?,
             ];
             operations.extend(self.period.days().map(|day| days::take(&car.id, &id, day)));
             match self.store.transact(operations).await {
                 Ok(()) => {
                     metrics::CONTRACTS_RESERVED.increment(&[]);
+                    outbox::dispatch(self.store, self.queue, &[confirmation]).await;
                     return Ok(Outcome::Created {
                         value: Box::new(contract),
                         response,

@@ -1,9 +1,16 @@
 //! The jobs use cases hand to the workers: what happened to whom, with a snapshot of the booking
-//! as it was, so a worker can write the notification and the email without reading it again.
+//! or rental contract as it was, so a worker can write the notification and the email without
+//! reading it again.
+//!
+//! The recipient and the subject are each one of several shapes, flattened into the body under
+//! their own field name (`userId` or `email`; `booking` or `contract`): a job queued before rental
+//! contracts existed (`userId` and `booking`) reads back unchanged.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::accounts::Email;
+use crate::calendar::Day;
 use crate::identity::UserId;
 use crate::money::Money;
 
@@ -28,6 +35,12 @@ pub enum JobKind {
     FlightCancelled { refund: Option<Money> },
     /// The flight departs within a day.
     DepartureReminder,
+    /// A car was reserved: the rental contract is made.
+    ContractReserved,
+    /// A reserved rental starts within a day: time to pick the car up.
+    PickupReminder,
+    /// An active rental ends today: time to bring the car back.
+    ReturnReminder,
 }
 
 impl JobKind {
@@ -39,6 +52,9 @@ impl JobKind {
             JobKind::BookingExpired => "booking-expired",
             JobKind::FlightCancelled { .. } => "flight-cancelled",
             JobKind::DepartureReminder => "departure-reminder",
+            JobKind::ContractReserved => "contract-reserved",
+            JobKind::PickupReminder => "pickup-reminder",
+            JobKind::ReturnReminder => "return-reminder",
         }
     }
 }
@@ -59,24 +75,95 @@ pub struct BookingSnapshot {
     pub total: Money,
 }
 
+/// The rental contract a job is about, as it was when the job was created.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContractSnapshot {
+    pub contract_id: String,
+    pub car_id: String,
+    /// The car as people name it: manufacturer, model and licence plate.
+    pub car: String,
+    /// The customer's name, for the greeting of an email with no account behind it.
+    pub customer_name: String,
+    pub start_date: Day,
+    pub end_date: Day,
+    pub total: Money,
+}
+
+/// Who a job informs: a user (an in-app notification and an email to their account's address), or
+/// only an email address (a rental customer with no account linked).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Recipient {
+    UserId(UserId),
+    Email(Email),
+}
+
+/// What a job is about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Subject {
+    Booking(BookingSnapshot),
+    Contract(ContractSnapshot),
+}
+
+impl Subject {
+    /// The id of the booking or contract.
+    pub fn id(&self) -> &str {
+        match self {
+            Subject::Booking(booking) => &booking.booking_id,
+            Subject::Contract(contract) => &contract.contract_id,
+        }
+    }
+}
+
 /// One unit of background work.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Job {
     pub id: JobId,
-    /// The user the job informs.
-    pub user_id: UserId,
+    /// Who the job informs (`userId` or `email` in the body).
+    #[serde(flatten)]
+    pub recipient: Recipient,
     pub kind: JobKind,
-    pub booking: BookingSnapshot,
+    /// What the job is about (`booking` or `contract` in the body).
+    #[serde(flatten)]
+    pub subject: Subject,
     pub created_at: DateTime<Utc>,
 }
 
 impl Job {
     /// What makes two jobs the same piece of work, whatever their ids: each kind happens at most
-    /// once to a booking. Workers deduplicate on it, so a job enqueued twice (a retried request, a
-    /// scheduled run overlapping the previous one, a redelivery) has its effects once.
+    /// once to a booking or contract, and a pickup reminder once per first day (a contract
+    /// re-dated after its reminder is reminded of its new first day). Workers deduplicate on it,
+    /// so a job enqueued twice (a retried request, a scheduled run overlapping the previous one, a
+    /// redelivery) has its effects once.
     pub fn dedup_key(&self) -> String {
-        format!("{}#{}", self.kind.name(), self.booking.booking_id)
+        match (&self.kind, &self.subject) {
+            (JobKind::PickupReminder, Subject::Contract(contract)) => format!(
+                "{}#{}#{}",
+                self.kind.name(),
+                contract.contract_id,
+                contract.start_date
+            ),
+            _ => format!("{}#{}", self.kind.name(), self.subject.id()),
+        }
+    }
+
+    /// The user the job informs, if it informs one.
+    pub fn user_id(&self) -> Option<&UserId> {
+        match &self.recipient {
+            Recipient::UserId(user) => Some(user),
+            Recipient::Email(_) => None,
+        }
+    }
+
+    /// The booking the job is about, if it is about one.
+    pub fn booking(&self) -> Option<&BookingSnapshot> {
+        match &self.subject {
+            Subject::Booking(booking) => Some(booking),
+            Subject::Contract(_) => None,
+        }
     }
 
     /// The job as a queue message body.
@@ -98,9 +185,9 @@ impl Job {
         let at = |text| DateTime::parse_from_rfc3339(text).unwrap().to_utc();
         Job {
             id: JobId::from(uuid::Uuid::nil()),
-            user_id: UserId::from(uuid::Uuid::nil()),
+            recipient: Recipient::UserId(UserId::from(uuid::Uuid::nil())),
             kind,
-            booking: BookingSnapshot {
+            subject: Subject::Booking(BookingSnapshot {
                 booking_id: "0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f".into(),
                 flight_id: "0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e70".into(),
                 flight_number: "AI101".into(),
@@ -109,8 +196,34 @@ impl Job {
                 departure_time: at("2026-12-01T06:30:00Z"),
                 seats: 2,
                 total: Money::new(25_000, crate::money::Currency::parse("INR").unwrap()).unwrap(),
-            },
+            }),
             created_at: at("2026-11-21T08:00:00Z"),
+        }
+    }
+}
+
+/// A rental contract's job of `kind` for the tests of every module that handles jobs: the
+/// `Toyota Corolla (KA01AB1234)` from 2026-12-01 to 2026-12-03 for INR 7,500.00, to an email
+/// address alone.
+#[cfg(test)]
+impl Job {
+    pub(crate) fn contract_sample(kind: JobKind) -> Job {
+        Job {
+            id: JobId::from(uuid::Uuid::nil()),
+            recipient: Recipient::Email(Email::parse("grace@example.com").unwrap()),
+            kind,
+            subject: Subject::Contract(ContractSnapshot {
+                contract_id: "0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e71".into(),
+                car_id: "0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e72".into(),
+                car: "Toyota Corolla (KA01AB1234)".into(),
+                customer_name: "Grace Hopper".into(),
+                start_date: Day::parse("2026-12-01").unwrap(),
+                end_date: Day::parse("2026-12-03").unwrap(),
+                total: Money::new(750_000, crate::money::Currency::parse("INR").unwrap()).unwrap(),
+            }),
+            created_at: DateTime::parse_from_rfc3339("2026-11-21T08:00:00Z")
+                .unwrap()
+                .to_utc(),
         }
     }
 }
@@ -119,6 +232,66 @@ impl Job {
 mod tests {
     use super::*;
     use crate::money::Currency;
+
+    #[test]
+    fn a_job_queued_before_contracts_existed_still_reads() {
+        let body = r#"{"id":"00000000-0000-0000-0000-000000000000",
+            "userId":"00000000-0000-0000-0000-000000000000",
+            "kind":{"type":"bookingConfirmed"},
+            "booking":{"bookingId":"0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f",
+                "flightId":"0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e70","flightNumber":"AI101",
+                "from":"DEL","to":"BOM","departureTime":"2026-12-01T06:30:00Z","seats":2,
+                "total":{"amount":25000,"currency":"INR"}},
+            "createdAt":"2026-11-21T08:00:00Z"}"#;
+        assert_eq!(
+            Job::from_body(body).unwrap(),
+            Job::sample(JobKind::BookingConfirmed)
+        );
+        let written: serde_json::Value =
+            serde_json::from_str(&Job::sample(JobKind::BookingConfirmed).to_body().unwrap())
+                .unwrap();
+        assert_eq!(
+            written,
+            serde_json::from_str::<serde_json::Value>(body).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_contract_job_for_an_address_names_its_recipient_and_subject_in_the_body() {
+        let original = Job::contract_sample(JobKind::ContractReserved);
+        let body = original.to_body().unwrap();
+        let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(value["email"], "grace@example.com");
+        assert!(value.get("userId").is_none() && value.get("booking").is_none());
+        assert_eq!(value["contract"]["startDate"], "2026-12-01");
+        assert_eq!(value["kind"]["type"], "contractReserved");
+        assert_eq!(Job::from_body(&body).unwrap(), original);
+        assert_eq!(original.user_id(), None);
+        assert_eq!(original.booking(), None);
+        assert_eq!(
+            original.dedup_key(),
+            "contract-reserved#0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e71"
+        );
+    }
+
+    #[test]
+    fn a_pickup_reminder_is_the_same_work_only_for_the_same_first_day() {
+        let reminder = Job::contract_sample(JobKind::PickupReminder);
+        assert_eq!(
+            reminder.dedup_key(),
+            "pickup-reminder#0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e71#2026-12-01"
+        );
+        let mut moved = reminder.clone();
+        if let Subject::Contract(contract) = &mut moved.subject {
+            contract.start_date = Day::parse("2026-12-02").unwrap();
+        }
+        assert_ne!(moved.dedup_key(), reminder.dedup_key());
+        let back = Job::contract_sample(JobKind::ReturnReminder);
+        assert_eq!(
+            back.dedup_key(),
+            "return-reminder#0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e71"
+        );
+    }
 
     fn job(kind: JobKind) -> Job {
         Job::sample(kind)

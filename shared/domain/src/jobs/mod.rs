@@ -1,7 +1,8 @@
 //! Background jobs: what use cases hand to workers so that no request waits on email.
 //!
-//! - `job.rs`: [`Job`], the notice a use case enqueues for a user (a booking confirmed, cancelled,
-//!   expired, cancelled with its flight, a departure reminder).
+//! - `job.rs`: [`Job`], the notice a use case enqueues for a user or an email address (a booking
+//!   confirmed, cancelled, expired, cancelled with its flight, a departure reminder; a car
+//!   reserved, a pickup or return reminder).
 //! - `task.rs`: [`TaskJob`], work on the store a use case leaves to the worker (settling a charge
 //!   or a refund, cancelling a cancelled flight's bookings); [`Work`] is either.
 //! - `queue.rs`: the queue ports, [`JobQueue`] (send) and [`JobSource`] (receive, delete), with
@@ -18,7 +19,7 @@ mod queue;
 mod task;
 mod worker;
 
-pub use job::{BookingSnapshot, Job, JobId, JobKind};
+pub use job::{BookingSnapshot, ContractSnapshot, Job, JobId, JobKind, Recipient, Subject};
 pub use queue::{Delivery, JobQueue, JobSource, MAX_BATCH, MAX_RECEIVES, QueueError, QueueMessage};
 pub use task::{Task, TaskJob, Work};
 pub use worker::{

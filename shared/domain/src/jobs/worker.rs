@@ -1,15 +1,18 @@
 //! The jobs worker: what a job does. Each notice writes one in-app notification for its user and
-//! sends them one email, however often the queue delivers it; each task runs its use case
+//! sends them one email (a notice to an email address alone, a rental customer with no account,
+//! only the email), however often the queue delivers it; each task runs its use case
 //! (settling a charge or a refund, cancelling a cancelled flight's bookings), whose conditioned
 //! writes make a repeated delivery harmless (see [`super::Task`]).
 //!
 //! ## Once per job
-//! A job's effects are recorded in a job record keyed by [`Job::dedup_key`] (`JOB#<kind>#<booking>`),
+//! A job's effects are recorded in a job record keyed by [`Job::dedup_key`]
+//! (`JOB#<kind>#<booking or contract>`),
 //! not by the job's id, so a second job for the same kind and booking (a retried request, an
 //! overlapping scheduled run) counts as the same work.
 //!
 //! - **Notification: exactly once.** The first delivery writes the record and the notification in
-//!   one transaction, the record on condition that it does not exist. Any later delivery fails
+//!   one transaction (the record alone when there is no user), the record on condition that it
+//!   does not exist. Any later delivery fails
 //!   that condition and writes nothing.
 //! - **Email: at least once, in practice once.** The record carries the email's state (`pending`,
 //!   `sent`, `skipped`) and a lease. A delivery sends only while it holds the lease: it takes it
@@ -41,13 +44,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracing::Instrument as _;
 
-use super::job::Job;
+use super::job::{Job, Recipient, Subject};
 use super::queue::{Delivery, MAX_RECEIVES};
 use super::task::{TaskJob, Work};
-use crate::accounts::{self, User};
+use crate::accounts::{self, Email as Address};
 use crate::clock::{Clock, IdGenerator};
 use crate::entity::EntityKind;
 use crate::error::{DomainError, chain};
+use crate::identity::UserId;
 use crate::mail::{Email, MailError, Mailer};
 use crate::metrics;
 use crate::notifications::{self, Notification, NotificationId, NotificationKind};
@@ -261,27 +265,34 @@ pub async fn run_task(services: &WorkerServices, task: &TaskJob) -> Result<(), J
     .map_err(JobError::Task)
 }
 
-/// Does what `job` asks, once: the notification, then the email (see the module documentation).
+/// Does what `job` asks, once: the notification (for a user), then the email (see the module
+/// documentation). A job for an email address alone (a rental customer with no account) has no
+/// notification: its record alone carries the once-only rule.
 #[tracing::instrument(
     skip_all,
-    fields(job_id = %job.id, kind = job.kind.name(), user_id = %job.user_id)
+    fields(job_id = %job.id, kind = job.kind.name(), user_id = ?job.user_id())
 )]
 pub async fn process_job(services: &WorkerServices, job: &Job) -> Result<Processed, JobError> {
     let store = &*services.store;
-    let user = match accounts::get_user(store, &job.user_id).await {
-        Ok(user) => user,
-        Err(DomainError::NotFound { .. }) => {
-            tracing::info!("the user no longer exists; nothing to notify");
-            return Ok(Processed::UserGone);
-        }
-        Err(DomainError::Store(error)) => return Err(error.into()),
-        Err(other) => return Err(StoreError::internal(other).into()),
-    };
     // Built before anything is written, so a job whose text makes no valid email writes nothing
     // and holds no lease while it fails its way to the dead-letter queue.
-    let email = (!user.disabled)
-        .then(|| email_for(job, &user))
-        .transpose()?;
+    let email = match &job.recipient {
+        Recipient::UserId(user_id) => {
+            let user = match accounts::get_user(store, user_id).await {
+                Ok(user) => user,
+                Err(DomainError::NotFound { .. }) => {
+                    tracing::info!("the user no longer exists; nothing to notify");
+                    return Ok(Processed::UserGone);
+                }
+                Err(DomainError::Store(error)) => return Err(error.into()),
+                Err(other) => return Err(StoreError::internal(other).into()),
+            };
+            (!user.disabled)
+                .then(|| email_for(job, user.email.clone(), user.name.as_str()))
+                .transpose()?
+        }
+        Recipient::Email(address) => Some(email_for(job, address.clone(), addressee(job))?),
+    };
     let now = services.clock.now();
     let lease = Lease {
         id: services.ids.new_id().to_string(),
@@ -301,6 +312,15 @@ pub async fn process_job(services: &WorkerServices, job: &Job) -> Result<Process
     }
     finish(store, job, &lease, EmailState::Sent, services.clock.now()).await;
     Ok(Processed::Emailed)
+}
+
+/// Who an email with no account behind it greets: the rental customer by the name on their
+/// profile. (Only rental contracts are sent to a bare address.)
+fn addressee(job: &Job) -> &str {
+    match &job.subject {
+        Subject::Contract(contract) => &contract.customer_name,
+        Subject::Booking(_) => "traveller",
+    }
 }
 
 /// What a delivery found when it claimed the job.
@@ -331,17 +351,19 @@ async fn claim(
     let mut create = true;
     for _ in 0..CLAIM_ATTEMPTS {
         if create {
-            let notification = notification_for(job, services.ids.new_id(), now);
-            let operations = vec![
-                WriteOp::Put(Put {
-                    item: new_record(job, &notification.id, lease, now)?,
+            let notification = job
+                .user_id()
+                .map(|user| notification_for(job, user, services.ids.new_id(), now));
+            let mut operations = vec![WriteOp::Put(Put {
+                item: new_record(job, notification.as_ref().map(|n| &n.id), lease, now)?,
+                condition: Some(Condition::ItemNotExists),
+            })];
+            if let Some(notification) = &notification {
+                operations.push(WriteOp::Put(Put {
+                    item: notifications::new_item(notification)?,
                     condition: Some(Condition::ItemNotExists),
-                }),
-                WriteOp::Put(Put {
-                    item: notifications::new_item(&notification)?,
-                    condition: Some(Condition::ItemNotExists),
-                }),
-            ];
+                }));
+            }
             match store.transact(operations).await {
                 Ok(()) => return Ok(Claim::Holding),
                 Err(StoreError::TransactionConditionFailed {
@@ -373,28 +395,32 @@ async fn claim(
     Err(JobError::InProgress)
 }
 
-/// The notification a job writes, with a fresh (UUIDv7) id.
-fn notification_for(job: &Job, id: uuid::Uuid, now: DateTime<Utc>) -> Notification {
+/// The notification a job writes for `user`, with a fresh (UUIDv7) id.
+fn notification_for(job: &Job, user: &UserId, id: uuid::Uuid, now: DateTime<Utc>) -> Notification {
     let message = notifications::message_for(job);
+    let (booking_id, contract_id) = match &job.subject {
+        Subject::Booking(booking) => (Some(booking.booking_id.clone()), None),
+        Subject::Contract(contract) => (None, Some(contract.contract_id.clone())),
+    };
     Notification {
         id: NotificationId::from(id),
-        user_id: job.user_id.clone(),
+        user_id: user.clone(),
         kind: NotificationKind::of(&job.kind),
         title: message.title,
         body: message.body,
-        booking_id: job.booking.booking_id.clone(),
+        booking_id,
+        contract_id,
         read: false,
         created_at: now,
         read_at: None,
     }
 }
 
-/// The job's email to the user, with a message id derived from the dedup key.
-fn email_for(job: &Job, user: &User) -> Result<Email, JobError> {
+/// The job's email to `to`, greeting `name`, with a message id derived from the dedup key.
+fn email_for(job: &Job, to: Address, name: &str) -> Result<Email, JobError> {
     let message = notifications::message_for(job);
-    let text = notifications::email_text(user.name.as_str(), &message, job);
-    Email::new(user.email.clone(), &message.title, &text, &job.dedup_key())
-        .map_err(JobError::InvalidEmail)
+    let text = notifications::email_text(name, &message, job);
+    Email::new(to, &message.title, &text, &job.dedup_key()).map_err(JobError::InvalidEmail)
 }
 
 /// Records how the email ended (`sent` or `skipped`) and drops the lease, if this delivery still
@@ -452,8 +478,12 @@ struct JobRecord {
     dedup_key: String,
     /// The job whose delivery wrote the record first.
     job_id: String,
-    user_id: String,
-    notification_id: String,
+    /// The user notified; absent for a job sent to an email address alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user_id: Option<String>,
+    /// The notification written; absent when there is no user to notify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    notification_id: Option<String>,
     email: EmailState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     lease_id: Option<String>,
@@ -477,7 +507,7 @@ fn record_key(job: &Job) -> Key {
 /// The record of a job seen for the first time, its lease held by the delivery writing it.
 fn new_record(
     job: &Job,
-    notification: &NotificationId,
+    notification: Option<&NotificationId>,
     lease: &Lease,
     now: DateTime<Utc>,
 ) -> Result<Item, StoreError> {
@@ -488,8 +518,8 @@ fn new_record(
         entity: RECORD_ENTITY,
         dedup_key: job.dedup_key(),
         job_id: job.id.to_string(),
-        user_id: job.user_id.to_string(),
-        notification_id: notification.to_string(),
+        user_id: job.user_id().map(ToString::to_string),
+        notification_id: notification.map(ToString::to_string),
         email: EmailState::Pending,
         lease_id: Some(lease.id.clone()),
         lease_until: lease.until.timestamp_millis(),
@@ -537,7 +567,6 @@ fn millis_text(at: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::UserId;
     use crate::jobs::JobKind;
 
     fn at(text: &str) -> DateTime<Utc> {
@@ -546,7 +575,9 @@ mod tests {
 
     fn job() -> Job {
         Job {
-            user_id: UserId::parse("0190f5d2-7c20-7d4e-8b2f-4a3c9d5e6f71").unwrap(),
+            recipient: Recipient::UserId(
+                UserId::parse("0190f5d2-7c20-7d4e-8b2f-4a3c9d5e6f71").unwrap(),
+            ),
             ..Job::sample(JobKind::BookingExpired)
         }
     }
@@ -562,7 +593,7 @@ mod tests {
     fn the_record_is_keyed_by_the_dedup_key_and_expires_after_30_days() {
         let now = at("2026-11-21T08:00:00Z");
         let notification = NotificationId::from(uuid::Uuid::nil());
-        let item = new_record(&job(), &notification, &lease(), now).unwrap();
+        let item = new_record(&job(), Some(&notification), &lease(), now).unwrap();
         assert_eq!(
             Key::of(&item).unwrap(),
             Key::new(
@@ -605,11 +636,13 @@ mod tests {
     #[test]
     fn the_notification_carries_the_jobs_message_and_booking() {
         let now = at("2026-11-21T08:00:00Z");
-        let notification = notification_for(&job(), uuid::Uuid::max(), now);
+        let job = job();
+        let user = job.user_id().unwrap();
+        let notification = notification_for(&job, user, uuid::Uuid::max(), now);
         assert_eq!(notification.kind, NotificationKind::BookingExpired);
         assert_eq!(notification.title, "Booking expired: AI101 DEL to BOM");
-        assert_eq!(notification.booking_id, job().booking.booking_id);
+        assert_eq!(notification.booking_id.as_deref(), Some(job.subject.id()));
         assert!(!notification.read);
-        assert_eq!(notification.user_id, job().user_id);
+        assert_eq!(&notification.user_id, user);
     }
 }

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::jobs::{BookingSnapshot, Job, JobKind};
+use crate::jobs::{BookingSnapshot, ContractSnapshot, Job, JobKind, Subject};
 use crate::money::Money;
 
 /// A title (also the email's subject) and a body.
@@ -15,9 +15,51 @@ pub struct Message {
 }
 
 /// The message a job writes: clear English, with the flight number, the route, the departure in
-/// UTC, the seats and the total (and the refund, for a cancellation).
+/// UTC, the seats and the total (and the refund, for a cancellation) of a booking; the car, the
+/// dates and the total of a rental contract.
 pub fn message_for(job: &Job) -> Message {
-    let booking = &job.booking;
+    match &job.subject {
+        Subject::Booking(booking) => booking_message(&job.kind, booking),
+        Subject::Contract(contract) => contract_message(&job.kind, contract),
+    }
+}
+
+/// What a job about a rental contract says. Use cases give contracts only the contract kinds; any
+/// other kind still makes a truthful message, naming what happened by the kind's name.
+fn contract_message(kind: &JobKind, contract: &ContractSnapshot) -> Message {
+    let car = &contract.car;
+    let (start, end) = (&contract.start_date, &contract.end_date);
+    let total = format_money(&contract.total);
+    match kind {
+        JobKind::ContractReserved => Message {
+            title: format!("Car reserved: {car}, {start} to {end}"),
+            body: format!(
+                "Your rental of the {car} from {start} to {end} is reserved. Total: {total}."
+            ),
+        },
+        JobKind::PickupReminder => Message {
+            title: format!("Pickup reminder: {car} on {start}"),
+            body: format!(
+                "Your rental of the {car} starts on {start}: pick the car up then, with your \
+                 driving licence. It runs to {end}, total {total}."
+            ),
+        },
+        JobKind::ReturnReminder => Message {
+            title: format!("Return reminder: {car} today, {end}"),
+            body: format!(
+                "Your rental of the {car} ends today, {end}: please bring the car back. Days \
+                 after {end} are charged at the same daily rate. Total so far: {total}."
+            ),
+        },
+        other => Message {
+            title: format!("Rental update ({}): {car}", other.name()),
+            body: format!("Your rental of the {car} from {start} to {end}, total {total}."),
+        },
+    }
+}
+
+/// What a job about a booking says.
+fn booking_message(kind: &JobKind, booking: &BookingSnapshot) -> Message {
     let flight = format!(
         "flight {} from {} to {}",
         booking.flight_number, booking.from, booking.to
@@ -29,7 +71,7 @@ pub fn message_for(job: &Job) -> Message {
     let departing = departure(&booking.departure_time);
     let seats = seats(booking);
     let total = format_money(&booking.total);
-    match &job.kind {
+    match kind {
         JobKind::BookingConfirmed => Message {
             title: format!("Booking confirmed: {route}"),
             body: format!(
@@ -69,6 +111,10 @@ pub fn message_for(job: &Job) -> Message {
                  Have a good trip."
             ),
         },
+        JobKind::ContractReserved | JobKind::PickupReminder | JobKind::ReturnReminder => Message {
+            title: format!("Booking update ({}): {route}", kind.name()),
+            body: format!("Your booking of {seats} on {flight}, departing {departing}."),
+        },
     }
 }
 
@@ -84,13 +130,21 @@ fn money_back(refund: Option<&Money>) -> String {
     }
 }
 
-/// The email's text: a greeting, the notification's body and the booking reference.
+/// The email's text: a greeting, the notification's body and the booking or contract
+/// reference; the pointer to the in-app notifications only for a recipient with an account.
 pub fn email_text(name: &str, message: &Message, job: &Job) -> String {
+    let reference = match &job.subject {
+        Subject::Booking(booking) => format!("Booking reference: {}", booking.booking_id),
+        Subject::Contract(contract) => format!("Contract reference: {}", contract.contract_id),
+    };
+    let inbox = if job.user_id().is_some() {
+        "You will also find this message under Notifications in your Itinera account.\n\n"
+    } else {
+        ""
+    };
     format!(
-        "Hello {name},\n\n{}\n\nBooking reference: {}\n\n\
-         You will also find this message under Notifications in your Itinera account.\n\n\
-         Itinera\n",
-        message.body, job.booking.booking_id
+        "Hello {name},\n\n{}\n\n{reference}\n\n{inbox}Itinera\n",
+        message.body
     )
 }
 
@@ -152,8 +206,10 @@ mod tests {
 
     fn job(kind: JobKind, seats: u8) -> Job {
         let mut job = Job::sample(kind);
-        job.booking.seats = seats;
-        job.booking.total = money(125_000, "INR");
+        if let Subject::Booking(booking) = &mut job.subject {
+            booking.seats = seats;
+            booking.total = money(125_000, "INR");
+        }
         job
     }
 
@@ -266,5 +322,40 @@ mod tests {
         let text = email_text("Ada", &message, &job);
         assert!(text.starts_with("Hello Ada,\n\nYour booking of 2 seats"));
         assert!(text.contains("Booking reference: 0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e6f"));
+    }
+
+    #[test]
+    fn a_contracts_messages_name_the_car_the_dates_and_the_total() {
+        let reserved = message_for(&Job::contract_sample(JobKind::ContractReserved));
+        assert_eq!(
+            reserved.title,
+            "Car reserved: Toyota Corolla (KA01AB1234), 2026-12-01 to 2026-12-03"
+        );
+        assert!(
+            reserved.body.contains("Total: INR 7,500.00"),
+            "{}",
+            reserved.body
+        );
+        let pickup = message_for(&Job::contract_sample(JobKind::PickupReminder));
+        assert_eq!(
+            pickup.title,
+            "Pickup reminder: Toyota Corolla (KA01AB1234) on 2026-12-01"
+        );
+        let back = message_for(&Job::contract_sample(JobKind::ReturnReminder));
+        assert!(
+            back.body.contains("ends today, 2026-12-03"),
+            "{}",
+            back.body
+        );
+    }
+
+    #[test]
+    fn an_email_to_an_address_alone_gives_the_contract_reference_and_no_inbox() {
+        let job = Job::contract_sample(JobKind::ContractReserved);
+        let message = message_for(&job);
+        let text = email_text("Grace Hopper", &message, &job);
+        assert!(text.starts_with("Hello Grace Hopper,\n\nYour rental of the Toyota Corolla"));
+        assert!(text.contains("Contract reference: 0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e71"));
+        assert!(!text.contains("Notifications"), "{text}");
     }
 }

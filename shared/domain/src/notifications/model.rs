@@ -20,6 +20,9 @@ pub enum NotificationKind {
     BookingExpired,
     FlightCancelled,
     DepartureReminder,
+    ContractReserved,
+    PickupReminder,
+    ReturnReminder,
 }
 
 impl NotificationKind {
@@ -31,6 +34,9 @@ impl NotificationKind {
             JobKind::BookingExpired => Self::BookingExpired,
             JobKind::FlightCancelled { .. } => Self::FlightCancelled,
             JobKind::DepartureReminder => Self::DepartureReminder,
+            JobKind::ContractReserved => Self::ContractReserved,
+            JobKind::PickupReminder => Self::PickupReminder,
+            JobKind::ReturnReminder => Self::ReturnReminder,
         }
     }
 }
@@ -46,7 +52,12 @@ pub struct Notification {
     pub kind: NotificationKind,
     pub title: String,
     pub body: String,
-    pub booking_id: String,
+    /// The booking it is about, for a notice about a booking.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub booking_id: Option<String>,
+    /// The rental contract it is about, for a notice about a contract.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contract_id: Option<String>,
     pub read: bool,
     pub created_at: DateTime<Utc>,
     /// When the user first marked it read; absent while unread.
@@ -73,6 +84,9 @@ mod tests {
             JobKind::BookingCancelled { refund: None },
             JobKind::BookingExpired,
             JobKind::DepartureReminder,
+            JobKind::ContractReserved,
+            JobKind::PickupReminder,
+            JobKind::ReturnReminder,
         ];
         for job in kinds {
             let kind = NotificationKind::of(&job);
@@ -88,7 +102,8 @@ mod tests {
             kind: NotificationKind::BookingExpired,
             title: "t".into(),
             body: "b".into(),
-            booking_id: "x".into(),
+            booking_id: Some("x".into()),
+            contract_id: None,
             read: false,
             created_at: DateTime::parse_from_rfc3339("2026-11-21T08:00:00.123Z")
                 .unwrap()

@@ -352,6 +352,21 @@ pub trait Store: Send + Sync + 'static {
     async fn check_health(&self) -> Result<(), StoreError>;
 }
 
+/// Every item `query` matches, page after page: for reads whose result is bounded by the data
+/// itself (a car's days in a range, the contracts due a reminder), never for a list a client pages
+/// through.
+pub async fn query_all(store: &dyn Store, mut query: Query) -> Result<Vec<Item>, StoreError> {
+    let mut items = Vec::new();
+    loop {
+        let page = store.query(query.clone()).await?;
+        items.extend(page.items);
+        match page.last_evaluated_key {
+            Some(next) => query.start_after = Some(next),
+            None => return Ok(items),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -106,6 +106,7 @@ pub(crate) async fn create(services: Arc<Services>, input: Input) -> Result<Repl
         store,
         clock,
         ids,
+        services.jobs.as_deref(),
         &input.context,
         &key,
         &reservation,
