@@ -21,8 +21,9 @@ use itinera::background::{BACKGROUND_FUNCTIONS, Trigger, background_function};
 use itinera::jobs::MAX_RECEIVES;
 use itinera::metrics::emf::NAMESPACE;
 use itinera::metrics::{
-    BOOKINGS_CREATED, COLD_STARTS, HOLDS_EXPIRED, JOBS_DEAD_LETTERED, JOBS_FAILED, JOBS_PROCESSED,
-    PAYMENTS_DECLINED, RATE_LIMITED, REQUEST_DURATION, REQUESTS, SOLD_OUT_REFUSALS,
+    BOOKINGS_CREATED, COLD_STARTS, CONTRACTS_RESERVED, HOLDS_EXPIRED, JOBS_DEAD_LETTERED,
+    JOBS_FAILED, JOBS_PROCESSED, PAYMENTS_DECLINED, RATE_LIMITED, REQUEST_DURATION, REQUESTS,
+    RESERVATION_CONFLICTS, SOLD_OUT_REFUSALS,
 };
 use itinera::payments::{GATEWAY_VARIABLE, GatewaySetting, Platform, STAGE_KIND_VARIABLE};
 use itinera::ratelimit::{GlobalEnforcement, RateLimitConfig};
@@ -2001,6 +2002,8 @@ fn the_dashboard_shows_the_business_figures_queues_throttles_and_every_alarm() {
         &JOBS_FAILED.0,
         &JOBS_DEAD_LETTERED.0,
         &COLD_STARTS.0,
+        &CONTRACTS_RESERVED.0,
+        &RESERVATION_CONFLICTS.0,
     ] {
         assert!(
             body.contains(metric.name),
