@@ -6,7 +6,11 @@
 # Idempotency-Key. A customer may hold one pending booking per flight, so the rush signs in as
 # many customers as the flight has seats and spreads the bookings over them. Prints throughput and p50/p99 for each, and for the rush the seats sold, the
 # bookings refused as sold out and the oversell count (seats sold beyond the flight's capacity,
-# which must be 0). Stops the server and removes the data directory on exit.
+# which must be 0). Then a rental rush: the same customers, each with a customer profile,
+# reserving random ranges of days on a few cars (one reservation to three catalogue queries, each
+# reservation with its own Idempotency-Key), with its throughput, p50/p99, and the overlap count
+# (pairs of non-cancelled contracts of one car sharing a day, which must be 0). Stops the server
+# and removes the data directory on exit.
 #
 # Every POST commits a write transaction with fsync, so its figures measure the disk as much as
 # the code; they are not comparable with the GETs.
@@ -16,6 +20,7 @@
 #   CONNECTIONS        wrk connections (default 16)
 #   THREADS            wrk threads (default 2)
 #   RUSH_SEATS         capacity of the airplane the rush books (default 300, at most 1000)
+#   RENTAL_CARS        cars the rental rush reserves (default 5, at most 50)
 #   LOG_LEVEL          the server's log level (default info: one JSON line per request, as deployed)
 #   CARGO_TARGET_DIR   default target/bench-release
 #   SKIP_BUILD=1       use the local-api already built in CARGO_TARGET_DIR
@@ -28,6 +33,7 @@ DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-16}"
 THREADS="${THREADS:-2}"
 RUSH_SEATS="${RUSH_SEATS:-300}"
+RENTAL_CARS="${RENTAL_CARS:-5}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target/bench-release}"
 RELEASE="$CARGO_TARGET_DIR/release"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/itinera-load.XXXXXX")"
@@ -46,6 +52,8 @@ fail() {
     || fail "THREADS must be 1 to CONNECTIONS"
 [[ "$RUSH_SEATS" =~ ^[0-9]+$ ]] && ((RUSH_SEATS >= 1 && RUSH_SEATS <= 1000)) \
     || fail "RUSH_SEATS must be 1 to 1000"
+[[ "$RENTAL_CARS" =~ ^[0-9]+$ ]] && ((RENTAL_CARS >= 1 && RENTAL_CARS <= 50)) \
+    || fail "RENTAL_CARS must be 1 to 50"
 
 cleanup() {
     if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -301,9 +309,153 @@ echo "capacity $RUSH_SEATS, seats held by bookings $SOLD, remainingSeats $REMAIN
     || fail "inventory does not add up: $SOLD held + $REMAINING remaining != $RUSH_SEATS"
 ((OVERSOLD == 0)) || fail "oversold $OVERSOLD seats"
 
+step "Seeding the rental rush: $RENTAL_CARS cars, a customer profile for each rush customer"
+CARS="$(python3 - "$BASE" "$TOKEN" "$RENTAL_CARS" "$CUSTOMER_TOKENS" <<'PY'
+import json, sys, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+base, staff, count, tokens = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+def post(path, token, body):
+    request = urllib.request.Request(
+        base + path, data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    return json.load(urllib.request.urlopen(request))
+cars = []
+for number in range(count):
+    car = post("/v1/cars", staff, {
+        "licensePlate": f"RUSH{number:03d}", "vin": f"1HGCM82633A{number:06d}",
+        "manufacturer": "Skoda", "model": "Octavia", "year": 2024, "category": "compact",
+        "dailyRate": {"amount": 4900, "currency": "EUR"}, "mileage": 1000,
+    })
+    cars.append(car["data"]["id"])
+def profile(token):
+    post("/v1/customers/me", token, {"phone": "+44 20 7946 0958", "licenceNumber": "RUSH-LICENCE",
+                                     "licenceExpiry": "2035-12-31"})
+with ThreadPoolExecutor(max_workers=4) as pool:
+    list(pool.map(profile, [token.strip('"') for token in tokens.split(",")]))
+print(",".join(f'"{car}"' for car in cars))
+PY
+)" || fail "seeding the rental rush failed"
+# The days a reservation may start on: tomorrow and the 59 days after it.
+RENTAL_DAYS="$(python3 -c '
+from datetime import date, timedelta
+print(",".join(f"\"{date.today() + timedelta(days=n)}\"" for n in range(1, 67)))')"
+
+cat >"$WORK/rental.lua" <<LUA
+-- Three catalogue queries for a random week, then one reservation of a random car for 1 to 7
+-- days from a random start by a random customer, in turn; each reservation has a fresh
+-- Idempotency-Key. A 409 is a range that overlaps a contract of that car.
+local threads = {}
+local next_thread = 0
+
+function setup(thread)
+    next_thread = next_thread + 1
+    thread:set("number", next_thread)
+    table.insert(threads, thread)
+end
+
+function init(args)
+    sent = 0
+    reserved, taken, browsed, other = 0, 0, 0, 0
+    tokens = { $CUSTOMER_TOKENS }
+    cars = { $CARS }
+    days = { $RENTAL_DAYS }
+    math.randomseed(1000 + number)
+end
+
+function request()
+    sent = sent + 1
+    local start = math.random(60)
+    local stop = start + math.random(7) - 1
+    if sent % 4 == 0 then
+        local headers = {
+            ["Content-Type"] = "application/json",
+            ["Authorization"] = "Bearer " .. tokens[math.random(#tokens)],
+            ["Idempotency-Key"] = "rental-" .. number .. "-" .. sent,
+        }
+        local body = string.format('{"carId":"%s","startDate":"%s","endDate":"%s"}',
+            cars[math.random(#cars)], days[start], days[stop])
+        return wrk.format("POST", "/v1/contracts", headers, body)
+    end
+    local path = string.format("/v1/catalogue?from=%s&to=%s", days[start], days[stop])
+    return wrk.format("GET", path, { ["Accept"] = "application/json" })
+end
+
+function response(status, headers, body)
+    if status == 201 then
+        reserved = reserved + 1
+    elseif status == 409 then
+        taken = taken + 1
+    elseif status == 200 then
+        browsed = browsed + 1
+    else
+        other = other + 1
+        if other == 1 then
+            first_other = status .. " " .. string.sub(body, 1, 300)
+        end
+    end
+end
+
+function done(summary, latency, requests)
+    local totals = { reserved = 0, taken = 0, browsed = 0, other = 0 }
+    for _, thread in ipairs(threads) do
+        local first = thread:get("first_other")
+        if first then
+            io.write("rental: first other answer: " .. first .. "\n")
+            break
+        end
+    end
+    for _, thread in ipairs(threads) do
+        for name, _ in pairs(totals) do
+            totals[name] = totals[name] + (thread:get(name) or 0)
+        end
+    end
+    io.write(string.format("rental answers: %d contracts reserved, %d refused (days taken), %d catalogue queries, %d other\n",
+        totals.reserved, totals.taken, totals.browsed, totals.other))
+end
+LUA
+
+step "Rental rush on $RENTAL_CARS cars: ${DURATION}s, $CONNECTIONS connections, $THREADS threads"
+"${WRK[@]}" --script "$WORK/rental.lua" "$BASE/v1/catalogue" | tee "$WORK/rental.txt"
+
+step "Checking the cars' contracts after the rush"
+OVERLAPS="$(python3 - "$BASE" "$TOKEN" "$CARS" <<'PY'
+import json, sys, urllib.parse, urllib.request
+from datetime import date
+base, token, cars = sys.argv[1], sys.argv[2], [car.strip('"') for car in sys.argv[3].split(",")]
+overlaps = contracts = 0
+for car in cars:
+    ranges, cursor = [], None
+    while True:
+        query = {"carId": car, "limit": "100"}
+        if cursor:
+            query["cursor"] = cursor
+        request = urllib.request.Request(
+            f"{base}/v1/contracts?{urllib.parse.urlencode(query)}",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        page = json.load(urllib.request.urlopen(request))
+        ranges += [(date.fromisoformat(c["startDate"]), date.fromisoformat(c["endDate"]))
+                   for c in page["data"] if c["status"] != "cancelled"]
+        cursor = page["pagination"]["nextCursor"]
+        if not cursor:
+            break
+    contracts += len(ranges)
+    ranges.sort()
+    overlaps += sum(1 for (_, end), (start, _) in zip(ranges, ranges[1:]) if start <= end)
+print(contracts, overlaps)
+PY
+)" || fail "listing the cars' contracts failed"
+read -r CONTRACTS OVERLAPPING <<<"$OVERLAPS"
+echo "contracts held on $RENTAL_CARS cars: $CONTRACTS, overlapping pairs: $OVERLAPPING"
+((OVERLAPPING == 0)) || fail "$OVERLAPPING pairs of contracts share a day"
+
 step "Summary (loopback, $(nproc) cores shared with wrk)"
 summary "GET airplane by id" "$WORK/get.txt"
 summary "POST airplane" "$WORK/post.txt"
 summary "rush: search + book" "$WORK/rush.txt"
 grep '^rush answers' "$WORK/rush.txt"
 echo "rush inventory: capacity $RUSH_SEATS, held $SOLD, remaining $REMAINING, oversold $OVERSOLD"
+summary "rental: browse + reserve" "$WORK/rental.txt"
+grep '^rental answers' "$WORK/rental.txt"
+echo "rental contracts: $CONTRACTS on $RENTAL_CARS cars, overlapping pairs $OVERLAPPING"
