@@ -215,11 +215,10 @@ print(",".join(f'"{token}"' for token in tokens))
 PY
 )" || fail "registering the rush's customers failed"
 
-cat >"$WORK/rush.lua" <<LUA
--- Four searches for the flight's route and day, then one booking of one seat by a customer drawn
--- at random, in turn. Every booking carries a fresh Idempotency-Key (thread number and counter),
--- so no two are replays. A 409 is a flight sold out or a customer already holding a booking on
--- it. Counts the answers by kind per thread; done() adds them up.
+# The Lua both rushes share: numbers wrk's threads, counts each thread's answers by status (201
+# written, 409 refused, 200 read, anything else other, keeping the first other answer to print),
+# and adds the threads' counts up for done().
+THREAD_COUNTS='
 local threads = {}
 local next_thread = 0
 
@@ -229,9 +228,48 @@ function setup(thread)
     table.insert(threads, thread)
 end
 
+written, refused, read, other = 0, 0, 0, 0
+
+function response(status, headers, body)
+    if status == 201 then
+        written = written + 1
+    elseif status == 409 then
+        refused = refused + 1
+    elseif status == 200 then
+        read = read + 1
+    else
+        other = other + 1
+        if other == 1 then
+            first_other = status .. " " .. string.sub(body, 1, 300)
+        end
+    end
+end
+
+function totals()
+    local sums = { written = 0, refused = 0, read = 0, other = 0 }
+    local first = nil
+    for _, thread in ipairs(threads) do
+        for name, _ in pairs(sums) do
+            sums[name] = sums[name] + (thread:get(name) or 0)
+        end
+        first = first or thread:get("first_other")
+    end
+    if first then
+        io.write("first other answer: " .. first .. "\n")
+    end
+    return sums
+end
+'
+
+cat >"$WORK/rush.lua" <<LUA
+-- Four searches for the flight's route and day, then one booking of one seat by a customer drawn
+-- at random, in turn. Every booking carries a fresh Idempotency-Key (thread number and counter),
+-- so no two are replays. A 409 is a flight sold out or a customer already holding a booking on
+-- it. Counts the answers by kind per thread; done() adds them up.
+$THREAD_COUNTS
+
 function init(args)
     sent = 0
-    created, sold_out, searched, other = 0, 0, 0, 0
     search_path = "/v1/flights?from=DEL&to=BOM&date=$DAY"
     book_body = '{"flightId":"$FLIGHT","seats":1}'
     tokens = { $CUSTOMER_TOKENS }
@@ -251,29 +289,12 @@ function request()
     return wrk.format("GET", search_path, { ["Accept"] = "application/json" })
 end
 
-function response(status, headers, body)
-    -- Only bookings answer 201 or 409 and only searches 200, so the status tells the kind even
-    -- though answers of the thread's several connections arrive interleaved.
-    if status == 201 then
-        created = created + 1
-    elseif status == 409 then
-        sold_out = sold_out + 1
-    elseif status == 200 then
-        searched = searched + 1
-    else
-        other = other + 1
-    end
-end
-
+-- Only bookings answer 201 or 409 and only searches 200, so the status tells the kind even
+-- though answers of the thread's several connections arrive interleaved.
 function done(summary, latency, requests)
-    local totals = { created = 0, sold_out = 0, searched = 0, other = 0 }
-    for _, thread in ipairs(threads) do
-        for name, _ in pairs(totals) do
-            totals[name] = totals[name] + (thread:get(name) or 0)
-        end
-    end
+    local sums = totals()
     io.write(string.format("rush answers: %d bookings created, %d refused (sold out or already held), %d searches, %d other\n",
-        totals.created, totals.sold_out, totals.searched, totals.other))
+        sums.written, sums.refused, sums.read, sums.other))
 end
 LUA
 
@@ -345,18 +366,10 @@ cat >"$WORK/rental.lua" <<LUA
 -- Three catalogue queries for a random week, then one reservation of a random car for 1 to 7
 -- days from a random start by a random customer, in turn; each reservation has a fresh
 -- Idempotency-Key. A 409 is a range that overlaps a contract of that car.
-local threads = {}
-local next_thread = 0
-
-function setup(thread)
-    next_thread = next_thread + 1
-    thread:set("number", next_thread)
-    table.insert(threads, thread)
-end
+$THREAD_COUNTS
 
 function init(args)
     sent = 0
-    reserved, taken, browsed, other = 0, 0, 0, 0
     tokens = { $CUSTOMER_TOKENS }
     cars = { $CARS }
     days = { $RENTAL_DAYS }
@@ -381,37 +394,10 @@ function request()
     return wrk.format("GET", path, { ["Accept"] = "application/json" })
 end
 
-function response(status, headers, body)
-    if status == 201 then
-        reserved = reserved + 1
-    elseif status == 409 then
-        taken = taken + 1
-    elseif status == 200 then
-        browsed = browsed + 1
-    else
-        other = other + 1
-        if other == 1 then
-            first_other = status .. " " .. string.sub(body, 1, 300)
-        end
-    end
-end
-
 function done(summary, latency, requests)
-    local totals = { reserved = 0, taken = 0, browsed = 0, other = 0 }
-    for _, thread in ipairs(threads) do
-        local first = thread:get("first_other")
-        if first then
-            io.write("rental: first other answer: " .. first .. "\n")
-            break
-        end
-    end
-    for _, thread in ipairs(threads) do
-        for name, _ in pairs(totals) do
-            totals[name] = totals[name] + (thread:get(name) or 0)
-        end
-    end
+    local sums = totals()
     io.write(string.format("rental answers: %d contracts reserved, %d refused (days taken), %d catalogue queries, %d other\n",
-        totals.reserved, totals.taken, totals.browsed, totals.other))
+        sums.written, sums.refused, sums.read, sums.other))
 end
 LUA
 
