@@ -273,6 +273,9 @@ def reschedules_within_reach(case):
     today = datetime.now(timezone.utc).date()
     new_first = max(today, first + timedelta(days=chooser.randint(-5, 5))) if "startDate" in body else first
     new_last = last + timedelta(days=chooser.randint(-5, 5)) if "endDate" in body else last
+    if "endDate" not in body:
+        # The end stays: the start keeps the period at most 90 days and not after the end.
+        new_first = min(max(new_first, last - timedelta(days=89)), last)
     new_last = min(max(new_last, new_first), new_first + timedelta(days=89))
     if "startDate" in body:
         body["startDate"] = new_first.isoformat()
