@@ -317,7 +317,15 @@ fn write_then_rename(
 fn read_object(path: &Path) -> io::Result<Option<BlobDownload>> {
     let file = match fs::File::open(path) {
         Ok(file) => file,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        // A shorter key holds an object where this key's path needs a directory: nothing here.
+        Err(error)
+            if matches!(
+                error.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(None);
+        }
         Err(error) => return Err(error),
     };
     let metadata = file.metadata()?;

@@ -174,6 +174,11 @@ async fn refused_uploads_leave_no_temporary_file_and_a_stored_one_is_the_only_fi
     assert_eq!(blobs.head(&key).await.unwrap(), Some(stored));
     let files = files_under(&root);
     assert_eq!(files, vec![root.join(key.as_str())]);
+    // Keys above and below a stored one hold nothing, whichever way the paths nest.
+    let below = BlobKey::parse(&format!("{key}/more")).unwrap();
+    let above = BlobKey::from_segments(key.segments().take(2)).unwrap();
+    assert_eq!(blobs.head(&below).await.unwrap(), None);
+    assert_eq!(blobs.head(&above).await.unwrap(), None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
