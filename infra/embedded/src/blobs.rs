@@ -173,7 +173,8 @@ impl EmbeddedBlobs {
         let expires_in = TimeDelta::from_std(expires_in)
             .map_err(|_| BlobError::Invalid("the expiry is out of range"))?;
         let expires_at = self.inner.clock.now() + expires_in;
-        let expires = expires_at.timestamp();
+        // Whole seconds, rounded up: a URL works for at least the expiry asked for.
+        let expires = expires_at.timestamp() + i64::from(expires_at.timestamp_subsec_nanos() > 0);
         let signature = hex(&self
             .mac(method, key, content_type, max_size, expires)
             .finalize()
