@@ -32,6 +32,7 @@ mod airports;
 mod api;
 mod audit;
 mod auth;
+mod blob_conformance;
 mod booking_concurrency;
 mod bookings;
 mod cars;

@@ -10,11 +10,16 @@
 //! [`OutboxMailer`] implements the mail port by writing each email as an `.eml` file (RFC 5322,
 //! built with `lettre`'s message builder) to a local outbox directory, so local runs send nothing
 //! and every message can be opened in a mail client.
+//!
+//! [`EmbeddedBlobs`] implements the blob port with files under `DATA_DIR/blobs/` and URLs signed
+//! with an HMAC (method, key, content type, size limit, expiry), which the local API serves.
 
+mod blobs;
 mod mailbox;
 mod queue;
 mod store;
 
+pub use blobs::{BLOBS_DIR_NAME, BLOBS_PATH, BlobDownload, BlobRequestError, EmbeddedBlobs};
 pub use mailbox::OutboxMailer;
 pub use queue::{EmbeddedQueue, EmbeddedQueueError, QUEUE_FILE_NAME};
 pub use store::{DATABASE_FILE_NAME, EmbeddedStore, EmbeddedStoreError};

@@ -1,5 +1,5 @@
-//! The local API's token key pair, kept on disk so tokens issued before a restart stay valid after
-//! it. Only the local API keeps keys in a file (Lambda functions read theirs from the environment
+//! The local API's keys (the token key pair, the blob URLs' signing key), kept on disk so tokens
+//! and URLs issued before a restart stay valid after it. Only the local API keeps keys in a file (Lambda functions read theirs from the environment
 //! or SSM), so the file handling lives here, not in the domain.
 
 use std::io::{self, Write};
@@ -9,6 +9,9 @@ use itinera::auth::{KeyError, PrivateKey, PrivateKeyPem};
 
 /// The file under the local data directory that keeps the dev signing key across restarts.
 pub const DEV_KEY_FILE: &str = "dev-jwt-key.pem";
+
+/// The file under the local data directory that keeps the blob URLs' signing key.
+pub const BLOB_KEY_FILE: &str = "dev-blob-key";
 
 /// Why the dev key pair could not be loaded or created.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +28,8 @@ pub enum DevKeyError {
         #[source]
         source: KeyError,
     },
+    #[error("the blob key file {path} holds no 64 hex digits; delete it to get a new key")]
+    CorruptBlobKey { path: String },
     #[error("generating the dev key pair")]
     Generate(#[source] KeyError),
 }
@@ -34,41 +39,100 @@ pub enum DevKeyError {
 /// after it. Concurrent first starts agree on one key: the file appears atomically and only the
 /// first writer's key is kept. Returns the private key as PEM and the public key as PEM.
 pub fn dev_keys(data_dir: &Path) -> Result<(PrivateKeyPem, String), DevKeyError> {
-    let path = data_dir.join(DEV_KEY_FILE);
+    let key = kept_key(
+        data_dir,
+        DEV_KEY_FILE,
+        |path, pem| {
+            PrivateKey::from_pem(pem).map_err(|source| DevKeyError::Corrupt {
+                path: path.to_owned(),
+                source,
+            })
+        },
+        || {
+            let generated = PrivateKey::generate().map_err(DevKeyError::Generate)?;
+            Ok(generated.to_pem().expose_secret().to_owned())
+        },
+    )?;
+    Ok((key.to_pem(), key.public_key().to_pem()))
+}
+
+/// The key the embedded blob store signs its URLs with: 32 random bytes, kept hex-encoded in
+/// `<data_dir>/dev-blob-key` as [`dev_keys`] keeps the token key pair, so URLs handed out before
+/// a restart still work after it.
+pub fn blob_signing_key(data_dir: &Path) -> Result<Vec<u8>, DevKeyError> {
+    kept_key(
+        data_dir,
+        BLOB_KEY_FILE,
+        |path, text| {
+            let text = text.trim();
+            let bytes: Option<Vec<u8>> = (text.len() == 64)
+                .then(|| {
+                    (0..64)
+                        .step_by(2)
+                        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+                        .collect()
+                })
+                .flatten();
+            bytes.ok_or_else(|| DevKeyError::CorruptBlobKey {
+                path: path.to_owned(),
+            })
+        },
+        || {
+            let mut bytes = [0u8; 32];
+            getrandom::fill(&mut bytes).map_err(|error| DevKeyError::Io {
+                path: BLOB_KEY_FILE.to_owned(),
+                source: io::Error::other(error.to_string()),
+            })?;
+            Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+        },
+    )
+}
+
+/// The key kept in `<data_dir>/<name>`: read and `parse`d, or `generate`d and published there
+/// (owner read/write only) on first use. Concurrent first starts agree on one key: the file
+/// appears atomically and only the first writer's key is kept.
+fn kept_key<T>(
+    data_dir: &Path,
+    name: &str,
+    parse: impl Fn(&str, &str) -> Result<T, DevKeyError>,
+    generate: impl Fn() -> Result<String, DevKeyError>,
+) -> Result<T, DevKeyError> {
+    let path = data_dir.join(name);
+    let shown = path.display().to_string();
     let io_error = |source| DevKeyError::Io {
-        path: path.display().to_string(),
+        path: shown.clone(),
         source,
     };
-    let key = match std::fs::read_to_string(&path) {
-        Ok(pem) => {
-            restrict_permissions(&path).map_err(io_error)?;
-            PrivateKey::from_pem(&pem).map_err(|source| DevKeyError::Corrupt {
-                path: path.display().to_string(),
-                source,
-            })?
-        }
-        Err(error) if error.kind() == io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(data_dir).map_err(io_error)?;
-            let generated = PrivateKey::generate().map_err(DevKeyError::Generate)?;
-            match publish_once(&path, generated.to_pem().expose_secret()) {
-                Ok(()) => generated,
-                // Another process wrote its key first: use that one.
-                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
-                    return dev_keys(data_dir);
-                }
-                Err(error) => return Err(io_error(error)),
+    loop {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                restrict_permissions(&path).map_err(io_error)?;
+                return parse(&shown, &text);
             }
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(data_dir).map_err(io_error)?;
+                let generated = generate()?;
+                match publish_once(&path, &generated) {
+                    Ok(()) => return parse(&shown, &generated),
+                    // Another process wrote its key first: read that one.
+                    Err(error) if error.kind() == io::ErrorKind::AlreadyExists => continue,
+                    Err(error) => return Err(io_error(error)),
+                }
+            }
+            Err(error) => return Err(io_error(error)),
         }
-        Err(error) => return Err(io_error(error)),
-    };
-    Ok((key.to_pem(), key.public_key().to_pem()))
+    }
 }
 
 /// Writes `contents` to a private temporary file, then links it to `path`, which fails with
 /// `AlreadyExists` instead of replacing a file another process published first. A crash
 /// leaves at most a stray temporary file, never a half-written key at `path`.
 fn publish_once(path: &Path, contents: &str) -> io::Result<()> {
-    let temporary = path.with_extension(format!("pem.{}.tmp", std::process::id()));
+    let temporary = path.with_file_name(format!(
+        "{}.{}.tmp",
+        path.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -131,6 +195,29 @@ mod tests {
             .map(|entry| entry.unwrap().file_name())
             .collect();
         assert_eq!(leftovers, vec![std::ffi::OsString::from(DEV_KEY_FILE)]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_blob_signing_key_is_generated_once_kept_private_and_corruption_is_reported() {
+        let dir = std::env::temp_dir().join(format!("itinera-dev-keys-{}", uuid::Uuid::new_v4()));
+        let key = blob_signing_key(&dir).unwrap();
+        assert_eq!(key.len(), 32);
+        assert_eq!(blob_signing_key(&dir).unwrap(), key);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join(BLOB_KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::write(dir.join(BLOB_KEY_FILE), "not hex").unwrap();
+        assert!(matches!(
+            blob_signing_key(&dir),
+            Err(DevKeyError::CorruptBlobKey { .. })
+        ));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -28,6 +28,8 @@
 //! - [`identity`]: roles, the authenticated principal and the request context of a change.
 //! - [`background`]: the queue worker and the scheduled functions, declared once, with what each
 //!   may do to the table ([`storage::StoreAccess`], as routes name it too).
+//! - [`blobs`]: the blob port (presigned upload and download URLs for keys the domain
+//!   chooses, and `head` to confirm an upload), with the key and content-type types.
 //! - [`jobs`]: background jobs and the queue ports they travel through.
 //! - [`mail`]: the mail port (an email, its message id, the `Mailer` trait); the adapters write
 //!   it on the wire.
@@ -53,6 +55,7 @@ pub mod airports;
 pub mod audit;
 pub mod auth;
 pub mod background;
+pub mod blobs;
 pub mod bookings;
 pub mod bounded;
 pub mod calendar;
