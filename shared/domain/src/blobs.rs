@@ -222,6 +222,54 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn head(&self, key: &BlobKey) -> Result<Option<BlobHead>, BlobError>;
 }
 
+/// The blob store of a process that has none configured: every request fails as the store being
+/// unavailable (a 503, nothing recorded), and the log says why. Processes start with it; the
+/// functions whose routes handle files replace it at start from their `BLOB_BUCKET` setting, so in
+/// a correctly declared deployment it never answers a request.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UnconfiguredBlobStore;
+
+/// Why no URL was signed, for the error chain and the log.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "this process has no blob store configured: set BLOB_BUCKET and declare the route as handling \
+     files"
+)]
+struct NoBlobStore;
+
+impl UnconfiguredBlobStore {
+    fn refuse(operation: &str) -> BlobError {
+        tracing::error!(
+            operation,
+            "a file operation was attempted in a process without a blob store"
+        );
+        BlobError::Unavailable(Box::new(NoBlobStore))
+    }
+}
+
+#[async_trait]
+impl BlobStore for UnconfiguredBlobStore {
+    async fn presign_upload(
+        &self,
+        _: &BlobKey,
+        _: &UploadPolicy,
+    ) -> Result<PresignedRequest, BlobError> {
+        Err(Self::refuse("presign upload"))
+    }
+
+    async fn presign_download(
+        &self,
+        _: &BlobKey,
+        _: Duration,
+    ) -> Result<PresignedRequest, BlobError> {
+        Err(Self::refuse("presign download"))
+    }
+
+    async fn head(&self, _: &BlobKey) -> Result<Option<BlobHead>, BlobError> {
+        Err(Self::refuse("head"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

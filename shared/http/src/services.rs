@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use itinera::accounts::{Argon2id, PasswordHasher};
 use itinera::auth::{TokenIssuer, TokenVerifier};
+use itinera::blobs::{BlobStore, UnconfiguredBlobStore};
 use itinera::bookings::BookingSettings;
 use itinera::clock::{Clock, IdGenerator, SystemClock, UuidV7Ids};
 use itinera::identity::Principal;
@@ -102,6 +103,10 @@ pub struct Services {
     pub payments: Arc<dyn PaymentGateway>,
     /// How bookings hold their seats (`BOOKING_HOLD_MINUTES`).
     pub bookings: BookingSettings,
+    /// Signs upload and download URLs for files. Until a process wires the store its settings
+    /// name (only the functions whose routes handle files do), every file request is refused as
+    /// unavailable.
+    pub blobs: Arc<dyn BlobStore>,
 }
 
 impl Services {
@@ -130,12 +135,19 @@ impl Services {
             jobs: None,
             payments: Arc::new(UnconfiguredGateway),
             bookings: BookingSettings::default(),
+            blobs: Arc::new(UnconfiguredBlobStore),
         }
     }
 
     /// The same services, charging and refunding through `gateway`.
     pub fn with_payment_gateway(mut self, gateway: Arc<dyn PaymentGateway>) -> Self {
         self.payments = gateway;
+        self
+    }
+
+    /// The same services, signing file URLs with `blobs`.
+    pub fn with_blob_store(mut self, blobs: Arc<dyn BlobStore>) -> Self {
+        self.blobs = blobs;
         self
     }
 
