@@ -417,7 +417,9 @@ impl BlobStore for EmbeddedBlobs {
 /// is; either way answers what `to` holds.
 fn move_object(from: &Path, to: &Path) -> io::Result<Option<BlobHead>> {
     if read_object(from)?.is_some() {
-        let parent = to.parent().expect("a key's path is under the blobs directory");
+        let parent = to
+            .parent()
+            .expect("a key's path is under the blobs directory");
         fs::create_dir_all(parent)?;
         fs::rename(from, to)?;
         fs::File::open(parent)?.sync_all()?;
