@@ -185,6 +185,8 @@ pub enum EntityKind {
     CustomerUser,
     /// One day of a car taken by one contract (`CAR#<car>`, `DAY#<yyyy-mm-dd>`).
     CarDay,
+    /// An upload started and not yet confirmed (`UPLOAD#<id>` in its record's partition).
+    PendingUpload,
 }
 
 impl EntityKind {
@@ -216,6 +218,7 @@ impl EntityKind {
         EntityKind::CustomerEmail,
         EntityKind::CustomerUser,
         EntityKind::CarDay,
+        EntityKind::PendingUpload,
     ];
 
     /// The kinds the API names resources by, and so the kinds the audit log can be filtered by:
@@ -252,6 +255,7 @@ impl EntityKind {
             EntityKind::CustomerEmail => "customer-email",
             EntityKind::CustomerUser => "customer-user",
             EntityKind::CarDay => "car-day",
+            EntityKind::PendingUpload => "pending-upload",
         }
     }
 

@@ -43,6 +43,12 @@ pub static RESERVATION_CONFLICTS: Counter = Counter::new(
     "itinera_reservation_conflicts_total",
     "Reservations and date changes refused because another contract holds one of the days.",
 );
+/// File uploads, by outcome: `started` (a URL handed out), `confirmed` (checked and kept), or
+/// `refused` (confirmed with another type or size than declared).
+pub static FILE_UPLOADS: Counter = Counter::new(
+    "itinera_file_uploads_total",
+    "File uploads, by outcome: started, confirmed, or refused for not being what was declared.",
+);
 /// Unpaid holds expired, their seats given back.
 pub static HOLDS_EXPIRED: Counter = Counter::new(
     "itinera_holds_expired_total",

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use crate::fields::{Field, Shape};
 use crate::handlers::{
-    accounts, airplanes, airports, bookings, cars, contracts, customers, flights,
+    accounts, airplanes, airports, bookings, cars, contracts, customers, files, flights,
 };
 
 /// A `$ref` to the component schema `name`.
@@ -367,6 +367,9 @@ const COMPONENTS: &[(&str, &[Field])] = &[
     ("DayRange", DAY_RANGE),
     ("Customer", CUSTOMER),
     ("Contract", CONTRACT),
+    ("Upload", files::UPLOAD),
+    ("Attachment", files::ATTACHMENT),
+    ("FileDownload", files::FILE_DOWNLOAD),
     ("User", USER),
     ("Notification", NOTIFICATION),
     ("AuditEntry", AUDIT_ENTRY),
