@@ -417,6 +417,17 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_function_that_handles_files_refuses_to_start_without_its_bucket() {
+        // The tests never set BLOB_BUCKET, as a function the template gives no bucket.
+        assert!(std::env::var_os(itinera_aws::s3::BLOB_BUCKET).is_none());
+        let refused = connect_blob_store()
+            .await
+            .err()
+            .expect("no blob store without a bucket");
+        assert!(refused.to_string().contains("BLOB_BUCKET"), "{refused}");
+    }
+
     #[test]
     fn only_functions_that_page_need_the_cursor_signing_key() {
         for route in ROUTES {

@@ -23,7 +23,6 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
@@ -34,7 +33,7 @@ use itinera::blobs::{
 use itinera::storage::BoxError;
 
 use crate::ConfigError;
-use crate::client::{environment_config, local_config};
+use crate::client::{environment_config, failed_call, local_config, timeouts};
 
 /// The variable naming the bucket, set by the template on exactly the functions that handle
 /// files.
@@ -84,33 +83,31 @@ impl BlobBucketConfig {
     }
 }
 
-fn timeout_config() -> TimeoutConfig {
-    TimeoutConfig::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-        .operation_timeout(OPERATION_TIMEOUT)
-        .build()
+/// The client's settings over `shared` (the environment's, or a local server's).
+fn client_config(shared: &aws_config::SdkConfig) -> aws_sdk_s3::config::Builder {
+    aws_sdk_s3::config::Builder::from(shared)
+        .timeout_config(timeouts(
+            CONNECT_TIMEOUT,
+            ATTEMPT_TIMEOUT,
+            OPERATION_TIMEOUT,
+        ))
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
 }
 
 /// The client for the deployed bucket: region and credentials from the Lambda environment.
 /// Build it once, at cold start.
 pub async fn build_s3_client() -> Client {
-    let config = aws_sdk_s3::config::Builder::from(environment_config().await)
-        .timeout_config(timeout_config())
-        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
-        .build();
-    Client::from_conf(config)
+    Client::from_conf(client_config(environment_config().await).build())
 }
 
 /// A client for a local S3-compatible server (moto) at `endpoint`, with fixed dummy credentials
 /// and path-style URLs (`http://host/bucket/key`: a local server has no bucket subdomains).
 pub fn build_local_s3_client(endpoint: &str) -> Client {
-    let config = aws_sdk_s3::config::Builder::from(&local_config(endpoint))
-        .timeout_config(timeout_config())
-        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
-        .force_path_style(true)
-        .build();
-    Client::from_conf(config)
+    Client::from_conf(
+        client_config(&local_config(endpoint))
+            .force_path_style(true)
+            .build(),
+    )
 }
 
 /// Why a bucket could not be created.
@@ -294,15 +291,6 @@ impl BlobStore for S3Blobs {
     }
 }
 
-/// One S3 call that failed, naming the operation, with the SDK error as its source.
-#[derive(Debug, thiserror::Error)]
-#[error("S3 {operation} failed")]
-struct CallFailed {
-    operation: &'static str,
-    #[source]
-    source: BoxError,
-}
-
 /// An answer of S3 the adapter cannot use.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -313,19 +301,14 @@ fn internal(error: impl Error + Send + Sync + 'static) -> BlobError {
 }
 
 /// Error codes after which waiting may help: throttling and S3's own server errors.
-fn is_transient(code: Option<&str>) -> bool {
-    matches!(
-        code,
-        Some(
-            "SlowDown"
-                | "ServiceUnavailable"
-                | "InternalError"
-                | "RequestTimeout"
-                | "Throttling"
-                | "ThrottlingException"
-        )
-    )
-}
+const TRANSIENT_CODES: &[&str] = &[
+    "SlowDown",
+    "ServiceUnavailable",
+    "InternalError",
+    "RequestTimeout",
+    "Throttling",
+    "ThrottlingException",
+];
 
 /// The port's error for a failed SDK call.
 fn from_sdk<E, R>(operation: &'static str, error: SdkError<E, R>) -> BlobError
@@ -333,19 +316,9 @@ where
     E: ProvideErrorMetadata + Error + Send + Sync + 'static,
     R: Debug + Send + Sync + 'static,
 {
-    let transient = match &error {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
-        SdkError::ServiceError(_) => is_transient(error.code()),
-        _ => false,
-    };
-    let error = CallFailed {
-        operation,
-        source: Box::new(error),
-    };
-    if transient {
-        BlobError::Unavailable(Box::new(error))
-    } else {
-        BlobError::Internal(Box::new(error))
+    match failed_call("S3", operation, error, TRANSIENT_CODES) {
+        (call, true) => BlobError::Unavailable(Box::new(call)),
+        (call, false) => BlobError::Internal(Box::new(call)),
     }
 }
 

@@ -262,13 +262,17 @@ impl Refusal {
 
     fn into_response(self, request_id: &str) -> Response<ResponseBody> {
         let (status, slug, title, detail) = self.problem();
-        if status.is_server_error() {
-            let cause: &(dyn std::error::Error + 'static) = match &self {
-                Self::Request(error) => error,
-                Self::Failed(error) => error.as_ref(),
-                _ => unreachable!("only these are server errors"),
-            };
-            tracing::error!(request_id, error = %itinera::error::chain(cause), "a blob URL request failed");
+        let cause: Option<&(dyn std::error::Error + 'static)> = match &self {
+            Self::Request(error @ BlobRequestError::Io(_)) => Some(error),
+            Self::Failed(error) => Some(error.as_ref()),
+            _ => None,
+        };
+        if let Some(cause) = cause {
+            tracing::error!(
+                request_id,
+                error = %itinera::error::chain(cause),
+                "a blob URL request failed"
+            );
         }
         let body = format!(
             r#"{{"type":"urn:itinera:problem:{slug}","title":"{title}","status":{},"detail":"{detail}","requestId":"{request_id}"}}"#,

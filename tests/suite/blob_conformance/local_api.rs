@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use itinera::blobs::{BlobContentType, BlobKey, BlobStore, PresignedRequest, UploadPolicy};
+use itinera::blobs::{BlobContentType, BlobStore, PresignedRequest, UploadPolicy};
 use itinera::clock::{SystemClock, UuidV7Ids};
 use itinera_embedded::EmbeddedBlobs;
 use itinera_http::CorsPolicy;
@@ -13,7 +13,7 @@ use local_api::blobs::BlobUrls;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use super::{BRIEF, BlobsUnderTest, HttpAnswer, HttpClient, LONG, PAST_BRIEF};
+use super::{BRIEF, BlobsUnderTest, HttpAnswer, HttpClient, LONG, PAST_BRIEF, fresh_photo_key};
 
 const ORIGIN: &str = "https://app.itinera.test";
 
@@ -64,14 +64,6 @@ async fn fresh_blobs() -> BlobsUnderTest {
 }
 
 crate::blob_conformance::blob_conformance_suite!(fresh_blobs);
-
-fn key() -> BlobKey {
-    BlobKey::parse(&format!(
-        "uploads/issues/{}/photos/p1",
-        uuid::Uuid::now_v7()
-    ))
-    .unwrap()
-}
 
 fn png(size: u64) -> UploadPolicy {
     UploadPolicy {
@@ -127,7 +119,7 @@ fn assert_problem(answer: &HttpAnswer, status: u16) {
 async fn each_refusal_has_its_status_and_stores_nothing() {
     let served = serve().await;
     let blobs = &served.blobs;
-    let key = key();
+    let key = fresh_photo_key();
     let request = blobs.presign_upload(&key, &png(8)).await.unwrap();
 
     assert_problem(&put(&request, "text/html", vec![0; 8]).await, 415);
@@ -167,7 +159,7 @@ async fn each_refusal_has_its_status_and_stores_nothing() {
 async fn a_large_file_streams_both_ways_with_its_type_and_length_and_uncompressed() {
     let served = serve().await;
     let blobs = &served.blobs;
-    let key = key();
+    let key = fresh_photo_key();
     // Several chunks each way, and far over the API's 64 KiB body limit.
     let body: Vec<u8> = (0..700_000u32).map(|i| (i % 251) as u8).collect();
     let request = blobs
@@ -204,7 +196,7 @@ async fn a_large_file_streams_both_ways_with_its_type_and_length_and_uncompresse
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browsers_on_a_configured_origin_may_upload_and_others_get_no_cors_headers() {
     let served = serve().await;
-    let key = key();
+    let key = fresh_photo_key();
     let request = served.blobs.presign_upload(&key, &png(4)).await.unwrap();
     let client = HttpClient::new();
     let preflight = |origin: &'static str| {

@@ -245,6 +245,15 @@ fn fresh_key() -> BlobKey {
     BlobKey::parse(&format!("cars/{car}/insurance/{record}/document")).expect("a valid key")
 }
 
+/// A key no other test uses, under the pending uploads of an issue's photos.
+fn fresh_photo_key() -> BlobKey {
+    BlobKey::parse(&format!(
+        "uploads/issues/{}/photos/p1",
+        uuid::Uuid::now_v7()
+    ))
+    .expect("a valid key")
+}
+
 /// A pending upload's key and the key confirming it moves the object to, laid out as the
 /// attachments module lays them out (`uploads/<scope>/<id>`, `files/<scope>/<id>`).
 fn fresh_upload_keys() -> (BlobKey, BlobKey) {
@@ -392,7 +401,8 @@ pub async fn an_upload_with_another_content_type_is_refused_and_stores_nothing(
     assert_eq!(head(blobs, &key).await, None);
 }
 
-pub async fn an_upload_longer_than_its_size_is_refused_and_stores_nothing(blobs: &BlobsUnderTest) {
+/// An upload URL for 16 bytes refuses `length` bytes and stores nothing.
+async fn assert_length_refused(blobs: &BlobsUnderTest, length: usize) {
     let key = fresh_key();
     let request = upload_url(blobs, &key, pdf_policy(16, LONG)).await;
     if !observable(blobs, Refusal::Length, &request) {
@@ -401,25 +411,19 @@ pub async fn an_upload_longer_than_its_size_is_refused_and_stores_nothing(blobs:
     assert!(
         !blobs
             .client
-            .upload(&request, "application/pdf", vec![b'x'; 17])
-            .await
+            .upload(&request, "application/pdf", vec![b'x'; length])
+            .await,
+        "{length} bytes were accepted for 16"
     );
     assert_eq!(head(blobs, &key).await, None);
 }
 
+pub async fn an_upload_longer_than_its_size_is_refused_and_stores_nothing(blobs: &BlobsUnderTest) {
+    assert_length_refused(blobs, 17).await;
+}
+
 pub async fn an_upload_shorter_than_its_size_is_refused_and_stores_nothing(blobs: &BlobsUnderTest) {
-    let key = fresh_key();
-    let request = upload_url(blobs, &key, pdf_policy(16, LONG)).await;
-    if !observable(blobs, Refusal::Length, &request) {
-        return;
-    }
-    assert!(
-        !blobs
-            .client
-            .upload(&request, "application/pdf", vec![b'x'; 15])
-            .await
-    );
-    assert_eq!(head(blobs, &key).await, None);
+    assert_length_refused(blobs, 15).await;
 }
 
 pub async fn an_expired_upload_url_is_refused_and_stores_nothing(blobs: &BlobsUnderTest) {

@@ -18,10 +18,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use itinera::blobs::{BlobContentType, BlobKey, BlobStore, PresignedRequest, UploadPolicy};
+use itinera::blobs::{BlobContentType, BlobStore, PresignedRequest, UploadPolicy};
 use itinera_aws::{S3Blobs, build_local_s3_client, create_bucket};
 
-use super::{BlobClient, BlobsUnderTest, HttpClient, LONG, Refusal, Unobservable, query_of};
+use super::{
+    BlobClient, BlobsUnderTest, HttpClient, LONG, Refusal, Unobservable, fresh_photo_key, query_of,
+};
 
 const ENDPOINT_VARIABLE: &str = "ITINERA_TEST_S3_ENDPOINT";
 
@@ -134,14 +136,6 @@ async fn fresh_blobs() -> BlobsUnderTest {
 
 crate::blob_conformance::blob_conformance_suite!(fresh_blobs);
 
-fn key() -> BlobKey {
-    BlobKey::parse(&format!(
-        "uploads/issues/{}/photos/p1",
-        uuid::Uuid::now_v7()
-    ))
-    .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_urls_sign_the_type_the_length_and_the_expiry_and_name_the_headers_to_send() {
     let blobs = fresh_s3().await;
@@ -150,7 +144,10 @@ async fn upload_urls_sign_the_type_the_length_and_the_expiry_and_name_the_header
         size: 1234,
         expires_in: LONG,
     };
-    let request = blobs.presign_upload(&key(), &policy).await.unwrap();
+    let request = blobs
+        .presign_upload(&fresh_photo_key(), &policy)
+        .await
+        .unwrap();
     let query = query_of(&request.url);
     assert_eq!(
         query.get("X-Amz-SignedHeaders").map(String::as_str),
@@ -175,7 +172,10 @@ async fn upload_urls_sign_the_type_the_length_and_the_expiry_and_name_the_header
     ] {
         assert!(signs(&request, refusal), "{refusal:?}");
     }
-    let download = blobs.presign_download(&key(), LONG).await.unwrap();
+    let download = blobs
+        .presign_download(&fresh_photo_key(), LONG)
+        .await
+        .unwrap();
     assert!(signs(&download, Refusal::Expiry) && signs(&download, Refusal::Signature));
     assert!(!signs(&download, Refusal::ContentType));
 }
@@ -186,7 +186,7 @@ async fn upload_urls_sign_the_type_the_length_and_the_expiry_and_name_the_header
 async fn moto_stores_what_s3_would_refuse() {
     let blobs = fresh_s3().await;
     let client = MotoClient(HttpClient::new());
-    let key = key();
+    let key = fresh_photo_key();
     let policy = UploadPolicy {
         content_type: BlobContentType::Pdf,
         size: 4,
