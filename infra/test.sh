@@ -171,9 +171,11 @@ cargo fmt --all -- --check
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
-# The SES mailer's tests send through the same moto server (its SESv2 API).
+# The SES mailer's tests send through the same moto server (its SESv2 API), and the S3 blob
+# store's conformance suite uploads and downloads through it too.
 export ITINERA_TEST_SES_ENDPOINT="http://127.0.0.1:$PORT"
-step "cargo test --workspace (DynamoDB and SQS at http://127.0.0.1:$PORT)"
+export ITINERA_TEST_S3_ENDPOINT="http://127.0.0.1:$PORT"
+step "cargo test --workspace (DynamoDB, SQS, SES and S3 at http://127.0.0.1:$PORT)"
 ITINERA_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$PORT" \
     ITINERA_TEST_SQS_ENDPOINT="http://127.0.0.1:$PORT" \
     cargo test --workspace

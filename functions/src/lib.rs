@@ -4,8 +4,8 @@
 //! never a name looked up in the table: the binary then refers to that route alone, so the linker
 //! keeps its handler and drops every other one, with the code only they use (time-zone data, the
 //! booking and account use cases). [`run`] reads the route's flags where the route is a known
-//! static, so the clients a route does not use (the SQS queue, the token signing key and the SSM
-//! client that reads it) are never referenced there either. The preflight function
+//! static, so the clients a route does not use (the SQS queue, the S3 blob store, the token
+//! signing key and the SSM client that reads it) are never referenced there either. The preflight function
 //! ([`run_preflight`]) routes by the whole table; the background functions are in
 //! [`background`], the authorizer in [`authorizer`]. Every function writes its figures as EMF
 //! documents to stdout at the end of each invocation ([`metrics`]).
@@ -27,12 +27,14 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use itinera::auth::TokenIssuer;
+use itinera::blobs::BlobStore;
 use itinera::config::{ConfigError, SigningKey, env};
 use itinera::jobs::JobQueue;
 use itinera::payments::{GatewaySetting, Platform};
 use itinera::ratelimit::RateLimitConfig;
 use itinera_aws::{
-    DynamoDbConfig, DynamoDbStore, SqsQueue, SqsQueueConfig, build_client, build_sqs_client,
+    BlobBucketConfig, DynamoDbConfig, DynamoDbStore, S3Blobs, SqsQueue, SqsQueueConfig,
+    build_client, build_s3_client, build_sqs_client,
 };
 use itinera_http::{
     Api, ApiConfig, ApiRequest, Credentials, CursorCodec, PREFLIGHT_FUNCTION, PathParams, ROUTES,
@@ -99,12 +101,15 @@ struct Adapters {
     job_queue: Option<Connect<Arc<dyn JobQueue>>>,
     /// The token issuer with the private key, for the routes that sign users in.
     token_issuer: Option<Connect<TokenIssuer>>,
+    /// The S3 blob store, for the routes that handle files.
+    blob_store: Option<Connect<Arc<dyn BlobStore>>>,
 }
 
 impl Adapters {
     const NONE: Self = Self {
         job_queue: None,
         token_issuer: None,
+        blob_store: None,
     };
 }
 
@@ -121,6 +126,10 @@ pub fn run(route: &'static Route) -> Result<(), lambda_http::Error> {
         token_issuer: route
             .signs_tokens
             .then_some(load_token_issuer as Connect<TokenIssuer>),
+        blob_store: route
+            .files
+            .is_some()
+            .then_some(connect_blob_store as Connect<Arc<dyn BlobStore>>),
     };
     start(Target::Route(route), adapters)
 }
@@ -174,8 +183,9 @@ async fn serve(target: Target, adapters: Adapters) -> Result<(), lambda_http::Er
 pub enum StartupError {
     #[error(transparent)]
     Api(#[from] ConfigError),
+    /// A setting of an AWS adapter: the table, the queue or the files bucket.
     #[error(transparent)]
-    DynamoDb(#[from] itinera_aws::ConfigError),
+    Aws(#[from] itinera_aws::ConfigError),
     #[error(transparent)]
     Keys(#[from] keys::KeyLoadError),
 }
@@ -209,6 +219,9 @@ async fn build_api(
     if let Some(load) = adapters.token_issuer {
         services = services.with_token_issuer(load().await?);
     }
+    if let Some(connect) = adapters.blob_store {
+        services = services.with_blob_store(connect().await?);
+    }
     Ok(Api::of_routes(services, config.cors, target.routes()))
 }
 
@@ -218,6 +231,16 @@ fn connect_job_queue() -> Connecting<Arc<dyn JobQueue>> {
         let sqs = SqsQueueConfig::from_env()?;
         let queue = SqsQueue::from_config(build_sqs_client(&sqs).await, &sqs);
         Ok(Arc::new(queue) as Arc<dyn JobQueue>)
+    })
+}
+
+/// The files bucket named by `BLOB_BUCKET`; a function whose route handles files does not start
+/// without it.
+fn connect_blob_store() -> Connecting<Arc<dyn BlobStore>> {
+    Box::pin(async {
+        let bucket = BlobBucketConfig::from_env()?;
+        let blobs = S3Blobs::from_config(build_s3_client().await, &bucket);
+        Ok(Arc::new(blobs) as Arc<dyn BlobStore>)
     })
 }
 
@@ -392,6 +415,17 @@ mod tests {
         for function in ["pay-booking", "cancel-booking"] {
             assert!(money.contains(&function), "{function} charges or refunds");
         }
+    }
+
+    #[tokio::test]
+    async fn a_function_that_handles_files_refuses_to_start_without_its_bucket() {
+        // The tests never set BLOB_BUCKET, as a function the template gives no bucket.
+        assert!(std::env::var_os(itinera_aws::s3::BLOB_BUCKET).is_none());
+        let refused = connect_blob_store()
+            .await
+            .err()
+            .expect("no blob store without a bucket");
+        assert!(refused.to_string().contains("BLOB_BUCKET"), "{refused}");
     }
 
     #[test]

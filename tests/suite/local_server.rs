@@ -27,7 +27,7 @@ pub(super) async fn start() -> Server {
         Arc::clone(&app.store),
         Arc::new(itinera::clock::UuidV7Ids),
     ));
-    let stopped = tokio::spawn(local_api::serve(listener, api, async move {
+    let stopped = tokio::spawn(local_api::serve(listener, api, None, async move {
         let _ = stopped_signal.await;
     }));
     Server {

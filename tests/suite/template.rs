@@ -10,7 +10,9 @@
 //! token key readable by a function that has no use for it, the cursor key or a payment gateway
 //! on a function that neither pages nor moves money, test cards on a production stage, email sent
 //! from any identity but the configured sender, a security doc that forgets a function, a role
-//! shared by functions whose permissions differ, a log group per function.
+//! shared by functions whose permissions differ, a log group per function, an S3 grant or the
+//! files bucket on a function whose route handles no files (or beyond its route's scope), a
+//! files bucket that is public, unencrypted, unversioned or keeps unconfirmed uploads.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -29,6 +31,7 @@ use itinera::payments::{GATEWAY_VARIABLE, GatewaySetting, Platform, STAGE_KIND_V
 use itinera::ratelimit::{GlobalEnforcement, RateLimitConfig};
 use itinera::storage::TABLE;
 use itinera_functions::metrics::PRODUCT_LINE;
+use itinera_http::routes::FileAccess;
 use itinera_http::{
     AUTHORIZER_FUNCTION, Access, PLATFORM_FUNCTIONS, ROUTES, Route, StoreAccess, route_of_function,
 };
@@ -118,6 +121,14 @@ fn moves_money(name: &str) -> bool {
 fn pages(name: &str) -> bool {
     route_of_function(name).is_some_and(|route| route.pages)
 }
+
+/// What a function does with uploaded files (routes only).
+fn files(name: &str) -> Option<FileAccess> {
+    route_of_function(name).and_then(|route| route.files)
+}
+
+/// The variable naming the files bucket, set on exactly the functions that handle files.
+const BLOB_BUCKET_VARIABLE: &str = "BLOB_BUCKET";
 
 /// Whether a function sends email.
 fn sends_email(name: &str) -> bool {
@@ -449,10 +460,13 @@ fn functions_run_on_provided_al2023_arm64_built_from_the_workspace() {
         if moves_money(&name) {
             expected.extend([GATEWAY_VARIABLE, STAGE_KIND_VARIABLE]);
         }
+        if files(&name).is_some() {
+            expected.insert(BLOB_BUCKET_VARIABLE);
+        }
         assert_eq!(
             own, expected,
-            "{name} sets variables of its own beyond its key parameter, queue, sender, cursor key \
-             and payment gateway; change Globals instead"
+            "{name} sets variables of its own beyond its key parameter, queue, sender, cursor \
+             key, payment gateway and files bucket; change Globals instead"
         );
     }
 }
@@ -474,6 +488,9 @@ struct Grants {
     sqs_receive: BTreeSet<String>,
     /// SES actions, on the sender identity only.
     ses: BTreeSet<String>,
+    /// S3 actions with the resource each applies to, in the files bucket only: `FilesBucket.Arn`
+    /// for the bucket, or the `${FilesBucket.Arn}/...` pattern of its objects.
+    s3: BTreeSet<(String, String)>,
 }
 
 /// The logical id of the role a function runs with (`Role: !GetAtt <Role>.Arn`). A function
@@ -577,9 +594,36 @@ fn grants(name: &str) -> Grants {
         } else if listed.iter().all(|action| action.starts_with("ses:")) {
             // Which identities: `email_may_be_sent_only_from_the_configured_sender_identity`.
             grants.ses.extend(listed.into_iter().map(str::to_string));
+        } else if listed.iter().all(|action| action.starts_with("s3:")) {
+            let resources = statement["Resource"]
+                .as_sequence()
+                .unwrap_or_else(|| panic!("{name}: an S3 Resource should be a list"));
+            for resource in resources {
+                let resource = match intrinsic(resource) {
+                    Some((tag, inner))
+                        if tag == "!GetAtt" && inner.as_str() == Some("FilesBucket.Arn") =>
+                    {
+                        "FilesBucket.Arn".to_string()
+                    }
+                    Some((tag, inner))
+                        if tag == "!Sub"
+                            && inner
+                                .as_str()
+                                .is_some_and(|arn| arn.starts_with("${FilesBucket.Arn}/")) =>
+                    {
+                        text(inner, "an object ARN pattern").to_string()
+                    }
+                    _ => panic!("{name}: S3 grants apply to the files bucket only: {resource:?}"),
+                };
+                grants.s3.extend(
+                    listed
+                        .iter()
+                        .map(|action| (action.to_string(), resource.clone())),
+                );
+            }
         } else {
             panic!(
-                "{name}: only DynamoDB, SSM, SQS and SES permissions are expected, one \
+                "{name}: only DynamoDB, SSM, SQS, SES and S3 permissions are expected, one \
                      service per statement: {listed:?}"
             );
         }
@@ -2025,4 +2069,192 @@ fn the_dashboard_shows_the_business_figures_queues_throttles_and_every_alarm() {
             "the dashboard's alarm widget lacks {id}"
         );
     }
+}
+
+// ------------------------------------------------------------------ files
+
+/// The S3 actions a file access needs, each on the resource it applies to: uploads under
+/// `uploads/<scope>/`, confirmations reading and deleting there and writing under
+/// `files/<scope>/` (with the bucket's listing, so a missing upload is a 404 and not a 403),
+/// downloads reading under `files/<scope>/`.
+fn expected_s3(access: FileAccess) -> BTreeSet<(String, String)> {
+    let under = |prefix: &str, scope: &str| format!("${{FilesBucket.Arn}}/{prefix}/{scope}/*");
+    let grant = |action: &str, resource: String| (action.to_string(), resource);
+    match access {
+        FileAccess::Upload(scope) => [grant("s3:PutObject", under("uploads", scope))].into(),
+        FileAccess::Confirm(scope) => [
+            grant("s3:GetObject", under("uploads", scope)),
+            grant("s3:DeleteObject", under("uploads", scope)),
+            grant("s3:PutObject", under("files", scope)),
+            grant("s3:ListBucket", "FilesBucket.Arn".to_string()),
+        ]
+        .into(),
+        FileAccess::Download(scope) => [grant("s3:GetObject", under("files", scope))].into(),
+    }
+}
+
+/// Exactly the functions whose routes handle files get the bucket's name and S3 actions, and
+/// only those their access needs on their own scope; every other function has neither.
+#[test]
+fn exactly_the_routes_that_handle_files_reach_the_bucket_within_their_scope() {
+    for name in expected_functions() {
+        let granted = grants(&name).s3;
+        let bucket = own_variables(&name).get(BLOB_BUCKET_VARIABLE);
+        match files(&name) {
+            Some(access) => {
+                assert_eq!(granted, expected_s3(access), "{name} ({access:?})");
+                assert!(
+                    bucket.is_some_and(|bucket| is_ref(bucket, "FilesBucket")),
+                    "{name} handles files and needs {BLOB_BUCKET_VARIABLE}: !Ref FilesBucket"
+                );
+            }
+            None => {
+                assert!(granted.is_empty(), "{name} handles no files: {granted:?}");
+                assert!(
+                    bucket.is_none(),
+                    "{name} handles no files but gets the bucket"
+                );
+            }
+        }
+    }
+    let globals = &template()["Globals"]["Function"]["Environment"]["Variables"];
+    assert!(globals.get(BLOB_BUCKET_VARIABLE).is_none());
+}
+
+#[test]
+fn the_files_bucket_is_private_encrypted_versioned_retained_and_tls_only() {
+    let bucket = resource("FilesBucket");
+    assert_eq!(bucket["Type"].as_str(), Some("AWS::S3::Bucket"));
+    assert_eq!(bucket["DeletionPolicy"].as_str(), Some("Retain"));
+    assert_eq!(bucket["UpdateReplacePolicy"].as_str(), Some("Retain"));
+    let properties = &bucket["Properties"];
+    let block = &properties["PublicAccessBlockConfiguration"];
+    for setting in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(block[setting].as_bool(), Some(true), "{setting}");
+    }
+    assert_eq!(
+        properties["OwnershipControls"]["Rules"][0]["ObjectOwnership"].as_str(),
+        Some("BucketOwnerEnforced"),
+        "ACLs are off: access is decided by IAM alone"
+    );
+    let encryption = &properties["BucketEncryption"]["ServerSideEncryptionConfiguration"][0];
+    assert_eq!(
+        encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"].as_str(),
+        Some("AES256")
+    );
+    assert_eq!(
+        properties["VersioningConfiguration"]["Status"].as_str(),
+        Some("Enabled")
+    );
+
+    let policy = resource("FilesBucketPolicy");
+    assert!(is_ref(&policy["Properties"]["Bucket"], "FilesBucket"));
+    let statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .expect("a statement list");
+    let tls_only = statements.iter().any(|statement| {
+        statement["Effect"].as_str() == Some("Deny")
+            && statement["Principal"].as_str() == Some("*")
+            && statement["Action"].as_str() == Some("s3:*")
+            && statement["Condition"]["Bool"]["aws:SecureTransport"].as_str() == Some("false")
+            && statement["Resource"].as_sequence().is_some_and(|resources| {
+                resources.len() == 2
+                    && resources.iter().all(|resource| {
+                        matches!(intrinsic(resource), Some((tag, inner))
+                            if (tag == "!GetAtt" && inner.as_str() == Some("FilesBucket.Arn"))
+                                || (tag == "!Sub" && inner.as_str() == Some("${FilesBucket.Arn}/*")))
+                    })
+            })
+    });
+    assert!(
+        tls_only,
+        "the bucket policy denies plain HTTP: {statements:?}"
+    );
+    assert!(
+        statements
+            .iter()
+            .all(|statement| statement["Effect"].as_str() == Some("Deny")),
+        "the bucket policy only denies; what a function may do is in its role"
+    );
+}
+
+/// Browsers upload and download with presigned URLs from the configured origins only, with no
+/// CORS rule at all when none is configured.
+#[test]
+fn the_files_bucket_allows_put_and_get_from_the_configured_origins() {
+    let cors = &resource("FilesBucket")["Properties"]["CorsConfiguration"];
+    let (tag, branches) = intrinsic(cors).expect("CORS depends on whether origins are set");
+    assert_eq!(tag, "!If");
+    let branches = branches.as_sequence().expect("!If [condition, then, else]");
+    assert_eq!(branches[0].as_str(), Some("HasCorsOrigins"));
+    assert!(is_ref(&branches[2], "AWS::NoValue"));
+    let rules = branches[1]["CorsRules"].as_sequence().expect("CorsRules");
+    assert_eq!(rules.len(), 1);
+    let rule = &rules[0];
+    let (tag, split) = intrinsic(&rule["AllowedOrigins"]).expect("!Split of the origins");
+    assert_eq!(tag, "!Split");
+    assert_eq!(split[0].as_str(), Some(","));
+    assert!(is_ref(&split[1], "CorsAllowedOrigins"));
+    let methods: BTreeSet<&str> = rule["AllowedMethods"]
+        .as_sequence()
+        .expect("AllowedMethods")
+        .iter()
+        .map(|method| text(method, "a method"))
+        .collect();
+    assert_eq!(methods, BTreeSet::from(["GET", "PUT"]));
+    let condition = &template()["Conditions"]["HasCorsOrigins"];
+    assert!(!condition.is_null(), "the HasCorsOrigins condition exists");
+}
+
+/// Unconfirmed uploads (and their noncurrent versions and incomplete multipart uploads) go after
+/// a day; replaced confirmed files are kept for the stated period, then go.
+#[test]
+fn unconfirmed_uploads_expire_after_a_day_and_replaced_files_after_the_retention() {
+    let rules = resource("FilesBucket")["Properties"]["LifecycleConfiguration"]["Rules"]
+        .as_sequence()
+        .expect("lifecycle rules");
+    let enabled_for = |prefix: &str| -> Vec<&Value> {
+        rules
+            .iter()
+            .filter(|rule| {
+                rule["Status"].as_str() == Some("Enabled")
+                    && rule["Prefix"].as_str() == Some(prefix)
+            })
+            .collect()
+    };
+    let uploads = enabled_for("uploads/");
+    assert!(uploads.iter().any(|rule| {
+        rule["ExpirationInDays"].as_u64() == Some(1)
+            && rule["NoncurrentVersionExpiration"]["NoncurrentDays"].as_u64() == Some(1)
+            && rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"].as_u64() == Some(1)
+    }));
+    assert!(
+        uploads
+            .iter()
+            .any(|rule| rule["ExpiredObjectDeleteMarker"].as_bool() == Some(true)),
+        "the delete markers an expiry leaves in a versioned bucket are removed too"
+    );
+    let files = enabled_for("files/");
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(
+        files[0]["ExpirationInDays"].is_null(),
+        "confirmed files never expire"
+    );
+    assert!(is_ref(
+        &files[0]["NoncurrentVersionExpiration"]["NoncurrentDays"],
+        "FileVersionRetentionDays"
+    ));
+    let retention = &template()["Parameters"]["FileVersionRetentionDays"];
+    assert_eq!(retention["Type"].as_str(), Some("Number"));
+    assert!(retention["Default"].as_u64().is_some_and(|days| days >= 1));
+    assert_eq!(
+        rules.len(),
+        uploads.len() + files.len(),
+        "every rule is for one of the two prefixes"
+    );
 }

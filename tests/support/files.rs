@@ -47,7 +47,13 @@ pub async fn upload_to(
     );
     tokio::task::spawn_blocking(move || {
         blobs
-            .receive_upload(&target, Some(&content_type), body.as_slice())
+            // As an HTTP client does, the request declares the body's length.
+            .receive_upload(
+                &target,
+                Some(&content_type),
+                Some(body.len() as u64),
+                body.as_slice(),
+            )
             .map(drop)
     })
     .await

@@ -13,6 +13,11 @@
 //!   `us-east-1` and reads nothing from the process environment or profile files, so a local
 //!   client can never reach AWS.
 
+use std::error::Error;
+use std::fmt::Debug;
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider};
@@ -20,6 +25,9 @@ use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use aws_smithy_http_client::{Builder, Connector, HttpClientError};
 use aws_smithy_runtime_api::client::http::HttpConnectorSettings;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use itinera::storage::BoxError;
 use tokio::sync::OnceCell;
 
 /// The region local clients sign for; local servers accept any.
@@ -135,6 +143,54 @@ pub(crate) fn local_config(endpoint: &str) -> SdkConfig {
         .credentials_provider(SharedCredentialsProvider::new(credentials))
         .endpoint_url(endpoint)
         .build()
+}
+
+/// The bounds of an SDK client's calls: connecting, one attempt, and a whole operation with its
+/// retries.
+pub(crate) fn timeouts(connect: Duration, attempt: Duration, operation: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(connect)
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(operation)
+        .build()
+}
+
+/// One AWS call that failed, naming the service and the operation, with the SDK error as its
+/// source: what the adapters' errors carry for the log, never what a caller is shown.
+#[derive(Debug, thiserror::Error)]
+#[error("{service} {operation} failed")]
+pub(crate) struct CallFailed {
+    pub(crate) service: &'static str,
+    pub(crate) operation: &'static str,
+    #[source]
+    pub(crate) source: BoxError,
+}
+
+/// A failed SDK call of `service`, and whether a later attempt may succeed: after a timeout, a
+/// connection that failed, or a service error whose code is one of `transient_codes`.
+pub(crate) fn failed_call<E, R>(
+    service: &'static str,
+    operation: &'static str,
+    error: SdkError<E, R>,
+    transient_codes: &[&str],
+) -> (CallFailed, bool)
+where
+    E: ProvideErrorMetadata + Error + Send + Sync + 'static,
+    R: Debug + Send + Sync + 'static,
+{
+    let transient = match &error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
+        SdkError::ServiceError(_) => error
+            .code()
+            .is_some_and(|code| transient_codes.contains(&code)),
+        _ => false,
+    };
+    let call = CallFailed {
+        service,
+        operation,
+        source: Box::new(error),
+    };
+    (call, transient)
 }
 
 #[cfg(test)]

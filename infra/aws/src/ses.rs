@@ -22,7 +22,7 @@ use itinera::accounts::Email as Address;
 use itinera::mail::{Email, MailError, Mailer};
 
 use crate::ConfigError;
-use crate::client::{environment_config, local_config};
+use crate::client::{environment_config, local_config, timeouts};
 
 const MAIL_FROM: &str = "MAIL_FROM";
 
@@ -65,11 +65,7 @@ impl MailConfig {
 }
 
 fn timeout_config() -> TimeoutConfig {
-    TimeoutConfig::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-        .operation_timeout(OPERATION_TIMEOUT)
-        .build()
+    timeouts(CONNECT_TIMEOUT, ATTEMPT_TIMEOUT, OPERATION_TIMEOUT)
 }
 
 /// The client for the deployed account: region and credentials from the Lambda environment.

@@ -32,7 +32,7 @@ use itinera::jobs::{
 use itinera::storage::BoxError;
 
 use crate::ConfigError;
-use crate::client::{environment_config, local_config};
+use crate::client::{environment_config, failed_call, local_config, timeouts};
 
 const QUEUE_URL: &str = "JOBS_QUEUE_URL";
 const DEAD_LETTER_QUEUE_URL: &str = "JOBS_DEAD_LETTER_QUEUE_URL";
@@ -101,11 +101,7 @@ impl SqsQueueConfig {
 }
 
 fn timeout_config() -> TimeoutConfig {
-    TimeoutConfig::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-        .operation_timeout(OPERATION_TIMEOUT)
-        .build()
+    timeouts(CONNECT_TIMEOUT, ATTEMPT_TIMEOUT, OPERATION_TIMEOUT)
 }
 
 fn retry_config() -> RetryConfig {
@@ -254,30 +250,16 @@ fn whole_seconds(duration: Duration, what: &str) -> Result<i32, QueueError> {
     Ok(i32::try_from(seconds).unwrap_or(i32::MAX))
 }
 
-/// One SQS call that failed, naming the operation, with the SDK error as its source.
-#[derive(Debug, thiserror::Error)]
-#[error("SQS {operation} failed")]
-struct CallFailed {
-    operation: &'static str,
-    #[source]
-    source: BoxError,
-}
-
 /// Error codes after which waiting may help: throttling and SQS's own server errors.
-fn is_transient(code: Option<&str>) -> bool {
-    matches!(
-        code,
-        Some(
-            "RequestThrottled"
-                | "ThrottlingException"
-                | "Throttling"
-                | "KMS.ThrottlingException"
-                | "ServiceUnavailable"
-                | "InternalError"
-                | "InternalFailure"
-        )
-    )
-}
+const TRANSIENT_CODES: &[&str] = &[
+    "RequestThrottled",
+    "ThrottlingException",
+    "Throttling",
+    "KMS.ThrottlingException",
+    "ServiceUnavailable",
+    "InternalError",
+    "InternalFailure",
+];
 
 /// The port's error for a failed SDK call.
 fn from_sdk<E, R>(operation: &'static str, error: SdkError<E, R>) -> QueueError
@@ -285,19 +267,9 @@ where
     E: ProvideErrorMetadata + Error + Send + Sync + 'static,
     R: Debug + Send + Sync + 'static,
 {
-    let transient = match &error {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
-        SdkError::ServiceError(_) => is_transient(error.code()),
-        _ => false,
-    };
-    let error = CallFailed {
-        operation,
-        source: Box::new(error),
-    };
-    if transient {
-        QueueError::Unavailable(Box::new(error))
-    } else {
-        QueueError::Internal(Box::new(error))
+    match failed_call("SQS", operation, error, TRANSIENT_CODES) {
+        (call, true) => QueueError::Unavailable(Box::new(call)),
+        (call, false) => QueueError::Internal(Box::new(call)),
     }
 }
 
@@ -577,7 +549,7 @@ mod tests {
     use aws_sdk_sqs::operation::receive_message::ReceiveMessageError;
 
     use super::*;
-    use crate::client::LOCAL_REGION;
+    use crate::client::{CallFailed, LOCAL_REGION};
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs

@@ -7,8 +7,8 @@
 //! crash never leaves half a file under a real key and a refused upload leaves nothing behind.
 //!
 //! A URL carries its own authority, as S3's do: an HMAC-SHA256, under a key only this adapter
-//! and the local API hold, over the method, the object key, the content type, the size limit and
-//! the expiry. Changing any of them, or using the URL after its expiry, makes it worthless.
+//! and the local API hold, over the method, the object key, the content type, the exact size
+//! and the expiry. Changing any of them, or using the URL after its expiry, makes it worthless.
 //! The local API serves the URLs with [`EmbeddedBlobs::receive_upload`] and
 //! [`EmbeddedBlobs::open_download`], which do the checking; they block on file I/O, so callers
 //! on an async runtime run them on its blocking threads.
@@ -38,7 +38,7 @@ const UPLOADS_DIR_NAME: &str = ".uploads";
 pub const BLOBS_PATH: &str = "/blobs/";
 
 const TYPE_PARAM: &str = "X-Itinera-Content-Type";
-const MAX_PARAM: &str = "X-Itinera-Max-Size";
+const SIZE_PARAM: &str = "X-Itinera-Size";
 const EXPIRES_PARAM: &str = "X-Itinera-Expires";
 const SIGNATURE_PARAM: &str = "X-Itinera-Signature";
 
@@ -60,9 +60,12 @@ pub enum BlobRequestError {
     /// The upload's `Content-Type` is not the one the URL was signed for.
     #[error("the content type is not the one the URL allows")]
     WrongContentType,
-    /// The upload is longer than the URL allows.
+    /// The upload is longer than the size the URL was signed for.
     #[error("the upload is larger than the URL allows")]
     TooLarge,
+    /// The upload is shorter than the size the URL was signed for.
+    #[error("the upload is shorter than the URL's size")]
+    Incomplete,
     /// Nothing is stored under the key.
     #[error("no object under the key")]
     NotFound,
@@ -112,34 +115,35 @@ impl EmbeddedBlobs {
         })
     }
 
-    /// Stores the upload `body` sent with `content_type` to `target` (the request's path and
-    /// query), if the URL allows it: signed by this adapter for a `PUT` of this key with this
-    /// type, not expired, and the body within its size limit. A refused upload stores nothing.
+    /// Stores the upload `body` sent with `content_type` (and `content_length`, when the
+    /// request declared one) to `target` (the request's path and query), if the URL allows it:
+    /// signed by this adapter for a `PUT` of this key with this type, not expired, and the body
+    /// exactly the size the URL names. A declared length other than that size is refused before
+    /// the body is read. A refused upload stores nothing.
     pub fn receive_upload(
         &self,
         target: &str,
         content_type: Option<&str>,
+        content_length: Option<u64>,
         body: impl Read,
     ) -> Result<BlobHead, BlobRequestError> {
         let request = self.verify(BlobMethod::Put, target)?;
-        let (Some(allowed), Some(max_size)) = (request.content_type, request.max_size) else {
+        let (Some(allowed), Some(size)) = (request.content_type, request.size) else {
             return Err(BlobRequestError::Malformed);
         };
         if content_type != Some(allowed.as_str()) {
             return Err(BlobRequestError::WrongContentType);
+        }
+        if let Some(declared) = content_length {
+            check_length(declared, size)?;
         }
         let temporary = self.inner.dir.join(UPLOADS_DIR_NAME).join(format!(
             "{}-{}.tmp",
             std::process::id(),
             NEXT_TEMPORARY.fetch_add(1, Ordering::Relaxed)
         ));
-        let stored = write_then_rename(
-            &temporary,
-            &self.path_of(&request.key),
-            allowed,
-            max_size,
-            body,
-        );
+        let stored =
+            write_then_rename(&temporary, &self.path_of(&request.key), allowed, size, body);
         if stored.is_err() {
             // Best effort: a leftover temporary file is hidden and under no key.
             let _ = fs::remove_file(&temporary);
@@ -167,7 +171,7 @@ impl EmbeddedBlobs {
         method: BlobMethod,
         key: &BlobKey,
         content_type: Option<&str>,
-        max_size: Option<u64>,
+        size: Option<u64>,
         expires_in: Duration,
     ) -> Result<PresignedRequest, BlobError> {
         let expires_in = TimeDelta::from_std(expires_in)
@@ -176,15 +180,15 @@ impl EmbeddedBlobs {
         // Whole seconds, rounded up: a URL works for at least the expiry asked for.
         let expires = expires_at.timestamp() + i64::from(expires_at.timestamp_subsec_nanos() > 0);
         let signature = hex(&self
-            .mac(method, key, content_type, max_size, expires)
+            .mac(method, key, content_type, size, expires)
             .finalize()
             .into_bytes());
         let mut query = Vec::new();
         if let Some(content_type) = content_type {
             query.push(format!("{TYPE_PARAM}={content_type}"));
         }
-        if let Some(max_size) = max_size {
-            query.push(format!("{MAX_PARAM}={max_size}"));
+        if let Some(size) = size {
+            query.push(format!("{SIZE_PARAM}={size}"));
         }
         query.push(format!("{EXPIRES_PARAM}={expires}"));
         query.push(format!("{SIGNATURE_PARAM}={signature}"));
@@ -208,17 +212,17 @@ impl EmbeddedBlobs {
         method: BlobMethod,
         key: &BlobKey,
         content_type: Option<&str>,
-        max_size: Option<u64>,
+        size: Option<u64>,
         expires: i64,
     ) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.inner.signing_key)
             .expect("HMAC takes a key of any length");
         // One field per line; no field can hold a newline, so no two requests sign alike.
         let signed = format!(
-            "itinera-blob-v1\n{}\n{key}\n{}\n{}\n{expires}",
+            "itinera-blob-v2\n{}\n{key}\n{}\n{}\n{expires}",
             method.as_str(),
             content_type.unwrap_or(""),
-            max_size.map(|m| m.to_string()).unwrap_or_default(),
+            size.map(|m| m.to_string()).unwrap_or_default(),
         );
         mac.update(signed.as_bytes());
         mac
@@ -235,12 +239,12 @@ impl EmbeddedBlobs {
             .strip_prefix(BLOBS_PATH)
             .and_then(|key| BlobKey::parse(key).ok())
             .ok_or(BlobRequestError::Malformed)?;
-        let (mut content_type, mut max_size, mut expires, mut signature) = (None, None, None, None);
+        let (mut content_type, mut size, mut expires, mut signature) = (None, None, None, None);
         for pair in query.split('&') {
             let (name, value) = pair.split_once('=').ok_or(BlobRequestError::Malformed)?;
             let slot = match name {
                 TYPE_PARAM => &mut content_type,
-                MAX_PARAM => &mut max_size,
+                SIZE_PARAM => &mut size,
                 EXPIRES_PARAM => &mut expires,
                 SIGNATURE_PARAM => &mut signature,
                 _ => return Err(BlobRequestError::Malformed),
@@ -252,14 +256,14 @@ impl EmbeddedBlobs {
         let expires: i64 = expires
             .and_then(|e| e.parse().ok())
             .ok_or(BlobRequestError::Malformed)?;
-        let max_size: Option<u64> = max_size
+        let size: Option<u64> = size
             .map(|m| m.parse().map_err(|_| BlobRequestError::Malformed))
             .transpose()?;
         let signature = signature
             .and_then(unhex)
             .ok_or(BlobRequestError::Malformed)?;
         // `verify_slice` compares in constant time: where a guess differs must not leak.
-        self.mac(method, &key, content_type, max_size, expires)
+        self.mac(method, &key, content_type, size, expires)
             .verify_slice(&signature)
             .map_err(|_| BlobRequestError::BadSignature)?;
         if self.inner.clock.now().timestamp() >= expires {
@@ -272,7 +276,7 @@ impl EmbeddedBlobs {
         Ok(VerifiedRequest {
             key,
             content_type,
-            max_size,
+            size,
         })
     }
 }
@@ -281,25 +285,32 @@ impl EmbeddedBlobs {
 struct VerifiedRequest {
     key: BlobKey,
     content_type: Option<BlobContentType>,
-    max_size: Option<u64>,
+    size: Option<u64>,
 }
 
-/// Streams `body` (at most `max_size` bytes) behind the content-type line into `temporary`,
-/// syncs it, and renames it to `path`.
+/// Refuses a length other than the URL's `size`: longer is too large, shorter is incomplete.
+fn check_length(length: u64, size: u64) -> Result<(), BlobRequestError> {
+    match length.cmp(&size) {
+        std::cmp::Ordering::Greater => Err(BlobRequestError::TooLarge),
+        std::cmp::Ordering::Less => Err(BlobRequestError::Incomplete),
+        std::cmp::Ordering::Equal => Ok(()),
+    }
+}
+
+/// Streams `body` (exactly `size` bytes) behind the content-type line into `temporary`, syncs
+/// it, and renames it to `path`.
 fn write_then_rename(
     temporary: &Path,
     path: &Path,
     content_type: BlobContentType,
-    max_size: u64,
+    size: u64,
     body: impl Read,
 ) -> Result<BlobHead, BlobRequestError> {
     let mut file = fs::File::create(temporary)?;
     writeln!(file, "{}", content_type.as_str())?;
-    // One byte past the limit is enough to know the body is too large.
-    let size = io::copy(&mut body.take(max_size + 1), &mut file)?;
-    if size > max_size {
-        return Err(BlobRequestError::TooLarge);
-    }
+    // One byte past the size is enough to know the body is too large.
+    let received = io::copy(&mut body.take(size + 1), &mut file)?;
+    check_length(received, size)?;
     file.sync_all()?;
     let parent = path
         .parent()
@@ -381,7 +392,7 @@ impl BlobStore for EmbeddedBlobs {
             BlobMethod::Put,
             key,
             Some(policy.content_type.as_str()),
-            Some(policy.max_size),
+            Some(policy.size),
             policy.expires_in,
         )
     }

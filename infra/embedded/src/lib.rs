@@ -12,7 +12,7 @@
 //! and every message can be opened in a mail client.
 //!
 //! [`EmbeddedBlobs`] implements the blob port with files under `DATA_DIR/blobs/` and URLs signed
-//! with an HMAC (method, key, content type, size limit, expiry), which the local API serves.
+//! with an HMAC (method, key, content type, exact size, expiry), which the local API serves.
 
 mod blobs;
 mod mailbox;

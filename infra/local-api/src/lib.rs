@@ -13,10 +13,13 @@
 //!
 //! Next to the API it runs the background functions in-process ([`background`]): the worker on
 //! the durable embedded queue, and the schedules on timers. Emails go to `.eml` files in
-//! `DATA_DIR/outbox/`. The token key pair is kept in `DATA_DIR` too ([`dev_keys`]), so tokens
-//! outlive a restart; no other entry point keeps keys on disk.
+//! `DATA_DIR/outbox/`. Files go to the embedded blob store under `DATA_DIR/blobs/`, and the
+//! server answers that store's presigned URLs itself ([`blobs`]), as S3 answers its own. The
+//! token key pair and the blob URLs' key are kept in `DATA_DIR` too ([`dev_keys`]), so tokens
+//! and URLs outlive a restart; no other entry point keeps keys on disk.
 
 pub mod background;
+pub mod blobs;
 pub mod demo;
 pub mod dev_keys;
 pub mod docs;
@@ -27,9 +30,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::dev_keys::{DevKeyError, dev_keys};
+use crate::blobs::BlobUrls;
+use crate::dev_keys::{DevKeyError, blob_signing_key, dev_keys};
 use bytes::Bytes;
 use http::{Request, Response};
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -39,6 +44,8 @@ use hyper_util::service::TowerToHyperService;
 use itinera::accounts::{self, Email, Password};
 use itinera::auth::TokenKeys;
 use itinera::auth::keys::{PRIVATE_KEY_VARIABLE, PUBLIC_KEY_VARIABLE};
+use itinera::blobs::BlobStore;
+use itinera::clock::Clock;
 use itinera::config::{ConfigError, SigningKey, env};
 use itinera::error::DomainError;
 use itinera::jobs::JobQueue;
@@ -46,6 +53,7 @@ use itinera::metrics;
 use itinera::payments::{GatewaySetting, Platform};
 use itinera::ratelimit::RateLimitConfig;
 use itinera::storage::Store;
+use itinera_embedded::EmbeddedBlobs;
 use itinera_http::{
     Api, ApiConfig, ApiRequest, CachedAuthenticator, Credentials, CursorCodec, MAX_BODY_BYTES,
     RequestBody, Services,
@@ -53,7 +61,17 @@ use itinera_http::{
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
-use tower_http::compression::predicate::SizeAbove;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+
+/// The error type of response bodies and of the server's own failures.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// Every response body the server sends: whole (the API's answers) or streamed (downloads).
+pub type ResponseBody = BoxBody<Bytes, BoxError>;
+
+/// A body sent whole.
+pub(crate) fn full(bytes: Bytes) -> ResponseBody {
+    Full::new(bytes).map_err(|never| match never {}).boxed()
+}
 
 /// Responses smaller than this are sent uncompressed (API Gateway's `MinimumCompressionSize`).
 const MIN_COMPRESSED_BYTES: u64 = 1024;
@@ -147,17 +165,32 @@ pub enum StartError {
     Config(#[from] ConfigError),
     #[error("the dev key pair in the data directory is unusable")]
     DevKeys(#[from] DevKeyError),
+    #[error("the blob directory in the data directory cannot be opened")]
+    Blobs(#[source] std::io::Error),
     #[error("the first admin could not be created")]
     Bootstrap(#[source] DomainError),
 }
 
+/// The embedded blob store under the data directory, signing its URLs with the key kept there
+/// ([`blob_signing_key`]) for the server at `address`, so a client on this machine can use them.
+pub fn open_blobs(
+    config: &LocalConfig,
+    address: SocketAddr,
+    clock: Arc<dyn Clock>,
+) -> Result<EmbeddedBlobs, StartError> {
+    let key = blob_signing_key(&config.data_dir)?;
+    EmbeddedBlobs::open(&config.data_dir, key, &format!("http://{address}"), clock)
+        .map_err(StartError::Blobs)
+}
+
 /// The pipeline over `store`: it issues and verifies tokens itself (with `JWT_PRIVATE_KEY` /
 /// `JWT_PUBLIC_KEY` when set, otherwise with a dev key pair kept in the data directory), counts
-/// every rate-limit tier in the store and sends jobs to `jobs`.
+/// every rate-limit tier in the store, sends jobs to `jobs` and signs file URLs with `blobs`.
 pub fn build_api(
     config: &LocalConfig,
     store: Arc<dyn Store>,
     jobs: Arc<dyn JobQueue>,
+    blobs: Arc<dyn BlobStore>,
 ) -> Result<Api, StartError> {
     let keys = match env(PRIVATE_KEY_VARIABLE) {
         Some(_) => TokenKeys::from_env()?,
@@ -186,6 +219,7 @@ pub fn build_api(
         .with_rate_limits(config.limits)
         .with_booking_settings(config.api.bookings)
         .with_payment_gateway(config.payments.gateway())
+        .with_blob_store(blobs)
         .with_job_queue(jobs);
     Ok(Api::new(services, config.api.cors.clone()))
 }
@@ -213,9 +247,15 @@ pub async fn bootstrap_admin(config: &LocalConfig, api: &Api) -> Result<(), Star
     Ok(())
 }
 
-/// Serves `api` on `listener` until `shutdown` completes, then stops accepting and waits (up to a
-/// grace period) for in-flight requests to finish.
-pub async fn serve(listener: TcpListener, api: Arc<Api>, shutdown: impl Future<Output = ()>) {
+/// Serves `api` (and the presigned URLs of `blobs`, when given) on `listener` until `shutdown`
+/// completes, then stops accepting and waits (up to a grace period) for in-flight requests to
+/// finish.
+pub async fn serve(
+    listener: TcpListener,
+    api: Arc<Api>,
+    blobs: Option<BlobUrls>,
+    shutdown: impl Future<Output = ()>,
+) {
     let connections = auto::Builder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -229,10 +269,17 @@ pub async fn serve(listener: TcpListener, api: Arc<Api>, shutdown: impl Future<O
                         continue;
                     }
                 };
-                let api = Arc::clone(&api);
+                let (api, blobs) = (Arc::clone(&api), blobs.clone());
+                // Files go out as stored, with their length: S3 does not compress them either,
+                // and photos and PDFs are compressed already.
+                let compressed = SizeAbove::new(MIN_COMPRESSED_BYTES)
+                    .and(NotForContentType::IMAGES)
+                    .and(NotForContentType::const_new("application/pdf"));
                 let service = ServiceBuilder::new()
-                    .layer(CompressionLayer::new().compress_when(SizeAbove::new(MIN_COMPRESSED_BYTES)))
-                    .service_fn(move |request| handle(Arc::clone(&api), peer, request));
+                    .layer(CompressionLayer::new().compress_when(compressed))
+                    .service_fn(move |request| {
+                        handle(Arc::clone(&api), blobs.clone(), peer, request)
+                    });
                 let connection = connections
                     .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
                     .into_owned();
@@ -261,12 +308,12 @@ pub async fn serve(listener: TcpListener, api: Arc<Api>, shutdown: impl Future<O
 pub const OPENAPI_PATH: &str = "/openapi.json";
 
 /// `GET /openapi.json`: the document, generated once per process, anonymous.
-fn openapi_document() -> Response<Full<Bytes>> {
+fn openapi_document() -> Response<ResponseBody> {
     static DOCUMENT: std::sync::OnceLock<Bytes> = std::sync::OnceLock::new();
     let body = DOCUMENT
         .get_or_init(|| Bytes::from(itinera_http::openapi::document_text()))
         .clone();
-    let mut response = Response::new(Full::new(body));
+    let mut response = Response::new(full(body));
     let headers = response.headers_mut();
     headers.insert(
         http::header::CONTENT_TYPE,
@@ -282,9 +329,9 @@ pub const METRICS_PATH: &str = "/metrics";
 
 /// `GET /metrics`: the running totals of the process's metrics (requests, latency, bookings,
 /// jobs, ...), anonymous like the rest of what only the local API serves.
-fn metrics_text() -> Response<Full<Bytes>> {
+fn metrics_text() -> Response<ResponseBody> {
     let text = metrics::prometheus::render(&metrics::global().totals());
-    let mut response = Response::new(Full::new(Bytes::from(text)));
+    let mut response = Response::new(full(Bytes::from(text)));
     let headers = response.headers_mut();
     headers.insert(
         http::header::CONTENT_TYPE,
@@ -294,14 +341,20 @@ fn metrics_text() -> Response<Full<Bytes>> {
     response
 }
 
-/// One request through the pipeline (`GET /openapi.json`, `GET /metrics` and the `/docs` page
-/// aside). A body that cannot be read because the client went away
+/// One request through the pipeline (`GET /openapi.json`, `GET /metrics`, the `/docs` page and
+/// the blob URLs aside). A body that cannot be read because the client went away
 /// ends the connection instead of reaching a handler.
 async fn handle(
     api: Arc<Api>,
+    blobs: Option<BlobUrls>,
     peer: SocketAddr,
     request: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<Response<ResponseBody>, BoxError> {
+    if let Some(blobs) = blobs
+        && BlobUrls::serves(request.uri().path())
+    {
+        return Ok(blobs.respond(request).await);
+    }
     if request.method() == http::Method::GET && request.uri().path() == OPENAPI_PATH {
         return Ok(openapi_document());
     }
@@ -309,7 +362,7 @@ async fn handle(
         return Ok(metrics_text());
     }
     if let Some(page) = docs::respond(request.method(), request.uri().path()) {
-        return Ok(page.map(Full::new));
+        return Ok(page.map(full));
     }
     let (parts, body) = request.into_parts();
     let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
@@ -327,7 +380,7 @@ async fn handle(
         credentials: Credentials::BearerHeader,
         client_ip: Some(peer.ip().to_string()),
     };
-    Ok(api.handle(request).await.map(Full::new))
+    Ok(api.handle(request).await.map(full))
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -10,8 +10,9 @@ use itinera::background::ScheduledServices;
 use itinera::clock::{SystemClock, UuidV7Ids};
 use itinera::jobs::WorkerServices;
 use itinera_embedded::{EmbeddedQueue, EmbeddedStore, OutboxMailer};
+use local_api::blobs::BlobUrls;
 use local_api::{
-    LocalConfig, background, bootstrap_admin, build_api, demo, serve, shutdown_signal,
+    LocalConfig, background, bootstrap_admin, build_api, demo, open_blobs, serve, shutdown_signal,
 };
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -49,7 +50,37 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let api = match build_api(&config, store.clone(), queue.clone()) {
+    // Bound before anything is built: the blob store's URLs name the address it listens on.
+    let listener = match TcpListener::bind(("127.0.0.1", config.port)).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!(
+                "local-api cannot listen on 127.0.0.1:{}: {error}",
+                config.port
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let address = match listener.local_addr() {
+        Ok(address) => address,
+        Err(error) => {
+            eprintln!("local-api cannot read the address it listens on: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let blobs = match open_blobs(&config, address, Arc::new(SystemClock)) {
+        Ok(blobs) => blobs,
+        Err(error) => {
+            eprintln!("local-api cannot start: {}", itinera::error::chain(&error));
+            return ExitCode::FAILURE;
+        }
+    };
+    let api = match build_api(
+        &config,
+        store.clone(),
+        queue.clone(),
+        Arc::new(blobs.clone()),
+    ) {
         Ok(api) => Arc::new(api),
         Err(error) => {
             eprintln!("local-api cannot start: {error}");
@@ -86,24 +117,15 @@ async fn main() -> ExitCode {
     } else {
         None
     };
-    let listener = match TcpListener::bind(("127.0.0.1", config.port)).await {
-        Ok(listener) => listener,
-        Err(error) => {
-            eprintln!(
-                "local-api cannot listen on 127.0.0.1:{}: {error}",
-                config.port
-            );
-            return ExitCode::FAILURE;
-        }
-    };
-    let address = listener
-        .local_addr()
-        .map_or_else(|_| format!("127.0.0.1:{}", config.port), |a| a.to_string());
     let outbox = config.data_dir.join("outbox");
     println!(
-        "Itinera local API listening on http://{address} (data in {}, emails in {})",
+        "Itinera local API listening on http://{address} (data in {}, emails in {}, files in {})",
         config.data_dir.display(),
-        outbox.display()
+        outbox.display(),
+        config
+            .data_dir
+            .join(itinera_embedded::BLOBS_DIR_NAME)
+            .display()
     );
     println!(
         "OpenAPI document: http://{address}{}",
@@ -134,7 +156,14 @@ async fn main() -> ExitCode {
         background_stopped,
     ));
 
-    serve(listener, Arc::clone(&api), shutdown_signal()).await;
+    let blob_urls = BlobUrls::new(blobs, config.api.cors.clone());
+    serve(
+        listener,
+        Arc::clone(&api),
+        Some(blob_urls),
+        shutdown_signal(),
+    )
+    .await;
     let _ = stop_background.send(true);
     if tokio::time::timeout(BACKGROUND_GRACE, jobs).await.is_err() {
         tracing::warn!(

@@ -14,6 +14,32 @@ pub enum TableAccess {
     ReadWrite,
 }
 
+/// What a function does with uploaded files, under one scope (a key pattern with `*` for each
+/// id, as the route table declares it): which S3 actions it gets, on which prefixes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FileAccess {
+    /// Signs upload URLs: `s3:PutObject` under `uploads/<scope>/`.
+    Upload(&'static str),
+    /// Confirms uploads: reads and deletes under `uploads/<scope>/`, writes under
+    /// `files/<scope>/`.
+    Confirm(&'static str),
+    /// Signs download URLs: `s3:GetObject` under `files/<scope>/`.
+    Download(&'static str),
+}
+
+impl FileAccess {
+    /// `UploadsCarsAnyInsuranceAny` for an upload under `cars/*/insurance/*`: the access and its
+    /// scope in a role's name, each `*` spelt `Any` so that no two scopes read alike.
+    fn role_part(self) -> String {
+        let (verb, scope) = match self {
+            Self::Upload(scope) => ("Uploads", scope),
+            Self::Confirm(scope) => ("Confirms", scope),
+            Self::Download(scope) => ("Downloads", scope),
+        };
+        verb.to_owned() + &pascal_case(&scope.replace('*', "-any-"))
+    }
+}
+
 /// A route's endpoint.
 #[derive(Clone, Debug)]
 pub struct Endpoint {
@@ -55,6 +81,8 @@ pub struct Function {
     pub sends_email: bool,
     pub moves_money: bool,
     pub pages: bool,
+    /// What it does with uploaded files: these functions get `BLOB_BUCKET` and their S3 grants.
+    pub files: Option<FileAccess>,
     /// The template's description of the function.
     pub description: String,
     /// The product line whose log group it writes to.
@@ -78,6 +106,8 @@ pub struct Grants {
     pub public_key: bool,
     /// `ses:SendEmail` from the sender identity.
     pub send_email: bool,
+    /// The S3 actions on the files bucket, under one scope.
+    pub files: Option<FileAccess>,
 }
 
 impl Function {
@@ -114,6 +144,7 @@ impl Function {
             sends_email: false,
             moves_money: false,
             pages: false,
+            files: None,
             description: description.to_string(),
             line,
             sample: &Sample::NONE,
@@ -142,6 +173,7 @@ impl Function {
             private_key: self.signs_tokens,
             public_key: self.verifies_tokens,
             send_email: self.sends_email,
+            files: self.files,
         }
     }
 }
@@ -166,6 +198,9 @@ impl Grants {
             if granted {
                 id.push_str(part);
             }
+        }
+        if let Some(files) = self.files {
+            id.push_str(&files.role_part());
         }
         if id.is_empty() {
             id.push_str("LogsOnly");
@@ -212,6 +247,7 @@ mod tests {
             private_key: false,
             public_key: false,
             send_email: false,
+            files: None,
         };
         assert_eq!(none.role_id(), "LogsOnlyRole");
         let worker = Grants {
@@ -226,5 +262,25 @@ mod tests {
             ..none
         };
         assert_ne!(read.role_id(), worker.role_id());
+        let upload = Grants {
+            table: TableAccess::ReadWrite,
+            files: Some(FileAccess::Upload("cars/*/insurance/*")),
+            ..none
+        };
+        assert_eq!(
+            upload.role_id(),
+            "WritesTableUploadsCarsAnyInsuranceAnyRole"
+        );
+        // Scopes that differ only where a `*` stands do not share a role name.
+        let photos = Grants {
+            files: Some(FileAccess::Upload("cars/insurance")),
+            ..upload
+        };
+        assert_ne!(upload.role_id(), photos.role_id());
+        let confirm = Grants {
+            files: Some(FileAccess::Confirm("cars/*/insurance/*")),
+            ..upload
+        };
+        assert_ne!(upload.role_id(), confirm.role_id());
     }
 }

@@ -3,10 +3,11 @@
 //! the tables to another crate changes the paths here and nothing else.
 
 use itinera::background::{BACKGROUND_FUNCTIONS, BackgroundFunction, Trigger};
+use itinera_http::routes::FileAccess as RouteFiles;
 use itinera_http::{AUTHORIZER_FUNCTION, Access, PREFLIGHT_FUNCTION, ROUTES, Route, StoreAccess};
 
 use crate::catalog;
-use crate::model::{Endpoint, Function, Kind, TableAccess};
+use crate::model::{Endpoint, FileAccess, Function, Kind, TableAccess};
 
 /// The module path of the route statics, as a route's binary names its route
 /// (`<ROUTE_STATICS>::GET_AIRPLANE`).
@@ -68,6 +69,11 @@ fn route_function(route: &Route) -> Result<Function, String> {
     function.enqueues_jobs = route.enqueues_jobs;
     function.moves_money = route.moves_money;
     function.pages = route.pages;
+    function.files = route.files.map(|files| match files {
+        RouteFiles::Upload(scope) => FileAccess::Upload(scope),
+        RouteFiles::Confirm(scope) => FileAccess::Confirm(scope),
+        RouteFiles::Download(scope) => FileAccess::Download(scope),
+    });
     Ok(function)
 }
 

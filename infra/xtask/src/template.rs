@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::catalog::Line;
-use crate::model::{Function, Grants, Kind, TableAccess, pascal_case};
+use crate::model::{FileAccess, Function, Grants, Kind, TableAccess, pascal_case};
 use crate::wrap;
 
 /// The line of `base.yaml` the generated resources replace.
@@ -120,8 +120,8 @@ fn function_resource(out: &mut String, function: &Function) {
 
 /// The function's own variables (SAM merges them over the Globals'): its product line (the
 /// dimension of its metrics), the key parameter it may read, the queue it sends jobs to, the
-/// sender of its email, the cursor key of a function that pages and the gateway of one that
-/// moves money.
+/// sender of its email, the cursor key of a function that pages, the gateway of one that
+/// moves money and the files bucket of one that handles files.
 fn environment(out: &mut String, function: &Function) {
     let mut variables = vec![format!("PRODUCT_LINE: {}", function.line.slug())];
     if function.signs_tokens {
@@ -138,6 +138,9 @@ fn environment(out: &mut String, function: &Function) {
     }
     if function.sends_email {
         variables.push("MAIL_FROM: !Ref MailFrom".to_string());
+    }
+    if function.files.is_some() {
+        variables.push("BLOB_BUCKET: !Ref FilesBucket".to_string());
     }
     if function.moves_money {
         variables.push(
@@ -325,7 +328,40 @@ fn statements(grants: Grants) -> Vec<String> {
                    ses:FromAddress: !Ref MailFrom\n",
         );
     }
+    if let Some(files) = grants.files {
+        statements.extend(file_statements(files));
+    }
     statements
+}
+
+/// The objects under `prefix/<scope>/`, as a resource of a policy statement.
+fn objects(prefix: &str, scope: &str) -> String {
+    format!("!Sub \"${{FilesBucket.Arn}}/{prefix}/{scope}/*\"")
+}
+
+/// The S3 statements of a file access: exactly its actions, on its scope's keys alone.
+fn file_statements(files: FileAccess) -> Vec<String> {
+    match files {
+        FileAccess::Upload(scope) => {
+            vec![statement(&["s3:PutObject"], &[&objects("uploads", scope)])]
+        }
+        FileAccess::Confirm(scope) => vec![
+            statement(
+                &["s3:GetObject", "s3:DeleteObject"],
+                &[&objects("uploads", scope)],
+            ),
+            statement(&["s3:PutObject"], &[&objects("files", scope)]),
+            // Without it S3 answers a HeadObject of a key that holds nothing with 403, not 404,
+            // and an upload that never arrived would look like a refusal of the role. It lists
+            // names, never contents; S3 does not apply a prefix condition to that check.
+            "              # So that S3 tells a missing upload (404) from a refusal (403).\n"
+                .to_string()
+                + &statement(&["s3:ListBucket"], &["!GetAtt FilesBucket.Arn"]),
+        ],
+        FileAccess::Download(scope) => {
+            vec![statement(&["s3:GetObject"], &[&objects("files", scope)])]
+        }
+    }
 }
 
 /// `AirlineLatencyAlarm` for the airline line.
@@ -377,5 +413,87 @@ fn log_groups(out: &mut String, functions: &[Function]) {
             slug = line.slug(),
             id = log_group_id(line),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Endpoint;
+
+    fn route(name: &str, files: Option<FileAccess>) -> Function {
+        let endpoint = Endpoint {
+            method: "POST".to_string(),
+            path: format!("/v1/{name}"),
+            anonymous: false,
+            principal: None,
+        };
+        let mut function = Function::described(
+            name,
+            Kind::Route(endpoint),
+            TableAccess::ReadWrite,
+            "A route.",
+            Line::Rental,
+        );
+        function.files = files;
+        function
+    }
+
+    /// The text of the resource `id` in `template`: from its line to the next blank line, with
+    /// its last line's end.
+    fn resource_text<'a>(template: &'a str, id: &str) -> &'a str {
+        let start = template
+            .find(&format!("\n  {id}:\n"))
+            .unwrap_or_else(|| panic!("no resource {id}"));
+        let rest = &template[start + 1..];
+        &rest[..rest.find("\n\n").map_or(rest.len(), |end| end + 1)]
+    }
+
+    #[test]
+    fn each_file_access_gets_exactly_its_actions_on_its_scope_and_the_bucket_variable() {
+        let scope = "cars/*/insurance/*";
+        let functions = [
+            route("start-upload", Some(FileAccess::Upload(scope))),
+            route("confirm-upload", Some(FileAccess::Confirm(scope))),
+            route("download", Some(FileAccess::Download(scope))),
+            route("plain", None),
+        ];
+        let template = render(&format!("Resources:\n{MARKER}\n"), &functions).unwrap();
+
+        let uploads = "!Sub \"${FilesBucket.Arn}/uploads/cars/*/insurance/*/*\"";
+        let files = "!Sub \"${FilesBucket.Arn}/files/cars/*/insurance/*/*\"";
+        let upload = resource_text(&template, "WritesTableUploadsCarsAnyInsuranceAnyRole");
+        assert!(
+            upload.contains(&statement(&["s3:PutObject"], &[uploads])),
+            "{upload}"
+        );
+        assert_eq!(upload.matches("s3:").count(), 1, "{upload}");
+
+        let confirm = resource_text(&template, "WritesTableConfirmsCarsAnyInsuranceAnyRole");
+        for expected in [
+            statement(&["s3:GetObject", "s3:DeleteObject"], &[uploads]),
+            statement(&["s3:PutObject"], &[files]),
+            statement(&["s3:ListBucket"], &["!GetAtt FilesBucket.Arn"]),
+        ] {
+            assert!(confirm.contains(&expected), "{confirm}");
+        }
+        assert_eq!(confirm.matches("s3:").count(), 4, "{confirm}");
+
+        let download = resource_text(&template, "WritesTableDownloadsCarsAnyInsuranceAnyRole");
+        assert!(
+            download.contains(&statement(&["s3:GetObject"], &[files])),
+            "{download}"
+        );
+        assert_eq!(download.matches("s3:").count(), 1, "{download}");
+
+        assert!(!resource_text(&template, "WritesTableRole").contains("s3:"));
+        for function in &functions {
+            let text = resource_text(&template, &function.logical_id());
+            assert_eq!(
+                text.contains("BLOB_BUCKET: !Ref FilesBucket"),
+                function.files.is_some(),
+                "{text}"
+            );
+        }
     }
 }

@@ -260,7 +260,7 @@ pub async fn start_upload(
     let key = scope.key(UPLOADS_PREFIX, &upload_id)?;
     let policy = UploadPolicy {
         content_type: file.content_type,
-        max_size: file.size,
+        size: file.size,
         expires_in: UPLOAD_EXPIRY,
     };
     let request = blobs

@@ -4,12 +4,17 @@
 //! client a presigned URL and the client talks to the blob store directly. That keeps Lambda
 //! payload limits out of the way and the bytes off the functions. The domain keeps the rules:
 //! it chooses every object key ([`BlobKey`], scoped under the record it belongs to, never taken
-//! from a client), fixes the content type and the largest size an upload may have, and bounds how
+//! from a client), fixes the content type and the exact size an upload must have, and bounds how
 //! long a URL works. Once the client says it uploaded, [`BlobStore::head`] tells whether the
 //! object is there with the declared type and size before the record names it.
 //!
 //! S3 implements this in AWS (its presigned requests); the embedded adapter keeps files under
 //! the local data directory and signs its URLs with a key of its own.
+//!
+//! An upload URL names the *exact* size of the object, not a largest one: a presigned S3 `PUT`
+//! cannot bound a body's length, it can only sign one `Content-Length`. Both adapters therefore
+//! refuse a body of any other length, so a client declares the size of its file before it gets
+//! a URL, and the domain checks that declaration against its rules.
 
 use std::fmt;
 use std::time::Duration;
@@ -122,11 +127,13 @@ impl fmt::Display for BlobContentType {
     }
 }
 
-/// What an upload URL allows: one content type, at most `max_size` bytes, for `expires_in`.
+/// What an upload URL allows: one object of `content_type` and exactly `size` bytes, sent
+/// within `expires_in`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UploadPolicy {
     pub content_type: BlobContentType,
-    pub max_size: u64,
+    /// The declared size: a body of any other length is refused.
+    pub size: u64,
     pub expires_in: Duration,
 }
 
@@ -167,7 +174,7 @@ pub struct BlobHead {
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
     /// A request the port refuses before asking the store: an expiry of zero or over
-    /// [`MAX_EXPIRY`], a maximum size of zero.
+    /// [`MAX_EXPIRY`], a size of zero.
     #[error("invalid blob request: {0}")]
     Invalid(&'static str),
     /// The store could not be reached, or refused the request for now.
@@ -188,13 +195,11 @@ pub fn check_expiry(expires_in: Duration) -> Result<(), BlobError> {
     Ok(())
 }
 
-/// Checks an upload policy: its expiry, and a maximum size of at least one byte.
+/// Checks an upload policy: its expiry, and a size of at least one byte.
 pub fn check_upload_policy(policy: &UploadPolicy) -> Result<(), BlobError> {
     check_expiry(policy.expires_in)?;
-    if policy.max_size == 0 {
-        return Err(BlobError::Invalid(
-            "the maximum size must be at least 1 byte",
-        ));
+    if policy.size == 0 {
+        return Err(BlobError::Invalid("the size must be at least 1 byte"));
     }
     Ok(())
 }
@@ -202,9 +207,10 @@ pub fn check_upload_policy(policy: &UploadPolicy) -> Result<(), BlobError> {
 /// The blob store port.
 #[async_trait]
 pub trait BlobStore: Send + Sync + 'static {
-    /// A URL the client uploads one object to with `PUT`, sending the policy's content type. An
-    /// upload with another type, over the maximum size, after the expiry or to an altered URL is
-    /// refused and stores nothing; a refused upload never replaces what was under the key.
+    /// A URL the client uploads one object to with `PUT`, sending the policy's content type and
+    /// exactly its size of bytes. An upload with another type, of another length, after the
+    /// expiry or to an altered URL is refused and stores nothing; a refused upload never replaces
+    /// what was under the key.
     async fn presign_upload(
         &self,
         key: &BlobKey,
@@ -327,17 +333,11 @@ mod tests {
     fn expiries_and_sizes_outside_the_limits_are_refused() {
         let policy = UploadPolicy {
             content_type: BlobContentType::Pdf,
-            max_size: 10,
+            size: 10,
             expires_in: Duration::from_secs(60),
         };
         assert!(check_upload_policy(&policy).is_ok());
-        assert!(
-            check_upload_policy(&UploadPolicy {
-                max_size: 0,
-                ..policy
-            })
-            .is_err()
-        );
+        assert!(check_upload_policy(&UploadPolicy { size: 0, ..policy }).is_err());
         assert!(
             check_upload_policy(&UploadPolicy {
                 expires_in: Duration::ZERO,

@@ -36,7 +36,9 @@ impl BlobClient for DirectClient {
             content_type.to_owned(),
         );
         tokio::task::spawn_blocking(move || {
-            blobs.receive_upload(&target, Some(&content_type), body.as_slice())
+            // As an HTTP client does, the request declares the body's length.
+            let length = Some(body.len() as u64);
+            blobs.receive_upload(&target, Some(&content_type), length, body.as_slice())
         })
         .await
         .expect("the upload runs")
@@ -100,19 +102,28 @@ fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     files
 }
 
+/// A body no check may read: the request is refused on its declared length alone.
+struct Panics;
+
+impl std::io::Read for Panics {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        panic!("the body was read")
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn raising_a_urls_size_limit_or_changing_its_type_breaks_its_signature() {
+async fn raising_a_urls_size_or_changing_its_type_breaks_its_signature() {
     let dir = tempfile::tempdir().unwrap();
     let blobs = open(&dir);
     let key = key();
     let policy = UploadPolicy {
         content_type: BlobContentType::Jpeg,
-        max_size: 4,
+        size: 4,
         expires_in: LONG,
     };
     let request = blobs.presign_upload(&key, &policy).await.unwrap();
     let target = DirectClient::target(&request);
-    let raised = target.replace("Max-Size=4", "Max-Size=4000");
+    let raised = target.replace("Size=4&", "Size=4000&");
     let retyped = target.replace("image/jpeg", "text/html");
     let later = {
         let (head, expires) = target.split_once("Expires=").unwrap();
@@ -126,7 +137,7 @@ async fn raising_a_urls_size_limit_or_changing_its_type_breaks_its_signature() {
         (&later, "image/jpeg"),
     ] {
         assert_ne!(altered, &target);
-        let refused = blobs.receive_upload(altered, Some(content_type), &b"12345678"[..]);
+        let refused = blobs.receive_upload(altered, Some(content_type), Some(8), &b"12345678"[..]);
         assert!(
             matches!(refused, Err(BlobRequestError::BadSignature)),
             "{altered}: {refused:?}"
@@ -137,6 +148,7 @@ async fn raising_a_urls_size_limit_or_changing_its_type_breaks_its_signature() {
     let refused = blobs.receive_upload(
         &DirectClient::target(&download),
         Some("image/jpeg"),
+        Some(4),
         &b"1234"[..],
     );
     assert!(refused.is_err(), "{refused:?}");
@@ -150,16 +162,34 @@ async fn refused_uploads_leave_no_temporary_file_and_a_stored_one_is_the_only_fi
     let key = key();
     let policy = UploadPolicy {
         content_type: BlobContentType::Png,
-        max_size: 8,
+        size: 8,
         expires_in: LONG,
     };
     let target = DirectClient::target(&blobs.presign_upload(&key, &policy).await.unwrap());
-    let too_large = blobs.receive_upload(&target, Some("image/png"), &[0u8; 9][..]);
+    // Streamed without a declared length, a body is measured as it arrives.
+    let too_large = blobs.receive_upload(&target, Some("image/png"), None, &[0u8; 9][..]);
     assert!(
         matches!(too_large, Err(BlobRequestError::TooLarge)),
         "{too_large:?}"
     );
-    let no_type = blobs.receive_upload(&target, None, &[0u8; 8][..]);
+    let too_short = blobs.receive_upload(&target, Some("image/png"), None, &[0u8; 7][..]);
+    assert!(
+        matches!(too_short, Err(BlobRequestError::Incomplete)),
+        "{too_short:?}"
+    );
+    // A body that ends before the length its request declared is incomplete too.
+    let cut_off = blobs.receive_upload(&target, Some("image/png"), Some(8), &[0u8; 5][..]);
+    assert!(
+        matches!(cut_off, Err(BlobRequestError::Incomplete)),
+        "{cut_off:?}"
+    );
+    // A declared length other than the URL's size is refused before the body is read.
+    let declared_larger = blobs.receive_upload(&target, Some("image/png"), Some(9), Panics);
+    assert!(
+        matches!(declared_larger, Err(BlobRequestError::TooLarge)),
+        "{declared_larger:?}"
+    );
+    let no_type = blobs.receive_upload(&target, None, Some(8), &[0u8; 8][..]);
     assert!(
         matches!(no_type, Err(BlobRequestError::WrongContentType)),
         "{no_type:?}"
@@ -168,7 +198,7 @@ async fn refused_uploads_leave_no_temporary_file_and_a_stored_one_is_the_only_fi
     assert!(files_under(&root).is_empty(), "{:?}", files_under(&root));
 
     let stored = blobs
-        .receive_upload(&target, Some("image/png"), &[7u8; 8][..])
+        .receive_upload(&target, Some("image/png"), Some(8), &[7u8; 8][..])
         .unwrap();
     assert_eq!(stored.size, 8);
     assert_eq!(blobs.head(&key).await.unwrap(), Some(stored));
@@ -187,14 +217,14 @@ async fn objects_survive_reopening_and_urls_signed_with_another_key_are_refused(
     let key = key();
     let policy = UploadPolicy {
         content_type: BlobContentType::Webp,
-        max_size: 8,
+        size: 4,
         expires_in: LONG,
     };
     {
         let blobs = open(&dir);
         let target = DirectClient::target(&blobs.presign_upload(&key, &policy).await.unwrap());
         blobs
-            .receive_upload(&target, Some("image/webp"), &b"RIFF"[..])
+            .receive_upload(&target, Some("image/webp"), Some(4), &b"RIFF"[..])
             .unwrap();
     }
     let reopened = open(&dir);

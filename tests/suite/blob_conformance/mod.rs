@@ -13,15 +13,49 @@
 //!
 //! Presigned URLs expire in whole seconds on both stores, so the expiry tests wait past a
 //! one-second URL rather than moving a clock.
+//!
+//! A test double may not check everything the real store does (moto verifies no presigned
+//! signature). Its client then names each refusal it cannot show ([`BlobClient::unobservable`]),
+//! and the test of that refusal says so on its output and checks instead that the URL binds the
+//! term the real store enforces: never a silent pass.
 
 pub mod embedded;
+pub mod local_api;
+pub mod s3;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_smithy_http_client::Connector;
+use aws_smithy_runtime_api::client::http::HttpConnector;
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::byte_stream::ByteStream;
 use itinera::blobs::{
     BlobContentType, BlobHead, BlobKey, BlobMethod, BlobStore, PresignedRequest, UploadPolicy,
 };
+
+/// A term of a presigned request the store must enforce by refusing requests that break it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The upload's `Content-Type` is the signed one.
+    ContentType,
+    /// The upload's length is the signed size.
+    Length,
+    /// The URL is used before its expiry.
+    Expiry,
+    /// The URL is used as it was signed (key, method, parameters).
+    Signature,
+}
+
+/// Why a store under test cannot show a refusal, and how to check the URL binds its term instead.
+pub struct Unobservable {
+    /// Printed by the test that would exercise the refusal.
+    pub reason: &'static str,
+    /// Whether a presigned request binds the term into what the real store verifies.
+    pub signed: fn(&PresignedRequest, Refusal) -> bool,
+}
 
 /// The client's side of presigned requests.
 #[async_trait]
@@ -32,6 +66,13 @@ pub trait BlobClient: Send + Sync {
 
     /// Fetches the download `request`; the bytes, or `None` when the store refused.
     async fn download(&self, request: &PresignedRequest) -> Option<Vec<u8>>;
+
+    /// `None` when the store refuses requests that break `refusal`'s term; otherwise why the
+    /// store under test cannot show it.
+    fn unobservable(&self, refusal: Refusal) -> Option<Unobservable> {
+        let _ = refusal;
+        None
+    }
 }
 
 /// A fresh store, its client, and whatever must live as long as they (a temporary directory).
@@ -41,6 +82,120 @@ pub struct BlobsUnderTest {
     pub _resources: Box<dyn Send + Sync>,
 }
 
+/// Sends requests over plain HTTP with the SDK's own connector, as a browser or curl would: the
+/// presigned headers as they are, and the body's real length. It speaks to moto's S3 and to
+/// the local API alike.
+pub struct HttpClient(Connector);
+
+impl Default for HttpClient {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HttpClient {
+    pub fn new() -> Self {
+        Self(Connector::builder().build_http())
+    }
+
+    /// The status and body of one request.
+    pub async fn send(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(String, String)],
+        body: Vec<u8>,
+    ) -> (u16, Vec<u8>) {
+        let answer = self.exchange(method, url, headers, body).await;
+        (answer.status, answer.body)
+    }
+
+    /// The whole answer to one request.
+    pub async fn exchange(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(String, String)],
+        body: Vec<u8>,
+    ) -> HttpAnswer {
+        let mut request = http::Request::builder().method(method).uri(url);
+        for (name, value) in headers {
+            // A browser computes the length from the body it sends, whatever was signed.
+            if !name.eq_ignore_ascii_case("content-length") {
+                request = request.header(name, value);
+            }
+        }
+        if method == "PUT" {
+            request = request.header("content-length", body.len());
+        }
+        let request = request
+            .body(SdkBody::from(body))
+            .expect("a well-formed request");
+        let request = HttpRequest::try_from(request).expect("an SDK request");
+        let response = self.0.call(request).await.expect("the server answers");
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned()))
+            .collect();
+        let body = ByteStream::new(response.into_body())
+            .collect()
+            .await
+            .expect("the body reads")
+            .into_bytes()
+            .to_vec();
+        HttpAnswer {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+/// A response: its status, its headers (names in lowercase) and its body.
+pub struct HttpAnswer {
+    pub status: u16,
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl HttpAnswer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+}
+
+#[async_trait]
+impl BlobClient for HttpClient {
+    async fn upload(&self, request: &PresignedRequest, content_type: &str, body: Vec<u8>) -> bool {
+        let mut headers: Vec<(String, String)> = request
+            .headers
+            .iter()
+            .filter(|(name, _)| !name.eq_ignore_ascii_case("content-type"))
+            .cloned()
+            .collect();
+        headers.push(("content-type".to_owned(), content_type.to_owned()));
+        let (status, _) = self.send("PUT", &request.url, &headers, body).await;
+        status == 200
+    }
+
+    async fn download(&self, request: &PresignedRequest) -> Option<Vec<u8>> {
+        let (status, body) = self
+            .send("GET", &request.url, &request.headers, Vec::new())
+            .await;
+        (status == 200).then_some(body)
+    }
+}
+
+/// The query parameters of a URL, decoded.
+pub fn query_of(url: &str) -> HashMap<String, String> {
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
+}
+
 /// Expands to one `#[tokio::test]` per conformance test, each on a store from `$fresh_blobs`
 /// (an `async fn() -> BlobsUnderTest` returning an isolated, empty store).
 macro_rules! blob_conformance_suite {
@@ -48,13 +203,17 @@ macro_rules! blob_conformance_suite {
         $crate::blob_conformance::blob_conformance_suite!(@tests $fresh_blobs;
             an_upload_within_its_limits_is_stored_and_downloads_back,
             an_upload_with_another_content_type_is_refused_and_stores_nothing,
-            an_upload_over_the_size_limit_is_refused_and_stores_nothing,
+            an_upload_longer_than_its_size_is_refused_and_stores_nothing,
+            an_upload_shorter_than_its_size_is_refused_and_stores_nothing,
             an_expired_upload_url_is_refused_and_stores_nothing,
             an_upload_to_an_altered_url_is_refused_and_stores_nothing,
             a_refused_upload_keeps_what_the_key_held,
             a_download_url_expires,
             nothing_is_stored_under_a_key_never_uploaded,
             requests_outside_the_port_limits_are_refused,
+            promote_moves_an_upload_and_leaves_nothing_at_its_source,
+            promote_repeated_after_it_succeeded_answers_the_same,
+            promote_with_nothing_at_either_key_is_none,
         );
     };
     (@tests $fresh_blobs:path; $($test:ident),+ $(,)?) => {
@@ -86,12 +245,68 @@ fn fresh_key() -> BlobKey {
     BlobKey::parse(&format!("cars/{car}/insurance/{record}/document")).expect("a valid key")
 }
 
-fn pdf_policy(max_size: u64, expires_in: Duration) -> UploadPolicy {
+/// A key no other test uses, under the pending uploads of an issue's photos.
+fn fresh_photo_key() -> BlobKey {
+    BlobKey::parse(&format!(
+        "uploads/issues/{}/photos/p1",
+        uuid::Uuid::now_v7()
+    ))
+    .expect("a valid key")
+}
+
+/// A pending upload's key and the key confirming it moves the object to, laid out as the
+/// attachments module lays them out (`uploads/<scope>/<id>`, `files/<scope>/<id>`).
+fn fresh_upload_keys() -> (BlobKey, BlobKey) {
+    let (car, record, upload) = (
+        uuid::Uuid::now_v7(),
+        uuid::Uuid::now_v7(),
+        uuid::Uuid::now_v7(),
+    );
+    let scoped = format!("cars/{car}/insurance/{record}/{upload}");
+    (
+        BlobKey::parse(&format!("uploads/{scoped}")).expect("a valid key"),
+        BlobKey::parse(&format!("files/{scoped}")).expect("a valid key"),
+    )
+}
+
+fn pdf_policy(size: u64, expires_in: Duration) -> UploadPolicy {
     UploadPolicy {
         content_type: BlobContentType::Pdf,
-        max_size,
+        size,
         expires_in,
     }
+}
+
+/// Whether the store under test can show `refusal`. When it cannot, says so on the test's
+/// output and checks that `request` binds the term for the real store to enforce.
+fn observable(blobs: &BlobsUnderTest, refusal: Refusal, request: &PresignedRequest) -> bool {
+    match blobs.client.unobservable(refusal) {
+        None => true,
+        Some(gap) => {
+            println!(
+                "{refusal:?}: not observable on this store ({}); checked that the URL binds it \
+                 instead",
+                gap.reason
+            );
+            assert!(
+                (gap.signed)(request, refusal),
+                "the URL does not bind {refusal:?}: {request:?}"
+            );
+            false
+        }
+    }
+}
+
+/// Uploads `body` as a PDF of exactly its length under `key`, within a long expiry.
+async fn stored_pdf(blobs: &BlobsUnderTest, key: &BlobKey, body: &[u8]) {
+    let request = upload_url(blobs, key, pdf_policy(body.len() as u64, LONG)).await;
+    assert!(
+        blobs
+            .client
+            .upload(&request, "application/pdf", body.to_vec())
+            .await,
+        "the upload is accepted"
+    );
 }
 
 async fn upload_url(
@@ -141,7 +356,6 @@ async fn head(blobs: &BlobsUnderTest, key: &BlobKey) -> Option<BlobHead> {
 pub async fn an_upload_within_its_limits_is_stored_and_downloads_back(blobs: &BlobsUnderTest) {
     let key = fresh_key();
     let body = b"%PDF-1.7 a policy document".to_vec();
-    // Exactly at the limit is within it.
     let request = upload_url(blobs, &key, pdf_policy(body.len() as u64, LONG)).await;
     assert!(
         request.expires_at > chrono::Utc::now() + chrono::TimeDelta::seconds(200),
@@ -168,7 +382,10 @@ pub async fn an_upload_with_another_content_type_is_refused_and_stores_nothing(
     blobs: &BlobsUnderTest,
 ) {
     let key = fresh_key();
-    let request = upload_url(blobs, &key, pdf_policy(1024, LONG)).await;
+    let request = upload_url(blobs, &key, pdf_policy(8, LONG)).await;
+    if !observable(blobs, Refusal::ContentType, &request) {
+        return;
+    }
     assert!(
         !blobs
             .client
@@ -178,27 +395,43 @@ pub async fn an_upload_with_another_content_type_is_refused_and_stores_nothing(
     assert!(
         !blobs
             .client
-            .upload(&request, "image/png", b"\x89PNG".to_vec())
+            .upload(&request, "image/png", b"\x89PNG\r\n\x1a\n".to_vec())
             .await
     );
     assert_eq!(head(blobs, &key).await, None);
 }
 
-pub async fn an_upload_over_the_size_limit_is_refused_and_stores_nothing(blobs: &BlobsUnderTest) {
+/// An upload URL for 16 bytes refuses `length` bytes and stores nothing.
+async fn assert_length_refused(blobs: &BlobsUnderTest, length: usize) {
     let key = fresh_key();
     let request = upload_url(blobs, &key, pdf_policy(16, LONG)).await;
+    if !observable(blobs, Refusal::Length, &request) {
+        return;
+    }
     assert!(
         !blobs
             .client
-            .upload(&request, "application/pdf", vec![b'x'; 17])
-            .await
+            .upload(&request, "application/pdf", vec![b'x'; length])
+            .await,
+        "{length} bytes were accepted for 16"
     );
     assert_eq!(head(blobs, &key).await, None);
+}
+
+pub async fn an_upload_longer_than_its_size_is_refused_and_stores_nothing(blobs: &BlobsUnderTest) {
+    assert_length_refused(blobs, 17).await;
+}
+
+pub async fn an_upload_shorter_than_its_size_is_refused_and_stores_nothing(blobs: &BlobsUnderTest) {
+    assert_length_refused(blobs, 15).await;
 }
 
 pub async fn an_expired_upload_url_is_refused_and_stores_nothing(blobs: &BlobsUnderTest) {
     let key = fresh_key();
-    let request = upload_url(blobs, &key, pdf_policy(1024, BRIEF)).await;
+    let request = upload_url(blobs, &key, pdf_policy(4, BRIEF)).await;
+    if !observable(blobs, Refusal::Expiry, &request) {
+        return;
+    }
     tokio::time::sleep(PAST_BRIEF).await;
     assert!(
         !blobs
@@ -211,7 +444,10 @@ pub async fn an_expired_upload_url_is_refused_and_stores_nothing(blobs: &BlobsUn
 
 pub async fn an_upload_to_an_altered_url_is_refused_and_stores_nothing(blobs: &BlobsUnderTest) {
     let (signed_for, other) = (fresh_key(), fresh_key());
-    let mut request = upload_url(blobs, &signed_for, pdf_policy(1024, LONG)).await;
+    let mut request = upload_url(blobs, &signed_for, pdf_policy(4, LONG)).await;
+    if !observable(blobs, Refusal::Signature, &request) {
+        return;
+    }
     request.url = request.url.replace(signed_for.as_str(), other.as_str());
     assert!(
         request.url.contains(other.as_str()),
@@ -230,38 +466,37 @@ pub async fn an_upload_to_an_altered_url_is_refused_and_stores_nothing(blobs: &B
 pub async fn a_refused_upload_keeps_what_the_key_held(blobs: &BlobsUnderTest) {
     let key = fresh_key();
     let first = b"%PDF first".to_vec();
-    let request = upload_url(blobs, &key, pdf_policy(16, LONG)).await;
+    let request = upload_url(blobs, &key, pdf_policy(first.len() as u64, LONG)).await;
     assert!(
         blobs
             .client
             .upload(&request, "application/pdf", first.clone())
             .await
     );
-    assert!(
-        !blobs
-            .client
-            .upload(&request, "application/pdf", vec![b'y'; 17])
-            .await
-    );
+    if observable(blobs, Refusal::Length, &request) {
+        assert!(
+            !blobs
+                .client
+                .upload(&request, "application/pdf", vec![b'y'; first.len() + 1])
+                .await
+        );
+    }
     let download = download_url(blobs, &key, LONG).await;
     assert_eq!(blobs.client.download(&download).await, Some(first));
 }
 
 pub async fn a_download_url_expires(blobs: &BlobsUnderTest) {
     let key = fresh_key();
-    let request = upload_url(blobs, &key, pdf_policy(1024, LONG)).await;
-    assert!(
-        blobs
-            .client
-            .upload(&request, "application/pdf", b"%PDF".to_vec())
-            .await
-    );
+    stored_pdf(blobs, &key, b"%PDF").await;
     let download = download_url(blobs, &key, BRIEF).await;
     // It works at once (an expiry rounded down to the second would already have passed)...
     assert_eq!(
         blobs.client.download(&download).await,
         Some(b"%PDF".to_vec())
     );
+    if !observable(blobs, Refusal::Expiry, &download) {
+        return;
+    }
     // ...and no longer once its second is over.
     tokio::time::sleep(PAST_BRIEF).await;
     assert_eq!(blobs.client.download(&download).await, None);
@@ -297,4 +532,45 @@ pub async fn requests_outside_the_port_limits_are_refused(blobs: &BlobsUnderTest
             .await
             .is_err()
     );
+}
+
+async fn promote(blobs: &BlobsUnderTest, from: &BlobKey, to: &BlobKey) -> Option<BlobHead> {
+    blobs
+        .store
+        .promote(from, to)
+        .await
+        .expect("the promotion succeeds")
+}
+
+pub async fn promote_moves_an_upload_and_leaves_nothing_at_its_source(blobs: &BlobsUnderTest) {
+    let (upload, file) = fresh_upload_keys();
+    let body = b"%PDF-1.7 confirmed".to_vec();
+    stored_pdf(blobs, &upload, &body).await;
+    let moved = promote(blobs, &upload, &file).await;
+    let expected = BlobHead {
+        content_type: "application/pdf".to_owned(),
+        size: body.len() as u64,
+    };
+    assert_eq!(moved, Some(expected.clone()));
+    assert_eq!(head(blobs, &file).await, Some(expected));
+    assert_eq!(head(blobs, &upload).await, None, "the source is gone");
+    let download = download_url(blobs, &file, LONG).await;
+    assert_eq!(blobs.client.download(&download).await, Some(body));
+}
+
+pub async fn promote_repeated_after_it_succeeded_answers_the_same(blobs: &BlobsUnderTest) {
+    let (upload, file) = fresh_upload_keys();
+    stored_pdf(blobs, &upload, b"%PDF once").await;
+    let first = promote(blobs, &upload, &file).await;
+    assert!(first.is_some());
+    assert_eq!(promote(blobs, &upload, &file).await, first);
+    assert_eq!(head(blobs, &file).await, first);
+    assert_eq!(head(blobs, &upload).await, None);
+}
+
+pub async fn promote_with_nothing_at_either_key_is_none(blobs: &BlobsUnderTest) {
+    let (upload, file) = fresh_upload_keys();
+    assert_eq!(promote(blobs, &upload, &file).await, None);
+    assert_eq!(head(blobs, &upload).await, None);
+    assert_eq!(head(blobs, &file).await, None);
 }
