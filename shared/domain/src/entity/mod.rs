@@ -185,6 +185,14 @@ pub enum EntityKind {
     CustomerUser,
     /// One day of a car taken by one contract (`CAR#<car>`, `DAY#<yyyy-mm-dd>`).
     CarDay,
+    /// A car's insurance policy, in the car's partition.
+    Insurance,
+    /// A car's registration, in the car's partition.
+    Registration,
+    /// One entry of a car's service history, in the car's partition.
+    ServiceRecord,
+    /// The marker that one expiry reminder of an insurance or registration is staged.
+    FleetReminder,
 }
 
 impl EntityKind {
@@ -216,6 +224,10 @@ impl EntityKind {
         EntityKind::CustomerEmail,
         EntityKind::CustomerUser,
         EntityKind::CarDay,
+        EntityKind::Insurance,
+        EntityKind::Registration,
+        EntityKind::ServiceRecord,
+        EntityKind::FleetReminder,
     ];
 
     /// The kinds the API names resources by, and so the kinds the audit log can be filtered by:
@@ -252,6 +264,10 @@ impl EntityKind {
             EntityKind::CustomerEmail => "customer-email",
             EntityKind::CustomerUser => "customer-user",
             EntityKind::CarDay => "car-day",
+            EntityKind::Insurance => "insurance",
+            EntityKind::Registration => "registration",
+            EntityKind::ServiceRecord => "service-record",
+            EntityKind::FleetReminder => "fleet-reminder",
         }
     }
 

@@ -1,0 +1,35 @@
+//! The records staff keep per car of the rental fleet: insurance policies and registrations
+//! (the car's *papers*), its service history, and the reminders of papers about to expire.
+//!
+//! - `paper.rs`: the one shape both kinds of paper share (a car's record valid from one day to a
+//!   later one), its keys and its item, generic over the [`PaperKind`]; `kinds.rs`: what is each
+//!   kind's own ([`Insurance`], [`Registration`]).
+//! - `manage.rs`: adding a paper to a car that exists, a car's papers, the fleet's papers
+//!   expiring within a window (by index), and the change and removal rules; reading, changing and
+//!   removing one are the shared entity use cases over [`PaperRef`].
+//! - `standing.rs`: what "a current paper" is, and the rule that keeps a car without one in
+//!   `maintenance`.
+//! - `service.rs`: service records, which raise the car's mileage in their own transaction.
+//!
+//! Every item lives in its car's partition under a prefix of its own (`INSURANCE#`,
+//! `REGISTRATION#`, `SERVICE#`), after the car's `CAR` item and apart from its `DAY#` slots;
+//! docs/data-model.md ("Car records") has the keys and the costs.
+
+mod kinds;
+mod manage;
+mod paper;
+mod service;
+mod standing;
+
+pub use crate::entity::{change as update_paper, find as get_paper, remove as delete_paper};
+pub use kinds::{
+    Coverage, Insurance, InsuranceChanges, Issuer, PaperNumber, Registration, RegistrationChanges,
+};
+pub use manage::{ExpiryWindow, add_paper, expiring_papers, list_papers};
+pub use paper::{NewPaper, Paper, PaperChanges, PaperId, PaperKind, PaperRef, Validity};
+pub use service::{
+    Garage, NewServiceRecord, ServiceDescription, ServiceRecord, ServiceRecordId, record_service,
+    service_history,
+};
+
+pub(crate) use standing::{missing_papers, refusal as missing_papers_refusal};
