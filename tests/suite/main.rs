@@ -45,6 +45,7 @@ mod demo;
 mod departed_flights;
 mod events;
 mod faults;
+mod fleet;
 mod flight_cancellation;
 mod flights;
 mod generated_input;
