@@ -185,6 +185,8 @@ pub enum EntityKind {
     CustomerUser,
     /// One day of a car taken by one contract (`CAR#<car>`, `DAY#<yyyy-mm-dd>`).
     CarDay,
+    /// An upload started and not yet confirmed (`UPLOAD#<id>` in its record's partition).
+    PendingUpload,
     /// A car's insurance policy, in the car's partition.
     Insurance,
     /// A car's registration, in the car's partition.
@@ -224,6 +226,7 @@ impl EntityKind {
         EntityKind::CustomerEmail,
         EntityKind::CustomerUser,
         EntityKind::CarDay,
+        EntityKind::PendingUpload,
         EntityKind::Insurance,
         EntityKind::Registration,
         EntityKind::ServiceRecord,
@@ -264,6 +267,7 @@ impl EntityKind {
             EntityKind::CustomerEmail => "customer-email",
             EntityKind::CustomerUser => "customer-user",
             EntityKind::CarDay => "car-day",
+            EntityKind::PendingUpload => "pending-upload",
             EntityKind::Insurance => "insurance",
             EntityKind::Registration => "registration",
             EntityKind::ServiceRecord => "service-record",

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use crate::fields::{Field, Shape};
 use crate::handlers::{
-    accounts, airplanes, airports, bookings, cars, contracts, customers, fleet, flights,
+    accounts, airplanes, airports, bookings, cars, contracts, customers, files, fleet, flights,
 };
 
 /// A `$ref` to the component schema `name`.
@@ -404,6 +404,9 @@ const COMPONENTS: &[(&str, &[Field])] = &[
     ("ServiceRecord", SERVICE_RECORD),
     ("Customer", CUSTOMER),
     ("Contract", CONTRACT),
+    ("Upload", files::UPLOAD),
+    ("Attachment", files::ATTACHMENT),
+    ("FileDownload", files::FILE_DOWNLOAD),
     ("User", USER),
     ("Notification", NOTIFICATION),
     ("AuditEntry", AUDIT_ENTRY),
