@@ -29,15 +29,15 @@ use crate::airports::assert_problem;
 use crate::cars::{car_body, vin};
 
 /// An API over a backend's store, with a clock the test reads "today" from, called as staff.
-struct Fleet {
-    api: Arc<Api>,
-    store: Arc<dyn Store>,
-    clock: Arc<SettableClock>,
-    staff: String,
+pub(crate) struct Fleet {
+    pub(crate) api: Arc<Api>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<SettableClock>,
+    pub(crate) staff: String,
 }
 
 impl Fleet {
-    fn over(backend: &Backend) -> Self {
+    pub(crate) fn over(backend: &Backend) -> Self {
         let clock = Arc::new(SettableClock::now());
         Self {
             api: Arc::new(api_with_clock(Arc::clone(&backend.store), clock.clone())),
@@ -47,17 +47,17 @@ impl Fleet {
         }
     }
 
-    async fn send(&self, request: TestRequest) -> TestResponse {
+    pub(crate) async fn send(&self, request: TestRequest) -> TestResponse {
         send(&self.api, request.bearer(&self.staff)).await
     }
 
     /// The day `days` from the clock's today, as the API writes it.
-    fn day(&self, days: i64) -> String {
+    pub(crate) fn day(&self, days: i64) -> String {
         Day::today(self.clock.now() + TimeDelta::days(days)).to_string()
     }
 
     /// A new car (its plate and VIN numbered `n`); its id.
-    async fn car(&self, n: u32) -> String {
+    pub(crate) async fn car(&self, n: u32) -> String {
         let body = car_body(&format!("FLEET{n}"), &vin(n));
         let response = self.send(TestRequest::post("/v1/cars").json(&body)).await;
         assert_eq!(
@@ -71,7 +71,7 @@ impl Fleet {
 
     /// Adds a paper of `collection` (`insurance` or `registrations`) to `car`, valid from `from`
     /// to `to` days from today; the paper.
-    async fn paper(&self, car: &str, collection: &str, from: i64, to: i64) -> Value {
+    pub(crate) async fn paper(&self, car: &str, collection: &str, from: i64, to: i64) -> Value {
         let body = paper_body(collection, &self.day(from), &self.day(to));
         let response = self
             .send(TestRequest::post(format!("/v1/cars/{car}/{collection}")).json(&body))
@@ -86,7 +86,7 @@ impl Fleet {
     }
 
     /// Every audit action recorded for `kind` `id`, oldest first, read from the store.
-    async fn audit_actions(&self, kind: &str, id: &str) -> Vec<String> {
+    pub(crate) async fn audit_actions(&self, kind: &str, id: &str) -> Vec<String> {
         let query = Query::partition(None, format!("AUDIT#{kind}#{id}"));
         query_all(&*self.store, query)
             .await

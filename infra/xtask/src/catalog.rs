@@ -461,6 +461,11 @@ pub static ENTRIES: &[Entry] = &[
         Rental,
         "Queues a pickup reminder for each reserved rental starting within a day and a return reminder for each active rental ending today.",
     ),
+    function(
+        "queue-fleet-reminders",
+        Rental,
+        "Queues the staff's reminder of each car's insurance policy and registration ending in 30, 7 or 1 days.",
+    ),
 ];
 
 /// The entry of `function`.

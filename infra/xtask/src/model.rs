@@ -54,6 +54,8 @@ pub struct Function {
     pub enqueues_jobs: bool,
     pub sends_email: bool,
     pub moves_money: bool,
+    /// Whether it addresses the fleet's staff: it gets `FLEET_ALERTS_EMAIL`.
+    pub alerts_fleet: bool,
     pub pages: bool,
     /// The template's description of the function.
     pub description: String,
@@ -113,6 +115,7 @@ impl Function {
             enqueues_jobs: false,
             sends_email: false,
             moves_money: false,
+            alerts_fleet: false,
             pages: false,
             description: description.to_string(),
             line,

@@ -10,14 +10,17 @@
 //! - `standing.rs`: what "a current paper" is, and the rule that keeps a car without one in
 //!   `maintenance`.
 //! - `service.rs`: service records, which raise the car's mileage in their own transaction.
+//! - `reminders.rs`: the daily reminders of papers 30, 7 and 1 days before their last day, each
+//!   staged once to the staff, stopped by a renewal.
 //!
 //! Every item lives in its car's partition under a prefix of its own (`INSURANCE#`,
-//! `REGISTRATION#`, `SERVICE#`), after the car's `CAR` item and apart from its `DAY#` slots;
+//! `REGISTRATION#`, `SERVICE#`, `REMINDED#`), after the car's `CAR` item and apart from its `DAY#` slots;
 //! docs/data-model.md ("Car records") has the keys and the costs.
 
 mod kinds;
 mod manage;
 mod paper;
+mod reminders;
 mod service;
 mod standing;
 
@@ -27,6 +30,9 @@ pub use kinds::{
 };
 pub use manage::{ExpiryWindow, add_paper, expiring_papers, list_papers};
 pub use paper::{NewPaper, Paper, PaperChanges, PaperId, PaperKind, PaperRef, Validity};
+pub use reminders::{
+    FLEET_ALERTS_EMAIL, ReminderPorts, THRESHOLDS, alerts_address, queue_fleet_reminders,
+};
 pub use service::{
     Garage, NewServiceRecord, ServiceDescription, ServiceRecord, ServiceRecordId, record_service,
     service_history,

@@ -43,6 +43,11 @@ pub static RESERVATION_CONFLICTS: Counter = Counter::new(
     "itinera_reservation_conflicts_total",
     "Reservations and date changes refused because another contract holds one of the days.",
 );
+/// Expiry reminders of cars' insurance policies and registrations staged, by kind.
+pub static FLEET_REMINDERS_QUEUED: Counter = Counter::new(
+    "itinera_fleet_reminders_queued_total",
+    "Expiry reminders of cars' insurance policies and registrations staged, by kind.",
+);
 /// Unpaid holds expired, their seats given back.
 pub static HOLDS_EXPIRED: Counter = Counter::new(
     "itinera_holds_expired_total",
