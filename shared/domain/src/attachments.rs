@@ -31,6 +31,7 @@ use crate::blobs::{
 use crate::clock::{Clock, IdGenerator};
 use crate::entity::EntityKind;
 use crate::error::DomainError;
+use crate::metrics;
 use crate::storage::{Condition, Delete, Item, Key, Store, StoreError, WriteOp, timestamp};
 
 /// The prefix every unconfirmed upload lives under; the bucket expires it after a day.
@@ -272,6 +273,7 @@ pub async fn start_upload(
             condition: Some(Condition::ItemNotExists),
         })
         .await?;
+    metrics::FILE_UPLOADS.increment(&[("outcome", "started")]);
     Ok(UploadTicket {
         upload_id,
         file,
@@ -321,6 +323,7 @@ pub async fn verify_upload(
                 .into(),
         })?;
     refuse_mismatch(&pending.file, &head)?;
+    metrics::FILE_UPLOADS.increment(&[("outcome", "confirmed")]);
     Ok(VerifiedUpload {
         attachment: Attachment {
             id: upload_id.clone(),
@@ -369,6 +372,7 @@ fn refuse_mismatch(declared: &DeclaredFile, head: &BlobHead) -> Result<(), Domai
     if declared.matches(head) {
         return Ok(());
     }
+    metrics::FILE_UPLOADS.increment(&[("outcome", "refused")]);
     Err(DomainError::Invalid {
         field: "uploadId",
         message: format!(

@@ -43,6 +43,12 @@ pub static RESERVATION_CONFLICTS: Counter = Counter::new(
     "itinera_reservation_conflicts_total",
     "Reservations and date changes refused because another contract holds one of the days.",
 );
+/// File uploads, by outcome: `started` (a URL handed out), `confirmed` (checked and kept), or
+/// `refused` (confirmed with another type or size than declared).
+pub static FILE_UPLOADS: Counter = Counter::new(
+    "itinera_file_uploads_total",
+    "File uploads, by outcome: started, confirmed, or refused for not being what was declared.",
+);
 /// Expiry reminders of cars' insurance policies and registrations staged, by kind.
 pub static FLEET_REMINDERS_QUEUED: Counter = Counter::new(
     "itinera_fleet_reminders_queued_total",
