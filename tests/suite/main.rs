@@ -47,6 +47,7 @@ mod departed_flights;
 mod events;
 mod faults;
 mod fleet;
+mod fleet_documents;
 mod fleet_reminders;
 mod flight_cancellation;
 mod flights;

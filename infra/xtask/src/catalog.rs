@@ -306,6 +306,23 @@ pub static ENTRIES: &[Entry] = &[
     .body(r#"{"validTo": "2028-01-31"}"#),
     function("delete-insurance", Rental, "Removes an insurance policy of a car."),
     function(
+        "upload-insurance-document",
+        Rental,
+        "Starts the upload of an insurance policy's document: a presigned URL for one PDF or image.",
+    )
+    .body(r#"{"contentType": "application/pdf", "size": 482133}"#),
+    function(
+        "confirm-insurance-document",
+        Rental,
+        "Records an uploaded file as an insurance policy's document once it is checked.",
+    )
+    .body(r#"{"uploadId": "0190f5d2-b300-7c4b-9a1e-3f2b8c4d5e6f"}"#),
+    function(
+        "get-insurance-document",
+        Rental,
+        "Hands out a short-lived download URL of an insurance policy's document.",
+    ),
+    function(
         "list-expiring-insurance",
         Rental,
         "Lists the fleet's insurance policies expiring within a number of days, soonest first.",
@@ -324,6 +341,23 @@ pub static ENTRIES: &[Entry] = &[
     )
     .body(r#"{"validTo": "2028-01-31"}"#),
     function("delete-registration", Rental, "Removes a registration of a car."),
+    function(
+        "upload-registration-document",
+        Rental,
+        "Starts the upload of a registration's document: a presigned URL for one PDF or image.",
+    )
+    .body(r#"{"contentType": "application/pdf", "size": 482133}"#),
+    function(
+        "confirm-registration-document",
+        Rental,
+        "Records an uploaded file as a registration's document once it is checked.",
+    )
+    .body(r#"{"uploadId": "0190f5d2-b300-7c4b-9a1e-3f2b8c4d5e6f"}"#),
+    function(
+        "get-registration-document",
+        Rental,
+        "Hands out a short-lived download URL of a registration's document.",
+    ),
     function(
         "list-expiring-registrations",
         Rental,

@@ -295,12 +295,18 @@ pub static ROUTES: &[&Route] = &[
     &GET_INSURANCE,
     &UPDATE_INSURANCE,
     &DELETE_INSURANCE,
+    &UPLOAD_INSURANCE_DOCUMENT,
+    &CONFIRM_INSURANCE_DOCUMENT,
+    &GET_INSURANCE_DOCUMENT,
     &LIST_EXPIRING_INSURANCE,
     &CREATE_REGISTRATION,
     &LIST_REGISTRATIONS,
     &GET_REGISTRATION,
     &UPDATE_REGISTRATION,
     &DELETE_REGISTRATION,
+    &UPLOAD_REGISTRATION_DOCUMENT,
+    &CONFIRM_REGISTRATION_DOCUMENT,
+    &GET_REGISTRATION_DOCUMENT,
     &LIST_EXPIRING_REGISTRATIONS,
     &CREATE_SERVICE_RECORD,
     &LIST_SERVICE_RECORDS,
@@ -415,6 +421,18 @@ route!(
     Staff, Write, ReadWrite, fleet::delete_paper::<Insurance>
 );
 route!(
+    UPLOAD_INSURANCE_DOCUMENT: POST "/v1/cars/{id}/insurance/{insuranceId}/document" -> "upload-insurance-document",
+    Staff, Write, ReadWrite, fleet::start_document::<Insurance>; files_upload("cars/*/insurance/*")
+);
+route!(
+    CONFIRM_INSURANCE_DOCUMENT: POST "/v1/cars/{id}/insurance/{insuranceId}/document/confirm" -> "confirm-insurance-document",
+    Staff, Write, ReadWrite, fleet::confirm_document::<Insurance>; files_confirm("cars/*/insurance/*")
+);
+route!(
+    GET_INSURANCE_DOCUMENT: GET "/v1/cars/{id}/insurance/{insuranceId}/document" -> "get-insurance-document",
+    Staff, Global, Read, fleet::get_document::<Insurance>; files_download("cars/*/insurance/*")
+);
+route!(
     LIST_EXPIRING_INSURANCE: GET "/v1/insurance" -> "list-expiring-insurance",
     Staff, Global, Read, fleet::list_expiring::<Insurance>; pages
 );
@@ -437,6 +455,18 @@ route!(
 route!(
     DELETE_REGISTRATION: DELETE "/v1/cars/{id}/registrations/{registrationId}" -> "delete-registration",
     Staff, Write, ReadWrite, fleet::delete_paper::<Registration>
+);
+route!(
+    UPLOAD_REGISTRATION_DOCUMENT: POST "/v1/cars/{id}/registrations/{registrationId}/document" -> "upload-registration-document",
+    Staff, Write, ReadWrite, fleet::start_document::<Registration>; files_upload("cars/*/registrations/*")
+);
+route!(
+    CONFIRM_REGISTRATION_DOCUMENT: POST "/v1/cars/{id}/registrations/{registrationId}/document/confirm" -> "confirm-registration-document",
+    Staff, Write, ReadWrite, fleet::confirm_document::<Registration>; files_confirm("cars/*/registrations/*")
+);
+route!(
+    GET_REGISTRATION_DOCUMENT: GET "/v1/cars/{id}/registrations/{registrationId}/document" -> "get-registration-document",
+    Staff, Global, Read, fleet::get_document::<Registration>; files_download("cars/*/registrations/*")
 );
 route!(
     LIST_EXPIRING_REGISTRATIONS: GET "/v1/registrations" -> "list-expiring-registrations",

@@ -195,6 +195,8 @@ pub enum EntityKind {
     ServiceRecord,
     /// The marker that one expiry reminder of an insurance or registration is staged.
     FleetReminder,
+    /// A confirmed file on a record (an insurance policy's document), kept on the record's item.
+    Document,
 }
 
 impl EntityKind {
@@ -231,6 +233,7 @@ impl EntityKind {
         EntityKind::Registration,
         EntityKind::ServiceRecord,
         EntityKind::FleetReminder,
+        EntityKind::Document,
     ];
 
     /// The kinds the API names resources by, and so the kinds the audit log can be filtered by:
@@ -272,6 +275,7 @@ impl EntityKind {
             EntityKind::Registration => "registration",
             EntityKind::ServiceRecord => "service-record",
             EntityKind::FleetReminder => "fleet-reminder",
+            EntityKind::Document => "document",
         }
     }
 

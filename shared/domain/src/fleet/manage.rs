@@ -46,6 +46,7 @@ pub async fn add_paper<K: PaperKind>(
         details: new.details,
         valid_from: new.validity.from(),
         valid_to: new.validity.to(),
+        document: None,
         version: 1,
         created_at: now,
         updated_at: now,

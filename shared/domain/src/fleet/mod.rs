@@ -7,6 +7,8 @@
 //! - `manage.rs`: adding a paper to a car that exists, a car's papers, the fleet's papers
 //!   expiring within a window (by index), and the change and removal rules; reading, changing and
 //!   removing one are the shared entity use cases over [`PaperRef`].
+//! - `documents.rs`: a paper's document (the policy or certificate), through the attachments
+//!   flow, recorded on the paper in the confirming transaction.
 //! - `standing.rs`: what "a current paper" is, and the rule that keeps a car without one in
 //!   `maintenance`.
 //! - `service.rs`: service records, which raise the car's mileage in their own transaction.
@@ -17,6 +19,7 @@
 //! `REGISTRATION#`, `SERVICE#`, `REMINDED#`), after the car's `CAR` item and apart from its `DAY#` slots;
 //! docs/data-model.md ("Car records") has the keys and the costs.
 
+mod documents;
 mod kinds;
 mod manage;
 mod paper;
@@ -25,6 +28,7 @@ mod service;
 mod standing;
 
 pub use crate::entity::{change as update_paper, find as get_paper, remove as delete_paper};
+pub use documents::{confirm_document, document_download, start_document};
 pub use kinds::{
     Coverage, Insurance, InsuranceChanges, Issuer, PaperNumber, Registration, RegistrationChanges,
 };

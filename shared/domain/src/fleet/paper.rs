@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::attachments::Attachment;
 use crate::calendar::Day;
 use crate::cars::{CarId, car_key};
 use crate::entity::{EntityId, EntityKind, Stored, Versioned};
@@ -38,6 +39,8 @@ pub trait PaperKind:
     const PREFIX: &'static str;
     /// How people name the kind in messages (`insurance`, `registration`).
     const NAME: &'static str;
+    /// The segment naming the kind in its documents' blob keys (`cars/<carId>/<FILES>/<id>`).
+    const FILES: &'static str;
     /// A change of the kind's own details (each field optional).
     type Changes: Clone + fmt::Debug + Default + PartialEq + Send + Sync;
 
@@ -60,6 +63,10 @@ pub struct Paper<K> {
     pub valid_from: Day,
     /// The last day it is valid, after `valid_from`.
     pub valid_to: Day,
+    /// Its document (the policy or the registration certificate, a PDF or an image), once an
+    /// upload of one is confirmed; a later one replaces it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<Attachment>,
     #[serde(skip_serializing)]
     pub version: u64,
     pub created_at: DateTime<Utc>,
@@ -255,6 +262,7 @@ pub(crate) mod tests {
             details: Insurance::sample(),
             valid_from: day(valid_from),
             valid_to: day(valid_to),
+            document: None,
             version: 1,
             created_at: at,
             updated_at: at,

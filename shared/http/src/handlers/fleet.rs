@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use itinera::attachments::DOCUMENT;
 use itinera::calendar::Day;
 use itinera::cars::{CarId, Mileage};
 use itinera::entity;
@@ -21,6 +22,7 @@ use itinera::fleet::{
 use itinera::pagination::PageLimit;
 
 use super::cars::MILEAGE;
+use super::files;
 use crate::fields::{
     CURSOR, Field, JsonFields, LIMIT, QueryParams, Shape, integer_shape, integer_text, text, whole,
 };
@@ -278,6 +280,47 @@ pub(crate) async fn list_expiring<K: PaperForm>(
     let (store, clock, _) = services.ports();
     let page = fleet::expiring_papers::<K>(store, clock, window, limit, start_after).await?;
     Reply::list(&page.items, limit.get(), pager.next(page.next).as_deref())
+}
+
+/// `POST .../{insuranceId}/document` and the registration's: 201 with the upload ticket for the
+/// paper's document (a PDF or an image of at most 10 MiB).
+pub(crate) async fn start_document<K: PaperForm>(
+    services: Arc<Services>,
+    input: Input,
+) -> Result<Reply, ApiError> {
+    let file = files::declared_file(&input, files::DOCUMENT_UPLOAD_FIELDS, &DOCUMENT)?;
+    let paper = paper_ref::<K>(&input)?;
+    let (store, clock, ids) = services.ports();
+    let blobs = &*services.blobs;
+    let ticket = fleet::start_document(store, blobs, clock, ids, &paper, file).await?;
+    files::upload_reply(&ticket)
+}
+
+/// `POST .../{insuranceId}/document/confirm` and the registration's: the paper with its new
+/// document.
+pub(crate) async fn confirm_document<K: PaperForm>(
+    services: Arc<Services>,
+    input: Input,
+) -> Result<Reply, ApiError> {
+    let upload = files::confirmed_upload(&input)?;
+    let paper = paper_ref::<K>(&input)?;
+    let (store, clock, ids) = services.ports();
+    let blobs = &*services.blobs;
+    let context = &input.context;
+    let paper = fleet::confirm_document(store, blobs, clock, ids, context, &paper, &upload).await?;
+    Ok(Reply::ok(&paper)?.with_version(paper.version))
+}
+
+/// `GET .../{insuranceId}/document` and the registration's: the document with a short-lived
+/// download URL, or 404 while none is confirmed.
+pub(crate) async fn get_document<K: PaperForm>(
+    services: Arc<Services>,
+    input: Input,
+) -> Result<Reply, ApiError> {
+    input.query_params(&[])?;
+    let paper = paper_ref::<K>(&input)?;
+    let download = fleet::document_download(&*services.store, &*services.blobs, &paper).await?;
+    Reply::ok(&files::download_json(&download))
 }
 
 /// `POST /v1/cars/{id}/service-records`: 201 with the record, located at the car's history (a

@@ -8,7 +8,7 @@ use crate::fields::Field;
 use crate::handlers::fleet::PaperForm;
 use crate::handlers::{
     accounts, airplanes, airports, audit, auth, bookings, cars, catalogue, contracts, customers,
-    fleet, flights, notifications,
+    files, fleet, flights, notifications,
 };
 use crate::routes::Route;
 use itinera::fleet::{Insurance, Registration};
@@ -282,6 +282,22 @@ pub(crate) fn operation(route: &Route) -> Option<Operation> {
         )
         .if_match(),
         "delete-insurance" => op("Remove an insurance policy", NoBody, NoContent).if_match(),
+        "upload-insurance-document" => op(
+            "Start the upload of an insurance policy's document (PDF or image, at most 10 MiB)",
+            Object(files::DOCUMENT_UPLOAD_FIELDS),
+            Created("Upload"),
+        ),
+        "confirm-insurance-document" => op(
+            "Confirm an uploaded document as the insurance policy's, replacing any earlier one",
+            Object(files::CONFIRM_FIELDS),
+            Ok("Insurance"),
+        )
+        .versioned(),
+        "get-insurance-document" => op(
+            "Read an insurance policy's document, with a short-lived download URL",
+            NoBody,
+            Ok("FileDownload"),
+        ),
         "list-expiring-insurance" => op(
             "List the fleet's insurance policies expiring within N days, soonest first",
             NoBody,
@@ -308,6 +324,22 @@ pub(crate) fn operation(route: &Route) -> Option<Operation> {
         )
         .if_match(),
         "delete-registration" => op("Remove a registration", NoBody, NoContent).if_match(),
+        "upload-registration-document" => op(
+            "Start the upload of a registration's document (PDF or image, at most 10 MiB)",
+            Object(files::DOCUMENT_UPLOAD_FIELDS),
+            Created("Upload"),
+        ),
+        "confirm-registration-document" => op(
+            "Confirm an uploaded document as the registration's, replacing any earlier one",
+            Object(files::CONFIRM_FIELDS),
+            Ok("Registration"),
+        )
+        .versioned(),
+        "get-registration-document" => op(
+            "Read a registration's document, with a short-lived download URL",
+            NoBody,
+            Ok("FileDownload"),
+        ),
         "list-expiring-registrations" => op(
             "List the fleet's registrations expiring within N days, soonest first",
             NoBody,

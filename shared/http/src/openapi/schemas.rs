@@ -203,6 +203,7 @@ const INSURANCE: &[Field] = &[
     Field::required("coverage", fleet::COVERAGE),
     Field::required("validFrom", Shape::Date),
     Field::required("validTo", Shape::Date),
+    Field::optional("document", Shape::Component("Attachment")),
     CREATED_AT,
     UPDATED_AT,
 ];
@@ -214,6 +215,7 @@ const REGISTRATION: &[Field] = &[
     Field::required("registrationNumber", fleet::PAPER_NUMBER),
     Field::required("validFrom", Shape::Date),
     Field::required("validTo", Shape::Date),
+    Field::optional("document", Shape::Component("Attachment")),
     CREATED_AT,
     UPDATED_AT,
 ];
