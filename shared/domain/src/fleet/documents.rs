@@ -24,7 +24,10 @@ use crate::version::Precondition;
 /// Where `paper`'s files live: its car's partition, and `cars/<carId>/<kind>/<paperId>`.
 fn scope<K: PaperKind>(paper: &PaperRef<K>) -> Result<FileScope, StoreError> {
     let (car, id) = (paper.car_id.to_string(), paper.id.to_string());
-    FileScope::new(car_key(&paper.car_id).pk, ["cars", &car, K::FILES, &id])
+    FileScope::new(
+        car_key(&paper.car_id).pk,
+        ["cars", &car, K::COLLECTION, &id],
+    )
 }
 
 /// Starts the upload of a document for the paper `paper` names (its 404 when there is none).

@@ -52,7 +52,7 @@ impl PaperKind for Insurance {
     const ENTITY: EntityKind = EntityKind::Insurance;
     const PREFIX: &'static str = "INSURANCE";
     const NAME: &'static str = "insurance";
-    const FILES: &'static str = "insurance";
+    const COLLECTION: &'static str = "insurance";
     type Changes = InsuranceChanges;
 
     fn apply(&self, changes: &InsuranceChanges) -> (Self, Vec<(String, Value)>) {
@@ -101,7 +101,7 @@ impl PaperKind for Registration {
     const ENTITY: EntityKind = EntityKind::Registration;
     const PREFIX: &'static str = "REGISTRATION";
     const NAME: &'static str = "registration";
-    const FILES: &'static str = "registrations";
+    const COLLECTION: &'static str = "registrations";
     type Changes = RegistrationChanges;
 
     fn apply(&self, changes: &RegistrationChanges) -> (Self, Vec<(String, Value)>) {

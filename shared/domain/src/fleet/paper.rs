@@ -39,8 +39,9 @@ pub trait PaperKind:
     const PREFIX: &'static str;
     /// How people name the kind in messages (`insurance`, `registration`).
     const NAME: &'static str;
-    /// The segment naming the kind in its documents' blob keys (`cars/<carId>/<FILES>/<id>`).
-    const FILES: &'static str;
+    /// The segment naming the kind's papers under a car, in the API's paths and in their
+    /// documents' blob keys (`cars/<carId>/<COLLECTION>/<id>`): `insurance`, `registrations`.
+    const COLLECTION: &'static str;
     /// A change of the kind's own details (each field optional).
     type Changes: Clone + fmt::Debug + Default + PartialEq + Send + Sync;
 

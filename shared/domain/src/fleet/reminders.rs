@@ -140,12 +140,7 @@ async fn remind<K: PaperKind>(
             paper_id: paper.id.to_string(),
             kind: K::NAME.to_owned(),
             car_id: car.id.to_string(),
-            car: format!(
-                "{} {} ({})",
-                car.manufacturer.as_str(),
-                car.model.as_str(),
-                car.license_plate.as_str()
-            ),
+            car: car.label(),
             paper: paper.details.label(),
             valid_to: paper.valid_to,
         }),

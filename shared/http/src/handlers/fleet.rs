@@ -40,6 +40,9 @@ pub(crate) const GARAGE: Shape = Shape::text(Garage::MAX_CHARS);
 /// schema cannot state).
 const VALID_FROM: Field = Field::required("validFrom", Shape::Date);
 const VALID_TO: Field = Field::required("validTo", Shape::Date);
+/// The days a change may move (against the stored other one).
+const NEW_VALID_FROM: Field = Field::optional("validFrom", Shape::Date);
+const NEW_VALID_TO: Field = Field::optional("validTo", Shape::Date);
 
 /// The query parameters of a car's list of papers or service records.
 pub(crate) const PAGE_PARAMS: &[Field] = &[LIMIT, CURSOR];
@@ -52,8 +55,6 @@ pub(crate) const EXPIRING_PARAMS: &[Field] = &[
 
 /// What each kind of paper is on the wire.
 pub(crate) trait PaperForm: PaperKind {
-    /// The collection under a car (`insurance`, `registrations`).
-    const COLLECTION: &'static str;
     /// The path parameter naming one paper (`insuranceId`).
     const ID_PARAM: &'static str;
     /// The fields a create carries.
@@ -69,7 +70,6 @@ pub(crate) trait PaperForm: PaperKind {
 }
 
 impl PaperForm for Insurance {
-    const COLLECTION: &'static str = "insurance";
     const ID_PARAM: &'static str = "insuranceId";
     const CREATE_FIELDS: &'static [Field] = &[
         Field::required("provider", ISSUER),
@@ -82,8 +82,8 @@ impl PaperForm for Insurance {
         Field::optional("provider", ISSUER),
         Field::optional("policyNumber", PAPER_NUMBER),
         Field::optional("coverage", COVERAGE),
-        Field::optional("validFrom", Shape::Date),
-        Field::optional("validTo", Shape::Date),
+        NEW_VALID_FROM,
+        NEW_VALID_TO,
     ];
 
     fn details(body: &mut JsonFields) -> Option<Self> {
@@ -110,7 +110,6 @@ impl PaperForm for Insurance {
 }
 
 impl PaperForm for Registration {
-    const COLLECTION: &'static str = "registrations";
     const ID_PARAM: &'static str = "registrationId";
     const CREATE_FIELDS: &'static [Field] = &[
         Field::required("authority", ISSUER),
@@ -121,8 +120,8 @@ impl PaperForm for Registration {
     const UPDATE_FIELDS: &'static [Field] = &[
         Field::optional("authority", ISSUER),
         Field::optional("registrationNumber", PAPER_NUMBER),
-        Field::optional("validFrom", Shape::Date),
-        Field::optional("validTo", Shape::Date),
+        NEW_VALID_FROM,
+        NEW_VALID_TO,
     ];
 
     fn details(body: &mut JsonFields) -> Option<Self> {
