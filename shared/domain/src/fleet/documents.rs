@@ -48,7 +48,10 @@ pub async fn start_document<K: PaperKind>(
 /// Confirms upload `upload` as the document of the paper `paper` names, replacing any earlier
 /// one: the paper as it is now. Refused with nothing recorded when the upload is unknown or
 /// already recorded (404), not uploaded yet (409), or not the declared file (400).
-#[tracing::instrument(skip_all, fields(entity = K::ENTITY.as_str(), id = %paper, request_id = %context.request_id))]
+#[tracing::instrument(
+    skip_all,
+    fields(entity = K::ENTITY.as_str(), id = %paper, request_id = %context.request_id)
+)]
 pub async fn confirm_document<K: PaperKind>(
     store: &dyn Store,
     blobs: &dyn BlobStore,

@@ -31,7 +31,10 @@ const ATTEMPTS: usize = 3;
 /// Adds a paper to the car `new` names, at version 1, with its audit entry, in one transaction
 /// conditioned on the car existing (a missing car is the car's 404, also when it is deleted at
 /// the same moment). Costs one transaction of three operations.
-#[tracing::instrument(skip_all, fields(entity = K::ENTITY.as_str(), car_id = %new.car_id, request_id = %context.request_id))]
+#[tracing::instrument(
+    skip_all,
+    fields(entity = K::ENTITY.as_str(), car_id = %new.car_id, request_id = %context.request_id)
+)]
 pub async fn add_paper<K: PaperKind>(
     store: &dyn Store,
     clock: &dyn Clock,

@@ -16,8 +16,9 @@
 //!   staged once to the staff, stopped by a renewal.
 //!
 //! Every item lives in its car's partition under a prefix of its own (`INSURANCE#`,
-//! `REGISTRATION#`, `SERVICE#`, `REMINDED#`), after the car's `CAR` item and apart from its `DAY#` slots;
-//! docs/data-model.md ("Car records") has the keys and the costs.
+//! `REGISTRATION#`, `SERVICE#`, `REMINDED#`, and the documents' pending `UPLOAD#` items), apart
+//! from the car's `CAR` item and its `DAY#` slots; docs/data-model.md ("Car records") has the
+//! keys and the costs.
 
 mod documents;
 mod kinds;

@@ -12,8 +12,9 @@
 //!   nothing. A job that still reaches the queue twice (the relay retrying a dispatch) is absorbed
 //!   by the worker's deduplication on the job's key, which names the same four things.
 //! - **Renewal stops them.** A paper is skipped when the car has a newer paper of the same kind
-//!   (created after it, or in the same millisecond with a later id) whose last day is later: it was renewed, and its successor is what
-//!   counts. A paper whose last day moves gets the reminders of its new day.
+//!   (created after it, or in the same millisecond with a later id) whose last day is later: it was
+//!   renewed, and its successor is what counts. A paper whose last day moves gets the reminders of
+//!   its new day.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
@@ -126,7 +127,11 @@ async fn remind<K: PaperKind>(
     let car: Car = match entity::find(store, &paper.car_id).await {
         Ok(car) => car,
         Err(DomainError::NotFound { .. }) => {
-            tracing::warn!(paper_id = %paper.id, car_id = %paper.car_id, "a paper's car is gone; no reminder");
+            tracing::warn!(
+                paper_id = %paper.id,
+                car_id = %paper.car_id,
+                "a paper's car is gone; no reminder"
+            );
             return Ok(false);
         }
         Err(other) => return Err(other),
