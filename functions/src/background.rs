@@ -66,6 +66,16 @@ pub async fn run(function: &str) -> Result<(), lambda_runtime::Error> {
     } else {
         Arc::new(UnconfiguredGateway)
     };
+    // Only the functions that alert the fleet's staff hold the address, and they refuse to start
+    // without a valid one.
+    let fleet_alerts = if background.alerts_fleet {
+        let address = itinera::fleet::alerts_address(env).inspect_err(|error| {
+            tracing::error!(%error, "configuration is invalid; the function cannot start");
+        })?;
+        Some(address)
+    } else {
+        None
+    };
     let store = match build_store().await {
         Ok(store) => store,
         Err(error) => {
@@ -107,6 +117,7 @@ pub async fn run(function: &str) -> Result<(), lambda_runtime::Error> {
                 clock: Arc::new(SystemClock),
                 ids: Arc::new(UuidV7Ids),
                 jobs: Arc::new(queue),
+                fleet_alerts,
             });
             lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
                 let services = Arc::clone(&services);

@@ -284,6 +284,73 @@ def reschedules_within_reach(case):
     return case
 
 
+# fleet::Validity: a paper's (insurance policy's, registration's) last day is after its first. A
+# create names both; a change names one or both, and the one it leaves is the paper's own, read
+# as the caller.
+PAPER_PATHS = ("/v1/cars/{id}/insurance", "/v1/cars/{id}/registrations")
+
+
+def papers_end_after_they_start(case):
+    """The case's validTo made later than its validFrom (the stored one when the change names
+    only one of them), a few days to a year on."""
+    path = case.operation.path
+    body = case.body if isinstance(case.body, dict) else None
+    if body is None or not path.startswith(PAPER_PATHS) or path.endswith(("/document", "/confirm")):
+        return case
+    if "validFrom" not in body and "validTo" not in body:
+        return case
+    stored = {}
+    if case.method.upper() == "PATCH" and ("validFrom" not in body or "validTo" not in body):
+        parameters = case.path_parameters or {}
+        paper = path.replace("{id}", str(parameters.get("id")))
+        for name in ("insuranceId", "registrationId"):
+            paper = paper.replace("{" + name + "}", str(parameters.get(name)))
+        stored = held(paper) or {}
+    first = day(body.get("validFrom", stored.get("validFrom")))
+    last = day(body.get("validTo", stored.get("validTo")))
+    if first is None or last is None or last > first:
+        return case
+    chooser = random.Random(repr(sorted(body.items(), key=lambda item: item[0])))
+    try:
+        later = first + timedelta(days=chooser.randint(1, 365))
+    except OverflowError:
+        # The first day is the calendar's last: move it back instead.
+        first = date(9998, 12, 31)
+        later = first + timedelta(days=1)
+        if "validFrom" in body:
+            body["validFrom"] = first.isoformat()
+        else:
+            return case
+    if "validTo" in body:
+        body["validTo"] = later.isoformat()
+    else:
+        earlier = last - timedelta(days=chooser.randint(1, 365))
+        body["validFrom"] = earlier.isoformat()
+    return case
+
+
+def paper_of(case):
+    """The path of the paper a document route of `case` names, or None for another route."""
+    path = case.operation.path
+    if not path.startswith(PAPER_PATHS) or "/document" not in path:
+        return None
+    paper = path.split("/document")[0]
+    for name, value in (case.path_parameters or {}).items():
+        paper = paper.replace("{" + name + "}", str(value))
+    return paper
+
+
+def a_document_is_confirmed(case):
+    # fleet::document_download: a paper's document is there only once an upload of one is
+    # confirmed, which takes bytes sent to the blob store (no generated request sends them);
+    # until then the read is a 404 by design, for a paper just created too.
+    paper = paper_of(case)
+    if paper is None or case.method.upper() != "GET":
+        return True
+    held_paper = held(paper)
+    return held_paper is not None and "document" in held_paper
+
+
 # Who the run signs in as (run.py): a staff reservation names its customer, a customer's is for
 # their own profile and names none (contracts::reserve).
 ROLE = os.environ.get("ITINERA_FUZZ_ROLE", "")
@@ -346,6 +413,7 @@ RULES = (
     ranges_in_order,
     audit_names_one_selector,
     password_is_uncommon,
+    a_document_is_confirmed,
 )
 
 
@@ -366,6 +434,7 @@ def map_case(context, case):
         pays_the_total,
         days_make_a_range,
         reschedules_within_reach,
+        papers_end_after_they_start,
     ):
         case = change(case)
     return case

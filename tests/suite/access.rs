@@ -19,7 +19,7 @@ use itinera_tests::{
 use serde_json::json;
 
 /// Who may call each route, written down independently of the route table.
-const EXPECTED: [(&str, Access); 57] = [
+const EXPECTED: [(&str, Access); 77] = [
     ("health", Access::Anonymous),
     ("register", Access::Anonymous),
     ("login", Access::Anonymous),
@@ -62,6 +62,26 @@ const EXPECTED: [(&str, Access); 57] = [
     ("delete-car", Access::Staff),
     ("get-car-availability", Access::Anonymous),
     ("search-catalogue", Access::Anonymous),
+    ("create-insurance", Access::Staff),
+    ("list-insurance", Access::Staff),
+    ("get-insurance", Access::Staff),
+    ("update-insurance", Access::Staff),
+    ("delete-insurance", Access::Staff),
+    ("list-expiring-insurance", Access::Staff),
+    ("upload-insurance-document", Access::Staff),
+    ("confirm-insurance-document", Access::Staff),
+    ("get-insurance-document", Access::Staff),
+    ("create-registration", Access::Staff),
+    ("list-registrations", Access::Staff),
+    ("get-registration", Access::Staff),
+    ("update-registration", Access::Staff),
+    ("delete-registration", Access::Staff),
+    ("list-expiring-registrations", Access::Staff),
+    ("upload-registration-document", Access::Staff),
+    ("confirm-registration-document", Access::Staff),
+    ("get-registration-document", Access::Staff),
+    ("create-service-record", Access::Staff),
+    ("list-service-records", Access::Staff),
     ("create-customer", Access::Staff),
     ("list-customers", Access::Staff),
     ("get-customer", Access::Staff),

@@ -592,6 +592,7 @@ async fn the_background_sample_events_run_through_their_functions() {
         clock: Arc::new(SystemClock),
         ids: Arc::new(UuidV7Ids),
         jobs: Arc::new(EmbeddedQueue::open(data.path()).unwrap()),
+        fleet_alerts: Some(itinera::accounts::Email::parse("fleet@example.com").unwrap()),
     };
     for background in BACKGROUND_FUNCTIONS {
         let Trigger::Schedule { task, .. } = background.trigger else {

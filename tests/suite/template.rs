@@ -117,6 +117,11 @@ fn moves_money(name: &str) -> bool {
         || background_function(name).is_some_and(|background| background.moves_money)
 }
 
+/// Whether a function addresses the fleet's staff, and so holds `FLEET_ALERTS_EMAIL`.
+fn alerts_fleet(name: &str) -> bool {
+    background_function(name).is_some_and(|background| background.alerts_fleet)
+}
+
 /// Whether a function answers lists in pages, and so signs cursors.
 fn pages(name: &str) -> bool {
     route_of_function(name).is_some_and(|route| route.pages)
@@ -432,8 +437,9 @@ fn functions_run_on_provided_al2023_arm64_built_from_the_workspace() {
         }
         // A function's own Environment (SAM merges it over the Globals) holds only its product
         // line (its metrics' dimension), the name of the key parameter it may read, the queue it sends jobs to, the address it sends mail
-        // from, the cursor key of a function that pages and the gateway of one that moves money;
-        // everything else belongs in Globals.
+        // from, the cursor key of a function that pages, the gateway of one that moves money and
+        // the fleet's alerts address of one that addresses the fleet's staff; everything else
+        // belongs in Globals.
         let own: BTreeSet<&str> = properties["Environment"]["Variables"]
             .as_mapping()
             .map(|variables| {
@@ -462,6 +468,9 @@ fn functions_run_on_provided_al2023_arm64_built_from_the_workspace() {
         }
         if files(&name).is_some() {
             expected.insert(BLOB_BUCKET_VARIABLE);
+        }
+        if alerts_fleet(&name) {
+            expected.insert("FLEET_ALERTS_EMAIL");
         }
         assert_eq!(
             own, expected,

@@ -97,6 +97,9 @@ pub struct LocalConfig {
     /// `PAYMENT_GATEWAY` (default `test-cards`, the only gateway that needs no provider): the
     /// gateway bookings are paid and refunded through.
     pub payments: GatewaySetting,
+    /// `FLEET_ALERTS_EMAIL` (default `fleet-alerts@itinera.localhost`): where the staff's
+    /// reminders of expiring insurance and registrations are emailed (into the outbox directory).
+    pub fleet_alerts: Email,
 }
 
 impl LocalConfig {
@@ -135,10 +138,16 @@ impl LocalConfig {
             None => Email::parse(DEFAULT_MAIL_FROM)
                 .map_err(|problem| ConfigError::new(MAIL_FROM, problem))?,
         };
+        let fleet_alerts = match lookup(itinera::fleet::FLEET_ALERTS_EMAIL) {
+            Some(_) => itinera::fleet::alerts_address(&lookup)?,
+            None => Email::parse(DEFAULT_FLEET_ALERTS)
+                .map_err(|problem| ConfigError::new(itinera::fleet::FLEET_ALERTS_EMAIL, problem))?,
+        };
         Ok(Self {
             port,
             data_dir,
             mail_from,
+            fleet_alerts,
             payments: GatewaySetting::from_lookup(&lookup, Platform::Local)?,
             limits: RateLimitConfig::from_lookup(&lookup)?,
             api: ApiConfig::from_lookup(lookup)?,
@@ -154,6 +163,7 @@ impl LocalConfig {
 const ADMIN_EMAIL: &str = "BOOTSTRAP_ADMIN_EMAIL";
 const MAIL_FROM: &str = "MAIL_FROM";
 const DEFAULT_MAIL_FROM: &str = "bookings@itinera.localhost";
+const DEFAULT_FLEET_ALERTS: &str = "fleet-alerts@itinera.localhost";
 /// How long a verified token is remembered: the cache time of the authorizer in AWS.
 const VERIFIED_TOKEN_TTL: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 const ADMIN_PASSWORD: &str = "BOOTSTRAP_ADMIN_PASSWORD";

@@ -147,6 +147,7 @@ async fn main() -> ExitCode {
         clock: Arc::new(SystemClock),
         ids: Arc::new(UuidV7Ids),
         jobs: queue.clone(),
+        fleet_alerts: Some(config.fleet_alerts.clone()),
     });
     let (stop_background, background_stopped) = watch::channel(false);
     let jobs = tokio::spawn(background::run(

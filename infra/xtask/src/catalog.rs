@@ -69,6 +69,8 @@ pub const PATH_SAMPLES: &[(&str, &str)] = &[
     ("cars", "0190f5d2-ae00-7c4b-9a1e-3f2b8c4d5e6f"),
     ("customers", "0190f5d2-af00-7c4b-9a1e-3f2b8c4d5e6f"),
     ("contracts", "0190f5d2-b000-7c4b-9a1e-3f2b8c4d5e6f"),
+    ("insurance", "0190f5d2-b100-7c4b-9a1e-3f2b8c4d5e6f"),
+    ("registrations", "0190f5d2-b200-7c4b-9a1e-3f2b8c4d5e6f"),
 ];
 
 /// The route whose request the preflight sample asks about.
@@ -290,6 +292,92 @@ pub static ENTRIES: &[Entry] = &[
         "Answers the ranges of days a car is taken within at most 180 days.",
     )
     .query(&[("from", "2027-06-01"), ("to", "2027-08-31")]),
+    function("create-insurance", Rental, "Adds an insurance policy to a car.").body(
+        r#"{"provider": "Allianz", "policyNumber": "AZ-2027-0042", "coverage": "comprehensive", "validFrom": "2027-01-01", "validTo": "2027-12-31"}"#,
+    ),
+    function("list-insurance", Rental, "Lists a car's insurance policies, newest first.")
+        .query(&[("limit", "20")]),
+    function("get-insurance", Rental, "Reads one insurance policy of a car."),
+    function(
+        "update-insurance",
+        Rental,
+        "Changes an insurance policy's provider, number, coverage or days.",
+    )
+    .body(r#"{"validTo": "2028-01-31"}"#),
+    function("delete-insurance", Rental, "Removes an insurance policy of a car."),
+    function(
+        "upload-insurance-document",
+        Rental,
+        "Starts the upload of an insurance policy's document: a presigned URL for one PDF or image.",
+    )
+    .body(r#"{"contentType": "application/pdf", "size": 482133}"#),
+    function(
+        "confirm-insurance-document",
+        Rental,
+        "Records an uploaded file as an insurance policy's document once it is checked.",
+    )
+    .body(r#"{"uploadId": "0190f5d2-b300-7c4b-9a1e-3f2b8c4d5e6f"}"#),
+    function(
+        "get-insurance-document",
+        Rental,
+        "Hands out a short-lived download URL of an insurance policy's document.",
+    ),
+    function(
+        "list-expiring-insurance",
+        Rental,
+        "Lists the fleet's insurance policies expiring within a number of days, soonest first.",
+    )
+    .query(&[("expiringWithinDays", "30"), ("limit", "20")]),
+    function("create-registration", Rental, "Adds a registration to a car.").body(
+        r#"{"authority": "DVLA", "registrationNumber": "KA01AB1234", "validFrom": "2027-01-01", "validTo": "2027-12-31"}"#,
+    ),
+    function("list-registrations", Rental, "Lists a car's registrations, newest first.")
+        .query(&[("limit", "20")]),
+    function("get-registration", Rental, "Reads one registration of a car."),
+    function(
+        "update-registration",
+        Rental,
+        "Changes a registration's authority, number or days.",
+    )
+    .body(r#"{"validTo": "2028-01-31"}"#),
+    function("delete-registration", Rental, "Removes a registration of a car."),
+    function(
+        "upload-registration-document",
+        Rental,
+        "Starts the upload of a registration's document: a presigned URL for one PDF or image.",
+    )
+    .body(r#"{"contentType": "application/pdf", "size": 482133}"#),
+    function(
+        "confirm-registration-document",
+        Rental,
+        "Records an uploaded file as a registration's document once it is checked.",
+    )
+    .body(r#"{"uploadId": "0190f5d2-b300-7c4b-9a1e-3f2b8c4d5e6f"}"#),
+    function(
+        "get-registration-document",
+        Rental,
+        "Hands out a short-lived download URL of a registration's document.",
+    ),
+    function(
+        "list-expiring-registrations",
+        Rental,
+        "Lists the fleet's registrations expiring within a number of days, soonest first.",
+    )
+    .query(&[("expiringWithinDays", "30"), ("limit", "20")]),
+    function(
+        "create-service-record",
+        Rental,
+        "Records a service of a car, raising the car's mileage to the record's when higher.",
+    )
+    .body(
+        r#"{"date": "2027-03-02", "mileage": 15250, "description": "Oil and filter change", "cost": {"amount": 1250000, "currency": "INR"}, "garage": "Garage Nord"}"#,
+    ),
+    function(
+        "list-service-records",
+        Rental,
+        "Lists a car's service history, newest first.",
+    )
+    .query(&[("limit", "20")]),
     function(
         "search-catalogue",
         Rental,
@@ -406,6 +494,11 @@ pub static ENTRIES: &[Entry] = &[
         "queue-rental-reminders",
         Rental,
         "Queues a pickup reminder for each reserved rental starting within a day and a return reminder for each active rental ending today.",
+    ),
+    function(
+        "queue-fleet-reminders",
+        Rental,
+        "Queues the staff's reminder of each car's insurance policy and registration ending in 30, 7 or 1 days.",
     ),
 ];
 

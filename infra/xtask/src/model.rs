@@ -80,6 +80,8 @@ pub struct Function {
     pub enqueues_jobs: bool,
     pub sends_email: bool,
     pub moves_money: bool,
+    /// Whether it addresses the fleet's staff: it gets `FLEET_ALERTS_EMAIL`.
+    pub alerts_fleet: bool,
     pub pages: bool,
     /// What it does with uploaded files: these functions get `BLOB_BUCKET` and their S3 grants.
     pub files: Option<FileAccess>,
@@ -143,6 +145,7 @@ impl Function {
             enqueues_jobs: false,
             sends_email: false,
             moves_money: false,
+            alerts_fleet: false,
             pages: false,
             files: None,
             description: description.to_string(),

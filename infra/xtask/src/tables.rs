@@ -92,5 +92,6 @@ fn background_function(background: &BackgroundFunction) -> Result<Function, Stri
     function.enqueues_jobs = background.enqueues_jobs;
     function.sends_email = background.sends_email;
     function.moves_money = background.moves_money;
+    function.alerts_fleet = background.alerts_fleet;
     Ok(function)
 }

@@ -121,7 +121,8 @@ fn function_resource(out: &mut String, function: &Function) {
 /// The function's own variables (SAM merges them over the Globals'): its product line (the
 /// dimension of its metrics), the key parameter it may read, the queue it sends jobs to, the
 /// sender of its email, the cursor key of a function that pages, the gateway of one that
-/// moves money and the files bucket of one that handles files.
+/// moves money, the files bucket of one that handles files and the fleet's alerts address of one
+/// that addresses the fleet's staff.
 fn environment(out: &mut String, function: &Function) {
     let mut variables = vec![format!("PRODUCT_LINE: {}", function.line.slug())];
     if function.signs_tokens {
@@ -141,6 +142,9 @@ fn environment(out: &mut String, function: &Function) {
     }
     if function.files.is_some() {
         variables.push("BLOB_BUCKET: !Ref FilesBucket".to_string());
+    }
+    if function.alerts_fleet {
+        variables.push("FLEET_ALERTS_EMAIL: !Ref FleetAlertsEmail".to_string());
     }
     if function.moves_money {
         variables.push(

@@ -11,11 +11,12 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 
+use crate::accounts::Email;
 use crate::clock::{Clock, IdGenerator};
 use crate::error::DomainError;
 use crate::jobs::{JobQueue, outbox};
-use crate::storage::{Store, StoreAccess};
-use crate::{bookings, contracts};
+use crate::storage::{Store, StoreAccess, StoreError};
+use crate::{bookings, contracts, fleet};
 
 /// What starts a background function, and so what it does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +45,9 @@ pub enum ScheduledTask {
     /// Queues a pickup reminder for each reserved rental starting within a day, and a return
     /// reminder for each active rental ending today.
     QueueRentalReminders,
+    /// Queues the staff's reminder of each car's insurance policy and registration ending in
+    /// exactly 30, 7 or 1 days.
+    QueueFleetReminders,
 }
 
 /// One background function.
@@ -61,6 +65,9 @@ pub struct BackgroundFunction {
     /// Whether it charges or refunds through the payment gateway: exactly these get
     /// `PAYMENT_GATEWAY` from the template and refuse to start without a valid one.
     pub moves_money: bool,
+    /// Whether it addresses jobs to the fleet's alerts address: exactly these get
+    /// `FLEET_ALERTS_EMAIL` from the template and refuse to start without a valid one.
+    pub alerts_fleet: bool,
 }
 
 /// Every background function.
@@ -74,6 +81,7 @@ pub static BACKGROUND_FUNCTIONS: &[BackgroundFunction] = &[
         // It settles payments and refunds that requests left behind, and refunds the bookings
         // of a cancelled flight.
         moves_money: true,
+        alerts_fleet: false,
     },
     BackgroundFunction {
         function: "relay-outbox",
@@ -85,6 +93,7 @@ pub static BACKGROUND_FUNCTIONS: &[BackgroundFunction] = &[
         enqueues_jobs: true,
         sends_email: false,
         moves_money: false,
+        alerts_fleet: false,
     },
     BackgroundFunction {
         function: "expire-holds",
@@ -96,6 +105,7 @@ pub static BACKGROUND_FUNCTIONS: &[BackgroundFunction] = &[
         enqueues_jobs: true,
         sends_email: false,
         moves_money: false,
+        alerts_fleet: false,
     },
     BackgroundFunction {
         function: "queue-departure-reminders",
@@ -107,6 +117,7 @@ pub static BACKGROUND_FUNCTIONS: &[BackgroundFunction] = &[
         enqueues_jobs: true,
         sends_email: false,
         moves_money: false,
+        alerts_fleet: false,
     },
     BackgroundFunction {
         function: "queue-rental-reminders",
@@ -118,6 +129,21 @@ pub static BACKGROUND_FUNCTIONS: &[BackgroundFunction] = &[
         enqueues_jobs: true,
         sends_email: false,
         moves_money: false,
+        alerts_fleet: false,
+    },
+    // Daily: the thresholds are whole days. A run missed or repeated changes nothing, as each
+    // reminder is staged once, by whichever run of its day comes first.
+    BackgroundFunction {
+        function: "queue-fleet-reminders",
+        trigger: Trigger::Schedule {
+            expression: "rate(1 day)",
+            task: ScheduledTask::QueueFleetReminders,
+        },
+        store_access: StoreAccess::ReadWrite,
+        enqueues_jobs: true,
+        sends_email: false,
+        moves_money: false,
+        alerts_fleet: true,
     },
 ];
 
@@ -140,6 +166,9 @@ pub struct ScheduledServices {
     pub ids: Arc<dyn IdGenerator>,
     /// Where the jobs a task creates (or relays) go.
     pub jobs: Arc<dyn JobQueue>,
+    /// `FLEET_ALERTS_EMAIL`, for the functions that alert the fleet's staff
+    /// ([`BackgroundFunction::alerts_fleet`]); `None` elsewhere.
+    pub fleet_alerts: Option<Email>,
 }
 
 /// Runs one scheduled task once; returns how many items it handled (jobs relayed, holds expired,
@@ -158,6 +187,18 @@ pub async fn run_scheduled(
         }
         ScheduledTask::QueueRentalReminders => {
             contracts::queue_rental_reminders(store, clock, ids, Some(queue)).await
+        }
+        ScheduledTask::QueueFleetReminders => {
+            let alerts = services.fleet_alerts.as_ref().ok_or_else(|| {
+                StoreError::internal("the fleet reminders run without FLEET_ALERTS_EMAIL")
+            })?;
+            let ports = fleet::ReminderPorts {
+                clock,
+                ids,
+                queue: Some(queue),
+                alerts,
+            };
+            fleet::queue_fleet_reminders(store, &ports).await
         }
     }
 }

@@ -10,6 +10,8 @@
 //!   search by leg and local day.
 //! - [`cars`], [`customers`]: the rental fleet (plates and VINs unique) and the customers who
 //!   rent (emails unique, at most one profile per user account).
+//! - [`fleet`]: the records staff keep per car: insurance policies and registrations (one
+//!   shape, generic over the kind) with their expiry lists, and service history.
 //! - [`catalogue`]: the public face of the rental fleet: the cars free on every day of a range,
 //!   priced, and one car's busy days, both read from the day slots contracts write.
 //! - [`contracts`]: rental contracts, whose days of a car never overlap (one slot item per day
@@ -73,6 +75,7 @@ pub mod contracts;
 pub mod customers;
 pub mod entity;
 pub mod error;
+pub mod fleet;
 pub mod flights;
 pub mod idempotency;
 pub mod identity;

@@ -21,7 +21,7 @@ pub use itinera::storage::StoreAccess;
 
 use super::handlers::{
     self, accounts, airplanes, airports, audit, auth, bookings, cars, catalogue, contracts,
-    customers, flights, health, notifications,
+    customers, fleet, flights, health, notifications,
 };
 use super::problem::ApiError;
 use super::reply::Reply;
@@ -31,6 +31,7 @@ use itinera::airplanes::AirplaneId;
 use itinera::airports::AirportCode;
 use itinera::cars::CarId;
 use itinera::customers::CustomerId;
+use itinera::fleet::{Insurance, Registration};
 use itinera::flights::FlightId;
 
 /// The future a handler returns.
@@ -289,6 +290,26 @@ pub static ROUTES: &[&Route] = &[
     &UPDATE_CAR,
     &DELETE_CAR,
     &GET_CAR_AVAILABILITY,
+    &CREATE_INSURANCE,
+    &LIST_INSURANCE,
+    &GET_INSURANCE,
+    &UPDATE_INSURANCE,
+    &DELETE_INSURANCE,
+    &UPLOAD_INSURANCE_DOCUMENT,
+    &CONFIRM_INSURANCE_DOCUMENT,
+    &GET_INSURANCE_DOCUMENT,
+    &LIST_EXPIRING_INSURANCE,
+    &CREATE_REGISTRATION,
+    &LIST_REGISTRATIONS,
+    &GET_REGISTRATION,
+    &UPDATE_REGISTRATION,
+    &DELETE_REGISTRATION,
+    &UPLOAD_REGISTRATION_DOCUMENT,
+    &CONFIRM_REGISTRATION_DOCUMENT,
+    &GET_REGISTRATION_DOCUMENT,
+    &LIST_EXPIRING_REGISTRATIONS,
+    &CREATE_SERVICE_RECORD,
+    &LIST_SERVICE_RECORDS,
     &SEARCH_CATALOGUE,
     &CREATE_CUSTOMER,
     &LIST_CUSTOMERS,
@@ -377,6 +398,88 @@ route!(
     Anonymous, Global, Read, catalogue::availability
 );
 
+// A car's papers and service history, and the fleet's papers expiring soon: staff only. The
+// paper handlers are written once and named here with their kind.
+route!(
+    CREATE_INSURANCE: POST "/v1/cars/{id}/insurance" -> "create-insurance",
+    Staff, Write, ReadWrite, fleet::create_paper::<Insurance>
+);
+route!(
+    LIST_INSURANCE: GET "/v1/cars/{id}/insurance" -> "list-insurance",
+    Staff, Global, Read, fleet::list_papers::<Insurance>; pages
+);
+route!(
+    GET_INSURANCE: GET "/v1/cars/{id}/insurance/{insuranceId}" -> "get-insurance",
+    Staff, Global, Read, fleet::get_paper::<Insurance>
+);
+route!(
+    UPDATE_INSURANCE: PATCH "/v1/cars/{id}/insurance/{insuranceId}" -> "update-insurance",
+    Staff, Write, ReadWrite, fleet::update_paper::<Insurance>
+);
+route!(
+    DELETE_INSURANCE: DELETE "/v1/cars/{id}/insurance/{insuranceId}" -> "delete-insurance",
+    Staff, Write, ReadWrite, fleet::delete_paper::<Insurance>
+);
+route!(
+    UPLOAD_INSURANCE_DOCUMENT: POST "/v1/cars/{id}/insurance/{insuranceId}/document" -> "upload-insurance-document",
+    Staff, Write, ReadWrite, fleet::start_document::<Insurance>; files_upload("cars/*/insurance/*")
+);
+route!(
+    CONFIRM_INSURANCE_DOCUMENT: POST "/v1/cars/{id}/insurance/{insuranceId}/document/confirm" -> "confirm-insurance-document",
+    Staff, Write, ReadWrite, fleet::confirm_document::<Insurance>; files_confirm("cars/*/insurance/*")
+);
+route!(
+    GET_INSURANCE_DOCUMENT: GET "/v1/cars/{id}/insurance/{insuranceId}/document" -> "get-insurance-document",
+    Staff, Global, Read, fleet::get_document::<Insurance>; files_download("cars/*/insurance/*")
+);
+route!(
+    LIST_EXPIRING_INSURANCE: GET "/v1/insurance" -> "list-expiring-insurance",
+    Staff, Global, Read, fleet::list_expiring::<Insurance>; pages
+);
+route!(
+    CREATE_REGISTRATION: POST "/v1/cars/{id}/registrations" -> "create-registration",
+    Staff, Write, ReadWrite, fleet::create_paper::<Registration>
+);
+route!(
+    LIST_REGISTRATIONS: GET "/v1/cars/{id}/registrations" -> "list-registrations",
+    Staff, Global, Read, fleet::list_papers::<Registration>; pages
+);
+route!(
+    GET_REGISTRATION: GET "/v1/cars/{id}/registrations/{registrationId}" -> "get-registration",
+    Staff, Global, Read, fleet::get_paper::<Registration>
+);
+route!(
+    UPDATE_REGISTRATION: PATCH "/v1/cars/{id}/registrations/{registrationId}" -> "update-registration",
+    Staff, Write, ReadWrite, fleet::update_paper::<Registration>
+);
+route!(
+    DELETE_REGISTRATION: DELETE "/v1/cars/{id}/registrations/{registrationId}" -> "delete-registration",
+    Staff, Write, ReadWrite, fleet::delete_paper::<Registration>
+);
+route!(
+    UPLOAD_REGISTRATION_DOCUMENT: POST "/v1/cars/{id}/registrations/{registrationId}/document" -> "upload-registration-document",
+    Staff, Write, ReadWrite, fleet::start_document::<Registration>; files_upload("cars/*/registrations/*")
+);
+route!(
+    CONFIRM_REGISTRATION_DOCUMENT: POST "/v1/cars/{id}/registrations/{registrationId}/document/confirm" -> "confirm-registration-document",
+    Staff, Write, ReadWrite, fleet::confirm_document::<Registration>; files_confirm("cars/*/registrations/*")
+);
+route!(
+    GET_REGISTRATION_DOCUMENT: GET "/v1/cars/{id}/registrations/{registrationId}/document" -> "get-registration-document",
+    Staff, Global, Read, fleet::get_document::<Registration>; files_download("cars/*/registrations/*")
+);
+route!(
+    LIST_EXPIRING_REGISTRATIONS: GET "/v1/registrations" -> "list-expiring-registrations",
+    Staff, Global, Read, fleet::list_expiring::<Registration>; pages
+);
+route!(
+    CREATE_SERVICE_RECORD: POST "/v1/cars/{id}/service-records" -> "create-service-record",
+    Staff, Write, ReadWrite, fleet::create_service_record
+);
+route!(
+    LIST_SERVICE_RECORDS: GET "/v1/cars/{id}/service-records" -> "list-service-records",
+    Staff, Global, Read, fleet::list_service_records; pages
+);
 route!(
     SEARCH_CATALOGUE: GET "/v1/catalogue" -> "search-catalogue",
     Anonymous, Global, Read, catalogue::search; pages

@@ -4,9 +4,9 @@ use super::model::User;
 use super::records::{self, ALL_USERS, LIST_INDEX, ROLE_INDEX};
 use crate::entity;
 use crate::error::DomainError;
-use crate::identity::Role;
+use crate::identity::{Role, UserId};
 use crate::pagination::PageLimit;
-use crate::storage::{Item, Order, Query, Store};
+use crate::storage::{Item, Order, Query, Store, StoreError, query_all};
 
 /// One page of users and the key the next page starts after.
 #[derive(Debug)]
@@ -34,4 +34,20 @@ pub async fn list_users(
         users: page.items,
         next: page.next,
     })
+}
+
+/// The ids of every enabled staff member and admin (admins are staff too): one Query of the role
+/// index per role, paged through. For notices to the whole staff.
+pub(crate) async fn staff_ids(store: &dyn Store) -> Result<Vec<UserId>, StoreError> {
+    let mut ids = Vec::new();
+    for role in [Role::Staff, Role::Admin] {
+        let query = Query::partition(Some(ROLE_INDEX), records::role_partition(role));
+        for item in query_all(store, query).await? {
+            let user = <User as crate::entity::Stored>::from_item(item)?;
+            if !user.disabled {
+                ids.push(user.id);
+            }
+        }
+    }
+    Ok(ids)
 }

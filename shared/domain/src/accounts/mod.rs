@@ -26,6 +26,7 @@ pub use hashing::{
     Argon2id, HashError, HashParams, PasswordHasher, spawn_hash, spawn_verify,
     spawn_verify_against_dummy,
 };
+pub(crate) use list::staff_ids;
 pub use list::{UserPage, list_users};
 pub use model::{
     AdminChanges, EMAIL_MAX_CHARS, Email, LoginName, NewAccount, PASSWORD_CHARS, Password,

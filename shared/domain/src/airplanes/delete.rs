@@ -11,10 +11,10 @@ use crate::error::DomainError;
 /// and deletion keep in the same transaction as the flight, so a delete racing a new flight can
 /// never leave an orphan.
 impl Removable for Airplane {
-    const UNUSED: Unused = Unused {
+    const UNUSED: Option<Unused> = Some(Unused {
         counter: ACTIVE_FLIGHTS,
         refusal: |flights| DomainError::Conflict {
             detail: format!("The airplane is used by {flights} flight(s) that are not cancelled."),
         },
-    };
+    });
 }

@@ -11,10 +11,10 @@ use crate::error::DomainError;
 /// same transaction as the flight, so a delete racing a new flight can never leave the flight
 /// pointing nowhere.
 impl Removable for Airport {
-    const UNUSED: Unused = Unused {
+    const UNUSED: Option<Unused> = Some(Unused {
         counter: FLIGHT_COUNT,
         refusal: |flights| DomainError::Conflict {
             detail: format!("The airport is used by {flights} flight(s); delete them first."),
         },
-    };
+    });
 }

@@ -12,7 +12,7 @@ use crate::storage::WriteOp;
 /// and VIN are released in the same transaction as the delete and its audit entry, so another car
 /// may take them the moment it commits.
 impl Removable for Car {
-    const UNUSED: Unused = Unused {
+    const UNUSED: Option<Unused> = Some(Unused {
         counter: CONTRACT_COUNT,
         refusal: |contracts| DomainError::Conflict {
             detail: format!(
@@ -20,7 +20,7 @@ impl Removable for Car {
                  (status \"retired\")."
             ),
         },
-    };
+    });
 
     fn released(&self) -> Vec<WriteOp> {
         vec![

@@ -3,11 +3,47 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::model::{Car, CarChanges, CarStatus};
+use super::model::{Car, CarChanges, CarId, CarStatus};
 use super::records;
-use crate::entity::{Changeable, Revision};
+use crate::calendar::Day;
+use crate::clock::{Clock, IdGenerator};
+use crate::entity::{self, Changeable, EntityId, Revision};
 use crate::error::DomainError;
-use crate::storage::Item;
+use crate::fleet;
+use crate::identity::RequestContext;
+use crate::storage::{Item, Store};
+use crate::version::Precondition;
+
+/// Changes the car `id` names ([`Changeable::revise`] under the caller's precondition), and holds
+/// a car in `maintenance` that would become `available` without a current insurance policy and
+/// registration (409 naming which; `crate::fleet` says what "current" is). The papers are read
+/// only for a change to `available`, before the car; the rule applies when the car read is in
+/// `maintenance`. Costs one read and one transaction per attempt, plus two Queries of the car's
+/// papers for a change to `available`.
+#[tracing::instrument(skip(store, clock, ids, context, changes), fields(id = %id, request_id = %context.request_id))]
+pub async fn update_car(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    ids: &dyn IdGenerator,
+    context: &RequestContext,
+    id: &CarId,
+    changes: &CarChanges,
+    precondition: &Precondition,
+) -> Result<Car, DomainError> {
+    let missing = match changes.status {
+        Some(CarStatus::Available) => {
+            fleet::missing_papers(store, id, Day::today(clock.now())).await?
+        }
+        _ => Vec::new(),
+    };
+    let revise = |car: &Car, item: &Item, now| {
+        if car.status == CarStatus::Maintenance && !missing.is_empty() {
+            return Err(fleet::missing_papers_refusal(&missing));
+        }
+        car.revise(changes, item, now)
+    };
+    entity::update(store, clock, ids, context, &id.key(), precondition, revise).await
+}
 
 /// A car's change ([`super::update_car`]) sets only the changed attributes (with their index
 /// keys) under the version read, with the audit entry of the changed fields, so a concurrent

@@ -11,7 +11,7 @@ use crate::storage::WriteOp;
 /// transactions). Their email and the claim of their user account are released in the same
 /// transaction as the delete and its audit entry.
 impl Removable for Customer {
-    const UNUSED: Unused = Unused {
+    const UNUSED: Option<Unused> = Some(Unused {
         counter: OPEN_CONTRACTS,
         refusal: |contracts| DomainError::Conflict {
             detail: format!(
@@ -19,7 +19,7 @@ impl Removable for Customer {
                  are completed or cancelled."
             ),
         },
-    };
+    });
 
     fn released(&self) -> Vec<WriteOp> {
         records::claims(self)

@@ -13,8 +13,9 @@ use crate::version::{Guarded, Precondition, transact_guarded};
 
 /// An entity deleted only while nothing uses it.
 pub trait Removable: Versioned {
-    /// The counter of the entity's uses on its own item, and the 409 while there are some.
-    const UNUSED: Unused;
+    /// The counter of the entity's uses on its own item, and the 409 while there are some;
+    /// `None` for an entity nothing else uses (a car's insurance policy).
+    const UNUSED: Option<Unused>;
 
     /// What the removal changes elsewhere, in the same transaction (the counters of what the
     /// entity used). Nothing, unless the entity says otherwise.
@@ -23,7 +24,7 @@ pub trait Removable: Versioned {
     }
 }
 
-/// Deletes the entity `id` names unless it is in use ([`Removable::UNUSED`] above 0), together
+/// Deletes the entity `id` names unless it is in use (a [`Removable::UNUSED`] counter above 0), together
 /// with what its removal releases and its audit entry (the entity as it was), in one
 /// transaction. The delete is conditional on the counter being 0 and on the version read, so the
 /// entry records exactly what was deleted; without `If-Match`, a concurrent change only makes the
@@ -54,14 +55,17 @@ where
                 entity: I::Entity::KIND,
             });
         }
-        unused.check(&item)?;
+        if let Some(unused) = &unused {
+            unused.check(&item)?;
+        }
+        let mut conditions = vec![
+            Condition::ItemExists,
+            Condition::version_is(current.version()),
+        ];
+        conditions.extend(unused.as_ref().map(Unused::condition));
         let delete = Delete {
             key: key.clone(),
-            condition: Some(Condition::And(vec![
-                Condition::ItemExists,
-                unused.condition(),
-                Condition::version_is(current.version()),
-            ])),
+            condition: Some(Condition::And(conditions)),
         };
         let change = Change {
             entity_type: I::Entity::KIND,
@@ -77,7 +81,7 @@ where
             return Ok(());
         }
         let item = store.get(&key).await?;
-        if let Some(error) = why_lost::<I::Entity>(item.as_ref(), Some(&unused), precondition) {
+        if let Some(error) = why_lost::<I::Entity>(item.as_ref(), unused.as_ref(), precondition) {
             return Err(error);
         }
     }

@@ -187,6 +187,16 @@ pub enum EntityKind {
     CarDay,
     /// An upload started and not yet confirmed (`UPLOAD#<id>` in its record's partition).
     PendingUpload,
+    /// A car's insurance policy, in the car's partition.
+    Insurance,
+    /// A car's registration, in the car's partition.
+    Registration,
+    /// One entry of a car's service history, in the car's partition.
+    ServiceRecord,
+    /// The marker that one expiry reminder of an insurance or registration is staged.
+    FleetReminder,
+    /// A confirmed file on a record (an insurance policy's document), kept on the record's item.
+    Document,
 }
 
 impl EntityKind {
@@ -219,6 +229,11 @@ impl EntityKind {
         EntityKind::CustomerUser,
         EntityKind::CarDay,
         EntityKind::PendingUpload,
+        EntityKind::Insurance,
+        EntityKind::Registration,
+        EntityKind::ServiceRecord,
+        EntityKind::FleetReminder,
+        EntityKind::Document,
     ];
 
     /// The kinds the API names resources by, and so the kinds the audit log can be filtered by:
@@ -256,6 +271,11 @@ impl EntityKind {
             EntityKind::CustomerUser => "customer-user",
             EntityKind::CarDay => "car-day",
             EntityKind::PendingUpload => "pending-upload",
+            EntityKind::Insurance => "insurance",
+            EntityKind::Registration => "registration",
+            EntityKind::ServiceRecord => "service-record",
+            EntityKind::FleetReminder => "fleet-reminder",
+            EntityKind::Document => "document",
         }
     }
 

@@ -16,7 +16,7 @@ use crate::storage::WriteOp;
 ///
 /// Costs one read and one transaction of four or five writes.
 impl Removable for Flight {
-    const UNUSED: Unused = Unused {
+    const UNUSED: Option<Unused> = Some(Unused {
         counter: BOOKING_COUNT,
         refusal: |bookings| DomainError::Conflict {
             detail: format!(
@@ -24,7 +24,7 @@ impl Removable for Flight {
                  instead."
             ),
         },
-    };
+    });
 
     /// The airplane's flight back (unless the flight was cancelled, which did that already) and
     /// both airports' `flightCount`.

@@ -41,6 +41,8 @@ pub enum JobKind {
     PickupReminder,
     /// An active rental ends today: time to bring the car back.
     ReturnReminder,
+    /// A car's insurance policy or registration ends in `days` days (30, 7 or 1).
+    PaperExpiring { days: u16 },
 }
 
 impl JobKind {
@@ -55,6 +57,7 @@ impl JobKind {
             JobKind::ContractReserved => "contract-reserved",
             JobKind::PickupReminder => "pickup-reminder",
             JobKind::ReturnReminder => "return-reminder",
+            JobKind::PaperExpiring { .. } => "paper-expiring",
         }
     }
 }
@@ -90,13 +93,32 @@ pub struct ContractSnapshot {
     pub total: Money,
 }
 
-/// Who a job informs: a user (an in-app notification and an email to their account's address), or
-/// only an email address (a rental customer with no account linked).
+/// A car's insurance policy or registration a job is about, as it was when the job was created.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaperSnapshot {
+    pub paper_id: String,
+    /// `insurance` or `registration`.
+    pub kind: String,
+    pub car_id: String,
+    /// The car as people name it: manufacturer, model and licence plate.
+    pub car: String,
+    /// The paper as people name it (`insurance policy AZ-1 with Allianz`).
+    pub paper: String,
+    /// Its last valid day.
+    pub valid_to: Day,
+}
+
+/// Who a job informs: a user (an in-app notification and an email to their account's address),
+/// only an email address (a rental customer with no account linked), or the staff (an in-app
+/// notification to every staff member and one email to the fleet's alerts address).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Recipient {
     UserId(UserId),
     Email(Email),
+    /// Every staff member in the app, and this address (`FLEET_ALERTS_EMAIL`) by email.
+    Staff(Email),
 }
 
 /// What a job is about.
@@ -105,14 +127,16 @@ pub enum Recipient {
 pub enum Subject {
     Booking(BookingSnapshot),
     Contract(ContractSnapshot),
+    Paper(PaperSnapshot),
 }
 
 impl Subject {
-    /// The id of the booking or contract.
+    /// The id of the booking, contract or paper.
     pub fn id(&self) -> &str {
         match self {
             Subject::Booking(booking) => &booking.booking_id,
             Subject::Contract(contract) => &contract.contract_id,
+            Subject::Paper(paper) => &paper.paper_id,
         }
     }
 }
@@ -146,6 +170,14 @@ impl Job {
                 contract.contract_id,
                 contract.start_date
             ),
+            // Once per paper, last day and threshold: a paper whose last day moves is reminded
+            // again of the new one.
+            (JobKind::PaperExpiring { days }, Subject::Paper(paper)) => format!(
+                "{}#{}#{}#{days}",
+                self.kind.name(),
+                paper.paper_id,
+                paper.valid_to
+            ),
             _ => format!("{}#{}", self.kind.name(), self.subject.id()),
         }
     }
@@ -154,7 +186,7 @@ impl Job {
     pub fn user_id(&self) -> Option<&UserId> {
         match &self.recipient {
             Recipient::UserId(user) => Some(user),
-            Recipient::Email(_) => None,
+            Recipient::Email(_) | Recipient::Staff(_) => None,
         }
     }
 
@@ -162,7 +194,7 @@ impl Job {
     pub fn booking(&self) -> Option<&BookingSnapshot> {
         match &self.subject {
             Subject::Booking(booking) => Some(booking),
-            Subject::Contract(_) => None,
+            Subject::Contract(_) | Subject::Paper(_) => None,
         }
     }
 

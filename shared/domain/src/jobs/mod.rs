@@ -19,7 +19,9 @@ mod queue;
 mod task;
 mod worker;
 
-pub use job::{BookingSnapshot, ContractSnapshot, Job, JobId, JobKind, Recipient, Subject};
+pub use job::{
+    BookingSnapshot, ContractSnapshot, Job, JobId, JobKind, PaperSnapshot, Recipient, Subject,
+};
 pub use queue::{Delivery, JobQueue, JobSource, MAX_BATCH, MAX_RECEIVES, QueueError, QueueMessage};
 pub use task::{Task, TaskJob, Work};
 pub use worker::{

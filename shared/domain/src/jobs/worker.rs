@@ -73,8 +73,12 @@ const RECORD_LIFETIME: TimeDelta = TimeDelta::days(30);
 /// How often a delivery reads the record again when its conditional writes lose a race.
 const CLAIM_ATTEMPTS: usize = 3;
 
-/// The position of the record's put in the transaction that creates it; the notification follows.
+/// The position of the record's put in the transaction that creates it; the notifications follow.
 const RECORD_OPERATION: usize = 0;
+
+/// The most users one job notifies in the app: the record and the notifications are one
+/// transaction of at most 100 operations.
+const MAX_READERS: usize = 99;
 
 /// The entity type of job records.
 const RECORD_ENTITY: EntityKind = EntityKind::JobRecord;
@@ -291,14 +295,22 @@ pub async fn process_job(services: &WorkerServices, job: &Job) -> Result<Process
                 .then(|| email_for(job, user.email.clone(), user.name.as_str()))
                 .transpose()?
         }
-        Recipient::Email(address) => Some(email_for(job, address.clone(), addressee(job))?),
+        Recipient::Email(address) | Recipient::Staff(address) => {
+            Some(email_for(job, address.clone(), addressee(job))?)
+        }
+    };
+    // Who reads it in the app: the user, or every staff member (none for a bare address).
+    let readers = match &job.recipient {
+        Recipient::UserId(user_id) => vec![user_id.clone()],
+        Recipient::Email(_) => Vec::new(),
+        Recipient::Staff(_) => accounts::staff_ids(store).await?,
     };
     let now = services.clock.now();
     let lease = Lease {
         id: services.ids.new_id().to_string(),
         until: now + EMAIL_LEASE,
     };
-    if claim(services, job, &lease, now).await? == Claim::Done {
+    if claim(services, job, &readers, &lease, now).await? == Claim::Done {
         return Ok(Processed::AlreadyDone);
     }
     let Some(email) = email else {
@@ -315,11 +327,13 @@ pub async fn process_job(services: &WorkerServices, job: &Job) -> Result<Process
 }
 
 /// Who an email with no account behind it greets: the rental customer by the name on their
-/// profile. (Only rental contracts are sent to a bare address.)
+/// profile, or the fleet team at its alerts address. (Only rental contracts and expiring papers are
+/// sent to a bare address.)
 fn addressee(job: &Job) -> &str {
     match &job.subject {
         Subject::Contract(contract) => &contract.customer_name,
         Subject::Booking(_) => "traveller",
+        Subject::Paper(_) => "fleet team",
     }
 }
 
@@ -338,27 +352,41 @@ struct Lease {
     until: DateTime<Utc>,
 }
 
-/// Writes the record and the notification, or takes the lease on the record an earlier delivery
-/// wrote. Tries the write first: a job is new far more often than it is redelivered.
+/// Writes the record and the notification of each of `readers`, or takes the lease on the record
+/// an earlier delivery wrote. Tries the write first: a job is new far more often than it is
+/// redelivered. The record and every notification are one transaction, so a job for the staff
+/// notifies at most [`MAX_READERS`] of them (the store's limit of operations in one).
 async fn claim(
     services: &WorkerServices,
     job: &Job,
+    readers: &[UserId],
     lease: &Lease,
     now: DateTime<Utc>,
 ) -> Result<Claim, JobError> {
     let store = &*services.store;
     let key = record_key(job);
+    if readers.len() > MAX_READERS {
+        tracing::warn!(
+            readers = readers.len(),
+            notified = MAX_READERS,
+            "more staff than one transaction can notify; the first ones are notified"
+        );
+    }
+    let readers = &readers[..readers.len().min(MAX_READERS)];
     let mut create = true;
     for _ in 0..CLAIM_ATTEMPTS {
         if create {
-            let notification = job
-                .user_id()
-                .map(|user| notification_for(job, user, services.ids.new_id(), now));
+            let notifications: Vec<Notification> = readers
+                .iter()
+                .map(|user| notification_for(job, user, services.ids.new_id(), now))
+                .collect();
+            // The record names the notification of a job for one user.
+            let named = job.user_id().and(notifications.first()).map(|n| &n.id);
             let mut operations = vec![WriteOp::Put(Put {
-                item: new_record(job, notification.as_ref().map(|n| &n.id), lease, now)?,
+                item: new_record(job, named, lease, now)?,
                 condition: Some(Condition::ItemNotExists),
             })];
-            if let Some(notification) = &notification {
+            for notification in &notifications {
                 operations.push(WriteOp::Put(Put {
                     item: notifications::new_item(notification)?,
                     condition: Some(Condition::ItemNotExists),
@@ -401,6 +429,7 @@ fn notification_for(job: &Job, user: &UserId, id: uuid::Uuid, now: DateTime<Utc>
     let (booking_id, contract_id) = match &job.subject {
         Subject::Booking(booking) => (Some(booking.booking_id.clone()), None),
         Subject::Contract(contract) => (None, Some(contract.contract_id.clone())),
+        Subject::Paper(_) => (None, None),
     };
     Notification {
         id: NotificationId::from(id),

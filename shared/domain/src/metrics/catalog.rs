@@ -49,6 +49,11 @@ pub static FILE_UPLOADS: Counter = Counter::new(
     "itinera_file_uploads_total",
     "File uploads, by outcome: started, confirmed, or refused for not being what was declared.",
 );
+/// Expiry reminders of cars' insurance policies and registrations staged, by kind.
+pub static FLEET_REMINDERS_QUEUED: Counter = Counter::new(
+    "itinera_fleet_reminders_queued_total",
+    "Expiry reminders of cars' insurance policies and registrations staged, by kind.",
+);
 /// Unpaid holds expired, their seats given back.
 pub static HOLDS_EXPIRED: Counter = Counter::new(
     "itinera_holds_expired_total",

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::jobs::{BookingSnapshot, ContractSnapshot, Job, JobKind, Subject};
+use crate::jobs::{BookingSnapshot, ContractSnapshot, Job, JobKind, PaperSnapshot, Subject};
 use crate::money::Money;
 
 /// A title (also the email's subject) and a body.
@@ -21,6 +21,26 @@ pub fn message_for(job: &Job) -> Message {
     match &job.subject {
         Subject::Booking(booking) => booking_message(&job.kind, booking),
         Subject::Contract(contract) => contract_message(&job.kind, contract),
+        Subject::Paper(paper) => paper_message(&job.kind, paper),
+    }
+}
+
+/// What a job about a car's insurance policy or registration tells staff: which car, which
+/// paper, its last day and how soon that is.
+fn paper_message(kind: &JobKind, paper: &PaperSnapshot) -> Message {
+    let (car, name, last) = (&paper.car, &paper.paper, &paper.valid_to);
+    let when = match kind {
+        JobKind::PaperExpiring { days: 1 } => "tomorrow".to_owned(),
+        JobKind::PaperExpiring { days } => format!("in {days} days"),
+        other => format!("soon ({})", other.name()),
+    };
+    Message {
+        title: format!("Expiring {when}: {} of the {car}", paper.kind),
+        body: format!(
+            "The {name} of the {car} is valid until {last}, which ends {when}. Renew it and add \
+             the new one to the car; until then, the car cannot leave maintenance once it has \
+             expired."
+        ),
     }
 }
 
@@ -111,7 +131,10 @@ fn booking_message(kind: &JobKind, booking: &BookingSnapshot) -> Message {
                  Have a good trip."
             ),
         },
-        JobKind::ContractReserved | JobKind::PickupReminder | JobKind::ReturnReminder => Message {
+        JobKind::ContractReserved
+        | JobKind::PickupReminder
+        | JobKind::ReturnReminder
+        | JobKind::PaperExpiring { .. } => Message {
             title: format!("Booking update ({}): {route}", kind.name()),
             body: format!("Your booking of {seats} on {flight}, departing {departing}."),
         },
@@ -136,6 +159,9 @@ pub fn email_text(name: &str, message: &Message, job: &Job) -> String {
     let reference = match &job.subject {
         Subject::Booking(booking) => format!("Booking reference: {}", booking.booking_id),
         Subject::Contract(contract) => format!("Contract reference: {}", contract.contract_id),
+        Subject::Paper(paper) => {
+            format!("Car: {}, {} {}", paper.car_id, paper.kind, paper.paper_id)
+        }
     };
     let inbox = if job.user_id().is_some() {
         "You will also find this message under Notifications in your Itinera account.\n\n"

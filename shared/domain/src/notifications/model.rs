@@ -23,6 +23,8 @@ pub enum NotificationKind {
     ContractReserved,
     PickupReminder,
     ReturnReminder,
+    /// A car's insurance policy or registration expires soon (to staff).
+    PaperExpiring,
 }
 
 impl NotificationKind {
@@ -37,6 +39,7 @@ impl NotificationKind {
             JobKind::ContractReserved => Self::ContractReserved,
             JobKind::PickupReminder => Self::PickupReminder,
             JobKind::ReturnReminder => Self::ReturnReminder,
+            JobKind::PaperExpiring { .. } => Self::PaperExpiring,
         }
     }
 }

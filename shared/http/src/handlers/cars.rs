@@ -148,5 +148,18 @@ pub(crate) async fn update(services: Arc<Services>, input: Input) -> Result<Repl
         status,
         mileage,
     };
-    super::change(&services, &input, &id, &changes).await
+    // The car's own use case, not the shared change: a car leaving maintenance needs its papers.
+    let (store, clock, ids) = services.ports();
+    let precondition = input.precondition();
+    let car = cars::update_car(
+        store,
+        clock,
+        ids,
+        &input.context,
+        &id,
+        &changes,
+        &precondition,
+    )
+    .await?;
+    Ok(Reply::ok(&car)?.with_version(car.version))
 }

@@ -28,6 +28,7 @@ pub(crate) mod catalogue;
 pub(crate) mod contracts;
 pub(crate) mod customers;
 pub(crate) mod files;
+pub(crate) mod fleet;
 pub(crate) mod flights;
 pub(crate) mod health;
 pub(crate) mod notifications;

@@ -5,11 +5,13 @@
 //! derived in the document builder.
 
 use crate::fields::Field;
+use crate::handlers::fleet::PaperForm;
 use crate::handlers::{
     accounts, airplanes, airports, audit, auth, bookings, cars, catalogue, contracts, customers,
-    flights, notifications,
+    files, fleet, flights, notifications,
 };
 use crate::routes::Route;
+use itinera::fleet::{Insurance, Registration};
 
 /// The request body a route reads.
 #[derive(Clone, Copy, Debug)]
@@ -260,6 +262,101 @@ pub(crate) fn operation(route: &Route) -> Option<Operation> {
             Ok("CarAvailability"),
         )
         .query(catalogue::AVAILABILITY_PARAMS),
+        "create-insurance" => op(
+            "Add an insurance policy to a car",
+            Object(Insurance::CREATE_FIELDS),
+            Created("Insurance"),
+        )
+        .versioned(),
+        "list-insurance" => op(
+            "List a car's insurance policies, newest first",
+            NoBody,
+            Page("Insurance"),
+        )
+        .query(fleet::PAGE_PARAMS),
+        "get-insurance" => op("Read an insurance policy", NoBody, Ok("Insurance")).versioned(),
+        "update-insurance" => op(
+            "Change an insurance policy",
+            Changes(Insurance::UPDATE_FIELDS),
+            Ok("Insurance"),
+        )
+        .if_match(),
+        "delete-insurance" => op("Remove an insurance policy", NoBody, NoContent).if_match(),
+        "upload-insurance-document" => op(
+            "Start the upload of an insurance policy's document (PDF or image, at most 10 MiB)",
+            Object(files::DOCUMENT_UPLOAD_FIELDS),
+            Created("Upload"),
+        ),
+        "confirm-insurance-document" => op(
+            "Confirm an uploaded document as the insurance policy's, replacing any earlier one",
+            Object(files::CONFIRM_FIELDS),
+            Ok("Insurance"),
+        )
+        .versioned(),
+        "get-insurance-document" => op(
+            "Read an insurance policy's document, with a short-lived download URL",
+            NoBody,
+            Ok("FileDownload"),
+        ),
+        "list-expiring-insurance" => op(
+            "List the fleet's insurance policies expiring within N days, soonest first",
+            NoBody,
+            Page("Insurance"),
+        )
+        .query(fleet::EXPIRING_PARAMS),
+        "create-registration" => op(
+            "Add a registration to a car",
+            Object(Registration::CREATE_FIELDS),
+            Created("Registration"),
+        )
+        .versioned(),
+        "list-registrations" => op(
+            "List a car's registrations, newest first",
+            NoBody,
+            Page("Registration"),
+        )
+        .query(fleet::PAGE_PARAMS),
+        "get-registration" => op("Read a registration", NoBody, Ok("Registration")).versioned(),
+        "update-registration" => op(
+            "Change a registration",
+            Changes(Registration::UPDATE_FIELDS),
+            Ok("Registration"),
+        )
+        .if_match(),
+        "delete-registration" => op("Remove a registration", NoBody, NoContent).if_match(),
+        "upload-registration-document" => op(
+            "Start the upload of a registration's document (PDF or image, at most 10 MiB)",
+            Object(files::DOCUMENT_UPLOAD_FIELDS),
+            Created("Upload"),
+        ),
+        "confirm-registration-document" => op(
+            "Confirm an uploaded document as the registration's, replacing any earlier one",
+            Object(files::CONFIRM_FIELDS),
+            Ok("Registration"),
+        )
+        .versioned(),
+        "get-registration-document" => op(
+            "Read a registration's document, with a short-lived download URL",
+            NoBody,
+            Ok("FileDownload"),
+        ),
+        "list-expiring-registrations" => op(
+            "List the fleet's registrations expiring within N days, soonest first",
+            NoBody,
+            Page("Registration"),
+        )
+        .query(fleet::EXPIRING_PARAMS),
+        "create-service-record" => op(
+            "Record a service of a car, raising its mileage to the record's",
+            Object(fleet::SERVICE_FIELDS),
+            Created("ServiceRecord"),
+        ),
+        "list-service-records" => op(
+            "List a car's service history, newest first",
+            NoBody,
+            Page("ServiceRecord"),
+        )
+        .query(fleet::PAGE_PARAMS),
         "search-catalogue" => op(
             "Find the cars free on every day of a range, priced for it",
             NoBody,

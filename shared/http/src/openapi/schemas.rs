@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use crate::fields::{Field, Shape};
 use crate::handlers::{
-    accounts, airplanes, airports, bookings, cars, contracts, customers, files, flights,
+    accounts, airplanes, airports, bookings, cars, contracts, customers, files, fleet, flights,
 };
 
 /// A `$ref` to the component schema `name`.
@@ -195,6 +195,42 @@ const CUSTOMER: &[Field] = &[
     UPDATED_AT,
 ];
 
+const INSURANCE: &[Field] = &[
+    ID,
+    Field::required("carId", Shape::Uuid),
+    Field::required("provider", fleet::ISSUER),
+    Field::required("policyNumber", fleet::PAPER_NUMBER),
+    Field::required("coverage", fleet::COVERAGE),
+    Field::required("validFrom", Shape::Date),
+    Field::required("validTo", Shape::Date),
+    Field::optional("document", Shape::Component("Attachment")),
+    CREATED_AT,
+    UPDATED_AT,
+];
+
+const REGISTRATION: &[Field] = &[
+    ID,
+    Field::required("carId", Shape::Uuid),
+    Field::required("authority", fleet::ISSUER),
+    Field::required("registrationNumber", fleet::PAPER_NUMBER),
+    Field::required("validFrom", Shape::Date),
+    Field::required("validTo", Shape::Date),
+    Field::optional("document", Shape::Component("Attachment")),
+    CREATED_AT,
+    UPDATED_AT,
+];
+
+const SERVICE_RECORD: &[Field] = &[
+    ID,
+    Field::required("carId", Shape::Uuid),
+    Field::required("date", Shape::Date),
+    Field::required("mileage", cars::MILEAGE),
+    Field::required("description", fleet::DESCRIPTION),
+    Field::required("cost", Shape::Money),
+    Field::required("garage", fleet::GARAGE),
+    CREATED_AT,
+];
+
 const CONTRACT: &[Field] = &[
     ID,
     Field::required("carId", Shape::Uuid),
@@ -365,6 +401,9 @@ const COMPONENTS: &[(&str, &[Field])] = &[
     ("CatalogueCar", CATALOGUE_CAR),
     ("CarAvailability", CAR_AVAILABILITY),
     ("DayRange", DAY_RANGE),
+    ("Insurance", INSURANCE),
+    ("Registration", REGISTRATION),
+    ("ServiceRecord", SERVICE_RECORD),
     ("Customer", CUSTOMER),
     ("Contract", CONTRACT),
     ("Upload", files::UPLOAD),
