@@ -19,7 +19,7 @@ use itinera_tests::{
 use serde_json::json;
 
 /// Who may call each route, written down independently of the route table.
-const EXPECTED: [(&str, Access); 57] = [
+const EXPECTED: [(&str, Access); 61] = [
     ("health", Access::Anonymous),
     ("register", Access::Anonymous),
     ("login", Access::Anonymous),
@@ -77,6 +77,10 @@ const EXPECTED: [(&str, Access); 57] = [
     ("cancel-contract", Access::Customer),
     ("pick-up-contract", Access::Staff),
     ("return-contract", Access::Staff),
+    ("create-issue", Access::Customer),
+    ("list-issues", Access::Customer),
+    ("get-issue", Access::Customer),
+    ("update-issue", Access::Staff),
 ];
 
 #[test]

@@ -58,6 +58,8 @@ mod outbox;
 mod payment_recovery;
 mod queue_conformance;
 mod ratelimit;
+mod reports;
+mod reports_concurrency;
 mod rental_jobs;
 mod template;
 mod worker;

@@ -208,6 +208,19 @@ pub struct Car {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Car {
+    /// The car as people name it in messages: manufacturer, model and licence plate
+    /// (`Toyota Corolla (KA01AB1234)`).
+    pub fn label(&self) -> String {
+        format!(
+            "{} {} ({})",
+            self.manufacturer.as_str(),
+            self.model.as_str(),
+            self.license_plate.as_str()
+        )
+    }
+}
+
 /// What a new car is made of; it starts `available`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewCar {

@@ -35,6 +35,7 @@ pub use model::{
     Reservation,
 };
 pub use read::{ContractPage, get_contract, list_contracts};
+pub(crate) use read::has_rented;
 pub use reminders::queue_rental_reminders;
 pub use reschedule::{MAX_MOVED_DAYS, NewDates, reschedule_contract};
 pub use reserve::{RESERVE_OPERATION, ReserveOutcome, reserve_contract};

@@ -31,12 +31,7 @@ pub(crate) fn job(
         subject: Subject::Contract(ContractSnapshot {
             contract_id: contract.id.to_string(),
             car_id: contract.car_id.to_string(),
-            car: format!(
-                "{} {} ({})",
-                car.manufacturer.as_str(),
-                car.model.as_str(),
-                car.license_plate.as_str()
-            ),
+            car: car.label(),
             customer_name: customer.name.as_str().to_owned(),
             start_date: contract.start_date,
             end_date: contract.end_date,

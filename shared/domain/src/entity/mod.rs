@@ -185,6 +185,8 @@ pub enum EntityKind {
     CustomerUser,
     /// One day of a car taken by one contract (`CAR#<car>`, `DAY#<yyyy-mm-dd>`).
     CarDay,
+    /// An issue reported on a car (`/v1/issues`).
+    IssueReport,
 }
 
 impl EntityKind {
@@ -216,6 +218,7 @@ impl EntityKind {
         EntityKind::CustomerEmail,
         EntityKind::CustomerUser,
         EntityKind::CarDay,
+        EntityKind::IssueReport,
     ];
 
     /// The kinds the API names resources by, and so the kinds the audit log can be filtered by:
@@ -252,6 +255,7 @@ impl EntityKind {
             EntityKind::CustomerEmail => "customer-email",
             EntityKind::CustomerUser => "customer-user",
             EntityKind::CarDay => "car-day",
+            EntityKind::IssueReport => "issue-report",
         }
     }
 

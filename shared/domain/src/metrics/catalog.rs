@@ -43,6 +43,11 @@ pub static RESERVATION_CONFLICTS: Counter = Counter::new(
     "itinera_reservation_conflicts_total",
     "Reservations and date changes refused because another contract holds one of the days.",
 );
+/// Issue reports filed on cars, by severity (a critical one takes its car out of service).
+pub static ISSUES_REPORTED: Counter = Counter::new(
+    "itinera_issues_reported_total",
+    "Issue reports filed on cars, by severity.",
+);
 /// Unpaid holds expired, their seats given back.
 pub static HOLDS_EXPIRED: Counter = Counter::new(
     "itinera_holds_expired_total",

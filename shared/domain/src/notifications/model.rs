@@ -23,6 +23,8 @@ pub enum NotificationKind {
     ContractReserved,
     PickupReminder,
     ReturnReminder,
+    IssueStatusChanged,
+    CriticalIssueOnRental,
 }
 
 impl NotificationKind {
@@ -37,6 +39,8 @@ impl NotificationKind {
             JobKind::ContractReserved => Self::ContractReserved,
             JobKind::PickupReminder => Self::PickupReminder,
             JobKind::ReturnReminder => Self::ReturnReminder,
+            JobKind::IssueStatusChanged => Self::IssueStatusChanged,
+            JobKind::CriticalIssueOnRental => Self::CriticalIssueOnRental,
         }
     }
 }
@@ -58,6 +62,9 @@ pub struct Notification {
     /// The rental contract it is about, for a notice about a contract.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contract_id: Option<String>,
+    /// The issue report it is about, for a notice about an issue report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issue_id: Option<String>,
     pub read: bool,
     pub created_at: DateTime<Utc>,
     /// When the user first marked it read; absent while unread.
@@ -104,6 +111,7 @@ mod tests {
             body: "b".into(),
             booking_id: Some("x".into()),
             contract_id: None,
+            issue_id: None,
             read: false,
             created_at: DateTime::parse_from_rfc3339("2026-11-21T08:00:00.123Z")
                 .unwrap()

@@ -7,7 +7,7 @@
 use crate::fields::Field;
 use crate::handlers::{
     accounts, airplanes, airports, audit, auth, bookings, cars, catalogue, contracts, customers,
-    flights, notifications,
+    flights, notifications, reports,
 };
 use crate::routes::Route;
 
@@ -335,6 +335,25 @@ pub(crate) fn operation(route: &Route) -> Option<Operation> {
             Object(contracts::RETURN_FIELDS),
             Ok("Contract"),
         ),
+        "create-issue" => op(
+            "Report an issue with a car you rent or rented, or (staff) any car",
+            Object(reports::CREATE_FIELDS),
+            Created("IssueReport"),
+        )
+        .versioned(),
+        "list-issues" => op(
+            "List your issue reports, or (staff) every report by status, car and severity",
+            NoBody,
+            Page("IssueReport"),
+        )
+        .query(reports::LIST_PARAMS),
+        "get-issue" => op("Read an issue report", NoBody, Ok("IssueReport")).versioned(),
+        "update-issue" => op(
+            "Move an issue report's status forward",
+            Changes(reports::UPDATE_FIELDS),
+            Ok("IssueReport"),
+        )
+        .if_match(),
         _ => return None,
     };
     Some(operation)

@@ -9,8 +9,9 @@ use serde_json::{Map, Value, json};
 
 use crate::fields::{Field, Shape};
 use crate::handlers::{
-    accounts, airplanes, airports, bookings, cars, contracts, customers, flights,
+    accounts, airplanes, airports, bookings, cars, contracts, customers, flights, reports,
 };
+use itinera::reports::CarAction;
 
 /// A `$ref` to the component schema `name`.
 pub(crate) fn reference(name: &str) -> Value {
@@ -224,6 +225,21 @@ const CONTRACT: &[Field] = &[
     Field::optional("cancelledAt", Shape::DateTime),
 ];
 
+const ISSUE_REPORT: &[Field] = &[
+    ID,
+    Field::required("carId", Shape::Uuid),
+    Field::optional("contractId", Shape::Uuid),
+    Field::required("reporterId", Shape::Uuid),
+    Field::required("severity", reports::SEVERITY),
+    Field::required("description", reports::DESCRIPTION),
+    Field::required("status", reports::STATUS),
+    Field::optional("resolution", reports::RESOLUTION),
+    Field::optional("carAction", Shape::Choice(CarAction::WORDS)),
+    CREATED_AT,
+    UPDATED_AT,
+    Field::optional("resolvedAt", Shape::DateTime),
+];
+
 const SEATS_LEFT: Shape = Shape::Integer {
     min: 0,
     max: u16::MAX as i64,
@@ -295,12 +311,15 @@ const NOTIFICATION: &[Field] = &[
             "contract-reserved",
             "pickup-reminder",
             "return-reminder",
+            "issue-status-changed",
+            "critical-issue-on-rental",
         ]),
     ),
     Field::required("title", Shape::Opaque),
     Field::required("body", Shape::Opaque),
     Field::optional("bookingId", Shape::Opaque),
     Field::optional("contractId", Shape::Opaque),
+    Field::optional("issueId", Shape::Opaque),
     Field::required("read", Shape::Boolean),
     CREATED_AT,
     Field::optional("readAt", Shape::DateTime),
@@ -367,6 +386,7 @@ const COMPONENTS: &[(&str, &[Field])] = &[
     ("DayRange", DAY_RANGE),
     ("Customer", CUSTOMER),
     ("Contract", CONTRACT),
+    ("IssueReport", ISSUE_REPORT),
     ("User", USER),
     ("Notification", NOTIFICATION),
     ("AuditEntry", AUDIT_ENTRY),
