@@ -30,6 +30,7 @@ mod access;
 mod accounts;
 mod airports;
 mod api;
+mod attachments;
 mod audit;
 mod auth;
 mod blob_conformance;

@@ -231,3 +231,69 @@ async fn a_request_refused_by_a_rate_limit_is_counted_under_its_tier() {
     let after = counts().get(series).copied().unwrap_or(0);
     assert!(after > before, "{series}: {before} -> {after}");
 }
+
+#[tokio::test]
+async fn file_uploads_are_counted_as_started_confirmed_and_refused() {
+    use itinera::attachments::{self, DOCUMENT, DeclaredFile, FileScope};
+    use itinera_tests::files::{embedded_blobs, upload_to};
+
+    let data = tempfile::tempdir().expect("temporary directory");
+    let store = EmbeddedStore::open(data.path()).expect("embedded store opens");
+    let blobs = embedded_blobs(data.path());
+    let scope = FileScope::new("REC#metrics", ["records", "metrics"]).unwrap();
+    let before = counts();
+    let start = |size: u64| {
+        let file = DeclaredFile::parse("application/pdf", size, &DOCUMENT).unwrap();
+        attachments::start_upload(
+            &store,
+            &blobs,
+            &itinera::clock::SystemClock,
+            &UuidV7Ids,
+            &scope,
+            file,
+        )
+    };
+    let kept = start(4).await.expect("started");
+    upload_to(&blobs, &kept.request.url, "application/pdf", b"%PDF")
+        .await
+        .unwrap();
+    attachments::verify_upload(
+        &store,
+        &blobs,
+        &itinera::clock::SystemClock,
+        &scope,
+        &kept.upload_id,
+    )
+    .await
+    .expect("confirmed");
+    // A store that let a longer file through: confirm refuses it (here, written behind the
+    // URL's back through the second ticket's key after the first ticket's file).
+    let refused = start(3).await.expect("started");
+    let moved =
+        itinera::blobs::BlobKey::parse(&format!("uploads/records/metrics/{}", refused.upload_id))
+            .unwrap();
+    let from = itinera::blobs::BlobKey::parse(&format!("files/records/metrics/{}", kept.upload_id))
+        .unwrap();
+    itinera::blobs::BlobStore::promote(&blobs, &from, &moved)
+        .await
+        .unwrap();
+    assert!(
+        attachments::verify_upload(
+            &store,
+            &blobs,
+            &itinera::clock::SystemClock,
+            &scope,
+            &refused.upload_id
+        )
+        .await
+        .is_err()
+    );
+    let after = counts();
+    let rose = |outcome: &str| {
+        let series = format!("itinera_file_uploads_total{{outcome=\"{outcome}\"}}");
+        after.get(&series).copied().unwrap_or(0) - before.get(&series).copied().unwrap_or(0)
+    };
+    assert!(rose("started") >= 2);
+    assert!(rose("confirmed") >= 1);
+    assert!(rose("refused") >= 1);
+}

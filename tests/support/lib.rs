@@ -4,8 +4,11 @@
 //! - [`faults`]: store decorators that fail chosen calls (conflicts, throttling, outages) or land
 //!   a concurrent change between a use case's read and its write.
 //! - [`ledger`]: a payment gateway that keeps the books, for tests that money balances.
+//! - [`files`]: an embedded blob store for a test, and the client's side of its upload and
+//!   download URLs.
 
 pub mod faults;
+pub mod files;
 pub mod ledger;
 
 use std::sync::{Arc, LazyLock};
@@ -14,6 +17,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use itinera::auth::keys::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
 use itinera::auth::{PrivateKey, TokenIssuer, TokenVerifier};
+use itinera::blobs::{BlobStore, UnconfiguredBlobStore};
 use itinera::clock::{IdGenerator, UuidV7Ids};
 use itinera::identity::{Principal, Role, UserId};
 use itinera::payments::TestCardGateway;
@@ -50,6 +54,8 @@ pub fn token_verifier() -> TokenVerifier {
 pub struct TestApp {
     pub api: Api,
     pub store: Arc<dyn Store>,
+    /// The blob store the API signs file URLs with (see [`files`]).
+    pub blobs: itinera_embedded::EmbeddedBlobs,
     /// The staff member requests go as by default.
     pub staff: Principal,
     staff_token: String,
@@ -72,9 +78,11 @@ pub fn spawn_app_with(ids: Arc<dyn IdGenerator>, limits: RateLimitConfig) -> Tes
     let store: Arc<dyn Store> =
         Arc::new(EmbeddedStore::open(data.path()).expect("embedded store opens"));
     let staff = principal(Role::Staff);
+    let blobs = files::embedded_blobs(data.path());
     TestApp {
-        api: api_over_with(Arc::clone(&store), ids, limits),
+        api: api_with_blobs(Arc::clone(&store), ids, limits, Arc::new(blobs.clone())),
         store,
+        blobs,
         staff_token: token_of(&staff),
         staff,
         _data: data,
@@ -111,12 +119,23 @@ pub fn api_over_with(
     ids: Arc<dyn IdGenerator>,
     limits: RateLimitConfig,
 ) -> Api {
+    api_with_blobs(store, ids, limits, Arc::new(UnconfiguredBlobStore))
+}
+
+/// An API over any store that signs file URLs with `blobs`, configured as the test apps are.
+pub fn api_with_blobs(
+    store: Arc<dyn Store>,
+    ids: Arc<dyn IdGenerator>,
+    limits: RateLimitConfig,
+    blobs: Arc<dyn BlobStore>,
+) -> Api {
     let verifier = TokenVerifier::new(&TOKEN_KEY.public_key(), DEFAULT_ISSUER, DEFAULT_AUDIENCE);
     let mut services = Services::new(store, CursorCodec::new(SIGNING_KEY))
         .with_authenticator(Arc::new(verifier))
         .with_token_issuer(token_issuer())
         .with_payment_gateway(Arc::new(TestCardGateway))
-        .with_rate_limits(limits);
+        .with_rate_limits(limits)
+        .with_blob_store(blobs);
     services.ids = ids;
     Api::new(
         services,

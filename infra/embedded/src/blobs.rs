@@ -403,4 +403,26 @@ impl BlobStore for EmbeddedBlobs {
             .map(|object| object.map(|download| download.head))
             .map_err(internal)
     }
+
+    async fn promote(&self, from: &BlobKey, to: &BlobKey) -> Result<Option<BlobHead>, BlobError> {
+        let (from, to) = (self.path_of(from), self.path_of(to));
+        tokio::task::spawn_blocking(move || move_object(&from, &to))
+            .await
+            .map_err(internal)?
+            .map_err(internal)
+    }
+}
+
+/// Renames the object at `from` to `to` (durably), or, with nothing at `from`, leaves `to` as it
+/// is; either way answers what `to` holds.
+fn move_object(from: &Path, to: &Path) -> io::Result<Option<BlobHead>> {
+    if read_object(from)?.is_some() {
+        let parent = to
+            .parent()
+            .expect("a key's path is under the blobs directory");
+        fs::create_dir_all(parent)?;
+        fs::rename(from, to)?;
+        fs::File::open(parent)?.sync_all()?;
+    }
+    Ok(read_object(to)?.map(|download| download.head))
 }

@@ -220,6 +220,13 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// What is stored under `key`, if anything.
     async fn head(&self, key: &BlobKey) -> Result<Option<BlobHead>, BlobError>;
+
+    /// Moves the object under `from` to `to` (replacing anything there) and tells what `to` now
+    /// holds. If `from` holds nothing, `to` is left as it is and its head is returned, so a
+    /// move repeated after it succeeded answers as the first did; `None` when neither holds an
+    /// object. Confirming an upload moves it out of the prefix that unconfirmed uploads expire
+    /// from.
+    async fn promote(&self, from: &BlobKey, to: &BlobKey) -> Result<Option<BlobHead>, BlobError>;
 }
 
 /// The blob store of a process that has none configured: every request fails as the store being
@@ -267,6 +274,10 @@ impl BlobStore for UnconfiguredBlobStore {
 
     async fn head(&self, _: &BlobKey) -> Result<Option<BlobHead>, BlobError> {
         Err(Self::refuse("head"))
+    }
+
+    async fn promote(&self, _: &BlobKey, _: &BlobKey) -> Result<Option<BlobHead>, BlobError> {
+        Err(Self::refuse("promote"))
     }
 }
 

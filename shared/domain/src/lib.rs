@@ -32,7 +32,11 @@
 //! - [`background`]: the queue worker and the scheduled functions, declared once, with what each
 //!   may do to the table ([`storage::StoreAccess`], as routes name it too).
 //! - [`blobs`]: the blob port (presigned upload and download URLs for keys the domain
-//!   chooses, and `head` to confirm an upload), with the key and content-type types.
+//!   chooses, `head` to check an upload and `promote` to keep it), with the key and
+//!   content-type types.
+//! - [`attachments`]: files attached to records, in one flow every record uses: start an upload
+//!   (declared type and size, presigned `PUT`), confirm it (checked, moved, recorded in the
+//!   record's transaction), download it (presigned `GET`).
 //! - [`jobs`]: background jobs and the queue ports they travel through.
 //! - [`mail`]: the mail port (an email, its message id, the `Mailer` trait); the adapters write
 //!   it on the wire.
@@ -55,6 +59,7 @@
 pub mod accounts;
 pub mod airplanes;
 pub mod airports;
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod background;

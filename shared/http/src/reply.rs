@@ -51,6 +51,13 @@ impl Reply {
         })
     }
 
+    /// The same reply with another success status (201 for something made that has no address
+    /// of its own, such as an upload ticket).
+    pub(crate) fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
     /// 201 with `{"data": data}` and the new resource's `Location`.
     pub fn created<T: Serialize>(data: &T, location: String) -> Result<Self, ApiError> {
         let mut reply = Self::ok(data)?;

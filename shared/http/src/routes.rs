@@ -120,7 +120,24 @@ pub struct Route {
     /// Whether the function answers a list one page at a time, and so signs and verifies cursors.
     /// Exactly these get `CURSOR_SIGNING_KEY`; the others never see it.
     pub pages: bool,
+    /// What the function does with uploaded files, if anything. Exactly these get `BLOB_BUCKET`
+    /// and the S3 grants their [`FileAccess`] names; the others hold a blob store that refuses
+    /// every request.
+    pub files: Option<FileAccess>,
     pub handler: Handler,
+}
+
+/// What a route does with uploaded files, under one scope: a key pattern relative to the
+/// prefixes of the attachments module, with `*` for each id (`cars/*/insurance/*`). The template
+/// grants each function exactly the S3 actions its access needs on exactly those keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileAccess {
+    /// Hands out upload URLs for keys under `uploads/<scope>/`.
+    Upload(&'static str),
+    /// Confirms uploads: reads them under `uploads/<scope>/` and moves them to `files/<scope>/`.
+    Confirm(&'static str),
+    /// Hands out download URLs for keys under `files/<scope>/`.
+    Download(&'static str),
 }
 
 impl Route {
@@ -147,6 +164,7 @@ impl Route {
             enqueues_jobs: false,
             moves_money: false,
             pages: false,
+            files: None,
             handler,
         }
     }
@@ -174,15 +192,36 @@ impl Route {
         self.pages = true;
         self
     }
+
+    /// The route hands out upload URLs for files under `scope` ([`FileAccess::Upload`]).
+    pub const fn files_upload(mut self, scope: &'static str) -> Self {
+        self.files = Some(FileAccess::Upload(scope));
+        self
+    }
+
+    /// The route confirms uploads of files under `scope` ([`FileAccess::Confirm`]).
+    pub const fn files_confirm(mut self, scope: &'static str) -> Self {
+        self.files = Some(FileAccess::Confirm(scope));
+        self
+    }
+
+    /// The route hands out download URLs for files under `scope` ([`FileAccess::Download`]).
+    pub const fn files_download(mut self, scope: &'static str) -> Self {
+        self.files = Some(FileAccess::Download(scope));
+        self
+    }
 }
 
 /// Declares one route as a static, documented by its method and path:
 /// `route! { NAME: METHOD "/path" -> "function-name", Access, RateTier, StoreAccess, handler; flags }`,
-/// where the flags (any of `signs_tokens`, `enqueues_jobs`, `moves_money`, `pages`) are optional.
+/// where the flags (any of `signs_tokens`, `enqueues_jobs`, `moves_money`, `pages`, and at most
+/// one of `files_upload("scope")`, `files_confirm("scope")`, `files_download("scope")`) are
+/// optional.
 macro_rules! route {
     (
         $name:ident: $method:ident $path:literal -> $function:literal,
-        $access:ident, $tier:ident, $store:ident, $handler:path $(; $($flag:ident),+)?
+        $access:ident, $tier:ident, $store:ident, $handler:path
+        $(; $($flag:ident $(($scope:literal))?),+)?
     ) => {
         #[doc = concat!("`", stringify!($method), " ", $path, "`.")]
         pub static $name: Route = Route::new(
@@ -194,7 +233,7 @@ macro_rules! route {
             StoreAccess::$store,
             |services, input| Box::pin($handler(services, input)),
         )
-        $($(.$flag())+)?;
+        $($(.$flag($($scope)?))+)?;
     };
 }
 

@@ -185,6 +185,8 @@ pub enum EntityKind {
     CustomerUser,
     /// One day of a car taken by one contract (`CAR#<car>`, `DAY#<yyyy-mm-dd>`).
     CarDay,
+    /// An upload started and not yet confirmed (`UPLOAD#<id>` in its record's partition).
+    PendingUpload,
     /// An issue reported on a car (`/v1/issues`).
     IssueReport,
 }
@@ -218,6 +220,7 @@ impl EntityKind {
         EntityKind::CustomerEmail,
         EntityKind::CustomerUser,
         EntityKind::CarDay,
+        EntityKind::PendingUpload,
         EntityKind::IssueReport,
     ];
 
@@ -255,6 +258,7 @@ impl EntityKind {
             EntityKind::CustomerEmail => "customer-email",
             EntityKind::CustomerUser => "customer-user",
             EntityKind::CarDay => "car-day",
+            EntityKind::PendingUpload => "pending-upload",
             EntityKind::IssueReport => "issue-report",
         }
     }

@@ -43,6 +43,12 @@ pub static RESERVATION_CONFLICTS: Counter = Counter::new(
     "itinera_reservation_conflicts_total",
     "Reservations and date changes refused because another contract holds one of the days.",
 );
+/// File uploads, by outcome: `started` (a URL handed out), `confirmed` (checked and kept), or
+/// `refused` (confirmed with another type or size than declared).
+pub static FILE_UPLOADS: Counter = Counter::new(
+    "itinera_file_uploads_total",
+    "File uploads, by outcome: started, confirmed, or refused for not being what was declared.",
+);
 /// Issue reports filed on cars, by severity (a critical one takes its car out of service).
 pub static ISSUES_REPORTED: Counter = Counter::new(
     "itinera_issues_reported_total",

@@ -27,6 +27,7 @@ pub(crate) mod cars;
 pub(crate) mod catalogue;
 pub(crate) mod contracts;
 pub(crate) mod customers;
+pub(crate) mod files;
 pub(crate) mod flights;
 pub(crate) mod health;
 pub(crate) mod notifications;

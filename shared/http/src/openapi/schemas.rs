@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use crate::fields::{Field, Shape};
 use crate::handlers::{
-    accounts, airplanes, airports, bookings, cars, contracts, customers, flights, reports,
+    accounts, airplanes, airports, bookings, cars, contracts, customers, files, flights, reports,
 };
 use itinera::reports::CarAction;
 
@@ -386,6 +386,9 @@ const COMPONENTS: &[(&str, &[Field])] = &[
     ("DayRange", DAY_RANGE),
     ("Customer", CUSTOMER),
     ("Contract", CONTRACT),
+    ("Upload", files::UPLOAD),
+    ("Attachment", files::ATTACHMENT),
+    ("FileDownload", files::FILE_DOWNLOAD),
     ("IssueReport", ISSUE_REPORT),
     ("User", USER),
     ("Notification", NOTIFICATION),

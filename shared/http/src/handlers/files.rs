@@ -1,0 +1,166 @@
+//! What every route that takes or hands out files shares over HTTP (see `itinera::attachments`
+//! for the flow): the body that starts an upload, the body that confirms one, and the shapes of
+//! an upload ticket and of a file with its download URL. Record handlers call these around their
+//! own use cases, so every file route reads and answers alike.
+
+use itinera::attachments::{
+    AttachmentDownload, AttachmentRules, DOCUMENT, DeclaredFile, PHOTO, UploadId, UploadTicket,
+};
+use serde_json::{Map, Value, json};
+
+use crate::fields::{Field, Shape, string, whole};
+use crate::problem::ApiError;
+use crate::reply::Reply;
+use crate::request::Input;
+
+/// The content types a document may have, as [`DOCUMENT`] says.
+const DOCUMENT_TYPES: &[&str] = &["application/pdf", "image/jpeg", "image/png", "image/webp"];
+/// The content types a photo may have, as [`PHOTO`] says.
+const PHOTO_TYPES: &[&str] = &["image/jpeg", "image/png", "image/webp"];
+
+/// The body that starts a document upload.
+pub(crate) const DOCUMENT_UPLOAD_FIELDS: &[Field] = &[
+    Field::required("contentType", Shape::Choice(DOCUMENT_TYPES)),
+    Field::required(
+        "size",
+        Shape::Integer {
+            min: 1,
+            max: DOCUMENT.max_size as i64,
+        },
+    ),
+];
+
+/// The body that starts a photo upload.
+pub(crate) const PHOTO_UPLOAD_FIELDS: &[Field] = &[
+    Field::required("contentType", Shape::Choice(PHOTO_TYPES)),
+    Field::required(
+        "size",
+        Shape::Integer {
+            min: 1,
+            max: PHOTO.max_size as i64,
+        },
+    ),
+];
+
+/// The body that confirms an upload.
+pub(crate) const CONFIRM_FIELDS: &[Field] = &[Field::required("uploadId", Shape::Uuid)];
+
+/// The file a start-upload body declares, checked against `rules` (and the body against
+/// `fields`, the matching list above).
+pub(crate) fn declared_file(
+    input: &Input,
+    fields: &[Field],
+    rules: &AttachmentRules,
+) -> Result<DeclaredFile, ApiError> {
+    input.query_params(&[])?;
+    let mut body = input.json_fields(fields)?;
+    let content_type = body.required("contentType", string);
+    let size = body.required(
+        "size",
+        whole(|size| u64::try_from(size).map_err(|_| "must be at least 1".to_owned())),
+    );
+    let (content_type, size) = body.finish((content_type, size))?;
+    Ok(DeclaredFile::parse(&content_type, size, rules)?)
+}
+
+/// The upload a confirm body names.
+pub(crate) fn confirmed_upload(input: &Input) -> Result<UploadId, ApiError> {
+    input.query_params(&[])?;
+    let mut body = input.json_fields(CONFIRM_FIELDS)?;
+    let id = body.required("uploadId", |value| {
+        UploadId::parse(&string(value)?).ok_or_else(|| "must be an upload id (a UUID)".into())
+    });
+    body.finish((id,)).map(|(id,)| id)
+}
+
+/// 201 with the upload ticket: where to send the bytes, with which method and headers, until
+/// when, and the id to confirm it with (the `Upload` component).
+pub(crate) fn upload_reply(ticket: &UploadTicket) -> Result<Reply, ApiError> {
+    let headers: Map<String, Value> = ticket
+        .request
+        .headers
+        .iter()
+        .map(|(name, value)| (name.clone(), Value::from(value.clone())))
+        .collect();
+    Ok(Reply::ok(&json!({
+        "uploadId": ticket.upload_id.as_str(),
+        "contentType": ticket.file.content_type.as_str(),
+        "size": ticket.file.size,
+        "method": ticket.request.method.as_str(),
+        "url": ticket.request.url,
+        "headers": headers,
+        "expiresAt": ticket.request.expires_at,
+    }))?
+    .with_status(http::StatusCode::CREATED))
+}
+
+/// A confirmed file with a download URL (the `FileDownload` component).
+pub(crate) fn download_json(download: &AttachmentDownload) -> Value {
+    let attachment = &download.attachment;
+    json!({
+        "id": attachment.id.as_str(),
+        "contentType": attachment.content_type.as_str(),
+        "size": attachment.size,
+        "uploadedAt": attachment.uploaded_at,
+        "url": download.request.url,
+        "expiresAt": download.request.expires_at,
+    })
+}
+
+/// The `Upload` component: what [`upload_reply`] answers.
+pub(crate) const UPLOAD: &[Field] = &[
+    Field::required("uploadId", Shape::Uuid),
+    Field::required("contentType", Shape::Choice(DOCUMENT_TYPES)),
+    Field::required(
+        "size",
+        Shape::Integer {
+            min: 1,
+            max: DOCUMENT.max_size as i64,
+        },
+    ),
+    Field::required("method", Shape::Choice(&["PUT"])),
+    Field::required("url", Shape::Opaque),
+    Field::required("headers", Shape::AnyObject),
+    Field::required("expiresAt", Shape::DateTime),
+];
+
+/// The `Attachment` component: a confirmed file as a record shows it.
+pub(crate) const ATTACHMENT: &[Field] = &[
+    Field::required("id", Shape::Uuid),
+    Field::required("contentType", Shape::Choice(DOCUMENT_TYPES)),
+    Field::required(
+        "size",
+        Shape::Integer {
+            min: 1,
+            max: DOCUMENT.max_size as i64,
+        },
+    ),
+    Field::required("uploadedAt", Shape::DateTime),
+];
+
+/// The `FileDownload` component: what [`download_json`] answers.
+pub(crate) const FILE_DOWNLOAD: &[Field] = &[
+    Field::required("id", Shape::Uuid),
+    Field::required("contentType", Shape::Choice(DOCUMENT_TYPES)),
+    Field::required(
+        "size",
+        Shape::Integer {
+            min: 1,
+            max: DOCUMENT.max_size as i64,
+        },
+    ),
+    Field::required("uploadedAt", Shape::DateTime),
+    Field::required("url", Shape::Opaque),
+    Field::required("expiresAt", Shape::DateTime),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_declared_content_types_are_the_rules_own() {
+        assert_eq!(DOCUMENT_TYPES, DOCUMENT.mime_types().as_slice());
+        assert_eq!(PHOTO_TYPES, PHOTO.mime_types().as_slice());
+    }
+}
