@@ -19,7 +19,7 @@ use itinera_tests::{
 use serde_json::json;
 
 /// Who may call each route, written down independently of the route table.
-const EXPECTED: [(&str, Access); 61] = [
+const EXPECTED: [(&str, Access); 63] = [
     ("health", Access::Anonymous),
     ("register", Access::Anonymous),
     ("login", Access::Anonymous),
@@ -81,6 +81,8 @@ const EXPECTED: [(&str, Access); 61] = [
     ("list-issues", Access::Customer),
     ("get-issue", Access::Customer),
     ("update-issue", Access::Staff),
+    ("start-issue-photo", Access::Customer),
+    ("confirm-issue-photo", Access::Customer),
 ];
 
 #[test]

@@ -13,8 +13,11 @@ use itinera::jobs::{JobKind, Recipient, process_batch};
 use itinera::notifications::NotificationKind;
 use itinera::storage::{Query, Store};
 use itinera_http::Api;
+use itinera::ratelimit::RateLimitConfig;
+use itinera_embedded::EmbeddedBlobs;
+use itinera_tests::files::{download_from, embedded_blobs, upload_to};
 use itinera_tests::{
-    Backend, TestRequest, TestResponse, api_over, principal, register_customer, send,
+    Backend, TestRequest, TestResponse, api_with_blobs, principal, register_customer, send,
     stored_admin, token_of,
 };
 use serde_json::{Value, json};
@@ -24,11 +27,14 @@ use crate::cars::{car_body, vin};
 use crate::rental_jobs::staged;
 use crate::worker::{RecordingMailer, notifications_of, raw_delivery, worker};
 
-/// An API over one store, with a staff member who exists only in tokens.
+/// An API over one store and an embedded blob store, with a staff member who exists only in
+/// tokens.
 struct Fleet {
     api: Api,
     store: Arc<dyn Store>,
+    blobs: EmbeddedBlobs,
     staff: String,
+    _files: tempfile::TempDir,
 }
 
 /// A customer with a profile of their own.
@@ -38,10 +44,20 @@ struct Customer {
 }
 
 fn fleet(backend: &Backend) -> Fleet {
+    let files = tempfile::tempdir().expect("a temporary directory");
+    let blobs = embedded_blobs(files.path());
+    let api = api_with_blobs(
+        Arc::clone(&backend.store),
+        Arc::new(UuidV7Ids),
+        RateLimitConfig::default(),
+        Arc::new(blobs.clone()),
+    );
     Fleet {
-        api: api_over(Arc::clone(&backend.store), Arc::new(UuidV7Ids)),
+        api,
         store: Arc::clone(&backend.store),
+        blobs,
         staff: token_of(&principal(Role::Staff)),
+        _files: files,
     }
 }
 
@@ -121,6 +137,40 @@ impl Fleet {
     async fn car_status(&self, car: &str) -> Value {
         let request = TestRequest::get(format!("/v1/cars/{car}")).bearer(&self.staff);
         self.expect(request, StatusCode::OK).await["status"].clone()
+    }
+
+    /// Starts a photo upload of `body` to `report` as `token`.
+    async fn start_photo(&self, token: &str, report: &str, body: &Value) -> TestResponse {
+        let request = TestRequest::post(format!("/v1/issues/{report}/photos"))
+            .bearer(token)
+            .json(body);
+        self.send(request).await
+    }
+
+    /// Starts a JPEG upload of `bytes` to `report` as `token` and sends the bytes; the upload's
+    /// id.
+    async fn upload_photo(&self, token: &str, report: &str, bytes: &[u8]) -> String {
+        let body = json!({"contentType": "image/jpeg", "size": bytes.len()});
+        let response = self.start_photo(token, report, &body).await;
+        assert_eq!(response.status, StatusCode::CREATED, "{:?}", response.json());
+        let ticket = response.json()["data"].clone();
+        let url = ticket["url"].as_str().unwrap();
+        upload_to(&self.blobs, url, "image/jpeg", bytes).await.unwrap();
+        ticket["uploadId"].as_str().unwrap().to_owned()
+    }
+
+    /// Confirms upload `upload` onto `report` as `token`.
+    async fn confirm_photo(&self, token: &str, report: &str, upload: &str) -> TestResponse {
+        let request = TestRequest::post(format!("/v1/issues/{report}/photos/confirm"))
+            .bearer(token)
+            .json(&json!({"uploadId": upload}));
+        self.send(request).await
+    }
+
+    /// The items stored in `report`'s partition: the report and its pending uploads.
+    async fn partition_of(&self, report: &str) -> usize {
+        let query = Query::partition(None, format!("REPORT#{report}"));
+        self.store.query(query).await.unwrap().items.len()
     }
 
     async fn list(&self, token: &str, query: &str) -> Vec<Value> {
@@ -363,7 +413,83 @@ async fn a_critical_report_on_a_rented_car_alerts_every_staff_user_once(backend:
     assert_eq!(mailer.sent().len(), 1);
 }
 
+async fn photos_are_confirmed_onto_a_report_at_most_ten_and_shown_with_download_urls(
+    backend: Backend,
+) {
+    let fleet = fleet(&backend);
+    let car = fleet.car(8).await;
+    let renter = fleet.customer("photographer").await;
+    fleet.rental(&renter, &car, true).await;
+    let report = fleet.report(&renter.token, &car, &issue("high")).await.json()["data"].clone();
+    let id = report["id"].as_str().unwrap().to_owned();
+    assert_eq!(report["photos"], json!([]));
+
+    // A type or size outside the rules is refused and records nothing.
+    let gif = json!({"contentType": "image/gif", "size": 100});
+    let problem = assert_problem(&fleet.start_photo(&renter.token, &id, &gif).await, 400);
+    assert_eq!(problem["errors"][0]["field"], "contentType", "{problem}");
+    let pdf = json!({"contentType": "application/pdf", "size": 100});
+    assert_problem(&fleet.start_photo(&renter.token, &id, &pdf).await, 400);
+    let huge = json!({"contentType": "image/png", "size": 10 * 1024 * 1024 + 1});
+    let problem = assert_problem(&fleet.start_photo(&renter.token, &id, &huge).await, 400);
+    assert_eq!(problem["errors"][0]["field"], "size", "{problem}");
+    assert_eq!(fleet.partition_of(&id).await, 1, "the report alone");
+    // Nobody but the reporter and staff adds photos; anyone else is told there is no report.
+    let stranger = fleet.customer("onlooker").await;
+    let jpeg = json!({"contentType": "image/jpeg", "size": 3});
+    assert_problem(&fleet.start_photo(&stranger.token, &id, &jpeg).await, 404);
+
+    // The reporter's photo: uploaded, confirmed, then shown with a URL that serves it.
+    let upload = fleet.upload_photo(&renter.token, &id, b"\xff\xd8\xffone").await;
+    let confirmed = fleet.confirm_photo(&renter.token, &id, &upload).await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{:?}", confirmed.json());
+    let photos = confirmed.json()["data"]["photos"].clone();
+    assert_eq!(photos.as_array().unwrap().len(), 1);
+    assert_eq!(photos[0]["id"], upload.as_str());
+    assert_eq!(photos[0]["contentType"], "image/jpeg");
+    assert_eq!(confirmed.header("etag"), Some("\"2\""));
+    let again = fleet.confirm_photo(&renter.token, &id, &upload).await;
+    assert_problem(&again, 404);
+    let read = TestRequest::get(format!("/v1/issues/{id}")).bearer(&renter.token);
+    let shown = fleet.expect(read, StatusCode::OK).await;
+    let url = shown["photos"][0]["url"].as_str().unwrap();
+    assert_eq!(download_from(&fleet.blobs, url).await.unwrap(), b"\xff\xd8\xffone");
+    assert!(shown["photos"][0]["expiresAt"].is_string());
+    // An upload never confirmed is not shown.
+    fleet.upload_photo(&renter.token, &id, b"pending").await;
+    let read = TestRequest::get(format!("/v1/issues/{id}")).bearer(&fleet.staff);
+    assert_eq!(fleet.expect(read, StatusCode::OK).await["photos"].as_array().unwrap().len(), 1);
+
+    // Staff fill it to nine; two confirms racing for the tenth: exactly one is recorded.
+    for n in 2..=9u8 {
+        let upload = fleet.upload_photo(&fleet.staff, &id, &[n; 16]).await;
+        let confirmed = fleet.confirm_photo(&fleet.staff, &id, &upload).await;
+        assert_eq!(confirmed.status, StatusCode::OK, "{:?}", confirmed.json());
+    }
+    let tenth = fleet.upload_photo(&fleet.staff, &id, b"tenth").await;
+    let eleventh = fleet.upload_photo(&renter.token, &id, b"eleventh").await;
+    let (a, b) = tokio::join!(
+        fleet.confirm_photo(&fleet.staff, &id, &tenth),
+        fleet.confirm_photo(&renter.token, &id, &eleventh),
+    );
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "{:?} {:?}", a.json(), b.json());
+    let read = TestRequest::get(format!("/v1/issues/{id}")).bearer(&fleet.staff);
+    let full = fleet.expect(read, StatusCode::OK).await;
+    assert_eq!(full["photos"].as_array().unwrap().len(), 10);
+    // The eleventh is refused from the start now.
+    let refused = fleet.start_photo(&renter.token, &id, &jpeg).await;
+    let problem = assert_problem(&refused, 409);
+    assert!(problem["detail"].as_str().unwrap().contains("10 photos"), "{problem}");
+    // Lists show the photos without URLs.
+    let listed = fleet.list(&renter.token, "").await;
+    assert_eq!(listed[0]["photos"].as_array().unwrap().len(), 10);
+    assert!(listed[0]["photos"][0].get("url").is_none());
+}
+
 on_both_families!(
+    photos_are_confirmed_onto_a_report_at_most_ten_and_shown_with_download_urls,
     a_customer_reports_only_on_a_car_they_rent_or_rented,
     staff_triage_moves_forward_and_tells_the_reporter_once_per_status,
     a_critical_report_takes_an_available_car_out_of_service,

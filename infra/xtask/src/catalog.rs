@@ -393,6 +393,19 @@ pub static ENTRIES: &[Entry] = &[
     )
     .body(r#"{"status": "in_progress"}"#),
     function(
+        "start-issue-photo",
+        Rental,
+        "Starts the upload of a photo to an issue report (its reporter or staff): a presigned \
+         upload URL for a JPEG, PNG or WebP of at most 10 MiB.",
+    )
+    .body(r#"{"contentType": "image/jpeg", "size": 482113}"#),
+    function(
+        "confirm-issue-photo",
+        Rental,
+        "Confirms a photo upload and records it on its issue report (at most 10 photos).",
+    )
+    .body(r#"{"uploadId": "0190f5d2-b200-7c4b-9a1e-3f2b8c4d5e6f"}"#),
+    function(
         "preflight",
         Platform,
         "Answers CORS preflight requests for the configured origins.",

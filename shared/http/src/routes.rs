@@ -309,6 +309,8 @@ pub static ROUTES: &[&Route] = &[
     &LIST_ISSUES,
     &GET_ISSUE,
     &UPDATE_ISSUE,
+    &START_ISSUE_PHOTO,
+    &CONFIRM_ISSUE_PHOTO,
 ];
 
 route!(HEALTH: GET "/v1/health" -> "health", Anonymous, Global, Read, health::check);
@@ -478,12 +480,23 @@ route!(
 
 route!(
     GET_ISSUE: GET "/v1/issues/{id}" -> "get-issue",
-    Customer, Global, Read, reports::get
+    Customer, Global, Read, reports::get; files_download("issues/*/photos")
 );
 
 route!(
     UPDATE_ISSUE: PATCH "/v1/issues/{id}" -> "update-issue",
     Staff, Write, ReadWrite, reports::update; enqueues_jobs
+);
+
+// The reporter and staff add photos to a report: an upload URL, then the confirm.
+route!(
+    START_ISSUE_PHOTO: POST "/v1/issues/{id}/photos" -> "start-issue-photo",
+    Customer, Write, ReadWrite, reports::start_photo; files_upload("issues/*/photos")
+);
+
+route!(
+    CONFIRM_ISSUE_PHOTO: POST "/v1/issues/{id}/photos/confirm" -> "confirm-issue-photo",
+    Customer, Write, ReadWrite, reports::confirm_photo; files_confirm("issues/*/photos")
 );
 
 route!(

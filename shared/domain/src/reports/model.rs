@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::attachments::Attachment;
 use crate::cars::CarId;
 use crate::contracts::ContractId;
 use crate::error::DomainError;
@@ -108,6 +109,10 @@ pub struct IssueReport {
     /// What a critical report did about the car; absent on other severities.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub car_action: Option<CarAction>,
+    /// The confirmed photos, oldest first: at most [`super::MAX_PHOTOS`]. Uploads not yet
+    /// confirmed are never here.
+    #[serde(default)]
+    pub photos: Vec<Attachment>,
     #[serde(skip_serializing)]
     pub version: u64,
     pub created_at: DateTime<Utc>,
@@ -135,6 +140,7 @@ impl IssueReport {
             status: ReportStatus::Open,
             resolution: None,
             car_action,
+            photos: Vec::new(),
             version: 1,
             created_at: now,
             updated_at: now,

@@ -74,7 +74,13 @@ struct ReportRecord<'a> {
     #[serde(flatten)]
     report: &'a IssueReport,
     version: u64,
+    /// How many photos `photos` holds: the attribute the confirm transaction's condition keeps
+    /// below [`super::MAX_PHOTOS`].
+    photo_count: usize,
 }
+
+/// The attribute counting a report's confirmed photos.
+pub(crate) const PHOTO_COUNT: &str = "photoCount";
 
 /// The whole item of `report`, in all three indexes.
 pub(crate) fn item(report: &IssueReport) -> Result<Item, StoreError> {
@@ -91,6 +97,7 @@ pub(crate) fn item(report: &IssueReport) -> Result<Item, StoreError> {
         entity: ENTITY,
         report,
         version: report.version,
+        photo_count: report.photos.len(),
     })
 }
 
@@ -155,6 +162,7 @@ mod tests {
         assert_eq!(item["gsi3pk"], "REPORTS");
         assert_eq!(item["gsi3sk"], format!("3#open#2026-11-21T08:00:00.123Z#{id}"));
         assert_eq!(item["gsi2sk"], item["gsi1sk"]);
+        assert_eq!(item[PHOTO_COUNT], 0);
     }
 
     #[test]

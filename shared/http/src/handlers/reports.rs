@@ -6,12 +6,16 @@ use std::sync::Arc;
 
 use itinera::cars::CarId;
 use itinera::contracts::ContractId;
+use itinera::error::DomainError;
 use itinera::pagination::PageLimit;
 use itinera::reports::{
     self, Description, IssueReport, NewReport, ReportFilter, ReportId, ReportStatus, Resolution,
     Severity, Triage,
 };
 
+use itinera::attachments::PHOTO;
+
+use super::files;
 use crate::fields::{CURSOR, Field, LIMIT, Shape, integer_text, text};
 use crate::problem::ApiError;
 use crate::reply::Reply;
@@ -86,11 +90,54 @@ pub(crate) async fn create(services: Arc<Services>, input: Input) -> Result<Repl
     super::created(&report, "/v1/issues")
 }
 
-/// `GET /v1/issues/{id}`: for its reporter or staff.
+/// `GET /v1/issues/{id}`: for its reporter or staff, each confirmed photo with a download URL.
 pub(crate) async fn get(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
     input.query_params(&[])?;
     let id = input.entity_id::<ReportId>()?;
-    let report = reports::get_report(&*services.store, input.caller()?, &id).await?;
+    let (report, downloads) =
+        reports::report_with_photos(&*services.store, &*services.blobs, input.caller()?, &id)
+            .await?;
+    let mut body = itinera::storage::to_item(&report).map_err(DomainError::from)?;
+    let photos = downloads.iter().map(files::download_json).collect();
+    body.insert("photos".into(), photos);
+    Ok(Reply::ok(&body)?.with_version(report.version))
+}
+
+/// `POST /v1/issues/{id}/photos` (the reporter or staff): `{contentType, size}` -> an upload.
+pub(crate) async fn start_photo(services: Arc<Services>, input: Input) -> Result<Reply, ApiError> {
+    let id = input.entity_id::<ReportId>()?;
+    let file = files::declared_file(&input, files::PHOTO_UPLOAD_FIELDS, &PHOTO)?;
+    let (store, clock, ids) = services.ports();
+    let ticket = reports::start_photo_upload(
+        store,
+        &*services.blobs,
+        (clock, ids),
+        input.caller()?,
+        &id,
+        file,
+    )
+    .await?;
+    files::upload_reply(&ticket)
+}
+
+/// `POST /v1/issues/{id}/photos/confirm` (the reporter or staff): `{uploadId}` -> the report
+/// with the photo.
+pub(crate) async fn confirm_photo(
+    services: Arc<Services>,
+    input: Input,
+) -> Result<Reply, ApiError> {
+    let id = input.entity_id::<ReportId>()?;
+    let upload = files::confirmed_upload(&input)?;
+    let (store, clock, ids) = services.ports();
+    let report = reports::confirm_photo(
+        store,
+        &*services.blobs,
+        (clock, ids),
+        &input.context,
+        &id,
+        &upload,
+    )
+    .await?;
     answer(&report)
 }
 

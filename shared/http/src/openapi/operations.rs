@@ -6,7 +6,7 @@
 
 use crate::fields::Field;
 use crate::handlers::{
-    accounts, airplanes, airports, audit, auth, bookings, cars, catalogue, contracts, customers,
+    accounts, airplanes, airports, audit, auth, bookings, cars, catalogue, contracts, customers, files,
     flights, notifications, reports,
 };
 use crate::routes::Route;
@@ -347,13 +347,29 @@ pub(crate) fn operation(route: &Route) -> Option<Operation> {
             Page("IssueReport"),
         )
         .query(reports::LIST_PARAMS),
-        "get-issue" => op("Read an issue report", NoBody, Ok("IssueReport")).versioned(),
+        "get-issue" => op(
+            "Read an issue report, each photo with a download URL",
+            NoBody,
+            Ok("IssueReportDetail"),
+        )
+        .versioned(),
         "update-issue" => op(
             "Move an issue report's status forward",
             Changes(reports::UPDATE_FIELDS),
             Ok("IssueReport"),
         )
         .if_match(),
+        "start-issue-photo" => op(
+            "Start the upload of a photo to an issue report",
+            Object(files::PHOTO_UPLOAD_FIELDS),
+            Created("Upload"),
+        ),
+        "confirm-issue-photo" => op(
+            "Confirm a photo upload onto its issue report",
+            Object(files::CONFIRM_FIELDS),
+            Ok("IssueReport"),
+        )
+        .problems(&[422]),
         _ => return None,
     };
     Some(operation)

@@ -225,20 +225,29 @@ const CONTRACT: &[Field] = &[
     Field::optional("cancelledAt", Shape::DateTime),
 ];
 
-const ISSUE_REPORT: &[Field] = &[
-    ID,
-    Field::required("carId", Shape::Uuid),
-    Field::optional("contractId", Shape::Uuid),
-    Field::required("reporterId", Shape::Uuid),
-    Field::required("severity", reports::SEVERITY),
-    Field::required("description", reports::DESCRIPTION),
-    Field::required("status", reports::STATUS),
-    Field::optional("resolution", reports::RESOLUTION),
-    Field::optional("carAction", Shape::Choice(CarAction::WORDS)),
-    CREATED_AT,
-    UPDATED_AT,
-    Field::optional("resolvedAt", Shape::DateTime),
-];
+/// An issue report's fields, its photos as the component `photos` names: confirmed files
+/// (`Attachment`) everywhere, with download URLs (`FileDownload`) where one report is read.
+macro_rules! issue_report {
+    ($photos:literal) => {
+        &[
+            ID,
+            Field::required("carId", Shape::Uuid),
+            Field::optional("contractId", Shape::Uuid),
+            Field::required("reporterId", Shape::Uuid),
+            Field::required("severity", reports::SEVERITY),
+            Field::required("description", reports::DESCRIPTION),
+            Field::required("status", reports::STATUS),
+            Field::optional("resolution", reports::RESOLUTION),
+            Field::optional("carAction", Shape::Choice(CarAction::WORDS)),
+            Field::required("photos", Shape::ListOf($photos)),
+            CREATED_AT,
+            UPDATED_AT,
+            Field::optional("resolvedAt", Shape::DateTime),
+        ]
+    };
+}
+const ISSUE_REPORT: &[Field] = issue_report!("Attachment");
+const ISSUE_REPORT_DETAIL: &[Field] = issue_report!("FileDownload");
 
 const SEATS_LEFT: Shape = Shape::Integer {
     min: 0,
@@ -390,6 +399,7 @@ const COMPONENTS: &[(&str, &[Field])] = &[
     ("Attachment", files::ATTACHMENT),
     ("FileDownload", files::FILE_DOWNLOAD),
     ("IssueReport", ISSUE_REPORT),
+    ("IssueReportDetail", ISSUE_REPORT_DETAIL),
     ("User", USER),
     ("Notification", NOTIFICATION),
     ("AuditEntry", AUDIT_ENTRY),
