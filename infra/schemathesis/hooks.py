@@ -336,8 +336,18 @@ def only_declared_fields(case):
     return case
 
 
+def resolves_with_a_note(case):
+    # reports::IssueReport::triaged: resolving needs a resolution note, and a note is recorded
+    # only with resolving (status resolved in the same change).
+    if case.operation.path != "/v1/issues/{id}" or case.method.upper() != "PATCH":
+        return True
+    body = case.body if isinstance(case.body, dict) else {}
+    return (body.get("status") == "resolved") == ("resolution" in body)
+
+
 RULES = (
     cursor_is_issued,
+    resolves_with_a_note,
     places_differ,
     departs_in_the_future_before_arriving,
     keeps_the_schedule,

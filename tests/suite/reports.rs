@@ -11,10 +11,10 @@ use itinera::clock::UuidV7Ids;
 use itinera::identity::{Principal, Role, UserId};
 use itinera::jobs::{JobKind, Recipient, process_batch};
 use itinera::notifications::NotificationKind;
-use itinera::storage::{Query, Store};
-use itinera_http::Api;
 use itinera::ratelimit::RateLimitConfig;
+use itinera::storage::{Query, Store};
 use itinera_embedded::EmbeddedBlobs;
+use itinera_http::Api;
 use itinera_tests::files::{download_from, embedded_blobs, upload_to};
 use itinera_tests::{
     Backend, TestRequest, TestResponse, api_with_blobs, principal, register_customer, send,
@@ -83,7 +83,9 @@ impl Fleet {
         let body = car_body(&format!("ISS {n}"), &vin(n));
         let car = self
             .expect(
-                TestRequest::post("/v1/cars").bearer(&self.staff).json(&body),
+                TestRequest::post("/v1/cars")
+                    .bearer(&self.staff)
+                    .json(&body),
                 StatusCode::CREATED,
             )
             .await;
@@ -102,7 +104,9 @@ impl Fleet {
             "licenceNumber": "LOVEL815120A99",
             "licenceExpiry": "2040-01-01",
         });
-        let request = TestRequest::post("/v1/customers/me").bearer(&token).json(&profile);
+        let request = TestRequest::post("/v1/customers/me")
+            .bearer(&token)
+            .json(&profile);
         self.expect(request, StatusCode::CREATED).await;
         Customer { token, user_id }
     }
@@ -152,10 +156,17 @@ impl Fleet {
     async fn upload_photo(&self, token: &str, report: &str, bytes: &[u8]) -> String {
         let body = json!({"contentType": "image/jpeg", "size": bytes.len()});
         let response = self.start_photo(token, report, &body).await;
-        assert_eq!(response.status, StatusCode::CREATED, "{:?}", response.json());
+        assert_eq!(
+            response.status,
+            StatusCode::CREATED,
+            "{:?}",
+            response.json()
+        );
         let ticket = response.json()["data"].clone();
         let url = ticket["url"].as_str().unwrap();
-        upload_to(&self.blobs, url, "image/jpeg", bytes).await.unwrap();
+        upload_to(&self.blobs, url, "image/jpeg", bytes)
+            .await
+            .unwrap();
         ticket["uploadId"].as_str().unwrap().to_owned()
     }
 
@@ -191,10 +202,18 @@ async fn a_customer_reports_only_on_a_car_they_rent_or_rented(backend: Backend) 
     let contract = fleet.rental(&renter, &car, true).await;
 
     let response = fleet.report(&renter.token, &car, &issue("high")).await;
-    assert_eq!(response.status, StatusCode::CREATED, "{:?}", response.json());
+    assert_eq!(
+        response.status,
+        StatusCode::CREATED,
+        "{:?}",
+        response.json()
+    );
     let report = response.json()["data"].clone();
     let id = report["id"].as_str().unwrap().to_owned();
-    assert_eq!(response.header("location"), Some(format!("/v1/issues/{id}").as_str()));
+    assert_eq!(
+        response.header("location"),
+        Some(format!("/v1/issues/{id}").as_str())
+    );
     assert_eq!(response.header("etag"), Some("\"1\""));
     assert_eq!(report["status"], "open");
     assert_eq!(report["severity"], "high");
@@ -209,56 +228,125 @@ async fn a_customer_reports_only_on_a_car_they_rent_or_rented(backend: Backend) 
     // Naming the rental is fine when it is theirs and of this car.
     let named = json!({"severity": "low", "description": "A scratch", "contractId": contract});
     let response = fleet.report(&renter.token, &car, &named).await;
-    assert_eq!(response.status, StatusCode::CREATED, "{:?}", response.json());
+    assert_eq!(
+        response.status,
+        StatusCode::CREATED,
+        "{:?}",
+        response.json()
+    );
     assert_eq!(response.json()["data"]["contractId"], contract.as_str());
 
     // A car they never rented, a car that does not exist, a contract of another car: 404s.
-    assert_problem(&fleet.report(&renter.token, &other_car, &issue("low")).await, 404);
+    assert_problem(
+        &fleet.report(&renter.token, &other_car, &issue("low")).await,
+        404,
+    );
     let nowhere = uuid::Uuid::now_v7().to_string();
-    assert_problem(&fleet.report(&renter.token, &nowhere, &issue("low")).await, 404);
+    assert_problem(
+        &fleet.report(&renter.token, &nowhere, &issue("low")).await,
+        404,
+    );
     let elsewhere = json!({"severity": "low", "description": "x", "contractId": contract});
-    assert_problem(&fleet.report(&renter.token, &other_car, &elsewhere).await, 404);
+    assert_problem(
+        &fleet.report(&renter.token, &other_car, &elsewhere).await,
+        404,
+    );
     // Another customer on the renter's car, even naming the renter's contract: 404s.
     let stranger = fleet.customer("stranger").await;
-    assert_problem(&fleet.report(&stranger.token, &car, &issue("low")).await, 404);
+    assert_problem(
+        &fleet.report(&stranger.token, &car, &issue("low")).await,
+        404,
+    );
     assert_problem(&fleet.report(&stranger.token, &car, &named).await, 404);
     // A reservation not yet picked up never put the car in their hands.
     let waiting = fleet.customer("waiting").await;
     fleet.rental(&waiting, &other_car, false).await;
-    assert_problem(&fleet.report(&waiting.token, &other_car, &issue("low")).await, 404);
+    assert_problem(
+        &fleet
+            .report(&waiting.token, &other_car, &issue("low"))
+            .await,
+        404,
+    );
     // A customer with no profile at all.
     let bare = token_of(&principal(Role::Customer));
     assert_problem(&fleet.report(&bare, &car, &issue("low")).await, 404);
 
     // Staff report on any car; a contract they name must be of that car.
-    let response = fleet.report(&fleet.staff, &other_car, &issue("medium")).await;
-    assert_eq!(response.status, StatusCode::CREATED, "{:?}", response.json());
+    let response = fleet
+        .report(&fleet.staff, &other_car, &issue("medium"))
+        .await;
+    assert_eq!(
+        response.status,
+        StatusCode::CREATED,
+        "{:?}",
+        response.json()
+    );
     assert_problem(&fleet.report(&fleet.staff, &other_car, &named).await, 404);
 
     // The reporter and staff read it; anyone else is told it does not exist.
     let read = TestRequest::get(format!("/v1/issues/{id}"));
-    assert_eq!(fleet.send(read.clone().bearer(&renter.token)).await.status, StatusCode::OK);
-    assert_eq!(fleet.send(read.clone().bearer(&fleet.staff)).await.status, StatusCode::OK);
+    assert_eq!(
+        fleet.send(read.clone().bearer(&renter.token)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        fleet.send(read.clone().bearer(&fleet.staff)).await.status,
+        StatusCode::OK
+    );
     assert_problem(&fleet.send(read.bearer(&stranger.token)).await, 404);
 
     // A customer lists their own, whatever they filter by; staff list all, by filter.
     assert_eq!(fleet.list(&renter.token, "").await.len(), 2);
-    assert_eq!(fleet.list(&renter.token, &format!("?carId={other_car}")).await.len(), 0);
+    assert_eq!(
+        fleet
+            .list(&renter.token, &format!("?carId={other_car}"))
+            .await
+            .len(),
+        0
+    );
     assert!(fleet.list(&stranger.token, "").await.is_empty());
     let all = fleet.list(&fleet.staff, "").await;
     assert_eq!(all.len(), 3);
-    let created: Vec<&str> = all.iter().map(|r| r["createdAt"].as_str().unwrap()).collect();
-    assert!(created.windows(2).all(|w| w[0] >= w[1]), "newest first: {created:?}");
-    assert_eq!(fleet.list(&fleet.staff, &format!("?carId={car}")).await.len(), 2);
+    let created: Vec<&str> = all
+        .iter()
+        .map(|r| r["createdAt"].as_str().unwrap())
+        .collect();
+    assert!(
+        created.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {created:?}"
+    );
+    assert_eq!(
+        fleet
+            .list(&fleet.staff, &format!("?carId={car}"))
+            .await
+            .len(),
+        2
+    );
     let high = fleet.list(&fleet.staff, "?severity=high").await;
     assert_eq!(high.len(), 1);
     assert_eq!(high[0]["id"], id.as_str());
-    assert_eq!(fleet.list(&fleet.staff, "?status=open&severity=medium").await.len(), 1);
-    assert!(fleet.list(&fleet.staff, "?status=resolved").await.is_empty());
+    assert_eq!(
+        fleet
+            .list(&fleet.staff, "?status=open&severity=medium")
+            .await
+            .len(),
+        1
+    );
+    assert!(
+        fleet
+            .list(&fleet.staff, "?status=resolved")
+            .await
+            .is_empty()
+    );
     let paged = TestRequest::get("/v1/issues?limit=2").bearer(&fleet.staff);
     let first = fleet.send(paged).await.json();
-    let cursor = first["pagination"]["nextCursor"].as_str().unwrap().to_owned();
-    let rest = fleet.list(&fleet.staff, &format!("?limit=2&cursor={cursor}")).await;
+    let cursor = first["pagination"]["nextCursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rest = fleet
+        .list(&fleet.staff, &format!("?limit=2&cursor={cursor}"))
+        .await;
     assert_eq!(rest.len(), 1);
 }
 
@@ -267,7 +355,11 @@ async fn staff_triage_moves_forward_and_tells_the_reporter_once_per_status(backe
     let car = fleet.car(3).await;
     let renter = fleet.customer("reporter").await;
     fleet.rental(&renter, &car, true).await;
-    let report = fleet.report(&renter.token, &car, &issue("medium")).await.json()["data"].clone();
+    let report = fleet
+        .report(&renter.token, &car, &issue("medium"))
+        .await
+        .json()["data"]
+        .clone();
     let id = report["id"].as_str().unwrap();
     let patch = |body: Value| TestRequest::patch(format!("/v1/issues/{id}")).json(&body);
     let outbox_before = staged(&*fleet.store).await.len();
@@ -283,10 +375,20 @@ async fn staff_triage_moves_forward_and_tells_the_reporter_once_per_status(backe
         .bearer(&fleet.staff)
         .header("If-Match", "\"1\"");
     assert_problem(&fleet.send(stale).await, 412);
-    let back = fleet.send(patch(json!({"status": "open"})).bearer(&fleet.staff)).await;
+    let back = fleet
+        .send(patch(json!({"status": "open"})).bearer(&fleet.staff))
+        .await;
     let problem = assert_problem(&back, 409);
-    assert!(problem["detail"].as_str().unwrap().contains("only moves forward"), "{problem}");
-    let unexplained = fleet.send(patch(json!({"status": "resolved"})).bearer(&fleet.staff)).await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("only moves forward"),
+        "{problem}"
+    );
+    let unexplained = fleet
+        .send(patch(json!({"status": "resolved"})).bearer(&fleet.staff))
+        .await;
     let problem = assert_problem(&unexplained, 400);
     assert_eq!(problem["errors"][0]["field"], "resolution", "{problem}");
     let resolved = patch(json!({"status": "resolved", "resolution": "Brake pads replaced"}))
@@ -308,7 +410,11 @@ async fn staff_triage_moves_forward_and_tells_the_reporter_once_per_status(backe
         .collect();
     assert_eq!(jobs.len() - outbox_before, 2, "{jobs:?}");
     assert_eq!(notices.len(), 2);
-    assert!(notices.iter().all(|job| job.recipient == Recipient::UserId(renter.user_id.clone())));
+    assert!(
+        notices
+            .iter()
+            .all(|job| job.recipient == Recipient::UserId(renter.user_id.clone()))
+    );
 
     // Delivered twice over, they notify and email the reporter once each.
     let mailer = Arc::new(RecordingMailer::new());
@@ -327,7 +433,11 @@ async fn staff_triage_moves_forward_and_tells_the_reporter_once_per_status(backe
         .collect();
     assert_eq!(notified.len(), 2, "{notified:?}");
     assert!(notified.iter().all(|n| n.issue_id.as_deref() == Some(id)));
-    let mut titles: Vec<String> = mailer.sent().iter().map(|m| m.subject().to_owned()).collect();
+    let mut titles: Vec<String> = mailer
+        .sent()
+        .iter()
+        .map(|m| m.subject().to_owned())
+        .collect();
     titles.sort();
     assert_eq!(
         titles,
@@ -336,14 +446,24 @@ async fn staff_triage_moves_forward_and_tells_the_reporter_once_per_status(backe
             "Issue report resolved: Toyota Corolla (ISS3)"
         ]
     );
-    assert!(mailer.sent().iter().any(|m| m.text_body().contains("Brake pads replaced")));
+    assert!(
+        mailer
+            .sent()
+            .iter()
+            .any(|m| m.text_body().contains("Brake pads replaced"))
+    );
 }
 
 async fn a_critical_report_takes_an_available_car_out_of_service(backend: Backend) {
     let fleet = fleet(&backend);
     let car = fleet.car(4).await;
     let response = fleet.report(&fleet.staff, &car, &issue("critical")).await;
-    assert_eq!(response.status, StatusCode::CREATED, "{:?}", response.json());
+    assert_eq!(
+        response.status,
+        StatusCode::CREATED,
+        "{:?}",
+        response.json()
+    );
     assert_eq!(response.json()["data"]["carAction"], "moved_to_maintenance");
     assert_eq!(fleet.car_status(&car).await, "maintenance");
     let audit = fleet
@@ -351,7 +471,11 @@ async fn a_critical_report_takes_an_available_car_out_of_service(backend: Backen
         .query(Query::partition(None, format!("AUDIT#car#{car}")))
         .await
         .unwrap();
-    assert_eq!(audit.items.len(), 2, "the car's creation and its move to maintenance");
+    assert_eq!(
+        audit.items.len(),
+        2,
+        "the car's creation and its move to maintenance"
+    );
     let read = TestRequest::get(format!("/v1/cars/{car}")).bearer(&fleet.staff);
     assert_eq!(fleet.send(read).await.header("etag"), Some("\"2\""));
     // Reserving it is refused now.
@@ -371,7 +495,9 @@ async fn a_critical_report_takes_an_available_car_out_of_service(backend: Backen
         .bearer(&fleet.staff)
         .json(&json!({"status": "retired"}));
     fleet.expect(retire, StatusCode::OK).await;
-    let report = fleet.report(&fleet.staff, &retired, &issue("critical")).await;
+    let report = fleet
+        .report(&fleet.staff, &retired, &issue("critical"))
+        .await;
     assert_eq!(report.json()["data"]["carAction"], "car_retired");
     assert_eq!(fleet.car_status(&retired).await, "retired");
     // A report below critical leaves the car alone.
@@ -388,10 +514,19 @@ async fn a_critical_report_on_a_rented_car_alerts_every_staff_user_once(backend:
     fleet.rental(&renter, &car, true).await;
 
     let response = fleet.report(&renter.token, &car, &issue("critical")).await;
-    assert_eq!(response.status, StatusCode::CREATED, "{:?}", response.json());
+    assert_eq!(
+        response.status,
+        StatusCode::CREATED,
+        "{:?}",
+        response.json()
+    );
     let report = response.json()["data"].clone();
     assert_eq!(report["carAction"], "staff_notified");
-    assert_eq!(fleet.car_status(&car).await, "rented", "the renter keeps the car");
+    assert_eq!(
+        fleet.car_status(&car).await,
+        "rented",
+        "the renter keeps the car"
+    );
 
     let alerts: Vec<_> = staged(&*fleet.store)
         .await
@@ -420,7 +555,11 @@ async fn photos_are_confirmed_onto_a_report_at_most_ten_and_shown_with_download_
     let car = fleet.car(8).await;
     let renter = fleet.customer("photographer").await;
     fleet.rental(&renter, &car, true).await;
-    let report = fleet.report(&renter.token, &car, &issue("high")).await.json()["data"].clone();
+    let report = fleet
+        .report(&renter.token, &car, &issue("high"))
+        .await
+        .json()["data"]
+        .clone();
     let id = report["id"].as_str().unwrap().to_owned();
     assert_eq!(report["photos"], json!([]));
 
@@ -440,7 +579,9 @@ async fn photos_are_confirmed_onto_a_report_at_most_ten_and_shown_with_download_
     assert_problem(&fleet.start_photo(&stranger.token, &id, &jpeg).await, 404);
 
     // The reporter's photo: uploaded, confirmed, then shown with a URL that serves it.
-    let upload = fleet.upload_photo(&renter.token, &id, b"\xff\xd8\xffone").await;
+    let upload = fleet
+        .upload_photo(&renter.token, &id, b"\xff\xd8\xffone")
+        .await;
     let confirmed = fleet.confirm_photo(&renter.token, &id, &upload).await;
     assert_eq!(confirmed.status, StatusCode::OK, "{:?}", confirmed.json());
     let photos = confirmed.json()["data"]["photos"].clone();
@@ -453,12 +594,21 @@ async fn photos_are_confirmed_onto_a_report_at_most_ten_and_shown_with_download_
     let read = TestRequest::get(format!("/v1/issues/{id}")).bearer(&renter.token);
     let shown = fleet.expect(read, StatusCode::OK).await;
     let url = shown["photos"][0]["url"].as_str().unwrap();
-    assert_eq!(download_from(&fleet.blobs, url).await.unwrap(), b"\xff\xd8\xffone");
+    assert_eq!(
+        download_from(&fleet.blobs, url).await.unwrap(),
+        b"\xff\xd8\xffone"
+    );
     assert!(shown["photos"][0]["expiresAt"].is_string());
     // An upload never confirmed is not shown.
     fleet.upload_photo(&renter.token, &id, b"pending").await;
     let read = TestRequest::get(format!("/v1/issues/{id}")).bearer(&fleet.staff);
-    assert_eq!(fleet.expect(read, StatusCode::OK).await["photos"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        fleet.expect(read, StatusCode::OK).await["photos"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 
     // Staff fill it to nine; two confirms racing for the tenth: exactly one is recorded.
     for n in 2..=9u8 {
@@ -481,7 +631,10 @@ async fn photos_are_confirmed_onto_a_report_at_most_ten_and_shown_with_download_
     // The eleventh is refused from the start now.
     let refused = fleet.start_photo(&renter.token, &id, &jpeg).await;
     let problem = assert_problem(&refused, 409);
-    assert!(problem["detail"].as_str().unwrap().contains("10 photos"), "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("10 photos"),
+        "{problem}"
+    );
     // Lists show the photos without URLs.
     let listed = fleet.list(&renter.token, "").await;
     assert_eq!(listed[0]["photos"].as_array().unwrap().len(), 10);

@@ -34,8 +34,8 @@ pub use model::{
     Contract, ContractFilter, ContractId, ContractStatus, Damages, FuelLevel, RentalPeriod,
     Reservation,
 };
-pub use read::{ContractPage, get_contract, list_contracts};
 pub(crate) use read::has_rented;
+pub use read::{ContractPage, get_contract, list_contracts};
 pub use reminders::queue_rental_reminders;
 pub use reschedule::{MAX_MOVED_DAYS, NewDates, reschedule_contract};
 pub use reserve::{RESERVE_OPERATION, ReserveOutcome, reserve_contract};

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::jobs::{BookingSnapshot, ContractSnapshot, IssueSnapshot, Job, JobKind, Subject};
-use crate::reports::ReportStatus;
 use crate::money::Money;
+use crate::reports::ReportStatus;
 
 /// A title (also the email's subject) and a body.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -398,7 +398,10 @@ mod tests {
             resolution: Some("Brake pads replaced".into()),
         });
         let resolved = message_for(&job);
-        assert_eq!(resolved.title, "Issue report resolved: Toyota Corolla (KA01AB1234)");
+        assert_eq!(
+            resolved.title,
+            "Issue report resolved: Toyota Corolla (KA01AB1234)"
+        );
         assert_eq!(
             resolved.body,
             "Your high issue report on the Toyota Corolla (KA01AB1234) is resolved: Brake pads \
@@ -409,7 +412,11 @@ mod tests {
         job.kind = JobKind::CriticalIssueOnRental;
         let alert = message_for(&job);
         assert!(alert.title.starts_with("Critical issue on a rented car"));
-        assert!(alert.body.contains("put it into maintenance when it is returned"));
+        assert!(
+            alert
+                .body
+                .contains("put it into maintenance when it is returned")
+        );
     }
 
     #[test]

@@ -78,7 +78,12 @@ pub async fn file_report(
             Some(action) => on_car(&car, action, context, ids, now)?,
             None => Vec::new(),
         };
-        extra.extend(alerts.iter().map(outbox::stage).collect::<Result<Vec<_>, _>>()?);
+        extra.extend(
+            alerts
+                .iter()
+                .map(outbox::stage)
+                .collect::<Result<Vec<_>, _>>()?,
+        );
         let operations =
             entity::creation(&report, records::item(&report)?, extra, context, now, ids)?;
         match store.transact(operations).await {
@@ -168,8 +173,7 @@ async fn may_report(
             ContractStatus::Active | ContractStatus::Completed
         );
         let fits = contract.car_id == new.car_id
-            && (caller.is_staff()
-                || (rental && contract.visible_to(&caller.user_id, false)));
+            && (caller.is_staff() || (rental && contract.visible_to(&caller.user_id, false)));
         return if fits { Ok(()) } else { Err(contract_gone()) };
     }
     if caller.is_staff() {
@@ -196,14 +200,26 @@ mod tests {
 
     /// The alert a critical report on a rented car stages for `user`.
     fn alert(ids: &dyn IdGenerator, report: &IssueReport, user: &crate::identity::UserId) -> Job {
-        notices::job(ids, JobKind::CriticalIssueOnRental, user, (report, "car"), report.created_at)
+        notices::job(
+            ids,
+            JobKind::CriticalIssueOnRental,
+            user,
+            (report, "car"),
+            report.created_at,
+        )
     }
 
     #[test]
     fn a_critical_report_acts_on_the_car_by_its_status() {
-        assert_eq!(car_action(CarStatus::Available), CarAction::MovedToMaintenance);
+        assert_eq!(
+            car_action(CarStatus::Available),
+            CarAction::MovedToMaintenance
+        );
         assert_eq!(car_action(CarStatus::Rented), CarAction::StaffNotified);
-        assert_eq!(car_action(CarStatus::Maintenance), CarAction::AlreadyInMaintenance);
+        assert_eq!(
+            car_action(CarStatus::Maintenance),
+            CarAction::AlreadyInMaintenance
+        );
         assert_eq!(car_action(CarStatus::Retired), CarAction::CarRetired);
     }
 
@@ -224,8 +240,18 @@ mod tests {
         let WriteOp::Update(update) = &writes[0] else {
             panic!("{writes:?}");
         };
-        assert!(update.set.iter().any(|(name, value)| name == "status" && value == "maintenance"));
-        assert!(update.set.iter().any(|(name, value)| name == "gsi2pk" && value == "CARS#STATUS#maintenance"));
+        assert!(
+            update
+                .set
+                .iter()
+                .any(|(name, value)| name == "status" && value == "maintenance")
+        );
+        assert!(
+            update
+                .set
+                .iter()
+                .any(|(name, value)| name == "gsi2pk" && value == "CARS#STATUS#maintenance")
+        );
         assert_eq!(
             update.condition,
             Some(Condition::compare("status", Comparison::Equal, "available"))
@@ -235,8 +261,14 @@ mod tests {
             status: CarStatus::Rented,
             ..sample_car()
         };
-        let check = on_car(&rented, CarAction::StaffNotified, &context, &SystemIds, Utc::now())
-            .unwrap();
+        let check = on_car(
+            &rented,
+            CarAction::StaffNotified,
+            &context,
+            &SystemIds,
+            Utc::now(),
+        )
+        .unwrap();
         assert!(matches!(&check[..], [WriteOp::Check { condition, .. }]
             if *condition == Condition::compare("status", Comparison::Equal, "rented")));
     }
@@ -244,9 +276,21 @@ mod tests {
     #[test]
     fn each_staff_user_gets_an_alert_of_their_own() {
         let report = crate::reports::model::tests::report();
-        let first = alert(&SystemIds, &report, &crate::identity::UserId::from(uuid::Uuid::nil()));
-        let second = alert(&SystemIds, &report, &crate::identity::UserId::from(uuid::Uuid::max()));
+        let first = alert(
+            &SystemIds,
+            &report,
+            &crate::identity::UserId::from(uuid::Uuid::nil()),
+        );
+        let second = alert(
+            &SystemIds,
+            &report,
+            &crate::identity::UserId::from(uuid::Uuid::max()),
+        );
         assert_ne!(first.dedup_key(), second.dedup_key());
-        assert!(first.dedup_key().starts_with(&format!("critical-issue-on-rental#{}#", report.id)));
+        assert!(
+            first
+                .dedup_key()
+                .starts_with(&format!("critical-issue-on-rental#{}#", report.id))
+        );
     }
 }

@@ -55,8 +55,8 @@ pub(crate) async fn staff_users(store: &dyn Store) -> Result<Vec<UserId>, Domain
         if left == 0 {
             break;
         }
-        let limit = PageLimit::try_from(i64::try_from(left).unwrap_or(i64::MAX))
-            .unwrap_or_default();
+        let limit =
+            PageLimit::try_from(i64::try_from(left).unwrap_or(i64::MAX)).unwrap_or_default();
         let page = accounts::list_users(store, Some(role), limit, None).await?;
         staff.extend(
             page.users

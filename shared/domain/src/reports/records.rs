@@ -14,7 +14,9 @@ use super::model::{IssueReport, ReportFilter, ReportId, ReportStatus};
 use crate::cars::CarId;
 use crate::entity::EntityKind;
 use crate::identity::UserId;
-use crate::storage::{Comparison, Condition, Index, Item, ItemKeys, Key, StoreError, timestamp, to_item};
+use crate::storage::{
+    Comparison, Condition, Index, Item, ItemKeys, Key, StoreError, timestamp, to_item,
+};
 
 /// The entity type stored items and audit entries name issue reports by.
 pub(crate) const ENTITY: EntityKind = EntityKind::IssueReport;
@@ -140,14 +142,17 @@ pub(crate) fn remaining_filter(filter: &ReportFilter, index: Index) -> Option<Co
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reports::model::tests::report;
     use crate::reports::model::Severity;
+    use crate::reports::model::tests::report;
     use crate::storage::from_item;
 
     #[test]
     fn a_report_survives_the_round_trip_through_its_item() {
         let original = report();
-        assert_eq!(from_item::<IssueReport>(item(&original).unwrap()).unwrap(), original);
+        assert_eq!(
+            from_item::<IssueReport>(item(&original).unwrap()).unwrap(),
+            original
+        );
     }
 
     #[test]
@@ -156,18 +161,27 @@ mod tests {
         let item = item(&report).unwrap();
         let id = &report.id;
         assert_eq!(item["pk"], format!("REPORT#{id}"));
-        assert_eq!(item["gsi1pk"], format!("REPORTS#REPORTER#{}", report.reporter_id));
+        assert_eq!(
+            item["gsi1pk"],
+            format!("REPORTS#REPORTER#{}", report.reporter_id)
+        );
         assert_eq!(item["gsi1sk"], format!("2026-11-21T08:00:00.123Z#{id}"));
         assert_eq!(item["gsi2pk"], format!("REPORTS#CAR#{}", report.car_id));
         assert_eq!(item["gsi3pk"], "REPORTS");
-        assert_eq!(item["gsi3sk"], format!("3#open#2026-11-21T08:00:00.123Z#{id}"));
+        assert_eq!(
+            item["gsi3sk"],
+            format!("3#open#2026-11-21T08:00:00.123Z#{id}")
+        );
         assert_eq!(item["gsi2sk"], item["gsi1sk"]);
         assert_eq!(item[PHOTO_COUNT], 0);
     }
 
     #[test]
     fn newest_first_puts_open_before_in_progress_before_resolved() {
-        let mut prefixes: Vec<String> = ReportStatus::ALL.iter().map(|s| status_prefix(*s)).collect();
+        let mut prefixes: Vec<String> = ReportStatus::ALL
+            .iter()
+            .map(|s| status_prefix(*s))
+            .collect();
         prefixes.sort_unstable_by(|a, b| b.cmp(a));
         assert_eq!(prefixes, ["3#open#", "2#in_progress#", "1#resolved#"]);
     }
@@ -181,8 +195,15 @@ mod tests {
         };
         assert_eq!(
             remaining_filter(&filter, CAR_INDEX),
-            Some(Condition::compare("severity", Comparison::Equal, "critical"))
+            Some(Condition::compare(
+                "severity",
+                Comparison::Equal,
+                "critical"
+            ))
         );
-        assert_eq!(remaining_filter(&ReportFilter::default(), STATUS_INDEX), None);
+        assert_eq!(
+            remaining_filter(&ReportFilter::default(), STATUS_INDEX),
+            None
+        );
     }
 }

@@ -50,7 +50,8 @@ pub async fn triage_report(
         }
         Ok(revision)
     };
-    let changed = entity::update(store, clock, ids, context, &id.key(), precondition, revise).await?;
+    let changed =
+        entity::update(store, clock, ids, context, &id.key(), precondition, revise).await?;
     outbox::dispatch(store, queue, &staged).await;
     Ok(changed)
 }

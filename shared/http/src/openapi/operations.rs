@@ -6,8 +6,8 @@
 
 use crate::fields::Field;
 use crate::handlers::{
-    accounts, airplanes, airports, audit, auth, bookings, cars, catalogue, contracts, customers, files,
-    flights, notifications, reports,
+    accounts, airplanes, airports, audit, auth, bookings, cars, catalogue, contracts, customers,
+    files, flights, notifications, reports,
 };
 use crate::routes::Route;
 
