@@ -12,7 +12,7 @@ use crate::error::DomainError;
 use crate::identity::{Role, UserId};
 use crate::jobs::{IssueSnapshot, Job, JobId, JobKind, Recipient, Subject};
 use crate::pagination::PageLimit;
-use crate::storage::Store;
+use crate::storage::{Store, StoreError};
 
 /// The most staff users a critical issue on a rented car alerts: their jobs are staged in the
 /// report's own transaction, beside the report, the car's check and the audit entry, within the
@@ -55,8 +55,10 @@ pub(crate) async fn staff_users(store: &dyn Store) -> Result<Vec<UserId>, Domain
         if left == 0 {
             break;
         }
-        let limit =
-            PageLimit::try_from(i64::try_from(left).unwrap_or(i64::MAX)).unwrap_or_default();
+        // 1..=90 places left, within a page's 1..=100.
+        let limit = i64::try_from(left)
+            .map_err(StoreError::internal)
+            .and_then(|left| PageLimit::try_from(left).map_err(StoreError::internal))?;
         let page = accounts::list_users(store, Some(role), limit, None).await?;
         staff.extend(
             page.users
