@@ -64,14 +64,14 @@ pub async fn file_report(
         let action = (new.severity == Severity::Critical).then(|| car_action(car.status));
         let report = IssueReport::filed(id.clone(), new, caller.user_id.clone(), action, now);
         let alerts = match action {
-            Some(CarAction::StaffNotified) => notices::staff_users(store)
-                .await?
-                .iter()
-                .map(|user| {
-                    let kind = JobKind::CriticalIssueOnRental;
-                    notices::job(ids, kind, user, (&report, &car.label()), now)
-                })
-                .collect(),
+            Some(CarAction::StaffNotified) => {
+                let (kind, name) = (JobKind::CriticalIssueOnRental, car.label());
+                notices::staff_users(store)
+                    .await?
+                    .iter()
+                    .map(|user| notices::job(ids, kind.clone(), user, (&report, &name), now))
+                    .collect()
+            }
             _ => Vec::new(),
         };
         let mut extra = match action {
