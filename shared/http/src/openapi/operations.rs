@@ -369,7 +369,7 @@ pub(crate) fn operation(route: &Route) -> Option<Operation> {
             Object(files::CONFIRM_FIELDS),
             Ok("IssueReport"),
         )
-        .problems(&[422]),
+        .versioned(),
         _ => return None,
     };
     Some(operation)
