@@ -403,8 +403,32 @@ def only_declared_fields(case):
     return case
 
 
+def names_a_rental_of_the_car(case):
+    """reports::create: a report's `contractId` names a contract of the car in its path (for a
+    customer, their own active or completed one); a generated one that names another car's, or
+    none the caller can read, is left out, so the report is about the car alone."""
+    if case.operation.path != "/v1/cars/{id}/issues" or not isinstance(case.body, dict):
+        return case
+    if "contractId" in case.body:
+        contract = held(f"/v1/contracts/{case.body['contractId']}")
+        car = (case.path_parameters or {}).get("id")
+        if contract is None or contract.get("carId") != car:
+            del case.body["contractId"]
+    return case
+
+
+def resolves_with_a_note(case):
+    # reports::IssueReport::triaged: resolving needs a resolution note, and a note is recorded
+    # only with resolving (status resolved in the same change).
+    if case.operation.path != "/v1/issues/{id}" or case.method.upper() != "PATCH":
+        return True
+    body = case.body if isinstance(case.body, dict) else {}
+    return (body.get("status") == "resolved") == ("resolution" in body)
+
+
 RULES = (
     cursor_is_issued,
+    resolves_with_a_note,
     places_differ,
     departs_in_the_future_before_arriving,
     keeps_the_schedule,
@@ -435,6 +459,7 @@ def map_case(context, case):
         days_make_a_range,
         reschedules_within_reach,
         papers_end_after_they_start,
+        names_a_rental_of_the_car,
     ):
         case = change(case)
     return case

@@ -19,7 +19,7 @@ use itinera_tests::{
 use serde_json::json;
 
 /// Who may call each route, written down independently of the route table.
-const EXPECTED: [(&str, Access); 77] = [
+const EXPECTED: [(&str, Access); 83] = [
     ("health", Access::Anonymous),
     ("register", Access::Anonymous),
     ("login", Access::Anonymous),
@@ -97,6 +97,12 @@ const EXPECTED: [(&str, Access); 77] = [
     ("cancel-contract", Access::Customer),
     ("pick-up-contract", Access::Staff),
     ("return-contract", Access::Staff),
+    ("create-issue", Access::Customer),
+    ("list-issues", Access::Customer),
+    ("get-issue", Access::Customer),
+    ("update-issue", Access::Staff),
+    ("start-issue-photo", Access::Customer),
+    ("confirm-issue-photo", Access::Customer),
 ];
 
 #[test]

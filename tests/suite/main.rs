@@ -63,5 +63,7 @@ mod payment_recovery;
 mod queue_conformance;
 mod ratelimit;
 mod rental_jobs;
+mod reports;
+mod reports_concurrency;
 mod template;
 mod worker;

@@ -23,7 +23,7 @@ use crate::contract_concurrency::{Rental, day, rental_for, respond};
 use crate::worker::{RecordingMailer, notifications_of, raw_delivery, register_customer, worker};
 
 /// The jobs waiting in the outbox, as the relay would send them, oldest first.
-async fn staged(store: &dyn Store) -> Vec<Job> {
+pub(crate) async fn staged(store: &dyn Store) -> Vec<Job> {
     let page = store
         .query(Query::partition(None, "OUTBOX"))
         .await

@@ -71,6 +71,7 @@ pub const PATH_SAMPLES: &[(&str, &str)] = &[
     ("contracts", "0190f5d2-b000-7c4b-9a1e-3f2b8c4d5e6f"),
     ("insurance", "0190f5d2-b100-7c4b-9a1e-3f2b8c4d5e6f"),
     ("registrations", "0190f5d2-b200-7c4b-9a1e-3f2b8c4d5e6f"),
+    ("issues", "0190f5d2-b300-7c4b-9a1e-3f2b8c4d5e6f"),
 ];
 
 /// The route whose request the preflight sample asks about.
@@ -455,6 +456,43 @@ pub static ENTRIES: &[Entry] = &[
         "Takes the car back: the contract completed and priced, the car available.",
     )
     .body(r#"{"mileage": 12900, "fuelLevel": 80}"#),
+    function(
+        "create-issue",
+        Rental,
+        "Reports an issue with a car: a customer on a car they rent or rented, staff on any car; \
+         a critical one takes the car out of service.",
+    )
+    .body(r#"{"severity": "high", "description": "The brakes squeal when cold."}"#),
+    function(
+        "list-issues",
+        Rental,
+        "Lists the caller's issue reports, or every report by status, car and severity for staff.",
+    )
+    .query(&[("status", "open"), ("limit", "20")]),
+    function(
+        "get-issue",
+        Rental,
+        "Reads one issue report, for its reporter or staff.",
+    ),
+    function(
+        "update-issue",
+        Rental,
+        "Moves an issue report's status forward (staff) and tells its reporter.",
+    )
+    .body(r#"{"status": "in_progress"}"#),
+    function(
+        "start-issue-photo",
+        Rental,
+        "Starts the upload of a photo to an issue report (its reporter or staff): a presigned \
+         upload URL for a JPEG, PNG or WebP of at most 10 MiB.",
+    )
+    .body(r#"{"contentType": "image/jpeg", "size": 482113}"#),
+    function(
+        "confirm-issue-photo",
+        Rental,
+        "Confirms a photo upload and records it on its issue report (at most 10 photos).",
+    )
+    .body(r#"{"uploadId": "0190f5d2-b200-7c4b-9a1e-3f2b8c4d5e6f"}"#),
     function(
         "preflight",
         Platform,

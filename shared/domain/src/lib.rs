@@ -17,6 +17,9 @@
 //! - [`contracts`]: rental contracts, whose days of a car never overlap (one slot item per day
 //!   taken in the contract's own transaction), with their pickup and return, the confirmation
 //!   job a reservation stages, and the scheduled pickup and return reminders.
+//! - [`reports`]: issue reports on cars (`/v1/issues`): filed by a customer who rents or rented
+//!   the car or by staff, triaged forward only with the reporter told, and a critical one taking
+//!   the car out of service in its own transaction.
 //! - `contention`: backoff between colliding transactions (bookings and contracts).
 //! - [`calendar`]: whole days (`yyyy-mm-dd`) and ranges of them, for licence expiries and rental
 //!   dates.
@@ -87,6 +90,7 @@ pub mod notifications;
 pub mod pagination;
 pub mod payments;
 pub mod ratelimit;
+pub mod reports;
 pub mod storage;
 pub mod telemetry;
 pub mod version;

@@ -21,7 +21,7 @@ pub use itinera::storage::StoreAccess;
 
 use super::handlers::{
     self, accounts, airplanes, airports, audit, auth, bookings, cars, catalogue, contracts,
-    customers, fleet, flights, health, notifications,
+    customers, fleet, flights, health, notifications, reports,
 };
 use super::problem::ApiError;
 use super::reply::Reply;
@@ -326,6 +326,12 @@ pub static ROUTES: &[&Route] = &[
     &CANCEL_CONTRACT,
     &PICK_UP_CONTRACT,
     &RETURN_CONTRACT,
+    &CREATE_ISSUE,
+    &LIST_ISSUES,
+    &GET_ISSUE,
+    &UPDATE_ISSUE,
+    &START_ISSUE_PHOTO,
+    &CONFIRM_ISSUE_PHOTO,
 ];
 
 route!(HEALTH: GET "/v1/health" -> "health", Anonymous, Global, Read, health::check);
@@ -560,6 +566,40 @@ route!(
 route!(
     RETURN_CONTRACT: POST "/v1/contracts/{id}/return" -> "return-contract",
     Staff, Write, ReadWrite, contracts::give_back
+);
+
+// Customers report issues on cars they rent or rented and read their own reports (others' are
+// 404s); staff report on any car, see every report and triage them. Filing a critical report on a
+// rented car, and every status change, stage notices for the worker.
+route!(
+    CREATE_ISSUE: POST "/v1/cars/{id}/issues" -> "create-issue",
+    Customer, Write, ReadWrite, reports::create; enqueues_jobs
+);
+
+route!(
+    LIST_ISSUES: GET "/v1/issues" -> "list-issues",
+    Customer, Global, Read, reports::list; pages
+);
+
+route!(
+    GET_ISSUE: GET "/v1/issues/{id}" -> "get-issue",
+    Customer, Global, Read, reports::get; files_download("issues/*/photos")
+);
+
+route!(
+    UPDATE_ISSUE: PATCH "/v1/issues/{id}" -> "update-issue",
+    Staff, Write, ReadWrite, reports::update; enqueues_jobs
+);
+
+// The reporter and staff add photos to a report: an upload URL, then the confirm.
+route!(
+    START_ISSUE_PHOTO: POST "/v1/issues/{id}/photos" -> "start-issue-photo",
+    Customer, Write, ReadWrite, reports::start_photo; files_upload("issues/*/photos")
+);
+
+route!(
+    CONFIRM_ISSUE_PHOTO: POST "/v1/issues/{id}/photos/confirm" -> "confirm-issue-photo",
+    Customer, Write, ReadWrite, reports::confirm_photo; files_confirm("issues/*/photos")
 );
 
 route!(

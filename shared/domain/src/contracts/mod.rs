@@ -34,6 +34,7 @@ pub use model::{
     Contract, ContractFilter, ContractId, ContractStatus, Damages, FuelLevel, RentalPeriod,
     Reservation,
 };
+pub(crate) use read::has_rented;
 pub use read::{ContractPage, get_contract, list_contracts};
 pub use reminders::queue_rental_reminders;
 pub use reschedule::{MAX_MOVED_DAYS, NewDates, reschedule_contract};

@@ -57,3 +57,34 @@ pub async fn list_contracts(
     query.order = Order::Descending;
     entity::list(store, query, limit, start_after).await
 }
+
+/// Whether `customer` rents or rented `car`: one of their contracts of that car is `active` or
+/// `completed` (a reserved or cancelled one never put the car in their hands). Queries the
+/// customer's own contracts (index 1, a few per customer) filtered to the car; never a scan.
+pub(crate) async fn has_rented(
+    store: &dyn Store,
+    customer: &crate::customers::CustomerId,
+    car: &crate::cars::CarId,
+) -> Result<bool, DomainError> {
+    let mut query = Query::partition(Some(CUSTOMER_INDEX), records::customer_partition(customer));
+    query.filter = records::remaining_filter(
+        &ContractFilter {
+            car_id: Some(car.clone()),
+            ..ContractFilter::default()
+        },
+        CUSTOMER_INDEX,
+    );
+    let items = crate::storage::query_all(store, query).await?;
+    let rented = items
+        .into_iter()
+        .map(<Contract as entity::Stored>::from_item)
+        .collect::<Result<Vec<_>, _>>()?
+        .iter()
+        .any(|contract| {
+            matches!(
+                contract.status,
+                super::ContractStatus::Active | super::ContractStatus::Completed
+            )
+        });
+    Ok(rented)
+}

@@ -197,6 +197,8 @@ pub enum EntityKind {
     FleetReminder,
     /// A confirmed file on a record (an insurance policy's document), kept on the record's item.
     Document,
+    /// An issue reported on a car (`/v1/issues`).
+    IssueReport,
 }
 
 impl EntityKind {
@@ -234,6 +236,7 @@ impl EntityKind {
         EntityKind::ServiceRecord,
         EntityKind::FleetReminder,
         EntityKind::Document,
+        EntityKind::IssueReport,
     ];
 
     /// The kinds the API names resources by, and so the kinds the audit log can be filtered by:
@@ -276,6 +279,7 @@ impl EntityKind {
             EntityKind::ServiceRecord => "service-record",
             EntityKind::FleetReminder => "fleet-reminder",
             EntityKind::Document => "document",
+            EntityKind::IssueReport => "issue-report",
         }
     }
 

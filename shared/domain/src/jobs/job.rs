@@ -13,6 +13,7 @@ use crate::accounts::Email;
 use crate::calendar::Day;
 use crate::identity::UserId;
 use crate::money::Money;
+use crate::reports::{ReportStatus, Severity};
 
 crate::identity::uuid_id!(
     /// A job's identifier: the queue message's id.
@@ -43,6 +44,11 @@ pub enum JobKind {
     ReturnReminder,
     /// A car's insurance policy or registration ends in `days` days (30, 7 or 1).
     PaperExpiring { days: u16 },
+    /// Staff moved an issue report on to another status (its reporter is told).
+    IssueStatusChanged,
+    /// A critical issue was reported on a car out on a rental: staff keep it back at its
+    /// return (each staff user is told).
+    CriticalIssueOnRental,
 }
 
 impl JobKind {
@@ -58,6 +64,8 @@ impl JobKind {
             JobKind::PickupReminder => "pickup-reminder",
             JobKind::ReturnReminder => "return-reminder",
             JobKind::PaperExpiring { .. } => "paper-expiring",
+            JobKind::IssueStatusChanged => "issue-status-changed",
+            JobKind::CriticalIssueOnRental => "critical-issue-on-rental",
         }
     }
 }
@@ -109,6 +117,20 @@ pub struct PaperSnapshot {
     pub valid_to: Day,
 }
 
+/// The issue report a job is about, as it was when the job was created.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssueSnapshot {
+    pub issue_id: String,
+    pub car_id: String,
+    /// The car as people name it: manufacturer, model and licence plate.
+    pub car: String,
+    pub severity: Severity,
+    pub status: ReportStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<String>,
+}
+
 /// Who a job informs: a user (an in-app notification and an email to their account's address),
 /// only an email address (a rental customer with no account linked), or the staff (an in-app
 /// notification to every staff member and one email to the fleet's alerts address).
@@ -128,6 +150,7 @@ pub enum Subject {
     Booking(BookingSnapshot),
     Contract(ContractSnapshot),
     Paper(PaperSnapshot),
+    Issue(IssueSnapshot),
 }
 
 impl Subject {
@@ -137,6 +160,7 @@ impl Subject {
             Subject::Booking(booking) => &booking.booking_id,
             Subject::Contract(contract) => &contract.contract_id,
             Subject::Paper(paper) => &paper.paper_id,
+            Subject::Issue(issue) => &issue.issue_id,
         }
     }
 }
@@ -158,8 +182,10 @@ pub struct Job {
 
 impl Job {
     /// What makes two jobs the same piece of work, whatever their ids: each kind happens at most
-    /// once to a booking or contract, and a pickup reminder once per first day (a contract
-    /// re-dated after its reminder is reminded of its new first day). Workers deduplicate on it,
+    /// once to a booking or contract, a pickup reminder once per first day (a contract
+    /// re-dated after its reminder is reminded of its new first day), an issue report's status
+    /// change once per status it reaches (it only moves forward), and a critical issue's alert
+    /// once per staff user. Workers deduplicate on it,
     /// so a job enqueued twice (a retried request, a scheduled run overlapping the previous one, a
     /// redelivery) has its effects once.
     pub fn dedup_key(&self) -> String {
@@ -178,6 +204,16 @@ impl Job {
                 paper.paper_id,
                 paper.valid_to
             ),
+            (JobKind::IssueStatusChanged, Subject::Issue(issue)) => {
+                format!("{}#{}#{}", self.kind.name(), issue.issue_id, issue.status)
+            }
+            (JobKind::CriticalIssueOnRental, _) => {
+                let to = match &self.recipient {
+                    Recipient::UserId(user) => user.as_str(),
+                    Recipient::Email(address) | Recipient::Staff(address) => address.as_str(),
+                };
+                format!("{}#{}#{to}", self.kind.name(), self.subject.id())
+            }
             _ => format!("{}#{}", self.kind.name(), self.subject.id()),
         }
     }
@@ -194,7 +230,7 @@ impl Job {
     pub fn booking(&self) -> Option<&BookingSnapshot> {
         match &self.subject {
             Subject::Booking(booking) => Some(booking),
-            Subject::Contract(_) | Subject::Paper(_) => None,
+            Subject::Contract(_) | Subject::Paper(_) | Subject::Issue(_) => None,
         }
     }
 

@@ -2,7 +2,8 @@
 //!
 //! - `job.rs`: [`Job`], the notice a use case enqueues for a user or an email address (a booking
 //!   confirmed, cancelled, expired, cancelled with its flight, a departure reminder; a car
-//!   reserved, a pickup or return reminder).
+//!   reserved, a pickup or return reminder; an issue report's status change, a critical issue on a
+//!   rented car).
 //! - `task.rs`: [`TaskJob`], work on the store a use case leaves to the worker (settling a charge
 //!   or a refund, cancelling a cancelled flight's bookings); [`Work`] is either.
 //! - `queue.rs`: the queue ports, [`JobQueue`] (send) and [`JobSource`] (receive, delete), with
@@ -20,7 +21,8 @@ mod task;
 mod worker;
 
 pub use job::{
-    BookingSnapshot, ContractSnapshot, Job, JobId, JobKind, PaperSnapshot, Recipient, Subject,
+    BookingSnapshot, ContractSnapshot, IssueSnapshot, Job, JobId, JobKind, PaperSnapshot, Recipient,
+    Subject,
 };
 pub use queue::{Delivery, JobQueue, JobSource, MAX_BATCH, MAX_RECEIVES, QueueError, QueueMessage};
 pub use task::{Task, TaskJob, Work};

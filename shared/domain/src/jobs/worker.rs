@@ -332,7 +332,7 @@ pub async fn process_job(services: &WorkerServices, job: &Job) -> Result<Process
 fn addressee(job: &Job) -> &str {
     match &job.subject {
         Subject::Contract(contract) => &contract.customer_name,
-        Subject::Booking(_) => "traveller",
+        Subject::Booking(_) | Subject::Issue(_) => "traveller",
         Subject::Paper(_) => "fleet team",
     }
 }
@@ -426,11 +426,13 @@ async fn claim(
 /// The notification a job writes for `user`, with a fresh (UUIDv7) id.
 fn notification_for(job: &Job, user: &UserId, id: uuid::Uuid, now: DateTime<Utc>) -> Notification {
     let message = notifications::message_for(job);
-    let (booking_id, contract_id) = match &job.subject {
-        Subject::Booking(booking) => (Some(booking.booking_id.clone()), None),
-        Subject::Contract(contract) => (None, Some(contract.contract_id.clone())),
-        Subject::Paper(_) => (None, None),
-    };
+    let (mut booking_id, mut contract_id, mut issue_id) = (None, None, None);
+    match &job.subject {
+        Subject::Booking(booking) => booking_id = Some(booking.booking_id.clone()),
+        Subject::Contract(contract) => contract_id = Some(contract.contract_id.clone()),
+        Subject::Issue(issue) => issue_id = Some(issue.issue_id.clone()),
+        Subject::Paper(_) => {}
+    }
     Notification {
         id: NotificationId::from(id),
         user_id: user.clone(),
@@ -439,6 +441,7 @@ fn notification_for(job: &Job, user: &UserId, id: uuid::Uuid, now: DateTime<Utc>
         body: message.body,
         booking_id,
         contract_id,
+        issue_id,
         read: false,
         created_at: now,
         read_at: None,

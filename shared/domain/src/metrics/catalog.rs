@@ -54,6 +54,11 @@ pub static FLEET_REMINDERS_QUEUED: Counter = Counter::new(
     "itinera_fleet_reminders_queued_total",
     "Expiry reminders of cars' insurance policies and registrations staged, by kind.",
 );
+/// Issue reports filed on cars, by severity (a critical one takes its car out of service).
+pub static ISSUES_REPORTED: Counter = Counter::new(
+    "itinera_issues_reported_total",
+    "Issue reports filed on cars, by severity.",
+);
 /// Unpaid holds expired, their seats given back.
 pub static HOLDS_EXPIRED: Counter = Counter::new(
     "itinera_holds_expired_total",

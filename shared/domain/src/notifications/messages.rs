@@ -4,8 +4,11 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::jobs::{BookingSnapshot, ContractSnapshot, Job, JobKind, PaperSnapshot, Subject};
+use crate::jobs::{
+    BookingSnapshot, ContractSnapshot, IssueSnapshot, Job, JobKind, PaperSnapshot, Subject,
+};
 use crate::money::Money;
+use crate::reports::ReportStatus;
 
 /// A title (also the email's subject) and a body.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,12 +19,14 @@ pub struct Message {
 
 /// The message a job writes: clear English, with the flight number, the route, the departure in
 /// UTC, the seats and the total (and the refund, for a cancellation) of a booking; the car, the
-/// dates and the total of a rental contract.
+/// dates and the total of a rental contract; the car, the severity and the new status (with the
+/// resolution) of an issue report.
 pub fn message_for(job: &Job) -> Message {
     match &job.subject {
         Subject::Booking(booking) => booking_message(&job.kind, booking),
         Subject::Contract(contract) => contract_message(&job.kind, contract),
         Subject::Paper(paper) => paper_message(&job.kind, paper),
+        Subject::Issue(issue) => issue_message(&job.kind, issue),
     }
 }
 
@@ -41,6 +46,35 @@ fn paper_message(kind: &JobKind, paper: &PaperSnapshot) -> Message {
              the new one to the car; until then, the car cannot leave maintenance once it has \
              expired."
         ),
+    }
+}
+
+/// What a job about an issue report says: to its reporter, that its status moved on; to staff,
+/// that a critical issue was reported on a car out on a rental.
+fn issue_message(kind: &JobKind, issue: &IssueSnapshot) -> Message {
+    let (car, severity) = (&issue.car, issue.severity);
+    match kind {
+        JobKind::CriticalIssueOnRental => Message {
+            title: format!("Critical issue on a rented car: {car}"),
+            body: format!(
+                "A critical issue was reported on the {car} while it is out on a rental. Do not \
+                 hand it out again: put it into maintenance when it is returned."
+            ),
+        },
+        _ => {
+            let now = match issue.status {
+                ReportStatus::Open => "open".to_owned(),
+                ReportStatus::InProgress => "being worked on".to_owned(),
+                ReportStatus::Resolved => format!(
+                    "resolved: {}",
+                    issue.resolution.as_deref().unwrap_or("no note given")
+                ),
+            };
+            Message {
+                title: format!("Issue report {}: {car}", issue.status),
+                body: format!("Your {severity} issue report on the {car} is {now}."),
+            }
+        }
     }
 }
 
@@ -134,7 +168,9 @@ fn booking_message(kind: &JobKind, booking: &BookingSnapshot) -> Message {
         JobKind::ContractReserved
         | JobKind::PickupReminder
         | JobKind::ReturnReminder
-        | JobKind::PaperExpiring { .. } => Message {
+        | JobKind::PaperExpiring { .. }
+        | JobKind::IssueStatusChanged
+        | JobKind::CriticalIssueOnRental => Message {
             title: format!("Booking update ({}): {route}", kind.name()),
             body: format!("Your booking of {seats} on {flight}, departing {departing}."),
         },
@@ -162,6 +198,7 @@ pub fn email_text(name: &str, message: &Message, job: &Job) -> String {
         Subject::Paper(paper) => {
             format!("Car: {}, {} {}", paper.car_id, paper.kind, paper.paper_id)
         }
+        Subject::Issue(issue) => format!("Issue report reference: {}", issue.issue_id),
     };
     let inbox = if job.user_id().is_some() {
         "You will also find this message under Notifications in your Itinera account.\n\n"
@@ -372,6 +409,39 @@ mod tests {
             back.body.contains("ends today, 2026-12-03"),
             "{}",
             back.body
+        );
+    }
+
+    #[test]
+    fn an_issue_reports_messages_name_the_car_the_status_and_the_resolution() {
+        let mut job = Job::contract_sample(JobKind::IssueStatusChanged);
+        job.subject = Subject::Issue(IssueSnapshot {
+            issue_id: "0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e80".into(),
+            car_id: "0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e72".into(),
+            car: "Toyota Corolla (KA01AB1234)".into(),
+            severity: crate::reports::Severity::High,
+            status: ReportStatus::Resolved,
+            resolution: Some("Brake pads replaced".into()),
+        });
+        let resolved = message_for(&job);
+        assert_eq!(
+            resolved.title,
+            "Issue report resolved: Toyota Corolla (KA01AB1234)"
+        );
+        assert_eq!(
+            resolved.body,
+            "Your high issue report on the Toyota Corolla (KA01AB1234) is resolved: Brake pads \
+             replaced."
+        );
+        let text = email_text("Ada", &resolved, &job);
+        assert!(text.contains("Issue report reference: 0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e80"));
+        job.kind = JobKind::CriticalIssueOnRental;
+        let alert = message_for(&job);
+        assert!(alert.title.starts_with("Critical issue on a rented car"));
+        assert!(
+            alert
+                .body
+                .contains("put it into maintenance when it is returned")
         );
     }
 

@@ -25,6 +25,8 @@ pub enum NotificationKind {
     ReturnReminder,
     /// A car's insurance policy or registration expires soon (to staff).
     PaperExpiring,
+    IssueStatusChanged,
+    CriticalIssueOnRental,
 }
 
 impl NotificationKind {
@@ -40,6 +42,8 @@ impl NotificationKind {
             JobKind::PickupReminder => Self::PickupReminder,
             JobKind::ReturnReminder => Self::ReturnReminder,
             JobKind::PaperExpiring { .. } => Self::PaperExpiring,
+            JobKind::IssueStatusChanged => Self::IssueStatusChanged,
+            JobKind::CriticalIssueOnRental => Self::CriticalIssueOnRental,
         }
     }
 }
@@ -61,6 +65,9 @@ pub struct Notification {
     /// The rental contract it is about, for a notice about a contract.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contract_id: Option<String>,
+    /// The issue report it is about, for a notice about an issue report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issue_id: Option<String>,
     pub read: bool,
     pub created_at: DateTime<Utc>,
     /// When the user first marked it read; absent while unread.
@@ -107,6 +114,7 @@ mod tests {
             body: "b".into(),
             booking_id: Some("x".into()),
             contract_id: None,
+            issue_id: None,
             read: false,
             created_at: DateTime::parse_from_rfc3339("2026-11-21T08:00:00.123Z")
                 .unwrap()

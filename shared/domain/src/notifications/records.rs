@@ -49,6 +49,8 @@ struct NotificationRecord {
     booking_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     contract_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    issue_id: Option<String>,
     read: bool,
     created_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -72,6 +74,7 @@ pub(crate) fn new_item(notification: &Notification) -> Result<Item, StoreError> 
         body: notification.body.clone(),
         booking_id: notification.booking_id.clone(),
         contract_id: notification.contract_id.clone(),
+        issue_id: notification.issue_id.clone(),
         read: notification.read,
         created_at: notification.created_at,
         read_at: notification.read_at,
@@ -114,6 +117,7 @@ pub(crate) fn from_item(item: Item) -> Result<Notification, StoreError> {
         body: record.body,
         booking_id: record.booking_id,
         contract_id: record.contract_id,
+        issue_id: record.issue_id,
         read: record.read,
         created_at: record.created_at,
         read_at: record.read_at,
@@ -133,6 +137,7 @@ mod tests {
             body: "Your booking is confirmed.".into(),
             booking_id: Some("0190f5d2-0000-7000-8000-000000000001".into()),
             contract_id: None,
+            issue_id: None,
             read: false,
             created_at: DateTime::parse_from_rfc3339("2026-11-21T08:00:00.123Z")
                 .unwrap()

@@ -32,6 +32,7 @@ pub(crate) mod fleet;
 pub(crate) mod flights;
 pub(crate) mod health;
 pub(crate) mod notifications;
+pub(crate) mod reports;
 
 /// `PATCH` of the entity `id` names: `changes` under the request's `If-Match`, answered with the
 /// entity as changed and its version as `ETag`.

@@ -8,7 +8,7 @@ use crate::fields::Field;
 use crate::handlers::fleet::PaperForm;
 use crate::handlers::{
     accounts, airplanes, airports, audit, auth, bookings, cars, catalogue, contracts, customers,
-    files, fleet, flights, notifications,
+    files, fleet, flights, notifications, reports,
 };
 use crate::routes::Route;
 use itinera::fleet::{Insurance, Registration};
@@ -432,6 +432,41 @@ pub(crate) fn operation(route: &Route) -> Option<Operation> {
             Object(contracts::RETURN_FIELDS),
             Ok("Contract"),
         ),
+        "create-issue" => op(
+            "Report an issue with a car you rent or rented, or (staff) any car",
+            Object(reports::CREATE_FIELDS),
+            Created("IssueReport"),
+        )
+        .versioned(),
+        "list-issues" => op(
+            "List your issue reports, or (staff) every report by status, car and severity",
+            NoBody,
+            Page("IssueReport"),
+        )
+        .query(reports::LIST_PARAMS),
+        "get-issue" => op(
+            "Read an issue report, each photo with a download URL",
+            NoBody,
+            Ok("IssueReportDetail"),
+        )
+        .versioned(),
+        "update-issue" => op(
+            "Move an issue report's status forward",
+            Changes(reports::UPDATE_FIELDS),
+            Ok("IssueReport"),
+        )
+        .if_match(),
+        "start-issue-photo" => op(
+            "Start the upload of a photo to an issue report",
+            Object(files::PHOTO_UPLOAD_FIELDS),
+            Created("Upload"),
+        ),
+        "confirm-issue-photo" => op(
+            "Confirm a photo upload onto its issue report",
+            Object(files::CONFIRM_FIELDS),
+            Ok("IssueReport"),
+        )
+        .versioned(),
         _ => return None,
     };
     Some(operation)

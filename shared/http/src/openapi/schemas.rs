@@ -10,7 +10,9 @@ use serde_json::{Map, Value, json};
 use crate::fields::{Field, Shape};
 use crate::handlers::{
     accounts, airplanes, airports, bookings, cars, contracts, customers, files, fleet, flights,
+    reports,
 };
+use itinera::reports::CarAction;
 
 /// A `$ref` to the component schema `name`.
 pub(crate) fn reference(name: &str) -> Value {
@@ -260,6 +262,30 @@ const CONTRACT: &[Field] = &[
     Field::optional("cancelledAt", Shape::DateTime),
 ];
 
+/// An issue report's fields, its photos as the component `photos` names: confirmed files
+/// (`Attachment`) everywhere, with download URLs (`FileDownload`) where one report is read.
+macro_rules! issue_report {
+    ($photos:literal) => {
+        &[
+            ID,
+            Field::required("carId", Shape::Uuid),
+            Field::optional("contractId", Shape::Uuid),
+            Field::required("reporterId", Shape::Uuid),
+            Field::required("severity", reports::SEVERITY),
+            Field::required("description", reports::DESCRIPTION),
+            Field::required("status", reports::STATUS),
+            Field::optional("resolution", reports::RESOLUTION),
+            Field::optional("carAction", Shape::Choice(CarAction::WORDS)),
+            Field::required("photos", Shape::ListOf($photos)),
+            CREATED_AT,
+            UPDATED_AT,
+            Field::optional("resolvedAt", Shape::DateTime),
+        ]
+    };
+}
+const ISSUE_REPORT: &[Field] = issue_report!("Attachment");
+const ISSUE_REPORT_DETAIL: &[Field] = issue_report!("FileDownload");
+
 const SEATS_LEFT: Shape = Shape::Integer {
     min: 0,
     max: u16::MAX as i64,
@@ -331,12 +357,15 @@ const NOTIFICATION: &[Field] = &[
             "contract-reserved",
             "pickup-reminder",
             "return-reminder",
+            "issue-status-changed",
+            "critical-issue-on-rental",
         ]),
     ),
     Field::required("title", Shape::Opaque),
     Field::required("body", Shape::Opaque),
     Field::optional("bookingId", Shape::Opaque),
     Field::optional("contractId", Shape::Opaque),
+    Field::optional("issueId", Shape::Opaque),
     Field::required("read", Shape::Boolean),
     CREATED_AT,
     Field::optional("readAt", Shape::DateTime),
@@ -409,6 +438,8 @@ const COMPONENTS: &[(&str, &[Field])] = &[
     ("Upload", files::UPLOAD),
     ("Attachment", files::ATTACHMENT),
     ("FileDownload", files::FILE_DOWNLOAD),
+    ("IssueReport", ISSUE_REPORT),
+    ("IssueReportDetail", ISSUE_REPORT_DETAIL),
     ("User", USER),
     ("Notification", NOTIFICATION),
     ("AuditEntry", AUDIT_ENTRY),
