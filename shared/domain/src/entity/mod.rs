@@ -154,6 +154,14 @@ pub enum EntityKind {
     Car,
     Customer,
     Contract,
+    /// A car's insurance policy, in the car's partition.
+    Insurance,
+    /// A car's registration, in the car's partition.
+    Registration,
+    /// One entry of a car's service history, in the car's partition.
+    ServiceRecord,
+    /// An issue reported on a car (`/v1/issues`).
+    IssueReport,
     /// The marker of a pending booking's hold, listed by expiry time.
     BookingHold,
     /// The marker that a customer holds a pending booking on one flight (at most one each).
@@ -187,18 +195,10 @@ pub enum EntityKind {
     CarDay,
     /// An upload started and not yet confirmed (`UPLOAD#<id>` in its record's partition).
     PendingUpload,
-    /// A car's insurance policy, in the car's partition.
-    Insurance,
-    /// A car's registration, in the car's partition.
-    Registration,
-    /// One entry of a car's service history, in the car's partition.
-    ServiceRecord,
     /// The marker that one expiry reminder of an insurance or registration is staged.
     FleetReminder,
     /// A confirmed file on a record (an insurance policy's document), kept on the record's item.
     Document,
-    /// An issue reported on a car (`/v1/issues`).
-    IssueReport,
 }
 
 impl EntityKind {
@@ -214,6 +214,10 @@ impl EntityKind {
         EntityKind::Car,
         EntityKind::Customer,
         EntityKind::Contract,
+        EntityKind::Insurance,
+        EntityKind::Registration,
+        EntityKind::ServiceRecord,
+        EntityKind::IssueReport,
         EntityKind::BookingHold,
         EntityKind::CustomerFlightHold,
         EntityKind::PendingBookingCount,
@@ -231,18 +235,14 @@ impl EntityKind {
         EntityKind::CustomerUser,
         EntityKind::CarDay,
         EntityKind::PendingUpload,
-        EntityKind::Insurance,
-        EntityKind::Registration,
-        EntityKind::ServiceRecord,
         EntityKind::FleetReminder,
         EntityKind::Document,
-        EntityKind::IssueReport,
     ];
 
     /// The kinds the API names resources by, and so the kinds the audit log can be filtered by:
     /// the first ones declared. The others are storage details (markers, reservations, records of
     /// work done) that no client addresses.
-    pub const PUBLIC: &'static [EntityKind] = Self::ALL.split_at(10).0;
+    pub const PUBLIC: &'static [EntityKind] = Self::ALL.split_at(14).0;
 
     /// The kind's one spelling, in storage, audit entries and the API.
     pub const fn as_str(self) -> &'static str {

@@ -21,8 +21,8 @@ mod task;
 mod worker;
 
 pub use job::{
-    BookingSnapshot, ContractSnapshot, IssueSnapshot, Job, JobId, JobKind, PaperSnapshot, Recipient,
-    Subject,
+    BookingSnapshot, ContractSnapshot, IssueSnapshot, Job, JobId, JobKind, PaperSnapshot,
+    Recipient, Subject,
 };
 pub use queue::{Delivery, JobQueue, JobSource, MAX_BATCH, MAX_RECEIVES, QueueError, QueueMessage};
 pub use task::{Task, TaskJob, Work};

@@ -6,17 +6,16 @@
 use chrono::{DateTime, Utc};
 
 use super::model::IssueReport;
-use crate::accounts::{self, User};
+use crate::accounts;
 use crate::clock::IdGenerator;
 use crate::error::DomainError;
-use crate::identity::{Role, UserId};
+use crate::identity::UserId;
 use crate::jobs::{IssueSnapshot, Job, JobId, JobKind, Recipient, Subject};
-use crate::pagination::PageLimit;
-use crate::storage::{Store, StoreError};
+use crate::storage::Store;
 
 /// The most staff users a critical issue on a rented car alerts: their jobs are staged in the
 /// report's own transaction, beside the report, the car's check and the audit entry, within the
-/// store's 100 operations. A fleet with more staff accounts alerts the most recent 90.
+/// store's 100 operations. A fleet with more staff accounts alerts the first 90 the role index lists.
 pub(crate) const MAX_ALERTED: usize = 90;
 
 /// A job of `kind` about `report` (on the car `car` names) for `user`, created `now`.
@@ -46,26 +45,10 @@ pub(crate) fn job(
     }
 }
 
-/// The staff users (staff, then admins) who are not disabled: at most [`MAX_ALERTED`], newest
-/// first. One Query per role on the users' role index.
+/// The staff users (staff, then admins) who are not disabled, at most [`MAX_ALERTED`] of them:
+/// the same list the worker notifies for a job to the whole staff.
 pub(crate) async fn staff_users(store: &dyn Store) -> Result<Vec<UserId>, DomainError> {
-    let mut staff = Vec::new();
-    for role in [Role::Staff, Role::Admin] {
-        let left = MAX_ALERTED - staff.len();
-        if left == 0 {
-            break;
-        }
-        // 1..=90 places left, within a page's 1..=100.
-        let limit = i64::try_from(left)
-            .map_err(StoreError::internal)
-            .and_then(|left| PageLimit::try_from(left).map_err(StoreError::internal))?;
-        let page = accounts::list_users(store, Some(role), limit, None).await?;
-        staff.extend(
-            page.users
-                .into_iter()
-                .filter(|user: &User| !user.disabled)
-                .map(|user| user.id),
-        );
-    }
+    let mut staff = accounts::staff_ids(store).await?;
+    staff.truncate(MAX_ALERTED);
     Ok(staff)
 }
