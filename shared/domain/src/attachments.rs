@@ -285,7 +285,8 @@ pub async fn start_upload(
 /// and is moved to its lasting key. A confirm repeated after the move (its transaction failed)
 /// finds the moved object and answers the same. Refused, with nothing recorded: an id with no
 /// pending upload in this scope (404), one past [`CONFIRM_WITHIN`] (409), nothing uploaded yet
-/// (409), a file that is not what was declared (422, the object is left to expire).
+/// (409), a file that is not what was declared (a field error on `uploadId`; the object is left
+/// to expire).
 pub async fn verify_upload(
     store: &dyn Store,
     blobs: &dyn BlobStore,

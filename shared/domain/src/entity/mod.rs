@@ -375,7 +375,8 @@ mod tests {
         assert_eq!(
             UnknownEntityKind.to_string(),
             "is not an entity type; accepted: airplane, airport, flight, booking, user, session, \
-             notification, car, customer, contract"
+             notification, car, customer, contract, insurance, registration, service-record, \
+             issue-report"
         );
     }
 
