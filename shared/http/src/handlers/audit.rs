@@ -346,7 +346,7 @@ mod tests {
         assert!(
             errors[0].message.ends_with(
                 "accepted: airplane, airport, flight, booking, user, session, notification, car, \
-                 customer, contract"
+                 customer, contract, insurance, registration, service-record, issue-report"
             ),
             "{}",
             errors[0].message
