@@ -32,6 +32,10 @@ pub(crate) const LIST_PARAMS: &[Field] = &[
             "car",
             "customer",
             "contract",
+            "insurance",
+            "registration",
+            "service-record",
+            "issue-report",
         ]),
     ),
     Field::optional(
