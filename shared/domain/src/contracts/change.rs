@@ -15,7 +15,7 @@ use crate::calendar::Day;
 use crate::cars::Car;
 use crate::clock::{Clock, IdGenerator};
 use crate::contention::{ATTEMPTS, Rounds};
-use crate::entity::{self, EntityKind};
+use crate::entity::{self, EntityKind, Owned};
 use crate::error::DomainError;
 use crate::identity::RequestContext;
 use crate::storage::{Store, StoreError, WriteOp};

@@ -198,9 +198,11 @@ impl Contract {
     pub fn period(&self) -> RentalPeriod {
         RentalPeriod(DayRange::spanning(self.start_date, self.end_date))
     }
+}
 
-    /// Whether the caller may see it: staff, or the user it belongs to.
-    pub fn visible_to(&self, user: &UserId, staff: bool) -> bool {
+/// Staff see every contract; a user, the ones of the customer profile linked to them.
+impl crate::entity::Owned for Contract {
+    fn visible_to(&self, user: &UserId, staff: bool) -> bool {
         staff || self.user_id.as_ref() == Some(user)
     }
 }

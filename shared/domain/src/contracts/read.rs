@@ -1,12 +1,12 @@
 //! Reading contracts: one by id, and lists by customer, car or status, each one index Query.
 
 use super::model::{Contract, ContractFilter, ContractId};
-use super::records::{self, ALL_CONTRACTS, CAR_INDEX, CUSTOMER_INDEX, STATUS_INDEX};
-use crate::entity::{self, EntityKind, Page};
+use super::records;
+use crate::entity::{self, Page};
 use crate::error::DomainError;
 use crate::identity::Principal;
 use crate::pagination::PageLimit;
-use crate::storage::{Item, Order, Query, SortCondition, Store};
+use crate::storage::{Item, Store};
 
 /// One page of contracts and the key the next page starts after.
 pub type ContractPage = Page<Contract>;
@@ -19,13 +19,7 @@ pub async fn get_contract(
     caller: &Principal,
     id: &ContractId,
 ) -> Result<Contract, DomainError> {
-    let contract: Contract = entity::find(store, id).await?;
-    if !contract.visible_to(&caller.user_id, caller.is_staff()) {
-        return Err(DomainError::NotFound {
-            entity: EntityKind::Contract,
-        });
-    }
-    Ok(contract)
+    entity::find_owned(store, caller, id).await
 }
 
 /// One Query, newest first: a customer's contracts by end date (index 1) when the filter names a
@@ -40,21 +34,7 @@ pub async fn list_contracts(
     limit: PageLimit,
     start_after: Option<Item>,
 ) -> Result<ContractPage, DomainError> {
-    let mut query = match (&filter.customer_id, &filter.car_id) {
-        (Some(customer), _) => {
-            Query::partition(Some(CUSTOMER_INDEX), records::customer_partition(customer))
-        }
-        (None, Some(car)) => Query::partition(Some(CAR_INDEX), records::car_partition(car)),
-        (None, None) => {
-            let mut query = Query::partition(Some(STATUS_INDEX), ALL_CONTRACTS);
-            query.sort = filter
-                .status
-                .map(|status| SortCondition::BeginsWith(records::status_prefix(status)));
-            query
-        }
-    };
-    query.filter = records::remaining_filter(filter, query.index.unwrap_or(STATUS_INDEX));
-    query.order = Order::Descending;
+    let query = records::narrowing(filter).query();
     entity::list(store, query, limit, start_after).await
 }
 
@@ -66,14 +46,12 @@ pub(crate) async fn has_rented(
     customer: &crate::customers::CustomerId,
     car: &crate::cars::CarId,
 ) -> Result<bool, DomainError> {
-    let mut query = Query::partition(Some(CUSTOMER_INDEX), records::customer_partition(customer));
-    query.filter = records::remaining_filter(
-        &ContractFilter {
-            car_id: Some(car.clone()),
-            ..ContractFilter::default()
-        },
-        CUSTOMER_INDEX,
-    );
+    let filter = ContractFilter {
+        customer_id: Some(customer.clone()),
+        car_id: Some(car.clone()),
+        status: None,
+    };
+    let query = records::narrowing(&filter).query();
     let items = crate::storage::query_all(store, query).await?;
     let rented = items
         .into_iter()

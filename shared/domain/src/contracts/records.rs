@@ -16,7 +16,7 @@ use crate::calendar::Day;
 use crate::cars::{CONTRACT_COUNT, Car, CarId, CarStatus, Mileage, car_key, status_attributes};
 use crate::clock::IdGenerator;
 use crate::customers::{CustomerId, OPEN_CONTRACTS, customer_key};
-use crate::entity::{EntityKind, Versioned};
+use crate::entity::{self, Criterion, EntityKind, Narrowing, Versioned};
 use crate::identity::RequestContext;
 use crate::storage::{
     Comparison, Condition, Index, Item, ItemKeys, Key, Put, StoreError, Update, VERSION_ATTRIBUTE,
@@ -26,11 +26,11 @@ use crate::storage::{
 /// The entity type stored items and audit entries name contracts by.
 pub(crate) const ENTITY: EntityKind = EntityKind::Contract;
 /// The index listing one customer's contracts, by end date.
-pub(crate) const CUSTOMER_INDEX: Index = Index::Gsi1;
+pub(crate) const CUSTOMER_INDEX: Index = entity::OWNER_INDEX;
 /// The index listing one car's contracts, by start date.
-pub(crate) const CAR_INDEX: Index = Index::Gsi2;
+pub(crate) const CAR_INDEX: Index = entity::CAR_INDEX;
 /// The index listing every contract, by status and then start date.
-pub(crate) const STATUS_INDEX: Index = Index::Gsi3;
+pub(crate) const STATUS_INDEX: Index = entity::STATUS_INDEX;
 /// The partition of [`STATUS_INDEX`] holding every contract.
 pub(crate) const ALL_CONTRACTS: &str = "CONTRACTS";
 
@@ -238,23 +238,23 @@ pub(crate) fn hand_over(
     WriteOp::Update(update)
 }
 
-/// The filter of a list on the index it queries: what the index's partition does not select.
-pub(crate) fn remaining_filter(filter: &ContractFilter, index: Index) -> Option<Condition> {
-    let customer = filter
-        .customer_id
-        .as_ref()
-        .filter(|_| index != CUSTOMER_INDEX)
-        .map(|customer| Condition::compare("customerId", Comparison::Equal, customer.as_str()));
-    let car = filter
-        .car_id
-        .as_ref()
-        .filter(|_| index != CAR_INDEX)
-        .map(|car| Condition::compare("carId", Comparison::Equal, car.as_str()));
-    let status = filter
-        .status
-        .filter(|_| index != STATUS_INDEX)
-        .map(|status| Condition::compare("status", Comparison::Equal, status.as_str()));
-    Condition::all(customer.into_iter().chain(car).chain(status).collect())
+/// The filter as one Query's choice among the three index entries above ([`Narrowing`]).
+pub(crate) fn narrowing(filter: &ContractFilter) -> Narrowing {
+    Narrowing {
+        owner: filter.customer_id.as_ref().map(|customer| {
+            Criterion::new(
+                customer_partition(customer),
+                "customerId",
+                customer.as_str(),
+            )
+        }),
+        car: (filter.car_id.as_ref())
+            .map(|car| Criterion::new(car_partition(car), "carId", car.as_str())),
+        status: (filter.status)
+            .map(|status| Criterion::new(status_prefix(status), "status", status.as_str())),
+        others: Vec::new(),
+        all: ALL_CONTRACTS,
+    }
 }
 
 #[cfg(test)]
@@ -328,13 +328,13 @@ pub(crate) mod tests {
             car_id: None,
             status: Some(ContractStatus::Active),
         };
+        let query = narrowing(&filter).query();
+        assert_eq!(query.index, Some(CUSTOMER_INDEX));
         assert_eq!(
-            remaining_filter(&filter, CUSTOMER_INDEX),
+            query.filter,
             Some(Condition::compare("status", Comparison::Equal, "active"))
         );
-        assert_eq!(
-            remaining_filter(&ContractFilter::default(), STATUS_INDEX),
-            None
-        );
+        let every = narrowing(&ContractFilter::default()).query();
+        assert_eq!((every.index, every.filter), (Some(STATUS_INDEX), None));
     }
 }

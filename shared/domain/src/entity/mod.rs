@@ -13,8 +13,9 @@
 //! ([`create`], or [`add`] from a [`NewEntity`] command), change under
 //! `If-Match` with bounded retries ([`update`], or [`change`] by id for a [`Changeable`] entity),
 //! delete unless in use ([`remove`], for a [`Removable`] entity), and list one page of a key or
-//! index partition ([`list`]). An entity module keeps only what is its own: the rules, the item
-//! layout, and the attributes a change writes.
+//! index partition ([`list`]), and for entities a user owns ([`Owned`]) read by owner or staff
+//! ([`find_owned`]) and list by owner, car or status ([`Narrowing`]). An entity module keeps only
+//! what is its own: the rules, the item layout, and the attributes a change writes.
 
 mod claim;
 mod create;
@@ -22,6 +23,7 @@ mod delete;
 mod get;
 mod guard;
 mod list;
+mod owned;
 mod update;
 
 pub use claim::Claim;
@@ -34,6 +36,8 @@ pub(crate) use get::{get, read};
 pub use guard::Unused;
 pub use list::Page;
 pub(crate) use list::list;
+pub(crate) use owned::{CAR_INDEX, Criterion, Narrowing, OWNER_INDEX, STATUS_INDEX};
+pub use owned::{Owned, find_owned};
 pub(crate) use update::update;
 pub use update::{Changeable, Revision, change};
 

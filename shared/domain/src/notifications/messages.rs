@@ -70,9 +70,15 @@ fn issue_message(kind: &JobKind, issue: &IssueSnapshot) -> Message {
                     issue.resolution.as_deref().unwrap_or("no note given")
                 ),
             };
+            // A note that ends its own sentence gets no second full stop.
+            let stop = if now.ends_with(['.', '!', '?']) {
+                ""
+            } else {
+                "."
+            };
             Message {
                 title: format!("Issue report {}: {car}", issue.status),
-                body: format!("Your {severity} issue report on the {car} is {now}."),
+                body: format!("Your {severity} issue report on the {car} is {now}{stop}"),
             }
         }
     }
@@ -432,6 +438,13 @@ mod tests {
             resolved.body,
             "Your high issue report on the Toyota Corolla (KA01AB1234) is resolved: Brake pads \
              replaced."
+        );
+        if let Subject::Issue(issue) = &mut job.subject {
+            issue.resolution = Some("Brake pads replaced.".into());
+        }
+        assert!(
+            message_for(&job).body.ends_with("replaced."),
+            "one full stop"
         );
         let text = email_text("Ada", &resolved, &job);
         assert!(text.contains("Issue report reference: 0190f5d2-6a3e-7c4b-9a1e-3f2b8c4d5e80"));

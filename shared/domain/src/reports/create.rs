@@ -11,7 +11,7 @@ use crate::clock::{Clock, IdGenerator};
 use crate::contention::{ATTEMPTS, Rounds};
 use crate::contracts::{self, Contract, ContractStatus};
 use crate::customers;
-use crate::entity::{self, EntityKind, Versioned};
+use crate::entity::{self, EntityKind, Owned, Versioned};
 use crate::error::DomainError;
 use crate::identity::{Principal, RequestContext};
 use crate::jobs::{JobKind, JobQueue, outbox};

@@ -147,9 +147,11 @@ impl IssueReport {
             resolved_at: None,
         }
     }
+}
 
-    /// Whether the caller may see it: staff, or its reporter.
-    pub fn visible_to(&self, user: &UserId, staff: bool) -> bool {
+/// Staff see every report; a user, the ones they filed.
+impl crate::entity::Owned for IssueReport {
+    fn visible_to(&self, user: &UserId, staff: bool) -> bool {
         staff || self.reporter_id == *user
     }
 }

@@ -2,12 +2,12 @@
 //! status, each one index Query, newest first.
 
 use super::model::{IssueReport, ReportFilter, ReportId};
-use super::records::{self, ALL_REPORTS, CAR_INDEX, REPORTER_INDEX, STATUS_INDEX};
-use crate::entity::{self, EntityKind, Page};
+use super::records;
+use crate::entity::{self, Page};
 use crate::error::DomainError;
 use crate::identity::Principal;
 use crate::pagination::PageLimit;
-use crate::storage::{Item, Order, Query, SortCondition, Store};
+use crate::storage::{Item, Store};
 
 /// One page of issue reports and the key the next page starts after.
 pub type ReportPage = Page<IssueReport>;
@@ -20,13 +20,7 @@ pub async fn get_report(
     caller: &Principal,
     id: &ReportId,
 ) -> Result<IssueReport, DomainError> {
-    let report: IssueReport = entity::find(store, id).await?;
-    if !report.visible_to(&caller.user_id, caller.is_staff()) {
-        return Err(DomainError::NotFound {
-            entity: EntityKind::IssueReport,
-        });
-    }
-    Ok(report)
+    entity::find_owned(store, caller, id).await
 }
 
 /// One Query, newest first: one user's reports (index 1) when the filter names a reporter (a
@@ -42,20 +36,6 @@ pub async fn list_reports(
     limit: PageLimit,
     start_after: Option<Item>,
 ) -> Result<ReportPage, DomainError> {
-    let mut query = match (&filter.reporter_id, &filter.car_id) {
-        (Some(reporter), _) => {
-            Query::partition(Some(REPORTER_INDEX), records::reporter_partition(reporter))
-        }
-        (None, Some(car)) => Query::partition(Some(CAR_INDEX), records::car_partition(car)),
-        (None, None) => {
-            let mut query = Query::partition(Some(STATUS_INDEX), ALL_REPORTS);
-            query.sort = filter
-                .status
-                .map(|status| SortCondition::BeginsWith(records::status_prefix(status)));
-            query
-        }
-    };
-    query.filter = records::remaining_filter(filter, query.index.unwrap_or(STATUS_INDEX));
-    query.order = Order::Descending;
+    let query = records::narrowing(filter).query();
     entity::list(store, query, limit, start_after).await
 }

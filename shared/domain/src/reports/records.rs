@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::model::{IssueReport, ReportFilter, ReportId, ReportStatus};
 use crate::cars::CarId;
-use crate::entity::EntityKind;
+use crate::entity::{self, Criterion, EntityKind, Narrowing};
 use crate::identity::UserId;
 use crate::storage::{
     Comparison, Condition, Index, Item, ItemKeys, Key, StoreError, timestamp, to_item,
@@ -21,11 +21,11 @@ use crate::storage::{
 /// The entity type stored items and audit entries name issue reports by.
 pub(crate) const ENTITY: EntityKind = EntityKind::IssueReport;
 /// The index listing the reports one user filed.
-pub(crate) const REPORTER_INDEX: Index = Index::Gsi1;
+pub(crate) const REPORTER_INDEX: Index = entity::OWNER_INDEX;
 /// The index listing the reports on one car.
-pub(crate) const CAR_INDEX: Index = Index::Gsi2;
+pub(crate) const CAR_INDEX: Index = entity::CAR_INDEX;
 /// The index listing every report, by status and then newest first.
-pub(crate) const STATUS_INDEX: Index = Index::Gsi3;
+pub(crate) const STATUS_INDEX: Index = entity::STATUS_INDEX;
 /// The partition of [`STATUS_INDEX`] holding every report.
 pub(crate) const ALL_REPORTS: &str = "REPORTS";
 
@@ -121,22 +121,22 @@ pub(crate) fn triage_attributes(report: &IssueReport) -> Vec<(String, Value)> {
     set
 }
 
-/// The filter of a list on the index it queries: what the index's partition and sort key do not
-/// select.
-pub(crate) fn remaining_filter(filter: &ReportFilter, index: Index) -> Option<Condition> {
-    let car = filter
-        .car_id
-        .as_ref()
-        .filter(|_| index != CAR_INDEX)
-        .map(|car| Condition::compare("carId", Comparison::Equal, car.as_str()));
-    let status = filter
-        .status
-        .filter(|_| index != STATUS_INDEX)
-        .map(|status| Condition::compare("status", Comparison::Equal, status.as_str()));
-    let severity = filter
-        .severity
-        .map(|severity| Condition::compare("severity", Comparison::Equal, severity.as_str()));
-    Condition::all(car.into_iter().chain(status).chain(severity).collect())
+/// The filter as one Query's choice among the three index entries above ([`Narrowing`]); the
+/// severity, which no index selects, always filters.
+pub(crate) fn narrowing(filter: &ReportFilter) -> Narrowing {
+    Narrowing {
+        owner: (filter.reporter_id.as_ref())
+            .map(|user| Criterion::new(reporter_partition(user), "reporterId", user.as_str())),
+        car: (filter.car_id.as_ref())
+            .map(|car| Criterion::new(car_partition(car), "carId", car.as_str())),
+        status: (filter.status)
+            .map(|status| Criterion::new(status_prefix(status), "status", status.as_str())),
+        others: (filter.severity)
+            .map(|severity| Condition::compare("severity", Comparison::Equal, severity.as_str()))
+            .into_iter()
+            .collect(),
+        all: ALL_REPORTS,
+    }
 }
 
 #[cfg(test)]
@@ -193,17 +193,17 @@ mod tests {
             severity: Some(Severity::Critical),
             ..ReportFilter::default()
         };
+        let query = narrowing(&filter).query();
+        assert_eq!(query.index, Some(CAR_INDEX));
         assert_eq!(
-            remaining_filter(&filter, CAR_INDEX),
+            query.filter,
             Some(Condition::compare(
                 "severity",
                 Comparison::Equal,
                 "critical"
             ))
         );
-        assert_eq!(
-            remaining_filter(&ReportFilter::default(), STATUS_INDEX),
-            None
-        );
+        let every = narrowing(&ReportFilter::default()).query();
+        assert_eq!((every.index, every.filter), (Some(STATUS_INDEX), None));
     }
 }

@@ -18,17 +18,19 @@ const DOCUMENT_TYPES: &[&str] = &["application/pdf", "image/jpeg", "image/png", 
 /// The content types a photo may have, as [`PHOTO`] says.
 const PHOTO_TYPES: &[&str] = &["image/jpeg", "image/png", "image/webp"];
 
+/// A document's content type, as the body that starts an upload and every answer name it.
+const DOCUMENT_TYPE: Field = Field::required("contentType", Shape::Choice(DOCUMENT_TYPES));
+/// A document's exact size in bytes.
+const DOCUMENT_SIZE: Field = Field::required(
+    "size",
+    Shape::Integer {
+        min: 1,
+        max: DOCUMENT.max_size as i64,
+    },
+);
+
 /// The body that starts a document upload.
-pub(crate) const DOCUMENT_UPLOAD_FIELDS: &[Field] = &[
-    Field::required("contentType", Shape::Choice(DOCUMENT_TYPES)),
-    Field::required(
-        "size",
-        Shape::Integer {
-            min: 1,
-            max: DOCUMENT.max_size as i64,
-        },
-    ),
-];
+pub(crate) const DOCUMENT_UPLOAD_FIELDS: &[Field] = &[DOCUMENT_TYPE, DOCUMENT_SIZE];
 
 /// The body that starts a photo upload.
 pub(crate) const PHOTO_UPLOAD_FIELDS: &[Field] = &[
@@ -107,51 +109,37 @@ pub(crate) fn download_json(download: &AttachmentDownload) -> Value {
     })
 }
 
+/// A confirmed file's id (its upload's id).
+const FILE_ID: Field = Field::required("id", Shape::Uuid);
+/// When a file was confirmed.
+const UPLOADED_AT: Field = Field::required("uploadedAt", Shape::DateTime);
+/// Until when a presigned URL works.
+const EXPIRES_AT: Field = Field::required("expiresAt", Shape::DateTime);
+/// A presigned URL.
+const URL: Field = Field::required("url", Shape::Opaque);
+
 /// The `Upload` component: what [`upload_reply`] answers.
 pub(crate) const UPLOAD: &[Field] = &[
     Field::required("uploadId", Shape::Uuid),
-    Field::required("contentType", Shape::Choice(DOCUMENT_TYPES)),
-    Field::required(
-        "size",
-        Shape::Integer {
-            min: 1,
-            max: DOCUMENT.max_size as i64,
-        },
-    ),
+    DOCUMENT_TYPE,
+    DOCUMENT_SIZE,
     Field::required("method", Shape::Choice(&["PUT"])),
-    Field::required("url", Shape::Opaque),
+    URL,
     Field::required("headers", Shape::AnyObject),
-    Field::required("expiresAt", Shape::DateTime),
+    EXPIRES_AT,
 ];
 
 /// The `Attachment` component: a confirmed file as a record shows it.
-pub(crate) const ATTACHMENT: &[Field] = &[
-    Field::required("id", Shape::Uuid),
-    Field::required("contentType", Shape::Choice(DOCUMENT_TYPES)),
-    Field::required(
-        "size",
-        Shape::Integer {
-            min: 1,
-            max: DOCUMENT.max_size as i64,
-        },
-    ),
-    Field::required("uploadedAt", Shape::DateTime),
-];
+pub(crate) const ATTACHMENT: &[Field] = &[FILE_ID, DOCUMENT_TYPE, DOCUMENT_SIZE, UPLOADED_AT];
 
 /// The `FileDownload` component: what [`download_json`] answers.
 pub(crate) const FILE_DOWNLOAD: &[Field] = &[
-    Field::required("id", Shape::Uuid),
-    Field::required("contentType", Shape::Choice(DOCUMENT_TYPES)),
-    Field::required(
-        "size",
-        Shape::Integer {
-            min: 1,
-            max: DOCUMENT.max_size as i64,
-        },
-    ),
-    Field::required("uploadedAt", Shape::DateTime),
-    Field::required("url", Shape::Opaque),
-    Field::required("expiresAt", Shape::DateTime),
+    FILE_ID,
+    DOCUMENT_TYPE,
+    DOCUMENT_SIZE,
+    UPLOADED_AT,
+    URL,
+    EXPIRES_AT,
 ];
 
 #[cfg(test)]
