@@ -64,7 +64,7 @@ impl Papers {
         let paper = self
             .send(TestRequest::post(format!("/v1/cars/{car}/{collection}")).json(&body))
             .await;
-        assert_eq!(paper.status, StatusCode::CREATED, "{:?}", paper.json());
+        paper.assert_status(StatusCode::CREATED);
         let id = paper.json()["data"]["id"].as_str().unwrap().to_owned();
         format!("/v1/cars/{car}/{collection}/{id}")
     }
@@ -81,8 +81,7 @@ impl Papers {
     /// Starts an upload of `bytes` as `content_type` and sends them: the upload ticket.
     async fn upload(&self, paper: &str, content_type: &str, bytes: &[u8]) -> Value {
         let started = self.start(paper, content_type, bytes.len() as u64).await;
-        assert_eq!(started.status, StatusCode::CREATED, "{:?}", started.json());
-        let ticket = started.json()["data"].clone();
+        let ticket = started.created();
         let url = ticket["url"].as_str().unwrap();
         upload_to(&self.blobs, url, content_type, bytes)
             .await
@@ -114,7 +113,7 @@ async fn a_document_is_confirmed_onto_its_paper_replaced_and_downloaded(backend:
         let first = papers.upload(&paper, "application/pdf", pdf).await;
         assert_eq!(first["method"], "PUT");
         let confirmed = papers.confirm(&paper, &first["uploadId"]).await;
-        assert_eq!(confirmed.status, StatusCode::OK, "{:?}", confirmed.json());
+        confirmed.assert_status(StatusCode::OK);
         assert_eq!(confirmed.header("etag"), Some("\"2\""));
         let document = &confirmed.json()["data"]["document"];
         assert_eq!(
@@ -128,7 +127,7 @@ async fn a_document_is_confirmed_onto_its_paper_replaced_and_downloaded(backend:
         let read = papers
             .send(TestRequest::get(format!("{paper}/document")))
             .await;
-        assert_eq!(read.status, StatusCode::OK, "{:?}", read.json());
+        read.assert_status(StatusCode::OK);
         let url = read.json()["data"]["url"].as_str().unwrap().to_owned();
         assert_eq!(download_from(&papers.blobs, &url).await.unwrap(), pdf);
 

@@ -156,13 +156,7 @@ impl Fleet {
     async fn upload_photo(&self, token: &str, report: &str, bytes: &[u8]) -> String {
         let body = json!({"contentType": "image/jpeg", "size": bytes.len()});
         let response = self.start_photo(token, report, &body).await;
-        assert_eq!(
-            response.status,
-            StatusCode::CREATED,
-            "{:?}",
-            response.json()
-        );
-        let ticket = response.json()["data"].clone();
+        let ticket = response.created();
         let url = ticket["url"].as_str().unwrap();
         upload_to(&self.blobs, url, "image/jpeg", bytes)
             .await
@@ -202,13 +196,7 @@ async fn a_customer_reports_only_on_a_car_they_rent_or_rented(backend: Backend) 
     let contract = fleet.rental(&renter, &car, true).await;
 
     let response = fleet.report(&renter.token, &car, &issue("high")).await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
-    let report = response.json()["data"].clone();
+    let report = response.created();
     let id = report["id"].as_str().unwrap().to_owned();
     assert_eq!(
         response.header("location"),
@@ -228,12 +216,7 @@ async fn a_customer_reports_only_on_a_car_they_rent_or_rented(backend: Backend) 
     // Naming the rental is fine when it is theirs and of this car.
     let named = json!({"severity": "low", "description": "A scratch", "contractId": contract});
     let response = fleet.report(&renter.token, &car, &named).await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
+    response.assert_status(StatusCode::CREATED);
     assert_eq!(response.json()["data"]["contractId"], contract.as_str());
 
     // A car they never rented, a car that does not exist, a contract of another car: 404s.
@@ -275,12 +258,7 @@ async fn a_customer_reports_only_on_a_car_they_rent_or_rented(backend: Backend) 
     let response = fleet
         .report(&fleet.staff, &other_car, &issue("medium"))
         .await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
+    response.assert_status(StatusCode::CREATED);
     assert_problem(&fleet.report(&fleet.staff, &other_car, &named).await, 404);
 
     // The reporter and staff read it; anyone else is told it does not exist.
@@ -458,12 +436,7 @@ async fn a_critical_report_takes_an_available_car_out_of_service(backend: Backen
     let fleet = fleet(&backend);
     let car = fleet.car(4).await;
     let response = fleet.report(&fleet.staff, &car, &issue("critical")).await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
+    response.assert_status(StatusCode::CREATED);
     assert_eq!(response.json()["data"]["carAction"], "moved_to_maintenance");
     assert_eq!(fleet.car_status(&car).await, "maintenance");
     let audit = fleet
@@ -514,13 +487,7 @@ async fn a_critical_report_on_a_rented_car_alerts_every_staff_user_once(backend:
     fleet.rental(&renter, &car, true).await;
 
     let response = fleet.report(&renter.token, &car, &issue("critical")).await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
-    let report = response.json()["data"].clone();
+    let report = response.created();
     assert_eq!(report["carAction"], "staff_notified");
     assert_eq!(
         fleet.car_status(&car).await,
@@ -583,7 +550,7 @@ async fn photos_are_confirmed_onto_a_report_at_most_ten_and_shown_with_download_
         .upload_photo(&renter.token, &id, b"\xff\xd8\xffone")
         .await;
     let confirmed = fleet.confirm_photo(&renter.token, &id, &upload).await;
-    assert_eq!(confirmed.status, StatusCode::OK, "{:?}", confirmed.json());
+    confirmed.assert_status(StatusCode::OK);
     let photos = confirmed.json()["data"]["photos"].clone();
     assert_eq!(photos.as_array().unwrap().len(), 1);
     assert_eq!(photos[0]["id"], upload.as_str());
@@ -614,7 +581,7 @@ async fn photos_are_confirmed_onto_a_report_at_most_ten_and_shown_with_download_
     for n in 2..=9u8 {
         let upload = fleet.upload_photo(&fleet.staff, &id, &[n; 16]).await;
         let confirmed = fleet.confirm_photo(&fleet.staff, &id, &upload).await;
-        assert_eq!(confirmed.status, StatusCode::OK, "{:?}", confirmed.json());
+        confirmed.assert_status(StatusCode::OK);
     }
     let tenth = fleet.upload_photo(&fleet.staff, &id, b"tenth").await;
     let eleventh = fleet.upload_photo(&renter.token, &id, b"eleventh").await;

@@ -351,6 +351,20 @@ impl TestResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|value| value.to_str().ok())
     }
+
+    /// Asserts the response answered `status`, showing the body when it did not: one place for
+    /// the check every suite makes before it reads what came back.
+    #[track_caller]
+    pub fn assert_status(&self, status: StatusCode) {
+        assert_eq!(self.status, status, "{:?}", self.json());
+    }
+
+    /// Asserts the response answered `201 Created` and returns the `data` it carries.
+    #[track_caller]
+    pub fn created(&self) -> Value {
+        self.assert_status(StatusCode::CREATED);
+        self.json()["data"].clone()
+    }
 }
 
 impl TestApp {
