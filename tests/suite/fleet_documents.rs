@@ -2,16 +2,12 @@
 //! store: uploaded, confirmed onto the paper, replaced, downloaded; and a wrong type, a file too
 //! large or not what was declared refused with nothing recorded.
 
-use std::sync::Arc;
-
 use http::StatusCode;
-use itinera::clock::UuidV7Ids;
 use itinera::identity::Role;
-use itinera::ratelimit::RateLimitConfig;
 use itinera_embedded::{BlobRequestError, EmbeddedBlobs};
 use itinera_http::Api;
-use itinera_tests::files::{download_from, embedded_blobs, upload_to};
-use itinera_tests::{Backend, TestRequest, TestResponse, api_with_blobs, send, token_for};
+use itinera_tests::files::{download_from, upload_to};
+use itinera_tests::{Backend, TestRequest, TestResponse, send, token_for};
 use serde_json::{Value, json};
 
 use crate::airports::assert_problem;
@@ -28,14 +24,7 @@ struct Papers {
 
 impl Papers {
     fn over(backend: &Backend) -> Self {
-        let files = tempfile::tempdir().unwrap();
-        let blobs = embedded_blobs(files.path());
-        let api = api_with_blobs(
-            Arc::clone(&backend.store),
-            Arc::new(UuidV7Ids),
-            RateLimitConfig::default(),
-            Arc::new(blobs.clone()),
-        );
+        let (api, blobs, files) = backend.api_with_files();
         Self {
             api,
             blobs,

@@ -7,18 +7,15 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use http::StatusCode;
-use itinera::clock::UuidV7Ids;
 use itinera::identity::{Principal, Role, UserId};
 use itinera::jobs::{JobKind, Recipient, process_batch};
 use itinera::notifications::NotificationKind;
-use itinera::ratelimit::RateLimitConfig;
 use itinera::storage::{Query, Store};
 use itinera_embedded::EmbeddedBlobs;
 use itinera_http::Api;
-use itinera_tests::files::{download_from, embedded_blobs, upload_to};
+use itinera_tests::files::{download_from, upload_to};
 use itinera_tests::{
-    Backend, TestRequest, TestResponse, api_with_blobs, principal, register_customer, send,
-    stored_admin, token_of,
+    Backend, TestRequest, TestResponse, principal, register_customer, send, stored_admin, token_of,
 };
 use serde_json::{Value, json};
 
@@ -44,14 +41,7 @@ struct Customer {
 }
 
 fn fleet(backend: &Backend) -> Fleet {
-    let files = tempfile::tempdir().expect("a temporary directory");
-    let blobs = embedded_blobs(files.path());
-    let api = api_with_blobs(
-        Arc::clone(&backend.store),
-        Arc::new(UuidV7Ids),
-        RateLimitConfig::default(),
-        Arc::new(blobs.clone()),
-    );
+    let (api, blobs, files) = backend.api_with_files();
     Fleet {
         api,
         store: Arc::clone(&backend.store),

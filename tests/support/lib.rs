@@ -673,6 +673,21 @@ impl Backend {
             _data: None,
         }
     }
+
+    /// An API over this store (UUIDv7 ids, the default rate limits) whose file URLs a fresh
+    /// embedded blob store signs, that blob store, and the directory it keeps its files in, which
+    /// must outlive both.
+    pub fn api_with_files(&self) -> (Api, itinera_embedded::EmbeddedBlobs, TempDir) {
+        let files = tempfile::tempdir().expect("a temporary directory");
+        let blobs = files::embedded_blobs(files.path());
+        let api = api_with_blobs(
+            Arc::clone(&self.store),
+            Arc::new(UuidV7Ids),
+            RateLimitConfig::default(),
+            Arc::new(blobs.clone()),
+        );
+        (api, blobs, files)
+    }
 }
 
 /// Books `seats` seats on `flight` for `who` through the use case, under a fresh idempotency key,
