@@ -120,6 +120,15 @@ impl Fleet {
         id
     }
 
+    /// Car `n` in the hands of a new customer `username`: reserved by them from today and picked
+    /// up; the car and the customer.
+    async fn rented_car(&self, n: u32, username: &str) -> (String, Customer) {
+        let car = self.car(n).await;
+        let renter = self.customer(username).await;
+        self.rental(&renter, &car, true).await;
+        (car, renter)
+    }
+
     /// Files a report on `car` as `token`.
     async fn report(&self, token: &str, car: &str, body: &Value) -> TestResponse {
         let request = TestRequest::post(format!("/v1/cars/{car}/issues"))
@@ -320,9 +329,7 @@ async fn a_customer_reports_only_on_a_car_they_rent_or_rented(backend: Backend) 
 
 async fn staff_triage_moves_forward_and_tells_the_reporter_once_per_status(backend: Backend) {
     let fleet = fleet(&backend);
-    let car = fleet.car(3).await;
-    let renter = fleet.customer("reporter").await;
-    fleet.rental(&renter, &car, true).await;
+    let (car, renter) = fleet.rented_car(3, "reporter").await;
     let report = fleet
         .report(&renter.token, &car, &issue("medium"))
         .await
@@ -472,9 +479,7 @@ async fn a_critical_report_takes_an_available_car_out_of_service(backend: Backen
 async fn a_critical_report_on_a_rented_car_alerts_every_staff_user_once(backend: Backend) {
     let fleet = fleet(&backend);
     let admin = stored_admin(&*fleet.store).await;
-    let car = fleet.car(7).await;
-    let renter = fleet.customer("driver").await;
-    fleet.rental(&renter, &car, true).await;
+    let (car, renter) = fleet.rented_car(7, "driver").await;
 
     let response = fleet.report(&renter.token, &car, &issue("critical")).await;
     let report = response.created();
@@ -509,9 +514,7 @@ async fn photos_are_confirmed_onto_a_report_at_most_ten_and_shown_with_download_
     backend: Backend,
 ) {
     let fleet = fleet(&backend);
-    let car = fleet.car(8).await;
-    let renter = fleet.customer("photographer").await;
-    fleet.rental(&renter, &car, true).await;
+    let (car, renter) = fleet.rented_car(8, "photographer").await;
     let report = fleet
         .report(&renter.token, &car, &issue("high"))
         .await
