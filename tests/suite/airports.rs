@@ -45,13 +45,7 @@ pub(crate) async fn create_airport(app: &TestApp, code: &str, time_zone: &str) -
     let response = app
         .send(TestRequest::post("/v1/airports").json(&airport_body(code, time_zone)))
         .await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
-    response.json()["data"].clone()
+    response.created()
 }
 
 /// The actions of an entity's audit history, newest first, as an admin reads them.
@@ -64,7 +58,7 @@ pub(crate) async fn audit_actions(app: &TestApp, entity_type: &str, id: &str) ->
             .bearer(&token_for(Role::Admin)),
         )
         .await;
-    assert_eq!(response.status, StatusCode::OK, "{:?}", response.json());
+    response.assert_status(StatusCode::OK);
     response.json()["data"]
         .as_array()
         .expect("a page")
@@ -79,7 +73,7 @@ async fn all_codes(app: &TestApp, limit: u32) -> Vec<String> {
     let mut target = format!("/v1/airports?limit={limit}");
     loop {
         let response = app.send(TestRequest::get(&target).anonymous()).await;
-        assert_eq!(response.status, StatusCode::OK, "{:?}", response.json());
+        response.assert_status(StatusCode::OK);
         let body = response.json();
         assert_eq!(body["pagination"]["limit"], limit);
         codes.extend(
@@ -318,7 +312,7 @@ async fn a_patch_changes_only_whitelisted_fields_under_if_match() {
                 .json(&json!({"city": " New Delhi ", "timeZone": "Asia/Calcutta"})),
         )
         .await;
-    assert_eq!(updated.status, StatusCode::OK, "{:?}", updated.json());
+    updated.assert_status(StatusCode::OK);
     assert_eq!(updated.header("etag"), Some("\"2\""));
     let airport = updated.json()["data"].clone();
     assert_eq!(airport["city"], "New Delhi");

@@ -84,13 +84,7 @@ impl Fixture {
                 &json!({"flightId": self.flight.id, "seats": seats}),
             )
             .await;
-        assert_eq!(
-            response.status,
-            StatusCode::CREATED,
-            "{:?}",
-            response.json()
-        );
-        response.json()["data"].clone()
+        response.created()
     }
 
     async fn pay(&self, who: &Principal, booking: &Value, token: &str) -> TestResponse {
@@ -188,13 +182,7 @@ async fn a_booking_holds_its_seats_at_the_fare_times_the_seats_until_the_hold_en
             &json!({"flightId": app.flight.id, "seats": "3"}),
         )
         .await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
-    let booking = response.json()["data"].clone();
+    let booking = response.created();
     let id = booking["id"].as_str().expect("an id");
     assert_eq!(
         response.header("location"),
@@ -294,12 +282,7 @@ async fn a_key_whose_request_is_in_progress_is_a_409_until_its_lease_lapses() {
     // Its holder never finished: once the lease lapses, the key is taken over.
     app.clock.advance(idempotency::LEASE);
     let response = app.book(&ann, key, &body).await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
+    response.assert_status(StatusCode::CREATED);
     assert_eq!(app.remaining_seats().await, 9);
 }
 
@@ -319,7 +302,7 @@ async fn a_key_is_remembered_for_a_day_and_then_names_a_new_request() {
     let paid = app
         .pay(&ann, &first.json()["data"], TEST_TOKEN_APPROVE)
         .await;
-    assert_eq!(paid.status, StatusCode::OK, "{:?}", paid.json());
+    paid.assert_status(StatusCode::OK);
     let other = json!({"flightId": app.flight.id, "seats": 2});
     app.clock
         .advance(idempotency::RECORD_TTL - TimeDelta::seconds(1));
@@ -327,7 +310,7 @@ async fn a_key_is_remembered_for_a_day_and_then_names_a_new_request() {
     // Past its time to live the record counts as gone, even before DynamoDB deletes it.
     app.clock.advance(TimeDelta::seconds(1));
     let second = app.book(&ann, "daily", &other).await;
-    assert_eq!(second.status, StatusCode::CREATED, "{:?}", second.json());
+    second.assert_status(StatusCode::CREATED);
     assert_ne!(second.json()["data"]["id"], first.json()["data"]["id"]);
     assert_eq!(app.remaining_seats().await, 7);
 }
@@ -368,7 +351,7 @@ async fn a_failed_booking_releases_its_key_for_a_retry() {
     assert_eq!(cancelled.status, StatusCode::OK);
     // The failure was not remembered: the same key now books.
     let retry = app.book(&bob, "bobs-key", &body).await;
-    assert_eq!(retry.status, StatusCode::CREATED, "{:?}", retry.json());
+    retry.assert_status(StatusCode::CREATED);
     assert_eq!(app.remaining_seats().await, 1);
 }
 
@@ -437,7 +420,7 @@ async fn paying_confirms_the_booking_and_a_decline_leaves_it_pending() {
     assert_eq!(still["status"], "pending");
 
     let paid = app.pay(&ann, &booking, TEST_TOKEN_APPROVE).await;
-    assert_eq!(paid.status, StatusCode::OK, "{:?}", paid.json());
+    paid.assert_status(StatusCode::OK);
     let confirmed = paid.json()["data"].clone();
     assert_eq!(confirmed["status"], "confirmed");
     assert!(confirmed["confirmedAt"].is_string());
@@ -587,7 +570,7 @@ async fn cancelling_returns_the_seats_once_and_a_second_cancel_is_a_409() {
     let id = booking["id"].as_str().unwrap();
     assert_eq!(app.remaining_seats().await, 7);
     let cancelled = app.cancel(&ann, id).await;
-    assert_eq!(cancelled.status, StatusCode::OK, "{:?}", cancelled.json());
+    cancelled.assert_status(StatusCode::OK);
     let cancelled = cancelled.json()["data"].clone();
     assert_eq!(cancelled["status"], "cancelled");
     assert!(cancelled["cancelledAt"].is_string());
@@ -623,7 +606,7 @@ async fn cancelling_a_paid_booking_refunds_it_and_records_the_refund() {
     let cancelled = app
         .cancel(&principal(Role::Staff), booking["id"].as_str().unwrap())
         .await;
-    assert_eq!(cancelled.status, StatusCode::OK, "{:?}", cancelled.json());
+    cancelled.assert_status(StatusCode::OK);
     let cancelled = cancelled.json()["data"].clone();
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(
@@ -687,7 +670,7 @@ async fn customers_list_their_own_bookings_newest_first_and_staff_list_all() {
     let bobs = app.book_seats(&bob, 2).await;
 
     let ids = |response: &TestResponse| -> Vec<String> {
-        assert_eq!(response.status, StatusCode::OK, "{:?}", response.json());
+        response.assert_status(StatusCode::OK);
         response.json()["data"]
             .as_array()
             .unwrap()
@@ -943,11 +926,6 @@ async fn a_second_pending_booking_on_the_same_flight_is_a_409_naming_the_first()
         StatusCode::OK
     );
     let response = app.book(&ann, "second", &body).await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
+    response.assert_status(StatusCode::CREATED);
     assert_eq!(app.remaining_seats().await, 8);
 }

@@ -44,13 +44,7 @@ pub(crate) fn vin(n: u32) -> String {
 /// Creates a car as staff and returns its JSON.
 pub(crate) async fn create(app: &TestApp, body: &Value) -> Value {
     let response = app.send(TestRequest::post("/v1/cars").json(body)).await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
-    response.json()["data"].clone()
+    response.created()
 }
 
 /// Sets the count of contracts that name a car, as a contract's reservation would.
@@ -68,12 +62,7 @@ async fn create_answers_201_with_the_normalized_car_available() {
             TestRequest::post("/v1/cars").json(&car_body(" ka-01 ab 1234 ", " 1hgcm82633a004352")),
         )
         .await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
+    response.assert_status(StatusCode::CREATED);
     assert_eq!(response.header("etag"), Some("\"1\""));
     let car = response.json()["data"].clone();
     let id = car["id"].as_str().unwrap();
@@ -179,7 +168,7 @@ async fn a_plate_change_claims_the_new_plate_and_frees_the_old_one() {
                 .json(&json!({"licensePlate": "new 1"})),
         )
         .await;
-    assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.json());
+    moved.assert_status(StatusCode::OK);
     assert_eq!(moved.header("etag"), Some("\"2\""));
     assert_eq!(moved.json()["data"]["licensePlate"], "NEW1");
     // The old plate is free for another car, the new one is not.
@@ -219,7 +208,7 @@ async fn an_update_keeps_the_rules_of_status_and_mileage() {
             "dailyRate": {"amount": 6000, "currency": "EUR"},
         })))
         .await;
-    assert_eq!(changed.status, StatusCode::OK, "{:?}", changed.json());
+    changed.assert_status(StatusCode::OK);
     let data = &changed.json()["data"];
     assert_eq!(
         (
@@ -314,7 +303,7 @@ async fn plates(app: &TestApp, target: &str) -> Vec<String> {
     let mut next = format!("{target}&limit=2");
     loop {
         let response = app.send(TestRequest::get(&next)).await;
-        assert_eq!(response.status, StatusCode::OK, "{:?}", response.json());
+        response.assert_status(StatusCode::OK);
         let body = response.json();
         plates.extend(
             body["data"]

@@ -410,7 +410,7 @@ async fn bad_ranges_are_400s_naming_the_field() {
     // 180 days, in the past too, are fine.
     let longest = format!("/v1/cars/{id}/availability?from=2020-01-01&to=2020-06-28");
     let response = app.send(TestRequest::get(&longest).anonymous()).await;
-    assert_eq!(response.status, StatusCode::OK, "{:?}", response.json());
+    response.assert_status(StatusCode::OK);
 }
 
 #[tokio::test]
@@ -434,12 +434,7 @@ async fn a_reserved_car_leaves_the_catalogue_for_its_days_and_shows_them_busy() 
     let response = app
         .send(reserve(&body, "catalogue-e2e").bearer(&token))
         .await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
+    response.assert_status(StatusCode::CREATED);
     let contract = response.json()["data"]["id"].as_str().unwrap().to_owned();
 
     let offered = |from: u64, to: u64| {
@@ -483,7 +478,7 @@ async fn a_reserved_car_leaves_the_catalogue_for_its_days_and_shows_them_busy() 
     // Cancelled, the days are free again, in the catalogue and in the calendar.
     let cancel = TestRequest::post(format!("/v1/contracts/{contract}/cancel")).bearer(&token);
     let response = app.send(cancel).await;
-    assert_eq!(response.status, StatusCode::OK, "{:?}", response.json());
+    response.assert_status(StatusCode::OK);
     assert_eq!(offered(11, 11).await, both);
     let response = app
         .send(TestRequest::get(availability(id, 0, 30)).anonymous())

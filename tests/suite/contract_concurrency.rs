@@ -25,7 +25,7 @@ use itinera::contracts::{
 use itinera::customers::{CustomerId, LicenceNumber, NewCustomer, create_customer};
 use itinera::error::DomainError;
 use itinera::idempotency::{IdempotencyKey, StoredResponse};
-use itinera::identity::{Principal, Role, UserId};
+use itinera::identity::{Principal, RequestContext, Role, UserId};
 use itinera::money::{Currency, Money};
 use itinera::pagination::PageLimit;
 use itinera::storage::{Key, Query, SortCondition, Store, StoreError};
@@ -109,6 +109,16 @@ pub(crate) fn respond(contract: &Contract) -> Result<StoredResponse, StoreError>
 }
 
 impl Rental {
+    /// What a racing task takes along to act as staff: the store, the clock and the staff
+    /// member's request context.
+    pub(crate) fn staff_side(&self) -> (Arc<dyn Store>, Arc<SettableClock>, RequestContext) {
+        (
+            Arc::clone(&self.store),
+            Arc::clone(&self.clock),
+            context_of(&self.staff),
+        )
+    }
+
     /// Staff reserve days `from..=to` (offsets from today) of the car, under a fresh key.
     pub(crate) async fn reserve(&self, from: i64, to: i64) -> Result<Contract, DomainError> {
         reserve(
@@ -361,12 +371,8 @@ async fn fifty_concurrent_cancels_free_the_days_once(backend: Backend) {
     let barrier = Arc::new(Barrier::new(50));
     let tasks: Vec<_> = (0..50)
         .map(|_| {
-            let (store, clock, barrier) = (
-                Arc::clone(&rental.store),
-                Arc::clone(&rental.clock),
-                Arc::clone(&barrier),
-            );
-            let (context, id) = (context_of(&rental.staff), contract.id.clone());
+            let (store, clock, context) = rental.staff_side();
+            let (barrier, id) = (Arc::clone(&barrier), contract.id.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
                 cancel_contract(&*store, &*clock, &UuidV7Ids, &context, &id).await
@@ -397,12 +403,8 @@ async fn a_date_change_racing_a_reservation_of_its_new_days_has_one_outcome(back
         let contract = rental.reserve(base + 1, base + 3).await.unwrap();
         let barrier = Arc::new(Barrier::new(2));
         let moving = {
-            let (store, clock, barrier) = (
-                Arc::clone(&rental.store),
-                Arc::clone(&rental.clock),
-                Arc::clone(&barrier),
-            );
-            let (context, id) = (context_of(&rental.staff), contract.id.clone());
+            let (store, clock, context) = rental.staff_side();
+            let (barrier, id) = (Arc::clone(&barrier), contract.id.clone());
             let dates = NewDates {
                 start_date: Some(day(base + 4)),
                 end_date: Some(day(base + 6)),

@@ -39,12 +39,7 @@ pub(crate) async fn customer_with_profile(app: &TestApp, username: &str) -> (Str
                 .json(&profile),
         )
         .await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
+    response.assert_status(StatusCode::CREATED);
     (token, response.json()["data"].clone())
 }
 
@@ -80,13 +75,7 @@ async fn a_customer_reserves_reads_lists_redates_and_cancels_their_own_contract(
 
     let (token, profile) = customer_with_profile(&app, "renter").await;
     let response = app.send(reserve(&body, "k-1").bearer(&token)).await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
-    let contract = response.json()["data"].clone();
+    let contract = response.created();
     let id = contract["id"].as_str().unwrap().to_owned();
     assert_eq!(
         response.header("location"),
@@ -152,7 +141,7 @@ async fn a_customer_reserves_reads_lists_redates_and_cancels_their_own_contract(
                 .json(&json!({"endDate": day(6)})),
         )
         .await;
-    assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.json());
+    moved.assert_status(StatusCode::OK);
     assert_eq!(moved.json()["data"]["total"]["amount"], 18_000);
     assert_eq!(moved.header("etag"), Some("\"2\""));
 
@@ -163,7 +152,7 @@ async fn a_customer_reserves_reads_lists_redates_and_cancels_their_own_contract(
     let cancelled = app
         .send(TestRequest::post(format!("/v1/contracts/{id}/cancel")).bearer(&token))
         .await;
-    assert_eq!(cancelled.status, StatusCode::OK, "{:?}", cancelled.json());
+    cancelled.assert_status(StatusCode::OK);
     assert_eq!(cancelled.json()["data"]["status"], "cancelled");
     let again = app
         .send(TestRequest::post(format!("/v1/contracts/{id}/cancel")).bearer(&token))
@@ -203,12 +192,7 @@ async fn staff_reserve_for_a_customer_filter_the_list_and_hand_the_car_over_and_
     let body =
         json!({"carId": car_id, "customerId": customer_id, "startDate": day(0), "endDate": day(1)});
     let response = app.send(reserve(&body, "s-1")).await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
+    response.assert_status(StatusCode::CREATED);
     let id = response.json()["data"]["id"].as_str().unwrap().to_owned();
 
     for query in [
@@ -234,7 +218,7 @@ async fn staff_reserve_for_a_customer_filter_the_list_and_hand_the_car_over_and_
                 .json(&json!({"mileage": 12_100})),
         )
         .await;
-    assert_eq!(picked.status, StatusCode::OK, "{:?}", picked.json());
+    picked.assert_status(StatusCode::OK);
     assert_eq!(picked.json()["data"]["status"], "active");
     let rented = app
         .send(TestRequest::get(format!("/v1/cars/{car_id}")))
@@ -253,7 +237,7 @@ async fn staff_reserve_for_a_customer_filter_the_list_and_hand_the_car_over_and_
                 .json(&json!({"mileage": 12_800, "fuelLevel": 80, "damages": "Scratch on the rear bumper"})),
         )
         .await;
-    assert_eq!(returned.status, StatusCode::OK, "{:?}", returned.json());
+    returned.assert_status(StatusCode::OK);
     let completed = returned.json()["data"].clone();
     assert_eq!(completed["status"], "completed");
     assert_eq!(completed["returnMileage"], 12_800);
@@ -303,12 +287,7 @@ async fn a_car_out_of_service_or_a_licence_expiring_first_is_a_409_and_a_custome
                 .json(&json!({"status": "maintenance"})),
         )
         .await;
-    assert_eq!(
-        maintenance.status,
-        StatusCode::OK,
-        "{:?}",
-        maintenance.json()
-    );
+    maintenance.assert_status(StatusCode::OK);
     let body = json!({"carId": car_id, "startDate": day(1), "endDate": day(2)});
     let out = app.send(reserve(&body, "c-3").bearer(&token)).await;
     assert_problem(&out, 409);

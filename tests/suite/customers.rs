@@ -39,13 +39,7 @@ async fn create(app: &TestApp, body: &Value) -> Value {
     let response = app
         .send(TestRequest::post("/v1/customers").json(body))
         .await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
-    response.json()["data"].clone()
+    response.created()
 }
 
 /// A signed-in customer of `app`, registered as `username`, and their token.
@@ -64,12 +58,7 @@ async fn staff_create_a_customer_and_read_change_and_delete_them() {
     let response = app
         .send(TestRequest::post("/v1/customers").json(&customer_body(" Ada@Example.COM ")))
         .await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
+    response.assert_status(StatusCode::CREATED);
     assert_eq!(response.header("etag"), Some("\"1\""));
     let customer = response.json()["data"].clone();
     let id = customer["id"].as_str().unwrap();
@@ -92,7 +81,7 @@ async fn staff_create_a_customer_and_read_change_and_delete_them() {
                 .json(&json!({"name": "Augusta Ada King", "licenceExpiry": "2036-12-10"})),
         )
         .await;
-    assert_eq!(changed.status, StatusCode::OK, "{:?}", changed.json());
+    changed.assert_status(StatusCode::OK);
     assert_eq!(changed.header("etag"), Some("\"2\""));
     assert_eq!(changed.json()["data"]["licenceExpiry"], "2036-12-10");
     let stale = app
@@ -282,8 +271,7 @@ async fn a_signed_in_user_keeps_one_profile_of_their_own() {
                 .json(&body),
         )
         .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.json());
-    let mine = created.json()["data"].clone();
+    let mine = created.created();
     assert_eq!(mine["email"], "grace.hopper@example.com");
     assert_eq!(mine["name"], "grace.hopper");
     assert_eq!(mine["userId"], user.as_str());
@@ -317,7 +305,7 @@ async fn a_signed_in_user_keeps_one_profile_of_their_own() {
                 .json(&json!({"licenceExpiry": "2035-01-31"})),
         )
         .await;
-    assert_eq!(changed.status, StatusCode::OK, "{:?}", changed.json());
+    changed.assert_status(StatusCode::OK);
     assert_eq!(changed.header("etag"), Some("\"2\""));
     let stale = app
         .send(

@@ -60,12 +60,7 @@ impl Fleet {
     pub(crate) async fn car(&self, n: u32) -> String {
         let body = car_body(&format!("FLEET{n}"), &vin(n));
         let response = self.send(TestRequest::post("/v1/cars").json(&body)).await;
-        assert_eq!(
-            response.status,
-            StatusCode::CREATED,
-            "{:?}",
-            response.json()
-        );
+        response.assert_status(StatusCode::CREATED);
         response.json()["data"]["id"].as_str().unwrap().to_owned()
     }
 
@@ -76,13 +71,7 @@ impl Fleet {
         let response = self
             .send(TestRequest::post(format!("/v1/cars/{car}/{collection}")).json(&body))
             .await;
-        assert_eq!(
-            response.status,
-            StatusCode::CREATED,
-            "{:?}",
-            response.json()
-        );
-        response.json()["data"].clone()
+        response.created()
     }
 
     /// Every audit action recorded for `kind` `id`, oldest first, read from the store.
@@ -118,7 +107,7 @@ fn paper_body(collection: &str, from: &str, to: &str) -> Value {
 
 /// The `data` of a list answer.
 fn items(response: &TestResponse) -> Vec<Value> {
-    assert_eq!(response.status, StatusCode::OK, "{:?}", response.json());
+    response.assert_status(StatusCode::OK);
     response.json()["data"].as_array().unwrap().clone()
 }
 
@@ -130,7 +119,7 @@ async fn a_papers_life(backend: Backend, collection: &str, kind: &str) {
     let created = fleet
         .send(TestRequest::post(&base).json(&paper_body(collection, "2026-01-01", "2026-12-31")))
         .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.json());
+    created.assert_status(StatusCode::CREATED);
     assert_eq!(created.header("etag"), Some("\"1\""));
     let paper = created.json()["data"].clone();
     let id = paper["id"].as_str().unwrap();
@@ -159,7 +148,7 @@ async fn a_papers_life(backend: Backend, collection: &str, kind: &str) {
     let changed = fleet
         .send(patch(json!({"validTo": "2027-01-31"})).header("if-match", "\"1\""))
         .await;
-    assert_eq!(changed.status, StatusCode::OK, "{:?}", changed.json());
+    changed.assert_status(StatusCode::OK);
     assert_eq!(changed.header("etag"), Some("\"2\""));
     assert_eq!(changed.json()["data"]["validTo"], "2027-01-31");
     let stale = fleet
@@ -302,7 +291,7 @@ async fn a_car_leaves_maintenance_only_with_a_current_insurance_and_registration
     assert!(later.contains("no registration valid today"), "{later}");
     let renewed = fleet.paper(&car, "registrations", -1, 364).await;
     let back = fleet.send(status("available")).await;
-    assert_eq!(back.status, StatusCode::OK, "{:?}", back.json());
+    back.assert_status(StatusCode::OK);
     assert_eq!(back.json()["data"]["status"], "available");
     // The rule is about leaving maintenance: an available car stays free to change otherwise.
     let id = renewed["id"].as_str().unwrap();
@@ -342,12 +331,7 @@ async fn service_records_come_newest_first_and_raise_the_cars_mileage(backend: B
         let response = fleet
             .send(TestRequest::post(&base).json(&service_body(date, mileage)))
             .await;
-        assert_eq!(
-            response.status,
-            StatusCode::CREATED,
-            "{:?}",
-            response.json()
-        );
+        response.assert_status(StatusCode::CREATED);
         assert_eq!(response.header("location"), Some(base.as_str()));
         created.push(response.json()["data"].clone());
     }

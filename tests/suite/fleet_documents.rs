@@ -2,16 +2,12 @@
 //! store: uploaded, confirmed onto the paper, replaced, downloaded; and a wrong type, a file too
 //! large or not what was declared refused with nothing recorded.
 
-use std::sync::Arc;
-
 use http::StatusCode;
-use itinera::clock::UuidV7Ids;
 use itinera::identity::Role;
-use itinera::ratelimit::RateLimitConfig;
 use itinera_embedded::{BlobRequestError, EmbeddedBlobs};
 use itinera_http::Api;
-use itinera_tests::files::{download_from, embedded_blobs, upload_to};
-use itinera_tests::{Backend, TestRequest, TestResponse, api_with_blobs, send, token_for};
+use itinera_tests::files::{download_from, upload_to};
+use itinera_tests::{Backend, TestRequest, TestResponse, send, token_for};
 use serde_json::{Value, json};
 
 use crate::airports::assert_problem;
@@ -28,14 +24,7 @@ struct Papers {
 
 impl Papers {
     fn over(backend: &Backend) -> Self {
-        let files = tempfile::tempdir().unwrap();
-        let blobs = embedded_blobs(files.path());
-        let api = api_with_blobs(
-            Arc::clone(&backend.store),
-            Arc::new(UuidV7Ids),
-            RateLimitConfig::default(),
-            Arc::new(blobs.clone()),
-        );
+        let (api, blobs, files) = backend.api_with_files();
         Self {
             api,
             blobs,
@@ -64,7 +53,7 @@ impl Papers {
         let paper = self
             .send(TestRequest::post(format!("/v1/cars/{car}/{collection}")).json(&body))
             .await;
-        assert_eq!(paper.status, StatusCode::CREATED, "{:?}", paper.json());
+        paper.assert_status(StatusCode::CREATED);
         let id = paper.json()["data"]["id"].as_str().unwrap().to_owned();
         format!("/v1/cars/{car}/{collection}/{id}")
     }
@@ -81,8 +70,7 @@ impl Papers {
     /// Starts an upload of `bytes` as `content_type` and sends them: the upload ticket.
     async fn upload(&self, paper: &str, content_type: &str, bytes: &[u8]) -> Value {
         let started = self.start(paper, content_type, bytes.len() as u64).await;
-        assert_eq!(started.status, StatusCode::CREATED, "{:?}", started.json());
-        let ticket = started.json()["data"].clone();
+        let ticket = started.created();
         let url = ticket["url"].as_str().unwrap();
         upload_to(&self.blobs, url, content_type, bytes)
             .await
@@ -114,7 +102,7 @@ async fn a_document_is_confirmed_onto_its_paper_replaced_and_downloaded(backend:
         let first = papers.upload(&paper, "application/pdf", pdf).await;
         assert_eq!(first["method"], "PUT");
         let confirmed = papers.confirm(&paper, &first["uploadId"]).await;
-        assert_eq!(confirmed.status, StatusCode::OK, "{:?}", confirmed.json());
+        confirmed.assert_status(StatusCode::OK);
         assert_eq!(confirmed.header("etag"), Some("\"2\""));
         let document = &confirmed.json()["data"]["document"];
         assert_eq!(
@@ -128,7 +116,7 @@ async fn a_document_is_confirmed_onto_its_paper_replaced_and_downloaded(backend:
         let read = papers
             .send(TestRequest::get(format!("{paper}/document")))
             .await;
-        assert_eq!(read.status, StatusCode::OK, "{:?}", read.json());
+        read.assert_status(StatusCode::OK);
         let url = read.json()["data"]["url"].as_str().unwrap().to_owned();
         assert_eq!(download_from(&papers.blobs, &url).await.unwrap(), pdf);
 

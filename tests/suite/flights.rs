@@ -52,13 +52,7 @@ fn flight_body(airplane_id: &str, departure: &str, amount: i64) -> Value {
 /// Creates a flight as staff and returns its JSON.
 async fn create_flight(app: &TestApp, body: &Value) -> Value {
     let response = app.send(TestRequest::post("/v1/flights").json(body)).await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
-    response.json()["data"].clone()
+    response.created()
 }
 
 /// Creates a flight from DEL to BOM as staff and returns its id.
@@ -74,7 +68,7 @@ async fn get_flight(app: &TestApp, id: &str) -> (Value, String) {
     let response = app
         .send(TestRequest::get(format!("/v1/flights/{id}")).anonymous())
         .await;
-    assert_eq!(response.status, StatusCode::OK, "{:?}", response.json());
+    response.assert_status(StatusCode::OK);
     let etag = response.header("etag").expect("ETag").to_owned();
     (response.json()["data"].clone(), etag)
 }
@@ -139,12 +133,7 @@ async fn create_answers_201_with_the_airplanes_seats_and_times_in_utc() {
     body["price"] = json!({"amount": "450000", "currency": "INR"});
     body["arrivalTime"] = json!(at(day, "11:45:00+05:30"));
     let response = app.send(TestRequest::post("/v1/flights").json(&body)).await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
+    response.assert_status(StatusCode::CREATED);
     assert_eq!(response.header("etag"), Some("\"1\""));
     let flight = response.json()["data"].clone();
     let id = id_of(&flight);
@@ -534,7 +523,7 @@ async fn a_patch_changes_only_the_given_fields_and_moves_the_flight_in_search() 
         json!({"price": {"amount": "7000", "currency": "INR"}}),
     )
     .await;
-    assert_eq!(repriced.status, StatusCode::OK, "{:?}", repriced.json());
+    repriced.assert_status(StatusCode::OK);
     assert_eq!(repriced.header("etag"), Some("\"2\""));
     let after = repriced.json()["data"].clone();
     assert_eq!(after["price"], json!({"amount": 7000, "currency": "INR"}));
@@ -561,7 +550,7 @@ async fn a_patch_changes_only_the_given_fields_and_moves_the_flight_in_search() 
                 })),
         )
         .await;
-    assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.json());
+    moved.assert_status(StatusCode::OK);
     assert_eq!(
         moved.json()["data"]["departureTime"],
         at(next_day, "04:30:00.000Z")
@@ -724,7 +713,7 @@ async fn a_booked_flight_is_cancelled_at_once_stages_its_fan_out_and_frees_the_a
     // bookings to the worker through a task staged with it.
     book(&app, &id, 2).await;
     let cancelled = patch_flight(&app, &id, json!({"status": "cancelled"})).await;
-    assert_eq!(cancelled.status, StatusCode::OK, "{:?}", cancelled.json());
+    cancelled.assert_status(StatusCode::OK);
     assert_eq!(cancelled.json()["data"]["status"], "cancelled");
     let staged = app
         .store
@@ -772,7 +761,7 @@ async fn airports_in_use_cannot_be_deleted_or_change_time_zone() {
                     .json(&json!({"name": "Renamed", "timeZone": "Asia/Kolkata"})),
             )
             .await;
-        assert_eq!(renamed.status, StatusCode::OK, "{:?}", renamed.json());
+        renamed.assert_status(StatusCode::OK);
     }
     let deleted = app
         .send(TestRequest::delete(format!("/v1/flights/{id}")))
@@ -896,12 +885,7 @@ async fn the_flight_lifecycle_runs_on_dynamodb() {
                 .json(&crate::airports::airport_body(code, "Asia/Kolkata")),
         )
         .await;
-        assert_eq!(
-            response.status,
-            StatusCode::CREATED,
-            "{:?}",
-            response.json()
-        );
+        response.assert_status(StatusCode::CREATED);
     }
     let airplane = call(
         TestRequest::post("/v1/airplanes").json(&json!({"modelNumber": "A320", "capacity": 180})),
@@ -920,12 +904,7 @@ async fn the_flight_lifecycle_runs_on_dynamodb() {
             amount,
         )))
         .await;
-        assert_eq!(
-            response.status,
-            StatusCode::CREATED,
-            "{:?}",
-            response.json()
-        );
+        response.assert_status(StatusCode::CREATED);
         ids.push(id_of(&response.json()["data"]));
     }
     let (night, morning) = (&ids[0], &ids[1]);
@@ -933,7 +912,7 @@ async fn the_flight_lifecycle_runs_on_dynamodb() {
         let call = &call;
         async move {
             let response = call(TestRequest::get(format!("/v1/flights?{query}"))).await;
-            assert_eq!(response.status, StatusCode::OK, "{:?}", response.json());
+            response.assert_status(StatusCode::OK);
             response.json()["data"]
                 .as_array()
                 .expect("a page")
@@ -973,7 +952,7 @@ async fn the_flight_lifecycle_runs_on_dynamodb() {
             TestRequest::patch(format!("/v1/flights/{id}")).json(&json!({"status": "cancelled"})),
         )
         .await;
-        assert_eq!(cancelled.status, StatusCode::OK, "{:?}", cancelled.json());
+        cancelled.assert_status(StatusCode::OK);
     }
     assert!(
         found(format!("from=DEL&to=BOM&date={day}&sort=price"))
@@ -983,12 +962,7 @@ async fn the_flight_lifecycle_runs_on_dynamodb() {
     assert_problem(&call(TestRequest::delete("/v1/airports/DEL")).await, 409);
     for id in [night, morning] {
         let deleted = call(TestRequest::delete(format!("/v1/flights/{id}"))).await;
-        assert_eq!(
-            deleted.status,
-            StatusCode::NO_CONTENT,
-            "{:?}",
-            deleted.json()
-        );
+        deleted.assert_status(StatusCode::NO_CONTENT);
     }
     for target in [
         format!("/v1/airplanes/{airplane}"),

@@ -255,7 +255,7 @@ async fn a_disabled_user_can_no_longer_refresh() {
                 .json(&json!({"disabled": true})),
         )
         .await;
-    assert_eq!(disable.status, StatusCode::OK, "{:?}", disable.json());
+    disable.assert_status(StatusCode::OK);
     assert_eq!(
         refresh(&app, text(&tokens["refreshToken"])).await.status,
         StatusCode::UNAUTHORIZED
@@ -321,7 +321,7 @@ async fn the_profile_accepts_only_name_and_phone() {
                 .json(&json!({"name": "Jon Snow", "phone": "+44 20 7946 0958"})),
         )
         .await;
-    assert_eq!(updated.status, StatusCode::OK, "{:?}", updated.json());
+    updated.assert_status(StatusCode::OK);
     assert_eq!(updated.json()["data"]["name"], "Jon Snow");
     assert_eq!(updated.json()["data"]["role"], "customer");
 }

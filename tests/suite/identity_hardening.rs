@@ -162,12 +162,7 @@ async fn a_disabled_user_cannot_renew_their_tokens_by_changing_their_password(
         change_password(text(&tokens["accessToken"]), PASSWORD),
     )
     .await;
-    assert_eq!(
-        renewal.status,
-        StatusCode::UNAUTHORIZED,
-        "{:?}",
-        renewal.json()
-    );
+    renewal.assert_status(StatusCode::UNAUTHORIZED);
     assert!(renewal.json()["data"].is_null(), "no tokens were issued");
     assert_eq!(
         get_user(&*store, &id).await.unwrap(),
@@ -190,7 +185,7 @@ async fn a_password_change_signs_its_tokens_with_the_stored_role(store: Arc<dyn 
         change_password(text(&tokens["accessToken"]), PASSWORD),
     )
     .await;
-    assert_eq!(changed.status, StatusCode::OK, "{:?}", changed.json());
+    changed.assert_status(StatusCode::OK);
     let fresh = changed.json()["data"].clone();
     let principal = claims(text(&fresh["accessToken"]));
     assert_eq!(principal.user_id, id);
@@ -252,7 +247,7 @@ async fn an_admin_demoted_between_the_check_and_the_commit_changes_nothing(store
             .json(&json!({"disabled": true})),
     )
     .await;
-    assert_eq!(demote.status, StatusCode::FORBIDDEN, "{:?}", demote.json());
+    demote.assert_status(StatusCode::FORBIDDEN);
     assert_eq!(
         get_user(&*store, &victim).await.unwrap(),
         before,
@@ -473,7 +468,7 @@ async fn anonymous_routes_answer_the_same_with_an_invalid_token_as_without_one(
                 .json(&json!({"username": "olga", "password": PASSWORD})),
         )
         .await;
-        assert_eq!(response.status, StatusCode::OK, "{:?}", response.json());
+        response.assert_status(StatusCode::OK);
     }
 }
 
@@ -540,7 +535,7 @@ async fn session_activity(api: &Api, access: &str) -> Vec<Value> {
         TestRequest::get("/v1/users/me/activity?limit=100").bearer(access),
     )
     .await;
-    assert_eq!(response.status, StatusCode::OK, "{:?}", response.json());
+    response.assert_status(StatusCode::OK);
     let mut entries: Vec<Value> = response.json()["data"]
         .as_array()
         .expect("a page")

@@ -196,12 +196,7 @@ async fn bad_input_is_a_400_that_changes_nothing(api: &Api, store: Arc<dyn Store
         .bearer(&token)
         .json(&json!({"read": false}));
     let response = send(api, with_body).await;
-    assert_eq!(
-        response.status,
-        StatusCode::BAD_REQUEST,
-        "{:?}",
-        response.json()
-    );
+    response.assert_status(StatusCode::BAD_REQUEST);
     let (_, unread) = get(api, &token, "/v1/notifications?unread=true").await;
     assert_eq!(
         ids(&unread),

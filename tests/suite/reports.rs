@@ -7,18 +7,15 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use http::StatusCode;
-use itinera::clock::UuidV7Ids;
 use itinera::identity::{Principal, Role, UserId};
 use itinera::jobs::{JobKind, Recipient, process_batch};
 use itinera::notifications::NotificationKind;
-use itinera::ratelimit::RateLimitConfig;
 use itinera::storage::{Query, Store};
 use itinera_embedded::EmbeddedBlobs;
 use itinera_http::Api;
-use itinera_tests::files::{download_from, embedded_blobs, upload_to};
+use itinera_tests::files::{download_from, upload_to};
 use itinera_tests::{
-    Backend, TestRequest, TestResponse, api_with_blobs, principal, register_customer, send,
-    stored_admin, token_of,
+    Backend, TestRequest, TestResponse, principal, register_customer, send, stored_admin, token_of,
 };
 use serde_json::{Value, json};
 
@@ -44,14 +41,7 @@ struct Customer {
 }
 
 fn fleet(backend: &Backend) -> Fleet {
-    let files = tempfile::tempdir().expect("a temporary directory");
-    let blobs = embedded_blobs(files.path());
-    let api = api_with_blobs(
-        Arc::clone(&backend.store),
-        Arc::new(UuidV7Ids),
-        RateLimitConfig::default(),
-        Arc::new(blobs.clone()),
-    );
+    let (api, blobs, files) = backend.api_with_files();
     Fleet {
         api,
         store: Arc::clone(&backend.store),
@@ -130,6 +120,15 @@ impl Fleet {
         id
     }
 
+    /// Car `n` in the hands of a new customer `username`: reserved by them from today and picked
+    /// up; the car and the customer.
+    async fn rented_car(&self, n: u32, username: &str) -> (String, Customer) {
+        let car = self.car(n).await;
+        let renter = self.customer(username).await;
+        self.rental(&renter, &car, true).await;
+        (car, renter)
+    }
+
     /// Files a report on `car` as `token`.
     async fn report(&self, token: &str, car: &str, body: &Value) -> TestResponse {
         let request = TestRequest::post(format!("/v1/cars/{car}/issues"))
@@ -156,13 +155,7 @@ impl Fleet {
     async fn upload_photo(&self, token: &str, report: &str, bytes: &[u8]) -> String {
         let body = json!({"contentType": "image/jpeg", "size": bytes.len()});
         let response = self.start_photo(token, report, &body).await;
-        assert_eq!(
-            response.status,
-            StatusCode::CREATED,
-            "{:?}",
-            response.json()
-        );
-        let ticket = response.json()["data"].clone();
+        let ticket = response.created();
         let url = ticket["url"].as_str().unwrap();
         upload_to(&self.blobs, url, "image/jpeg", bytes)
             .await
@@ -202,13 +195,7 @@ async fn a_customer_reports_only_on_a_car_they_rent_or_rented(backend: Backend) 
     let contract = fleet.rental(&renter, &car, true).await;
 
     let response = fleet.report(&renter.token, &car, &issue("high")).await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
-    let report = response.json()["data"].clone();
+    let report = response.created();
     let id = report["id"].as_str().unwrap().to_owned();
     assert_eq!(
         response.header("location"),
@@ -228,12 +215,7 @@ async fn a_customer_reports_only_on_a_car_they_rent_or_rented(backend: Backend) 
     // Naming the rental is fine when it is theirs and of this car.
     let named = json!({"severity": "low", "description": "A scratch", "contractId": contract});
     let response = fleet.report(&renter.token, &car, &named).await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
+    response.assert_status(StatusCode::CREATED);
     assert_eq!(response.json()["data"]["contractId"], contract.as_str());
 
     // A car they never rented, a car that does not exist, a contract of another car: 404s.
@@ -275,12 +257,7 @@ async fn a_customer_reports_only_on_a_car_they_rent_or_rented(backend: Backend) 
     let response = fleet
         .report(&fleet.staff, &other_car, &issue("medium"))
         .await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
+    response.assert_status(StatusCode::CREATED);
     assert_problem(&fleet.report(&fleet.staff, &other_car, &named).await, 404);
 
     // The reporter and staff read it; anyone else is told it does not exist.
@@ -352,9 +329,7 @@ async fn a_customer_reports_only_on_a_car_they_rent_or_rented(backend: Backend) 
 
 async fn staff_triage_moves_forward_and_tells_the_reporter_once_per_status(backend: Backend) {
     let fleet = fleet(&backend);
-    let car = fleet.car(3).await;
-    let renter = fleet.customer("reporter").await;
-    fleet.rental(&renter, &car, true).await;
+    let (car, renter) = fleet.rented_car(3, "reporter").await;
     let report = fleet
         .report(&renter.token, &car, &issue("medium"))
         .await
@@ -458,12 +433,7 @@ async fn a_critical_report_takes_an_available_car_out_of_service(backend: Backen
     let fleet = fleet(&backend);
     let car = fleet.car(4).await;
     let response = fleet.report(&fleet.staff, &car, &issue("critical")).await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
+    response.assert_status(StatusCode::CREATED);
     assert_eq!(response.json()["data"]["carAction"], "moved_to_maintenance");
     assert_eq!(fleet.car_status(&car).await, "maintenance");
     let audit = fleet
@@ -509,18 +479,10 @@ async fn a_critical_report_takes_an_available_car_out_of_service(backend: Backen
 async fn a_critical_report_on_a_rented_car_alerts_every_staff_user_once(backend: Backend) {
     let fleet = fleet(&backend);
     let admin = stored_admin(&*fleet.store).await;
-    let car = fleet.car(7).await;
-    let renter = fleet.customer("driver").await;
-    fleet.rental(&renter, &car, true).await;
+    let (car, renter) = fleet.rented_car(7, "driver").await;
 
     let response = fleet.report(&renter.token, &car, &issue("critical")).await;
-    assert_eq!(
-        response.status,
-        StatusCode::CREATED,
-        "{:?}",
-        response.json()
-    );
-    let report = response.json()["data"].clone();
+    let report = response.created();
     assert_eq!(report["carAction"], "staff_notified");
     assert_eq!(
         fleet.car_status(&car).await,
@@ -552,9 +514,7 @@ async fn photos_are_confirmed_onto_a_report_at_most_ten_and_shown_with_download_
     backend: Backend,
 ) {
     let fleet = fleet(&backend);
-    let car = fleet.car(8).await;
-    let renter = fleet.customer("photographer").await;
-    fleet.rental(&renter, &car, true).await;
+    let (car, renter) = fleet.rented_car(8, "photographer").await;
     let report = fleet
         .report(&renter.token, &car, &issue("high"))
         .await
@@ -583,7 +543,7 @@ async fn photos_are_confirmed_onto_a_report_at_most_ten_and_shown_with_download_
         .upload_photo(&renter.token, &id, b"\xff\xd8\xffone")
         .await;
     let confirmed = fleet.confirm_photo(&renter.token, &id, &upload).await;
-    assert_eq!(confirmed.status, StatusCode::OK, "{:?}", confirmed.json());
+    confirmed.assert_status(StatusCode::OK);
     let photos = confirmed.json()["data"]["photos"].clone();
     assert_eq!(photos.as_array().unwrap().len(), 1);
     assert_eq!(photos[0]["id"], upload.as_str());
@@ -614,7 +574,7 @@ async fn photos_are_confirmed_onto_a_report_at_most_ten_and_shown_with_download_
     for n in 2..=9u8 {
         let upload = fleet.upload_photo(&fleet.staff, &id, &[n; 16]).await;
         let confirmed = fleet.confirm_photo(&fleet.staff, &id, &upload).await;
-        assert_eq!(confirmed.status, StatusCode::OK, "{:?}", confirmed.json());
+        confirmed.assert_status(StatusCode::OK);
     }
     let tenth = fleet.upload_photo(&fleet.staff, &id, b"tenth").await;
     let eleventh = fleet.upload_photo(&renter.token, &id, b"eleventh").await;

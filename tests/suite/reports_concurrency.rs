@@ -59,12 +59,8 @@ async fn a_critical_report_racing_a_pickup_ends_in_one_consistent_state(backend:
         let contract = rental.reserve(0, 1).await.unwrap();
         let barrier = Arc::new(Barrier::new(2));
         let pickup = {
-            let (store, clock, barrier) = (
-                Arc::clone(&rental.store),
-                Arc::clone(&rental.clock),
-                Arc::clone(&barrier),
-            );
-            let (context, id) = (context_of(&rental.staff), contract.id.clone());
+            let (store, clock, context) = rental.staff_side();
+            let (barrier, id) = (Arc::clone(&barrier), contract.id.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
                 let mileage = Mileage::try_from(1_000).unwrap();
@@ -72,12 +68,8 @@ async fn a_critical_report_racing_a_pickup_ends_in_one_consistent_state(backend:
             })
         };
         let report = {
-            let (store, clock, barrier) = (
-                Arc::clone(&rental.store),
-                Arc::clone(&rental.clock),
-                Arc::clone(&barrier),
-            );
-            let context = context_of(&rental.staff);
+            let (store, clock, context) = rental.staff_side();
+            let barrier = Arc::clone(&barrier);
             let new = NewReport {
                 car_id: rental.car.clone(),
                 severity: Severity::Critical,

@@ -351,6 +351,20 @@ impl TestResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|value| value.to_str().ok())
     }
+
+    /// Asserts the response answered `status`, showing the body when it did not: one place for
+    /// the check every suite makes before it reads what came back.
+    #[track_caller]
+    pub fn assert_status(&self, status: StatusCode) {
+        assert_eq!(self.status, status, "{:?}", self.json());
+    }
+
+    /// Asserts the response answered `201 Created` and returns the `data` it carries.
+    #[track_caller]
+    pub fn created(&self) -> Value {
+        self.assert_status(StatusCode::CREATED);
+        self.json()["data"].clone()
+    }
 }
 
 impl TestApp {
@@ -658,6 +672,21 @@ impl Backend {
             store: fresh_dynamodb_store().await,
             _data: None,
         }
+    }
+
+    /// An API over this store (UUIDv7 ids, the default rate limits) whose file URLs a fresh
+    /// embedded blob store signs, that blob store, and the directory it keeps its files in, which
+    /// must outlive both.
+    pub fn api_with_files(&self) -> (Api, itinera_embedded::EmbeddedBlobs, TempDir) {
+        let files = tempfile::tempdir().expect("a temporary directory");
+        let blobs = files::embedded_blobs(files.path());
+        let api = api_with_blobs(
+            Arc::clone(&self.store),
+            Arc::new(UuidV7Ids),
+            RateLimitConfig::default(),
+            Arc::new(blobs.clone()),
+        );
+        (api, blobs, files)
     }
 }
 

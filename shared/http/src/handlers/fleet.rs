@@ -13,6 +13,7 @@ use itinera::attachments::DOCUMENT;
 use itinera::calendar::Day;
 use itinera::cars::{CarId, Mileage};
 use itinera::entity;
+use itinera::entity::Page;
 use itinera::error::DomainError;
 use itinera::fleet::{
     self, Coverage, ExpiryWindow, Garage, Insurance, InsuranceChanges, Issuer, NewPaper,
@@ -20,9 +21,12 @@ use itinera::fleet::{
     RegistrationChanges, ServiceDescription, Validity,
 };
 use itinera::pagination::PageLimit;
+use itinera::storage::Item;
+use serde::Serialize;
 
 use super::cars::MILEAGE;
 use super::files;
+use crate::cursor::Pager;
 use crate::fields::{
     CURSOR, Field, JsonFields, LIMIT, QueryParams, Shape, integer_shape, integer_text, text, whole,
 };
@@ -69,79 +73,64 @@ pub(crate) trait PaperForm: PaperKind {
     fn changes(body: &mut JsonFields) -> Option<Self::Changes>;
 }
 
-impl PaperForm for Insurance {
-    const ID_PARAM: &'static str = "insuranceId";
-    const CREATE_FIELDS: &'static [Field] = &[
-        Field::required("provider", ISSUER),
-        Field::required("policyNumber", PAPER_NUMBER),
-        Field::required("coverage", COVERAGE),
-        VALID_FROM,
-        VALID_TO,
-    ];
-    const UPDATE_FIELDS: &'static [Field] = &[
-        Field::optional("provider", ISSUER),
-        Field::optional("policyNumber", PAPER_NUMBER),
-        Field::optional("coverage", COVERAGE),
-        NEW_VALID_FROM,
-        NEW_VALID_TO,
-    ];
+/// Declares a paper kind's form from one list of its own fields (JSON name, shape, parser, domain
+/// field): a create reads each as required and an update as optional, so the two never drift
+/// apart; both end with the validity dates every paper carries.
+macro_rules! paper_form {
+    (
+        $kind:ident, $changes:ident, $id_param:literal,
+        [$(($json:literal, $shape:expr, $parse:path, $field:ident)),+ $(,)?]
+    ) => {
+        impl PaperForm for $kind {
+            const ID_PARAM: &'static str = $id_param;
+            const CREATE_FIELDS: &'static [Field] =
+                &[$(Field::required($json, $shape),)+ VALID_FROM, VALID_TO];
+            const UPDATE_FIELDS: &'static [Field] =
+                &[$(Field::optional($json, $shape),)+ NEW_VALID_FROM, NEW_VALID_TO];
 
-    fn details(body: &mut JsonFields) -> Option<Self> {
-        let provider = body.required("provider", text(Issuer::parse));
-        let policy_number = body.required("policyNumber", text(PaperNumber::parse));
-        let coverage = body.required("coverage", text(Coverage::parse));
-        Some(Insurance {
-            provider: provider?,
-            policy_number: policy_number?,
-            coverage: coverage?,
-        })
-    }
+            fn details(body: &mut JsonFields) -> Option<Self> {
+                $(let $field = body.required($json, text($parse));)+
+                Some($kind { $($field: $field?,)+ })
+            }
 
-    fn changes(body: &mut JsonFields) -> Option<InsuranceChanges> {
-        let provider = body.optional("provider", text(Issuer::parse));
-        let policy_number = body.optional("policyNumber", text(PaperNumber::parse));
-        let coverage = body.optional("coverage", text(Coverage::parse));
-        Some(InsuranceChanges {
-            provider: provider?,
-            policy_number: policy_number?,
-            coverage: coverage?,
-        })
-    }
+            fn changes(body: &mut JsonFields) -> Option<$changes> {
+                $(let $field = body.optional($json, text($parse));)+
+                Some($changes { $($field: $field?,)+ })
+            }
+        }
+    };
 }
 
-impl PaperForm for Registration {
-    const ID_PARAM: &'static str = "registrationId";
-    const CREATE_FIELDS: &'static [Field] = &[
-        Field::required("authority", ISSUER),
-        Field::required("registrationNumber", PAPER_NUMBER),
-        VALID_FROM,
-        VALID_TO,
-    ];
-    const UPDATE_FIELDS: &'static [Field] = &[
-        Field::optional("authority", ISSUER),
-        Field::optional("registrationNumber", PAPER_NUMBER),
-        NEW_VALID_FROM,
-        NEW_VALID_TO,
-    ];
+paper_form!(
+    Insurance,
+    InsuranceChanges,
+    "insuranceId",
+    [
+        ("provider", ISSUER, Issuer::parse, provider),
+        (
+            "policyNumber",
+            PAPER_NUMBER,
+            PaperNumber::parse,
+            policy_number
+        ),
+        ("coverage", COVERAGE, Coverage::parse, coverage),
+    ]
+);
 
-    fn details(body: &mut JsonFields) -> Option<Self> {
-        let authority = body.required("authority", text(Issuer::parse));
-        let number = body.required("registrationNumber", text(PaperNumber::parse));
-        Some(Registration {
-            authority: authority?,
-            registration_number: number?,
-        })
-    }
-
-    fn changes(body: &mut JsonFields) -> Option<RegistrationChanges> {
-        let authority = body.optional("authority", text(Issuer::parse));
-        let number = body.optional("registrationNumber", text(PaperNumber::parse));
-        Some(RegistrationChanges {
-            authority: authority?,
-            registration_number: number?,
-        })
-    }
-}
+paper_form!(
+    Registration,
+    RegistrationChanges,
+    "registrationId",
+    [
+        ("authority", ISSUER, Issuer::parse, authority),
+        (
+            "registrationNumber",
+            PAPER_NUMBER,
+            PaperNumber::parse,
+            registration_number
+        ),
+    ]
+);
 
 /// The fields a service record carries.
 pub(crate) const SERVICE_FIELDS: &[Field] = &[
@@ -176,6 +165,45 @@ fn page(params: &mut QueryParams) -> (Option<Option<PageLimit>>, Option<Option<S
     (limit, cursor)
 }
 
+/// A request for one page of a list under a car (its papers, its service history): the car, the
+/// limit, and where the page starts, its cursors bound to the list and the car.
+struct CarPage<'a> {
+    car_id: CarId,
+    limit: PageLimit,
+    pager: Pager<'a>,
+    start_after: Option<Item>,
+}
+
+impl<'a> CarPage<'a> {
+    /// Reads the car from the path and the limit and cursor from the query, for the list `list`.
+    fn read(services: &'a Services, input: &Input, list: &str) -> Result<Self, ApiError> {
+        let car_id = car_id(input)?;
+        let mut params = input.query_params(PAGE_PARAMS)?;
+        let (limit, cursor) = page(&mut params);
+        let (limit, cursor) = params.finish((limit, cursor))?;
+        let pager = services.cursors.pager(list, &car_id)?;
+        let start_after = pager.start_after(cursor.as_deref())?;
+        Ok(Self {
+            car_id,
+            limit: limit.unwrap_or_default(),
+            pager,
+            start_after,
+        })
+    }
+
+    /// The car, the limit and the key the page starts after, for the domain's list (the key is
+    /// handed over once).
+    fn position(&mut self) -> (&CarId, PageLimit, Option<Item>) {
+        (&self.car_id, self.limit, self.start_after.take())
+    }
+
+    /// 200 with `page` and the cursor of the page after it.
+    fn reply<T: Serialize>(&self, page: Page<T>) -> Result<Reply, ApiError> {
+        let next = self.pager.next(page.next);
+        Reply::list(&page.items, self.limit.get(), next.as_deref())
+    }
+}
+
 /// `POST /v1/cars/{id}/insurance` and `/registrations`: 201 with the paper.
 pub(crate) async fn create_paper<K: PaperForm>(
     services: Arc<Services>,
@@ -204,15 +232,10 @@ pub(crate) async fn list_papers<K: PaperForm>(
     services: Arc<Services>,
     input: Input,
 ) -> Result<Reply, ApiError> {
-    let car_id = car_id(&input)?;
-    let mut params = input.query_params(PAGE_PARAMS)?;
-    let (limit, cursor) = page(&mut params);
-    let (limit, cursor) = params.finish((limit, cursor))?;
-    let limit = limit.unwrap_or_default();
-    let pager = services.cursors.pager(K::COLLECTION, &car_id)?;
-    let start_after = pager.start_after(cursor.as_deref())?;
-    let page = fleet::list_papers::<K>(&*services.store, &car_id, limit, start_after).await?;
-    Reply::list(&page.items, limit.get(), pager.next(page.next).as_deref())
+    let mut request = CarPage::read(&services, &input, K::COLLECTION)?;
+    let (car_id, limit, start_after) = request.position();
+    let page = fleet::list_papers::<K>(&*services.store, car_id, limit, start_after).await?;
+    request.reply(page)
 }
 
 /// `GET /v1/cars/{id}/insurance/{insuranceId}` and the registration's: the paper, its version as
@@ -357,13 +380,8 @@ pub(crate) async fn list_service_records(
     services: Arc<Services>,
     input: Input,
 ) -> Result<Reply, ApiError> {
-    let car_id = car_id(&input)?;
-    let mut params = input.query_params(PAGE_PARAMS)?;
-    let (limit, cursor) = page(&mut params);
-    let (limit, cursor) = params.finish((limit, cursor))?;
-    let limit = limit.unwrap_or_default();
-    let pager = services.cursors.pager("service-records", &car_id)?;
-    let start_after = pager.start_after(cursor.as_deref())?;
-    let page = fleet::service_history(&*services.store, &car_id, limit, start_after).await?;
-    Reply::list(&page.items, limit.get(), pager.next(page.next).as_deref())
+    let mut request = CarPage::read(&services, &input, "service-records")?;
+    let (car_id, limit, start_after) = request.position();
+    let page = fleet::service_history(&*services.store, car_id, limit, start_after).await?;
+    request.reply(page)
 }
