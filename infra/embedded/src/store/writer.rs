@@ -1,0 +1,201 @@
+//! Group commit: one thread owns the store's write transactions and commits concurrent writes
+//! together, so that many requests share one `fsync`.
+//!
+//! Why: redb runs one write transaction at a time and a durable commit costs an `fsync` (0.2 to
+//! 0.3 ms on the benchmark disk), so one transaction per write caps writes at a few thousand per
+//! second whatever the rest of the code does. Here every write is a [`Pending`] request sent to
+//! the writer thread. The thread takes whatever is queued (up to [`MAX_BATCH`]), and in one redb
+//! transaction lets each request decide against the state left by the ones before it and apply
+//! its changes, commits once (syncing when any request of the batch needs immediate durability),
+//! and only then answers every request of the batch. A request is therefore never answered before
+//! the commit that covers its write.
+//!
+//! A request whose condition fails is rejected alone: a request first decides (reads and checks
+//! everything, computes every new item and encodes it) and writes nothing until it has decided,
+//! so a rejection leaves no partial write and needs no savepoint. Only an error of redb itself
+//! while applying or committing can fail a batch; then the transaction is aborted and every
+//! request of the batch is answered with that error, so nothing of it is half-applied.
+//!
+//! There is no waiting for a batch to fill: while one batch commits, the next one queues up,
+//! so batches grow with the load and a lone request commits at once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread::JoinHandle;
+
+use itinera::storage::StoreError;
+use redb::{Database, Durability};
+
+use super::Tables;
+
+/// The most requests one transaction commits. Bounds the time a batch holds its answers back
+/// and the memory of one transaction; far above what the benchmarks' 32 clients ever queue.
+pub(super) const MAX_BATCH: usize = 256;
+
+/// One write waiting for the writer thread.
+pub(super) trait Pending: Send {
+    /// Whether the request must be on disk when answered (anything but a relaxed write).
+    fn durable(&self) -> bool;
+
+    /// Decides against the batch's tables and, when the request is accepted, applies its changes.
+    /// `Err` is a failure of redb itself while writing and fails the whole batch; a rejection of
+    /// the request (a failed condition, an invalid item) is kept for [`Pending::answer`] and
+    /// returns `Ok`, having written nothing.
+    fn apply(&mut self, tables: &mut Tables<'_>) -> Result<Applied, StoreError>;
+
+    /// Answers the caller once the batch is committed (`Ok`), or failed (`Err`, the reason).
+    fn answer(self: Box<Self>, batch: Result<(), &str>);
+}
+
+/// Whether an accepted request wrote anything (a rejected or read-only one did not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Applied {
+    Wrote,
+    Nothing,
+}
+
+/// Counts of what the writer committed, for tests and for its closing log line.
+#[derive(Debug, Default)]
+pub(super) struct BatchStats {
+    /// Requests handed to the writer, answered or not.
+    submitted: AtomicU64,
+    batches: AtomicU64,
+    requests: AtomicU64,
+    largest: AtomicU64,
+}
+
+impl BatchStats {
+    fn record(&self, size: usize) {
+        let size = u64::try_from(size).unwrap_or(u64::MAX);
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.requests.fetch_add(size, Ordering::Relaxed);
+        self.largest.fetch_max(size, Ordering::Relaxed);
+    }
+
+    /// `(batches, requests, largest batch)` committed so far.
+    pub(super) fn snapshot(&self) -> (u64, u64, u64) {
+        (
+            self.batches.load(Ordering::Relaxed),
+            self.requests.load(Ordering::Relaxed),
+            self.largest.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Requests handed to the writer so far, committed or still queued.
+    #[cfg(test)]
+    pub(super) fn submitted(&self) -> u64 {
+        self.submitted.load(Ordering::Relaxed)
+    }
+}
+
+/// The handle of the writer thread: sends it requests, and on drop lets it finish what is queued
+/// and waits for it, so that the database file is closed when the last store handle is gone.
+pub(super) struct Writer {
+    requests: Option<Sender<Box<dyn Pending>>>,
+    thread: Option<JoinHandle<()>>,
+    stats: Arc<BatchStats>,
+}
+
+impl Writer {
+    /// Starts the writer thread on `db`.
+    pub(super) fn start(db: Arc<Database>) -> std::io::Result<Self> {
+        let (requests, queue) = mpsc::channel();
+        let stats = Arc::new(BatchStats::default());
+        let thread = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn({
+                let stats = Arc::clone(&stats);
+                move || run(&db, &queue, &stats)
+            })?;
+        Ok(Self {
+            requests: Some(requests),
+            thread: Some(thread),
+            stats,
+        })
+    }
+
+    /// Queues `request`; it is answered through its own reply channel.
+    pub(super) fn submit(&self, request: Box<dyn Pending>) -> Result<(), StoreError> {
+        self.requests
+            .as_ref()
+            .and_then(|requests| requests.send(request).ok())
+            .ok_or_else(|| StoreError::internal("the store's writer has stopped"))?;
+        self.stats.submitted.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    pub(super) fn stats(&self) -> &BatchStats {
+        &self.stats
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread's loop once the queued requests are answered.
+        drop(self.requests.take());
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("the store's writer thread panicked");
+        }
+    }
+}
+
+fn run(db: &Database, queue: &Receiver<Box<dyn Pending>>, stats: &BatchStats) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(request) => batch.push(request),
+                Err(_) => break,
+            }
+        }
+        let outcome = commit(db, &mut batch);
+        stats.record(batch.len());
+        tracing::trace!(
+            requests = batch.len(),
+            ok = outcome.is_ok(),
+            "committed a write batch"
+        );
+        if let Err(error) = &outcome {
+            tracing::error!(requests = batch.len(), %error, "a write batch failed");
+        }
+        let outcome = outcome.as_ref().map(|_| ()).map_err(String::as_str);
+        for request in batch {
+            request.answer(outcome);
+        }
+    }
+    let (batches, requests, largest) = stats.snapshot();
+    tracing::debug!(batches, requests, largest, "the store's writer stopped");
+}
+
+/// Applies the batch in one transaction and commits it: with an `fsync` when any request needs
+/// it, without when all are relaxed, and not at all when nothing was written.
+fn commit(db: &Database, batch: &mut [Box<dyn Pending>]) -> Result<(), String> {
+    let mut txn = db.begin_write().map_err(|error| error.to_string())?;
+    let durability = if batch.iter().any(|request| request.durable()) {
+        Durability::Immediate
+    } else {
+        Durability::None
+    };
+    txn.set_durability(durability)
+        .map_err(|error| error.to_string())?;
+    let applied = Tables::open(&txn).and_then(|mut tables| {
+        let mut wrote = false;
+        for request in batch.iter_mut() {
+            wrote |= request.apply(&mut tables)? == Applied::Wrote;
+        }
+        Ok(wrote)
+    });
+    match applied {
+        Ok(true) => txn.commit().map_err(|error| error.to_string()),
+        // Every request was rejected or wrote nothing: there is nothing to make durable.
+        Ok(false) => txn.abort().map_err(|error| error.to_string()),
+        Err(error) => {
+            // Nothing of the batch is answered as written, so nothing of it may stay.
+            txn.abort().map_err(|error| error.to_string())?;
+            Err(error.to_string())
+        }
+    }
+}
