@@ -104,6 +104,7 @@ async fn queued_writes_commit_in_one_batch() {
         "the holder's batch, then every queued write in one"
     );
     assert_eq!(largest, 40);
+    assert_eq!(store.writer.stats().histogram(), "1:1 32-63:1");
     for n in 0..40 {
         let key = Key::new(format!("PLANE#{n:02}"), "META");
         assert!(

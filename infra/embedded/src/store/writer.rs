@@ -63,7 +63,12 @@ pub(super) struct BatchStats {
     batches: AtomicU64,
     requests: AtomicU64,
     largest: AtomicU64,
+    /// Batches by size: bucket `i` counts the batches of `2^i` to `2^(i+1) - 1` requests.
+    sizes: [AtomicU64; SIZE_BUCKETS],
 }
+
+/// Enough power-of-two buckets for sizes up to [`MAX_BATCH`].
+const SIZE_BUCKETS: usize = 9;
 
 impl BatchStats {
     fn record(&self, size: usize) {
@@ -71,6 +76,29 @@ impl BatchStats {
         self.batches.fetch_add(1, Ordering::Relaxed);
         self.requests.fetch_add(size, Ordering::Relaxed);
         self.largest.fetch_max(size, Ordering::Relaxed);
+        let bucket = usize::try_from(size.max(1).ilog2()).unwrap_or(usize::MAX);
+        self.sizes[bucket.min(SIZE_BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The batch size histogram as text: `1:120 2-3:40 4-7:9 ...`, empty buckets left out.
+    pub(super) fn histogram(&self) -> String {
+        let mut text = String::new();
+        for (bucket, count) in self.sizes.iter().enumerate() {
+            let count = count.load(Ordering::Relaxed);
+            if count == 0 {
+                continue;
+            }
+            let (low, high) = (1u64 << bucket, (1u64 << (bucket + 1)) - 1);
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            if low == high {
+                text.push_str(&format!("{low}:{count}"));
+            } else {
+                text.push_str(&format!("{low}-{high}:{count}"));
+            }
+        }
+        text
     }
 
     /// `(batches, requests, largest batch)` committed so far.
@@ -167,7 +195,13 @@ fn run(db: &Database, queue: &Receiver<Box<dyn Pending>>, stats: &BatchStats) {
         }
     }
     let (batches, requests, largest) = stats.snapshot();
-    tracing::debug!(batches, requests, largest, "the store's writer stopped");
+    tracing::debug!(
+        batches,
+        requests,
+        largest,
+        sizes = %stats.histogram(),
+        "the store's writer stopped"
+    );
 }
 
 /// Applies the batch in one transaction and commits it: with an `fsync` when any request needs
