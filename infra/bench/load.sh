@@ -24,6 +24,9 @@
 #   LOG_LEVEL          the server's log level (default info: one JSON line per request, as deployed)
 #   CARGO_TARGET_DIR   default target/bench-release
 #   SKIP_BUILD=1       use the local-api already built in CARGO_TARGET_DIR
+#   SERVER_LOG         keep the server's log at this path (it is removed with the data otherwise);
+#                      with LOG_LEVEL=info,itinera_embedded=debug it ends with the store writer's
+#                      batch counts and size histogram
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -65,6 +68,9 @@ cleanup() {
         done
         kill -9 "$SERVER_PID" 2>/dev/null || true
         wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    if [[ -n "${SERVER_LOG:-}" && -f "$WORK/server.log" ]]; then
+        cp "$WORK/server.log" "$SERVER_LOG" || true
     fi
     rm -rf "$WORK"
 }
