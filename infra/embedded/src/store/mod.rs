@@ -24,6 +24,7 @@ mod keys;
 mod tests;
 mod writer;
 
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -332,7 +333,11 @@ where
         let Some(decide) = self.decide.take() else {
             return Ok(Applied::Nothing);
         };
-        match decide(tables) {
+        // A decision only reads, so a panic in one leaves nothing behind: it fails that write
+        // alone instead of the writer thread, and with it every later write.
+        let decided = std::panic::catch_unwind(AssertUnwindSafe(|| decide(tables)))
+            .unwrap_or_else(|_| Err(StoreError::internal("the write's decision panicked")));
+        match decided {
             Ok(Decision { changes, answer }) => {
                 for change in &changes {
                     tables.apply(change)?;

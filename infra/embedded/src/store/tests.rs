@@ -211,3 +211,17 @@ async fn dropping_the_store_stops_the_writer_and_closes_the_file() {
             .is_some()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_write_fails_alone_and_the_writer_goes_on() {
+    let (store, _dir) = store();
+    let panicked = store
+        .write::<(), _>(|_| panic!("a decision that panics"))
+        .await;
+    assert!(matches!(panicked, Err(StoreError::Internal(_))));
+    store
+        .put(new_item("A"))
+        .await
+        .expect("the writer still commits");
+    assert!(store.get(&Key::new("A", "META")).await.unwrap().is_some());
+}
