@@ -214,3 +214,17 @@ mod tests {
         assert!(https_client().is_ok());
     }
 }
+
+#[cfg(test)]
+pub(crate) mod test_settings {
+    use std::collections::HashMap;
+
+    /// A settings lookup over `pairs` (variable name -> value), for the adapters' config tests.
+    pub(crate) fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+}

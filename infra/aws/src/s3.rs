@@ -55,9 +55,7 @@ pub struct BlobBucketConfig {
 impl BlobBucketConfig {
     /// Reads the settings from the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| {
-            std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
-        })
+        Self::from_lookup(itinera::config::env)
     }
 
     /// Reads the settings through `lookup` (variable name -> value).
@@ -324,20 +322,11 @@ where
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use aws_sdk_s3::error::ErrorMetadata;
     use aws_sdk_s3::operation::head_object::HeadObjectError;
 
     use super::*;
-
-    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-            .collect();
-        move |name| map.get(name).cloned()
-    }
+    use crate::client::test_settings::lookup;
 
     #[test]
     fn the_bucket_is_required_and_must_be_a_bucket_name() {

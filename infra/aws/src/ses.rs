@@ -45,9 +45,7 @@ pub struct MailConfig {
 impl MailConfig {
     /// Reads the settings from the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| {
-            std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
-        })
+        Self::from_lookup(itinera::config::env)
     }
 
     /// Reads the settings through `lookup` (variable name -> value).
@@ -181,19 +179,10 @@ where
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use aws_sdk_sesv2::error::{ConnectorError, ErrorMetadata};
 
     use super::*;
-
-    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-            .collect();
-        move |name| map.get(name).cloned()
-    }
+    use crate::client::test_settings::lookup;
 
     fn service_error(code: &str) -> SdkError<SendEmailError, ()> {
         let error = SendEmailError::generic(

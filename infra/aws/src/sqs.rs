@@ -70,9 +70,7 @@ impl SqsQueueConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
         // A value that is not UTF-8 is read lossily so that validation names it instead of
         // treating it as unset.
-        Self::from_lookup(|name| {
-            std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
-        })
+        Self::from_lookup(itinera::config::env)
     }
 
     /// Reads the settings through `lookup` (variable name -> value). Empty optional values count
@@ -543,21 +541,14 @@ impl JobSource for SqsQueue {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::{BTreeMap, HashMap};
+    use std::collections::BTreeMap;
 
     use aws_sdk_sqs::error::{ConnectorError, ErrorMetadata};
     use aws_sdk_sqs::operation::receive_message::ReceiveMessageError;
 
     use super::*;
+    use crate::client::test_settings::lookup;
     use crate::client::{CallFailed, LOCAL_REGION};
-
-    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-            .collect();
-        move |name| map.get(name).cloned()
-    }
 
     #[test]
     fn the_queue_url_is_required_and_the_rest_is_optional() {

@@ -136,6 +136,14 @@ impl RequestContext {
             None => Actor::System,
         }
     }
+
+    /// The signed-in caller a use case acts for; a request with nobody signed in is refused as
+    /// unauthenticated.
+    pub fn caller(&self) -> Result<&Principal, crate::error::DomainError> {
+        self.principal
+            .as_ref()
+            .ok_or(crate::error::DomainError::Unauthenticated)
+    }
 }
 
 #[cfg(test)]

@@ -76,9 +76,7 @@ impl DynamoDbConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
         // A value that is not UTF-8 is read lossily so that validation names it instead of
         // treating it as unset.
-        Self::from_lookup(|name| {
-            std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
-        })
+        Self::from_lookup(itinera::config::env)
     }
 
     /// Reads the settings through `lookup` (variable name -> value). Empty optional values count
@@ -223,18 +221,9 @@ pub fn build_local_client(config: &DynamoDbConfig) -> Result<Client, ConfigError
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
     use crate::client::LOCAL_REGION;
-
-    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-            .collect();
-        move |name| map.get(name).cloned()
-    }
+    use crate::client::test_settings::lookup;
 
     #[test]
     fn defaults_apply_when_only_the_table_is_set() {

@@ -49,10 +49,7 @@ pub async fn cancel_booking(
     context: &RequestContext,
     id: &BookingId,
 ) -> Result<Booking, DomainError> {
-    let caller = context
-        .principal
-        .as_ref()
-        .ok_or(DomainError::Unauthenticated)?;
+    let caller = context.caller()?;
     let mut current = read(store, id).await?;
     if !current.visible_to(&caller.user_id, caller.is_staff()) {
         return Err(DomainError::NotFound { entity: ENTITY });

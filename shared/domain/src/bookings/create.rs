@@ -88,10 +88,7 @@ pub async fn create_booking(
     new: &NewBooking,
     respond: fn(&Booking) -> Result<StoredResponse, StoreError>,
 ) -> Result<CreateOutcome, DomainError> {
-    let caller = context
-        .principal
-        .as_ref()
-        .ok_or(DomainError::Unauthenticated)?;
+    let caller = context.caller()?;
     let scope = IdempotencyScope::new(CREATE_OPERATION, &caller.user_id);
     let claim = match idempotency::begin(store, clock, &scope, key, &Fingerprint::of(new)?).await? {
         Begin::Replay(response) => return Ok(CreateOutcome::Replayed(response)),

@@ -52,10 +52,7 @@ pub async fn pay_booking(
     id: &BookingId,
     details: &PaymentDetails,
 ) -> Result<Booking, DomainError> {
-    let caller = context
-        .principal
-        .as_ref()
-        .ok_or(DomainError::Unauthenticated)?;
+    let caller = context.caller()?;
     let (current, _) = read_state(store, id).await?;
     if current.user_id != caller.user_id {
         return Err(DomainError::NotFound { entity: ENTITY });

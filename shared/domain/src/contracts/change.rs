@@ -65,10 +65,7 @@ pub(crate) async fn apply(
     reads: Reads,
     plan: impl Fn(&Found, DateTime<Utc>) -> Result<Plan, DomainError>,
 ) -> Result<Contract, DomainError> {
-    let caller = context
-        .principal
-        .as_ref()
-        .ok_or(DomainError::Unauthenticated)?;
+    let caller = context.caller()?;
     let mut rounds = Rounds::default();
     for attempt in 0..ATTEMPTS {
         let current: Contract = entity::find(store, id).await?;

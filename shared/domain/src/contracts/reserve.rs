@@ -71,10 +71,7 @@ pub async fn reserve_contract(
     reservation: &Reservation,
     respond: fn(&Contract) -> Result<StoredResponse, StoreError>,
 ) -> Result<ReserveOutcome, DomainError> {
-    let caller = context
-        .principal
-        .as_ref()
-        .ok_or(DomainError::Unauthenticated)?;
+    let caller = context.caller()?;
     let period = RentalPeriod::new(reservation.start_date, reservation.end_date)?;
     if period.start_date() < Day::today(clock.now()) {
         return Err(DomainError::Invalid {

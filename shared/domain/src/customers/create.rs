@@ -46,10 +46,7 @@ pub async fn create_my_customer(
     context: &RequestContext,
     mine: MyNewCustomer,
 ) -> Result<Customer, DomainError> {
-    let principal = context
-        .principal
-        .as_ref()
-        .ok_or(DomainError::Unauthenticated)?;
+    let principal = context.caller()?;
     let account = accounts::get_user(store, &principal.user_id).await?;
     let new = NewCustomer {
         name: mine.name.unwrap_or(account.name),

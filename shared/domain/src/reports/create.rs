@@ -50,10 +50,7 @@ pub async fn file_report(
     context: &RequestContext,
     new: &NewReport,
 ) -> Result<IssueReport, DomainError> {
-    let caller = context
-        .principal
-        .as_ref()
-        .ok_or(DomainError::Unauthenticated)?;
+    let caller = context.caller()?;
     let mut car: Car = entity::find(store, &new.car_id).await?;
     may_report(store, context, caller, new).await?;
     let id = ReportId::from(ids.new_id());

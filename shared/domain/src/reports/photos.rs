@@ -95,10 +95,7 @@ pub async fn confirm_photo(
     id: &ReportId,
     upload_id: &UploadId,
 ) -> Result<IssueReport, DomainError> {
-    let caller = context
-        .principal
-        .as_ref()
-        .ok_or(DomainError::Unauthenticated)?;
+    let caller = context.caller()?;
     open_for_photos(store, caller, id).await?;
     let verified = attachments::verify_upload(store, blobs, clock, &scope(id)?, upload_id).await?;
     let mut rounds = Rounds::default();
