@@ -17,6 +17,7 @@
 //! with an HMAC (method, key, content type, exact size, expiry), which the local API serves.
 
 mod blobs;
+mod group_commit;
 mod mailbox;
 mod queue;
 mod store;

@@ -1,7 +1,7 @@
 //! The storage port on redb: one file, one table of items, one table per secondary index.
 //!
 //! Why redb: it is embedded (no server for local runs), transactional, and commits durably, so an
-//! acknowledged write survives a crash. Every write goes to one writer thread (`writer`), which
+//! acknowledged write survives a crash. Every write goes to one writer thread (`group_commit`), which
 //! applies the writes queued at that moment in order inside one redb transaction and commits
 //! them with one `fsync` (group commit): each write reads the current item, checks its condition
 //! and writes inside that transaction, so conditional writes and transactions are serialized and
@@ -22,7 +22,6 @@ mod item;
 mod keys;
 #[cfg(test)]
 mod tests;
-mod writer;
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -42,7 +41,7 @@ use tokio::sync::oneshot;
 
 use self::condition::holds;
 use self::keys::KeyRange;
-use self::writer::{Applied, Pending, Writer};
+use crate::group_commit::{Applied, Pending, Schema, Writer};
 
 /// The file the store keeps in its directory.
 pub const DATABASE_FILE_NAME: &str = "itinera.redb";
@@ -98,7 +97,7 @@ pub struct EmbeddedStore {
     /// when the store, the writer and every such task are done with it.
     db: Arc<Database>,
     /// Dropping the last handle stops the writer thread and waits for it.
-    writer: Arc<Writer>,
+    writer: Arc<Writer<StoreTables>>,
 }
 
 impl std::fmt::Debug for EmbeddedStore {
@@ -126,11 +125,12 @@ impl EmbeddedStore {
             source,
         })?;
         let db = Arc::new(db);
-        let writer =
-            Writer::start(Arc::clone(&db)).map_err(|source| EmbeddedStoreError::StartWriter {
+        let writer = Writer::start(Arc::clone(&db), "store-writer").map_err(|source| {
+            EmbeddedStoreError::StartWriter {
                 path: path.clone(),
                 source,
-            })?;
+            }
+        })?;
         tracing::debug!(path = %path.display(), "opened the embedded store");
         Ok(Self {
             db,
@@ -165,12 +165,14 @@ impl EmbeddedStore {
         F: FnOnce(&Tables<'_>) -> Result<Decision<T>, StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        self.writer.submit(Box::new(Request {
-            decide: Some(decide),
-            durable: durability == storage::Durability::Immediate,
-            outcome: None,
-            reply,
-        }))?;
+        self.writer
+            .submit(Box::new(Request {
+                decide: Some(decide),
+                durable: durability == storage::Durability::Immediate,
+                outcome: None,
+                reply,
+            }))
+            .map_err(|_| StoreError::internal("the store's writer has stopped"))?;
         answer
             .await
             .map_err(|_| StoreError::internal("the store's writer stopped before answering"))?
@@ -203,6 +205,18 @@ fn item_key(key: &Key) -> Vec<u8> {
 
 fn index_entry(index_pk: &str, index_sk: &str, key: &Key) -> Vec<u8> {
     keys::encode(&[index_pk, index_sk, &key.pk, &key.sk])
+}
+
+/// The store's file as the writer thread sees it.
+struct StoreTables;
+
+impl Schema for StoreTables {
+    type Tables<'txn> = Tables<'txn>;
+    type Error = StoreError;
+
+    fn open(txn: &WriteTransaction) -> Result<Tables<'_>, StoreError> {
+        Tables::open(txn)
+    }
 }
 
 /// The tables of one write transaction, with the item-level operations every write is made of.
@@ -320,7 +334,7 @@ struct Request<T, F> {
     reply: oneshot::Sender<Result<T, StoreError>>,
 }
 
-impl<T, F> Pending for Request<T, F>
+impl<T, F> Pending<StoreTables> for Request<T, F>
 where
     T: Send,
     F: FnOnce(&Tables<'_>) -> Result<Decision<T>, StoreError> + Send,

@@ -1,5 +1,5 @@
-//! Group commit: one thread owns the store's write transactions and commits concurrent writes
-//! together, so that many requests share one `fsync`.
+//! Group commit: one thread owns a redb file's write transactions and commits concurrent writes
+//! together, so that many requests share one `fsync`. The store and the queue each run one.
 //!
 //! Why: redb runs one write transaction at a time and a durable commit costs an `fsync` (0.2 to
 //! 0.3 ms on the benchmark disk), so one transaction per write caps writes at a few thousand per
@@ -24,17 +24,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 
-use itinera::storage::StoreError;
-use redb::{Database, Durability};
-
-use super::Tables;
+use redb::{Database, Durability, WriteTransaction};
 
 /// The most requests one transaction commits. Bounds the time a batch holds its answers back
 /// and the memory of one transaction; far above what the benchmarks' 32 clients ever queue.
-pub(super) const MAX_BATCH: usize = 256;
+pub(crate) const MAX_BATCH: usize = 256;
+
+/// The tables of one redb file that its writes work on, opened once per batch.
+pub(crate) trait Schema: 'static {
+    /// The open tables of one write transaction.
+    type Tables<'txn>;
+    /// What opening the tables or applying a write fails with.
+    type Error: std::fmt::Display;
+
+    fn open(txn: &WriteTransaction) -> Result<Self::Tables<'_>, Self::Error>;
+}
 
 /// One write waiting for the writer thread.
-pub(super) trait Pending: Send {
+pub(crate) trait Pending<S: Schema>: Send {
     /// Whether the request must be on disk when answered (anything but a relaxed write).
     fn durable(&self) -> bool;
 
@@ -42,7 +49,7 @@ pub(super) trait Pending: Send {
     /// `Err` is a failure of redb itself while writing and fails the whole batch; a rejection of
     /// the request (a failed condition, an invalid item) is kept for [`Pending::answer`] and
     /// returns `Ok`, having written nothing.
-    fn apply(&mut self, tables: &mut Tables<'_>) -> Result<Applied, StoreError>;
+    fn apply(&mut self, tables: &mut S::Tables<'_>) -> Result<Applied, S::Error>;
 
     /// Answers the caller once the batch is committed (`Ok`), or failed (`Err`, the reason).
     fn answer(self: Box<Self>, batch: Result<(), &str>);
@@ -50,17 +57,19 @@ pub(super) trait Pending: Send {
 
 /// Whether an accepted request wrote anything (a rejected or read-only one did not).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Applied {
+pub(crate) enum Applied {
     Wrote,
     Nothing,
 }
 
 /// Counts of what the writer committed, for tests and for its closing log line.
 #[derive(Debug, Default)]
-pub(super) struct BatchStats {
+pub(crate) struct BatchStats {
     /// Requests handed to the writer, answered or not.
     submitted: AtomicU64,
     batches: AtomicU64,
+    /// Batches that wrote something and were committed (the others were rolled back).
+    commits: AtomicU64,
     requests: AtomicU64,
     largest: AtomicU64,
     /// Batches by size: bucket `i` counts the batches of `2^i` to `2^(i+1) - 1` requests.
@@ -81,7 +90,7 @@ impl BatchStats {
     }
 
     /// The batch size histogram as text: `1:120 2-3:40 4-7:9 ...`, empty buckets left out.
-    pub(super) fn histogram(&self) -> String {
+    pub(crate) fn histogram(&self) -> String {
         let mut text = String::new();
         for (bucket, count) in self.sizes.iter().enumerate() {
             let count = count.load(Ordering::Relaxed);
@@ -102,7 +111,7 @@ impl BatchStats {
     }
 
     /// `(batches, requests, largest batch)` committed so far.
-    pub(super) fn snapshot(&self) -> (u64, u64, u64) {
+    pub(crate) fn snapshot(&self) -> (u64, u64, u64) {
         (
             self.batches.load(Ordering::Relaxed),
             self.requests.load(Ordering::Relaxed),
@@ -110,32 +119,36 @@ impl BatchStats {
         )
     }
 
+    /// Batches committed so far: the ones that wrote anything and did not fail.
+    #[cfg(test)]
+    pub(crate) fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
     /// Requests handed to the writer so far, committed or still queued.
     #[cfg(test)]
-    pub(super) fn submitted(&self) -> u64 {
+    pub(crate) fn submitted(&self) -> u64 {
         self.submitted.load(Ordering::Relaxed)
     }
 }
 
 /// The handle of the writer thread: sends it requests, and on drop lets it finish what is queued
 /// and waits for it, so that the database file is closed when the last store handle is gone.
-pub(super) struct Writer {
-    requests: Option<Sender<Box<dyn Pending>>>,
+pub(crate) struct Writer<S: Schema> {
+    requests: Option<Sender<Box<dyn Pending<S>>>>,
     thread: Option<JoinHandle<()>>,
     stats: Arc<BatchStats>,
 }
 
-impl Writer {
-    /// Starts the writer thread on `db`.
-    pub(super) fn start(db: Arc<Database>) -> std::io::Result<Self> {
+impl<S: Schema> Writer<S> {
+    /// Starts the writer thread on `db`, named `name` (what a profile or a panic shows).
+    pub(crate) fn start(db: Arc<Database>, name: &'static str) -> std::io::Result<Self> {
         let (requests, queue) = mpsc::channel();
         let stats = Arc::new(BatchStats::default());
-        let thread = std::thread::Builder::new()
-            .name("store-writer".into())
-            .spawn({
-                let stats = Arc::clone(&stats);
-                move || run(&db, &queue, &stats)
-            })?;
+        let thread = std::thread::Builder::new().name(name.into()).spawn({
+            let stats = Arc::clone(&stats);
+            move || run(name, &db, &queue, &stats)
+        })?;
         Ok(Self {
             requests: Some(requests),
             thread: Some(thread),
@@ -144,33 +157,44 @@ impl Writer {
     }
 
     /// Queues `request`; it is answered through its own reply channel.
-    pub(super) fn submit(&self, request: Box<dyn Pending>) -> Result<(), StoreError> {
+    /// `Err` when the writer thread has stopped (only while the last handle is being dropped,
+    /// or after the thread panicked outside a request).
+    pub(crate) fn submit(&self, request: Box<dyn Pending<S>>) -> Result<(), WriterStopped> {
         self.requests
             .as_ref()
             .and_then(|requests| requests.send(request).ok())
-            .ok_or_else(|| StoreError::internal("the store's writer has stopped"))?;
+            .ok_or(WriterStopped)?;
         self.stats.submitted.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
-    pub(super) fn stats(&self) -> &BatchStats {
+    pub(crate) fn stats(&self) -> &BatchStats {
         &self.stats
     }
 }
 
-impl Drop for Writer {
+/// The writer thread no longer takes requests.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WriterStopped;
+
+impl<S: Schema> Drop for Writer<S> {
     fn drop(&mut self) {
         // Closing the channel ends the thread's loop once the queued requests are answered.
         drop(self.requests.take());
         if let Some(thread) = self.thread.take()
             && thread.join().is_err()
         {
-            tracing::error!("the store's writer thread panicked");
+            tracing::error!("a writer thread panicked");
         }
     }
 }
 
-fn run(db: &Database, queue: &Receiver<Box<dyn Pending>>, stats: &BatchStats) {
+fn run<S: Schema>(
+    name: &str,
+    db: &Database,
+    queue: &Receiver<Box<dyn Pending<S>>>,
+    stats: &BatchStats,
+) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -179,15 +203,19 @@ fn run(db: &Database, queue: &Receiver<Box<dyn Pending>>, stats: &BatchStats) {
                 Err(_) => break,
             }
         }
-        let outcome = commit(db, &mut batch);
+        let outcome = commit::<S>(db, &mut batch);
+        if outcome == Ok(Committed::Yes) {
+            stats.commits.fetch_add(1, Ordering::Relaxed);
+        }
         stats.record(batch.len());
         tracing::trace!(
             requests = batch.len(),
             ok = outcome.is_ok(),
+            writer = name,
             "committed a write batch"
         );
         if let Err(error) = &outcome {
-            tracing::error!(requests = batch.len(), %error, "a write batch failed");
+            tracing::error!(requests = batch.len(), %error, writer = name, "a write batch failed");
         }
         let outcome = outcome.as_ref().map(|_| ()).map_err(String::as_str);
         for request in batch {
@@ -200,13 +228,24 @@ fn run(db: &Database, queue: &Receiver<Box<dyn Pending>>, stats: &BatchStats) {
         requests,
         largest,
         sizes = %stats.histogram(),
-        "the store's writer stopped"
+        writer = name,
+        "writer stopped"
     );
+}
+
+/// Whether a batch was committed, or rolled back because nothing of it wrote anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Committed {
+    Yes,
+    NothingToCommit,
 }
 
 /// Applies the batch in one transaction and commits it: with an `fsync` when any request needs
 /// it, without when all are relaxed, and not at all when nothing was written.
-fn commit(db: &Database, batch: &mut [Box<dyn Pending>]) -> Result<(), String> {
+fn commit<S: Schema>(
+    db: &Database,
+    batch: &mut [Box<dyn Pending<S>>],
+) -> Result<Committed, String> {
     let mut txn = db.begin_write().map_err(|error| error.to_string())?;
     let durability = if batch.iter().any(|request| request.durable()) {
         Durability::Immediate
@@ -215,7 +254,7 @@ fn commit(db: &Database, batch: &mut [Box<dyn Pending>]) -> Result<(), String> {
     };
     txn.set_durability(durability)
         .map_err(|error| error.to_string())?;
-    let applied = Tables::open(&txn).and_then(|mut tables| {
+    let applied = S::open(&txn).and_then(|mut tables| {
         let mut wrote = false;
         for request in batch.iter_mut() {
             wrote |= request.apply(&mut tables)? == Applied::Wrote;
@@ -223,9 +262,15 @@ fn commit(db: &Database, batch: &mut [Box<dyn Pending>]) -> Result<(), String> {
         Ok(wrote)
     });
     match applied {
-        Ok(true) => txn.commit().map_err(|error| error.to_string()),
+        Ok(true) => txn
+            .commit()
+            .map(|()| Committed::Yes)
+            .map_err(|error| error.to_string()),
         // Every request was rejected or wrote nothing: there is nothing to make durable.
-        Ok(false) => txn.abort().map_err(|error| error.to_string()),
+        Ok(false) => txn
+            .abort()
+            .map(|()| Committed::NothingToCommit)
+            .map_err(|error| error.to_string()),
         Err(error) => {
             // Nothing of the batch is answered as written, so nothing of it may stay.
             txn.abort().map_err(|error| error.to_string())?;
