@@ -67,6 +67,11 @@ const REMOVED: &[(&str, &str, &str)] = &[
         "GetItem report, GetItem car (its name for the notice), GetItem report again, TransactWriteItems, DeleteItem outbox: 3 RCU",
         "GetItem report, GetItem car, TransactWriteItems, DeleteItem outbox: 2 RCU",
     ),
+    (
+        "POST /v1/bookings/{id}/payment",
+        "GetItem booking (owner, amount), GetItem flight, GetItem booking again (the intent's state), TransactWriteItems intent, GetItem booking, GetItem flight, TransactWriteItems confirm, DeleteItem outbox: 5 RCU",
+        "the second GetItem booking is gone (the intent's first attempt decides on the first read; its conditions, pending, held, no intent open, not void, guard the write): 4 RCU",
+    ),
 ];
 
 /// Reads and writes that look removable and are kept, with the reason.
