@@ -75,7 +75,40 @@ const REMOVED: &[(&str, &str, &str)] = &[
 ];
 
 /// Reads and writes that look removable and are kept, with the reason.
-const KEPT: &[(&str, &str)] = &[];
+const KEPT: &[(&str, &str)] = &[
+    (
+        "PATCH /v1/users/{id}: GetItem of the acting admin besides the ConditionCheck on them",
+        "the read answers 403 to a caller who is no longer an enabled admin before anything about the target (404, 412) is revealed to them; the check in the transaction keeps two admins demoting each other from both succeeding. 1 RCU.",
+    ),
+    (
+        "Sign-in, register, refresh, password change: auth and account tier counted before the handler and refunded after a success (an UpdateItem each way)",
+        "counting first keeps the limit exact under parallel guesses, which a read before and a count after a failure cannot (every parallel attempt passes the read); only successes are refunded. The account tier of a sign-in needs the login's reservation (one GetItem), now shared with the sign-in itself.",
+    ),
+    (
+        "Write tier: one UpdateItem on every change",
+        "the one counter write a change pays in AWS (the global tier is at the edge, RATE_GLOBAL_ENFORCEMENT=edge); counted per request so the limit holds across every instance.",
+    ),
+    (
+        "POST /v1/bookings, POST /v1/contracts: PutItem of the idempotency record before the transaction",
+        "the claim decides, before any read or work, that one request of a key runs and a concurrent one with the same key gets the in-progress answer; folded into the transaction, both would do their reads and contend. 1 WCU; the transaction then completes the record.",
+    ),
+    (
+        "DeleteItem of an outbox job after it was sent (every route that stages a job)",
+        "without it the relay would send every job a second time and the worker read its record of work done for each; TTL removal would leave them for days in the partition the relay queries. 1 WCU per job.",
+    ),
+    (
+        "POST /v1/bookings/{id}/payment: GetItem booking and flight again after the charge",
+        "the gateway call takes time; settling decides between confirming and refunding from the booking and flight as they are after it (hold expired, cancelled, flight departed), so it must read them. 2 RCU.",
+    ),
+    (
+        "Strongly consistent GetItem on the anonymous reads (GET /v1/flights/{id}, the car of an availability)",
+        "eventually consistent would be safe there (no write follows from them, and the gateway cache serves them older still) and would halve their RCU (1 -> 0.5), but the Store port has no consistency choice and both store families implement it: left to the capacity model's issue. Reads that a conditional write follows stay strongly consistent: a stale version would only turn into 412s and retries.",
+    ),
+    (
+        "Strongly consistent Query on table partitions by the scheduled sweeps (HOLDS, OUTBOX)",
+        "their writes are conditional, so eventually consistent would be safe, for 0.5 RCU per run; same port reason as above.",
+    ),
+];
 
 /// One measured step: a request or a background run, and what it cost.
 struct Measured {
