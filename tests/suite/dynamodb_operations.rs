@@ -28,7 +28,8 @@ use itinera::storage::Store;
 use itinera_embedded::{EmbeddedQueue, EmbeddedStore, OutboxMailer};
 use itinera_http::{Api, CorsPolicy, CursorCodec, Services};
 use itinera_tests::capacity::{
-    BILLING_RULES, Operation, RecordingStore, format_half_units, item_size, key_shape, value_size,
+    BILLING_RULES, Operation, RecordingStore, format_half_units, half_units, item_size, key_shape,
+    value_size,
 };
 use itinera_tests::files::{embedded_blobs_with_clock, upload_to};
 use itinera_tests::{
@@ -1081,7 +1082,7 @@ fn figures(measured: &[Measured]) -> String {
             json!({
                 "family": step.family,
                 "step": step.step,
-                "rcu": half_units_value(step.read_half_units()),
+                "rcu": half_units(step.read_half_units()),
                 "wcu": step.table_write_units(),
                 "indexWcu": step.index_write_units(),
                 "operations": step.operations.iter().map(Operation::to_json).collect::<Vec<_>>(),
@@ -1096,14 +1097,6 @@ fn figures(measured: &[Measured]) -> String {
     let mut text = serde_json::to_string_pretty(&document).expect("JSON");
     text.push('\n');
     text
-}
-
-fn half_units_value(halves: u64) -> Value {
-    if halves % 2 == 0 {
-        json!(halves / 2)
-    } else {
-        json!(halves as f64 / 2.0)
-    }
 }
 
 fn repo_root() -> std::path::PathBuf {

@@ -145,9 +145,9 @@ impl Operation {
     }
 }
 
-/// Half units as a number: whole when they are whole.
-fn half_units(halves: u64) -> Value {
-    if halves % 2 == 0 {
+/// Half units as a JSON number: whole when they are whole.
+pub fn half_units(halves: u64) -> Value {
+    if halves.is_multiple_of(2) {
         json!(halves / 2)
     } else {
         json!(halves as f64 / 2.0)
@@ -156,7 +156,7 @@ fn half_units(halves: u64) -> Value {
 
 /// Half units as the document writes them (`1`, `0.5`, `2.5`).
 pub fn format_half_units(halves: u64) -> String {
-    if halves % 2 == 0 {
+    if halves.is_multiple_of(2) {
         (halves / 2).to_string()
     } else {
         format!("{}.5", halves / 2)
