@@ -826,7 +826,6 @@ async fn run_scenario() -> Vec<Measured> {
         StatusCode::CREATED,
     )
     .await;
-    s.clock.advance(TimeDelta::days(0));
     s.schedule("queue-fleet-reminders").await;
     s.drain().await;
 
@@ -1009,7 +1008,7 @@ fn document(measured: &[Measured]) -> String {
          with `RATE_GLOBAL_ENFORCEMENT=edge`: the WAF counts the global tier, the application counts\n\
          the write tier on every change and the auth tier on sign-in attempts\n\
          ([rate-limits.md](rate-limits.md)). Keys show ids as `{id}`, timestamps as `{at}`, numbers\n\
-         as `{n}` and digests as `{hash}`; `T` is the table, `gsi1`..`gsi3` the indexes\n\
+         as `{n}` and digests as `{hash}`; a query names `table` or its index, `gsi1`..`gsi3`\n\
          ([data-model.md](data-model.md)).\n\n\
          ## Billing rules applied\n\n",
     );
