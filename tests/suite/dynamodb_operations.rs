@@ -1108,6 +1108,19 @@ fn repo_root() -> std::path::PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_committed_operations_document_matches_a_fresh_measurement() {
     let measured = run_scenario().await;
+    // Every write route is measured: a new one joins the scenario, or this fails.
+    for route in itinera_http::ROUTES
+        .iter()
+        .filter(|route| route.method != http::Method::GET)
+    {
+        let step = format!("{} {}", route.method, route.path);
+        assert!(
+            measured
+                .iter()
+                .any(|measured| measured.step.split(" (").next() == Some(step.as_str())),
+            "{step} is not measured: add it to the scenario"
+        );
+    }
     let root = repo_root();
     let files = [
         (DOCUMENT, document(&measured)),
