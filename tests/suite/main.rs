@@ -44,6 +44,7 @@ mod contracts;
 mod customers;
 mod demo;
 mod departed_flights;
+mod dynamodb_operations;
 mod events;
 mod faults;
 mod fleet;

@@ -1,12 +1,15 @@
 //! Test support: a `spawn_app`-style helper that gives each test its own API over its own
 //! embedded store, and small request/response types to drive it through the router.
 //!
+//! - [`capacity`]: a store decorator that records each call as the DynamoDB request it becomes
+//!   and the capacity units DynamoDB bills for it.
 //! - [`faults`]: store decorators that fail chosen calls (conflicts, throttling, outages) or land
 //!   a concurrent change between a use case's read and its write.
 //! - [`ledger`]: a payment gateway that keeps the books, for tests that money balances.
 //! - [`files`]: an embedded blob store for a test, and the client's side of its upload and
 //!   download URLs.
 
+pub mod capacity;
 pub mod faults;
 pub mod files;
 pub mod ledger;

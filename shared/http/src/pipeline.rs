@@ -12,7 +12,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
-use itinera::accounts::{self, Email, LoginName, Username};
+use itinera::accounts::{self, Email, LoginName, ResolvedLogin, Username};
 use itinera::error::chain;
 use itinera::identity::{Principal, RequestContext};
 use itinera::metrics::{RATE_LIMITED, REQUEST_DURATION, REQUESTS};
@@ -224,6 +224,7 @@ impl Api {
             query: request.query,
             headers: request.headers,
             body,
+            resolved_login: limits.resolved_login.clone(),
         };
         let headers = input.headers.clone();
         let response = match (route.handler)(Arc::clone(&self.services), input).await {
@@ -253,13 +254,14 @@ impl Api {
             .into_iter()
             .map(|tier| (tier, client.clone()))
             .collect();
+        let mut limits = Limits::default();
         if route.rate_tier == RateTier::Auth {
             counts.push((Tier::Auth, client.clone()));
-            if let Some(account) = self.sign_in_account(principal, body).await? {
+            if let Some((account, resolved)) = self.sign_in_account(principal, body).await? {
                 counts.push((Tier::Account, account));
+                limits.resolved_login = resolved;
             }
         }
-        let mut limits = Limits::default();
         for (tier, key) in counts {
             match limiter.hit(tier, &key).await {
                 Ok(decision) => {
@@ -284,23 +286,29 @@ impl Api {
     /// resolved to its user id so both names share one budget. An identifier that names no
     /// account counts under its normalized form, so `Ann@Example.com` and `ann@example.com`
     /// share one budget too. Resolving costs one read; when it fails, the tier fails closed.
+    /// The resolution comes back too, so the sign-in itself does not read the reservation again.
     async fn sign_in_account(
         &self,
         principal: Option<&Principal>,
         body: &[u8],
-    ) -> Result<Option<RateKey>, ApiError> {
+    ) -> Result<Option<(RateKey, Option<ResolvedLogin>)>, ApiError> {
         if let Some(principal) = principal {
-            return Ok(Some(RateKey::user(&principal.user_id)));
+            return Ok(Some((RateKey::user(&principal.user_id), None)));
         }
         let Some(identifier) = sign_in_identifier(body) else {
             return Ok(None);
         };
         let Ok(login) = identifier.parse_login() else {
-            return Ok(Some(RateKey::account(identifier.text())));
+            return Ok(Some((RateKey::account(identifier.text()), None)));
         };
         match accounts::account_of(&*self.services.store, &login).await {
-            Ok(Some(user_id)) => Ok(Some(RateKey::user(&user_id))),
-            Ok(None) => Ok(Some(RateKey::account(&login.to_string()))),
+            Ok(user_id) => {
+                let key = match &user_id {
+                    Some(user_id) => RateKey::user(user_id),
+                    None => RateKey::account(&login.to_string()),
+                };
+                Ok(Some((key, Some(ResolvedLogin { login, user_id }))))
+            }
             Err(error) => Err(LimiterUnavailable::resolving_account(error)
                 .refusal()
                 .map_or(ApiError::Internal, ApiError::from)),
@@ -377,6 +385,8 @@ impl Api {
 #[derive(Default)]
 struct Limits {
     counted: Vec<(RateKey, Decision)>,
+    /// The account a sign-in body names, as counting it in the account tier found it.
+    resolved_login: Option<ResolvedLogin>,
 }
 
 impl Limits {

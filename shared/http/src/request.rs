@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 use http::{HeaderMap, Method};
+use itinera::accounts::ResolvedLogin;
 use itinera::entity::{EntityId, Stored};
 use itinera::error::DomainError;
 use itinera::identity::{Principal, RequestContext};
@@ -84,6 +85,9 @@ pub struct Input {
     pub query: Option<String>,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// The account the body's login names, when the pipeline already followed it there for the
+    /// per-account sign-in limit: the sign-in reuses it rather than read it again.
+    pub resolved_login: Option<ResolvedLogin>,
 }
 
 impl Input {
