@@ -73,6 +73,16 @@ const REMOVED: &[(&str, &str, &str)] = &[
         "GetItem booking (owner, amount), GetItem flight, GetItem booking again (the intent's state), TransactWriteItems intent, GetItem booking, GetItem flight, TransactWriteItems confirm, DeleteItem outbox: 5 RCU",
         "the second GetItem booking is gone (the intent's first attempt decides on the first read; its conditions, pending, held, no intent open, not void, guard the write): 4 RCU",
     ),
+    (
+        "POST /v1/bookings refused by what it reads (sold out, departed, unknown flight, over the cap) under a new key",
+        "PutItem idempotency claim, GetItem flight, GetItem pending count, DeleteItem claim (its release): 1 RCU, 3 WCU with the write-tier counter (the flight gone case)",
+        "GetItem idempotency record (is the key used?) beside GetItem flight and GetItem pending count, no write besides the counter: 2 RCU, 1 WCU. A booking that goes through pays one more GetItem (2 -> 3 RCU), and a replay reads the flight and the count before finding its record (1 -> 4 RCU): a rush on a sold-out flight is almost all refusals.",
+    ),
+    (
+        "POST /v1/contracts refused by the car, the licence or a day another contract holds, under a new key",
+        "PutItem idempotency claim, GetItem car, TransactWriteItems of the contract and its days failing on the taken day (billed all the same), DeleteItem claim: 3 RCU, 19 WCU",
+        "GetItem idempotency record, GetItem car, Query of the car's slots in the period (at most one item): 5 RCU, 1 WCU. A reservation that goes through pays the record read and the slot Query (3 -> 5 RCU) and nothing more.",
+    ),
 ];
 
 /// Reads and writes that look removable and are kept, with the reason.
@@ -90,8 +100,8 @@ const KEPT: &[(&str, &str)] = &[
         "the one counter write a change pays in AWS (the global tier is at the edge, RATE_GLOBAL_ENFORCEMENT=edge); counted per request so the limit holds across every instance.",
     ),
     (
-        "POST /v1/bookings, POST /v1/contracts: PutItem of the idempotency record before the transaction",
-        "the claim decides, before any read or work, that one request of a key runs and a concurrent one with the same key gets the in-progress answer; folded into the transaction, both would do their reads and contend. 1 WCU; the transaction then completes the record.",
+        "POST /v1/bookings, POST /v1/contracts: PutItem of the idempotency record before the transaction (once the reads say the request may succeed)",
+        "the claim decides, before the work, that one request of a key runs and a concurrent one with the same key gets the in-progress answer; folded into the transaction, both would do their reads and contend. 1 WCU; the transaction then completes the record.",
     ),
     (
         "DeleteItem of an outbox job after it was sent (every route that stages a job)",
@@ -614,6 +624,14 @@ async fn run_scenario() -> Vec<Measured> {
     )
     .await;
     s.setup(book("booking-2")).await;
+    s.measure(
+        "POST /v1/bookings (flight gone, new key)",
+        with_key(R::post("/v1/bookings"), "booking-3")
+            .bearer(&ada_token)
+            .json(&json!({"flightId": id_of(&other), "seats": 2})),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
 
     // Background steps of the airline.
     s.family = "Background";
@@ -891,6 +909,12 @@ async fn run_scenario() -> Vec<Measured> {
         .json()["data"]
         .clone();
     let contract_id = id_of(&contract);
+    s.measure(
+        "POST /v1/contracts (a day taken, new key)",
+        reserve("contract-taken", 1, 2),
+        StatusCode::CONFLICT,
+    )
+    .await;
     s.measure(
         "PATCH /v1/contracts/{id}",
         if_match(R::patch(format!("/v1/contracts/{contract_id}")), 1)
