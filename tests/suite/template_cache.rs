@@ -228,3 +228,20 @@ fn no_method_behind_the_authorizer_is_cached() {
         }
     }
 }
+
+/// API Gateway's own refusals (unknown route, throttling, a refused token) are problem documents
+/// like the functions' and, like theirs, never stored by any cache.
+#[test]
+fn no_cache_may_keep_a_gateway_refusal() {
+    let responses = resource("Api")["Properties"]["GatewayResponses"]
+        .as_mapping()
+        .expect("Api.Properties.GatewayResponses");
+    assert!(!responses.is_empty());
+    for (kind, response) in responses {
+        assert_eq!(
+            response["ResponseParameters"]["Headers"]["Cache-Control"].as_str(),
+            Some("'no-store'"),
+            "{kind:?}"
+        );
+    }
+}

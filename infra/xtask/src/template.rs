@@ -522,6 +522,48 @@ mod tests {
     }
 
     #[test]
+    fn a_cacheable_route_gets_its_method_setting_and_its_key_and_others_neither() {
+        let mut search = route("search", None);
+        let Kind::Route(endpoint) = &mut search.kind else {
+            unreachable!("a route")
+        };
+        endpoint.method = "GET".to_string();
+        endpoint.path = "/v1/things/{id}".to_string();
+        endpoint.caching = Some(crate::model::StageCache {
+            ttl_seconds: 45,
+            path: vec!["id".to_string()],
+            query: vec!["limit".to_string()],
+            headers: vec!["Origin".to_string()],
+        });
+        let functions = [search, route("plain", None)];
+        let base = format!("Settings:\n{CACHE_MARKER}\nResources:\n{MARKER}\n");
+        let template = render(&base, &functions).unwrap();
+
+        let settings = &template[..template.find("Resources:").unwrap()];
+        assert_eq!(settings.matches("- ResourcePath:").count(), 1, "{settings}");
+        for expected in [
+            "- ResourcePath: /~1v1~1things~1{id}\n          HttpMethod: GET\n",
+            "CachingEnabled: !If [HasApiCache, true, false]\n          CacheTtlInSeconds: 45\n",
+            "CacheDataEncrypted: true\n",
+            STAGE_METHOD_SETTINGS,
+        ] {
+            assert!(settings.contains(expected), "{expected} in {settings}");
+        }
+        let keyed = resource_text(&template, "SearchFunction");
+        for parameter in [
+            "- method.request.path.id:\n                  Required: true\n                  Caching: true\n",
+            "- method.request.querystring.limit:\n                  Required: false\n",
+            "- method.request.header.Origin:\n",
+        ] {
+            assert!(keyed.contains(parameter), "{parameter} in {keyed}");
+        }
+        assert!(!resource_text(&template, "PlainFunction").contains("RequestParameters"));
+
+        let without_marker = format!("Resources:\n{MARKER}\n");
+        assert!(render(&without_marker, &functions).is_err());
+    }
+
+    #[test]
     fn each_file_access_gets_exactly_its_actions_on_its_scope_and_the_bucket_variable() {
         let scope = "cars/*/insurance/*";
         let functions = [
