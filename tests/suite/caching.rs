@@ -37,7 +37,9 @@ fn shareable(response: &TestResponse, ttl: u32) -> String {
         response.header("cache-control"),
         Some(format!("public, max-age={ttl}").as_str())
     );
-    let date = response.header("date").expect("a cacheable answer is dated");
+    let date = response
+        .header("date")
+        .expect("a cacheable answer is dated");
     chrono::DateTime::parse_from_rfc2822(date).expect("an HTTP date");
     for name in RATE_LIMIT_HEADERS {
         assert_eq!(response.header(name), None, "{name} is one client's");

@@ -91,12 +91,15 @@ fn the_stage_has_a_cache_a_stage_parameter_can_turn_off() {
     let properties = &resource("Api")["Properties"];
     let (then, otherwise) = if_has_api_cache(&properties["CacheClusterEnabled"])
         .expect("CacheClusterEnabled: !If [HasApiCache, true, false]");
-    assert_eq!((then.as_bool(), otherwise.as_bool()), (Some(true), Some(false)));
+    assert_eq!(
+        (then.as_bool(), otherwise.as_bool()),
+        (Some(true), Some(false))
+    );
     let (then, otherwise) = if_has_api_cache(&properties["CacheClusterSize"])
         .expect("CacheClusterSize: !If [HasApiCache, !Ref ApiCacheSize, !Ref AWS::NoValue]");
     assert!(is_ref(then, "ApiCacheSize") && is_ref(otherwise, "AWS::NoValue"));
-    let (tag, _) = intrinsic(&template()["Conditions"]["HasApiCache"])
-        .expect("a HasApiCache condition");
+    let (tag, _) =
+        intrinsic(&template()["Conditions"]["HasApiCache"]).expect("a HasApiCache condition");
     assert_eq!(tag, "!Not");
 }
 
@@ -202,8 +205,7 @@ fn no_method_behind_the_authorizer_is_cached() {
         let has_setting = method_settings()
             .iter()
             .any(|entry| entry["ResourcePath"].as_str() == Some(escaped(route.path).as_str()));
-        let anonymous_get =
-            route.access == Access::Anonymous && route.method == http::Method::GET;
+        let anonymous_get = route.access == Access::Anonymous && route.method == http::Method::GET;
         if !anonymous_get {
             assert!(keyed.is_empty(), "{} is keyed: {keyed:?}", route.function);
             // Another method on the same path may be cached; this one must not be.

@@ -169,7 +169,11 @@ mod tests {
             (None, StatusCode::NO_CONTENT),
         ] {
             let headers = headers_of(route, status);
-            assert_eq!(headers[header::CACHE_CONTROL], NO_STORE, "{route:?} {status}");
+            assert_eq!(
+                headers[header::CACHE_CONTROL],
+                NO_STORE,
+                "{route:?} {status}"
+            );
             assert!(!headers.contains_key(header::DATE), "{route:?} {status}");
         }
     }

@@ -359,8 +359,8 @@ fn describe(route: &Route, operation: &Operation) -> Value {
             json!({ "type": "string", "description": "The ETag of the version you change" }),
         ));
     }
-    let conditional = (operation.versioned || route.caching.is_some())
-        && route.method == http::Method::GET;
+    let conditional =
+        (operation.versioned || route.caching.is_some()) && route.method == http::Method::GET;
     if conditional {
         parameters.push(parameter(
             "If-None-Match",
