@@ -2,8 +2,9 @@
 //!
 //! Order: request id and a log span carrying it -> routing (or preflight) -> body size and
 //! content-type checks -> the route's handler -> response shaping (envelope, `ETag`, 304) ->
-//! security headers, CORS, `X-Request-Id` on every response -> one structured access-log line
-//! and the request's metrics (count and latency by route, status class).
+//! `Cache-Control` (and `Date` on what shared caches may keep), security headers, CORS,
+//! `X-Request-Id` on every response -> one structured access-log line and the request's metrics
+//! (count and latency by route, status class).
 //! Authentication, rate limits and authorization slot in between the body checks and the handler.
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use itinera::metrics::{RATE_LIMITED, REQUEST_DURATION, REQUESTS};
 use itinera::ratelimit::{Decision, LimiterUnavailable, RateKey, Tier};
 use tracing::Instrument;
 
+use crate::caching;
 use crate::cors::CorsPolicy;
 use crate::limits::{RateLimitHeaders, request_kind};
 use crate::problem::{ApiError, allow_header};
@@ -117,6 +119,10 @@ impl Api {
             Routing::Preflight(_) => PREFLIGHT_FUNCTION,
             Routing::Reject(_) => "unrouted",
         };
+        let routed = match &routing {
+            Routing::Route(route, _) => Some(*route),
+            _ => None,
+        };
         async move {
             let request_id = request.request_id.clone();
             let request_headers = request.headers.clone();
@@ -125,7 +131,9 @@ impl Api {
                 Routing::Preflight(methods) => self.preflight(&request.headers, methods),
                 Routing::Reject(error) => error.into_response(&request_id),
             };
+            let status = response.status();
             let headers = response.headers_mut();
+            caching::apply(routed, status, self.services.clock.now(), headers);
             security::apply(headers);
             if let Ok(id) = HeaderValue::from_str(&request_id) {
                 headers.insert("x-request-id", id);
@@ -228,11 +236,18 @@ impl Api {
         };
         let headers = input.headers.clone();
         let response = match (route.handler)(Arc::clone(&self.services), input).await {
+            Ok(reply) if route.caching.is_some() => reply
+                .with_content_tag()
+                .into_response(&headers, conditional_get),
             Ok(reply) => reply.into_response(&headers, conditional_get),
             Err(error) => error.into_response(&request.request_id),
         };
         if response.status().is_success() {
             self.refund_successful_sign_in(&limits).await;
+        }
+        if route.caching.is_some() && caching::is_shareable(response.status()) {
+            // Replayed to every client by shared caches: one client's budget is nobody else's.
+            return response;
         }
         limits.decorate(response, self.services.limiter.now())
     }
