@@ -126,7 +126,66 @@ async fn authenticated_answers_and_refusals_are_never_stored(backend: Backend) {
     assert_eq!(unknown.header("cache-control"), Some("no-store"));
 }
 
+async fn a_cacheable_answer_depends_on_its_cache_key_alone(backend: Backend) {
+    // A stage cache keys a search on its declared parameters only. Were anything else able to
+    // change the answer, one request could plant a refusal that the cache then serves to every
+    // caller of the same search for the route's TTL.
+    let api = api_over(Arc::clone(&backend.store), Arc::new(UuidV7Ids));
+    let day = (Utc::now() + Duration::days(30)).date_naive();
+    let departure = Utc.from_utc_datetime(&day.and_hms_opt(6, 0, 0).unwrap());
+    seed_flight(
+        &*backend.store,
+        &SystemClock,
+        &UuidV7Ids,
+        180,
+        549_900,
+        departure,
+    )
+    .await;
+    let search = format!("/v1/flights?from=DEL&to=BOM&date={day}");
+    let plain = read(&api, &search, None).await;
+    plain.assert_status(StatusCode::OK);
+    let tag = shareable(&plain, FLIGHT_SEARCH_TTL_SECONDS);
+
+    // A parameter outside the key, a key parameter repeated (its last value counts, as the
+    // gateway keys it), a body of any type and size: the same answer.
+    let variants = [
+        read(&api, &format!("{search}&utm_source=mail&x=1"), None).await,
+        read(
+            &api,
+            &format!("/v1/flights?from=BOM&from=DEL&to=BOM&date={day}"),
+            None,
+        )
+        .await,
+        send(
+            &api,
+            TestRequest::get(&search)
+                .anonymous()
+                .raw_body("text/plain", vec![b'x'; 2 << 20]),
+        )
+        .await,
+    ];
+    for variant in variants {
+        variant.assert_status(StatusCode::OK);
+        assert_eq!(shareable(&variant, FLIGHT_SEARCH_TTL_SECONDS), tag);
+    }
+
+    // A bad value of a key parameter is keyed on that value, so its refusal stays an answer to
+    // exactly that request.
+    read(&api, "/v1/flights?from=DEL&to=BOM&date=tomorrow", None)
+        .await
+        .assert_status(StatusCode::BAD_REQUEST);
+    // Routes no cache shares still refuse what they do not know.
+    let bookings = send(
+        &api,
+        TestRequest::get("/v1/bookings?x=1").bearer(&token_for(Role::Customer)),
+    )
+    .await;
+    bookings.assert_status(StatusCode::BAD_REQUEST);
+}
+
 on_both_families!(
     a_search_answers_304_while_unchanged_and_200_once_a_booking_moves_its_seats,
     authenticated_answers_and_refusals_are_never_stored,
+    a_cacheable_answer_depends_on_its_cache_key_alone,
 );

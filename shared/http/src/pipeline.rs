@@ -165,7 +165,12 @@ impl Api {
         request: ApiRequest,
     ) -> Response<Bytes> {
         let conditional_get = request.method == Method::GET;
+        // A cacheable route's answer may depend on its cache key alone: a body on its `GET` has
+        // no meaning and is dropped, whatever its size or media type, rather than refused into a
+        // 413 or 415 the cache would serve to every caller of the same key (see `Input::shared`).
+        let shared = route.caching.is_some();
         let body = match request.body {
+            _ if shared => Bytes::new(),
             RequestBody::Complete(body) if body.len() <= MAX_BODY_BYTES => body,
             _ => {
                 return ApiError::PayloadTooLarge {
@@ -233,6 +238,7 @@ impl Api {
             headers: request.headers,
             body,
             resolved_login: limits.resolved_login.clone(),
+            shared,
         };
         let headers = input.headers.clone();
         let response = match (route.handler)(Arc::clone(&self.services), input).await {

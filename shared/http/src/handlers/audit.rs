@@ -457,6 +457,7 @@ mod tests {
             headers: http::HeaderMap::new(),
             body: bytes::Bytes::new(),
             resolved_login: None,
+            shared: false,
         }
     }
 
