@@ -132,6 +132,37 @@ pub fn api_with_blobs(
     limits: RateLimitConfig,
     blobs: Arc<dyn BlobStore>,
 ) -> Api {
+    Api::new(
+        services_with_blobs(store, ids, limits, blobs),
+        CorsPolicy::from_list(ALLOWED_ORIGIN).expect("valid origin"),
+    )
+}
+
+/// An app like [`spawn_app`]'s with no shared cache in front: cacheable routes refuse
+/// undeclared query parameters too, so a test can read each handler's accepted set off its
+/// refusals.
+pub fn spawn_app_without_shared_cache() -> TestApp {
+    let mut app = spawn_app();
+    let services = services_with_blobs(
+        Arc::clone(&app.store),
+        Arc::new(UuidV7Ids),
+        RateLimitConfig::default(),
+        Arc::new(app.blobs.clone()),
+    )
+    .without_shared_cache();
+    app.api = Api::new(
+        services,
+        CorsPolicy::from_list(ALLOWED_ORIGIN).expect("valid origin"),
+    );
+    app
+}
+
+fn services_with_blobs(
+    store: Arc<dyn Store>,
+    ids: Arc<dyn IdGenerator>,
+    limits: RateLimitConfig,
+    blobs: Arc<dyn BlobStore>,
+) -> Services {
     let verifier = TokenVerifier::new(&TOKEN_KEY.public_key(), DEFAULT_ISSUER, DEFAULT_AUDIENCE);
     let mut services = Services::new(store, CursorCodec::new(SIGNING_KEY))
         .with_authenticator(Arc::new(verifier))
@@ -140,10 +171,7 @@ pub fn api_with_blobs(
         .with_rate_limits(limits)
         .with_blob_store(blobs);
     services.ids = ids;
-    Api::new(
-        services,
-        CorsPolicy::from_list(ALLOWED_ORIGIN).expect("valid origin"),
-    )
+    services
 }
 
 /// The password of the users tests create: the admin [`stored_admin`] creates and the customers

@@ -168,7 +168,7 @@ impl Api {
         // A cacheable route's answer may depend on its cache key alone: a body on its `GET` has
         // no meaning and is dropped, whatever its size or media type, rather than refused into a
         // 413 or 415 the cache would serve to every caller of the same key (see `Input::shared`).
-        let shared = route.caching.is_some();
+        let shared = route.caching.is_some() && self.services.shared_cache;
         let body = match request.body {
             _ if shared => Bytes::new(),
             RequestBody::Complete(body) if body.len() <= MAX_BODY_BYTES => body,
