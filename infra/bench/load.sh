@@ -9,8 +9,10 @@
 # which must be 0). Then a rental rush: the same customers, each with a customer profile,
 # reserving random ranges of days on a few cars (one reservation to three catalogue queries, each
 # reservation with its own Idempotency-Key), with its throughput, p50/p99, and the overlap count
-# (pairs of non-cancelled contracts of one car sharing a day, which must be 0). Stops the server
-# and removes the data directory on exit.
+# (pairs of non-cancelled contracts of one car sharing a day, which must be 0). Last, a staff
+# write mix: creates of airplanes, cars, flights and airports in turn, each with its own
+# write shape (one item; unique-value claims; references read first; a natural key), every one
+# expected to answer 201. Stops the server and removes the data directory on exit.
 #
 # Every POST commits a write transaction with fsync, so its figures measure the disk as much as
 # the code; they are not comparable with the GETs.
@@ -24,6 +26,9 @@
 #   LOG_LEVEL          the server's log level (default info: one JSON line per request, as deployed)
 #   CARGO_TARGET_DIR   default target/bench-release
 #   SKIP_BUILD=1       use the local-api already built in CARGO_TARGET_DIR
+#   SERVER_LOG         keep the server's log at this path (it is removed with the data otherwise);
+#                      with LOG_LEVEL=info,itinera_embedded=debug it ends with the store writer's
+#                      batch counts and size histogram
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -65,6 +70,9 @@ cleanup() {
         done
         kill -9 "$SERVER_PID" 2>/dev/null || true
         wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    if [[ -n "${SERVER_LOG:-}" && -f "$WORK/server.log" ]]; then
+        cp "$WORK/server.log" "$SERVER_LOG" || true
     fi
     rm -rf "$WORK"
 }
@@ -436,6 +444,76 @@ read -r CONTRACTS OVERLAPPING <<<"$OVERLAPS"
 echo "contracts held on $RENTAL_CARS cars: $CONTRACTS, overlapping pairs: $OVERLAPPING"
 ((OVERLAPPING == 0)) || fail "$OVERLAPPING pairs of contracts share a day"
 
+# Ten days ahead, so the mix's flights stay out of the rush's search.
+read -r MIX_DEPARTURE MIX_ARRIVAL < <(python3 -c '
+from datetime import datetime, timedelta, timezone
+ist = timezone(timedelta(hours=5, minutes=30))
+departure = (datetime.now(ist) + timedelta(days=10)).replace(hour=9, minute=0, second=0, microsecond=0)
+print(departure.isoformat(), (departure + timedelta(hours=2)).isoformat())')
+
+cat >"$WORK/mix.lua" <<LUA
+-- Staff creating entities, eight requests a cycle: airplane, car, flight, airplane, car,
+-- flight, airport, car. Every value that must be unique (plate, VIN, airport code) comes from the
+-- thread's number and its request counter, so every request should answer 201.
+$THREAD_COUNTS
+
+function init(args)
+    sent = 0
+    math.randomseed(2000 + number)
+end
+
+local letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+local function airport_code(index)
+    local code = ""
+    for _ = 1, 3 do
+        local digit = index % 26
+        code = string.sub(letters, digit + 1, digit + 1) .. code
+        index = math.floor(index / 26)
+    end
+    return code
+end
+
+function request()
+    sent = sent + 1
+    local unique = sent * $THREADS + number
+    local headers = {
+        ["Content-Type"] = "application/json",
+        ["Authorization"] = "Bearer $TOKEN",
+    }
+    local turn = sent % 8
+    if turn == 1 or turn == 4 then
+        return wrk.format("POST", "/v1/airplanes", headers, '{"modelNumber":"A320neo","capacity":180}')
+    elseif turn == 3 or turn == 6 then
+        -- A flight number is unique per day: 9,000 numbers for each of 676 designators.
+        local designator = string.sub(airport_code(math.floor(unique / 9000)), 2, 3)
+        local body = string.format('{"flightNumber":"%s%d","airplaneId":"$RUSH_PLANE","from":"DEL","to":"BOM","departureTime":"$MIX_DEPARTURE","arrivalTime":"$MIX_ARRIVAL","price":{"amount":545000,"currency":"INR"}}',
+            designator, 1000 + unique % 9000)
+        return wrk.format("POST", "/v1/flights", headers, body)
+    elseif turn == 7 then
+        -- Codes after "BOM" and "DEL" in a walk that skips neither: index 0 is "AAA".
+        local code = airport_code(unique % 17576)
+        if code == "DEL" or code == "BOM" then
+            code = "ZZZ"
+        end
+        local body = string.format('{"code":"%s","name":"Airport %s","city":"City","country":"IN","timeZone":"Asia/Kolkata"}', code, code)
+        return wrk.format("POST", "/v1/airports", headers, body)
+    end
+    local body = string.format('{"licensePlate":"W%07d","vin":"1HGCM82633B%06d","manufacturer":"Skoda","model":"Octavia","year":2024,"category":"compact","dailyRate":{"amount":4900,"currency":"EUR"},"mileage":1000}',
+        unique, unique % 1000000)
+    return wrk.format("POST", "/v1/cars", headers, body)
+end
+
+function done(summary, latency, requests)
+    local sums = totals()
+    io.write(string.format("mix answers: %d created, %d refused (409), %d other\n",
+        sums.written, sums.refused, sums.other + sums.read))
+end
+LUA
+
+step "Staff write mix (airplanes, cars, flights, airports): ${DURATION}s, $CONNECTIONS connections, $THREADS threads"
+"${WRK[@]}" --script "$WORK/mix.lua" "$BASE/v1/airplanes" | tee "$WORK/mix.txt"
+
 step "Summary (loopback, $(nproc) cores shared with wrk)"
 summary "GET airplane by id" "$WORK/get.txt"
 summary "POST airplane" "$WORK/post.txt"
@@ -445,3 +523,5 @@ echo "rush inventory: capacity $RUSH_SEATS, held $SOLD, remaining $REMAINING, ov
 summary "rental: browse + reserve" "$WORK/rental.txt"
 grep '^rental answers' "$WORK/rental.txt"
 echo "rental contracts: $CONTRACTS on $RENTAL_CARS cars, overlapping pairs $OVERLAPPING"
+summary "staff write mix" "$WORK/mix.txt"
+grep '^mix answers' "$WORK/mix.txt"

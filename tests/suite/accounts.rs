@@ -96,7 +96,7 @@ impl Accounts {
     }
 
     async fn authenticate(&self, name: &str, password: &str) -> Result<User, DomainError> {
-        authenticate(&*self.store, &self.hasher, &login(name), password).await
+        authenticate(&*self.store, &self.hasher, &login(name), None, password).await
     }
 
     async fn admin_update(

@@ -23,6 +23,7 @@ use itinera::storage::{Query, Store, StoreError};
 use itinera::version::Precondition;
 use itinera_embedded::EmbeddedStore;
 use itinera_http::Api;
+use itinera_tests::faults::{Call, Fault, FaultyStore};
 use itinera_tests::{
     SettableClock, TestRequest, TestResponse, api_with_clock, context_of, pay_approved, principal,
     seed_flight, send, token_issuer,
@@ -37,6 +38,8 @@ const FARE: i64 = 450_000;
 struct Fixture {
     api: Api,
     store: Arc<dyn Store>,
+    /// The same store, through which a test can make calls fail.
+    faults: Arc<FaultyStore>,
     clock: Arc<SettableClock>,
     flight: Flight,
     _data: TempDir,
@@ -46,8 +49,10 @@ impl Fixture {
     /// A flight of `seats` seats departing in a week.
     async fn new(seats: u16) -> Self {
         let data = tempfile::tempdir().expect("temporary directory");
-        let store: Arc<dyn Store> =
-            Arc::new(EmbeddedStore::open(data.path()).expect("embedded store opens"));
+        let faults = Arc::new(FaultyStore::new(Arc::new(
+            EmbeddedStore::open(data.path()).expect("embedded store opens"),
+        )));
+        let store: Arc<dyn Store> = faults.clone();
         let clock = Arc::new(SettableClock::now());
         let departure = clock.now() + TimeDelta::days(7);
         let flight = seed_flight(&*store, &*clock, &UuidV7Ids, seats, FARE, departure).await;
@@ -55,6 +60,7 @@ impl Fixture {
         Self {
             api,
             store,
+            faults,
             clock,
             flight,
             _data: data,
@@ -353,6 +359,37 @@ async fn a_failed_booking_releases_its_key_for_a_retry() {
     let retry = app.book(&bob, "bobs-key", &body).await;
     retry.assert_status(StatusCode::CREATED);
     assert_eq!(app.remaining_seats().await, 1);
+}
+
+#[tokio::test]
+async fn a_booking_the_flight_refuses_writes_nothing_and_a_used_key_still_replays() {
+    let app = Fixture::new(1).await;
+    let (ann, bob) = (customer(), customer());
+    let body = json!({"flightId": app.flight.id, "seats": 1});
+    let first = app.book(&ann, "anns-key", &body).await;
+    first.assert_status(StatusCode::CREATED);
+
+    // Every write fails from here on: a refusal that claimed its key (or released it) would
+    // answer 503 instead of 409.
+    for call in [Call::Put, Call::Update, Call::Delete, Call::Transact] {
+        app.faults
+            .inject(Fault::on(call).touching("IDEMPOTENCY#").times(usize::MAX));
+    }
+    let sold_out = assert_problem(&app.book(&bob, "bobs-key", &body).await, 409);
+    assert!(
+        sold_out["detail"].as_str().unwrap().contains("sold out"),
+        "{sold_out}"
+    );
+    let unknown = json!({"flightId": uuid::Uuid::now_v7().to_string(), "seats": 1});
+    assert_problem(&app.book(&bob, "bobs-other-key", &unknown).await, 404);
+    assert_eq!(app.faults.injected(), 0, "no write was attempted");
+
+    // A used key still goes through its record: the first answer again, sold out or not.
+    app.faults.heal();
+    let replay = app.book(&ann, "anns-key", &body).await;
+    replay.assert_status(StatusCode::CREATED);
+    assert_eq!(replay.json()["data"]["id"], first.json()["data"]["id"]);
+    assert_eq!(app.remaining_seats().await, 0);
 }
 
 #[tokio::test]

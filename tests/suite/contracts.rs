@@ -3,10 +3,16 @@
 //! are told it does not exist; staff reserve for anyone, list by filters, and hand the car over
 //! and take it back.
 
+use std::sync::Arc;
+
 use chrono::{TimeDelta, Utc};
 use http::StatusCode;
+use itinera::clock::SystemClock;
 use itinera::identity::{Principal, Role};
-use itinera_tests::{TestApp, TestRequest, register_customer, spawn_app, token_of};
+use itinera_tests::faults::{Call, Fault, FaultyStore};
+use itinera_tests::{
+    TestApp, TestRequest, api_with_clock, register_customer, send, spawn_app, token_of,
+};
 use serde_json::{Value, json};
 
 use crate::airports::{assert_problem, audit_actions};
@@ -301,4 +307,41 @@ async fn a_car_out_of_service_or_a_licence_expiring_first_is_a_409_and_a_custome
         .send(TestRequest::get("/v1/contracts").bearer(&token))
         .await;
     assert_eq!(listed.json()["data"], json!([]), "nothing was reserved");
+}
+
+#[tokio::test]
+async fn a_reservation_refused_for_a_day_taken_writes_nothing_and_a_used_key_still_replays() {
+    let app = spawn_app();
+    let car = create_car(&app, &car_body("CON 9", &vin(9))).await;
+    let car_id = car["id"].as_str().unwrap();
+    let (first, _) = customer_with_profile(&app, "first-renter").await;
+    let body = json!({"carId": car_id, "startDate": day(3), "endDate": day(5)});
+    let reserved = app
+        .send(reserve(&body, "k-1").bearer(&first))
+        .await
+        .created();
+    let (second, _) = customer_with_profile(&app, "second-renter").await;
+
+    // The same data through a store on which every write of a reservation fails: a refusal that
+    // claimed its key, tried its transaction or released the key would answer 503, not 409.
+    let faulty = Arc::new(FaultyStore::new(Arc::clone(&app.store)));
+    for (call, prefix) in [
+        (Call::Put, "IDEMPOTENCY#"),
+        (Call::Delete, "IDEMPOTENCY#"),
+        (Call::Transact, "CAR#"),
+    ] {
+        faulty.inject(Fault::on(call).touching(prefix).times(usize::MAX));
+    }
+    let api = api_with_clock(faulty.clone(), Arc::new(SystemClock));
+    let overlapping = json!({"carId": car_id, "startDate": day(5), "endDate": day(6)});
+    let taken = send(&api, reserve(&overlapping, "k-2").bearer(&second)).await;
+    assert_problem(&taken, 409);
+    assert!(taken.json()["detail"].as_str().unwrap().contains(&day(5)));
+    assert_eq!(faulty.injected(), 0, "no write was attempted");
+
+    // A used key still goes through its record: the first answer again.
+    faulty.heal();
+    let replayed = send(&api, reserve(&body, "k-1").bearer(&first)).await;
+    assert_eq!(replayed.status, StatusCode::CREATED);
+    assert_eq!(replayed.json()["data"]["id"], reserved["id"]);
 }

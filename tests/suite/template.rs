@@ -159,14 +159,14 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
 
 // ------------------------------------------------------------------ reading the template
 
-fn repo_root() -> PathBuf {
+pub(super) fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("the tests crate lives one level below the repository root")
         .to_path_buf()
 }
 
-fn template() -> &'static Value {
+pub(super) fn template() -> &'static Value {
     static TEMPLATE: OnceLock<Value> = OnceLock::new();
     TEMPLATE.get_or_init(|| {
         let path = repo_root().join("template.yaml");
@@ -177,13 +177,13 @@ fn template() -> &'static Value {
     })
 }
 
-fn resources() -> &'static serde_yaml_ng::Mapping {
+pub(super) fn resources() -> &'static serde_yaml_ng::Mapping {
     template()["Resources"]
         .as_mapping()
         .expect("the template has a Resources mapping")
 }
 
-fn resource(logical_id: &str) -> &'static Value {
+pub(super) fn resource(logical_id: &str) -> &'static Value {
     let resource = &resources()[logical_id];
     assert!(
         !resource.is_null(),
@@ -192,26 +192,26 @@ fn resource(logical_id: &str) -> &'static Value {
     resource
 }
 
-fn text<'a>(value: &'a Value, what: &str) -> &'a str {
+pub(super) fn text<'a>(value: &'a Value, what: &str) -> &'a str {
     value
         .as_str()
         .unwrap_or_else(|| panic!("{what} should be a plain string, found {value:?}"))
 }
 
 /// `(tag, value)` of a CloudFormation short-form intrinsic such as `!Ref Table`.
-fn intrinsic(value: &Value) -> Option<(String, &Value)> {
+pub(super) fn intrinsic(value: &Value) -> Option<(String, &Value)> {
     match value {
         Value::Tagged(tagged) => Some((tagged.tag.to_string(), &tagged.value)),
         _ => None,
     }
 }
 
-fn is_ref(value: &Value, target: &str) -> bool {
+pub(super) fn is_ref(value: &Value, target: &str) -> bool {
     matches!(intrinsic(value), Some((tag, inner)) if tag == "!Ref" && inner.as_str() == Some(target))
 }
 
 /// `HealthFunction` for `health`, `CreateAirplaneFunction` for `create-airplane`.
-fn logical_id_of(function: &str) -> String {
+pub(super) fn logical_id_of(function: &str) -> String {
     let mut id: String = function
         .split('-')
         .map(|word| {
@@ -255,7 +255,7 @@ fn functions() -> BTreeMap<String, (String, &'static Value)> {
     functions
 }
 
-fn function(name: &str) -> &'static Value {
+pub(super) fn function(name: &str) -> &'static Value {
     resource(&logical_id_of(name))
 }
 

@@ -1,12 +1,15 @@
 //! Test support: a `spawn_app`-style helper that gives each test its own API over its own
 //! embedded store, and small request/response types to drive it through the router.
 //!
+//! - [`capacity`]: a store decorator that records each call as the DynamoDB request it becomes
+//!   and the capacity units DynamoDB bills for it.
 //! - [`faults`]: store decorators that fail chosen calls (conflicts, throttling, outages) or land
 //!   a concurrent change between a use case's read and its write.
 //! - [`ledger`]: a payment gateway that keeps the books, for tests that money balances.
 //! - [`files`]: an embedded blob store for a test, and the client's side of its upload and
 //!   download URLs.
 
+pub mod capacity;
 pub mod faults;
 pub mod files;
 pub mod ledger;
@@ -129,6 +132,37 @@ pub fn api_with_blobs(
     limits: RateLimitConfig,
     blobs: Arc<dyn BlobStore>,
 ) -> Api {
+    Api::new(
+        services_with_blobs(store, ids, limits, blobs),
+        CorsPolicy::from_list(ALLOWED_ORIGIN).expect("valid origin"),
+    )
+}
+
+/// An app like [`spawn_app`]'s with no shared cache in front: cacheable routes refuse
+/// undeclared query parameters too, so a test can read each handler's accepted set off its
+/// refusals.
+pub fn spawn_app_without_shared_cache() -> TestApp {
+    let mut app = spawn_app();
+    let services = services_with_blobs(
+        Arc::clone(&app.store),
+        Arc::new(UuidV7Ids),
+        RateLimitConfig::default(),
+        Arc::new(app.blobs.clone()),
+    )
+    .without_shared_cache();
+    app.api = Api::new(
+        services,
+        CorsPolicy::from_list(ALLOWED_ORIGIN).expect("valid origin"),
+    );
+    app
+}
+
+fn services_with_blobs(
+    store: Arc<dyn Store>,
+    ids: Arc<dyn IdGenerator>,
+    limits: RateLimitConfig,
+    blobs: Arc<dyn BlobStore>,
+) -> Services {
     let verifier = TokenVerifier::new(&TOKEN_KEY.public_key(), DEFAULT_ISSUER, DEFAULT_AUDIENCE);
     let mut services = Services::new(store, CursorCodec::new(SIGNING_KEY))
         .with_authenticator(Arc::new(verifier))
@@ -137,10 +171,7 @@ pub fn api_with_blobs(
         .with_rate_limits(limits)
         .with_blob_store(blobs);
     services.ids = ids;
-    Api::new(
-        services,
-        CorsPolicy::from_list(ALLOWED_ORIGIN).expect("valid origin"),
-    )
+    services
 }
 
 /// The password of the users tests create: the admin [`stored_admin`] creates and the customers

@@ -2,7 +2,9 @@
 //!
 //! [`EmbeddedStore`] implements the storage port on redb, a single-file transactional key-value
 //! store: durable, crash-safe and with the same semantics the DynamoDB adapter offers, so that
-//! the local stack and the tests exercise the same behaviour production relies on.
+//! the local stack and the tests exercise the same behaviour production relies on. One writer
+//! thread group-commits concurrent writes: one transaction and one `fsync` for every write queued
+//! at that moment, each answered once that commit is on disk.
 //!
 //! [`EmbeddedQueue`] implements the job queue ports on redb with SQS's rules (visibility timeout,
 //! receive counts, a dead-letter queue), so jobs survive restarts of the local stack too.
@@ -15,6 +17,7 @@
 //! with an HMAC (method, key, content type, exact size, expiry), which the local API serves.
 
 mod blobs;
+mod group_commit;
 mod mailbox;
 mod queue;
 mod store;

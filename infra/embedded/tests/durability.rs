@@ -5,16 +5,20 @@
 //! the test-name filter) that writes items (or sends messages) one by one and prints an
 //! acknowledgement after each call returns. The parent kills it mid-stream, reopens the file and
 //! looks for everything acknowledged: nothing may be lost, because a call is only acknowledged
-//! after redb commits it with immediate durability.
+//! after redb commits it with immediate durability. The store's writes are group-committed, so a
+//! third crash test kills a child in which 32 writers run transactions at once: every
+//! acknowledged transaction must be there, and no transaction may be there in part.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use itinera::jobs::{JobQueue, JobSource, MAX_BATCH, QueueMessage};
-use itinera::storage::{Index, Item, Key, Put, Query, Store};
+use itinera::storage::{Condition, Index, Item, Key, Put, Query, Store, Update, WriteOp};
 use itinera_embedded::{EmbeddedQueue, EmbeddedStore};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -24,6 +28,9 @@ const CHILD_DIR_VARIABLE: &str = "ITINERA_DURABILITY_CHILD_DIR";
 /// The names of the crash tests, which a child is started with as its filter.
 const STORE_CRASH_TEST: &str = "acknowledged_writes_survive_kill_9";
 const QUEUE_CRASH_TEST: &str = "acknowledged_sends_survive_kill_9";
+const CONCURRENT_CRASH_TEST: &str = "acknowledged_transactions_of_32_writers_survive_kill_9";
+/// The writers of the concurrent crash test: as many as the benchmarks' clients.
+const WRITERS: u64 = 32;
 /// The child stops on its own after this many calls, so it ends even if nobody kills it.
 const CHILD_MAX_CALLS: u64 = 20_000;
 /// How many acknowledgements the parent waits for before killing the child.
@@ -99,10 +106,59 @@ fn send_until_killed(dir: &Path) {
     });
 }
 
-/// The parent's side: runs the crash test `test` as a child in a fresh directory, kills it with
-/// SIGKILL once it has acknowledged [`ACKS_BEFORE_KILL`] calls, and answers the directory and the
-/// last call the child acknowledged.
-fn kill_child_mid_stream(test: &str) -> (TempDir, u64) {
+/// A writer's transaction `n` in the concurrent crash test: a new item, and one more in the
+/// writer's counter. Both or neither must be found after a crash.
+fn writer_transaction(writer: u64, n: u64) -> Vec<WriteOp> {
+    let mut item = numbered_item(n);
+    item.insert("pk".into(), json!(format!("WRITER#{writer:02}#{n:06}")));
+    item.insert("gsi1pk".into(), json!(format!("WRITER#{writer:02}")));
+    let mut count = Update::new(writer_counter(writer));
+    count.add = vec![("count".into(), 1)];
+    vec![
+        WriteOp::Put(Put {
+            item,
+            condition: Some(Condition::ItemNotExists),
+        }),
+        WriteOp::Update(count),
+    ]
+}
+
+fn writer_counter(writer: u64) -> Key {
+    Key::new(format!("WRITER#{writer:02}"), "COUNTER")
+}
+
+/// The concurrent child's side: [`WRITERS`] tasks each run transactions one after another until
+/// killed, acknowledging each as `<writer>-<n>`.
+fn transact_until_killed(dir: &Path) {
+    let store = EmbeddedStore::open(dir).expect("the child opens the store");
+    runtime().block_on(async {
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|writer| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    for n in 0..CHILD_MAX_CALLS / WRITERS {
+                        store
+                            .transact(writer_transaction(writer, n))
+                            .await
+                            .expect("the child's transaction succeeds");
+                        let stdout = std::io::stdout();
+                        let mut out = stdout.lock();
+                        writeln!(out, "{ACK_MARKER}{writer}-{n}")
+                            .and_then(|()| out.flush())
+                            .expect("the parent reads acknowledgements");
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.await.expect("a writer ends");
+        }
+    });
+}
+
+/// Starts the crash test `test` as a child in a fresh directory, with a thread forwarding what
+/// follows [`ACK_MARKER`] on each line of its output.
+fn start_child(test: &str) -> (TempDir, Child, mpsc::Receiver<String>, JoinHandle<()>) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let mut child = Command::new(std::env::current_exe().expect("the test binary's path"))
         .args([test, "--exact", "--nocapture", "--test-threads=1"])
@@ -118,20 +174,38 @@ fn kill_child_mid_stream(test: &str) -> (TempDir, u64) {
     let reader = std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            if let Some((_, n)) = line.split_once(ACK_MARKER)
-                && let Ok(n) = n.trim().parse::<u64>()
-                && sender.send(n).is_err()
+            if let Some((_, ack)) = line.split_once(ACK_MARKER)
+                && sender.send(ack.trim().to_owned()).is_err()
             {
                 break;
             }
         }
     });
+    (dir, child, acks, reader)
+}
+
+/// SIGKILL: no destructors, no flushing, nothing but what redb already made durable.
+fn kill(child: &mut Child) {
+    child.kill().expect("the child is killed");
+    let status = child.wait().expect("the child is reaped");
+    assert!(
+        !status.success(),
+        "the child was killed mid-stream, not finished: {status}"
+    );
+}
+
+/// The parent's side: runs the crash test `test` as a child in a fresh directory, kills it with
+/// SIGKILL once it has acknowledged [`ACKS_BEFORE_KILL`] calls, and answers the directory and the
+/// last call the child acknowledged.
+fn kill_child_mid_stream(test: &str) -> (TempDir, u64) {
+    let (dir, mut child, acks, reader) = start_child(test);
+    let parse = |ack: String| ack.parse::<u64>().expect("a call's number");
 
     let deadline = Instant::now() + ACK_TIMEOUT;
     let mut acknowledged: Option<u64> = None;
     while acknowledged.is_none_or(|n| n + 1 < ACKS_BEFORE_KILL) {
         let left = deadline.saturating_duration_since(Instant::now());
-        match acks.recv_timeout(left) {
+        match acks.recv_timeout(left).map(parse) {
             Ok(n) => {
                 assert_eq!(
                     n,
@@ -148,18 +222,15 @@ fn kill_child_mid_stream(test: &str) -> (TempDir, u64) {
         }
     }
 
-    // SIGKILL: no destructors, no flushing, nothing but what redb already made durable.
-    child.kill().expect("the child is killed");
-    let status = child.wait().expect("the child is reaped");
-    assert!(
-        !status.success(),
-        "the child was killed mid-stream, not finished: {status}"
-    );
+    kill(&mut child);
     // Acknowledgements the child printed before dying count too: they were acknowledged.
     reader
         .join()
         .expect("the reader thread ends with the child's stdout");
-    let last = acks.try_iter().fold(acknowledged.unwrap_or(0), u64::max);
+    let last = acks
+        .try_iter()
+        .map(parse)
+        .fold(acknowledged.unwrap_or(0), u64::max);
     (dir, last)
 }
 
@@ -267,4 +338,116 @@ fn opening_creates_missing_directories() {
     runtime()
         .block_on(store.check_health())
         .expect("a new store is healthy");
+}
+
+#[test]
+fn acknowledged_transactions_of_32_writers_survive_kill_9() {
+    if let Some(dir) = std::env::var_os(CHILD_DIR_VARIABLE) {
+        transact_until_killed(Path::new(&dir));
+        return;
+    }
+    let (dir, mut child, acks, reader) = start_child(CONCURRENT_CRASH_TEST);
+    // Per writer, how many of its transactions were acknowledged (they run one after another).
+    let mut acknowledged: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut record = |ack: String| {
+        let (writer, n) = ack.split_once('-').expect("an ack is <writer>-<n>");
+        let (writer, n) = (writer.parse::<u64>().unwrap(), n.parse::<u64>().unwrap());
+        let count = acknowledged.entry(writer).or_default();
+        assert_eq!(*count, n, "writer {writer} acknowledges in order");
+        *count = n + 1;
+    };
+    let deadline = Instant::now() + ACK_TIMEOUT;
+    let mut received = 0;
+    while received < ACKS_BEFORE_KILL * 4 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match acks.recv_timeout(left) {
+            Ok(ack) => {
+                record(ack);
+                received += 1;
+            }
+            Err(error) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the child stopped acknowledging after {received}: {error}");
+            }
+        }
+    }
+    kill(&mut child);
+    reader
+        .join()
+        .expect("the reader thread ends with the child's stdout");
+    acks.try_iter().for_each(&mut record);
+
+    let store = EmbeddedStore::open(dir.path()).expect("the store reopens after a crash");
+    runtime().block_on(async {
+        for writer in 0..WRITERS {
+            let acked = acknowledged.get(&writer).copied().unwrap_or(0);
+            let mut query = Query::partition(Some(Index::Gsi1), format!("WRITER#{writer:02}"));
+            query.limit = 1000;
+            let mut found = Vec::new();
+            loop {
+                let page = store.query(query.clone()).await.expect("queries work");
+                found.extend(
+                    page.items
+                        .iter()
+                        .map(|item| item.get("seq").and_then(Value::as_u64).expect("a seq")),
+                );
+                match page.last_evaluated_key {
+                    Some(key) => query.start_after = Some(key),
+                    None => break,
+                }
+            }
+            // Everything acknowledged, then at most the one transaction in flight when killed.
+            let expected: Vec<u64> = (0..acked).collect();
+            assert!(
+                found.len() as u64 == acked || found.len() as u64 == acked + 1,
+                "writer {writer}: {} items found, {acked} acknowledged",
+                found.len()
+            );
+            assert_eq!(
+                found[..acked as usize],
+                expected[..],
+                "writer {writer}: every acknowledged item, in order"
+            );
+            if let Some(&extra) = found.get(acked as usize) {
+                assert_eq!(extra, acked, "writer {writer}: only its next transaction");
+            }
+            for &n in &found {
+                assert_eq!(
+                    store
+                        .get(&Key::new(format!("WRITER#{writer:02}#{n:06}"), "META"))
+                        .await
+                        .expect("reads work")
+                        .as_ref(),
+                    Some(&{
+                        let WriteOp::Put(put) = &writer_transaction(writer, n)[0] else {
+                            unreachable!("the first operation is the put")
+                        };
+                        put.item.clone()
+                    }),
+                    "writer {writer}: item {n} whole"
+                );
+            }
+            // The counter moved with exactly the items written: no transaction in part.
+            let counter = store
+                .get(&writer_counter(writer))
+                .await
+                .expect("reads work");
+            let count = counter
+                .as_ref()
+                .and_then(|counter| counter.get("count"))
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            assert_eq!(
+                count,
+                found.len() as u64,
+                "writer {writer}: the counter counts the items written"
+            );
+        }
+    });
+    let total: u64 = acknowledged.values().sum();
+    assert!(
+        total >= ACKS_BEFORE_KILL * 4,
+        "{total} transactions acknowledged"
+    );
 }

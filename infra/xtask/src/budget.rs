@@ -38,6 +38,7 @@ pub fn pad(functions: &[Function], routes: usize) -> Vec<Function> {
                 path: format!("/v1/budget/route-{index:03}"),
                 anonymous: false,
                 principal: Some(catalog::CUSTOMER),
+                caching: None,
             };
             Function::described(
                 &name,

@@ -51,6 +51,45 @@ pub struct Endpoint {
     pub anonymous: bool,
     /// Who the sample event is from: the least role the route admits; `None` when anonymous.
     pub principal: Option<Principal>,
+    /// How the stage cache keeps the route's answers; `None` when it must not.
+    pub caching: Option<StageCache>,
+}
+
+/// A route's entry in the stage cache: how long, and the request parts its key is made of (the
+/// route table's [`cache_key`](itinera_http::caching::cache_key)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StageCache {
+    pub ttl_seconds: u32,
+    /// Path parameters (`id`).
+    pub path: Vec<String>,
+    /// Query parameters, as the handler accepts them.
+    pub query: Vec<String>,
+    /// Request headers (`Origin`).
+    pub headers: Vec<String>,
+}
+
+impl StageCache {
+    /// The key's request parameters as API Gateway names them
+    /// (`method.request.querystring.from`), each with whether the method requires it: path
+    /// parameters are always present, the function itself checks the others.
+    pub fn request_parameters(&self) -> Vec<(String, bool)> {
+        let named = |location: &str, names: &[String], required: bool| {
+            names
+                .iter()
+                .map(|name| (format!("method.request.{location}.{name}"), required))
+                .collect::<Vec<_>>()
+        };
+        let mut parameters = named("path", &self.path, true);
+        parameters.extend(named("querystring", &self.query, false));
+        parameters.extend(named("header", &self.headers, false));
+        parameters
+    }
+}
+
+/// `/~1v1~1flights~1{id}` for `/v1/flights/{id}`: a resource path as a stage's method settings
+/// name it, each `/` escaped as `~1` after the leading one.
+pub fn method_setting_path(path: &str) -> String {
+    format!("/{}", path.replace('/', "~1"))
 }
 
 /// What starts a function.
@@ -236,6 +275,10 @@ mod tests {
 
     #[test]
     fn names_derive_as_the_template_and_the_route_table_spell_them() {
+        assert_eq!(
+            method_setting_path("/v1/flights/{id}"),
+            "/~1v1~1flights~1{id}"
+        );
         assert_eq!(pascal_case("create-airplane"), "CreateAirplane");
         assert_eq!(pascal_case("/v1/airplanes/{id}"), "V1AirplanesId");
         assert_eq!(static_name("list-audit-entries"), "LIST_AUDIT_ENTRIES");

@@ -3,11 +3,12 @@
 //! the tables to another crate changes the paths here and nothing else.
 
 use itinera::background::{BACKGROUND_FUNCTIONS, BackgroundFunction, Trigger};
+use itinera_http::caching::cache_key;
 use itinera_http::routes::FileAccess as RouteFiles;
 use itinera_http::{AUTHORIZER_FUNCTION, Access, PREFLIGHT_FUNCTION, ROUTES, Route, StoreAccess};
 
 use crate::catalog;
-use crate::model::{Endpoint, FileAccess, Function, Kind, TableAccess};
+use crate::model::{Endpoint, FileAccess, Function, Kind, StageCache, TableAccess};
 
 /// The module path of the route statics, as a route's binary names its route
 /// (`<ROUTE_STATICS>::GET_AIRPLANE`).
@@ -59,6 +60,12 @@ fn route_function(route: &Route) -> Result<Function, String> {
             Access::Staff => Some(catalog::STAFF),
             Access::Admin => Some(catalog::ADMIN),
         },
+        caching: cache_key(route).map(|key| StageCache {
+            ttl_seconds: key.ttl_seconds,
+            path: key.path.iter().map(ToString::to_string).collect(),
+            query: key.query.iter().map(ToString::to_string).collect(),
+            headers: key.headers.iter().map(ToString::to_string).collect(),
+        }),
     };
     let mut function = Function::new(
         route.function,

@@ -231,6 +231,18 @@ pub fn in_progress() -> DomainError {
     }
 }
 
+/// Whether no request of `scope` has used `key` yet (one read). A request that its own reads
+/// already refuse need not claim an unused key: a refusal is never remembered (a failed request
+/// releases its claim), so answering it without a claim answers what the claim would have. A used
+/// key must go through [`begin`], whose record may hold a response to replay.
+pub async fn unused(
+    store: &dyn Store,
+    scope: &IdempotencyScope,
+    key: &IdempotencyKey,
+) -> Result<bool, StoreError> {
+    Ok(store.get(&scope.key(key)).await?.is_none())
+}
+
 /// Claims `key` for a request of `scope` with `fingerprint`, or tells the caller what to answer
 /// instead. Costs one conditional write, plus one read when the key was used before.
 #[tracing::instrument(skip_all, fields(operation = scope.operation))]

@@ -10,7 +10,8 @@ use http::{HeaderMap, HeaderValue, Method, header};
 const ALLOWED_HEADERS: &str =
     "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id";
 /// Response headers cross-origin pages may read.
-const EXPOSED_HEADERS: &str = "ETag, Location, Retry-After, X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset";
+/// (`Cache-Control` is safelisted; `Date` is not, and says how old a cached answer is.)
+const EXPOSED_HEADERS: &str = "Date, ETag, Location, Retry-After, X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset";
 /// How long browsers may cache a preflight answer, in seconds.
 const PREFLIGHT_MAX_AGE: &str = "600";
 

@@ -283,6 +283,17 @@ impl QueryParams {
         }
         Self::new(values, allowed, "query parameter")
     }
+
+    /// Reads the query string of a route whose answers a shared cache keeps under `allowed`:
+    /// parameters outside `allowed` are ignored, and a repeated one counts by its last value (as
+    /// API Gateway puts it in the cache key), so the answer depends on exactly the key.
+    pub fn from_shared_query(query: Option<&str>, allowed: &[Field]) -> Result<Self, ApiError> {
+        let values = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .filter(|(name, _)| allowed.iter().any(|field| field.name == name.as_ref()))
+            .map(|(name, value)| (name.into_owned(), value.into_owned()))
+            .collect();
+        Self::new(values, allowed, "query parameter")
+    }
 }
 
 /// What went wrong in a JSON document, without echoing any of it.

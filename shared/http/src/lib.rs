@@ -19,6 +19,8 @@
 //! - `problem`: [`ApiError`], the one place every failure (`DomainError`, `StoreError`,
 //!   `RateLimited`) becomes a status and an RFC 9457 problem body.
 //! - `limits`: the `X-RateLimit-*` headers and which methods count as writes.
+//! - [`caching`]: which answers shared caches may keep (anonymous reads the route table marks
+//!   `cacheable`), their keys, `Cache-Control`, `Date` and the hash `ETag` of lists.
 //! - `router`: [`Router`] matches method and path against the table (matchit), for the local API.
 //! - `request`, `fields`, `reply`: the request, its validated fields, and the reply envelope.
 //! - `cors`, `security`, `cursor`: CORS for configured origins, the security headers, and signed
@@ -27,6 +29,7 @@
 //! - [`openapi`]: the OpenAPI 3.1 document, built from the route table and the handlers' field
 //!   declarations (`fields::Field`); only the local API, the generator and tests call it.
 
+pub mod caching;
 mod config;
 mod cors;
 mod cursor;

@@ -2,8 +2,9 @@
 //!
 //! Order: request id and a log span carrying it -> routing (or preflight) -> body size and
 //! content-type checks -> the route's handler -> response shaping (envelope, `ETag`, 304) ->
-//! security headers, CORS, `X-Request-Id` on every response -> one structured access-log line
-//! and the request's metrics (count and latency by route, status class).
+//! `Cache-Control` (and `Date` on what shared caches may keep), security headers, CORS,
+//! `X-Request-Id` on every response -> one structured access-log line and the request's metrics
+//! (count and latency by route, status class).
 //! Authentication, rate limits and authorization slot in between the body checks and the handler.
 
 use std::sync::Arc;
@@ -12,13 +13,14 @@ use std::time::Instant;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
-use itinera::accounts::{self, Email, LoginName, Username};
+use itinera::accounts::{self, Email, LoginName, ResolvedLogin, Username};
 use itinera::error::chain;
 use itinera::identity::{Principal, RequestContext};
 use itinera::metrics::{RATE_LIMITED, REQUEST_DURATION, REQUESTS};
 use itinera::ratelimit::{Decision, LimiterUnavailable, RateKey, Tier};
 use tracing::Instrument;
 
+use crate::caching;
 use crate::cors::CorsPolicy;
 use crate::limits::{RateLimitHeaders, request_kind};
 use crate::problem::{ApiError, allow_header};
@@ -117,6 +119,10 @@ impl Api {
             Routing::Preflight(_) => PREFLIGHT_FUNCTION,
             Routing::Reject(_) => "unrouted",
         };
+        let routed = match &routing {
+            Routing::Route(route, _) => Some(*route),
+            _ => None,
+        };
         async move {
             let request_id = request.request_id.clone();
             let request_headers = request.headers.clone();
@@ -125,7 +131,9 @@ impl Api {
                 Routing::Preflight(methods) => self.preflight(&request.headers, methods),
                 Routing::Reject(error) => error.into_response(&request_id),
             };
+            let status = response.status();
             let headers = response.headers_mut();
+            caching::apply(routed, status, self.services.clock.now(), headers);
             security::apply(headers);
             if let Ok(id) = HeaderValue::from_str(&request_id) {
                 headers.insert("x-request-id", id);
@@ -157,7 +165,12 @@ impl Api {
         request: ApiRequest,
     ) -> Response<Bytes> {
         let conditional_get = request.method == Method::GET;
+        // A cacheable route's answer may depend on its cache key alone: a body on its `GET` has
+        // no meaning and is dropped, whatever its size or media type, rather than refused into a
+        // 413 or 415 the cache would serve to every caller of the same key (see `Input::shared`).
+        let shared = route.caching.is_some() && self.services.shared_cache;
         let body = match request.body {
+            _ if shared => Bytes::new(),
             RequestBody::Complete(body) if body.len() <= MAX_BODY_BYTES => body,
             _ => {
                 return ApiError::PayloadTooLarge {
@@ -224,14 +237,23 @@ impl Api {
             query: request.query,
             headers: request.headers,
             body,
+            resolved_login: limits.resolved_login.clone(),
+            shared,
         };
         let headers = input.headers.clone();
         let response = match (route.handler)(Arc::clone(&self.services), input).await {
+            Ok(reply) if route.caching.is_some() => reply
+                .with_content_tag()
+                .into_response(&headers, conditional_get),
             Ok(reply) => reply.into_response(&headers, conditional_get),
             Err(error) => error.into_response(&request.request_id),
         };
         if response.status().is_success() {
             self.refund_successful_sign_in(&limits).await;
+        }
+        if route.caching.is_some() && caching::is_shareable(response.status()) {
+            // Replayed to every client by shared caches: one client's budget is nobody else's.
+            return response;
         }
         limits.decorate(response, self.services.limiter.now())
     }
@@ -253,13 +275,14 @@ impl Api {
             .into_iter()
             .map(|tier| (tier, client.clone()))
             .collect();
+        let mut limits = Limits::default();
         if route.rate_tier == RateTier::Auth {
             counts.push((Tier::Auth, client.clone()));
-            if let Some(account) = self.sign_in_account(principal, body).await? {
+            if let Some((account, resolved)) = self.sign_in_account(principal, body).await? {
                 counts.push((Tier::Account, account));
+                limits.resolved_login = resolved;
             }
         }
-        let mut limits = Limits::default();
         for (tier, key) in counts {
             match limiter.hit(tier, &key).await {
                 Ok(decision) => {
@@ -284,23 +307,29 @@ impl Api {
     /// resolved to its user id so both names share one budget. An identifier that names no
     /// account counts under its normalized form, so `Ann@Example.com` and `ann@example.com`
     /// share one budget too. Resolving costs one read; when it fails, the tier fails closed.
+    /// The resolution comes back too, so the sign-in itself does not read the reservation again.
     async fn sign_in_account(
         &self,
         principal: Option<&Principal>,
         body: &[u8],
-    ) -> Result<Option<RateKey>, ApiError> {
+    ) -> Result<Option<(RateKey, Option<ResolvedLogin>)>, ApiError> {
         if let Some(principal) = principal {
-            return Ok(Some(RateKey::user(&principal.user_id)));
+            return Ok(Some((RateKey::user(&principal.user_id), None)));
         }
         let Some(identifier) = sign_in_identifier(body) else {
             return Ok(None);
         };
         let Ok(login) = identifier.parse_login() else {
-            return Ok(Some(RateKey::account(identifier.text())));
+            return Ok(Some((RateKey::account(identifier.text()), None)));
         };
         match accounts::account_of(&*self.services.store, &login).await {
-            Ok(Some(user_id)) => Ok(Some(RateKey::user(&user_id))),
-            Ok(None) => Ok(Some(RateKey::account(&login.to_string()))),
+            Ok(user_id) => {
+                let key = match &user_id {
+                    Some(user_id) => RateKey::user(user_id),
+                    None => RateKey::account(&login.to_string()),
+                };
+                Ok(Some((key, Some(ResolvedLogin { login, user_id }))))
+            }
             Err(error) => Err(LimiterUnavailable::resolving_account(error)
                 .refusal()
                 .map_or(ApiError::Internal, ApiError::from)),
@@ -377,6 +406,8 @@ impl Api {
 #[derive(Default)]
 struct Limits {
     counted: Vec<(RateKey, Decision)>,
+    /// The account a sign-in body names, as counting it in the account tier found it.
+    resolved_login: Option<ResolvedLogin>,
 }
 
 impl Limits {

@@ -188,6 +188,11 @@ impl ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        // A refusal is about one request at one moment: no cache may replay it.
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(crate::caching::NO_STORE),
+        );
         match &self {
             Self::MethodNotAllowed { allow } => {
                 if let Ok(value) = HeaderValue::from_str(&allow_header(allow)) {
@@ -328,6 +333,18 @@ mod tests {
 
     fn body(response: &Response<Bytes>) -> serde_json::Value {
         serde_json::from_slice(response.body()).unwrap()
+    }
+
+    #[test]
+    fn no_cache_may_keep_a_problem() {
+        for error in [
+            ApiError::invalid_field("from", "must be an airport code"),
+            ApiError::no_route(),
+            ApiError::Internal,
+        ] {
+            let response = error.into_response("req-1");
+            assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        }
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Successful responses: the `{"data": ...}` envelope, list pagination, `ETag` and `Location`.
+//! Their `Cache-Control` is the pipeline's (`caching`): it depends on the route, not the reply.
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use serde::Serialize;
 
+use super::caching::content_tag;
 use super::problem::ApiError;
 
 /// What a handler answers when it succeeds.
@@ -100,6 +102,18 @@ impl Reply {
         self
     }
 
+    /// Tags a representation that has no version with a hash of its body (a list, a search, a
+    /// computed answer), so that `If-None-Match` answers 304 while it is unchanged. The pipeline
+    /// does it for the routes shared caches keep; a reply without a body stays untagged.
+    pub(crate) fn with_content_tag(mut self) -> Self {
+        if self.etag.is_none()
+            && let Some(body) = &self.body
+        {
+            self.etag = Some(content_tag(body));
+        }
+        self
+    }
+
     pub fn status(&self) -> StatusCode {
         self.status
     }
@@ -129,9 +143,6 @@ impl Reply {
         }
         if let Some(etag) = self.etag.and_then(|etag| HeaderValue::from_str(&etag).ok()) {
             headers.insert(header::ETAG, etag);
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        } else {
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
         if let Some(location) = self
             .location
@@ -214,6 +225,36 @@ mod tests {
         let response = reply.into_response(&headers(header::IF_NONE_MATCH, "\"3\""), true);
         assert_eq!(response.status(), 200);
         assert_eq!(response.body().as_ref(), br#"{"data":1}"#);
+    }
+
+    #[test]
+    fn a_list_tagged_by_its_content_answers_304_until_its_bytes_change() {
+        let page = Reply::list(&[1, 2], 20, None).unwrap().with_content_tag();
+        let first = page.into_response(&HeaderMap::new(), true);
+        assert_eq!(first.status(), 200);
+        let tag = first.headers()[header::ETAG].to_str().unwrap().to_owned();
+        assert_eq!(tag, content_tag(first.body()));
+
+        let again = Reply::list(&[1, 2], 20, None).unwrap().with_content_tag();
+        let response = again.into_response(&headers(header::IF_NONE_MATCH, &tag), true);
+        assert_eq!(response.status(), 304);
+        assert!(response.body().is_empty());
+        assert_eq!(response.headers()[header::ETAG], tag.as_str());
+
+        let changed = Reply::list(&[1, 3], 20, None).unwrap().with_content_tag();
+        let response = changed.into_response(&headers(header::IF_NONE_MATCH, &tag), true);
+        assert_eq!(response.status(), 200);
+        assert_ne!(response.headers()[header::ETAG], tag.as_str());
+    }
+
+    #[test]
+    fn a_version_tag_is_kept_and_a_bodiless_reply_stays_untagged() {
+        let versioned = Reply::ok(&1).unwrap().with_version(7).with_content_tag();
+        let response = versioned.into_response(&HeaderMap::new(), true);
+        assert_eq!(response.headers()[header::ETAG], "\"7\"");
+        let empty = Reply::no_content().with_content_tag();
+        let response = empty.into_response(&HeaderMap::new(), true);
+        assert!(!response.headers().contains_key(header::ETAG));
     }
 
     #[test]

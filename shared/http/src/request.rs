@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 use http::{HeaderMap, Method};
+use itinera::accounts::ResolvedLogin;
 use itinera::entity::{EntityId, Stored};
 use itinera::error::DomainError;
 use itinera::identity::{Principal, RequestContext};
@@ -84,6 +85,15 @@ pub struct Input {
     pub query: Option<String>,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// The account the body's login names, when the pipeline already followed it there for the
+    /// per-account sign-in limit: the sign-in reuses it rather than read it again.
+    pub resolved_login: Option<ResolvedLogin>,
+    /// Whether a shared cache keeps the route's answers under a key of its declared parameters
+    /// (see `caching`): then the answer must depend on nothing else, so query parameters the
+    /// handler does not declare are ignored rather than refused, and a repeated one counts by its
+    /// last value, as API Gateway reads it into the key. Otherwise a request adding `&x=1` would
+    /// make a 400 that the cache serves to every caller of the same search.
+    pub shared: bool,
 }
 
 impl Input {
@@ -145,9 +155,14 @@ impl Input {
         Ok(fields)
     }
 
-    /// The query string, restricted to `allowed` parameters.
+    /// The query string, restricted to `allowed` parameters (see [`Input::shared`] for a
+    /// cacheable route's).
     pub fn query_params(&self, allowed: &[Field]) -> Result<QueryParams, ApiError> {
-        QueryParams::from_query(self.query.as_deref(), allowed)
+        if self.shared {
+            QueryParams::from_shared_query(self.query.as_deref(), allowed)
+        } else {
+            QueryParams::from_query(self.query.as_deref(), allowed)
+        }
     }
 
     /// The caller's `If-Match` precondition.

@@ -19,6 +19,7 @@ use http::Method;
 use itinera::identity::Principal;
 pub use itinera::storage::StoreAccess;
 
+use super::caching::Caching;
 use super::handlers::{
     self, accounts, airplanes, airports, audit, auth, bookings, cars, catalogue, contracts,
     customers, fleet, flights, health, notifications, reports,
@@ -125,6 +126,11 @@ pub struct Route {
     /// and the S3 grants their [`FileAccess`] names; the others hold a blob store that refuses
     /// every request.
     pub files: Option<FileAccess>,
+    /// Whether, and how long, shared caches may keep the route's successful answers: only
+    /// anonymous `GET`s (a test enforces it), whose answers are the same for every caller. The
+    /// template gives exactly these a stage cache entry, keyed on
+    /// [`cache_key`](crate::caching::cache_key).
+    pub caching: Option<Caching>,
     pub handler: Handler,
 }
 
@@ -166,6 +172,7 @@ impl Route {
             moves_money: false,
             pages: false,
             files: None,
+            caching: None,
             handler,
         }
     }
@@ -211,18 +218,47 @@ impl Route {
         self.files = Some(FileAccess::Download(scope));
         self
     }
+
+    /// Shared caches may keep the route's successful answers `ttl_seconds` ([`Route::caching`]).
+    pub const fn cacheable(mut self, ttl_seconds: u32) -> Self {
+        self.caching = Some(Caching { ttl_seconds });
+        self
+    }
 }
+
+// How long shared caches keep the anonymous reads. A cached answer is at most this old; nothing
+// is decided on it: a booking or a rental contract checks seats and days inside its own
+// transaction, so a stale count can mislead a search for this long but never oversell. An
+// entity's own change does not shorten the wait: a cache has no way to hear of it.
+
+/// Flight search: seat counts and prices change with every booking, and a search is the most
+/// repeated read (many clients ask the same route on the same day). Thirty seconds keeps the
+/// counts close enough that a sold-out flight is rarely offered for long, while one popular
+/// query costs the functions two invocations a minute however many clients repeat it.
+pub const FLIGHT_SEARCH_TTL_SECONDS: u32 = 30;
+/// One flight: its seat count moves as its search results do, so it ages as they do.
+pub const FLIGHT_TTL_SECONDS: u32 = 30;
+/// Airports: staff edit them a few times a year, and every search form lists them, so even five
+/// minutes serves nearly every read from the cache (99 % at a few requests a second). Not longer:
+/// API Gateway keeps whatever the function answers, a 503 of a store hiccup included, for the
+/// whole TTL, and a renamed airport shows its old name that long.
+pub const AIRPORTS_TTL_SECONDS: u32 = 300;
+/// The car catalogue: which cars are free for some days changes only when a contract is
+/// reserved, re-dated or cancelled, far less often than seats; a minute.
+pub const CATALOGUE_TTL_SECONDS: u32 = 60;
+/// One car's taken days: asked right before reserving it, so as short as flight search.
+pub const CAR_AVAILABILITY_TTL_SECONDS: u32 = 30;
 
 /// Declares one route as a static, documented by its method and path:
 /// `route! { NAME: METHOD "/path" -> "function-name", Access, RateTier, StoreAccess, handler; flags }`,
 /// where the flags (any of `signs_tokens`, `enqueues_jobs`, `moves_money`, `pages`, and at most
-/// one of `files_upload("scope")`, `files_confirm("scope")`, `files_download("scope")`) are
-/// optional.
+/// one of `files_upload("scope")`, `files_confirm("scope")`, `files_download("scope")`, and
+/// `cacheable(TTL_SECONDS)`) are optional.
 macro_rules! route {
     (
         $name:ident: $method:ident $path:literal -> $function:literal,
         $access:ident, $tier:ident, $store:ident, $handler:path
-        $(; $($flag:ident $(($scope:literal))?),+)?
+        $(; $($flag:ident $(($argument:expr))?),+)?
     ) => {
         #[doc = concat!("`", stringify!($method), " ", $path, "`.")]
         pub static $name: Route = Route::new(
@@ -234,7 +270,7 @@ macro_rules! route {
             StoreAccess::$store,
             |services, input| Box::pin($handler(services, input)),
         )
-        $($(.$flag($($scope)?))+)?;
+        $($(.$flag($($argument)?))+)?;
     };
 }
 
@@ -368,12 +404,12 @@ route!(
 
 route!(
     LIST_AIRPORTS: GET "/v1/airports" -> "list-airports",
-    Anonymous, Global, Read, airports::list; pages
+    Anonymous, Global, Read, airports::list; pages, cacheable(AIRPORTS_TTL_SECONDS)
 );
 
 route!(
     GET_AIRPORT: GET "/v1/airports/{code}" -> "get-airport",
-    Anonymous, Global, Read, handlers::fetch::<AirportCode>
+    Anonymous, Global, Read, handlers::fetch::<AirportCode>; cacheable(AIRPORTS_TTL_SECONDS)
 );
 
 route!(
@@ -401,7 +437,7 @@ route!(
 
 route!(
     GET_CAR_AVAILABILITY: GET "/v1/cars/{id}/availability" -> "get-car-availability",
-    Anonymous, Global, Read, catalogue::availability
+    Anonymous, Global, Read, catalogue::availability; cacheable(CAR_AVAILABILITY_TTL_SECONDS)
 );
 
 // A car's papers and service history, and the fleet's papers expiring soon: staff only. The
@@ -488,7 +524,7 @@ route!(
 );
 route!(
     SEARCH_CATALOGUE: GET "/v1/catalogue" -> "search-catalogue",
-    Anonymous, Global, Read, catalogue::search; pages
+    Anonymous, Global, Read, catalogue::search; pages, cacheable(CATALOGUE_TTL_SECONDS)
 );
 
 route!(
@@ -609,10 +645,13 @@ route!(
 
 route!(
     SEARCH_FLIGHTS: GET "/v1/flights" -> "search-flights",
-    Anonymous, Global, Read, flights::search; pages
+    Anonymous, Global, Read, flights::search; pages, cacheable(FLIGHT_SEARCH_TTL_SECONDS)
 );
 
-route!(GET_FLIGHT: GET "/v1/flights/{id}" -> "get-flight", Anonymous, Global, Read, handlers::fetch::<FlightId>);
+route!(
+    GET_FLIGHT: GET "/v1/flights/{id}" -> "get-flight",
+    Anonymous, Global, Read, handlers::fetch::<FlightId>; cacheable(FLIGHT_TTL_SECONDS)
+);
 
 // Cancelling a booked flight sends the task that cancels its bookings.
 route!(
@@ -839,6 +878,27 @@ mod tests {
         assert_eq!(Access::Admin.admits(Some(&staff)), Err(Denial::Forbidden));
         assert_eq!(Access::Admin.admits(Some(&admin)), Ok(()));
         assert_eq!(Access::Staff.admits(Some(&admin)), Ok(()));
+    }
+
+    /// A shared cache replays one caller's answer to every other: only answers that are the same
+    /// for every caller may be kept, so only anonymous reads, and every one of them but health
+    /// (which reports the store's state right now, to load balancers and probes).
+    #[test]
+    fn exactly_the_anonymous_reads_but_health_are_cacheable_within_the_gateways_ttl() {
+        for route in ROUTES {
+            let anonymous_read = route.access == Access::Anonymous && route.method == Method::GET;
+            let expected = anonymous_read && route.function != HEALTH.function;
+            assert_eq!(route.caching.is_some(), expected, "{}", route.function);
+            if let Some(caching) = route.caching {
+                assert_eq!(route.access, Access::Anonymous, "{}", route.function);
+                assert_eq!(route.method, Method::GET, "{}", route.function);
+                assert!(
+                    (1..=crate::caching::MAX_TTL_SECONDS).contains(&caching.ttl_seconds),
+                    "{}",
+                    route.function
+                );
+            }
+        }
     }
 
     #[test]

@@ -107,6 +107,11 @@ pub struct Services {
     /// name (only the functions whose routes handle files do), every file request is refused as
     /// unavailable.
     pub blobs: Arc<dyn BlobStore>,
+    /// Whether a cache that keys answers on their declared parameters alone may share the
+    /// answers of cacheable routes (API Gateway's stage cache). Then a cacheable route ignores a
+    /// body and undeclared query parameters instead of refusing them (see `Input::shared`). On
+    /// by default, on both front ends, so that they answer alike.
+    pub shared_cache: bool,
 }
 
 impl Services {
@@ -136,7 +141,15 @@ impl Services {
             payments: Arc::new(UnconfiguredGateway),
             bookings: BookingSettings::default(),
             blobs: Arc::new(UnconfiguredBlobStore),
+            shared_cache: true,
         }
+    }
+
+    /// The same services with no shared cache in front: cacheable routes refuse what they do
+    /// not declare, as every other route does. For checking what each handler declares.
+    pub fn without_shared_cache(mut self) -> Self {
+        self.shared_cache = false;
+        self
     }
 
     /// The same services, charging and refunding through `gateway`.

@@ -2,8 +2,15 @@
 //! after [`MAX_RECEIVES`] receives) in one file, for local runs and tests without AWS.
 //!
 //! Why redb, as for the store: embedded, transactional, and durable on commit, so a send or a
-//! delete that returned `Ok` survives a crash. Every operation is one write transaction; redb runs
-//! one at a time, so two consumers can never receive the same message at once.
+//! delete that returned `Ok` survives a crash. Every operation runs on the queue's writer thread
+//! (`group_commit`), which applies the operations queued at that moment in order inside one
+//! write transaction and commits them with one `fsync`: concurrent sends, receives and deletes
+//! share a sync, each is answered only after the commit that covers it, and two consumers can
+//! never receive the same message at once. A batch in which nothing changed (receives that found
+//! nothing visible: an idle worker's polls) is not committed, so polling costs no sync. The
+//! queue's operations read and write as they go, so when one fails (only a failure of redb or a
+//! damaged message can fail one; arguments are checked before it is queued) its whole batch is
+//! rolled back and every operation of it answered with the error: none is half-applied.
 //!
 //! Layout (file `queue.redb`):
 //! - `messages`: sequence number -> the message (lane, body, receive count, visible-at time).
@@ -20,6 +27,7 @@ mod message;
 #[cfg(test)]
 mod tests;
 
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,9 +37,11 @@ use itinera::clock::{Clock, SystemClock};
 use itinera::jobs::{
     Delivery, JobQueue, JobSource, MAX_BATCH, MAX_RECEIVES, QueueError, QueueMessage,
 };
-use redb::{Database, Durability, ReadableTable, Table, TableDefinition, WriteTransaction};
+use redb::{Database, ReadableTable, Table, TableDefinition, WriteTransaction};
+use tokio::sync::oneshot;
 
 use self::message::{Lane, Receipt, StoredMessage};
+use crate::group_commit::{Applied, Pending, Schema, Writer};
 
 /// The file the queue keeps in its directory.
 pub const QUEUE_FILE_NAME: &str = "queue.redb";
@@ -68,14 +78,20 @@ pub enum EmbeddedQueueError {
         #[source]
         source: redb::Error,
     },
+    #[error("could not start the writer thread of {path}")]
+    StartWriter {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// The job queue and its dead-letter queue in a redb file. Cheap to clone; every clone is the
 /// same queue, and dropping the last one closes the file.
 #[derive(Clone)]
 pub struct EmbeddedQueue {
-    /// Shared with the blocking tasks running its transactions.
-    db: Arc<Database>,
+    /// Owns the file; dropping the last handle stops the writer thread and closes it.
+    writer: Arc<Writer<QueueTables>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -102,9 +118,15 @@ impl EmbeddedQueue {
             path: path.clone(),
             source,
         })?;
+        let writer = Writer::start(Arc::new(db), "queue-writer").map_err(|source| {
+            EmbeddedQueueError::StartWriter {
+                path: path.clone(),
+                source,
+            }
+        })?;
         tracing::debug!(path = %path.display(), "opened the embedded queue");
         Ok(Self {
-            db: Arc::new(db),
+            writer: Arc::new(writer),
             clock: Arc::new(SystemClock),
         })
     }
@@ -120,32 +142,29 @@ impl EmbeddedQueue {
         u64::try_from(self.clock.now().timestamp_millis()).unwrap_or(0)
     }
 
-    /// Runs `work` in one durable write transaction on the blocking pool: committed (and on disk)
-    /// when it returns `Ok`, rolled back otherwise.
+    /// Runs `work` in the writer's next batch: committed (and on disk) with the operations queued
+    /// beside it when it returns `Ok`; its whole batch rolled back when it fails.
     async fn write<T, F>(&self, work: F) -> Result<T, QueueError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Tables<'_>) -> Result<T, QueueError> + Send + 'static,
     {
-        let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || {
-            let mut txn = db.begin_write().map_err(internal)?;
-            txn.set_durability(Durability::Immediate)
-                .map_err(internal)?;
-            let outcome = Tables::open(&txn).and_then(|mut tables| work(&mut tables));
-            match outcome {
-                Ok(value) => {
-                    txn.commit().map_err(internal)?;
-                    Ok(value)
-                }
-                Err(error) => {
-                    txn.abort().map_err(internal)?;
-                    Err(error)
-                }
-            }
-        })
-        .await
-        .map_err(internal)?
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .submit(Box::new(Request {
+                work: Some(work),
+                outcome: None,
+                reply,
+            }))
+            .map_err(|_| internal("the queue's writer has stopped"))?;
+        answer
+            .await
+            .map_err(|_| internal("the queue's writer stopped before answering"))?
+    }
+
+    /// `(batches, operations, largest batch)` the writer has committed since the queue opened.
+    pub fn write_batches(&self) -> (u64, u64, u64) {
+        self.writer.stats().snapshot()
     }
 
     async fn receive_from(
@@ -205,12 +224,72 @@ fn parse_receipt(receipt: &str) -> Result<Receipt, QueueError> {
     })
 }
 
+/// The queue's file as the writer thread sees it.
+struct QueueTables;
+
+impl Schema for QueueTables {
+    type Tables<'txn> = Tables<'txn>;
+    type Error = QueueError;
+
+    fn open(txn: &WriteTransaction) -> Result<Tables<'_>, QueueError> {
+        Tables::open(txn)
+    }
+}
+
+/// One queue operation waiting for the writer thread, and where its answer goes.
+struct Request<T, F> {
+    /// Taken when the writer runs the operation.
+    work: Option<F>,
+    /// What the operation returned, given once its batch is committed.
+    outcome: Option<T>,
+    reply: oneshot::Sender<Result<T, QueueError>>,
+}
+
+impl<T, F> Pending<QueueTables> for Request<T, F>
+where
+    T: Send,
+    F: FnOnce(&mut Tables<'_>) -> Result<T, QueueError> + Send,
+{
+    fn durable(&self) -> bool {
+        true
+    }
+
+    fn apply(&mut self, tables: &mut Tables<'_>) -> Result<Applied, QueueError> {
+        let Some(work) = self.work.take() else {
+            return Ok(Applied::Nothing);
+        };
+        let writes_before = tables.writes;
+        // An operation writes as it goes: a failure or a panic part way may have written some of
+        // it, so either fails the batch, which is then rolled back whole.
+        let value = std::panic::catch_unwind(AssertUnwindSafe(|| work(tables)))
+            .unwrap_or_else(|_| Err(internal("a queue operation panicked")))?;
+        self.outcome = Some(value);
+        Ok(if tables.writes == writes_before {
+            Applied::Nothing
+        } else {
+            Applied::Wrote
+        })
+    }
+
+    fn answer(self: Box<Self>, batch: Result<(), &str>) {
+        let result = match (batch, self.outcome) {
+            (Ok(()), Some(value)) => Ok(value),
+            (Ok(()), None) => Err(internal("the writer answered an operation it had not run")),
+            (Err(reason), _) => Err(internal(format!("the operation's batch failed: {reason}"))),
+        };
+        // The caller may have stopped waiting; its operation is committed (or not) all the same.
+        let _ = self.reply.send(result);
+    }
+}
+
 /// The tables of one write transaction, with the operations every queue call is made of.
 struct Tables<'txn> {
     messages: Table<'txn, u64, &'static [u8]>,
     visibility_main: Table<'txn, (u64, u64), ()>,
     visibility_dead: Table<'txn, (u64, u64), ()>,
     sequence: Table<'txn, &'static str, u64>,
+    /// Changes made so far in this transaction: whether an operation wrote anything.
+    writes: u64,
 }
 
 impl<'txn> Tables<'txn> {
@@ -220,6 +299,7 @@ impl<'txn> Tables<'txn> {
             visibility_main: txn.open_table(VISIBILITY_MAIN).map_err(internal)?,
             visibility_dead: txn.open_table(VISIBILITY_DEAD).map_err(internal)?,
             sequence: txn.open_table(SEQUENCE).map_err(internal)?,
+            writes: 0,
         })
     }
 
@@ -254,6 +334,7 @@ impl<'txn> Tables<'txn> {
         previous: Option<&StoredMessage>,
         message: &StoredMessage,
     ) -> Result<(), QueueError> {
+        self.writes += 1;
         if let Some(previous) = previous {
             self.visibility_mut(previous.lane)
                 .remove((previous.visible_at, id))
@@ -269,6 +350,7 @@ impl<'txn> Tables<'txn> {
     }
 
     fn erase(&mut self, id: u64, message: &StoredMessage) -> Result<(), QueueError> {
+        self.writes += 1;
         self.visibility_mut(message.lane)
             .remove((message.visible_at, id))
             .map_err(internal)?;

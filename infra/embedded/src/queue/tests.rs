@@ -9,6 +9,7 @@ use std::time::Duration;
 use itinera::jobs::{JobQueue, JobSource, MAX_RECEIVES, QueueError, QueueMessage};
 use itinera::ratelimit::ManualClock;
 use tempfile::TempDir;
+use tokio::task::JoinHandle;
 
 use super::*;
 
@@ -383,4 +384,150 @@ fn opening_creates_missing_directories() {
     let nested = dir.path().join("a").join("b");
     EmbeddedQueue::open(&nested).expect("the queue opens in a new directory");
     assert!(nested.join(QUEUE_FILE_NAME).is_file());
+}
+
+// ---- group commit ------------------------------------------------------------------------
+//
+// As in the store's tests, a test holds the writer thread inside a first operation until it has
+// queued the operations under test, then releases it: the writer then takes them all at once.
+
+/// Occupies the queue's writer thread until the returned sender is dropped or sent to.
+async fn hold_writer(queue: &EmbeddedQueue) -> (std::sync::mpsc::Sender<()>, JoinHandle<()>) {
+    let (started, is_started) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let holder = tokio::spawn({
+        let queue = queue.clone();
+        async move {
+            queue
+                .write(move |_| {
+                    started.send(()).expect("the test waits for the holder");
+                    let _ = released.recv();
+                    Ok(())
+                })
+                .await
+                .expect("the holding operation succeeds");
+        }
+    });
+    tokio::task::spawn_blocking(move || is_started.recv_timeout(Duration::from_secs(10)))
+        .await
+        .expect("the wait ends")
+        .expect("the writer starts the holding operation");
+    (release, holder)
+}
+
+/// Waits until `count` operations were handed to the writer since the queue opened.
+async fn wait_until_submitted(queue: &EmbeddedQueue, count: u64) {
+    for _ in 0..2000 {
+        if queue.writer.stats().submitted() >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!(
+        "only {} operations reached the writer",
+        queue.writer.stats().submitted()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sends_and_polls_share_one_commit() {
+    let fixture = fixture();
+    let queue = &fixture.queue;
+    let (release, holder) = hold_writer(queue).await;
+    let sends: Vec<_> = (0..20)
+        .map(|n| {
+            let queue = queue.clone();
+            tokio::spawn(async move { queue.send(messages(&[&format!("job {n}")])).await })
+        })
+        .collect();
+    let polls: Vec<_> = (0..5)
+        .map(|_| {
+            let queue = queue.clone();
+            tokio::spawn(async move { queue.receive_dead_letters(10, VISIBILITY).await })
+        })
+        .collect();
+    wait_until_submitted(queue, 26).await;
+    release.send(()).expect("the holder waits");
+    holder.await.expect("the holder ends");
+    for send in sends {
+        send.await
+            .expect("the send's task ends")
+            .expect("the send succeeds");
+    }
+    for poll in polls {
+        let found = poll
+            .await
+            .expect("the poll's task ends")
+            .expect("the poll succeeds");
+        assert!(found.is_empty(), "no dead letters: {found:?}");
+    }
+
+    let (batches, operations, largest) = queue.write_batches();
+    assert_eq!((batches, operations, largest), (2, 26, 25));
+    assert_eq!(
+        queue.writer.stats().commits(),
+        1,
+        "the holder wrote nothing; the 20 sends committed together"
+    );
+    let received = queue.receive(10, VISIBILITY).await.unwrap();
+    let more = queue.receive(10, VISIBILITY).await.unwrap();
+    assert_eq!(received.len() + more.len(), 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polls_that_find_nothing_commit_nothing() {
+    let fixture = fixture();
+    let queue = &fixture.queue;
+    for _ in 0..5 {
+        assert!(queue.receive(10, VISIBILITY).await.unwrap().is_empty());
+    }
+    assert_eq!(
+        queue.writer.stats().commits(),
+        0,
+        "an idle poll costs no sync"
+    );
+    queue.send(messages(&["one"])).await.unwrap();
+    assert_eq!(queue.writer.stats().commits(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operation_that_fails_part_way_rolls_back_its_whole_batch() {
+    let fixture = fixture();
+    let queue = &fixture.queue;
+    queue.send(messages(&["before"])).await.unwrap();
+
+    let (release, holder) = hold_writer(queue).await;
+    let send = tokio::spawn({
+        let queue = queue.clone();
+        async move { queue.send(messages(&["beside the failure"])).await }
+    });
+    let failing = tokio::spawn({
+        let queue = queue.clone();
+        async move {
+            queue
+                .write(|tables| {
+                    tables.send(vec!["half written".to_owned()], START_MS as u64)?;
+                    Err::<(), _>(internal("a damaged message"))
+                })
+                .await
+        }
+    });
+    wait_until_submitted(queue, 4).await;
+    release.send(()).expect("the holder waits");
+    holder.await.expect("the holder ends");
+    assert_refused(send.await.expect("the send's task ends"));
+    assert_refused(failing.await.expect("the failing task ends"));
+
+    let received = queue.receive(10, VISIBILITY).await.unwrap();
+    assert_eq!(
+        bodies(&received),
+        ["before"],
+        "nothing of the failed batch stayed"
+    );
+    queue.send(messages(&["after"])).await.unwrap();
+    fixture.clock.advance_ms(31_000);
+    let received = queue.receive(10, VISIBILITY).await.unwrap();
+    let mut received = bodies(&received);
+    received.sort_unstable();
+    assert_eq!(received, ["after", "before"], "the writer goes on");
 }

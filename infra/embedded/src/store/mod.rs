@@ -1,10 +1,12 @@
 //! The storage port on redb: one file, one table of items, one table per secondary index.
 //!
 //! Why redb: it is embedded (no server for local runs), transactional, and commits durably, so an
-//! acknowledged write survives a crash. redb runs one write transaction at a time; every write
-//! here reads the current item, checks its condition and writes inside that one transaction, so
-//! conditional writes and transactions are serialized and race-free without any locking of our
-//! own.
+//! acknowledged write survives a crash. Every write goes to one writer thread (`group_commit`), which
+//! applies the writes queued at that moment in order inside one redb transaction and commits
+//! them with one `fsync` (group commit): each write reads the current item, checks its condition
+//! and writes inside that transaction, so conditional writes and transactions are serialized and
+//! race-free without any locking of our own, and a write is answered only after the commit that
+//! covers it.
 //!
 //! Layout:
 //! - `items`: encoded `(pk, sk)` -> the item as JSON.
@@ -18,7 +20,10 @@
 mod condition;
 mod item;
 mod keys;
+#[cfg(test)]
+mod tests;
 
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -28,13 +33,15 @@ use itinera::storage::{
     Page, Put, Query, Store, StoreError, TABLE, Update, WriteOp,
 };
 use redb::{
-    Database, Durability, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, Table,
+    Database, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, Table,
     TableDefinition, WriteTransaction,
 };
 use serde_json::Value;
+use tokio::sync::oneshot;
 
 use self::condition::holds;
 use self::keys::KeyRange;
+use crate::group_commit::{Applied, Pending, Schema, Writer};
 
 /// The file the store keeps in its directory.
 pub const DATABASE_FILE_NAME: &str = "itinera.redb";
@@ -74,15 +81,23 @@ pub enum EmbeddedStoreError {
         #[source]
         source: redb::Error,
     },
+    #[error("could not start the writer thread of {path}")]
+    StartWriter {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// The storage port on a redb file. Cheap to share behind an `Arc`; dropping the last handle
 /// closes the file.
 #[derive(Clone)]
 pub struct EmbeddedStore {
-    /// Shared with blocking tasks that are running a write; the file closes when the store and
-    /// every such task are done with it.
+    /// Shared with the writer thread and with blocking tasks running a query; the file closes
+    /// when the store, the writer and every such task are done with it.
     db: Arc<Database>,
+    /// Dropping the last handle stops the writer thread and waits for it.
+    writer: Arc<Writer<StoreTables>>,
 }
 
 impl std::fmt::Debug for EmbeddedStore {
@@ -109,47 +124,64 @@ impl EmbeddedStore {
             path: path.clone(),
             source,
         })?;
-        tracing::debug!(path = %path.display(), "opened the embedded store");
-        Ok(Self { db: Arc::new(db) })
-    }
-
-    /// Runs `work` in one durable write transaction on the blocking pool: committed when it
-    /// returns `Ok`, rolled back otherwise. redb hands out one write transaction at a time, so
-    /// concurrent calls queue here.
-    async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Tables<'_>) -> Result<T, StoreError> + Send + 'static,
-    {
-        self.write_with(Durability::Immediate, work).await
-    }
-
-    /// [`Self::write`] with the given durability: `None` commits without fsync (the commit
-    /// reaches the disk with the next immediate one), for writes the caller marked relaxed.
-    async fn write_with<T, F>(&self, durability: Durability, work: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Tables<'_>) -> Result<T, StoreError> + Send + 'static,
-    {
-        let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || {
-            let mut txn = db.begin_write().map_err(StoreError::internal)?;
-            txn.set_durability(durability)
-                .map_err(StoreError::internal)?;
-            let outcome = Tables::open(&txn).and_then(|mut tables| work(&mut tables));
-            match outcome {
-                Ok(value) => {
-                    txn.commit().map_err(StoreError::internal)?;
-                    Ok(value)
-                }
-                Err(error) => {
-                    txn.abort().map_err(StoreError::internal)?;
-                    Err(error)
-                }
+        let db = Arc::new(db);
+        let writer = Writer::start(Arc::clone(&db), "store-writer").map_err(|source| {
+            EmbeddedStoreError::StartWriter {
+                path: path.clone(),
+                source,
             }
+        })?;
+        tracing::debug!(path = %path.display(), "opened the embedded store");
+        Ok(Self {
+            db,
+            writer: Arc::new(writer),
         })
-        .await
-        .map_err(StoreError::internal)?
+    }
+
+    /// Runs `decide` in the writer's next batch, durably: committed with an `fsync` before the
+    /// answer comes back. See [`Self::write_with`].
+    async fn write<T, F>(&self, decide: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Tables<'_>) -> Result<Decision<T>, StoreError> + Send + 'static,
+    {
+        self.write_with(storage::Durability::Immediate, decide)
+            .await
+    }
+
+    /// Queues `decide` to the writer thread and waits for its answer. `decide` reads what it
+    /// needs, checks its conditions against the state the writes before it in the batch left,
+    /// and returns the changes to make with the caller's answer, or a rejection; it cannot
+    /// write, so a rejection leaves nothing behind. A relaxed write may be committed without an
+    /// `fsync` (it reaches the disk with the next durable commit); a batch holding any immediate
+    /// write syncs.
+    async fn write_with<T, F>(
+        &self,
+        durability: storage::Durability,
+        decide: F,
+    ) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Tables<'_>) -> Result<Decision<T>, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .submit(Box::new(Request {
+                decide: Some(decide),
+                durable: durability == storage::Durability::Immediate,
+                outcome: None,
+                reply,
+            }))
+            .map_err(|_| StoreError::internal("the store's writer has stopped"))?;
+        answer
+            .await
+            .map_err(|_| StoreError::internal("the store's writer stopped before answering"))?
+    }
+
+    /// `(batches, writes, largest batch)` the writer has committed since the store opened: what
+    /// group commit achieved under the load so far.
+    pub fn write_batches(&self) -> (u64, u64, u64) {
+        self.writer.stats().snapshot()
     }
 
     fn begin_read(&self) -> Result<ReadTransaction, StoreError> {
@@ -173,6 +205,18 @@ fn item_key(key: &Key) -> Vec<u8> {
 
 fn index_entry(index_pk: &str, index_sk: &str, key: &Key) -> Vec<u8> {
     keys::encode(&[index_pk, index_sk, &key.pk, &key.sk])
+}
+
+/// The store's file as the writer thread sees it.
+struct StoreTables;
+
+impl Schema for StoreTables {
+    type Tables<'txn> = Tables<'txn>;
+    type Error = StoreError;
+
+    fn open(txn: &WriteTransaction) -> Result<Tables<'_>, StoreError> {
+        Tables::open(txn)
+    }
 }
 
 /// The tables of one write transaction, with the item-level operations every write is made of.
@@ -199,22 +243,25 @@ impl<'txn> Tables<'txn> {
         load(&self.items, key)
     }
 
-    /// Writes `new` in place of `old` (the item currently stored under the same key, if any),
-    /// moving its index entries along.
-    fn store(&mut self, key: &Key, old: Option<&Item>, new: &Item) -> Result<(), StoreError> {
-        let bytes = item::encode(new)?;
-        self.items
-            .insert(item_key(key).as_slice(), bytes.as_slice())
-            .map_err(StoreError::internal)?;
-        self.reindex(key, old, Some(new))
-    }
-
-    /// Removes the item `old` stored under `key`, with its index entries.
-    fn erase(&mut self, key: &Key, old: &Item) -> Result<(), StoreError> {
-        self.items
-            .remove(item_key(key).as_slice())
-            .map_err(StoreError::internal)?;
-        self.reindex(key, Some(old), None)
+    /// Makes one decided change, moving the item's index entries along. Every check was made
+    /// when the change was decided, so only redb itself can fail here.
+    fn apply(&mut self, change: &Change) -> Result<(), StoreError> {
+        let key = item_key(&change.key);
+        match (&change.new, &change.old) {
+            (Some(new), old) => {
+                self.items
+                    .insert(key.as_slice(), new.bytes.as_slice())
+                    .map_err(StoreError::internal)?;
+                self.reindex(&change.key, old.as_ref(), Some(&new.item))
+            }
+            (None, Some(old)) => {
+                self.items
+                    .remove(key.as_slice())
+                    .map_err(StoreError::internal)?;
+                self.reindex(&change.key, Some(old), None)
+            }
+            (None, None) => Ok(()),
+        }
     }
 
     fn reindex(
@@ -242,19 +289,100 @@ impl<'txn> Tables<'txn> {
         }
         Ok(())
     }
+}
 
-    /// Applies one planned change: the new item, or `None` to delete.
-    fn apply(
-        &mut self,
-        key: &Key,
-        old: Option<&Item>,
-        new: Option<&Item>,
-    ) -> Result<(), StoreError> {
-        match (new, old) {
-            (Some(new), old) => self.store(key, old, new),
-            (None, Some(old)) => self.erase(key, old),
-            (None, None) => Ok(()),
+/// An item to write, encoded (and so checked against the size limit) when the write is decided.
+struct Encoded {
+    item: Item,
+    bytes: Vec<u8>,
+}
+
+impl Encoded {
+    fn new(item: Item) -> Result<Self, StoreError> {
+        let bytes = item::encode(&item)?;
+        Ok(Self { item, bytes })
+    }
+}
+
+/// One item change a write decided on: `new` in place of `old` (the item stored under `key`
+/// when the write decided), or the deletion of `old` when `new` is `None`.
+struct Change {
+    key: Key,
+    old: Option<Item>,
+    new: Option<Encoded>,
+}
+
+/// What a write decided against the current state: the changes to make, and what its caller gets.
+struct Decision<T> {
+    changes: Vec<Change>,
+    answer: T,
+}
+
+impl<T> Decision<T> {
+    fn new(changes: Vec<Change>, answer: T) -> Self {
+        Self { changes, answer }
+    }
+}
+
+/// A write queued to the writer thread: how it decides, and where its answer goes.
+struct Request<T, F> {
+    /// Taken when the writer applies the request.
+    decide: Option<F>,
+    durable: bool,
+    /// The decision's answer or rejection, given once the batch's fate is known.
+    outcome: Option<Result<T, StoreError>>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> Pending<StoreTables> for Request<T, F>
+where
+    T: Send,
+    F: FnOnce(&Tables<'_>) -> Result<Decision<T>, StoreError> + Send,
+{
+    fn durable(&self) -> bool {
+        self.durable
+    }
+
+    fn apply(&mut self, tables: &mut Tables<'_>) -> Result<Applied, StoreError> {
+        let Some(decide) = self.decide.take() else {
+            return Ok(Applied::Nothing);
+        };
+        // A decision only reads, so a panic in one leaves nothing behind: it fails that write
+        // alone instead of the writer thread, and with it every later write.
+        let decided = std::panic::catch_unwind(AssertUnwindSafe(|| decide(tables)))
+            .unwrap_or_else(|_| Err(StoreError::internal("the write's decision panicked")));
+        match decided {
+            Ok(Decision { changes, answer }) => {
+                for change in &changes {
+                    tables.apply(change)?;
+                }
+                self.outcome = Some(Ok(answer));
+                Ok(if changes.is_empty() {
+                    Applied::Nothing
+                } else {
+                    Applied::Wrote
+                })
+            }
+            Err(rejection) => {
+                self.outcome = Some(Err(rejection));
+                Ok(Applied::Nothing)
+            }
         }
+    }
+
+    fn answer(self: Box<Self>, batch: Result<(), &str>) {
+        let result = match batch {
+            Ok(()) => self.outcome.unwrap_or_else(|| {
+                Err(StoreError::internal(
+                    "the writer answered a write it had not applied",
+                ))
+            }),
+            Err(reason) => Err(StoreError::internal(format!(
+                "the write's batch failed: {reason}"
+            ))),
+        };
+        // The caller may have stopped waiting; its write is committed (or not) all the same.
+        let _ = self.reply.send(result);
     }
 }
 
@@ -273,15 +401,6 @@ fn load(
 
 fn check_condition(condition: Option<&Condition>, current: Option<&Item>) -> bool {
     condition.is_none_or(|condition| holds(condition, current))
-}
-
-/// What one transaction operation will do, decided before anything is written.
-struct Planned {
-    key: Key,
-    old: Option<Item>,
-    /// `Some`: the item to write; `None`: delete when `writes`.
-    new: Option<Item>,
-    writes: bool,
 }
 
 /// The checks a transaction passes before any item is read: size, distinct keys, valid
@@ -316,12 +435,14 @@ fn check_transaction(operations: &[WriteOp]) -> Result<Vec<Key>, StoreError> {
     Ok(keys)
 }
 
-fn run_transaction(
-    tables: &mut Tables<'_>,
+/// Decides a whole transaction before it writes anything: every condition is checked, and every
+/// new item computed and encoded, so that a failure anywhere rejects it with nothing written.
+fn decide_transaction(
+    tables: &Tables<'_>,
     operations: Vec<WriteOp>,
     keys: Vec<Key>,
-) -> Result<(), StoreError> {
-    let mut plan = Vec::with_capacity(operations.len());
+) -> Result<Decision<()>, StoreError> {
+    let mut changes = Vec::with_capacity(operations.len());
     for (index, (operation, key)) in operations.into_iter().zip(keys).enumerate() {
         let old = tables.load(&key)?;
         let condition = match &operation {
@@ -333,23 +454,17 @@ fn run_transaction(
         if !check_condition(condition, old.as_ref()) {
             return Err(StoreError::TransactionConditionFailed { index });
         }
-        let (new, writes) = match operation {
-            WriteOp::Put(put) => (Some(put.item), true),
-            WriteOp::Update(update) => (Some(item::apply_update(old.clone(), &update)?), true),
-            WriteOp::Delete(_) => (None, true),
-            WriteOp::Check { .. } => (None, false),
+        let new = match operation {
+            WriteOp::Put(put) => Some(Encoded::new(put.item)?),
+            WriteOp::Update(update) => {
+                Some(Encoded::new(item::apply_update(old.clone(), &update)?)?)
+            }
+            WriteOp::Delete(_) => None,
+            WriteOp::Check { .. } => continue,
         };
-        plan.push(Planned {
-            key,
-            old,
-            new,
-            writes,
-        });
+        changes.push(Change { key, old, new });
     }
-    for planned in plan.iter().filter(|planned| planned.writes) {
-        tables.apply(&planned.key, planned.old.as_ref(), planned.new.as_ref())?;
-    }
-    Ok(())
+    Ok(Decision::new(changes, ()))
 }
 
 /// The encoded key a query resumes after: the table key, or the index entry's key when querying
@@ -515,31 +630,38 @@ impl Store for EmbeddedStore {
 
     async fn put(&self, put: Put) -> Result<(), StoreError> {
         let key = item::key_of(&put.item)?;
-        item::encode(&put.item)?;
+        let new = Encoded::new(put.item)?;
+        let condition = put.condition;
         self.write(move |tables| {
             let old = tables.load(&key)?;
-            if !check_condition(put.condition.as_ref(), old.as_ref()) {
+            if !check_condition(condition.as_ref(), old.as_ref()) {
                 return Err(StoreError::ConditionFailed);
             }
-            tables.store(&key, old.as_ref(), &put.item)
+            let change = Change {
+                key,
+                old,
+                new: Some(new),
+            };
+            Ok(Decision::new(vec![change], ()))
         })
         .await
     }
 
     async fn update(&self, update: Update) -> Result<Item, StoreError> {
         item::check_update(&update)?;
-        let durability = match update.durability {
-            storage::Durability::Immediate => Durability::Immediate,
-            storage::Durability::Relaxed => Durability::None,
-        };
-        self.write_with(durability, move |tables| {
+        self.write_with(update.durability, move |tables| {
             let old = tables.load(&update.key)?;
             if !check_condition(update.condition.as_ref(), old.as_ref()) {
                 return Err(StoreError::ConditionFailed);
             }
-            let new = item::apply_update(old.clone(), &update)?;
-            tables.store(&update.key, old.as_ref(), &new)?;
-            Ok(new)
+            let new = Encoded::new(item::apply_update(old.clone(), &update)?)?;
+            let answer = new.item.clone();
+            let change = Change {
+                key: update.key,
+                old,
+                new: Some(new),
+            };
+            Ok(Decision::new(vec![change], answer))
         })
         .await
     }
@@ -551,17 +673,22 @@ impl Store for EmbeddedStore {
             if !check_condition(delete.condition.as_ref(), old.as_ref()) {
                 return Err(StoreError::ConditionFailed);
             }
-            if let Some(old) = &old {
-                tables.erase(&delete.key, old)?;
-            }
-            Ok(old)
+            let changes = old
+                .iter()
+                .map(|old| Change {
+                    key: delete.key.clone(),
+                    old: Some(old.clone()),
+                    new: None,
+                })
+                .collect();
+            Ok(Decision::new(changes, old))
         })
         .await
     }
 
     async fn transact(&self, operations: Vec<WriteOp>) -> Result<(), StoreError> {
         let keys = check_transaction(&operations)?;
-        self.write(move |tables| run_transaction(tables, operations, keys))
+        self.write(move |tables| decide_transaction(tables, operations, keys))
             .await
     }
 

@@ -10,21 +10,35 @@ use crate::error::DomainError;
 use crate::identity::UserId;
 use crate::storage::Store;
 
+/// A login name already followed to its account in this request (by [`account_of`], for the
+/// per-account sign-in limit), so signing in need not read the reservation again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedLogin {
+    pub login: LoginName,
+    /// The account's id; `None` when the name reserves no account.
+    pub user_id: Option<UserId>,
+}
+
 /// The user whose email or username is `login` and whose password is `password`.
 ///
 /// Every failure is the same `DomainError::Unauthenticated`: unknown login, wrong password and
 /// disabled account alike, so the answer never tells an attacker which accounts exist. An unknown
 /// login still pays for one full hash verification (against a dummy hash), so response time does
 /// not tell them either. Costs two reads (the reservation, then the user) and one verification on
-/// the blocking pool.
+/// the blocking pool; one read when `resolved` already followed this very `login` to its account.
 #[tracing::instrument(skip_all, fields(user_id))]
 pub async fn authenticate(
     store: &dyn Store,
     hasher: &Arc<dyn PasswordHasher>,
     login: &LoginName,
+    resolved: Option<&ResolvedLogin>,
     password: &str,
 ) -> Result<User, DomainError> {
-    let Some(stored) = find(store, login).await? else {
+    let id = match resolved {
+        Some(resolved) if resolved.login == *login => resolved.user_id.clone(),
+        _ => account_of(store, login).await?,
+    };
+    let Some(stored) = find(store, id).await? else {
         spawn_verify_against_dummy(hasher, password).await?;
         tracing::info!("sign-in refused: unknown login");
         return Err(DomainError::Unauthenticated);
@@ -59,9 +73,9 @@ pub async fn account_of(
     }
 }
 
-/// Follows the email or username reservation to the user it belongs to.
-async fn find(store: &dyn Store, login: &LoginName) -> Result<Option<StoredUser>, DomainError> {
-    let Some(id) = account_of(store, login).await? else {
+/// The user a reservation named, if it still exists.
+async fn find(store: &dyn Store, id: Option<UserId>) -> Result<Option<StoredUser>, DomainError> {
+    let Some(id) = id else {
         return Ok(None);
     };
     match load(store, &id).await {

@@ -18,7 +18,7 @@ mod update_profile;
 mod versioned;
 
 pub use admin_update::admin_update_user;
-pub use authenticate::{account_of, authenticate};
+pub use authenticate::{ResolvedLogin, account_of, authenticate};
 pub use bootstrap::{bootstrap_admin, provision_user};
 pub use change_password::change_password;
 pub use get::get_user;

@@ -67,7 +67,9 @@ impl CreateOutcome {
 ///
 /// A retry with the same key and request replays the first response; the same key with another
 /// request is a 422; while the first is still running, a 409. A failed request releases its key
-/// so the client may retry with it.
+/// so the client may retry with it. A request that what it reads already refuses (sold out,
+/// departed, over the cap, unknown flight) under a key never used is refused before any claim,
+/// writing nothing.
 #[allow(clippy::too_many_arguments)]
 #[tracing::instrument(
     skip_all,
@@ -90,7 +92,18 @@ pub async fn create_booking(
 ) -> Result<CreateOutcome, DomainError> {
     let caller = context.caller()?;
     let scope = IdempotencyScope::new(CREATE_OPERATION, &caller.user_id);
-    let claim = match idempotency::begin(store, clock, &scope, key, &Fingerprint::of(new)?).await? {
+    let fingerprint = Fingerprint::of(new)?;
+    // Read first, claim only what may succeed: when the flight or the caller's cap refuses the
+    // request and its key was never used, the refusal costs three reads instead of a claim
+    // written and deleted, both durable, on every request hammering a sold-out flight.
+    let (unused, seen) = tokio::try_join!(
+        async { Ok::<_, DomainError>(idempotency::unused(store, &scope, key).await?) },
+        read_state(store, caller, new),
+    )?;
+    if unused && let Some(refusal) = refusal_of(&seen, settings, new, clock.now()) {
+        return Err(refusal);
+    }
+    let claim = match idempotency::begin(store, clock, &scope, key, &fingerprint).await? {
         Begin::Replay(response) => return Ok(CreateOutcome::Replayed(response)),
         Begin::Proceed(claim) => claim,
     };
@@ -105,7 +118,7 @@ pub async fn create_booking(
         claim: &claim,
         respond,
     };
-    let outcome = request.hold_seats().await;
+    let outcome = request.hold_seats(Some(seen)).await;
     if outcome.is_err()
         && let Err(error) = claim.release(store).await
     {
@@ -131,25 +144,62 @@ struct Request<'a> {
     respond: fn(&Booking) -> Result<StoredResponse, StoreError>,
 }
 
+/// What a booking round decides on: the flight, and the caller's count of pending bookings
+/// (`None` before their first).
+struct Seen {
+    flight: Flight,
+    pending: Option<i64>,
+}
+
+/// Reads the flight and the caller's pending count, in parallel.
+async fn read_state(
+    store: &dyn Store,
+    caller: &Principal,
+    new: &NewBooking,
+) -> Result<Seen, DomainError> {
+    let (flight, counter) = tokio::try_join!(get_flight(store, &new.flight_id), async {
+        let key = records::pending_counter_key(&caller.user_id);
+        Ok(store.get(&key).await?)
+    })?;
+    Ok(Seen {
+        flight,
+        pending: records::pending_count(counter.as_ref()),
+    })
+}
+
+/// Why what was read refuses the booking at `now`, if it does: the flight's state, or the
+/// caller's cap on pending bookings.
+fn refusal_of(
+    seen: &Seen,
+    settings: &BookingSettings,
+    new: &NewBooking,
+    now: DateTime<Utc>,
+) -> Option<DomainError> {
+    if let Some(refusal) = refusal(&seen.flight, new, now) {
+        return Some(refusal);
+    }
+    seen.pending
+        .is_some_and(|held| held >= i64::from(settings.max_pending))
+        .then(|| over_the_cap(settings))
+}
+
 impl Request<'_> {
-    async fn hold_seats(&self) -> Result<CreateOutcome, DomainError> {
+    /// Books, deciding the first round on `seen` (read before the claim; the transaction's
+    /// conditions catch anything that moved since) and every later round on a fresh read.
+    async fn hold_seats(&self, mut seen: Option<Seen>) -> Result<CreateOutcome, DomainError> {
         let id = BookingId::from(self.ids.new_id());
         tracing::Span::current().record("booking_id", id.as_str());
         let mut rounds = Rounds::default();
         for attempt in 0..ATTEMPTS {
-            let (flight, counter) =
-                tokio::try_join!(get_flight(self.store, &self.new.flight_id), async {
-                    let key = records::pending_counter_key(&self.caller.user_id);
-                    Ok(self.store.get(&key).await?)
-                })?;
-            let pending = records::pending_count(counter.as_ref());
+            let round = match seen.take() {
+                Some(seen) => seen,
+                None => read_state(self.store, self.caller, self.new).await?,
+            };
             let now = self.clock.now();
-            if let Some(refusal) = refusal(&flight, self.new, now) {
+            if let Some(refusal) = refusal_of(&round, self.settings, self.new, now) {
                 return Err(refusal);
             }
-            if pending.is_some_and(|held| held >= i64::from(self.settings.max_pending)) {
-                return Err(self.over_the_cap());
-            }
+            let Seen { flight, pending } = round;
             let hold_expires_at = now + self.settings.hold;
             let booking = self.booking(&id, &flight, now, hold_expires_at)?;
             let response = (self.respond)(&booking)?;
@@ -203,17 +253,6 @@ impl Request<'_> {
         // Still throttled at the last attempt: the store is overloaded (a 503 with `Retry-After`),
         // not the flight contended.
         Err(rounds.exhausted("The flight is in high demand right now; retry the request."))
-    }
-
-    /// The refusal of a caller who holds as many pending bookings as they may.
-    fn over_the_cap(&self) -> DomainError {
-        DomainError::Conflict {
-            detail: format!(
-                "You already hold {} unpaid bookings, the most allowed at once; pay for or \
-                 cancel one of them first.",
-                self.settings.max_pending
-            ),
-        }
     }
 
     /// The refusal naming the caller's pending booking on the flight; `None` when it stopped
@@ -275,6 +314,17 @@ impl Request<'_> {
 }
 
 /// Why `flight` cannot take the booking right now, if it cannot.
+/// The refusal of a caller who holds as many pending bookings as they may.
+fn over_the_cap(settings: &BookingSettings) -> DomainError {
+    DomainError::Conflict {
+        detail: format!(
+            "You already hold {} unpaid bookings, the most allowed at once; pay for or cancel \
+             one of them first.",
+            settings.max_pending
+        ),
+    }
+}
+
 fn refusal(flight: &Flight, new: &NewBooking, now: DateTime<Utc>) -> Option<DomainError> {
     let conflict = |detail: String| Some(DomainError::Conflict { detail });
     if flight.status != FlightStatus::Scheduled {

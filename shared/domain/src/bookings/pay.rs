@@ -53,7 +53,7 @@ pub async fn pay_booking(
     details: &PaymentDetails,
 ) -> Result<Booking, DomainError> {
     let caller = context.caller()?;
-    let (current, _) = read_state(store, id).await?;
+    let (current, intents) = read_state(store, id).await?;
     if current.user_id != caller.user_id {
         return Err(DomainError::NotFound { entity: ENTITY });
     }
@@ -68,7 +68,8 @@ pub async fn pay_booking(
         });
     }
     let flight = flights::get_flight(store, &current.flight_id).await?;
-    let intent = open_intent(store, clock, ids, id, &flight).await?;
+    let read = (current.clone(), intents);
+    let intent = open_intent(store, clock, ids, id, &flight, read).await?;
     let charge = ChargeRequest {
         idempotency_key: id.to_string(),
         token: details.token.clone(),
@@ -97,16 +98,24 @@ pub async fn pay_booking(
 }
 
 /// Records the intent to charge booking `id` (or joins the one an earlier attempt left open) and
-/// returns it; refuses (409) a booking that cannot be paid now.
+/// returns it; refuses (409) a booking that cannot be paid now. The first attempt decides on
+/// `read`, the booking as this request just read it: the transaction's conditions (pending, held,
+/// no intent open, not void) hold against the stored booking whatever changed since, and a
+/// refused attempt reads again.
 async fn open_intent(
     store: &dyn Store,
     clock: &dyn Clock,
     ids: &dyn IdGenerator,
     id: &BookingId,
     flight: &Flight,
+    read: (Booking, records::Intents),
 ) -> Result<String, DomainError> {
+    let mut read = Some(read);
     for attempt in 0..ATTEMPTS {
-        let (current, intents) = read_state(store, id).await?;
+        let (current, intents) = match read.take() {
+            Some(read) => read,
+            None => read_state(store, id).await?,
+        };
         let now = clock.now();
         if let Some(refusal) = unpayable(&current, now).or_else(|| flight_gone(flight, now)) {
             return Err(refusal);

@@ -6,7 +6,8 @@ use super::days;
 use super::model::{Contract, ContractId, RentalPeriod, Reservation};
 use super::{notices, records};
 use crate::calendar::Day;
-use crate::cars::{Car, CarStatus};
+use crate::cars::days::{day_of, slot_query};
+use crate::cars::{Car, CarId, CarStatus};
 use crate::clock::{Clock, IdGenerator};
 use crate::contention::{ATTEMPTS, Rounds};
 use crate::customers::{self, Customer};
@@ -42,8 +43,8 @@ pub type ReserveOutcome = Outcome<Contract>;
 ///
 /// Refused before any write: a customer without a profile (409, telling them to create one),
 /// staff without `customerId` (422), an unknown car or customer (404), a start in the past or a
-/// period longer than 90 days (422), a car in maintenance or retired, a licence that expires
-/// before `endDate` (409).
+/// period longer than 90 days (422); and, under a key never used, a car in maintenance or
+/// retired, a licence that expires before `endDate`, or a day another contract holds (409).
 ///
 /// One transaction: the car's `contractCount` incremented while its status is the one read
 /// (neither maintenance nor retired), the customer's `openContracts` incremented while their
@@ -82,6 +83,24 @@ pub async fn reserve_contract(
     let customer = customer_of(store, context, caller, reservation).await?;
     let scope = IdempotencyScope::new(RESERVE_OPERATION, &caller.user_id);
     let fingerprint = Fingerprint::of(reservation)?;
+    // Read first, claim only what may succeed: under a key never used, a reservation that the
+    // car, the licence or a day already taken refuses costs three reads instead of a claim, a
+    // transaction that fails on the taken day and the claim's release, all of them writes.
+    let (unused, car, taken) = tokio::try_join!(
+        async { Ok::<_, DomainError>(idempotency::unused(store, &scope, key).await?) },
+        async { Ok(entity::find::<CarId>(store, &reservation.car_id).await) },
+        async { Ok(first_taken_day(store, &reservation.car_id, period).await?) },
+    )?;
+    let car = if unused {
+        let car = car?;
+        if let Some(refusal) = refusal(&car, &customer, period).or_else(|| taken.map(day_taken)) {
+            return Err(refusal);
+        }
+        Some(car)
+    } else {
+        // A used key may have a response to replay: `begin` decides, whatever was read.
+        car.ok()
+    };
     let claim = match idempotency::begin(store, clock, &scope, key, &fingerprint).await? {
         Begin::Replay(response) => return Ok(Outcome::Replayed(response)),
         Begin::Proceed(claim) => claim,
@@ -96,7 +115,7 @@ pub async fn reserve_contract(
         claim: &claim,
         respond,
     };
-    let outcome = request.reserve(reservation, customer).await;
+    let outcome = request.reserve(reservation, customer, car).await;
     claim.settle(store, outcome).await
 }
 
@@ -136,6 +155,25 @@ async fn customer_of(
         }),
         _ => Ok(own),
     }
+}
+
+/// Why the reservation of `car` by `customer` for `period` is refused, if it is: the car's
+/// status, then the customer's licence.
+fn refusal(car: &Car, customer: &Customer, period: RentalPeriod) -> Option<DomainError> {
+    car_refusal(car).or_else(|| licence_refusal(customer, period.end_date()))
+}
+
+/// The first day of `period` another contract holds on `car`, if any: one Query of at most one
+/// slot.
+async fn first_taken_day(
+    store: &dyn Store,
+    car: &CarId,
+    period: RentalPeriod,
+) -> Result<Option<Day>, StoreError> {
+    let mut query = slot_query(car, period.start_date(), period.end_date());
+    query.limit = 1;
+    let page = store.query(query).await?;
+    Ok(page.items.first().and_then(day_of))
 }
 
 /// Why `car` cannot be reserved, if it cannot.
@@ -178,20 +216,24 @@ struct Request<'a> {
 }
 
 impl Request<'_> {
+    /// Reserves, deciding the first round on `car` when it was read before the claim (the
+    /// transaction's conditions catch anything that moved since) and every later round on a
+    /// fresh read.
     async fn reserve(
         &self,
         reservation: &Reservation,
         mut customer: Customer,
+        mut car: Option<Car>,
     ) -> Result<ReserveOutcome, DomainError> {
         let id = ContractId::from(self.ids.new_id());
         tracing::Span::current().record("contract_id", id.as_str());
         let mut rounds = Rounds::default();
         for attempt in 0..ATTEMPTS {
-            let car: Car = entity::find(self.store, &reservation.car_id).await?;
-            if let Some(refusal) = car_refusal(&car) {
-                return Err(refusal);
-            }
-            if let Some(refusal) = licence_refusal(&customer, self.period.end_date()) {
+            let car: Car = match car.take() {
+                Some(car) => car,
+                None => entity::find(self.store, &reservation.car_id).await?,
+            };
+            if let Some(refusal) = refusal(&car, &customer, self.period) {
                 return Err(refusal);
             }
             let now = self.clock.now();

@@ -38,8 +38,8 @@ pub use list::Page;
 pub(crate) use list::list;
 pub(crate) use owned::{CAR_INDEX, Criterion, Narrowing, OWNER_INDEX, STATUS_INDEX};
 pub use owned::{Owned, find_owned};
-pub(crate) use update::update;
 pub use update::{Changeable, Revision, change};
+pub(crate) use update::{Read, update, update_read};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -77,10 +77,44 @@ pub(crate) async fn update<E: Versioned>(
     context: &RequestContext,
     key: &Key,
     precondition: &Precondition,
+    revise: impl FnMut(&E, &Item, DateTime<Utc>) -> Result<Revision<E>, DomainError>,
+) -> Result<E, DomainError> {
+    let read = Read::Fresh;
+    update_read(store, clock, ids, context, key, precondition, read, revise).await
+}
+
+/// Where [`update_read`]'s first attempt takes the entity's item from.
+pub(crate) enum Read {
+    /// From the store, as every later attempt does.
+    Fresh,
+    /// From this item, read from the store by the same request a moment before (to check the
+    /// entity exists before other work): the version condition still guards the write, and a
+    /// change that landed in between makes the next attempt read again.
+    Already(Item),
+}
+
+/// [`update`], whose first attempt starts from `read`: a use case that had to read the entity
+/// before deciding to change it does not pay for the same read twice.
+#[allow(clippy::too_many_arguments)] // each port is a separate capability; bundling them hides which one a use case needs
+pub(crate) async fn update_read<E: Versioned>(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    ids: &dyn IdGenerator,
+    context: &RequestContext,
+    key: &Key,
+    precondition: &Precondition,
+    read: Read,
     mut revise: impl FnMut(&E, &Item, DateTime<Utc>) -> Result<Revision<E>, DomainError>,
 ) -> Result<E, DomainError> {
+    let mut first = match read {
+        Read::Fresh => None,
+        Read::Already(item) => Some(item),
+    };
     for _ in 0..ATTEMPTS {
-        let item = super::read::<E>(store, key).await?;
+        let item = match first.take() {
+            Some(item) => item,
+            None => super::read::<E>(store, key).await?,
+        };
         let current = E::from_item(item.clone())?;
         if !precondition.admits(current.version()) {
             return Err(DomainError::PreconditionFailed { entity: E::KIND });

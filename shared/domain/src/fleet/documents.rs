@@ -15,7 +15,7 @@ use crate::attachments::{
 use crate::blobs::BlobStore;
 use crate::cars::car_key;
 use crate::clock::{Clock, IdGenerator};
-use crate::entity::{self, EntityId, EntityKind, Revision};
+use crate::entity::{self, EntityId, EntityKind, Read, Revision, Stored};
 use crate::error::DomainError;
 use crate::identity::RequestContext;
 use crate::storage::{Store, StoreError};
@@ -61,7 +61,10 @@ pub async fn confirm_document<K: PaperKind>(
     paper: &PaperRef<K>,
     upload: &UploadId,
 ) -> Result<Paper<K>, DomainError> {
-    let _: Paper<K> = entity::find(store, paper).await?;
+    // The paper must exist before the upload is looked at; the change starts from this read.
+    let key = paper.key();
+    let item = entity::read::<Paper<K>>(store, &key).await?;
+    Paper::<K>::from_item(item.clone())?;
     let verified = attachments::verify_upload(store, blobs, clock, &scope(paper)?, upload).await?;
     let document = serde_json::to_value(&verified.attachment).map_err(StoreError::internal)?;
     let revise = |current: &Paper<K>, _: &_, _| {
@@ -73,14 +76,14 @@ pub async fn confirm_document<K: PaperKind>(
         revision.writes.push(verified.consume.clone());
         Ok(revision)
     };
-    let key = paper.key();
-    match entity::update(
+    match entity::update_read(
         store,
         clock,
         ids,
         context,
         &key,
         &Precondition::None,
+        Read::Already(item),
         revise,
     )
     .await

@@ -84,8 +84,8 @@ pub async fn start_photo_upload(
 /// one version on, in one transaction with the pending upload's removal and the audit entry, on
 /// condition that its version is the one read and its `photoCount` below [`MAX_PHOTOS`]. A
 /// concurrent change makes the next round read it again; a report that filled up meanwhile
-/// refuses the photo (409). Costs two reads, the blob store's check and move, and one
-/// transaction per round.
+/// refuses the photo (409). Costs two reads (the report, the pending upload), the blob store's
+/// check and move, and one transaction, then one read and one transaction per further round.
 #[tracing::instrument(skip_all, fields(report_id = %id, request_id = %context.request_id))]
 pub async fn confirm_photo(
     store: &dyn Store,
@@ -96,11 +96,16 @@ pub async fn confirm_photo(
     upload_id: &UploadId,
 ) -> Result<IssueReport, DomainError> {
     let caller = context.caller()?;
-    open_for_photos(store, caller, id).await?;
+    // The report must take photos before the upload is looked at; the first round starts from
+    // this read (its version condition catches a change in between, and the next round reads).
+    let mut read = Some(open_for_photos(store, caller, id).await?);
     let verified = attachments::verify_upload(store, blobs, clock, &scope(id)?, upload_id).await?;
     let mut rounds = Rounds::default();
     for attempt in 0..ATTEMPTS {
-        let current = open_for_photos(store, caller, id).await?;
+        let current = match read.take() {
+            Some(current) => current,
+            None => open_for_photos(store, caller, id).await?,
+        };
         let now = clock.now();
         let (changed, operations) = with_photo(&current, &verified, context, ids, now)?;
         match store.transact(operations).await {

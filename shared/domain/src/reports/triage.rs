@@ -5,7 +5,7 @@ use super::model::{IssueReport, ReportId, Triage};
 use super::{notices, records};
 use crate::cars::Car;
 use crate::clock::{Clock, IdGenerator};
-use crate::entity::{self, EntityId, Revision};
+use crate::entity::{self, EntityId, Read, Revision, Stored};
 use crate::error::DomainError;
 use crate::identity::RequestContext;
 use crate::jobs::{Job, JobKind, JobQueue, outbox};
@@ -18,7 +18,8 @@ use crate::version::Precondition;
 /// attributes, under the version read, with the audit entry); the same transaction stages the
 /// reporter's notice of the new status in the outbox, so they are told exactly when the change
 /// commits, and the worker's record of the (report, status) keeps a redelivery from telling
-/// them twice. Costs two reads (the report, its car's name) and one transaction per attempt.
+/// them twice. Costs two reads (the report, its car's name) and one transaction, then one read and
+/// one transaction per further attempt.
 #[allow(clippy::too_many_arguments)] // each port is a separate capability
 #[tracing::instrument(skip_all, fields(report_id = %id, request_id = %context.request_id))]
 pub async fn triage_report(
@@ -31,7 +32,9 @@ pub async fn triage_report(
     triage: &Triage,
     precondition: &Precondition,
 ) -> Result<IssueReport, DomainError> {
-    let report: IssueReport = entity::find(store, id).await?;
+    let key = id.key();
+    let item = entity::read::<IssueReport>(store, &key).await?;
+    let report = IssueReport::from_item(item.clone())?;
     let car = match entity::find(store, &report.car_id).await {
         Ok(car) => Car::label(&car),
         Err(DomainError::NotFound { .. }) => report.car_id.to_string(),
@@ -50,8 +53,10 @@ pub async fn triage_report(
         }
         Ok(revision)
     };
+    // The change starts from the report read above (its car's name came from it).
+    let read = Read::Already(item);
     let changed =
-        entity::update(store, clock, ids, context, &id.key(), precondition, revise).await?;
+        entity::update_read(store, clock, ids, context, &key, precondition, read, revise).await?;
     outbox::dispatch(store, queue, &staged).await;
     Ok(changed)
 }

@@ -456,6 +456,8 @@ mod tests {
             query: Some(query.into()),
             headers: http::HeaderMap::new(),
             body: bytes::Bytes::new(),
+            resolved_login: None,
+            shared: false,
         }
     }
 

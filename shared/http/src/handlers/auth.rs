@@ -101,8 +101,14 @@ pub(crate) async fn login(services: Arc<Services>, input: Input) -> Result<Reply
         (None, Some(username)) => LoginName::Username(username),
         (None, None) => return Err(ApiError::Internal),
     };
-    let user =
-        accounts::authenticate(&*services.store, &services.passwords, &login, &password).await?;
+    let user = accounts::authenticate(
+        &*services.store,
+        &services.passwords,
+        &login,
+        input.resolved_login.as_ref(),
+        &password,
+    )
+    .await?;
     Reply::ok(&issue_tokens(&services, &input.context, &user).await?)
 }
 

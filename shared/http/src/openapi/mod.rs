@@ -159,9 +159,15 @@ fn problem_response(status: u16, description: &str) -> Value {
 }
 
 /// The names of a path template's `{parameters}`, in order.
-fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
     path.split('/')
         .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+}
+
+/// The query parameters `route`'s handler accepts (none for a route without an operation, which
+/// a test forbids).
+pub(crate) fn query_parameters(route: &Route) -> &'static [Field] {
+    operation(route).map_or(&[], |operation| operation.query)
 }
 
 fn parameter(name: &str, location: &str, required: bool, schema: Value) -> Value {
@@ -227,7 +233,7 @@ fn header_object(description: &str, schema: Value) -> Value {
 }
 
 /// The success response of `operation`.
-fn success(operation: &Operation) -> (u16, Value) {
+fn success(route: &Route, operation: &Operation) -> (u16, Value) {
     let envelope = |data: Value| {
         json!({
             "type": "object",
@@ -265,6 +271,30 @@ fn success(operation: &Operation) -> (u16, Value) {
             header_object(
                 "The entity's version, for If-Match and If-None-Match",
                 json!({ "type": "string", "pattern": "^\"[0-9]+\"$" }),
+            ),
+        );
+    } else if route.caching.is_some() {
+        headers.insert(
+            "ETag".into(),
+            header_object(
+                "A hash of the representation, for If-None-Match",
+                json!({ "type": "string", "pattern": "^\"[0-9a-f]{32}\"$" }),
+            ),
+        );
+    }
+    if let Some(caching) = route.caching {
+        headers.insert(
+            "Cache-Control".into(),
+            header_object(
+                "How long any cache, shared ones included, may serve this answer",
+                json!({ "type": "string", "const": format!("public, max-age={}", caching.ttl_seconds) }),
+            ),
+        );
+        headers.insert(
+            "Date".into(),
+            header_object(
+                "When the answer was made; a copy served from a cache is as old as the time since",
+                json!({ "type": "string" }),
             ),
         );
     }
@@ -329,7 +359,9 @@ fn describe(route: &Route, operation: &Operation) -> Value {
             json!({ "type": "string", "description": "The ETag of the version you change" }),
         ));
     }
-    if operation.versioned && route.method == http::Method::GET {
+    let conditional =
+        (operation.versioned || route.caching.is_some()) && route.method == http::Method::GET;
+    if conditional {
         parameters.push(parameter(
             "If-None-Match",
             "header",
@@ -338,13 +370,15 @@ fn describe(route: &Route, operation: &Operation) -> Value {
         ));
     }
     let mut responses = Map::new();
-    let (status, response) = success(operation);
+    let (status, response) = success(route, operation);
     responses.insert(status.to_string(), response);
-    if operation.versioned && route.method == http::Method::GET {
-        responses.insert(
-            "304".into(),
-            json!({ "description": "Not modified: If-None-Match names the current version" }),
-        );
+    if conditional {
+        let description = if operation.versioned {
+            "Not modified: If-None-Match names the current version"
+        } else {
+            "Not modified: If-None-Match names the current representation"
+        };
+        responses.insert("304".into(), json!({ "description": description }));
     }
     for status in problem_statuses(route, operation) {
         responses.insert(
