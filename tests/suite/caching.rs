@@ -8,6 +8,7 @@ use std::sync::Arc;
 use chrono::{Duration, TimeZone, Utc};
 use http::StatusCode;
 use itinera::clock::{SystemClock, UuidV7Ids};
+use itinera::flights::Flight;
 use itinera::identity::Role;
 use itinera_http::Api;
 use itinera_http::routes::{FLIGHT_SEARCH_TTL_SECONDS, FLIGHT_TTL_SECONDS};
@@ -50,9 +51,8 @@ fn shareable(response: &TestResponse, ttl: u32) -> String {
         .to_owned()
 }
 
-async fn a_search_answers_304_while_unchanged_and_200_once_a_booking_moves_its_seats(
-    backend: Backend,
-) {
+/// An API over `backend` with one flight of 180 seats in 30 days, and the search that finds it.
+async fn searched_flight(backend: &Backend) -> (Api, Flight, String) {
     let api = api_over(Arc::clone(&backend.store), Arc::new(UuidV7Ids));
     let day = (Utc::now() + Duration::days(30)).date_naive();
     // 06:00 UTC is 11:30 in Delhi: the same local day.
@@ -66,7 +66,17 @@ async fn a_search_answers_304_while_unchanged_and_200_once_a_booking_moves_its_s
         departure,
     )
     .await;
-    let search = format!("/v1/flights?from=DEL&to=BOM&date={day}");
+    (
+        api,
+        flight,
+        format!("/v1/flights?from=DEL&to=BOM&date={day}"),
+    )
+}
+
+async fn a_search_answers_304_while_unchanged_and_200_once_a_booking_moves_its_seats(
+    backend: Backend,
+) {
+    let (api, flight, search) = searched_flight(&backend).await;
     let detail = format!("/v1/flights/{}", flight.id);
 
     let first = read(&api, &search, None).await;
@@ -130,19 +140,8 @@ async fn a_cacheable_answer_depends_on_its_cache_key_alone(backend: Backend) {
     // A stage cache keys a search on its declared parameters only. Were anything else able to
     // change the answer, one request could plant a refusal that the cache then serves to every
     // caller of the same search for the route's TTL.
-    let api = api_over(Arc::clone(&backend.store), Arc::new(UuidV7Ids));
-    let day = (Utc::now() + Duration::days(30)).date_naive();
-    let departure = Utc.from_utc_datetime(&day.and_hms_opt(6, 0, 0).unwrap());
-    seed_flight(
-        &*backend.store,
-        &SystemClock,
-        &UuidV7Ids,
-        180,
-        549_900,
-        departure,
-    )
-    .await;
-    let search = format!("/v1/flights?from=DEL&to=BOM&date={day}");
+    let (api, flight, search) = searched_flight(&backend).await;
+    let day = flight.departure_time.date_naive();
     let plain = read(&api, &search, None).await;
     plain.assert_status(StatusCode::OK);
     let tag = shareable(&plain, FLIGHT_SEARCH_TTL_SECONDS);
