@@ -8,11 +8,14 @@
 //! - [`ledger`]: a payment gateway that keeps the books, for tests that money balances.
 //! - [`files`]: an embedded blob store for a test, and the client's side of its upload and
 //!   download URLs.
+//! - [`snapshot`]: every item of a closed embedded store, read from its file, to prove a run of
+//!   requests stored nothing.
 
 pub mod capacity;
 pub mod faults;
 pub mod files;
 pub mod ledger;
+pub mod snapshot;
 
 use std::sync::{Arc, LazyLock};
 

@@ -18,7 +18,7 @@ use tokio::time::MissedTickBehavior;
 
 /// How long a received job stays hidden from other receives while the worker processes it
 /// (the jobs queue's visibility timeout in AWS is longer because Lambda's retries are slower).
-const VISIBILITY: Duration = Duration::from_secs(30);
+pub const VISIBILITY: Duration = Duration::from_secs(30);
 /// How long the worker waits before looking again when the queue was empty or failed.
 const IDLE_POLL: Duration = Duration::from_millis(250);
 /// The longest a failed job waits before its next attempt.
@@ -72,8 +72,10 @@ pub async fn run(
 }
 
 /// The worker loop: receive a batch, process it concurrently, delete what succeeded, and give
-/// each failed job back to the queue after a delay that doubles with its receives.
-async fn drain(
+/// each failed job back to the queue after a delay that doubles with its receives. Runs until
+/// `shutdown` becomes true, then returns once the batch in hand is settled. Public so that the
+/// worker's crash test (`tests/suite/worker_crash.rs`) kills this very loop mid-batch.
+pub async fn drain(
     worker: WorkerServices,
     source: Arc<dyn JobSource>,
     mut shutdown: watch::Receiver<bool>,

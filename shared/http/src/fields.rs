@@ -252,14 +252,15 @@ impl JsonFields {
                 ),
             });
         }
-        let value: Value = serde_json::from_slice(body).map_err(|error| ApiError::BadRequest {
-            detail: format!(
-                "The body is not valid JSON: {} at line {}, column {}.",
-                json_problem(&error),
-                error.line(),
-                error.column()
-            ),
-        })?;
+        let UniqueNames(value) =
+            serde_json::from_slice(body).map_err(|error| ApiError::BadRequest {
+                detail: format!(
+                    "The body is not valid JSON: {} at line {}, column {}.",
+                    json_problem(&error),
+                    error.line(),
+                    error.column()
+                ),
+            })?;
         let Value::Object(object) = value else {
             return Err(ApiError::BadRequest {
                 detail: "The body must be a JSON object.".into(),
@@ -273,11 +274,12 @@ impl QueryParams {
     /// Reads a query string that may hold only `allowed` parameters, each at most once.
     pub fn from_query(query: Option<&str>, allowed: &[Field]) -> Result<Self, ApiError> {
         let mut values = BTreeMap::new();
-        for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-            if values
-                .insert(name.to_string(), value.into_owned())
-                .is_some()
-            {
+        for (name, value) in query_pairs(query) {
+            let name = name.map_err(|()| ApiError::BadRequest {
+                detail: format!("A query parameter's name {NOT_UTF8}."),
+            })?;
+            let value = value.map_err(|()| ApiError::invalid_field(&name, NOT_UTF8))?;
+            if values.insert(name.clone(), value).is_some() {
                 return Err(ApiError::invalid_field(name, "must be given at most once"));
             }
         }
@@ -288,13 +290,123 @@ impl QueryParams {
     /// parameters outside `allowed` are ignored, and a repeated one counts by its last value (as
     /// API Gateway puts it in the cache key), so the answer depends on exactly the key.
     pub fn from_shared_query(query: Option<&str>, allowed: &[Field]) -> Result<Self, ApiError> {
-        let values = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-            .filter(|(name, _)| allowed.iter().any(|field| field.name == name.as_ref()))
-            .map(|(name, value)| (name.into_owned(), value.into_owned()))
-            .collect();
+        let mut values = BTreeMap::new();
+        for (name, value) in query_pairs(query) {
+            let Ok(name) = name else {
+                // Not text, so not the name of any parameter the key holds: ignored.
+                continue;
+            };
+            if allowed.iter().any(|field| field.name == name) {
+                let value = value.map_err(|()| ApiError::invalid_field(&name, NOT_UTF8))?;
+                values.insert(name, value);
+            }
+        }
         Self::new(values, allowed, "query parameter")
     }
 }
+
+/// What a query parameter whose escapes make no UTF-8 text is told.
+const NOT_UTF8: &str = "is not UTF-8 text once its %-escapes are decoded";
+
+/// The `name=value` pairs of a query string, decoded as `application/x-www-form-urlencoded`
+/// (`+` is a space, then %-escapes) but strictly: a name or value whose escapes make no UTF-8
+/// text is `Err`. The form decoder would put U+FFFD in place of such bytes without a word, and
+/// a filter would then match text the caller never sent.
+fn query_pairs(
+    query: Option<&str>,
+) -> impl Iterator<Item = (Result<String, ()>, Result<String, ()>)> + '_ {
+    let decode = |text: &str| {
+        percent_encoding::percent_decode_str(&text.replace('+', " "))
+            .decode_utf8()
+            .map(|decoded| decoded.into_owned())
+            .map_err(|_| ())
+    };
+    query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(move |pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(name), decode(value))
+        })
+}
+
+/// A JSON value whose objects, at every depth, name each member once. `serde_json` keeps the
+/// last of a repeated name without a word, so `{"role": "customer", "role": "admin"}` would be
+/// read one way here and perhaps the other way by anything that looked at the body before (a
+/// gateway, a firewall rule, a log filter); a body that says two things is refused instead.
+/// The parser's own depth limit still bounds the recursion.
+struct UniqueNames(Value);
+
+impl<'de> serde::Deserialize<'de> for UniqueNames {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(UniqueNamesVisitor)
+            .map(UniqueNames)
+    }
+}
+
+struct UniqueNamesVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueNamesVisitor {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Value, E> {
+        // The parser yields finite numbers only; `from` keeps one that is not as `null`.
+        Ok(Value::from(value))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
+        Ok(Value::String(value.to_owned()))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Value, E> {
+        Ok(Value::String(value))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<Value, A::Error> {
+        let mut array = Vec::new();
+        while let Some(UniqueNames(item)) = items.next_element()? {
+            array.push(item);
+        }
+        Ok(Value::Array(array))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut members: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(name) = members.next_key::<String>()? {
+            let UniqueNames(value) = members.next_value()?;
+            if object.insert(name, value).is_some() {
+                return Err(serde::de::Error::custom(REPEATED_NAME));
+            }
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+/// The error [`UniqueNamesVisitor`] raises, the one error of the data category a JSON value can
+/// meet (every other is the syntax's, or the document ending early).
+const REPEATED_NAME: &str = "a member name appears twice in one object";
 
 /// What went wrong in a JSON document, without echoing any of it.
 fn json_problem(error: &serde_json::Error) -> &'static str {
@@ -302,7 +414,8 @@ fn json_problem(error: &serde_json::Error) -> &'static str {
     match error.classify() {
         Category::Eof => "the document ends early",
         Category::Syntax => "a syntax error",
-        Category::Data | Category::Io => "an unreadable value",
+        Category::Data => REPEATED_NAME,
+        Category::Io => "an unreadable value",
     }
 }
 
@@ -450,6 +563,61 @@ mod tests {
             panic!("expected a bad request");
         };
         assert!(detail.contains("line 3"), "{detail}");
+    }
+
+    #[test]
+    fn a_name_repeated_at_any_depth_is_refused() {
+        for body in [
+            &br#"{"a": 1, "a": 2}"#[..],
+            br#"{"a": 1, "a": 1}"#,
+            br#"{"a": {"amount": 1, "currency": "EUR", "amount": 2}}"#,
+            br#"{"a": [{"b": 1, "b": 2}]}"#,
+        ] {
+            let Err(ApiError::BadRequest { detail }) = JsonFields::from_body(body, &opaque(&["a"]))
+            else {
+                panic!("{} was accepted", String::from_utf8_lossy(body));
+            };
+            assert!(detail.contains("appears twice"), "{detail}");
+        }
+        let mut fields = JsonFields::from_body(
+            br#"{"a": {"b": [1, {"c": null}], "c": 1.5}}"#,
+            &opaque(&["a"]),
+        )
+        .unwrap();
+        let a = fields.required("a", Ok);
+        assert_eq!(
+            fields.finish((a,)).unwrap().0,
+            json!({"b": [1, {"c": null}], "c": 1.5})
+        );
+    }
+
+    #[test]
+    fn deep_nesting_and_numbers_out_of_range_are_refused_as_bad_requests() {
+        let deep = format!("{}1{}", r#"{"a":"#.repeat(10_000), "}".repeat(10_000));
+        for body in [deep.as_bytes(), br#"{"a": 1e400}"#, b"{\"a\": \"\xff\"}"] {
+            assert!(matches!(
+                JsonFields::from_body(body, &opaque(&["a"])),
+                Err(ApiError::BadRequest { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn query_escapes_that_make_no_utf8_are_refused_not_replaced() {
+        let allowed = opaque(&["manufacturer"]);
+        for query in ["manufacturer=%FF%FE", "manufacturer=ab%C3", "%FF=1"] {
+            assert!(
+                QueryParams::from_query(Some(query), &allowed).is_err(),
+                "{query}"
+            );
+        }
+        assert!(QueryParams::from_shared_query(Some("manufacturer=%FF"), &allowed).is_err());
+        // Not a parameter the shared key holds, so ignored like any other.
+        assert!(QueryParams::from_shared_query(Some("x=%FF&%FF=1"), &allowed).is_ok());
+        let mut params =
+            QueryParams::from_query(Some("manufacturer=Citro%C3%ABn+C3"), &allowed).unwrap();
+        let manufacturer = params.required("manufacturer", Ok);
+        assert_eq!(params.finish((manufacturer,)).unwrap().0, "Citroën C3");
     }
 
     #[test]

@@ -132,8 +132,8 @@ impl Input {
         JsonFields::from_body(&self.body, allowed)
     }
 
-    /// The body of an action that carries nothing (a cancellation): none, or an empty JSON
-    /// object; any field is refused.
+    /// The body of an action that carries nothing (a cancellation, a delete): none, or an empty
+    /// JSON object; any field, and anything that is not a JSON object, is refused.
     pub fn no_body(&self) -> Result<(), ApiError> {
         if !self.body.iter().all(u8::is_ascii_whitespace) {
             self.json_fields(&[])?;

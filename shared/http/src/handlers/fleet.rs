@@ -275,6 +275,7 @@ pub(crate) async fn delete_paper<K: PaperForm>(
     input: Input,
 ) -> Result<Reply, ApiError> {
     input.query_params(&[])?;
+    input.no_body()?;
     let id = paper_ref::<K>(&input)?;
     let (store, clock, ids) = services.ports();
     let precondition = input.precondition();

@@ -89,7 +89,9 @@ pub(crate) async fn fetch<I: EntityId + DeserializeOwned>(
     Ok(Reply::ok(&found)?.with_version(found.version()))
 }
 
-/// `DELETE` of the entity the path names, under the request's `If-Match`: 204, or why not.
+/// `DELETE` of the entity the path names, under the request's `If-Match`: 204, or why not. A
+/// body is refused, as an action's that carries nothing is: a client sending one means something
+/// this route does not do, and deleting anyway would act on a request it did not understand.
 pub(crate) async fn remove<I: EntityId + DeserializeOwned>(
     services: Arc<Services>,
     input: Input,
@@ -99,6 +101,7 @@ where
 {
     let id = input.entity_id::<I>()?;
     input.query_params(&[])?;
+    input.no_body()?;
     entity::remove(
         &*services.store,
         &*services.clock,

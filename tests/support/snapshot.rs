@@ -1,0 +1,52 @@
+//! Every item an embedded store holds, read straight from its file, for tests that prove a run
+//! of requests stored nothing: snapshot before, snapshot after, compare.
+//!
+//! The store port has no scan (no request path may scan), so the snapshot reads the redb file's
+//! items table itself. redb allows one open handle per file, so the store must be closed (every
+//! handle dropped, which stops its writer thread) before a snapshot is taken.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use itinera::ratelimit::PARTITION_PREFIX;
+use itinera::storage::Item;
+use itinera_embedded::DATABASE_FILE_NAME;
+use redb::{ReadOnlyDatabase, ReadableDatabase, ReadableTable, TableDefinition};
+
+/// The embedded store's table of items: encoded key -> the item as JSON.
+const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
+
+/// Every item of the closed embedded store in `dir`, by `(pk, sk)`.
+pub fn embedded_items(dir: &Path) -> BTreeMap<(String, String), Item> {
+    let path = dir.join(DATABASE_FILE_NAME);
+    let db = ReadOnlyDatabase::open(&path).unwrap_or_else(|error| {
+        panic!("opening {} (is the store closed?): {error}", path.display())
+    });
+    let read = db.begin_read().expect("a read transaction");
+    let table = read.open_table(ITEMS).expect("the items table");
+    table
+        .iter()
+        .expect("iterating the items")
+        .map(|entry| {
+            let (_, value) = entry.expect("an item");
+            let item: Item = serde_json::from_slice(value.value()).expect("an item as JSON");
+            let key_part = |name: &str| {
+                item.get(name)
+                    .and_then(|value| value.as_str())
+                    .unwrap_or_else(|| panic!("an item without `{name}`: {item:?}"))
+                    .to_owned()
+            };
+            ((key_part("pk"), key_part("sk")), item)
+        })
+        .collect()
+}
+
+/// `items` without the rate limiter's counters, which every request counts in legitimately.
+pub fn without_rate_counters(
+    items: BTreeMap<(String, String), Item>,
+) -> BTreeMap<(String, String), Item> {
+    items
+        .into_iter()
+        .filter(|((pk, _), _)| !pk.starts_with(PARTITION_PREFIX))
+        .collect()
+}
