@@ -60,6 +60,9 @@ sam_deploy() {
     : "${CURSOR_SIGNING_KEY:?set CURSOR_SIGNING_KEY}"
     : "${MAIL_FROM:?set MAIL_FROM}"
     : "${FLEET_ALERTS_EMAIL:?set FLEET_ALERTS_EMAIL}"
+    # SAM splits the overrides at spaces; none of these values may hold one.
+    [[ "$CURSOR_SIGNING_KEY$MAIL_FROM$FLEET_ALERTS_EMAIL" != *[[:space:]]* ]] ||
+        fail "CURSOR_SIGNING_KEY, MAIL_FROM and FLEET_ALERTS_EMAIL must not contain spaces"
     overrides="$(config parameter_overrides)" || exit 1
     # shellcheck disable=SC2086 # the overrides are space-separated Key=Value words
     sam deploy --config-env "$STAGE" --template-file "$template" --s3-bucket "$ARTIFACTS_BUCKET" \
