@@ -174,3 +174,35 @@ fn jobs_have_timeouts_and_only_the_deploy_stage_gets_an_identity_token() {
         );
     }
 }
+
+/// The deploy workflow installs the cargo-lambda and zig the test command pins and proves
+/// (`infra/test.sh`), so the build the test command checks is the build that ships.
+#[test]
+fn the_deploy_workflow_installs_the_tools_the_test_command_pins() {
+    let test_command =
+        std::fs::read_to_string(repo_root().join("infra/test.sh")).expect("reading infra/test.sh");
+    let pin = |variable: &str| {
+        test_command
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{variable}=\"")))
+            .and_then(|rest| rest.strip_suffix('"'))
+            .unwrap_or_else(|| panic!("infra/test.sh pins no {variable}"))
+            .to_string()
+    };
+    let deploy = workflow("deploy.yml");
+    let installs: Vec<&str> = steps(&deploy)
+        .into_iter()
+        .filter_map(|step| step["run"].as_str())
+        .filter(|run| run.contains("pip install"))
+        .collect();
+    for (package, variable) in [
+        ("cargo-lambda", "CARGO_LAMBDA_VERSION"),
+        ("ziglang", "ZIGLANG_VERSION"),
+    ] {
+        let wanted = format!("\"{package}=={}\"", pin(variable));
+        assert!(
+            installs.iter().any(|run| run.contains(&wanted)),
+            "deploy.yml should install {wanted} as infra/test.sh pins it; installs: {installs:?}"
+        );
+    }
+}
