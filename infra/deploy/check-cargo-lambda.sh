@@ -16,15 +16,18 @@ if [[ $# -lt 1 || $# -gt 2 || ! -x "$1" ]]; then
     echo "usage: $0 CARGO_LAMBDA [FUNCTION]" >&2
     exit 2
 fi
-CARGO_LAMBDA="$1"
+# Absolute, because the PATH entry made from it below must hold in the build scripts' directories.
+CARGO_LAMBDA="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 FUNCTION="${2:-health}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 BOOTSTRAP="$TARGET/lambda/$FUNCTION/bootstrap"
 
-# cargo-lambda runs as a cargo subcommand; its directory on PATH lets cargo (and cargo lambda's
-# own lookup of zig from the same Python environment) find it.
+# cargo-lambda runs as a cargo subcommand; its directory on PATH lets cargo find it, and lets
+# cargo-lambda find zig (`python3 -m ziglang` of the same environment) in every build script.
+# Keep the venv's path stable between runs: the zig wrappers cargo-lambda hands the C builds
+# depend on it, and a different one rebuilds every crate with C code and all above them.
 PATH="$(dirname "$CARGO_LAMBDA"):$PATH"
 export PATH
 rm -f "$BOOTSTRAP"
