@@ -278,3 +278,72 @@ fn commit<S: Schema>(
         }
     }
 }
+
+/// What the tests of both writers use to make a batch deterministic: hold the writer thread
+/// inside a first request until the requests under test are queued, then let it go, so that it
+/// takes them all at once.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::BatchStats;
+
+    /// Kept inside the holding request: [`Gate::hold`] blocks the writer thread there.
+    pub(crate) struct Gate {
+        started: mpsc::Sender<()>,
+        released: mpsc::Receiver<()>,
+    }
+
+    impl Gate {
+        /// Tells the test the writer is held, then waits for a release (or the test dropping it).
+        pub(crate) fn hold(self) {
+            self.started
+                .send(())
+                .expect("the test waits for the holder");
+            let _ = self.released.recv();
+        }
+    }
+
+    /// The test's side of a [`Gate`].
+    pub(crate) struct Holding {
+        started: mpsc::Receiver<()>,
+        release: mpsc::Sender<()>,
+    }
+
+    impl Holding {
+        /// Waits until the writer is inside the holding request; sending to (or dropping) the
+        /// answer releases it.
+        pub(crate) async fn until_held(self) -> mpsc::Sender<()> {
+            let started = self.started;
+            tokio::task::spawn_blocking(move || started.recv_timeout(Duration::from_secs(10)))
+                .await
+                .expect("the wait ends")
+                .expect("the writer starts the holding request");
+            self.release
+        }
+    }
+
+    pub(crate) fn gate() -> (Gate, Holding) {
+        let (started, is_started) = mpsc::channel();
+        let (release, released) = mpsc::channel();
+        (
+            Gate { started, released },
+            Holding {
+                started: is_started,
+                release,
+            },
+        )
+    }
+
+    /// Waits until `count` requests were handed to the writer whose `stats` these are.
+    pub(crate) async fn wait_until_submitted(stats: &BatchStats, count: u64) {
+        for _ in 0..2000 {
+            if stats.submitted() >= count {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("only {} requests reached the writer", stats.submitted());
+    }
+}

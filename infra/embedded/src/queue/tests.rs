@@ -12,6 +12,7 @@ use tempfile::TempDir;
 use tokio::task::JoinHandle;
 
 use super::*;
+use crate::group_commit::testing;
 
 const START_MS: i64 = 1_700_000_000_000;
 const VISIBILITY: Duration = Duration::from_secs(30);
@@ -393,40 +394,25 @@ fn opening_creates_missing_directories() {
 
 /// Occupies the queue's writer thread until the returned sender is dropped or sent to.
 async fn hold_writer(queue: &EmbeddedQueue) -> (std::sync::mpsc::Sender<()>, JoinHandle<()>) {
-    let (started, is_started) = std::sync::mpsc::channel();
-    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (gate, holding) = testing::gate();
     let holder = tokio::spawn({
         let queue = queue.clone();
         async move {
             queue
                 .write(move |_| {
-                    started.send(()).expect("the test waits for the holder");
-                    let _ = released.recv();
+                    gate.hold();
                     Ok(())
                 })
                 .await
                 .expect("the holding operation succeeds");
         }
     });
-    tokio::task::spawn_blocking(move || is_started.recv_timeout(Duration::from_secs(10)))
-        .await
-        .expect("the wait ends")
-        .expect("the writer starts the holding operation");
-    (release, holder)
+    (holding.until_held().await, holder)
 }
 
 /// Waits until `count` operations were handed to the writer since the queue opened.
 async fn wait_until_submitted(queue: &EmbeddedQueue, count: u64) {
-    for _ in 0..2000 {
-        if queue.writer.stats().submitted() >= count {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    panic!(
-        "only {} operations reached the writer",
-        queue.writer.stats().submitted()
-    );
+    testing::wait_until_submitted(queue.writer.stats(), count).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

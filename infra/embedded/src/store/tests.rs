@@ -7,7 +7,6 @@
 //! has queued the writes under test, then releases it: the writer then takes them all at once.
 
 use std::sync::mpsc;
-use std::time::Duration;
 
 use itinera::storage::{Condition, Item, Key, Put, Store, StoreError, Update, WriteOp};
 use serde_json::{Value, json};
@@ -15,6 +14,7 @@ use tempfile::TempDir;
 use tokio::task::JoinHandle;
 
 use super::{Decision, EmbeddedStore, item::MAX_ITEM_BYTES};
+use crate::group_commit::testing;
 
 fn store() -> (EmbeddedStore, TempDir) {
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -38,41 +38,25 @@ fn new_item(pk: &str) -> Put {
 
 /// Occupies the writer thread until the returned sender is dropped or sent to.
 async fn hold_writer(store: &EmbeddedStore) -> (mpsc::Sender<()>, JoinHandle<()>) {
-    let (started, is_started) = mpsc::channel();
-    let (release, released) = mpsc::channel::<()>();
+    let (gate, holding) = testing::gate();
     let holder = tokio::spawn({
         let store = store.clone();
         async move {
             store
                 .write(move |_| {
-                    started.send(()).expect("the test waits for the holder");
-                    // Either a release or the test dropping the sender lets the writer go.
-                    let _ = released.recv();
+                    gate.hold();
                     Ok(Decision::new(Vec::new(), ()))
                 })
                 .await
                 .expect("the holding write succeeds");
         }
     });
-    tokio::task::spawn_blocking(move || is_started.recv_timeout(Duration::from_secs(10)))
-        .await
-        .expect("the wait ends")
-        .expect("the writer starts the holding write");
-    (release, holder)
+    (holding.until_held().await, holder)
 }
 
 /// Waits until `count` writes were handed to the writer since the store opened.
 async fn wait_until_submitted(store: &EmbeddedStore, count: u64) {
-    for _ in 0..2000 {
-        if store.writer.stats().submitted() >= count {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    panic!(
-        "only {} writes reached the writer",
-        store.writer.stats().submitted()
-    );
+    testing::wait_until_submitted(store.writer.stats(), count).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
