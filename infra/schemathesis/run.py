@@ -7,8 +7,9 @@ per operation and in time. Fails on any server error, schema violation or other 
 the JUnit reports stay in REPORT_DIR.
 
 Usage: run.py LOCAL_API_BINARY SCHEMATHESIS_BINARY REPORT_DIR
-Environment: ITINERA_FUZZ_EXAMPLES (default 20) examples per operation and phase,
-             ITINERA_FUZZ_SECONDS (default 120) the time budget of each role's run.
+Environment: ITINERA_FUZZ_EXAMPLES (default 30) examples per operation and phase,
+             ITINERA_FUZZ_SECONDS (default 180) the time budget of each role's run;
+             an empty value means the default (the CI workflow sets them only at night).
 """
 
 import json
@@ -84,8 +85,8 @@ def main():
     if len(sys.argv) != 4:
         fail(__doc__)
     binary, schemathesis, reports = sys.argv[1:]
-    examples = os.environ.get("ITINERA_FUZZ_EXAMPLES", "20")
-    seconds = os.environ.get("ITINERA_FUZZ_SECONDS", "120")
+    examples = os.environ.get("ITINERA_FUZZ_EXAMPLES") or "30"
+    seconds = os.environ.get("ITINERA_FUZZ_SECONDS") or "180"
     os.makedirs(reports, exist_ok=True)
     failed = []
     with tempfile.TemporaryDirectory() as work:
