@@ -9,7 +9,8 @@
 # python3 infra/capacity/model.py
 #
 # Environment: RUNS (default 10), INVOCATIONS (default 5), SKIP_BUILD=1 as for coldstart.sh,
-# OUT (default docs/capacity/lambda-measured.json).
+# OUT (default docs/capacity/lambda-measured.json), SEED_BIN_DIR: where the functions that only
+# seed are (any build of this tree, e.g. target/debug), instead of building them in release too.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -29,7 +30,9 @@ trap 'rm -rf "$JSON_DIR"' EXIT
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     bins=()
-    for function in $MEASURED $SEEDING; do bins+=(--bin "$function"); done
+    build="$MEASURED"
+    [[ -n "${SEED_BIN_DIR:-}" ]] || build="$build $SEEDING"
+    for function in $build; do bins+=(--bin "$function"); done
     cargo build --release -p itinera-functions "${bins[@]}"
     cargo build --release -p coldstart
 fi

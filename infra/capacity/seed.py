@@ -10,7 +10,8 @@ to pay, another refresh token, other rental days), so that every warm invocation
 of a real request, not an idempotent replay or a conflict.
 
 Environment (from coldstart.sh): ENDPOINT, TABLE, WORK, BIN_DIR, HARNESS and INVOCATIONS_TOTAL
-(how many invocations each measured function makes, warm-up runs included). WORK/common-env holds
+(how many invocations each measured function makes, warm-up runs included); SEED_BIN_DIR, where
+the functions that only seed (not measured) are when they are not in BIN_DIR. WORK/common-env holds
 the environment every function gets, NUL-separated K=V; this script adds WORK/env/all (the jobs
 queue and the mail sender, which it creates) and the events under WORK/events/.
 """
@@ -33,9 +34,10 @@ BIN_DIR = os.environ["BIN_DIR"]
 HARNESS = os.environ["HARNESS"]
 TOTAL = int(os.environ["INVOCATIONS_TOTAL"])
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# A user may hold at most MAX_PENDING_BOOKINGS (at most 50) unpaid bookings; the seed spreads the
-# bookings it makes, and those create-booking makes while measured, over this many customers.
-BOOKINGS_PER_CUSTOMER = 40
+# A customer may hold one unpaid booking per flight and MAX_PENDING_BOOKINGS (at most 50) in all:
+# the seed spreads the bookings it makes, and those create-booking makes while measured, over this
+# many flights (on the leg and day search-flights asks for) and as many customers as that needs.
+FLIGHTS = 10
 MAIL_FROM = "noreply@itinera.example"
 
 
@@ -60,7 +62,10 @@ def invoke(function, events):
     """Runs `function` once over `events` (one invocation each) and returns the response bodies."""
     directory = os.path.join(WORK, "seed", function)
     os.makedirs(directory, exist_ok=True)
-    args = [HARNESS, os.path.join(BIN_DIR, function), "--runs", "1", "--warmup", "0"]
+    binary = os.path.join(BIN_DIR, function)
+    if not os.path.exists(binary):
+        binary = os.path.join(os.environ.get("SEED_BIN_DIR", BIN_DIR), function)
+    args = [HARNESS, binary, "--runs", "1", "--warmup", "0"]
     args += ["--invocations", str(len(events)), "--timeout", "30"]
     for index, event in enumerate(events):
         path = os.path.join(directory, f"{index:05}.json")
@@ -149,12 +154,17 @@ def main():
     flight_event = sample("create-flight")
     flight_body = json.loads(flight_event["body"])
     flight_body["airplaneId"] = airplane["id"]
-    [flight] = invoke("create-flight", [with_body(flight_event, flight_body)])
+    flight_number = flight_body["flightNumber"]
+    flights = invoke("create-flight", [
+        with_body(flight_event, dict(flight_body, flightNumber=f"{flight_number[:2]}{int(flight_number[2:]) + index}"))
+        for index in range(FLIGHTS)])
+    flight = flights[0]
     # One seat per booking, so that the price of one seat is what each payment pays.
     price = flight_body["price"]
 
-    # Customers: enough for the bookings the seed (to pay, to cancel) and create-booking make.
-    customers_needed = -(-3 * TOTAL // BOOKINGS_PER_CUSTOMER) + 2
+    # Customers: enough for the bookings the seed (to pay, to cancel) and create-booking make,
+    # booking k by customer k // FLIGHTS on flight k % FLIGHTS.
+    customers_needed = -(-3 * TOTAL // FLIGHTS)
     register = sample("register")
     register_body = json.loads(register["body"])
     registrations = []
@@ -171,17 +181,19 @@ def main():
     [car] = invoke("create-car", [car_event])
     car_category = json.loads(car_event["body"])["category"]
 
-    # Bookings to pay and to cancel: TOTAL of each, BOOKINGS_PER_CUSTOMER per customer.
+    # Bookings to pay and to cancel: TOTAL of each.
     create_booking = sample("create-booking")
-    owners = [users[index // BOOKINGS_PER_CUSTOMER] for index in range(2 * TOTAL)]
+    owners = [users[index // FLIGHTS] for index in range(3 * TOTAL)]
 
-    def booking(owner):
-        event = with_body(as_user(create_booking, owner), {"flightId": flight["id"], "seats": 1})
+    def booking(index):
+        event = as_user(create_booking, owners[index])
+        event = with_body(event, {"flightId": flights[index % FLIGHTS]["id"], "seats": 1})
         return with_header(event, "Idempotency-Key", str(uuid.uuid4()))
 
-    seeded = invoke("create-booking", [booking(owner) for owner in owners])
+    seeded = invoke("create-booking", [booking(index) for index in range(2 * TOTAL)])
     to_pay, to_cancel = seeded[:TOTAL], seeded[TOTAL:]
-    cancel_owners = owners[TOTAL:]
+    measured_bookings = [booking(index) for index in range(2 * TOTAL, 3 * TOTAL)]
+    cancel_owners = owners[TOTAL:2 * TOTAL]
     owners = owners[:TOTAL]
 
     # Tokens: one login per refresh the measurement makes, and an access token for the authorizer.
@@ -190,7 +202,6 @@ def main():
     sessions = invoke("login", [login] * TOTAL)
 
     # The measured functions' events.
-    others = users[-(-2 * TOTAL // BOOKINGS_PER_CUSTOMER):]
     write_events("login", [login])
     write_events("register", [
         with_body(register, dict(register_body, email=f"measured-{index}@example.com",
@@ -199,8 +210,7 @@ def main():
     write_events("refresh", [
         with_body(sample("refresh"), {"refreshToken": session["refreshToken"]})
         for session in sessions])
-    write_events("create-booking", [
-        booking(others[index // BOOKINGS_PER_CUSTOMER]) for index in range(TOTAL)])
+    write_events("create-booking", measured_bookings)
     pay = sample("pay-booking")
     template_booking = pay["pathParameters"]["id"]
     pay_body = json.loads(pay["body"])
@@ -244,21 +254,21 @@ def main():
     record = jobs["Records"][0]
     job = json.loads(record["body"])
     worker_events = []
-    for booking, owner in zip(to_pay, owners):
+    for paid, owner in zip(to_pay, owners):
         event = copy.deepcopy(jobs)
         message = copy.deepcopy(record)
         message["messageId"] = str(uuid.uuid4())
         body = copy.deepcopy(job)
         body["id"] = str(uuid.uuid4())
         body["userId"] = owner
-        body["booking"]["bookingId"] = booking["id"]
-        body["booking"]["flightId"] = flight["id"]
+        body["booking"]["bookingId"] = paid["id"]
+        body["booking"]["flightId"] = paid["flightId"]
         message["body"] = json.dumps(body)
         message["md5OfBody"] = hashlib.md5(message["body"].encode()).hexdigest()
         event["Records"] = [message]
         worker_events.append(event)
     write_events("process-jobs", worker_events)
-    print(f"seed: {len(users)} customers, flight {flight['id']}, car {car['id']}, "
+    print(f"seed: {len(users)} customers, {len(flights)} flights, car {car['id']}, "
           f"{len(to_pay)} bookings to pay, {len(sessions)} sessions; queue {queue_url}")
 
 

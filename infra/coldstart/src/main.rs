@@ -211,10 +211,10 @@ struct Sample {
     /// CloudWatch Logs ingests from it, before Lambda's own lines.
     warm_log_bytes: Option<u64>,
     peak_rss_kib: Option<u64>,
-    /// The `statusCode` of the first response, if it has one.
-    status: Option<u64>,
-    /// The `statusCode`s of the warm responses, in order.
-    warm_statuses: Vec<Option<u64>>,
+    /// What the first response said (see [`outcome`]).
+    status: String,
+    /// What the warm responses said, in order.
+    warm_statuses: Vec<String>,
     /// Every response body, in order.
     bodies: Vec<Vec<u8>>,
 }
@@ -229,11 +229,32 @@ impl Drop for Running {
     }
 }
 
-/// The `statusCode` of a proxy response (`None` for a function that answers something else).
-fn status_of(body: &[u8]) -> Option<u64> {
-    serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|response| response.get("statusCode")?.as_u64())
+/// What a response said, in a word: the `statusCode` of an API Gateway proxy response, the
+/// effect of an authorizer's policy, how many messages of an SQS batch failed; "other" for
+/// anything else (a schedule's answer).
+fn outcome(body: &[u8]) -> String {
+    let Ok(response) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return "other".into();
+    };
+    if let Some(status) = response
+        .get("statusCode")
+        .and_then(serde_json::Value::as_u64)
+    {
+        return status.to_string();
+    }
+    if let Some(effect) = response
+        .pointer("/policyDocument/Statement/0/Effect")
+        .and_then(serde_json::Value::as_str)
+    {
+        return effect.to_owned();
+    }
+    if let Some(failures) = response
+        .get("batchItemFailures")
+        .and_then(serde_json::Value::as_array)
+    {
+        return format!("{} failed", failures.len());
+    }
+    "other".into()
 }
 
 /// Runs the binary once with `--invocations` invocations; `run` numbers it among all runs, so
@@ -352,11 +373,11 @@ fn run_once(options: &Options, run: usize) -> Result<Sample, String> {
             _ => None,
         },
         peak_rss_kib,
-        status: status_of(&answered[0].2),
+        status: outcome(&answered[0].2),
         warm_statuses: answered
             .iter()
             .skip(1)
-            .map(|(_, _, body)| status_of(body))
+            .map(|(_, _, body)| outcome(body))
             .collect(),
         bodies: answered.into_iter().map(|(_, _, body)| body).collect(),
     })
@@ -522,24 +543,23 @@ fn tail(path: &Path, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-/// The distinct statuses of a series, in the order first seen ("none" for a response without).
-fn distinct_statuses(statuses: impl Iterator<Item = Option<u64>>) -> Vec<String> {
+/// The distinct outcomes of a series, in the order first seen.
+fn distinct_statuses<'a>(statuses: impl Iterator<Item = &'a String>) -> Vec<String> {
     let mut seen: Vec<String> = Vec::new();
     for status in statuses {
-        let status = status.map_or_else(|| "none".to_owned(), |code| code.to_string());
-        if !seen.contains(&status) {
-            seen.push(status);
+        if !seen.contains(status) {
+            seen.push(status.clone());
         }
     }
     seen
 }
 
 fn first_statuses(samples: &[Sample]) -> Vec<String> {
-    distinct_statuses(samples.iter().map(|s| s.status))
+    distinct_statuses(samples.iter().map(|s| &s.status))
 }
 
 fn warm_statuses(samples: &[Sample]) -> Vec<String> {
-    distinct_statuses(samples.iter().flat_map(|s| s.warm_statuses.iter().copied()))
+    distinct_statuses(samples.iter().flat_map(|s| s.warm_statuses.iter()))
 }
 
 fn warm_durations(samples: &[Sample]) -> Vec<Duration> {
@@ -828,9 +848,18 @@ mod tests {
 
     #[test]
     fn statuses_are_listed_once_in_the_order_seen() {
-        let statuses = distinct_statuses([Some(201), Some(200), Some(201), None].into_iter());
-        assert_eq!(statuses, vec!["201", "200", "none"]);
-        assert_eq!(status_of(br#"{"statusCode":404,"body":""}"#), Some(404));
-        assert_eq!(status_of(br#"{"batchItemFailures":[]}"#), None);
+        let seen: Vec<String> = ["201", "200", "201", "other"].map(String::from).into();
+        assert_eq!(distinct_statuses(seen.iter()), vec!["201", "200", "other"]);
+        assert_eq!(outcome(br#"{"statusCode":404,"body":""}"#), "404");
+        assert_eq!(
+            outcome(br#"{"principalId":"u","policyDocument":{"Statement":[{"Effect":"Allow"}]}}"#),
+            "Allow"
+        );
+        assert_eq!(
+            outcome(br#"{"batchItemFailures":[{"itemIdentifier":"m"}]}"#),
+            "1 failed"
+        );
+        assert_eq!(outcome(b"null"), "other");
+        assert_eq!(outcome(b"not json"), "other");
     }
 }
