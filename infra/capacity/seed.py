@@ -3,7 +3,7 @@
 Run by infra/bench/coldstart.sh (its SEED hook; infra/capacity/measure.sh sets it) once moto and
 the table are up. Everything is created through the release binaries themselves, each started
 once by the harness with --responses, so the seeded items are exactly what the functions write:
-two airports, an airplane, a flight, customers (users with a rental profile), a car, bookings to
+two airports, an airplane, ten flights, customers (users with a rental profile), a car, bookings to
 pay. The sample events in events/ are then rewritten with the ids that came back, one event per
 invocation where a write must differ from the one before (a new Idempotency-Key, another booking
 to pay, another refresh token, other rental days), so that every warm invocation does the work
@@ -13,13 +13,12 @@ Environment (from coldstart.sh): ENDPOINT, TABLE, WORK, BIN_DIR, HARNESS and INV
 (how many invocations each measured function makes, warm-up runs included); SEED_BIN_DIR, where
 the functions that only seed (not measured) are when they are not in BIN_DIR. WORK/common-env holds
 the environment every function gets, NUL-separated K=V; this script adds WORK/env/all (the jobs
-queue and the mail sender, which it creates) and the events under WORK/events/.
+queue, which it creates) and the events under WORK/events/.
 """
 
 import base64
 import copy
 import datetime
-import hashlib
 import json
 import os
 import subprocess
@@ -38,7 +37,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # the seed spreads the bookings it makes, and those create-booking makes while measured, over this
 # many flights (on the leg and day search-flights asks for) and as many customers as that needs.
 FLIGHTS = 10
-MAIL_FROM = "noreply@itinera.example"
 
 
 def fail(message):
@@ -134,15 +132,11 @@ def write_env(function, pairs):
 
 
 def main():
-    # The queue the jobs go to and the sender SES accepts.
+    # The queue the routes that enqueue jobs dispatch to.
     sqs = boto3.client("sqs", endpoint_url=ENDPOINT, region_name="us-east-1",
                        aws_access_key_id="coldstart", aws_secret_access_key="coldstart")
     queue_url = sqs.create_queue(QueueName="itinera-coldstart-jobs")["QueueUrl"]
-    ses = boto3.client("sesv2", endpoint_url=ENDPOINT, region_name="us-east-1",
-                       aws_access_key_id="coldstart", aws_secret_access_key="coldstart")
-    ses.create_email_identity(EmailIdentity=MAIL_FROM)
-    write_env("all", [f"JOBS_QUEUE_URL={queue_url}", f"SQS_ENDPOINT={ENDPOINT}",
-                      f"MAIL_FROM={MAIL_FROM}", f"AWS_ENDPOINT_URL_SESV2={ENDPOINT}"])
+    write_env("all", [f"JOBS_QUEUE_URL={queue_url}", f"SQS_ENDPOINT={ENDPOINT}"])
 
     airports = []
     for code, name, city in (("DEL", "Indira Gandhi International", "Delhi"),
@@ -249,25 +243,6 @@ def main():
     authorizer = sample("authorizer")
     write_events("authorizer", [
         with_header(authorizer, "Authorization", f"Bearer {sessions[0]['accessToken']}")])
-    # The worker: a booking-confirmed job per paid booking, as pay-booking stages it.
-    jobs = sample("process-jobs")
-    record = jobs["Records"][0]
-    job = json.loads(record["body"])
-    worker_events = []
-    for paid, owner in zip(to_pay, owners):
-        event = copy.deepcopy(jobs)
-        message = copy.deepcopy(record)
-        message["messageId"] = str(uuid.uuid4())
-        body = copy.deepcopy(job)
-        body["id"] = str(uuid.uuid4())
-        body["userId"] = owner
-        body["booking"]["bookingId"] = paid["id"]
-        body["booking"]["flightId"] = paid["flightId"]
-        message["body"] = json.dumps(body)
-        message["md5OfBody"] = hashlib.md5(message["body"].encode()).hexdigest()
-        event["Records"] = [message]
-        worker_events.append(event)
-    write_events("process-jobs", worker_events)
     print(f"seed: {len(users)} customers, {len(flights)} flights, car {car['id']}, "
           f"{len(to_pay)} bookings to pay, {len(sessions)} sessions; queue {queue_url}")
 
