@@ -78,6 +78,8 @@ document = {
     "machine": {"cpu": cpu, "cores": os.cpu_count(), "arch": platform.machine(),
                 "loadAverage": [round(load, 2) for load in os.getloadavg()]},
     "environmentOverrides": extra.split(),
+    # The functions that only seed data may come from another build of the tree (SEED_BIN_DIR).
+    "seedFunctionsFrom": os.path.relpath(os.environ.get("SEED_BIN_DIR") or os.environ["CARGO_TARGET_DIR"] + "/release"),
     "functions": measured,
 }
 with open(out, "w", encoding="utf-8") as f:

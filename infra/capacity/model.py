@@ -353,6 +353,12 @@ def times(value):
     return "never" if value == math.inf else f"{num(value)}x"
 
 
+def answered(figures):
+    """What a function answered, cold and warm, in a table cell."""
+    cold, warm = ", ".join(figures["firstStatuses"]), ", ".join(figures["warmStatuses"])
+    return cold if cold == warm or not warm else f"cold {cold}; warm {warm}"
+
+
 def table(header, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
@@ -390,7 +396,9 @@ def render(traffic, operations, measured, template, model):
              "`ITINERA_WRITE_DOCS=1 cargo test -p itinera-tests --test suite -- dynamodb_operations::` against moto"],
             ["`docs/capacity/lambda-measured.json`", "per function: init, first response, warm duration, CPU time, peak RSS, log bytes (measured)",
              f"`{measured['command']}` (release build, deploy profile; {measured['machine']['cores']} cores of "
-             f"{measured['machine']['cpu']}, {measured['measuredOn']})"],
+             f"{measured['machine']['cpu']}, shared: load average {measured['machine'].get('loadAverage', ['?'])[0]} "
+             f"at the end; {measured['measuredOn']}; the functions that only seed data from "
+             f"`{measured.get('seedFunctionsFrom', 'the same build')}`)"],
             ["`docs/capacity/traffic.json`", "users, traffic mix, hot spots, limits, prices (assumptions); the units of two reads the operations run does not drive (derived)",
              "written by hand; each figure says why"],
             ["`template.yaml`", "memory per function, schedules, the worker's batching, stage throttling, WAF limits, stage cache",
@@ -466,7 +474,7 @@ def render(traffic, operations, measured, template, model):
     say(
         "Durations are the measured ones at the function's memory: the CPU part of the median "
         f"(measured on one full core) stretched by {lam['vcpuAtMemoryMb']:,} MB / memory, the "
-        "waiting part (here: moto on loopback for DynamoDB, SQS and SES) as measured. Concurrency "
+        "waiting part (here: moto on loopback for DynamoDB and SQS) as measured. Concurrency "
         "is invocations/s x the p90 warm duration, plus the cold starts' share x their init and "
         "first invocation.\n"
     )
@@ -486,7 +494,7 @@ def render(traffic, operations, measured, template, model):
         rows.append([
             f"`{function}`", profile["memory"], num(fn["initMs"]["median"]), num(profile["init"]),
             num(fn["warmInvocationMs"]["median"]), num(fn["warmCpuMs"]["median"]), num(profile["warm"]),
-            num(profile["p90"]), num(profile["rss"]), ", ".join(fn["warmStatuses"] or fn["firstStatuses"]),
+            num(profile["p90"]), num(profile["rss"]), answered(fn),
             num(rate), num(concurrency),
         ])
     rows.append(["**total**", "", "", "", "", "", "", "", "", "", "", f"**{num(total_concurrency)}**"])
@@ -500,7 +508,10 @@ def render(traffic, operations, measured, template, model):
         "`answered` is what the warm invocations returned with the data `infra/capacity/seed.py` "
         "seeds: the HTTP status, the authorizer's policy effect, how many messages of the "
         "worker's batch failed, `other` for a schedule's report. The schedules were measured on "
-        "an empty `OUTBOX` and no expired hold.\n"
+        "an empty `OUTBOX` and no expired hold. A 503 is moto not answering within the "
+        "function's 5 s operation timeout on the shared machine; a 401 is a refresh token the "
+        "retry of such a timeout had already rotated. They stay in the figures (the p90 of "
+        "`pay-booking` is one), which only overstates the durations.\n"
     )
     if model["unmeasured"]:
         reasons = lam.get("notMeasured", {})
@@ -594,7 +605,12 @@ def render(traffic, operations, measured, template, model):
         "DynamoDB provisioned instead of on demand, for comparison: "
         f"{money(provisioned_peak)} a month fixed at the peak ({math.ceil(peak_read)} RCU, {math.ceil(peak_write)} WCU), "
         f"{money(provisioned_scaled)} auto-scaled at {utilisation:.0%}; on demand {money(dynamo_on_demand)}. "
-        "At this load on demand is the cheaper and needs no capacity planning.\n"
+        + ("Auto-scaled provisioned capacity is the cheapest on paper, by "
+           f"{money(dynamo_on_demand - provisioned_scaled)} a month, but it follows a burst minutes late "
+           "(a flash sale would be throttled meanwhile); on demand needs no capacity planning."
+           if provisioned_scaled < dynamo_on_demand else
+           "On demand is the cheapest and needs no capacity planning.")
+        + "\n"
     )
 
     # Limits.
@@ -737,10 +753,12 @@ def render(traffic, operations, measured, template, model):
         "(the functions trace actively; X-Ray samples the first request each second and 5% of the "
         "rest), CloudWatch custom metrics, alarms and the dashboard: priced per stored or "
         "published item, not per request.\n"
-        "- Lambda's own start (the sandbox, the zip download) before the bootstrap runs, and the "
-        "network to DynamoDB in the region (moto on loopback stands in for it); durations are "
-        "measured on this machine's cores, not on Graviton, and the machine was shared while "
-        "measuring (its load average is in `lambda-measured.json`).\n"
+        "- Lambda's own start (the sandbox, the zip download) before the bootstrap runs. The "
+        "waiting part of every duration is moto's answer time on a machine shared with other "
+        "builds (its load average is in `lambda-measured.json`): moto takes hundreds of "
+        "milliseconds for a transaction that DynamoDB in the same region commits in tens, so the "
+        "write routes' durations, the concurrency and the Lambda cost here are upper bounds. "
+        "CPU times are this machine's cores, not Graviton's.\n"
     )
     return "\n".join(out)
 

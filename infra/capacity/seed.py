@@ -4,7 +4,7 @@ Run by infra/bench/coldstart.sh (its SEED hook; infra/capacity/measure.sh sets i
 the table are up. Everything is created through the release binaries themselves, each started
 once by the harness with --responses, so the seeded items are exactly what the functions write:
 two airports, an airplane, ten flights, customers (users with a rental profile), a car, bookings to
-pay. The sample events in events/ are then rewritten with the ids that came back, one event per
+pay and to cancel. The sample events in events/ are then rewritten with the ids that came back, one event per
 invocation where a write must differ from the one before (a new Idempotency-Key, another booking
 to pay, another refresh token, other rental days), so that every warm invocation does the work
 of a real request, not an idempotent replay or a conflict.
@@ -83,7 +83,9 @@ def invoke(function, events):
             response = json.loads(line)
             status = response.get("statusCode")
             if status not in (200, 201):
-                fail(f"{function} answered {status}: {response.get('body')}")
+                with open(os.path.join(directory, "function.log"), encoding="utf-8") as log:
+                    tail = "".join(line for line in log if '"level":"WARN"' in line or '"level":"ERROR"' in line)
+                fail(f"{function} answered {status} to event {len(bodies)}: {response.get('body')}\n{tail}")
             body = response["body"]
             if response.get("isBase64Encoded"):
                 body = base64.b64decode(body)
