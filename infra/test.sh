@@ -189,6 +189,13 @@ ITINERA_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$PORT" \
     ITINERA_TEST_SQS_ENDPOINT="http://127.0.0.1:$PORT" \
     cargo test --workspace
 
+# docs/capacity.md as its script computes it from the committed inputs: the operations JSON the
+# tests above compared with a fresh run, the measured Lambda figures, the stated traffic, and
+# template.yaml. A stale document (an input moved, the model not rerun) fails here.
+step "capacity model (infra/capacity/model.py --check)"
+python3 -B -m unittest discover -s infra/capacity -p 'test_*.py'
+python3 infra/capacity/model.py --check
+
 step "cfn-lint template.yaml"
 "$VENV/bin/cfn-lint" template.yaml
 

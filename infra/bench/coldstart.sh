@@ -7,6 +7,8 @@
 #
 # Environment:
 #   RUNS               measured runs per binary (default 20)
+#   INVOCATIONS        invocations per run (default 1): the first cold, the others warm
+#                      (docs/benchmarks.md, "Warm invocations")
 #   FUNCTIONS          binaries to measure (default "get-airplane health")
 #   CARGO_TARGET_DIR   default target/bench-release, so that release experiments leave the
 #                      shared debug build alone
@@ -22,12 +24,24 @@
 #                      SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt to read one CA bundle
 #                      (as on Lambda's OS image) instead of every file of a Debian /etc/ssl/certs
 #   MOTO_START_TIMEOUT seconds to wait for moto (default 30)
+#   JSON_DIR           also write each binary's summary to JSON_DIR/<label>.json (the harness's
+#                      --json; labels with a / become -)
+#   SEED               a script run once moto and the table are up, before the measurements, with
+#                      ENDPOINT, TABLE, WORK, BIN_DIR, HARNESS and INVOCATIONS_TOTAL (invocations
+#                      per function, the warm-up run's included) in its environment, and in
+#                      WORK/common-env the variables every function gets (NUL-separated K=V). It
+#                      may write WORK/events/<function>/*.json, the events that function's
+#                      invocations take in turn (sorted by name) instead of events/<function>.json,
+#                      and K=V lines added to the environment of every function (WORK/env/all)
+#                      or of one (WORK/env/<function>). infra/capacity/measure.sh seeds the
+#                      traffic mix this way.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 
 RUNS="${RUNS:-20}"
+INVOCATIONS="${INVOCATIONS:-1}"
 FUNCTIONS="${FUNCTIONS:-get-airplane health}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target/bench-release}"
 RELEASE="$CARGO_TARGET_DIR/release"
@@ -115,6 +129,7 @@ done
 echo "moto on $ENDPOINT (pid $MOTO_PID)"
 
 step "Creating table $TABLE and seeding airplane $AIRPLANE_ID"
+[[ -z "${JSON_DIR:-}" ]] || mkdir -p "$JSON_DIR"
 # The schema of shared/domain/src/storage/schema.rs and the item layout of
 # shared/domain/src/airplanes/records.rs, written directly so the seeded item is exactly what
 # create-airplane stores.
@@ -176,26 +191,56 @@ PY
 
 # ---------------------------------------------------------------- measure
 
-extra=()
-for pair in ${EXTRA_ENV:-}; do extra+=(--env "$pair"); done
 # The functions that sign users in need a private key; a throwaway one serves every run.
 openssl genpkey -algorithm ed25519 -out "$WORK/jwt.pem" 2>/dev/null || fail "openssl could not make an Ed25519 key"
+
+openssl pkey -in "$WORK/jwt.pem" -pubout -out "$WORK/jwt.pub" 2>/dev/null || fail "openssl could not write the public key"
+# What every function gets; the authorizer verifies with the public half of the key login signs with.
+common=(
+    "TABLE_NAME=$TABLE"
+    "DYNAMODB_ENDPOINT=$ENDPOINT"
+    "CURSOR_SIGNING_KEY=coldstart-signing-key-0123456789abcdef"
+    "JWT_PRIVATE_KEY=$(cat "$WORK/jwt.pem")"
+    "JWT_PUBLIC_KEY=$(cat "$WORK/jwt.pub")"
+    "LOG_LEVEL=info"
+    "PRODUCT_LINE=airline"
+)
+common+=(${EXTRA_ENV:-})
+mkdir -p "$WORK/events" "$WORK/env"
+printf '%s\0' "${common[@]}" >"$WORK/common-env"
+
+if [[ -n "${SEED:-}" ]]; then
+    step "Seeding with $SEED"
+    ENDPOINT="$ENDPOINT" TABLE="$TABLE" WORK="$WORK" BIN_DIR="$BIN_DIR" HARNESS="$RELEASE/coldstart" \
+        INVOCATIONS_TOTAL="$(((RUNS + 1) * INVOCATIONS))" "$PYTHON" "$SEED" || fail "$SEED failed"
+fi
+
 for index in "${!labels[@]}"; do
-    label="${labels[$index]}"
-    step "Cold starts of $label ($RUNS runs)"
-    event="events/${events[$index]}.json"
-    [[ -f "$event" ]] || fail "$event is missing"
+    label="${labels[$index]}" function="${events[$index]}"
+    step "Cold starts of $label ($RUNS runs of $INVOCATIONS invocation(s))"
+    event_args=()
+    if [[ -d "$WORK/events/$function" ]]; then
+        for event in "$WORK/events/$function"/*.json; do event_args+=(--event "$event"); done
+    else
+        event="events/$function.json"
+        [[ -f "$event" ]] || fail "$event is missing"
+        event_args=(--event "$event")
+    fi
+    env_args=()
+    for pair in "${common[@]}"; do env_args+=(--env "$pair"); done
+    for file in "$WORK/env/all" "$WORK/env/$function"; do
+        [[ -f "$file" ]] || continue
+        while IFS= read -r pair; do [[ -z "$pair" ]] || env_args+=(--env "$pair"); done <"$file"
+    done
+    json_args=()
+    [[ -z "${JSON_DIR:-}" ]] || json_args=(--json "$JSON_DIR/${label//\//-}.json")
     "$RELEASE/coldstart" "${binaries[$index]}" \
         --runs "$RUNS" \
-        --event "$event" \
+        --invocations "$INVOCATIONS" \
+        "${event_args[@]}" \
+        "${json_args[@]}" \
         --log "$WORK/${label//\//-}.log" \
-        --env "TABLE_NAME=$TABLE" \
-        --env "DYNAMODB_ENDPOINT=$ENDPOINT" \
-        --env "CURSOR_SIGNING_KEY=coldstart-signing-key-0123456789abcdef" \
-        --env "JWT_PRIVATE_KEY=$(cat "$WORK/jwt.pem")" \
-        --env "LOG_LEVEL=info" \
-        --env "PRODUCT_LINE=airline" \
-        "${extra[@]}"
+        "${env_args[@]}"
 done
 
 step "Deployment sizes"

@@ -2,10 +2,12 @@
 //! HTTP/1.1 on loopback, reporting what the function did and when.
 //!
 //! Each run gets its own emulator on its own port, so a request still in flight from a process
-//! of an earlier run (its second poll, say) can never take the event meant for the next one. The
-//! first `GET .../invocation/next` receives the staged invocation; a later poll is left
-//! unanswered (as Lambda does while no event is queued) until the process is killed.
+//! of an earlier run (its last poll, say) can never take an event meant for the next one. Each
+//! `GET .../invocation/next` receives the next staged invocation, in order; once they are all
+//! handed out, a poll is left unanswered (as Lambda does while no event is queued) until the
+//! process is killed.
 
+use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,8 +30,8 @@ const MAX_HEAD_LINES: usize = 200;
 /// Something the function did, with the instant the emulator saw it.
 #[derive(Debug)]
 pub enum Observation {
-    /// The staged event was handed out.
-    Polled { at: Instant },
+    /// A staged invocation was handed out.
+    Polled { at: Instant, request_id: String },
     /// The function posted the result of an invocation.
     Responded {
         at: Instant,
@@ -46,13 +48,19 @@ pub enum Observation {
     InitFailed { error_type: String, body: Vec<u8> },
 }
 
-/// The invocation the next poll receives.
+/// One invocation a poll receives.
+pub struct Invocation {
+    /// The request id the function must answer under.
+    pub request_id: String,
+    /// The event, as the function receives it.
+    pub event: Arc<Vec<u8>>,
+}
+
+/// The invocations not yet handed out, and what every one of them carries.
 struct Staged {
-    request_id: String,
-    event: Arc<Vec<u8>>,
+    queue: VecDeque<Invocation>,
     function_arn: String,
     deadline: Duration,
-    delivered: bool,
 }
 
 struct Shared {
@@ -114,11 +122,11 @@ impl RuntimeApi {
         self.address
     }
 
-    /// Stages one invocation and returns the channel on which its observations arrive.
+    /// Stages invocations, handed out in order one per poll, and returns the channel on which
+    /// their observations arrive.
     pub fn stage(
         &self,
-        request_id: String,
-        event: Arc<Vec<u8>>,
+        invocations: Vec<Invocation>,
         function_arn: String,
         deadline: Duration,
     ) -> Receiver<Observation> {
@@ -133,11 +141,9 @@ impl RuntimeApi {
             .staged
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(Staged {
-            request_id,
-            event,
+            queue: invocations.into(),
             function_arn,
             deadline,
-            delivered: false,
         });
         receiver
     }
@@ -191,15 +197,14 @@ fn serve_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .as_mut()
-                    .filter(|staged| !staged.delivered)
-                    .map(|staged| {
-                        staged.delivered = true;
-                        (
-                            staged.request_id.clone(),
-                            Arc::clone(&staged.event),
+                    .and_then(|staged| {
+                        let next = staged.queue.pop_front()?;
+                        Some((
+                            next.request_id,
+                            next.event,
                             staged.function_arn.clone(),
                             staged.deadline,
-                        )
+                        ))
                     });
                 let Some((request_id, event, arn, deadline)) = next else {
                     // Nothing queued: hold the poll open until the process goes away.
@@ -217,7 +222,7 @@ fn serve_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
                     ("Lambda-Runtime-Trace-Id", trace_id(&request_id)),
                 ];
                 write_response(&mut writer, 200, "OK", &headers, &event)?;
-                shared.report(Observation::Polled { at });
+                shared.report(Observation::Polled { at, request_id });
             }
             ("POST", INIT_ERROR) => {
                 accept(&mut writer)?;
