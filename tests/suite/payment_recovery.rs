@@ -49,6 +49,15 @@ impl MemoryQueue {
     fn take(&self) -> Vec<QueueMessage> {
         std::mem::take(&mut *self.messages.lock().unwrap())
     }
+
+    /// The bodies of the messages sent and not taken yet.
+    pub(crate) fn bodies(&self) -> Vec<String> {
+        let messages = self.messages.lock().unwrap();
+        messages
+            .iter()
+            .map(|message| message.body.clone())
+            .collect()
+    }
 }
 
 #[async_trait]
@@ -60,7 +69,7 @@ impl JobQueue for MemoryQueue {
 }
 
 /// A mailer for users that do not exist: the worker never reaches it.
-struct NoMail;
+pub(crate) struct NoMail;
 
 #[async_trait]
 impl itinera::mail::Mailer for NoMail {

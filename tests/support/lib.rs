@@ -703,6 +703,11 @@ impl Backend {
         }
     }
 
+    /// Whether the store is the embedded family's (the other is DynamoDB's, on moto).
+    pub fn is_embedded(&self) -> bool {
+        self._data.is_some()
+    }
+
     /// A fresh DynamoDB table (see [`fresh_dynamodb_store`]).
     pub async fn dynamodb() -> Self {
         Self {
