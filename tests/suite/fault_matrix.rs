@@ -36,7 +36,7 @@ use itinera::idempotency::LEASE;
 use itinera::identity::{Principal, Role};
 use itinera::jobs::JobQueue;
 use itinera::ratelimit::{RateLimitConfig, RateLimiter};
-use itinera::storage::{Query, Store};
+use itinera::storage::Store;
 use itinera_http::{Api, CorsPolicy, CursorCodec, Services};
 use itinera_tests::faults::{Call, Fault, FaultKind, FaultyStore, Timing};
 use itinera_tests::invariants::Invariants;
@@ -48,7 +48,7 @@ use itinera_tests::{
 use serde_json::{Value, json};
 
 use crate::cars::{car_body, vin};
-use crate::payment_recovery::{MemoryQueue, NoMail, recover};
+use crate::payment_recovery::{MemoryQueue, NoMail, recover_queued};
 
 /// The faults each call is failed with; a conflict only where a transaction can report one.
 const FAULTS: [(FaultKind, Timing); 4] = [
@@ -84,6 +84,7 @@ enum Operation {
     PickUpCar,
     ReturnCar,
     CancelContract,
+    CancelFlight,
 }
 
 /// One run of an operation: the request to send, and what it acts on.
@@ -95,6 +96,8 @@ struct Subject {
     customer: Principal,
     /// The rental customer a reservation is for.
     rental_customer: Option<String>,
+    /// The bookings a flight's cancellation cancels: one pending, one paid.
+    bookings: Vec<String>,
 }
 
 /// A world to run one operation's cases in: a store behind faults, the API over it, and a
@@ -108,7 +111,7 @@ struct Lab {
     api: Api,
     healthy: Api,
     flight: Flight,
-    /// The bodies of the jobs recovery relayed from the outbox: sent, as the queue's are.
+    /// The bodies of the jobs recovery delivered to the worker: sent, as the queue's are.
     relayed: Mutex<Vec<String>>,
     next: AtomicU32,
     sample: bool,
@@ -195,40 +198,36 @@ impl Lab {
         );
     }
 
-    /// Recovery as production runs it (the relay, then the worker), noting what it relays: the
-    /// worker drops the notices of customers who exist only in tokens without a record.
+    /// Recovery as production runs it (the worker runs the queue's messages and what the relay
+    /// sends from the outbox), noting what it ran as dispatched: the worker drops the notices of
+    /// customers who exist only in tokens without writing a record.
     async fn recover(&self) {
-        let staged = self
-            .store
-            .query(Query::partition(None, "OUTBOX"))
-            .await
-            .expect("the outbox reads");
-        let bodies = staged.items.iter().filter_map(|item| item["body"].as_str());
-        self.relayed
-            .lock()
-            .unwrap()
-            .extend(bodies.map(str::to_owned));
-        recover(
-            &self.store,
-            &self.clock,
-            self.ledger.clone(),
-            Arc::new(NoMail),
-        )
-        .await;
+        let queued = self.queue.take();
+        let ledger = self.ledger.clone();
+        let ran = recover_queued(&self.store, &self.clock, ledger, Arc::new(NoMail), queued).await;
+        self.relayed.lock().unwrap().extend(ran);
     }
 
     /// A pending booking of one seat on the lab's flight, by a fresh customer.
     async fn pending_booking(&self) -> (Principal, Value) {
+        self.booking_on(&self.flight).await
+    }
+
+    /// A pending booking of one seat on `flight`, by a fresh customer.
+    async fn booking_on(&self, flight: &Flight) -> (Principal, Value) {
         let customer = principal(Role::Customer);
-        let response = self
-            .setup(book(&self.flight, self.fresh()), &customer)
-            .await;
+        let response = self.setup(book(flight, self.fresh()), &customer).await;
         (customer, response.created())
     }
 
-    /// A booking of a fresh customer, paid.
+    /// A booking of a fresh customer on the lab's flight, paid.
     async fn paid_booking(&self) -> (Principal, Value) {
-        let (customer, booking) = self.pending_booking().await;
+        self.paid_booking_on(&self.flight).await
+    }
+
+    /// A booking of a fresh customer on `flight`, paid.
+    async fn paid_booking_on(&self, flight: &Flight) -> (Principal, Value) {
+        let (customer, booking) = self.booking_on(flight).await;
         let paid = self.setup(pay(&booking), &customer).await;
         paid.assert_status(StatusCode::OK);
         (customer, paid.json()["data"].clone())
@@ -328,6 +327,7 @@ impl Operation {
     /// A fresh subject to run the operation on, set up on the healthy store.
     async fn prepare(self, lab: &Lab) -> Subject {
         let staff = principal(Role::Staff);
+        let mut bookings = Vec::new();
         let (request, target, customer, rental_customer) = match self {
             Self::CreateBooking => {
                 let customer = principal(Role::Customer);
@@ -368,12 +368,24 @@ impl Operation {
                 let request = TestRequest::post(format!("/v1/contracts/{id}/cancel"));
                 (request, Some(id), staff, None)
             }
+            Self::CancelFlight => {
+                let departure = lab.clock.now() + TimeDelta::days(3);
+                let flight =
+                    seed_flight(&*lab.store, &*lab.clock, &UuidV7Ids, 10, FARE, departure).await;
+                let (_, pending) = lab.booking_on(&flight).await;
+                let (_, paid) = lab.paid_booking_on(&flight).await;
+                bookings = vec![id_of(&pending), id_of(&paid)];
+                let request = TestRequest::patch(format!("/v1/flights/{}", flight.id))
+                    .json(&json!({"status": "cancelled"}));
+                (request, Some(flight.id.to_string()), staff, None)
+            }
         };
         Subject {
             request: lab.request(request, &customer),
             target,
             customer,
             rental_customer,
+            bookings,
         }
     }
 
@@ -382,9 +394,10 @@ impl Operation {
         match self {
             Self::CreateBooking => "pending",
             Self::PayBooking => "confirmed",
-            Self::CancelPendingBooking | Self::CancelPaidBooking | Self::CancelContract => {
-                "cancelled"
-            }
+            Self::CancelPendingBooking
+            | Self::CancelPaidBooking
+            | Self::CancelContract
+            | Self::CancelFlight => "cancelled",
             Self::ReserveCar => "reserved",
             Self::PickUpCar => "active",
             Self::ReturnCar => "completed",
@@ -397,12 +410,16 @@ impl Operation {
             | Self::PayBooking
             | Self::CancelPendingBooking
             | Self::CancelPaidBooking => format!("/v1/bookings/{id}"),
+            Self::CancelFlight => format!("/v1/flights/{id}"),
             _ => format!("/v1/contracts/{id}"),
         }
     }
 
     fn moves_money(self) -> bool {
-        matches!(self, Self::PayBooking | Self::CancelPaidBooking)
+        matches!(
+            self,
+            Self::PayBooking | Self::CancelPaidBooking | Self::CancelFlight
+        )
     }
 
     /// The entities the operation made or changed: exactly one, in its done status.
@@ -565,12 +582,35 @@ async fn run_case(
         lab.recover().await;
         lab.assert_consistent(&format!("{case}, after recovery"))
             .await;
-        let id = subject.target.as_deref().expect("a booking");
-        let entry = lab.ledger.entry(id);
-        assert_eq!(entry.charges, 1, "{case}: charged once");
-        let refunds = u32::from(operation == Operation::CancelPaidBooking);
-        assert_eq!(entry.refunds, refunds, "{case}: refunded {refunds} time(s)");
+        assert_money_moved_once(lab, operation, &subject, case).await;
     }
+}
+
+/// After recovery, each booking the operation paid or cancelled was charged once and, if it was
+/// cancelled after it was paid, refunded once; a flight's cancellation cancelled every booking.
+async fn assert_money_moved_once(lab: &Lab, operation: Operation, subject: &Subject, case: &str) {
+    let staff = principal(Role::Staff);
+    let paid = match operation {
+        Operation::CancelFlight => {
+            for id in &subject.bookings {
+                let booking = lab
+                    .setup(TestRequest::get(format!("/v1/bookings/{id}")), &staff)
+                    .await;
+                assert_eq!(
+                    booking.json()["data"]["status"],
+                    "cancelled",
+                    "{case}: {id}"
+                );
+            }
+            assert_eq!(lab.ledger.entry(&subject.bookings[0]).charges, 0, "{case}");
+            subject.bookings[1].clone()
+        }
+        _ => subject.target.clone().expect("a booking"),
+    };
+    let entry = lab.ledger.entry(&paid);
+    assert_eq!(entry.charges, 1, "{case}: charged once");
+    let refunds = u32::from(operation != Operation::PayBooking);
+    assert_eq!(entry.refunds, refunds, "{case}: refunded {refunds} time(s)");
 }
 
 async fn create_booking(backend: Backend) {
@@ -605,6 +645,10 @@ async fn cancel_contract(backend: Backend) {
     run_matrix(backend, Operation::CancelContract).await;
 }
 
+async fn cancel_flight(backend: Backend) {
+    run_matrix(backend, Operation::CancelFlight).await;
+}
+
 on_both_families!(
     create_booking,
     pay_booking,
@@ -614,6 +658,7 @@ on_both_families!(
     pick_up_car,
     return_car,
     cancel_contract,
+    cancel_flight,
 );
 
 /// The checkers are only worth their silence if they speak up: each kind of damage a fault could
