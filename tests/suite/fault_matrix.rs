@@ -190,10 +190,11 @@ impl Lab {
 
     /// Checks every invariant, counting what was sent to the queue as dispatched.
     async fn assert_consistent(&self, when: &str) {
+        let relayed = self.relayed.lock().unwrap().clone();
         let violations = Invariants::of(&*self.store)
             .ledger(&self.ledger)
             .dispatched(self.queue.bodies())
-            .dispatched(self.relayed.lock().unwrap().iter())
+            .dispatched(relayed)
             .violations()
             .await;
         assert!(
@@ -641,45 +642,29 @@ async fn assert_money_moved_once(lab: &Lab, operation: Operation, subject: &Subj
     assert_eq!(entry.refunds, refunds, "{case}: refunded {refunds} time(s)");
 }
 
-async fn create_booking(backend: Backend) {
-    run_matrix(backend, Operation::CreateBooking).await;
+/// One scenario per operation, each `run_matrix` of it, named as the tests are.
+macro_rules! matrix_scenarios {
+    ($($scenario:ident => $operation:ident),* $(,)?) => {
+        $(
+            async fn $scenario(backend: Backend) {
+                run_matrix(backend, Operation::$operation).await;
+            }
+        )*
+    };
 }
 
-async fn pay_booking(backend: Backend) {
-    run_matrix(backend, Operation::PayBooking).await;
-}
-
-async fn cancel_pending_booking(backend: Backend) {
-    run_matrix(backend, Operation::CancelPendingBooking).await;
-}
-
-async fn cancel_paid_booking(backend: Backend) {
-    run_matrix(backend, Operation::CancelPaidBooking).await;
-}
-
-async fn reserve_car(backend: Backend) {
-    run_matrix(backend, Operation::ReserveCar).await;
-}
-
-async fn pick_up_car(backend: Backend) {
-    run_matrix(backend, Operation::PickUpCar).await;
-}
-
-async fn return_car(backend: Backend) {
-    run_matrix(backend, Operation::ReturnCar).await;
-}
-
-async fn cancel_contract(backend: Backend) {
-    run_matrix(backend, Operation::CancelContract).await;
-}
-
-async fn cancel_flight(backend: Backend) {
-    run_matrix(backend, Operation::CancelFlight).await;
-}
-
-async fn change_contract_dates(backend: Backend) {
-    run_matrix(backend, Operation::ChangeContractDates).await;
-}
+matrix_scenarios!(
+    create_booking => CreateBooking,
+    pay_booking => PayBooking,
+    cancel_pending_booking => CancelPendingBooking,
+    cancel_paid_booking => CancelPaidBooking,
+    reserve_car => ReserveCar,
+    pick_up_car => PickUpCar,
+    return_car => ReturnCar,
+    cancel_contract => CancelContract,
+    cancel_flight => CancelFlight,
+    change_contract_dates => ChangeContractDates,
+);
 
 /// A flight cancelled (healthy) with a pending and a paid booking, and the message of the task
 /// that cancels its bookings, taken from the queue; the other messages the setup sent count as
@@ -795,7 +780,7 @@ on_both_families!(
 /// do, made by hand to a healthy data set, is reported.
 #[tokio::test]
 async fn the_invariant_checkers_report_each_kind_of_damage() {
-    use itinera::storage::{Delete, Key, Update};
+    use itinera::storage::{Delete, Key, Put, Update};
 
     let lab = Lab::new(Backend::embedded()).await;
     let (_, pending) = lab.pending_booking().await;
@@ -827,58 +812,40 @@ async fn the_invariant_checkers_report_each_kind_of_damage() {
         format!("DAY#{}", contract["startDate"].as_str().unwrap()),
     );
     let payment = Key::new(format!("BOOKING#{}", id_of(&paid)), "PAYMENT");
-    let add = |key: &Key, attribute: &str| {
+    /// What a case breaks: a counter moved by one, or an item lost.
+    enum Damage {
+        Count(Key, &'static str),
+        Lose(Key),
+    }
+    let add = |key: &Key, attribute: &str, by: i64| {
         let mut update = Update::new(key.clone());
-        update.add.push((attribute.into(), 1));
+        update.add.push((attribute.into(), by));
         update
     };
-    let cases: Vec<(&str, &str)> = vec![
-        ("seats", "remainingSeats is"),
-        ("booking count", "bookingCount is"),
-        ("hold marker", "HOLDS has no marker"),
-        ("day slot", "does not own the slot"),
-        ("car counter", "contractCount is"),
-        ("customer counter", "openContracts is"),
-        ("payment record", "has no PAYMENT record"),
+    let cases = [
+        (
+            Damage::Count(flight.clone(), "remainingSeats"),
+            "remainingSeats is",
+        ),
+        (Damage::Count(flight, "bookingCount"), "bookingCount is"),
+        (Damage::Count(car, "contractCount"), "contractCount is"),
+        (Damage::Count(customer, "openContracts"), "openContracts is"),
+        (Damage::Lose(hold), "HOLDS has no marker"),
+        (Damage::Lose(slot), "does not own the slot"),
+        (Damage::Lose(payment), "has no PAYMENT record"),
     ];
     for (damage, report) in cases {
-        let healthy = lab.store.clone();
-        let undo: Option<itinera::storage::Item> = match damage {
-            "seats" => {
-                healthy
-                    .update(add(&flight, "remainingSeats"))
-                    .await
-                    .unwrap();
+        let lost = match &damage {
+            Damage::Count(key, attribute) => {
+                lab.store.update(add(key, attribute, 1)).await.unwrap();
                 None
             }
-            "booking count" => {
-                healthy.update(add(&flight, "bookingCount")).await.unwrap();
-                None
-            }
-            "car counter" => {
-                healthy.update(add(&car, "contractCount")).await.unwrap();
-                None
-            }
-            "customer counter" => {
-                healthy
-                    .update(add(&customer, "openContracts"))
-                    .await
-                    .unwrap();
-                None
-            }
-            _ => {
-                let key = match damage {
-                    "hold marker" => &hold,
-                    "day slot" => &slot,
-                    _ => &payment,
+            Damage::Lose(key) => {
+                let delete = Delete {
+                    key: key.clone(),
+                    condition: None,
                 };
-                healthy
-                    .delete(Delete {
-                        key: key.clone(),
-                        condition: None,
-                    })
-                    .await
-                    .unwrap()
+                lab.store.delete(delete).await.unwrap()
             }
         };
         let violations = Invariants::of(&*lab.store)
@@ -890,32 +857,54 @@ async fn the_invariant_checkers_report_each_kind_of_damage() {
             violations
                 .iter()
                 .any(|violation| violation.contains(report)),
-            "{damage}: {violations:?}"
+            "{report}: {violations:?}"
         );
         // Mend it for the next case.
-        match undo {
-            Some(item) => healthy
-                .put(itinera::storage::Put {
+        match (damage, lost) {
+            (Damage::Count(key, attribute), _) => {
+                lab.store.update(add(&key, attribute, -1)).await.unwrap();
+            }
+            (Damage::Lose(_), Some(item)) => {
+                let put = Put {
                     item,
                     condition: None,
-                })
-                .await
-                .unwrap(),
-            None => {
-                let (key, attribute) = match damage {
-                    "seats" => (&flight, "remainingSeats"),
-                    "booking count" => (&flight, "bookingCount"),
-                    "car counter" => (&car, "contractCount"),
-                    _ => (&customer, "openContracts"),
                 };
-                let mut update = add(key, attribute);
-                update.add[0].1 = -1;
-                healthy.update(update).await.unwrap();
+                lab.store.put(put).await.unwrap();
             }
+            (Damage::Lose(key), None) => panic!("{key} did not exist"),
         }
-        lab.assert_consistent(&format!("mended after {damage}"))
+        lab.assert_consistent(&format!("mended after {report}"))
             .await;
     }
+
+    // A charge the provider kept for a booking that is not confirmed, with no intent open.
+    let total = &pending["total"];
+    let amount = itinera::money::Money::new(
+        total["amount"].as_i64().unwrap(),
+        itinera::money::Currency::parse(total["currency"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    let charge = itinera::payments::ChargeRequest {
+        idempotency_key: id_of(&pending),
+        token: itinera::payments::PaymentToken::parse(itinera::payments::TEST_TOKEN_APPROVE)
+            .unwrap(),
+        amount,
+        description: "a charge nobody settles".into(),
+    };
+    itinera::payments::PaymentGateway::charge(&*lab.ledger, &charge)
+        .await
+        .unwrap();
+    let unsettled = Invariants::of(&*lab.store)
+        .ledger(&lab.ledger)
+        .dispatched(lab.queue.bodies())
+        .violations()
+        .await;
+    assert!(
+        unsettled
+            .iter()
+            .any(|violation| violation.contains("(pending) kept 1 charge")),
+        "{unsettled:?}"
+    );
 
     // The jobs were dispatched (the lab's queue holds them, the outbox no longer does): without
     // that evidence, nothing shows the changes' jobs exist.
