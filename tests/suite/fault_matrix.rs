@@ -21,9 +21,10 @@
 //! recovered after the retry as production recovers them (the outbox relay, then the worker), so
 //! that the money is seen to balance, not only to be owed.
 //!
-//! On DynamoDB (moto), each call index is failed with one fault kind, rotating through the kinds
-//! from one index to the next, to keep the module within a minute there; the embedded store runs
-//! every kind at every index.
+//! The embedded store runs every fault at every call. On DynamoDB (moto), to keep the module
+//! within a minute there, each call gets one: a write is applied and its answer lost (the fault
+//! whose outcome depends on the store family), a read fails before it with a kind rotating from
+//! read to read.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -507,17 +508,28 @@ fn assert_honest(response: &TestResponse, case: &str) {
     }
 }
 
-/// The faults to run at call `index` of kind `call`: every kind, or on a sampled family one,
-/// rotating with the index.
+/// The faults to run at call `index` of kind `call`: every kind, or on a sampled family one. A
+/// fault before a call never reaches the store, so what follows it depends on the family only
+/// through the use case's logic, which the embedded family runs in full; a write applied with its
+/// answer lost is where the family itself matters. So a sampled family fails each write after
+/// applying it, and each read with one of the kinds before it, rotating from read to read.
 fn faults_at(lab: &Lab, index: usize, call: Call) -> Vec<(FaultKind, Timing)> {
     let applicable: Vec<_> = FAULTS
         .into_iter()
         .filter(|(kind, _)| *kind != FaultKind::Conflict || call == Call::Transact)
         .collect();
-    if lab.sample {
-        vec![applicable[index % applicable.len()]]
+    if !lab.sample {
+        return applicable;
+    }
+    let lost_answer = (FaultKind::Unavailable, Timing::After);
+    if matches!(call, Call::Get | Call::Query) {
+        let before: Vec<_> = applicable
+            .into_iter()
+            .filter(|(_, timing)| *timing == Timing::Before)
+            .collect();
+        vec![before[index % before.len()]]
     } else {
-        applicable
+        vec![lost_answer]
     }
 }
 
