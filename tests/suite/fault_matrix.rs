@@ -31,7 +31,9 @@ use std::sync::{Arc, Mutex};
 
 use chrono::TimeDelta;
 use http::StatusCode;
+use itinera::bookings::CREATE_OPERATION;
 use itinera::clock::{Clock, UuidV7Ids};
+use itinera::contracts::RESERVE_OPERATION;
 use itinera::flights::Flight;
 use itinera::idempotency::LEASE;
 use itinera::identity::{Principal, Role};
@@ -39,7 +41,7 @@ use itinera::jobs::{
     Delivery, JobQueue, QueueMessage, Task, TaskJob, Work, WorkerServices, process_batch,
 };
 use itinera::ratelimit::{RateLimitConfig, RateLimiter};
-use itinera::storage::Store;
+use itinera::storage::{Key, Store};
 use itinera_http::{Api, CorsPolicy, CursorCodec, Services};
 use itinera_tests::faults::{Call, Fault, FaultKind, FaultyStore, Timing};
 use itinera_tests::invariants::Invariants;
@@ -104,6 +106,8 @@ struct Subject {
     bookings: Vec<String>,
     /// The last day a change of dates moves a contract to.
     end_date: Option<String>,
+    /// The operation and `Idempotency-Key` of a creation, which name its idempotency record.
+    idempotency: Option<(&'static str, String)>,
 }
 
 /// A world to run one operation's cases in: a store behind faults, the API over it, and a
@@ -302,9 +306,17 @@ impl Lab {
     }
 }
 
+fn booking_key(n: u32) -> String {
+    format!("fault-matrix-booking-{n}")
+}
+
+fn contract_key(n: u32) -> String {
+    format!("fault-matrix-contract-{n}")
+}
+
 fn book(flight: &Flight, key: u32) -> TestRequest {
     TestRequest::post("/v1/bookings")
-        .header("Idempotency-Key", &format!("fault-matrix-booking-{key}"))
+        .header("Idempotency-Key", &booking_key(key))
         .json(&json!({"flightId": flight.id, "seats": 1}))
 }
 
@@ -317,7 +329,7 @@ fn pay(booking: &Value) -> TestRequest {
 
 fn reserve(body: &Value, key: u32) -> TestRequest {
     TestRequest::post("/v1/contracts")
-        .header("Idempotency-Key", &format!("fault-matrix-contract-{key}"))
+        .header("Idempotency-Key", &contract_key(key))
         .json(body)
 }
 
@@ -336,10 +348,13 @@ impl Operation {
         let staff = principal(Role::Staff);
         let mut bookings = Vec::new();
         let mut end_date = None;
+        let mut idempotency = None;
         let (request, target, customer, rental_customer) = match self {
             Self::CreateBooking => {
                 let customer = principal(Role::Customer);
-                (book(&lab.flight, lab.fresh()), None, customer, None)
+                let n = lab.fresh();
+                idempotency = Some((CREATE_OPERATION, booking_key(n)));
+                (book(&lab.flight, n), None, customer, None)
             }
             Self::PayBooking => {
                 let (customer, booking) = lab.pending_booking().await;
@@ -357,7 +372,9 @@ impl Operation {
             }
             Self::ReserveCar => {
                 let (body, customer_id) = lab.reservation().await;
-                (reserve(&body, lab.fresh()), None, staff, Some(customer_id))
+                let n = lab.fresh();
+                idempotency = Some((RESERVE_OPERATION, contract_key(n)));
+                (reserve(&body, n), None, staff, Some(customer_id))
             }
             Self::PickUpCar => {
                 let contract = lab.contract().await;
@@ -404,6 +421,7 @@ impl Operation {
             rental_customer,
             bookings,
             end_date,
+            idempotency,
         }
     }
 
@@ -618,6 +636,21 @@ async fn run_case(
     }
     lab.assert_consistent(&format!("{case}, after the retry"))
         .await;
+    if let Some((name, key)) = &subject.idempotency {
+        // The key's record holds the one outcome, completed: no stale claim is left to refuse or
+        // to take over a later request.
+        let record = Key::new(
+            format!("IDEMPOTENCY#{name}#{}#{key}", subject.customer.user_id),
+            "IDEMPOTENCY",
+        );
+        let record = lab.store.get(&record).await.unwrap().expect("the record");
+        assert_eq!(record["status"], "completed", "{case}: {record:?}");
+        let response = record["responseBody"].as_str().unwrap_or_default();
+        assert!(
+            response.contains(made["id"].as_str().expect("an id")),
+            "{case}: the record replays what was made: {response}"
+        );
+    }
 
     if operation.moves_money() {
         lab.recover().await;
@@ -758,6 +791,7 @@ async fn cancel_flight_bookings_in_the_worker(backend: Backend) {
                 rental_customer: None,
                 bookings,
                 end_date: None,
+                idempotency: None,
             };
             assert_money_moved_once(&lab, Operation::CancelFlight, &subject, &case).await;
         }
@@ -792,7 +826,7 @@ on_both_families!(
 /// do, made by hand to a healthy data set, is reported.
 #[tokio::test]
 async fn the_invariant_checkers_report_each_kind_of_damage() {
-    use itinera::storage::{Delete, Key, Put, Update};
+    use itinera::storage::{Delete, Put, Update};
 
     let lab = Lab::new(Backend::embedded()).await;
     let (_, pending) = lab.pending_booking().await;
