@@ -193,15 +193,21 @@ impl Lab {
         send(&self.healthy, self.request(request, who)).await
     }
 
-    /// Checks every invariant, counting what was sent to the queue as dispatched.
-    async fn assert_consistent(&self, when: &str) {
+    /// Every violation of the invariants, counting what was sent to the queue, and what recovery
+    /// delivered, as dispatched.
+    async fn violations(&self) -> Vec<String> {
         let relayed = self.relayed.lock().unwrap().clone();
-        let violations = Invariants::of(&*self.store)
+        Invariants::of(&*self.store)
             .ledger(&self.ledger)
             .dispatched(self.queue.bodies())
             .dispatched(relayed)
             .violations()
-            .await;
+            .await
+    }
+
+    /// Checks every invariant (see [`Lab::violations`]).
+    async fn assert_consistent(&self, when: &str) {
+        let violations = self.violations().await;
         assert!(
             violations.is_empty(),
             "{when}: the stored data breaks invariants:\n  {}",
@@ -894,11 +900,7 @@ async fn the_invariant_checkers_report_each_kind_of_damage() {
                 lab.store.delete(delete).await.unwrap()
             }
         };
-        let violations = Invariants::of(&*lab.store)
-            .ledger(&lab.ledger)
-            .dispatched(lab.queue.bodies())
-            .violations()
-            .await;
+        let violations = lab.violations().await;
         assert!(
             violations
                 .iter()
@@ -940,11 +942,7 @@ async fn the_invariant_checkers_report_each_kind_of_damage() {
     itinera::payments::PaymentGateway::charge(&*lab.ledger, &charge)
         .await
         .unwrap();
-    let unsettled = Invariants::of(&*lab.store)
-        .ledger(&lab.ledger)
-        .dispatched(lab.queue.bodies())
-        .violations()
-        .await;
+    let unsettled = lab.violations().await;
     assert!(
         unsettled
             .iter()
