@@ -960,3 +960,15 @@ async fn the_invariant_checkers_report_each_kind_of_damage() {
         "{without_queue:?}"
     );
 }
+
+/// The local API's demo data set, which a run of the local API starts from, breaks no invariant:
+/// the checkers hold no expectation the data model does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_data_set_breaks_no_invariant() {
+    let backend = Backend::embedded();
+    let api = itinera_tests::api_over(Arc::clone(&backend.store), Arc::new(UuidV7Ids));
+    local_api::demo::load(api.services(), chrono::Utc::now())
+        .await
+        .expect("the demo data loads");
+    itinera_tests::invariants::assert_consistent(&*backend.store).await;
+}
