@@ -8,12 +8,14 @@
 //! - [`ledger`]: a payment gateway that keeps the books, for tests that money balances.
 //! - [`files`]: an embedded blob store for a test, and the client's side of its upload and
 //!   download URLs.
+//! - [`http_client`]: a plain HTTP client for servers on a socket (moto's S3, the local API's process).
 //! - [`snapshot`]: every item of a closed embedded store, read from its file, to prove a run of
 //!   requests stored nothing.
 
 pub mod capacity;
 pub mod faults;
 pub mod files;
+pub mod http_client;
 pub mod ledger;
 pub mod snapshot;
 
