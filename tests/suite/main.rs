@@ -47,6 +47,7 @@ mod demo;
 mod departed_flights;
 mod dynamodb_operations;
 mod events;
+mod fault_matrix;
 mod faults;
 mod fleet;
 mod fleet_documents;

@@ -46,8 +46,18 @@ pub(crate) struct MemoryQueue {
 }
 
 impl MemoryQueue {
-    fn take(&self) -> Vec<QueueMessage> {
+    /// The messages sent since the last take.
+    pub(crate) fn take(&self) -> Vec<QueueMessage> {
         std::mem::take(&mut *self.messages.lock().unwrap())
+    }
+
+    /// The bodies of the messages sent and not taken yet.
+    pub(crate) fn bodies(&self) -> Vec<String> {
+        let messages = self.messages.lock().unwrap();
+        messages
+            .iter()
+            .map(|message| message.body.clone())
+            .collect()
     }
 }
 
@@ -60,7 +70,7 @@ impl JobQueue for MemoryQueue {
 }
 
 /// A mailer for users that do not exist: the worker never reaches it.
-struct NoMail;
+pub(crate) struct NoMail;
 
 #[async_trait]
 impl itinera::mail::Mailer for NoMail {
@@ -87,13 +97,13 @@ fn recovery_services(
 
 /// One round of recovery: the clock moves past the relay's minimum age, the relay sends what the
 /// outbox holds, and the worker runs it together with the messages that failed before (which the
-/// queue would deliver again). Returns how many jobs ran and the messages that failed. A relay
-/// that fails (under injected faults) sends nothing this round.
+/// queue would deliver again). Returns the bodies of the messages that ran and the messages that
+/// failed. A relay that fails (under injected faults) sends nothing this round.
 async fn recovery_round(
     services: &WorkerServices,
     clock: &SettableClock,
     mut messages: Vec<QueueMessage>,
-) -> (usize, Vec<QueueMessage>) {
+) -> (Vec<String>, Vec<QueueMessage>) {
     let queue = MemoryQueue::default();
     clock.advance(RELAY_MIN_AGE + TimeDelta::seconds(1));
     if let Err(error) = outbox::relay(&*services.store, clock, &queue, RELAY_MIN_AGE).await {
@@ -109,7 +119,10 @@ async fn recovery_round(
             receive_count: 1,
         })
         .collect();
-    let ran = deliveries.len();
+    let ran = messages
+        .iter()
+        .map(|message| message.body.clone())
+        .collect();
     let failed = process_batch(services, deliveries).await;
     messages.retain(|message| failed.contains(&message.id));
     (ran, messages)
@@ -132,18 +145,32 @@ pub(crate) async fn recover(
     payments: Arc<dyn itinera::payments::PaymentProvider>,
     mailer: Arc<dyn itinera::mail::Mailer>,
 ) -> usize {
+    recover_queued(store, clock, payments, mailer, Vec::new())
+        .await
+        .len()
+}
+
+/// [`recover`], with the messages requests sent to the queue delivered to the worker in its first
+/// round, as the queue would deliver them. Returns the bodies of every message the worker ran.
+pub(crate) async fn recover_queued(
+    store: &Arc<dyn Store>,
+    clock: &Arc<SettableClock>,
+    payments: Arc<dyn itinera::payments::PaymentProvider>,
+    mailer: Arc<dyn itinera::mail::Mailer>,
+    mut queued: Vec<QueueMessage>,
+) -> Vec<String> {
     let services = recovery_services(store, clock, payments, mailer);
-    let mut total = 0;
+    let mut total = Vec::new();
     for _ in 0..10 {
-        let (ran, failed) = recovery_round(&services, clock, Vec::new()).await;
+        let (ran, failed) = recovery_round(&services, clock, std::mem::take(&mut queued)).await;
         assert!(
             failed.is_empty(),
             "every recovery job completes: {failed:?}"
         );
-        if ran == 0 {
+        if ran.is_empty() {
             return total;
         }
-        total += ran;
+        total.extend(ran);
     }
     panic!("recovery did not settle within ten rounds");
 }

@@ -158,6 +158,8 @@ impl Fault {
 pub struct FaultyStore {
     inner: Arc<dyn Store>,
     faults: Mutex<Vec<Fault>>,
+    /// The kind of every call made through it, in order, failed or not.
+    calls: Mutex<Vec<Call>>,
 }
 
 impl FaultyStore {
@@ -165,7 +167,15 @@ impl FaultyStore {
         Self {
             inner,
             faults: Mutex::new(Vec::new()),
+            calls: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The kinds of the calls made through this store since the last time they were taken, in
+    /// order: what a healthy run of an operation asks of the store, so that a test can then fail
+    /// each of those calls in turn (the `n`-th call of a kind is `Fault::on(kind).after(n - 1)`).
+    pub fn take_calls(&self) -> Vec<Call> {
+        std::mem::take(&mut *self.calls.lock().expect("calls lock"))
     }
 
     /// Adds a fault; faults are consulted in the order they were added, the first that fires wins.
@@ -195,6 +205,7 @@ impl FaultyStore {
 
     /// The fault that fails this call, if one does.
     fn fault_for(&self, call: Call, keys: &[String]) -> Option<(FaultKind, Timing)> {
+        self.calls.lock().expect("calls lock").push(call);
         let mut faults = self.faults.lock().expect("faults lock");
         faults
             .iter_mut()

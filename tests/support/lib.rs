@@ -6,6 +6,8 @@
 //! - [`faults`]: store decorators that fail chosen calls (conflicts, throttling, outages) or land
 //!   a concurrent change between a use case's read and its write.
 //! - [`ledger`]: a payment gateway that keeps the books, for tests that money balances.
+//! - [`invariants`]: the checkers of what must hold of the stored data after any failure (seats,
+//!   holds, payments, rental days, counters, staged jobs), read through the store port.
 //! - [`files`]: an embedded blob store for a test, and the client's side of its upload and
 //!   download URLs.
 //! - [`http_client`]: a plain HTTP client for servers on a socket (moto's S3, the local API's process).
@@ -16,6 +18,7 @@ pub mod capacity;
 pub mod faults;
 pub mod files;
 pub mod http_client;
+pub mod invariants;
 pub mod ledger;
 pub mod snapshot;
 
@@ -700,6 +703,11 @@ impl Backend {
             store: Arc::new(store),
             _data: Some(data),
         }
+    }
+
+    /// Whether the store is the embedded family's (the other is DynamoDB's, on moto).
+    pub fn is_embedded(&self) -> bool {
+        self._data.is_some()
     }
 
     /// A fresh DynamoDB table (see [`fresh_dynamodb_store`]).
