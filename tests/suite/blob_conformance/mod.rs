@@ -27,10 +27,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-pub use itinera_tests::http_client::{HttpAnswer, HttpClient};
 use itinera::blobs::{
     BlobContentType, BlobHead, BlobKey, BlobMethod, BlobStore, PresignedRequest, UploadPolicy,
 };
+pub use itinera_tests::http_client::{HttpAnswer, HttpClient};
 
 /// A term of a presigned request the store must enforce by refusing requests that break it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
