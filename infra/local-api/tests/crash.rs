@@ -32,11 +32,10 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
-use itinera::accounts::Email as Address;
-use itinera::mail::Email;
 use itinera_embedded::EmbeddedStore;
 use itinera_tests::http_client::{HttpAnswer, HttpClient, NoAnswer};
 use itinera_tests::invariants::Invariants;
+use itinera_tests::outbox::{message_id_of, outbox_files};
 use itinera_tests::snapshot::embedded_messages;
 use serde_json::{Value, json};
 
@@ -793,7 +792,7 @@ async fn assert_nothing_lost_or_half_written(world: &World, ledger: &Ledger) {
         let mut days = BTreeSet::new();
         for contract in &contracts {
             let status = contract["status"].as_str().expect("a status");
-            if ledger.contracts.get(&id(contract)).is_none() {
+            if !ledger.contracts.contains_key(&id(contract)) {
                 assert_eq!(status, "reserved", "an unanswered contract: {contract}");
                 unknown_contracts += 1;
             }
@@ -833,26 +832,12 @@ async fn assert_nothing_lost_or_half_written(world: &World, ledger: &Ledger) {
 
 /// The hex digest a job's message id carries (the outbox names each file by it).
 fn message_digest(key: &str) -> String {
-    let to = Address::parse("anyone@example.com").expect("an address");
-    let email = Email::new(to, "subject", "body", key).expect("an email");
-    let id = email.message_id();
+    let id = message_id_of(key);
     id.trim_start_matches('<')
         .split('@')
         .next()
         .expect("a digest")
         .to_owned()
-}
-
-fn outbox_names(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir.join("outbox"))
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter_map(|entry| entry.file_name().into_string().ok())
-                .filter(|name| name.ends_with(".eml"))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The jobs acknowledged changes owe: (customer, notification kind, booking or contract id).
@@ -878,7 +863,7 @@ fn owed_jobs(ledger: &Ledger) -> Vec<(usize, &'static str, String)> {
 async fn assert_jobs_delivered(world: &World, dir: &Path, owed: &[(usize, &'static str, String)]) {
     let deadline = Instant::now() + DELIVERY_TIMEOUT;
     loop {
-        let names = outbox_names(dir);
+        let names = outbox_files(dir).into_keys().collect::<Vec<_>>();
         let mut missing = Vec::new();
         let mut notifications: Vec<Vec<Value>> = Vec::new();
         for customer in &world.customers {
