@@ -423,18 +423,8 @@ impl<'a> Invariants<'a> {
             .map(|contract| (id_of(contract), contract))
             .collect();
 
-        let mut cars: BTreeSet<String> = self
-            .all(Query::partition(Some(Index::Gsi1), "CARS"))
-            .await
-            .iter()
-            .filter_map(|car| text(car, "id").map(str::to_owned))
-            .collect();
-        let mut customers: BTreeSet<String> = self
-            .all(Query::partition(Some(Index::Gsi1), "CUSTOMERS"))
-            .await
-            .iter()
-            .filter_map(|customer| text(customer, "id").map(str::to_owned))
-            .collect();
+        let mut cars = self.ids_listed_in("CARS").await;
+        let mut customers = self.ids_listed_in("CUSTOMERS").await;
         for contract in &contracts {
             cars.extend(text(contract, "carId").map(str::to_owned));
             customers.extend(text(contract, "customerId").map(str::to_owned));
@@ -561,6 +551,15 @@ impl<'a> Invariants<'a> {
                 ));
             }
         }
+    }
+
+    /// The ids of the entities a `gsi1` list partition holds (`CARS`, `CUSTOMERS`).
+    async fn ids_listed_in(&self, list: &str) -> BTreeSet<String> {
+        self.all(Query::partition(Some(Index::Gsi1), list))
+            .await
+            .iter()
+            .filter_map(|entity| text(entity, "id").map(str::to_owned))
+            .collect()
     }
 
     /// Every item of a partition, page after page; a read that fails is a failed check, not a
