@@ -34,6 +34,8 @@ use itinera::storage::{Key, Store};
 use itinera_embedded::{EmbeddedQueue, EmbeddedStore, OutboxMailer};
 use tokio::sync::watch;
 
+use itinera_tests::outbox::{message_id_of, outbox_dir, outbox_files};
+
 use crate::worker::{job_for, notifications_of, register_customer};
 
 /// Set in the child: the data directory.
@@ -103,27 +105,6 @@ impl Mailer for RecordedOutbox {
         writeln!(sends, "{}", email.message_id()).expect("the sends record takes a line");
         Ok(())
     }
-}
-
-fn outbox_dir(dir: &Path) -> PathBuf {
-    dir.join("outbox")
-}
-
-/// The emails in the outbox: file name -> contents.
-fn outbox_files(dir: &Path) -> BTreeMap<String, String> {
-    let Ok(entries) = std::fs::read_dir(outbox_dir(dir)) else {
-        return BTreeMap::new();
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter_map(|entry| {
-            let name = entry.file_name().into_string().ok()?;
-            name.ends_with(".eml").then(|| {
-                let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-                (name, text)
-            })
-        })
-        .collect()
 }
 
 /// The message ids the child `name` recorded as sent, each with how often.
@@ -214,11 +195,7 @@ fn wait_for(mut child: Child) {
 
 /// The message id of `job`'s email (derived from its dedup key alone).
 fn message_id(job: &Job) -> String {
-    let to = Address::parse("anyone@example.com").expect("an address");
-    Email::new(to, "subject", "body", &job.dedup_key())
-        .expect("an email")
-        .message_id()
-        .to_owned()
+    message_id_of(&job.dedup_key())
 }
 
 /// The state of each job's email in its record (`pending`, `sent`), by message id; absent for a

@@ -10,14 +10,18 @@
 //!   holds, payments, rental days, counters, staged jobs), read through the store port.
 //! - [`files`]: an embedded blob store for a test, and the client's side of its upload and
 //!   download URLs.
+//! - [`http_client`]: a plain HTTP client for servers on a socket (moto's S3, the local API's process).
+//! - [`outbox`]: the local mail outbox's files, and the message id of a job's email.
 //! - [`snapshot`]: every item of a closed embedded store, read from its file, to prove a run of
 //!   requests stored nothing.
 
 pub mod capacity;
 pub mod faults;
 pub mod files;
+pub mod http_client;
 pub mod invariants;
 pub mod ledger;
+pub mod outbox;
 pub mod snapshot;
 
 use std::sync::{Arc, LazyLock};

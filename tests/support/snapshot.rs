@@ -10,11 +10,54 @@ use std::path::Path;
 
 use itinera::ratelimit::PARTITION_PREFIX;
 use itinera::storage::Item;
-use itinera_embedded::DATABASE_FILE_NAME;
-use redb::{ReadOnlyDatabase, ReadableDatabase, ReadableTable, TableDefinition};
+use itinera_embedded::{DATABASE_FILE_NAME, QUEUE_FILE_NAME};
+use redb::{Database, ReadOnlyDatabase, ReadableDatabase, ReadableTable, TableDefinition};
 
 /// The embedded store's table of items: encoded key -> the item as JSON.
 const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
+
+/// The embedded queue's table of messages: sequence number -> the message as JSON.
+const MESSAGES: TableDefinition<u64, &[u8]> = TableDefinition::new("messages");
+
+/// A message of the embedded queue as its file holds it.
+#[derive(Clone, Debug)]
+pub struct QueuedMessage {
+    /// `main`, or `dead` once it was received too often without being deleted.
+    pub lane: String,
+    pub body: String,
+    pub receive_count: u64,
+}
+
+/// Every message, received or not, of the closed embedded queue in `dir`. Opened for writing, as
+/// the queue opens it, so that a file a killed process left open is repaired first.
+pub fn embedded_messages(dir: &Path) -> Vec<QueuedMessage> {
+    let path = dir.join(QUEUE_FILE_NAME);
+    let db = Database::open(&path).unwrap_or_else(|error| {
+        panic!("opening {} (is the queue closed?): {error}", path.display())
+    });
+    let read = db.begin_read().expect("a read transaction");
+    let table = read.open_table(MESSAGES).expect("the messages table");
+    table
+        .iter()
+        .expect("iterating the messages")
+        .map(|entry| {
+            let (_, value) = entry.expect("a message");
+            let message: serde_json::Value =
+                serde_json::from_slice(value.value()).expect("a message as JSON");
+            let text = |name: &str| {
+                message[name]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("a message without `{name}`: {message}"))
+                    .to_owned()
+            };
+            QueuedMessage {
+                lane: text("lane"),
+                body: text("body"),
+                receive_count: message["receiveCount"].as_u64().expect("a receive count"),
+            }
+        })
+        .collect()
+}
 
 /// Every item of the closed embedded store in `dir`, by `(pk, sk)`.
 pub fn embedded_items(dir: &Path) -> BTreeMap<(String, String), Item> {

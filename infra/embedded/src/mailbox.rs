@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use itinera::accounts::Email as Address;
 use itinera::clock::{Clock, SystemClock};
 use itinera::mail::{Email, MailError, Mailer};
@@ -53,10 +53,20 @@ impl OutboxMailer {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+
+    /// How long the worker's delivery holds a job's email lease while this mailer sends it. A
+    /// send is one file written and renamed on this machine, and a second send of the same email
+    /// replaces the first's file, so a short lease costs nothing; a long one made a job whose
+    /// sender was killed wait for it, past the local worker's retries (`local_api::background`).
+    pub const LEASE: TimeDelta = TimeDelta::seconds(5);
 }
 
 #[async_trait]
 impl Mailer for OutboxMailer {
+    fn lease(&self) -> TimeDelta {
+        Self::LEASE
+    }
+
     async fn send(&self, email: &Email) -> Result<(), MailError> {
         let now = SystemClock.now();
         let message = render(email, &self.from, now)?;

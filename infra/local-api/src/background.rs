@@ -18,6 +18,9 @@ use tokio::time::MissedTickBehavior;
 
 /// How long a received job stays hidden from other receives while the worker processes it
 /// (the jobs queue's visibility timeout in AWS is longer because Lambda's retries are slower).
+/// Longer than the outbox mailer's email lease ([`itinera_embedded::OutboxMailer::LEASE`]), so a
+/// job whose delivery died sending (a killed server) finds the lease lapsed when it comes back
+/// and is sent, rather than failing its receives away into the dead-letter queue.
 pub const VISIBILITY: Duration = Duration::from_secs(30);
 /// How long the worker waits before looking again when the queue was empty or failed.
 const IDLE_POLL: Duration = Duration::from_millis(250);
@@ -127,6 +130,21 @@ fn retry_delay(receive_count: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeDelta;
+    use itinera::jobs::MAX_RECEIVES;
+    use itinera_embedded::OutboxMailer;
+
+    #[test]
+    fn a_job_whose_sender_died_is_sent_before_its_receives_run_out() {
+        // Redelivered after the visibility timeout, the job finds its dead sender's lease lapsed.
+        let visibility = TimeDelta::from_std(VISIBILITY).expect("a duration");
+        assert!(visibility > OutboxMailer::LEASE);
+        // A delivery that finds the lease held by another retries past it before its last receive.
+        let retries: u64 = (1..MAX_RECEIVES)
+            .map(|count| retry_delay(count).as_secs())
+            .sum();
+        assert!(TimeDelta::seconds(retries as i64) > OutboxMailer::LEASE);
+    }
 
     #[test]
     fn retries_back_off_exponentially_up_to_a_minute() {

@@ -10,9 +10,11 @@
 use std::fmt::Write as _;
 
 use async_trait::async_trait;
+use chrono::TimeDelta;
 use sha2::{Digest, Sha256};
 
 use crate::accounts::Email as Address;
+use crate::jobs::EMAIL_LEASE;
 use crate::storage::BoxError;
 
 /// The most characters a subject may have; far more than any subject the workers write.
@@ -116,6 +118,14 @@ pub enum MailError {
 #[async_trait]
 pub trait Mailer: Send + Sync + 'static {
     async fn send(&self, email: &Email) -> Result<(), MailError>;
+
+    /// How long the worker's delivery holds a job's email lease while it sends through this
+    /// mailer: longer than a send may take, and no longer, since the retry of a delivery that
+    /// died holding it waits this long (see `jobs::worker`). A mail service reached over the
+    /// network gets [`EMAIL_LEASE`] (60 s).
+    fn lease(&self) -> TimeDelta {
+        EMAIL_LEASE
+    }
 }
 
 #[cfg(test)]

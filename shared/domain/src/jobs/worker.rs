@@ -22,8 +22,8 @@
 //!   `skipped` completes without doing anything. A failed send releases the lease at once.
 //!
 //! One window remains: a crash after the mail service accepted the email and before the record
-//! says `sent`. The queue delivers the job again, the lease lapses after [`EMAIL_LEASE`], and that
-//! delivery sends the email a second time. (A store failure at the same point is logged and the
+//! says `sent`. The queue delivers the job again, the lease lapses after the mailer's
+//! [`Mailer::lease`] ([`EMAIL_LEASE`] for SES), and that delivery sends the email a second time. (A store failure at the same point is logged and the
 //! delivery completes, so only a later delivery of the same work would resend.) Closing the window
 //! would need the mail service to deduplicate, which SES does not; the local outbox does, as a
 //! resend replaces the file of its message id.
@@ -60,9 +60,10 @@ use crate::storage::{
     Comparison, Condition, Item, Key, Put, Store, StoreError, Update, WriteOp, to_item,
 };
 
-/// How long a delivery may take to send the email once it holds the lease. Far longer than a
-/// send takes (the SES client gives up within seconds) and shorter than the queue's visibility
-/// timeout, so the retry of a delivery that died holding the lease finds it lapsed.
+/// How long a delivery may take to send the email through a mail service once it holds the lease
+/// (the default [`Mailer::lease`]). Far longer than a send takes (the SES client gives up within
+/// seconds) and shorter than the queue's visibility timeout, so the retry of a delivery that died
+/// holding the lease finds it lapsed.
 pub const EMAIL_LEASE: TimeDelta = TimeDelta::seconds(60);
 
 /// How long a job record is kept (DynamoDB TTL). Longer than any redelivery can come: the queue
@@ -308,7 +309,7 @@ pub async fn process_job(services: &WorkerServices, job: &Job) -> Result<Process
     let now = services.clock.now();
     let lease = Lease {
         id: services.ids.new_id().to_string(),
-        until: now + EMAIL_LEASE,
+        until: now + services.mailer.lease(),
     };
     if claim(services, job, &readers, &lease, now).await? == Claim::Done {
         return Ok(Processed::AlreadyDone);
