@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 
 use itinera::auth::keys::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
 use itinera::background::{BACKGROUND_FUNCTIONS, Trigger, background_function};
-use itinera::jobs::MAX_RECEIVES;
+use itinera::jobs::{EMAIL_LEASE, MAX_RECEIVES};
 use itinera::metrics::emf::NAMESPACE;
 use itinera::metrics::{
     BOOKINGS_CREATED, COLD_STARTS, CONTRACTS_RESERVED, HOLDS_EXPIRED, JOBS_DEAD_LETTERED,
@@ -1654,6 +1654,14 @@ fn jobs_dead_letter_after_the_maximum_receives_and_stay_hidden_while_the_worker_
             background.function
         );
     }
+    // A job whose email was in flight when its worker died waits for the sender's lease (SES
+    // keeps the default) to lapse: the redelivery must come after it, or it spends a receive on
+    // a lease still held and the job may reach the dead-letter queue unsent.
+    let lease = u64::try_from(EMAIL_LEASE.num_seconds()).expect("a positive lease");
+    assert!(
+        visibility > lease,
+        "the visibility timeout ({visibility} s) must outlast the email lease ({lease} s)"
+    );
     for name in ["JobsQueue", "JobsDeadLetterQueue"] {
         assert_eq!(
             resource(name)["Properties"]["SqsManagedSseEnabled"].as_bool(),
