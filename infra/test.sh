@@ -229,10 +229,10 @@ infra/deploy/smoke-local.sh "${CARGO_TARGET_DIR:-$ROOT/target}/debug/local-api"
 
 # The deploy workflow's cargo-lambda path on one function (x86_64 here: docs/deploy.md).
 step "cargo lambda build --release --bin health"
-# The release profile's optimisation level, fat LTO and single codegen unit only make the
-# optimiser slower; they are knobs of the same build, not another path, so this check turns them
-# down to keep the test command's time (the deploy workflow builds with the profile as it is).
-CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+# The release profile's fat LTO and single codegen unit only make the optimiser slower; they are
+# knobs of the same build, not another path, so this check turns them down to keep the test
+# command's time (the deploy workflow builds with the profile as it is).
+CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
     infra/deploy/check-cargo-lambda.sh "$VENV/bin/cargo-lambda" health
 
 step "All checks passed"

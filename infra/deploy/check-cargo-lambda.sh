@@ -8,10 +8,10 @@
 # It builds for x86_64, the host: the workflow builds for arm64 (--arm64, through zig), whose
 # Rust standard library these machines cannot install; everything else on the path (cargo
 # lambda from its Python package, the workspace's release profile, the output layout SAM's
-# rust-cargolambda builder reads) is the same. The test command runs it with the profile's
-# optimisation level, LTO and codegen-unit knobs turned down (CARGO_PROFILE_RELEASE_*) to keep its
-# time; see docs/deploy.md. CARGO_LAMBDA is the cargo-lambda executable to use (the test
-# command's .venv/bin/cargo-lambda).
+# rust-cargolambda builder reads) is the same. The test command runs it with the profile's LTO
+# and codegen-unit knobs turned down (CARGO_PROFILE_RELEASE_*) to keep its time; see
+# docs/deploy.md. CARGO_LAMBDA is the cargo-lambda executable to use (the test command's
+# .venv/bin/cargo-lambda).
 set -euo pipefail
 
 if [[ $# -lt 1 || $# -gt 2 || ! -x "$1" ]]; then
