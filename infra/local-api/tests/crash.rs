@@ -319,6 +319,22 @@ struct Ledger {
     contracts_in_flight: usize,
 }
 
+/// What a state change is of: an acknowledged booking or contract, by id.
+#[derive(Clone, Copy)]
+enum Subject<'a> {
+    Booking(&'a str),
+    Contract(&'a str),
+}
+
+impl Ledger {
+    fn tracked(&mut self, subject: Subject<'_>) -> &mut Tracked {
+        match subject {
+            Subject::Booking(id) => &mut self.bookings.get_mut(id).expect("recorded").state,
+            Subject::Contract(id) => &mut self.contracts.get_mut(id).expect("recorded").state,
+        }
+    }
+}
+
 /// The ledger the clients share, and the count of acknowledged writes the kill waits for.
 #[derive(Clone, Default)]
 struct Shared {
@@ -495,25 +511,10 @@ async fn customer_load(
             ));
         }
         for (path, body, state) in changes {
-            shared.record(|ledger| {
-                ledger
-                    .bookings
-                    .get_mut(&booking_id)
-                    .expect("recorded")
-                    .state
-                    .in_flight = Some(state);
-            });
-            let Some(changed) = client.write("POST", &path, &body, None).await else {
+            let booking = Subject::Booking(&booking_id);
+            if !change_state(&client, &shared, &path, &body, state, booking).await {
                 return;
-            };
-            assert_eq!(changed["status"], state, "{path}");
-            shared.acknowledge(|ledger| {
-                ledger
-                    .bookings
-                    .get_mut(&booking_id)
-                    .expect("recorded")
-                    .state = Tracked::new(state);
-            });
+            }
         }
 
         if round % 2 == 0 {
@@ -546,29 +547,34 @@ async fn customer_load(
                 );
             });
             if round % 4 == 0 {
-                shared.record(|ledger| {
-                    ledger
-                        .contracts
-                        .get_mut(&contract_id)
-                        .expect("recorded")
-                        .state
-                        .in_flight = Some("cancelled");
-                });
                 let path = format!("/v1/contracts/{contract_id}/cancel");
-                let Some(cancelled) = client.write("POST", &path, &json!({}), None).await else {
+                let contract = Subject::Contract(&contract_id);
+                if !change_state(&client, &shared, &path, &json!({}), "cancelled", contract).await {
                     return;
-                };
-                assert_eq!(cancelled["status"], "cancelled");
-                shared.acknowledge(|ledger| {
-                    ledger
-                        .contracts
-                        .get_mut(&contract_id)
-                        .expect("recorded")
-                        .state = Tracked::new("cancelled");
-                });
+                }
             }
         }
     }
+}
+
+/// One state change of something already acknowledged: recorded in flight before it is sent (so
+/// the checks after the kill accept either state), answered with `state`, then acknowledged.
+/// False when the server stopped answering.
+async fn change_state(
+    client: &Client,
+    shared: &Shared,
+    path: &str,
+    body: &Value,
+    state: &'static str,
+    subject: Subject<'_>,
+) -> bool {
+    shared.record(|ledger| ledger.tracked(subject).in_flight = Some(state));
+    let Some(changed) = client.write("POST", path, body, None).await else {
+        return false;
+    };
+    assert_eq!(changed["status"], state, "{path}");
+    shared.acknowledge(|ledger| *ledger.tracked(subject) = Tracked::new(state));
+    true
 }
 
 /// Staff's load, until the server stops answering: an insurance policy on each car in turn, and
