@@ -22,19 +22,7 @@ use tokio::sync::Barrier;
 
 use crate::airports::{assert_problem, audit_actions, error_fields};
 
-/// A car's body with this plate and VIN.
-pub(crate) fn car_body(plate: &str, vin: &str) -> Value {
-    json!({
-        "licensePlate": plate,
-        "vin": vin,
-        "manufacturer": "Toyota",
-        "model": "Corolla",
-        "year": 2024,
-        "category": "compact",
-        "dailyRate": {"amount": 4500, "currency": "EUR"},
-        "mileage": 12000,
-    })
-}
+pub(crate) use itinera_tests::car_body;
 
 /// A VIN that differs from the others by `n`.
 pub(crate) fn vin(n: u32) -> String {

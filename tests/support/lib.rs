@@ -843,3 +843,18 @@ pub async fn pay_approved(
     )
     .await
 }
+
+/// A valid car's body with this plate and VIN: a compact Toyota at 45.00 EUR a day, the car the
+/// suite's tests and the local API's crash test create.
+pub fn car_body(plate: &str, vin: &str) -> Value {
+    serde_json::json!({
+        "licensePlate": plate,
+        "vin": vin,
+        "manufacturer": "Toyota",
+        "model": "Corolla",
+        "year": 2024,
+        "category": "compact",
+        "dailyRate": {"amount": 4500, "currency": "EUR"},
+        "mileage": 12000,
+    })
+}

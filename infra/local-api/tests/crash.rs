@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
 use itinera_embedded::EmbeddedStore;
+use itinera_tests::car_body;
 use itinera_tests::http_client::{HttpAnswer, HttpClient, NoAnswer};
 use itinera_tests::invariants::Invariants;
 use itinera_tests::outbox::{message_id_of, outbox_files};
@@ -420,16 +421,7 @@ async fn seed(base: &str) -> World {
         let car = admin
             .post(
                 "/v1/cars",
-                &json!({
-                    "licensePlate": format!("KA01CR{n:04}"),
-                    "vin": format!("1HGCM82633A{n:06}"),
-                    "manufacturer": "Toyota",
-                    "model": "Corolla",
-                    "year": 2024,
-                    "category": "compact",
-                    "dailyRate": {"amount": 4500, "currency": "EUR"},
-                    "mileage": 12000,
-                }),
+                &car_body(&format!("KA01CR{n:04}"), &format!("1HGCM82633A{n:06}")),
             )
             .await;
         cars.push(id(&car));
