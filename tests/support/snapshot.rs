@@ -35,15 +35,9 @@ pub fn embedded_messages(dir: &Path) -> Vec<QueuedMessage> {
     let db = Database::open(&path).unwrap_or_else(|error| {
         panic!("opening {} (is the queue closed?): {error}", path.display())
     });
-    let read = db.begin_read().expect("a read transaction");
-    let table = read.open_table(MESSAGES).expect("the messages table");
-    table
-        .iter()
-        .expect("iterating the messages")
-        .map(|entry| {
-            let (_, value) = entry.expect("a message");
-            let message: serde_json::Value =
-                serde_json::from_slice(value.value()).expect("a message as JSON");
+    json_values(&db, MESSAGES, "message")
+        .into_iter()
+        .map(|message| {
             let text = |name: &str| {
                 message[name]
                     .as_str()
@@ -65,14 +59,10 @@ pub fn embedded_items(dir: &Path) -> BTreeMap<(String, String), Item> {
     let db = ReadOnlyDatabase::open(&path).unwrap_or_else(|error| {
         panic!("opening {} (is the store closed?): {error}", path.display())
     });
-    let read = db.begin_read().expect("a read transaction");
-    let table = read.open_table(ITEMS).expect("the items table");
-    table
-        .iter()
-        .expect("iterating the items")
-        .map(|entry| {
-            let (_, value) = entry.expect("an item");
-            let item: Item = serde_json::from_slice(value.value()).expect("an item as JSON");
+    json_values(&db, ITEMS, "item")
+        .into_iter()
+        .map(|value| {
+            let item: Item = serde_json::from_value(value).expect("an item is a JSON object");
             let key_part = |name: &str| {
                 item.get(name)
                     .and_then(|value| value.as_str())
@@ -80,6 +70,28 @@ pub fn embedded_items(dir: &Path) -> BTreeMap<(String, String), Item> {
                     .to_owned()
             };
             ((key_part("pk"), key_part("sk")), item)
+        })
+        .collect()
+}
+
+/// Every value of `table` in the file `db` holds, decoded from its JSON (`what` names one in the
+/// panics).
+fn json_values<K: redb::Key + 'static>(
+    db: &impl ReadableDatabase,
+    table: TableDefinition<K, &[u8]>,
+    what: &str,
+) -> Vec<serde_json::Value> {
+    let read = db.begin_read().expect("a read transaction");
+    let table = read
+        .open_table(table)
+        .unwrap_or_else(|error| panic!("the {what} table: {error}"));
+    table
+        .iter()
+        .unwrap_or_else(|error| panic!("iterating the {what}s: {error}"))
+        .map(|entry| {
+            let (_, value) = entry.unwrap_or_else(|error| panic!("a {what}: {error}"));
+            serde_json::from_slice(value.value())
+                .unwrap_or_else(|error| panic!("a {what} as JSON: {error}"))
         })
         .collect()
 }
