@@ -828,16 +828,6 @@ async fn assert_nothing_lost_or_half_written(world: &World, ledger: &Ledger) {
     );
 }
 
-/// The hex digest a job's message id carries (the outbox names each file by it).
-fn message_digest(key: &str) -> String {
-    let id = message_id_of(key);
-    id.trim_start_matches('<')
-        .split('@')
-        .next()
-        .expect("a digest")
-        .to_owned()
-}
-
 /// The jobs acknowledged changes owe: (customer, notification kind, booking or contract id).
 fn owed_jobs(ledger: &Ledger) -> Vec<(usize, &'static str, String)> {
     let mut owed = Vec::new();
@@ -861,7 +851,7 @@ fn owed_jobs(ledger: &Ledger) -> Vec<(usize, &'static str, String)> {
 async fn assert_jobs_delivered(world: &World, dir: &Path, owed: &[(usize, &'static str, String)]) {
     let deadline = Instant::now() + DELIVERY_TIMEOUT;
     loop {
-        let names = outbox_files(dir).into_keys().collect::<Vec<_>>();
+        let emails = outbox_files(dir).into_values().collect::<Vec<_>>();
         let mut missing = Vec::new();
         let mut notifications: Vec<Vec<Value>> = Vec::new();
         for customer in &world.customers {
@@ -877,8 +867,9 @@ async fn assert_jobs_delivered(world: &World, dir: &Path, owed: &[(usize, &'stat
                 })
                 .count();
             assert!(count <= 1, "{kind} for {subject}: {count} notifications");
-            let digest = message_digest(&format!("{kind}#{subject}"));
-            let emailed = names.iter().any(|name| name.contains(&digest));
+            // The email carries the message id its job's key gives (`Message-ID`).
+            let message_id = message_id_of(&format!("{kind}#{subject}"));
+            let emailed = emails.iter().any(|text| text.contains(&message_id));
             if count == 0 || !emailed {
                 missing.push(format!(
                     "{kind}#{subject} (notified: {count}, emailed: {emailed})"
