@@ -23,8 +23,9 @@
 //!
 //! One window remains: a crash after the mail service accepted the email and before the record
 //! says `sent`. The queue delivers the job again, the lease lapses after the mailer's
-//! [`Mailer::lease`] ([`EMAIL_LEASE`] for SES), and that delivery sends the email a second time. (A store failure at the same point is logged and the
-//! delivery completes, so only a later delivery of the same work would resend.) Closing the window
+//! [`Mailer::lease`] ([`EMAIL_LEASE`] for SES), and that delivery sends the email a second time.
+//! (A store failure at the same point is logged and the delivery completes, so only a later
+//! delivery of the same work would resend.) Closing the window
 //! would need the mail service to deduplicate, which SES does not; the local outbox does, as a
 //! resend replaces the file of its message id.
 //!
