@@ -197,6 +197,13 @@ async fn bad_input_is_a_400_that_changes_nothing(api: &Api, store: Arc<dyn Store
         .json(&json!({"read": false}));
     let response = send(api, with_body).await;
     response.assert_status(StatusCode::BAD_REQUEST);
+    // Whitespace alone is not JSON: refused, as a body that says nothing must be absent or `{}`.
+    let blank = TestRequest::post(format!("/v1/notifications/{id}/read"))
+        .bearer(&token)
+        .raw_body("application/json", "\r");
+    send(api, blank)
+        .await
+        .assert_status(StatusCode::BAD_REQUEST);
     let (_, unread) = get(api, &token, "/v1/notifications?unread=true").await;
     assert_eq!(
         ids(&unread),

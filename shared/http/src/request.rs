@@ -133,9 +133,10 @@ impl Input {
     }
 
     /// The body of an action that carries nothing (a cancellation, a delete): none, or an empty
-    /// JSON object; any field, and anything that is not a JSON object, is refused.
+    /// JSON object; any field, and anything that is not a JSON object (whitespace alone included:
+    /// it is not JSON), is refused.
     pub fn no_body(&self) -> Result<(), ApiError> {
-        if !self.body.iter().all(u8::is_ascii_whitespace) {
+        if !self.body.is_empty() {
             self.json_fields(&[])?;
         }
         Ok(())
